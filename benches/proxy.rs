@@ -1,0 +1,152 @@
+//! Proxy overhead and parser speed, against the same in-process mock the tests use.
+//!
+//! `cargo bench --bench proxy` prints:
+//! - non-streaming request latency p50/p99 at a fixed rate, direct to the mock and through gw,
+//!   and the difference (the proxy's added latency);
+//! - the time from the mock releasing one SSE frame to the client holding it, direct and through
+//!   gw (shows frames are forwarded at once, not held for the next one);
+//! - SSE parser (ResponseTap) throughput on Anthropic and OpenAI Responses streams.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::Mock;
+use gw::config::{Upstream, Upstreams};
+use gw::ledger::{Attribution, LedgerWriter};
+use gw::meter::{Protocol, ResponseTap};
+use gw::pricing::PriceTable;
+use gw::proxy::{self, ProxyState, Recorder};
+use http_body_util::{BodyExt, Full};
+
+const REQUESTS: usize = 3000;
+const RATE_PER_SEC: u64 = 500;
+const FRAMES: usize = 400;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--test"); // `cargo test --benches` smoke run
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let mock = Mock::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
+        let upstream = Upstream::parse(&mock.url()).unwrap();
+        let upstreams = Upstreams { anthropic: upstream.clone(), openai: upstream.clone(), gemini: upstream };
+        let recorder = Recorder {
+            writer: writer.handle(),
+            prices: PriceTable::embedded().clone(),
+            attribution: Attribution { session_id: "bench".into(), ..Default::default() },
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = proxy::serve(listener, ProxyState::new(upstreams, recorder));
+        let direct = format!("{}/v1/messages", mock.url());
+        let via = format!("http://{}/anthropic/v1/messages", proxy.local_addr());
+        let n = if quick { 20 } else { REQUESTS };
+
+        println!("non-streaming POST /v1/messages, {n} requests at {RATE_PER_SEC}/s, keep-alive, one at a time");
+        let d = latencies(&direct, n).await;
+        let p = latencies(&via, n).await;
+        report("direct", &d);
+        report("via gw", &p);
+        println!(
+            "  added        p50 {:>7.1} µs   p99 {:>7.1} µs",
+            pct(&p, 50.0) - pct(&d, 50.0),
+            pct(&p, 99.0) - pct(&d, 99.0)
+        );
+
+        let frames = if quick { 5 } else { FRAMES };
+        println!("SSE frame release → client receipt, {frames} frames");
+        let d = frame_latencies(&mock, &direct, frames).await;
+        let p = frame_latencies(&mock, &via, frames).await;
+        report("direct", &d);
+        report("via gw", &p);
+        println!(
+            "  added        p50 {:>7.1} µs   p99 {:>7.1} µs",
+            pct(&p, 50.0) - pct(&d, 50.0),
+            pct(&p, 99.0) - pct(&d, 99.0)
+        );
+        proxy.shutdown(Duration::from_secs(5)).await;
+    });
+    drop(rt);
+
+    println!("SSE parser throughput (ResponseTap, frames of 16 KiB)");
+    for (name, fixture, protocol) in [
+        ("anthropic messages", "anthropic_messages_stream.sse", Protocol::AnthropicMessages),
+        ("openai responses", "openai_responses_stream.sse", Protocol::OpenAiResponses),
+        ("openai chat", "openai_chat_stream.sse", Protocol::OpenAiChat),
+        ("gemini", "gemini_stream.sse", Protocol::Gemini),
+    ] {
+        let one = common::fixture(fixture);
+        let target = if quick { 1 << 20 } else { 64 << 20 };
+        let mut body = Vec::with_capacity(target + one.len());
+        while body.len() < target {
+            body.extend_from_slice(&one);
+        }
+        let start = Instant::now();
+        let mut tap = ResponseTap::new(protocol, Some("text/event-stream"), None);
+        for chunk in body.chunks(16 * 1024) {
+            tap.feed(chunk);
+        }
+        let extracted = tap.finish();
+        let secs = start.elapsed().as_secs_f64();
+        assert!(extracted.saw_usage);
+        println!("  {name:<20} {:>8.0} MiB/s", body.len() as f64 / (1 << 20) as f64 / secs);
+    }
+}
+
+async fn latencies(url: &str, n: usize) -> Vec<f64> {
+    let client = common::client();
+    let body = Bytes::from_static(br#"{"model":"claude-sonnet-4-5","max_tokens":10}"#);
+    let interval = Duration::from_micros(1_000_000 / RATE_PER_SEC);
+    let mut ticker = tokio::time::interval(interval);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        ticker.tick().await;
+        let request = http::Request::post(url).body(Full::new(body.clone())).unwrap();
+        let start = Instant::now();
+        let response = client.request(request).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        if i >= 50 {
+            out.push(start.elapsed().as_secs_f64() * 1e6); // warm-up excluded
+        }
+    }
+    out
+}
+
+/// The mock's `step` mode sends each event only when released: time release → receipt.
+async fn frame_latencies(mock: &Mock, url: &str, frames: usize) -> Vec<f64> {
+    let client = common::client();
+    let mut out = Vec::new();
+    while out.len() < frames {
+        let request = http::Request::post(url)
+            .header("x-mock", "step")
+            .body(Full::new(Bytes::from_static(br#"{"stream":true}"#)))
+            .unwrap();
+        mock.release.notify_one();
+        let response = client.request(request).await.unwrap();
+        let mut body = response.into_body();
+        body.frame().await.unwrap().unwrap();
+        loop {
+            let start = Instant::now();
+            mock.release.notify_one();
+            match body.frame().await {
+                Some(Ok(_)) => out.push(start.elapsed().as_secs_f64() * 1e6),
+                _ => break,
+            }
+        }
+    }
+    out.truncate(frames);
+    out
+}
+
+fn pct(samples: &[f64], p: f64) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    s[((p / 100.0) * (s.len() - 1) as f64).round() as usize]
+}
+
+fn report(name: &str, samples: &[f64]) {
+    println!("  {name:<12} p50 {:>7.1} µs   p99 {:>7.1} µs", pct(samples, 50.0), pct(samples, 99.0));
+}

@@ -1,0 +1,89 @@
+//! `gw proxy`: the metering proxy in the foreground, printing the env lines to export.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::attribution::{self, Overrides};
+use crate::config::Config;
+use crate::ledger::LedgerWriter;
+use crate::meter::Provider;
+use crate::pricing::PriceTable;
+use crate::proxy::{self, ProxyState, Recorder};
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Task label recorded on every request.
+    #[arg(long)]
+    task: Option<String>,
+    /// Project recorded on every request (default: the git repository).
+    #[arg(long)]
+    project: Option<String>,
+}
+
+pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let listen = args.listen.unwrap_or(config.listen);
+    if !listen.ip().is_loopback() {
+        eprintln!("gw: warning: listening on {listen}, beyond loopback: any host that reaches it can spend through it");
+    }
+    let writer = LedgerWriter::start(&config.ledger_path())?;
+    let cwd = std::env::current_dir()?;
+    let attribution = attribution::discover(
+        &cwd,
+        Overrides {
+            developer: config.developer.clone(),
+            project: args.project,
+            task: args.task,
+            agent: Some("proxy".into()),
+            ..Default::default()
+        },
+        |k| std::env::var(k).ok(),
+    );
+    let session_id = attribution.session_id.clone();
+    let recorder = Recorder {
+        writer: writer.handle(),
+        prices: PriceTable::embedded().with_overrides(&config.prices),
+        attribution,
+    };
+    let running = proxy::start(listen, ProxyState::new(config.upstreams.clone(), recorder)).await?;
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "export ANTHROPIC_BASE_URL={}", running.base_url(Provider::Anthropic))?;
+    writeln!(out, "export OPENAI_BASE_URL={}/v1", running.base_url(Provider::OpenAi))?;
+    writeln!(out, "export GOOGLE_GEMINI_BASE_URL={}", running.base_url(Provider::Gemini))?;
+    writeln!(out, "export GEMINI_BASE_URL={}", running.base_url(Provider::Gemini))?;
+    writeln!(out, "export GW_SESSION_ID={session_id}")?;
+    out.flush()?;
+    drop(out);
+    eprintln!(
+        "gw proxy: listening on http://{} (session {session_id}); API keys pass through to the upstream; Ctrl-C stops",
+        running.local_addr()
+    );
+    tracing::info!(addr = %running.local_addr(), %session_id, "proxy started");
+
+    wait_for_stop().await;
+    running.shutdown(Duration::from_secs(5)).await;
+    tokio::task::spawn_blocking(move || writer.shutdown()).await??;
+    eprintln!("gw proxy: stopped; ledger at {}", config.ledger_path().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

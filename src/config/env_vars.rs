@@ -1,0 +1,32 @@
+//! Every environment variable gw reads, in one place, with what it does.
+//!
+//! `gw config --env` prints this list; the README links to it. Adding a variable means adding it here.
+
+/// Path of the config file (default: `<platform config dir>/gw/config.toml`).
+pub const GW_CONFIG: &str = "GW_CONFIG";
+/// Directory for the ledger, logs and runtime files (default: the platform data dir + `gw`).
+pub const GW_DATA_DIR: &str = "GW_DATA_DIR";
+/// Log level or filter for gw's log file (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter).
+pub const GW_LOG: &str = "GW_LOG";
+/// Upstream base URL for Anthropic (overrides `[upstream] anthropic`).
+pub const GW_ANTHROPIC_UPSTREAM: &str = "GW_ANTHROPIC_UPSTREAM";
+/// Upstream base URL for OpenAI (overrides `[upstream] openai`).
+pub const GW_OPENAI_UPSTREAM: &str = "GW_OPENAI_UPSTREAM";
+/// Upstream base URL for Gemini (overrides `[upstream] gemini`).
+pub const GW_GEMINI_UPSTREAM: &str = "GW_GEMINI_UPSTREAM";
+/// Address the standalone proxy listens on (overrides `[proxy] listen`).
+pub const GW_LISTEN: &str = "GW_LISTEN";
+/// Developer name recorded on ledger rows (overrides `developer`).
+pub const GW_DEVELOPER: &str = "GW_DEVELOPER";
+
+/// Every variable with its one-line description, in the order `gw config --env` prints them.
+pub const ALL: &[(&str, &str)] = &[
+    (GW_CONFIG, "config file path (default: <config dir>/gw/config.toml)"),
+    (GW_DATA_DIR, "data dir for ledger.db, gw.log and runtime files (default: <data dir>/gw)"),
+    (GW_LOG, "log level for the log file in the data dir: error|warn|info|debug|trace (default: info)"),
+    (GW_ANTHROPIC_UPSTREAM, "Anthropic upstream base URL (overrides [upstream] anthropic)"),
+    (GW_OPENAI_UPSTREAM, "OpenAI upstream base URL (overrides [upstream] openai)"),
+    (GW_GEMINI_UPSTREAM, "Gemini upstream base URL (overrides [upstream] gemini)"),
+    (GW_LISTEN, "listen address of `gw proxy` (overrides [proxy] listen; default 127.0.0.1:0)"),
+    (GW_DEVELOPER, "developer recorded on each ledger row (overrides developer; default: git user.email, else $USER)"),
+];

@@ -1,0 +1,281 @@
+//! Settings: defaults, then the TOML config file, then `GW_*` environment variables.
+
+pub mod env_vars;
+mod upstream;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::meter::Provider;
+use crate::pricing::PriceOverride;
+pub use upstream::Upstream;
+
+/// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    /// Developer recorded on ledger rows (default: git `user.email`, else `$USER`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub developer: Option<String>,
+    pub upstream: UpstreamSection,
+    pub proxy: ProxySection,
+    /// Extra or replacement model prices, USD per million tokens.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, PriceOverride>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anthropic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub openai: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemini: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxySection {
+    /// Listen address of `gw proxy`, e.g. "127.0.0.1:8080" (default: a free port on 127.0.0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+/// The effective configuration every command works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub config_path: PathBuf,
+    pub config_file_found: bool,
+    pub data_dir: PathBuf,
+    pub log_filter: String,
+    pub developer: Option<String>,
+    pub upstreams: Upstreams,
+    pub listen: SocketAddr,
+    pub prices: BTreeMap<String, PriceOverride>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    pub anthropic: Upstream,
+    pub openai: Upstream,
+    pub gemini: Upstream,
+}
+
+impl Upstreams {
+    pub fn get(&self, provider: Provider) -> &Upstream {
+        match provider {
+            Provider::Anthropic => &self.anthropic,
+            Provider::OpenAi => &self.openai,
+            Provider::Gemini => &self.gemini,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}\n  fix the file's permissions, or point GW_CONFIG at another file")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}\n  edit the file (`gw config` shows the effective settings), or set GW_CONFIG to another file")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid setting `{key}` (from {source_name}): {message}")]
+    Invalid { key: String, source_name: String, message: String },
+    #[error("cannot find a home directory for gw's config and data; set GW_CONFIG and GW_DATA_DIR")]
+    NoHome,
+}
+
+pub const DEFAULT_UPSTREAMS: [(Provider, &str); 3] = [
+    (Provider::Anthropic, "https://api.anthropic.com"),
+    (Provider::OpenAi, "https://api.openai.com"),
+    (Provider::Gemini, "https://generativelanguage.googleapis.com"),
+];
+
+impl Config {
+    /// Loads from the real process environment.
+    pub fn load() -> Result<Config, ConfigError> {
+        Config::load_with(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Loads with `env` standing in for the environment, so tests never touch the real one.
+    pub fn load_with(env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let dirs = directories::ProjectDirs::from("", "", "gw");
+        let config_path = match env(env_vars::GW_CONFIG) {
+            Some(p) => PathBuf::from(p),
+            None => dirs.as_ref().ok_or(ConfigError::NoHome)?.config_dir().join("config.toml"),
+        };
+        let data_dir = match env(env_vars::GW_DATA_DIR) {
+            Some(p) => PathBuf::from(p),
+            None => dirs.as_ref().ok_or(ConfigError::NoHome)?.data_dir().to_path_buf(),
+        };
+        let (file, found) = read_file_config(&config_path)?;
+        let file_source = config_path.display().to_string();
+
+        let upstream = |provider: Provider, file_value: &Option<String>, var: &str| {
+            let default = DEFAULT_UPSTREAMS.iter().find(|(p, _)| *p == provider).map(|(_, u)| *u).unwrap_or_default();
+            let (value, source_name) = match (env(var), file_value) {
+                (Some(v), _) => (v, var.to_string()),
+                (None, Some(v)) => (v.clone(), file_source.clone()),
+                (None, None) => (default.to_string(), "default".to_string()),
+            };
+            Upstream::parse(&value).map_err(|message| ConfigError::Invalid {
+                key: format!("upstream.{}", provider.as_str()),
+                source_name,
+                message,
+            })
+        };
+        let upstreams = Upstreams {
+            anthropic: upstream(Provider::Anthropic, &file.upstream.anthropic, env_vars::GW_ANTHROPIC_UPSTREAM)?,
+            openai: upstream(Provider::OpenAi, &file.upstream.openai, env_vars::GW_OPENAI_UPSTREAM)?,
+            gemini: upstream(Provider::Gemini, &file.upstream.gemini, env_vars::GW_GEMINI_UPSTREAM)?,
+        };
+
+        let (listen_text, listen_source) = match (env(env_vars::GW_LISTEN), &file.proxy.listen) {
+            (Some(v), _) => (v, env_vars::GW_LISTEN.to_string()),
+            (None, Some(v)) => (v.clone(), file_source.clone()),
+            (None, None) => ("127.0.0.1:0".to_string(), "default".to_string()),
+        };
+        let listen = listen_text.parse::<SocketAddr>().map_err(|e| ConfigError::Invalid {
+            key: "proxy.listen".into(),
+            source_name: listen_source,
+            message: format!("{listen_text:?} is not an address ({e}); write it as 127.0.0.1:8080"),
+        })?;
+
+        for (model, price) in &file.prices {
+            price.validate().map_err(|message| ConfigError::Invalid {
+                key: format!("prices.\"{model}\""),
+                source_name: file_source.clone(),
+                message,
+            })?;
+        }
+
+        Ok(Config {
+            config_path,
+            config_file_found: found,
+            data_dir,
+            log_filter: env(env_vars::GW_LOG).unwrap_or_else(|| "info".to_string()),
+            developer: env(env_vars::GW_DEVELOPER).or(file.developer),
+            upstreams,
+            listen,
+            prices: file.prices,
+        })
+    }
+
+    pub fn ledger_path(&self) -> PathBuf {
+        self.data_dir.join("ledger.db")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.join("gw.log")
+    }
+
+    /// The effective settings as TOML, secrets redacted; what `gw config` prints.
+    pub fn render(&self) -> String {
+        let effective = FileConfig {
+            developer: self.developer.clone(),
+            upstream: UpstreamSection {
+                anthropic: Some(self.upstreams.anthropic.redacted()),
+                openai: Some(self.upstreams.openai.redacted()),
+                gemini: Some(self.upstreams.gemini.redacted()),
+            },
+            proxy: ProxySection { listen: Some(self.listen.to_string()) },
+            prices: self.prices.clone(),
+        };
+        let body = toml::to_string_pretty(&effective).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+        format!(
+            "# config file: {}{}\n# data dir:    {}\n# ledger:      {}\n# log file:    {} (level {})\n\n{}",
+            self.config_path.display(),
+            if self.config_file_found { "" } else { " (not present; defaults in use)" },
+            self.data_dir.display(),
+            self.ledger_path().display(),
+            self.log_path().display(),
+            self.log_filter,
+            body
+        )
+    }
+}
+
+fn read_file_config(path: &Path) -> Result<(FileConfig, bool), ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((FileConfig::default(), false)),
+        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+    };
+    let file = toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    Ok((file, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], file: Option<&str>) -> (Result<Config, ConfigError>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        env.insert("GW_CONFIG".into(), path.display().to_string());
+        env.entry("GW_DATA_DIR".into()).or_insert_with(|| dir.path().join("data").display().to_string());
+        (Config::load_with(|k| env.get(k).cloned()), dir)
+    }
+
+    #[test]
+    fn defaults_without_a_file() {
+        let (config, _dir) = load(&[], None);
+        let config = config.unwrap();
+        assert!(!config.config_file_found);
+        assert_eq!(config.upstreams.anthropic.base(), "https://api.anthropic.com");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(config.log_filter, "info");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let file = "[upstream]\nopenai = \"http://127.0.0.1:9/file\"\ngemini = \"http://127.0.0.1:9/g\"\n";
+        let (config, _dir) = load(&[("GW_OPENAI_UPSTREAM", "http://127.0.0.1:7/env")], Some(file));
+        let config = config.unwrap();
+        assert_eq!(config.upstreams.openai.base(), "http://127.0.0.1:7/env");
+        assert_eq!(config.upstreams.gemini.base(), "http://127.0.0.1:9/g");
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let (config, dir) = load(&[], Some("[upstream]\nopenia = \"http://x\"\n"));
+        let message = config.unwrap_err().to_string();
+        assert!(message.contains(&dir.path().join("config.toml").display().to_string()), "{message}");
+        assert!(message.contains("openia"), "{message}");
+    }
+
+    #[test]
+    fn bad_upstream_names_key_and_fix() {
+        let (config, _dir) = load(&[("GW_GEMINI_UPSTREAM", "ftp://example.com")], None);
+        let message = config.unwrap_err().to_string();
+        assert!(message.contains("upstream.gemini"), "{message}");
+        assert!(message.contains("GW_GEMINI_UPSTREAM"), "{message}");
+        assert!(message.contains("http"), "{message}");
+    }
+
+    #[test]
+    fn bad_listen_address() {
+        let (config, _dir) = load(&[], Some("[proxy]\nlisten = \"localhost\"\n"));
+        let message = config.unwrap_err().to_string();
+        assert!(message.contains("proxy.listen"), "{message}");
+    }
+
+    #[test]
+    fn render_redacts_credentials_in_urls() {
+        let (config, _dir) = load(&[("GW_OPENAI_UPSTREAM", "https://user:s3cret@gateway.corp/v1")], None);
+        let text = config.unwrap().render();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("gateway.corp"), "{text}");
+    }
+}

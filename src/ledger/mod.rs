@@ -1,0 +1,272 @@
+//! The local SQLite ledger: migrations, inserts and the writer the proxy hands rows to.
+
+mod row;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub use row::{Attribution, Row};
+pub use writer::{LedgerWriter, WriterHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot create the data directory {path}: {source}\n  check its permissions, or set GW_DATA_DIR to a writable directory")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the ledger {path}: {source}\n  check the file's permissions, or set GW_DATA_DIR to another directory")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("the ledger {path} was written by a newer gw (schema {found}, this gw knows {known}); upgrade gw")]
+    TooNew { path: PathBuf, found: usize, known: usize },
+    #[error("ledger error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the ledger writer has stopped; rows could not be recorded (see gw.log)")]
+    WriterGone,
+}
+
+/// An open ledger connection, migrated to the current schema.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger file, in WAL mode with a busy timeout so several
+    /// gw processes can write at once.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        let open_err = |source| LedgerError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        let mut ledger = Ledger { conn, path: path.to_path_buf() };
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn migrate(&mut self) -> Result<(), LedgerError> {
+        let known = schema::MIGRATIONS.len();
+        let current: usize = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > known {
+            return Err(LedgerError::TooNew { path: self.path.clone(), found: current, known });
+        }
+        if current == known {
+            return Ok(());
+        }
+        // IMMEDIATE takes the write lock first, so two processes never run the same step.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(current) {
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Inserts rows in one transaction. A row whose id is already present is left as it is.
+    pub fn insert(&mut self, rows: &[Row]) -> Result<usize, LedgerError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut inserted = 0;
+        {
+            let mut stmt = tx.prepare_cached(INSERT)?;
+            for r in rows {
+                let a = &r.attribution;
+                let u = &r.usage;
+                inserted += stmt.execute(params![
+                    r.id.to_string(),
+                    r.started_at_us,
+                    r.ended_at_us,
+                    r.provider,
+                    r.endpoint,
+                    r.requested_model,
+                    r.model,
+                    r.status,
+                    r.streamed,
+                    r.incomplete,
+                    u.input as i64,
+                    u.output as i64,
+                    u.cache_read as i64,
+                    u.cache_write_5m as i64,
+                    u.cache_write_1h as i64,
+                    u.reasoning as i64,
+                    r.cost_nanos,
+                    r.price_version,
+                    r.latency_us,
+                    r.ttfb_us,
+                    r.upstream_request_id,
+                    a.session_id,
+                    a.agent,
+                    a.agent_version,
+                    r.agent_session_id,
+                    a.developer,
+                    a.project,
+                    a.branch,
+                    a.task,
+                    a.cwd,
+                    a.host,
+                    a.key_id,
+                    r.error,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+
+    /// Reads one row back by id.
+    pub fn get(&self, id: &uuid::Uuid) -> Result<Option<Row>, LedgerError> {
+        let sql = format!("SELECT {COLUMNS} FROM requests WHERE id = ?1");
+        Ok(self.conn.query_row(&sql, [id.to_string()], row_from_sql).optional()?)
+    }
+
+    /// Every row of a session, oldest first.
+    pub fn session_rows(&self, session_id: &str) -> Result<Vec<Row>, LedgerError> {
+        let sql = format!("SELECT {COLUMNS} FROM requests WHERE session_id = ?1 ORDER BY started_at, id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([session_id], row_from_sql)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The most recent rows, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<Row>, LedgerError> {
+        let sql = format!("SELECT {COLUMNS} FROM requests ORDER BY started_at DESC, id DESC LIMIT ?1");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([limit as i64], row_from_sql)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+const INSERT: &str = "INSERT INTO requests (
+    id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
+    cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
+    session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)
+ON CONFLICT(id) DO NOTHING";
+
+const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
+    cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
+    session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error";
+
+fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let id: String = r.get(0)?;
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
+    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+    Ok(Row {
+        id,
+        started_at_us: r.get(1)?,
+        ended_at_us: r.get(2)?,
+        provider: r.get(3)?,
+        endpoint: r.get(4)?,
+        requested_model: r.get(5)?,
+        model: r.get(6)?,
+        status: r.get(7)?,
+        streamed: r.get(8)?,
+        incomplete: r.get(9)?,
+        usage: crate::meter::Usage {
+            input: n(10)?,
+            output: n(11)?,
+            cache_read: n(12)?,
+            cache_write_5m: n(13)?,
+            cache_write_1h: n(14)?,
+            reasoning: n(15)?,
+        },
+        cost_nanos: r.get(16)?,
+        price_version: r.get(17)?,
+        latency_us: r.get(18)?,
+        ttfb_us: r.get(19)?,
+        upstream_request_id: r.get(20)?,
+        attribution: Attribution {
+            session_id: r.get(21)?,
+            agent: r.get(22)?,
+            agent_version: r.get(23)?,
+            developer: r.get(25)?,
+            project: r.get(26)?,
+            branch: r.get(27)?,
+            task: r.get(28)?,
+            cwd: r.get(29)?,
+            host: r.get(30)?,
+            key_id: r.get(31)?,
+        },
+        agent_session_id: r.get(24)?,
+        error: r.get(32)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::Usage;
+
+    pub(crate) fn sample_row(session: &str, started_at_us: i64) -> Row {
+        Row {
+            id: uuid::Uuid::now_v7(),
+            started_at_us,
+            ended_at_us: started_at_us + 1_500,
+            provider: "anthropic".into(),
+            endpoint: "/v1/messages".into(),
+            requested_model: Some("claude-sonnet-4-5".into()),
+            model: Some("claude-sonnet-4-5-20250929".into()),
+            status: 200,
+            streamed: true,
+            incomplete: false,
+            usage: Usage { input: 1200, output: 85, cache_read: 50_000, cache_write_5m: 3000, cache_write_1h: 0, reasoning: 0 },
+            cost_nanos: Some(31_530_000),
+            price_version: "test".into(),
+            latency_us: 1_500,
+            ttfb_us: Some(300),
+            upstream_request_id: Some("req_1".into()),
+            agent_session_id: Some("agent-sess".into()),
+            error: None,
+            attribution: Attribution { session_id: session.into(), agent: Some("claude".into()), ..Default::default() },
+        }
+    }
+
+    #[test]
+    fn insert_and_read_back_is_lossless_and_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("sub/ledger.db")).unwrap();
+        let row = sample_row("s1", 1_000_000);
+        assert_eq!(ledger.insert(std::slice::from_ref(&row)).unwrap(), 1);
+        assert_eq!(ledger.insert(std::slice::from_ref(&row)).unwrap(), 0, "same id twice is one row");
+        assert_eq!(ledger.get(&row.id).unwrap().unwrap(), row);
+        assert_eq!(ledger.session_rows("s1").unwrap(), vec![row]);
+    }
+
+    #[test]
+    fn reopening_keeps_schema_and_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let row = sample_row("s1", 5);
+        Ledger::open(&path).unwrap().insert(std::slice::from_ref(&row)).unwrap();
+        let ledger = Ledger::open(&path).unwrap();
+        assert_eq!(ledger.recent(10).unwrap(), vec![row]);
+        let mode: String = ledger.conn().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        Ledger::open(&path).unwrap().conn().pragma_update(None, "user_version", 999).unwrap();
+        assert!(matches!(Ledger::open(&path), Err(LedgerError::TooNew { .. })));
+    }
+}

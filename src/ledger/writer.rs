@@ -1,0 +1,203 @@
+//! The single ledger writer: the proxy's hot path hands rows over a bounded channel, one thread
+//! owns the SQLite connection and inserts them in batches.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Ledger, LedgerError, Row};
+
+/// How many rows may wait for the writer. When full, senders wait: a slow disk slows requests'
+/// bookkeeping, it never grows memory without bound.
+const CHANNEL_CAPACITY: usize = 1024;
+/// Rows inserted per transaction at most.
+const BATCH: usize = 256;
+
+enum Message {
+    Row(Box<Row>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Owns the writer thread; `shutdown` drains and joins it.
+pub struct LedgerWriter {
+    handle: WriterHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A cheap, cloneable sender of rows to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Message>,
+}
+
+impl LedgerWriter {
+    /// Opens the ledger (creating and migrating it) and starts the writer thread.
+    pub fn start(path: &Path) -> Result<LedgerWriter, LedgerError> {
+        let ledger = Ledger::open(path)?;
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("gw-ledger".into())
+            .spawn(move || run(ledger, rx))
+            .map_err(|_| LedgerError::WriterGone)?;
+        Ok(LedgerWriter { handle: WriterHandle { tx }, thread: Some(thread) })
+    }
+
+    pub fn handle(&self) -> WriterHandle {
+        self.handle.clone()
+    }
+
+    /// Waits until every row sent so far is committed, then stops the writer.
+    pub fn shutdown(mut self) -> Result<(), LedgerError> {
+        let (tx, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.handle, WriterHandle { tx }));
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), LedgerError> {
+        match self.thread.take() {
+            Some(thread) => thread.join().map_err(|_| LedgerError::WriterGone),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for LedgerWriter {
+    fn drop(&mut self) {
+        // Close our sender so the thread ends once every other handle is gone too.
+        let (tx, _) = mpsc::channel(1);
+        self.handle = WriterHandle { tx };
+    }
+}
+
+impl WriterHandle {
+    /// Queues a row. Never blocks an async task: when the channel is full the row waits in a task
+    /// (inside a runtime) or this thread waits (outside one).
+    pub fn record(&self, row: Row) {
+        match self.tx.try_send(Message::Row(Box::new(row))) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                let tx = self.tx.clone();
+                match tokio::runtime::Handle::try_current() {
+                    Ok(rt) => {
+                        rt.spawn(async move {
+                            if tx.send(message).await.is_err() {
+                                tracing::error!("ledger writer stopped; a row was lost");
+                            }
+                        });
+                    }
+                    Err(_) => {
+                        if tx.blocking_send(message).is_err() {
+                            tracing::error!("ledger writer stopped; a row was lost");
+                        }
+                    }
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => tracing::error!("ledger writer stopped; a row was lost"),
+        }
+    }
+
+    /// Resolves once every row queued before this call is committed.
+    pub async fn flush(&self) -> Result<(), LedgerError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Message::Flush(tx)).await.map_err(|_| LedgerError::WriterGone)?;
+        rx.await.map_err(|_| LedgerError::WriterGone)
+    }
+}
+
+fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
+    let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
+    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Row(row) => batch.push(*row),
+                Message::Flush(done) => waiters.push(done),
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            commit(&mut ledger, &mut batch);
+        }
+        for done in waiters.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Inserts a batch, retrying while the database is busy or briefly failing; rows stay in memory
+/// until they are written or the retries run out (then they go to the log, never silently away).
+fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>) {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=8 {
+        match ledger.insert(batch) {
+            Ok(_) => {
+                batch.clear();
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, rows = batch.len(), "ledger insert failed; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    for row in batch.drain(..) {
+        tracing::error!(?row, "ledger insert failed for good; row kept only in this log");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_are_durable_after_flush_and_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let writer = LedgerWriter::start(&path).unwrap();
+        let handle = writer.handle();
+        let mut ids = Vec::new();
+        for i in 0..3000 {
+            let row = crate::ledger::tests::sample_row("s", i);
+            ids.push(row.id);
+            handle.record(row);
+        }
+        handle.flush().await.unwrap();
+        assert_eq!(Ledger::open(&path).unwrap().session_rows("s").unwrap().len(), 3000);
+        handle.record(crate::ledger::tests::sample_row("t", 1));
+        drop(handle);
+        tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap().unwrap();
+        assert_eq!(Ledger::open(&path).unwrap().session_rows("t").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn two_writers_share_one_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let threads: Vec<_> = (0..2)
+            .map(|n| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let writer = LedgerWriter::start(&path).unwrap();
+                    let handle = writer.handle();
+                    for i in 0..500 {
+                        handle.record(crate::ledger::tests::sample_row(&format!("p{n}"), i));
+                    }
+                    drop(handle);
+                    writer.shutdown().unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let ledger = Ledger::open(&path).unwrap();
+        assert_eq!(ledger.session_rows("p0").unwrap().len(), 500);
+        assert_eq!(ledger.session_rows("p1").unwrap().len(), 500);
+    }
+}

@@ -1,0 +1,4 @@
+//! gw: makes coding-agent spend visible and bounded.
+
+pub mod meter;
+pub mod pricing;

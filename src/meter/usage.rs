@@ -1,0 +1,71 @@
+//! The normalised usage of one request, the same for every provider.
+
+use serde::{Deserialize, Serialize};
+
+/// Which upstream provider a request goes to; decided by the proxy path prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Anthropic,
+    OpenAi,
+    Gemini,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::Anthropic, Provider::OpenAi, Provider::Gemini];
+
+    /// The path prefix and ledger name: `anthropic`, `openai`, `gemini`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::OpenAi => "openai",
+            Provider::Gemini => "gemini",
+        }
+    }
+
+    pub fn from_prefix(s: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token counts normalised across providers (see DESIGN.md, `gw spend --json`):
+/// - `input`: uncached input only (Anthropic `input_tokens`; OpenAI/Gemini prompt minus cached),
+/// - `cache_read`: cached input read,
+/// - `cache_write_5m` / `cache_write_1h`: cache writes by TTL (Anthropic only),
+/// - `output`: all output, including reasoning / thoughts,
+/// - `reasoning`: the reasoning part of `output` (already counted in it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub reasoning: u64,
+}
+
+impl Usage {
+    /// Every input token the request was billed for: uncached, cache reads and cache writes.
+    /// This is what long-context price tiers are chosen on.
+    pub fn total_input(&self) -> u64 {
+        self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+    }
+
+    pub fn cache_write(&self) -> u64 {
+        self.cache_write_5m + self.cache_write_1h
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total_input() + self.output
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Usage::default()
+    }
+}

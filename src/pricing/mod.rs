@@ -1,0 +1,1 @@
+//! Embedded, versioned price table and the cost of a usage record.

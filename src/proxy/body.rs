@@ -1,0 +1,178 @@
+//! Body wrappers on the hot path. Neither buffers: each frame is forwarded as it arrives while a
+//! copy feeds an incremental parser.
+
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::meter::{ChatUsageChunkFilter, RequestInfo, RequestTap, ResponseTap};
+
+use super::context::RequestContext;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body that meters what passes and records exactly once: at end of stream, on an
+/// upstream error, or when dropped early (the client went away).
+pub struct MeteredBody<B> {
+    inner: B,
+    tap: ResponseTap,
+    /// Present when gw asked for `include_usage` itself: hides that extra chunk from the client.
+    filter: Option<ChatUsageChunkFilter>,
+    context: Option<RequestContext>,
+    done: bool,
+}
+
+impl<B> MeteredBody<B> {
+    pub fn new(inner: B, tap: ResponseTap, filter: Option<ChatUsageChunkFilter>, context: RequestContext) -> Self {
+        MeteredBody { inner, tap, filter, context: Some(context), done: false }
+    }
+
+    fn finish(&mut self, cut: bool, error: Option<String>) {
+        if let Some(context) = self.context.take() {
+            let extracted = self.tap.finish();
+            context.finish(extracted, cut, error);
+        }
+    }
+}
+
+impl<B> Body for MeteredBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Some(data) = frame.data_ref() else {
+                        return Poll::Ready(Some(Ok(frame)));
+                    };
+                    if let Some(context) = this.context.as_mut() {
+                        context.mark_first_byte();
+                    }
+                    this.tap.feed(data);
+                    match this.filter.as_mut() {
+                        None => return Poll::Ready(Some(Ok(frame))),
+                        Some(filter) => {
+                            let out = filter.push(data);
+                            if !out.is_empty() {
+                                return Poll::Ready(Some(Ok(Frame::data(out))));
+                            }
+                            // The frame held only (part of) a hidden event: read on.
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let e: BoxError = e.into();
+                    this.done = true;
+                    this.finish(true, Some(format!("upstream body error: {e}")));
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    let tail = this.filter.as_mut().map(|f| f.finish()).unwrap_or_default();
+                    this.finish(false, None);
+                    if tail.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(tail))));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || (self.filter.is_none() && self.inner.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.filter.is_some() {
+            SizeHint::default()
+        } else {
+            self.inner.size_hint()
+        }
+    }
+}
+
+impl<B> Drop for MeteredBody<B> {
+    fn drop(&mut self) {
+        if self.context.is_some() {
+            self.finish(true, Some("client closed the response before its end".into()));
+        }
+    }
+}
+
+/// A request body that streams to the upstream while a capped copy is parsed for the model and
+/// `stream` flag; the result lands in `slot` when the body ends or is dropped.
+pub struct RequestTapBody<B> {
+    inner: B,
+    tap: RequestTap,
+    slot: Arc<OnceLock<RequestInfo>>,
+}
+
+impl<B> RequestTapBody<B> {
+    pub fn new(inner: B, slot: Arc<OnceLock<RequestInfo>>) -> Self {
+        RequestTapBody { inner, tap: RequestTap::new(), slot }
+    }
+
+    fn publish(&mut self) {
+        if self.slot.get().is_none() {
+            let _ = self.slot.set(self.tap.finish());
+        }
+    }
+}
+
+impl<B> Body for RequestTapBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.tap.feed(data);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.publish();
+                Poll::Ready(Some(Err(e.into())))
+            }
+            Poll::Ready(None) => {
+                this.publish();
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for RequestTapBody<B> {
+    fn drop(&mut self) {
+        self.publish();
+    }
+}

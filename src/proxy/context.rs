@@ -1,0 +1,114 @@
+//! The per-request context: everything known about one proxied request, finished into exactly
+//! one ledger row in one place, whether the request succeeded, failed or was cut off.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::ledger::{Row, WriterHandle};
+use crate::meter::{gemini_path_model, Extracted, Protocol, Provider, RequestInfo};
+use crate::pricing::PriceTable;
+
+use super::route;
+
+/// Shared by every request of a proxy: where rows go and how they are priced and attributed.
+pub struct Recorder {
+    pub writer: WriterHandle,
+    pub prices: PriceTable,
+    pub attribution: crate::ledger::Attribution,
+}
+
+pub struct RequestContext {
+    recorder: Arc<Recorder>,
+    started: Instant,
+    started_at_us: i64,
+    pub provider: Provider,
+    pub protocol: Protocol,
+    endpoint: String,
+    path_model: Option<String>,
+    pub request_info: Arc<OnceLock<RequestInfo>>,
+    agent_session_id: Option<String>,
+    pub status: u16,
+    pub upstream_request_id: Option<String>,
+    pub ttfb_us: Option<i64>,
+}
+
+pub fn unix_micros(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+impl RequestContext {
+    pub fn new(
+        recorder: Arc<Recorder>,
+        provider: Provider,
+        upstream_path_and_query: &str,
+        agent_session_id: Option<String>,
+    ) -> RequestContext {
+        let endpoint = route::path_only(upstream_path_and_query).to_string();
+        let path_model = if provider == Provider::Gemini { gemini_path_model(&endpoint) } else { None };
+        RequestContext {
+            recorder,
+            started: Instant::now(),
+            started_at_us: unix_micros(SystemTime::now()),
+            provider,
+            protocol: Protocol::classify(provider, upstream_path_and_query),
+            endpoint,
+            path_model,
+            request_info: Arc::new(OnceLock::new()),
+            agent_session_id,
+            status: 0,
+            upstream_request_id: None,
+            ttfb_us: None,
+        }
+    }
+
+    pub fn mark_first_byte(&mut self) {
+        if self.ttfb_us.is_none() {
+            self.ttfb_us = Some(self.started.elapsed().as_micros() as i64);
+        }
+    }
+
+    /// Builds the row and hands it to the ledger writer. `cut` is true when the body ended
+    /// before its end (client gone, upstream error); `error` says why, if anything failed.
+    pub fn finish(self, extracted: Extracted, cut: bool, error: Option<String>) {
+        let latency_us = self.started.elapsed().as_micros() as i64;
+        let request = self.request_info.get().cloned().unwrap_or_default();
+        let requested_model = request.model.clone().or_else(|| self.path_model.clone());
+        let model = extracted.model.clone().or_else(|| requested_model.clone());
+        let usage = extracted.usage;
+        let cost_nanos = if usage.is_zero() {
+            Some(0)
+        } else {
+            model
+                .as_deref()
+                .and_then(|m| self.recorder.prices.cost(self.provider, m, &usage))
+                .map(|n| n.min(i64::MAX as u64) as i64)
+        };
+        let metered = self.protocol != Protocol::Other;
+        let success = (200..300).contains(&self.status);
+        let incomplete = cut || (metered && success && !extracted.complete);
+        let error = error.or(extracted.decode_error.clone());
+        let row = Row {
+            id: uuid::Uuid::now_v7(),
+            started_at_us: self.started_at_us,
+            ended_at_us: self.started_at_us + latency_us,
+            provider: self.provider.as_str().to_string(),
+            endpoint: self.endpoint,
+            requested_model,
+            model,
+            status: self.status,
+            streamed: extracted.streamed || request.stream == Some(true),
+            incomplete,
+            usage,
+            cost_nanos,
+            price_version: self.recorder.prices.version().to_string(),
+            latency_us,
+            ttfb_us: self.ttfb_us,
+            upstream_request_id: self.upstream_request_id.or(extracted.upstream_id),
+            agent_session_id: self.agent_session_id,
+            error,
+            attribution: self.recorder.attribution.clone(),
+        };
+        tracing::debug!(id = %row.id, status = row.status, endpoint = %row.endpoint, incomplete, "request recorded");
+        self.recorder.writer.record(row);
+    }
+}

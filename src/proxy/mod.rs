@@ -1,0 +1,262 @@
+//! The loopback proxy: routes `/anthropic`, `/openai` and `/gemini` to their upstreams, streams
+//! both directions unchanged and meters every response into the ledger.
+
+mod body;
+mod context;
+pub mod route;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Upstreams;
+use crate::meter::{inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap, ResponseTap};
+
+pub use body::{BoxError, MeteredBody, RequestTapBody};
+pub use context::{unix_micros, Recorder, RequestContext};
+
+pub type ProxyBody = BoxBody<Bytes, BoxError>;
+type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("cannot listen on {addr}: {source}\n  pick another address with --listen (or GW_LISTEN), or use port 0 for any free port")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// What the proxy needs: upstreams and the recorder rows go to.
+pub struct ProxyState {
+    upstreams: Upstreams,
+    client: UpstreamClient,
+    recorder: Arc<Recorder>,
+}
+
+impl ProxyState {
+    pub fn new(upstreams: Upstreams, recorder: Recorder) -> ProxyState {
+        ProxyState { upstreams, client: upstream_client(), recorder: Arc::new(recorder) }
+    }
+}
+
+/// A running proxy; dropping it without `shutdown` leaves the server task running.
+pub struct RunningProxy {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningProxy {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL agents use for a provider, e.g. `http://127.0.0.1:4711/anthropic`.
+    pub fn base_url(&self, provider: Provider) -> String {
+        format!("http://{}/{}", self.addr, provider.as_str())
+    }
+
+    /// Stops accepting, lets open requests finish (their rows are handed to the writer), then returns.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            abort.abort();
+        }
+    }
+}
+
+/// Binds `addr` and serves in a background task.
+pub async fn start(addr: SocketAddr, state: ProxyState) -> Result<RunningProxy, ProxyError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| ProxyError::Bind { addr, source })?;
+    Ok(serve(listener, state))
+}
+
+/// Serves on a listener handed in (tests bind port 0 themselves).
+pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
+    let addr = listener.local_addr().expect("a bound listener has an address");
+    let (stop, mut stopped) = watch::channel(false);
+    let state = Arc::new(state);
+    let task = tokio::spawn(async move {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = match accepted {
+                        Ok(pair) => pair,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = state.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                    });
+                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                _ = stopped.changed() => break,
+            }
+        }
+        drop(listener);
+        graceful.shutdown().await;
+    });
+    RunningProxy { addr, stop, task }
+}
+
+fn upstream_client() -> UpstreamClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(30)));
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .build(https)
+}
+
+fn full(bytes: Bytes) -> ProxyBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+fn error_response(provider: Option<Provider>, status: StatusCode, kind: &str, message: &str) -> Response<ProxyBody> {
+    let mut response = Response::new(full(route::error_body(provider, status, kind, message)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn handle(state: &ProxyState, req: Request<Incoming>) -> Response<ProxyBody> {
+    let path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+    let Some((provider, upstream_path)) = route::split_prefix(&path_and_query) else {
+        return error_response(
+            None,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "gw proxy: unknown path; requests go under /anthropic/, /openai/ or /gemini/",
+        );
+    };
+    let upstream = state.upstreams.get(provider);
+    let mut context = RequestContext::new(
+        state.recorder.clone(),
+        provider,
+        upstream_path,
+        route::agent_session_id(req.headers()),
+    );
+    let uri = match upstream.join(upstream_path) {
+        Ok(uri) => uri,
+        Err(e) => {
+            let message = format!("gw proxy: cannot build the upstream URL: {e}");
+            context.status = 400;
+            context.finish(Default::default(), false, Some(message.clone()));
+            return error_response(Some(provider), StatusCode::BAD_REQUEST, "invalid_request_error", &message);
+        }
+    };
+
+    let (mut parts, incoming) = req.into_parts();
+    route::strip_hop_by_hop(&mut parts.headers);
+    if let Ok(host) = HeaderValue::from_str(upstream.host()) {
+        parts.headers.insert(header::HOST, host);
+    }
+    parts.uri = uri;
+
+    // Chat Completions streams carry usage only when asked: gw asks, and hides the extra chunk.
+    let mut filter = None;
+    let body = if context.protocol == Protocol::OpenAiChat && parts.method == http::Method::POST {
+        let bytes = match incoming.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                let message = format!("gw proxy: reading the request body failed: {e}");
+                context.status = 400;
+                context.finish(Default::default(), true, Some(message.clone()));
+                return error_response(Some(provider), StatusCode::BAD_REQUEST, "invalid_request_error", &message);
+            }
+        };
+        let mut tap = RequestTap::new();
+        tap.feed(&bytes);
+        let _ = context.request_info.set(tap.finish());
+        let bytes = match inject_include_usage(&bytes) {
+            Some(changed) => {
+                filter = Some(ChatUsageChunkFilter::new());
+                // The filter works on plain SSE, so ask for it uncompressed.
+                parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+                Bytes::from(changed)
+            }
+            None => bytes,
+        };
+        parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        full(bytes)
+    } else {
+        RequestTapBody::new(incoming, context.request_info.clone()).boxed()
+    };
+
+    let upstream_response = match state.client.request(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(e) => {
+            let message = format!("gw proxy: upstream {} unreachable: {}", upstream.host(), error_chain(&e));
+            tracing::warn!(%message);
+            context.status = StatusCode::BAD_GATEWAY.as_u16();
+            context.finish(Default::default(), false, Some(message.clone()));
+            return error_response(Some(provider), StatusCode::BAD_GATEWAY, "api_error", &message);
+        }
+    };
+
+    let (mut parts, incoming) = upstream_response.into_parts();
+    context.status = parts.status.as_u16();
+    context.upstream_request_id = route::upstream_request_id(&parts.headers);
+    let header_str = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let tap = ResponseTap::new(context.protocol, header_str(header::CONTENT_TYPE), header_str(header::CONTENT_ENCODING));
+    route::strip_hop_by_hop(&mut parts.headers);
+    if header_str_encoded(&parts.headers) {
+        // An upstream that compresses anyway: pass its bytes untouched rather than filter them.
+        filter = None;
+    }
+    if filter.is_some() {
+        parts.headers.remove(header::CONTENT_LENGTH);
+    }
+    Response::from_parts(parts, MeteredBody::new(incoming, tap, filter, context).boxed())
+}
+
+fn header_str_encoded(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"))
+}
+
+/// The error and its causes on one line: hyper's own message alone rarely says what went wrong.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,239 @@
+//! Shared test helpers: an in-process mock upstream speaking all four protocols on 127.0.0.1:0,
+//! and a small HTTP client.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::{mpsc, Notify};
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// A request the mock received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// The mock upstream. Behaviour is chosen by the request (path, `stream` flag) and by an
+/// `x-mock` header: `gzip`, `truncate`, `garbage`, `big`, `status-429`, `hold` (sends the first
+/// SSE event, then waits for `release`), `step` (waits for `release` before every event).
+pub struct Mock {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub release: Arc<Notify>,
+}
+
+impl Mock {
+    pub async fn start() -> Mock {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let release = Arc::new(Notify::new());
+        let (seen2, release2) = (seen.clone(), release.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (seen, release) = (seen2.clone(), release2.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let (seen, release) = (seen.clone(), release.clone());
+                        async move { Ok::<_, Infallible>(respond(req, seen, release).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Mock { addr, seen, release }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A body fed from a channel, so the mock controls when each frame goes out (or fails).
+pub struct ChannelBody(pub mpsc::Receiver<Result<Frame<Bytes>, std::io::Error>>);
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+type MockBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: impl Into<Bytes>) -> MockBody {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+/// SSE events of a fixture, one frame each.
+pub fn sse_events(text: &[u8]) -> Vec<Bytes> {
+    let text = String::from_utf8_lossy(text);
+    text.split_inclusive("\n\n").map(|e| Bytes::from(e.to_string())).collect()
+}
+
+async fn respond(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>, release: Arc<Notify>) -> Response<MockBody> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    seen.lock().unwrap().push(Seen {
+        method: parts.method.to_string(),
+        path_and_query: path.clone(),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    let mode = parts.headers.get("x-mock").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let stream = json["stream"] == true || path.contains("streamGenerateContent");
+
+    if mode == "status-429" {
+        return reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            "application/json",
+            full(r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#),
+        );
+    }
+    if mode == "garbage" {
+        let mut junk = vec![0xffu8, 0xfe, b'{', b'"', 0x00, 0xc3];
+        junk.extend((0..5000u32).map(|i| (i * 7 % 251) as u8));
+        return reply(StatusCode::OK, "text/event-stream", full(junk));
+    }
+    if mode == "big" {
+        // 4 MiB of SSE deltas, then the usage.
+        let mut text = String::from(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_big\",\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+        );
+        let delta = format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{}\"}}}}\n\n", "x".repeat(4000));
+        while text.len() < 4 << 20 {
+            text.push_str(&delta);
+        }
+        text.push_str("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":777}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        return reply(StatusCode::OK, "text/event-stream", full(text));
+    }
+
+    let (fixture_name, content_type) = match () {
+        _ if path.contains("/v1/messages") => {
+            if stream { ("anthropic_messages_stream.sse", "text/event-stream") } else { ("anthropic_messages.json", "application/json") }
+        }
+        _ if path.contains("/v1/responses") => {
+            if stream { ("openai_responses_stream.sse", "text/event-stream") } else { ("openai_responses.json", "application/json") }
+        }
+        _ if path.contains("/v1/chat/completions") => {
+            if stream { ("openai_chat_stream.sse", "text/event-stream") } else { ("openai_chat.json", "application/json") }
+        }
+        _ if path.contains(":streamGenerateContent") && path.contains("alt=sse") => ("gemini_stream.sse", "text/event-stream"),
+        _ if path.contains(":streamGenerateContent") => ("gemini_stream.sse", "application/json"),
+        _ if path.contains(":generateContent") => ("gemini.json", "application/json"),
+        _ => return reply(StatusCode::NOT_FOUND, "application/json", full(r#"{"error":"no such mock route"}"#)),
+    };
+    let mut payload = fixture(fixture_name);
+    if let Some(model) = parts.headers.get("x-mock-model").and_then(|v| v.to_str().ok()) {
+        let mut text = String::from_utf8(payload).unwrap();
+        for known in ["claude-sonnet-4-5", "gpt-5", "gpt-4.1", "gemini-2.5-pro"] {
+            text = text.replace(&format!("\"{known}\""), &format!("\"{model}\""));
+        }
+        payload = text.into_bytes();
+    }
+    if fixture_name == "openai_chat_stream.sse" && json["stream_options"]["include_usage"] != true {
+        // Like the real API: no usage chunk unless asked.
+        let events = sse_events(&payload);
+        payload = events.iter().filter(|e| !e.windows(8).any(|w| w == b"\"usage\":") || e.windows(13).any(|w| w == b"\"usage\": null")).flat_map(|e| e.to_vec()).collect();
+    }
+    if path.contains(":streamGenerateContent") && !path.contains("alt=sse") {
+        // Gemini without alt=sse: a JSON array of the chunks.
+        let chunks: Vec<String> = sse_events(&payload)
+            .iter()
+            .filter_map(|e| std::str::from_utf8(e).ok()?.trim().strip_prefix("data: ").map(str::to_string))
+            .collect();
+        payload = format!("[{}]", chunks.join(",\r\n")).into_bytes();
+    }
+
+    if mode == "gzip" {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&payload).unwrap();
+        let mut response = reply(StatusCode::OK, content_type, full(encoder.finish().unwrap()));
+        response.headers_mut().insert("content-encoding", "gzip".parse().unwrap());
+        return response;
+    }
+    if content_type != "text/event-stream" {
+        return reply(StatusCode::OK, content_type, full(payload));
+    }
+    // Streams go out one event per frame, as providers send them.
+    let events = sse_events(&payload);
+    let (tx, rx) = mpsc::channel(events.len() + 1);
+    tokio::spawn(async move {
+        let n = events.len();
+        for (i, event) in events.into_iter().enumerate() {
+            if mode == "step" {
+                release.notified().await;
+            }
+            if mode == "truncate" && i == n / 2 {
+                let _ = tx.send(Err(std::io::Error::other("mock cut the stream"))).await;
+                return;
+            }
+            if tx.send(Ok(Frame::data(event))).await.is_err() {
+                return;
+            }
+            if mode == "hold" && i == 0 {
+                release.notified().await;
+            }
+        }
+    });
+    let mut response = reply(StatusCode::OK, content_type, ChannelBody(rx).boxed());
+    response.headers_mut().insert("request-id", "req_mock_1".parse().unwrap());
+    response
+}
+
+fn reply(status: StatusCode, content_type: &str, body: MockBody) -> Response<MockBody> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert("content-type", content_type.parse().unwrap());
+    response
+}
+
+/// A plain HTTP/1.1 client for tests.
+pub fn client() -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>> {
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Sends a request and returns status, headers and the whole body.
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> (StatusCode, http::HeaderMap, Bytes) {
+    let mut builder = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let response = client().request(builder.body(Full::new(body.into())).unwrap()).await.unwrap();
+    let (parts, body) = response.into_parts();
+    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes())
+}
