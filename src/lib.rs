@@ -1,4 +1,14 @@
 //! gw: makes coding-agent spend visible and bounded.
+//!
+//! The parts follow `DESIGN.md`: `cli` parses and dispatches, `config` resolves settings,
+//! `proxy` forwards and meters, `meter` extracts usage from wire protocols, `pricing` turns
+//! usage into cost, `ledger` stores one row per request, `attribution` says who and where.
 
+pub mod attribution;
+pub mod cli;
+pub mod config;
+pub mod ledger;
+pub mod logging;
 pub mod meter;
 pub mod pricing;
+pub mod proxy;

@@ -97,7 +97,7 @@ async fn all_protocols_stream_through_unchanged_and_are_metered() {
         assert_eq!(row.usage, *usage, "{prefix}{path}");
         assert_eq!(row.streamed, *streamed, "{prefix}{path}");
         assert_eq!(row.status, 200);
-        assert!(!row.incomplete, "{prefix}{path}");
+        assert!(!row.incomplete, "{prefix}{path}: {row:?}");
         assert!(!row.endpoint.contains('?'), "queries are never stored");
         assert!(row.cost_nanos.unwrap() > 0, "{prefix}{path} priced");
         assert_eq!(row.attribution.session_id, "test-session");
@@ -164,7 +164,15 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_row_with_usage_so_far() {
 #[tokio::test]
 async fn an_upstream_that_cuts_the_stream_leaves_a_row_marked_incomplete() {
     let h = Harness::start().await;
-    let _ = send("POST", &h.url("/anthropic/v1/messages"), &[("x-mock", "truncate")], r#"{"stream":true}"#).await;
+    let request = http::Request::post(h.url("/anthropic/v1/messages"))
+        .header("x-mock", "truncate")
+        .body(http_body_util::Full::new(Bytes::from_static(br#"{"stream":true}"#)))
+        .unwrap();
+    let mut body = common::client().request(request).await.unwrap().into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(first.data_ref().unwrap().starts_with(b"event: message_start"));
+    h.mock.release.notify_one();
+    assert!(body.collect().await.is_err(), "the client sees the cut too, not a clean end");
     let rows = h.rows().await;
     assert_eq!(rows.len(), 1);
     assert!(rows[0].incomplete);

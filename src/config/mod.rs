@@ -145,10 +145,10 @@ impl Config {
         })?;
 
         for (model, price) in &file.prices {
-            price.validate().map_err(|message| ConfigError::Invalid {
+            price.validate(model).map_err(|e| ConfigError::Invalid {
                 key: format!("prices.\"{model}\""),
                 source_name: file_source.clone(),
-                message,
+                message: e.to_string(),
             })?;
         }
 

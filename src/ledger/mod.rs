@@ -3,6 +3,7 @@
 mod row;
 mod schema;
 mod writer;
+pub mod query;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

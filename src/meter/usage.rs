@@ -54,15 +54,18 @@ impl Usage {
     /// Every input token the request was billed for: uncached, cache reads and cache writes.
     /// This is what long-context price tiers are chosen on.
     pub fn total_input(&self) -> u64 {
-        self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+        self.input
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_write_5m)
+            .saturating_add(self.cache_write_1h)
     }
 
     pub fn cache_write(&self) -> u64 {
-        self.cache_write_5m + self.cache_write_1h
+        self.cache_write_5m.saturating_add(self.cache_write_1h)
     }
 
     pub fn total(&self) -> u64 {
-        self.total_input() + self.output
+        self.total_input().saturating_add(self.output)
     }
 
     pub fn is_zero(&self) -> bool {

@@ -1,8 +1,9 @@
 //! The price of one model: per-token rates, long-context tiers, and what a usage record costs.
 //!
 //! Rates are whole femto-dollars (1e-15 USD) per token. Every per-token price LiteLLM lists for
-//! the providers gw prices is a whole number of them (the finest is 1e-9 USD, a million
-//! femto-dollars), so a request is summed exactly in `u128` and rounded once, half up, to
+//! the providers gw prices is a whole number of them (in LiteLLM 1.110.2 all are multiples of
+//! 1e-9 USD, so there is room for prices a million times finer; `generate_table` refuses any
+//! that is not), so a request is summed exactly in `u128` and rounded once, half up, to
 //! nano-dollars.
 
 use std::collections::BTreeMap;
@@ -188,10 +189,12 @@ impl ModelPrice {
             }
         }
         let required = |rate: Rate| {
-            base.get(&rate).copied().ok_or_else(|| PricingError::BadModel {
-                model: model.to_owned(),
-                problem: format!("has no {}", rate.litellm_field()),
-            })
+            base.get(&rate)
+                .copied()
+                .ok_or_else(|| PricingError::BadModel {
+                    model: model.to_owned(),
+                    problem: format!("has no {}", rate.litellm_field()),
+                })
         };
         Ok(ModelPrice {
             input: required(Rate::Input)?,
@@ -367,13 +370,19 @@ mod tests {
         assert!(femto_from_usd_per_token(f64::NAN).is_err());
         assert!(femto_from_usd_per_token(10.0).is_err());
         assert_eq!(usd_per_token(3_000_000_000).to_string(), "0.000003");
-        assert_eq!(serde_json::to_string(&usd_per_token(1_875_000_000)).unwrap(), "1.875e-6");
+        assert_eq!(
+            serde_json::to_string(&usd_per_token(1_875_000_000)).unwrap(),
+            "1.875e-6"
+        );
     }
 
     #[test]
     fn needs_input_and_output_and_known_fields() {
         let missing = ModelPrice::from_litellm_fields("m", [("input_cost_per_token", 1e-6)]);
-        assert!(missing.unwrap_err().to_string().contains("has no output_cost_per_token"));
+        assert!(missing
+            .unwrap_err()
+            .to_string()
+            .contains("has no output_cost_per_token"));
         let unknown = ModelPrice::from_litellm_fields(
             "m",
             [
@@ -382,12 +391,18 @@ mod tests {
                 ("input_cost_per_token_batches", 1e-6),
             ],
         );
-        assert!(unknown.unwrap_err().to_string().contains("input_cost_per_token_batches"));
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("input_cost_per_token_batches"));
     }
 
     #[test]
     fn anthropic_defaults_for_missing_cache_rates() {
-        let p = price(&[("input_cost_per_token", 3e-6), ("output_cost_per_token", 1.5e-5)]);
+        let p = price(&[
+            ("input_cost_per_token", 3e-6),
+            ("output_cost_per_token", 1.5e-5),
+        ]);
         let r = p.rates(Provider::Anthropic, 0);
         assert_eq!(r.cache_read, 300_000_000); // 0.1 × input
         assert_eq!(r.cache_write_5m, 3_750_000_000); // 1.25 × input
@@ -397,7 +412,10 @@ mod tests {
 
     #[test]
     fn other_providers_default_cache_rates_to_input() {
-        let p = price(&[("input_cost_per_token", 3e-5), ("output_cost_per_token", 6e-5)]);
+        let p = price(&[
+            ("input_cost_per_token", 3e-5),
+            ("output_cost_per_token", 6e-5),
+        ]);
         for provider in [Provider::OpenAi, Provider::Gemini] {
             let r = p.rates(provider, 0);
             assert_eq!(r.cache_read, 30_000_000_000);
@@ -435,11 +453,20 @@ mod tests {
         ]);
         assert_eq!(p.tiers.len(), 2);
         let r = p.rates(Provider::OpenAi, 100_000);
-        assert_eq!((r.input, r.output, r.cache_read), (1_000_000_000, 2_000_000_000, 100_000_000));
+        assert_eq!(
+            (r.input, r.output, r.cache_read),
+            (1_000_000_000, 2_000_000_000, 100_000_000)
+        );
         let r = p.rates(Provider::OpenAi, 100_001);
-        assert_eq!((r.input, r.output, r.cache_read), (3_000_000_000, 4_000_000_000, 100_000_000));
+        assert_eq!(
+            (r.input, r.output, r.cache_read),
+            (3_000_000_000, 4_000_000_000, 100_000_000)
+        );
         let r = p.rates(Provider::OpenAi, 200_001);
-        assert_eq!((r.input, r.output, r.cache_read), (5_000_000_000, 4_000_000_000, 100_000_000));
+        assert_eq!(
+            (r.input, r.output, r.cache_read),
+            (5_000_000_000, 4_000_000_000, 100_000_000)
+        );
     }
 
     #[test]

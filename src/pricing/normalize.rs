@@ -92,25 +92,61 @@ mod tests {
     #[test]
     fn normalises_names() {
         let cases = [
-            (Provider::Anthropic, "claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
-            (Provider::Anthropic, "Claude-Sonnet-4-5", "claude-sonnet-4-5"),
-            (Provider::Anthropic, "anthropic/claude-opus-4-7", "claude-opus-4-7"),
-            (Provider::Anthropic, "claude-opus-4-5@20251101", "claude-opus-4-5"),
-            (Provider::Anthropic, "claude-opus-4-6@default", "claude-opus-4-6"),
+            (
+                Provider::Anthropic,
+                "claude-sonnet-4-5-20250929",
+                "claude-sonnet-4-5",
+            ),
+            (
+                Provider::Anthropic,
+                "Claude-Sonnet-4-5",
+                "claude-sonnet-4-5",
+            ),
+            (
+                Provider::Anthropic,
+                "anthropic/claude-opus-4-7",
+                "claude-opus-4-7",
+            ),
+            (
+                Provider::Anthropic,
+                "claude-opus-4-5@20251101",
+                "claude-opus-4-5",
+            ),
+            (
+                Provider::Anthropic,
+                "claude-opus-4-6@default",
+                "claude-opus-4-6",
+            ),
             (Provider::OpenAi, "gpt-4.1-2025-04-14", "gpt-4.1"),
             (Provider::OpenAi, "openai/gpt-5", "gpt-5"),
             (Provider::OpenAi, " gpt-5 ", "gpt-5"),
             (Provider::Gemini, "models/gemini-2.5-pro", "gemini-2.5-pro"),
-            (Provider::Gemini, "google/gemini-2.5-flash", "gemini-2.5-flash"),
-            (Provider::Gemini, "gemini/gemini-2.5-flash", "gemini-2.5-flash"),
+            (
+                Provider::Gemini,
+                "google/gemini-2.5-flash",
+                "gemini-2.5-flash",
+            ),
+            (
+                Provider::Gemini,
+                "gemini/gemini-2.5-flash",
+                "gemini-2.5-flash",
+            ),
             // `-latest` is not dropped by normalisation, only tried at lookup.
-            (Provider::Anthropic, "claude-sonnet-4-6-latest", "claude-sonnet-4-6-latest"),
+            (
+                Provider::Anthropic,
+                "claude-sonnet-4-6-latest",
+                "claude-sonnet-4-6-latest",
+            ),
             // `models/` is Gemini's only.
             (Provider::OpenAi, "models/gpt-5", "models/gpt-5"),
             // Not dates: OpenAI's old MMDD snapshots and other numbers stay.
             (Provider::OpenAi, "gpt-4-0613", "gpt-4-0613"),
             (Provider::OpenAi, "gpt-3.5-turbo-0125", "gpt-3.5-turbo-0125"),
-            (Provider::Gemini, "gemini-2.5-flash-preview-09-2025", "gemini-2.5-flash-preview-09-2025"),
+            (
+                Provider::Gemini,
+                "gemini-2.5-flash-preview-09-2025",
+                "gemini-2.5-flash-preview-09-2025",
+            ),
             (Provider::Anthropic, "model-12345678", "model-12345678"),
             (Provider::Anthropic, "model-2025-13-01", "model-2025-13-01"),
         ];
@@ -123,7 +159,11 @@ mod tests {
     fn candidates_go_from_exact_to_loose() {
         assert_eq!(
             candidates(Provider::Gemini, "models/gemini-pro-latest"),
-            ["models/gemini-pro-latest", "gemini-pro-latest", "gemini-pro"]
+            [
+                "models/gemini-pro-latest",
+                "gemini-pro-latest",
+                "gemini-pro"
+            ]
         );
         assert_eq!(
             candidates(Provider::Anthropic, "anthropic/claude-sonnet-4-5-20250929"),
@@ -140,7 +180,15 @@ mod tests {
 
     #[test]
     fn odd_input_does_not_panic() {
-        for name in ["@", "-", "é-2025-01-01", "ü@", "—-20250101", "-2025-01-01", "@2025"] {
+        for name in [
+            "@",
+            "-",
+            "é-2025-01-01",
+            "ü@",
+            "—-20250101",
+            "-2025-01-01",
+            "@2025",
+        ] {
             let _ = normalize_model(Provider::Anthropic, name);
             let _ = candidates(Provider::Gemini, name);
         }

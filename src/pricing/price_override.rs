@@ -241,10 +241,18 @@ mod tests {
 
         let mut entry = PriceOverride::new(3.0, 15.0);
         entry.input_above = Some(6.0);
-        assert!(entry.validate("m").unwrap_err().to_string().contains("need above_tokens"));
+        assert!(entry
+            .validate("m")
+            .unwrap_err()
+            .to_string()
+            .contains("need above_tokens"));
         entry.input_above = None;
         entry.above_tokens = Some(200_000);
-        assert!(entry.validate("m").unwrap_err().to_string().contains("no *_above price"));
+        assert!(entry
+            .validate("m")
+            .unwrap_err()
+            .to_string()
+            .contains("no *_above price"));
 
         let mut entry = PriceOverride::new(3.0, 15.0);
         entry.cache_read = Some(f64::NAN);

@@ -63,7 +63,14 @@ where
                     }
                     this.tap.feed(data);
                     match this.filter.as_mut() {
-                        None => return Poll::Ready(Some(Ok(frame))),
+                        None => {
+                            // A sized body is over with its last byte: hyper may never poll again.
+                            if this.inner.is_end_stream() {
+                                this.done = true;
+                                this.finish(false, None);
+                            }
+                            return Poll::Ready(Some(Ok(frame)));
+                        }
                         Some(filter) => {
                             let out = filter.push(data);
                             if !out.is_empty() {

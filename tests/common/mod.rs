@@ -33,7 +33,7 @@ pub struct Seen {
 }
 
 /// The mock upstream. Behaviour is chosen by the request (path, `stream` flag) and by an
-/// `x-mock` header: `gzip`, `truncate`, `garbage`, `big`, `status-429`, `hold` (sends the first
+/// `x-mock` header: `gzip`, `truncate` (cuts the stream half-way, once released), `garbage`, `big`, `status-429`, `hold` (sends the first
 /// SSE event, then waits for `release`), `step` (waits for `release` before every event).
 pub struct Mock {
     pub addr: SocketAddr,
@@ -194,6 +194,8 @@ async fn respond(req: Request<Incoming>, seen: Arc<Mutex<Vec<Seen>>>, release: A
                 release.notified().await;
             }
             if mode == "truncate" && i == n / 2 {
+                // Cut only once the test has seen the first half arrive.
+                release.notified().await;
                 let _ = tx.send(Err(std::io::Error::other("mock cut the stream"))).await;
                 return;
             }

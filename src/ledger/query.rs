@@ -1,0 +1,607 @@
+//! Report queries: spend sums (from the 15-minute rollup, the raw rows only where a bucket is
+//! cut), recent sessions, and opening an existing ledger for reading without creating it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
+
+use super::{schema, Ledger, LedgerError, Row};
+
+/// Width of a `spend_rollup` bucket in microseconds (15 minutes; migration 2 writes it as a literal).
+/// Every zone in use today changes its offset by, and starts its days on, whole quarter hours.
+pub const ROLLUP_BUCKET_US: i64 = 900_000_000;
+
+/// A request attribute reports group and filter by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Column {
+    Agent,
+    Model,
+    Provider,
+    Project,
+    Branch,
+    Session,
+    Task,
+    Developer,
+    Key,
+}
+
+impl Column {
+    /// The column's name in both `requests` and `spend_rollup`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Column::Agent => "agent",
+            Column::Model => "model",
+            Column::Provider => "provider",
+            Column::Project => "project",
+            Column::Branch => "branch",
+            Column::Session => "session_id",
+            Column::Task => "task",
+            Column::Developer => "developer",
+            Column::Key => "key_id",
+        }
+    }
+}
+
+/// Which table answers a spend query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// The rollup for whole buckets, raw rows for cut ones: the fast path.
+    #[default]
+    Rollup,
+    /// Raw rows only: the reference the rollup is tested and benchmarked against.
+    Raw,
+}
+
+/// Sums of a set of requests, as the ledger stores them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sums {
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    /// 5-minute plus 1-hour cache writes.
+    pub cache_write_tokens: i64,
+    pub reasoning_tokens: i64,
+    /// Nano-dollars of the priced requests.
+    pub cost_nanos: i64,
+    /// Requests whose model had no price (their cost is in no sum).
+    pub unpriced_requests: i64,
+}
+
+impl Sums {
+    pub fn add(&mut self, other: &Sums) {
+        self.requests += other.requests;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+        self.cost_nanos += other.cost_nanos;
+        self.unpriced_requests += other.unpriced_requests;
+    }
+
+    /// The sums of one recorded request.
+    pub fn of_row(row: &Row) -> Sums {
+        let u = &row.usage;
+        Sums {
+            requests: 1,
+            input_tokens: u.input as i64,
+            output_tokens: u.output as i64,
+            cache_read_tokens: u.cache_read as i64,
+            cache_write_tokens: u.cache_write() as i64,
+            reasoning_tokens: u.reasoning as i64,
+            cost_nanos: row.cost_nanos.unwrap_or(0),
+            unpriced_requests: i64::from(row.cost_nanos.is_none()),
+        }
+    }
+}
+
+/// Keeps requests whose `column` equals one of `values`; a value with `*` is a glob (`claude-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub column: Column,
+    pub values: Vec<String>,
+}
+
+/// What to sum: a time range, the attributes to group by, filters.
+#[derive(Debug, Clone, Default)]
+pub struct SpendQuery {
+    /// Inclusive start, Unix µs; `None` = from the first request.
+    pub since_us: Option<i64>,
+    /// Exclusive end, Unix µs; `None` = to the last request.
+    pub until_us: Option<i64>,
+    /// Group by these attributes, in this order.
+    pub group_by: Vec<Column>,
+    /// Also group by time: each group then carries an instant (`SpendGroup::at_us`) that lies in
+    /// the same piece between two `split_at` instants as all of its requests.
+    pub by_time: bool,
+    /// Instants where the caller's time keys change (local day starts). Buckets cut by one are
+    /// summed from raw rows, so a group never straddles one.
+    pub split_at: Vec<i64>,
+    pub filters: Vec<Filter>,
+    pub source: Source,
+}
+
+/// One group of a spend query. Groups with equal `values` can come back more than once (from
+/// different buckets or from the rollup and the raw rows); the caller merges them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendGroup {
+    /// Some instant within the group's time piece (when `by_time`).
+    pub at_us: Option<i64>,
+    /// One value per `group_by` column; `None` when the request did not record it.
+    pub values: Vec<Option<String>>,
+    pub sums: Sums,
+}
+
+/// A session as `gw sessions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub first_started_at_us: i64,
+    pub last_ended_at_us: i64,
+    pub agent: Option<String>,
+    pub developer: Option<String>,
+    pub project: Option<String>,
+    pub branch: Option<String>,
+    pub task: Option<String>,
+    pub sums: Sums,
+}
+
+/// How `find_session` resolved an id the user typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionMatch {
+    One(String),
+    None,
+    Ambiguous(Vec<String>),
+}
+
+impl Ledger {
+    /// Opens the ledger at `path` for reports: `None` when it does not exist yet (nothing is
+    /// created). Read-only when its schema is current; an older schema is migrated first.
+    pub fn open_existing(path: &Path) -> Result<Option<Ledger>, LedgerError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let open_err = |source| LedgerError::Open { path: path.to_path_buf(), source };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
+        let known = schema::MIGRATIONS.len();
+        if version > known {
+            return Err(LedgerError::TooNew { path: path.to_path_buf(), found: version, known });
+        }
+        if version < known {
+            drop(conn);
+            return Ledger::open(path).map(Some);
+        }
+        Ok(Some(Ledger { conn, path: path.to_path_buf() }))
+    }
+
+    /// Whether any request was ever recorded.
+    pub fn has_requests(&self) -> Result<bool, LedgerError> {
+        Ok(self.conn.query_row("SELECT EXISTS (SELECT 1 FROM requests)", [], |r| r.get(0))?)
+    }
+
+    /// When the first request started, Unix µs.
+    pub fn first_request_at(&self) -> Result<Option<i64>, LedgerError> {
+        Ok(self.conn.query_row("SELECT min(started_at) FROM requests", [], |r| r.get(0))?)
+    }
+
+    /// Sums requests as `query` says. Whole 15-minute buckets come from `spend_rollup`; the
+    /// buckets cut by the range's ends or by a `split_at` instant come from `requests`.
+    pub fn spend(&self, query: &SpendQuery) -> Result<Vec<SpendGroup>, LedgerError> {
+        let plan = Plan::new(query);
+        let mut groups = Vec::new();
+        if let Some((lo, hi)) = plan.rollup {
+            self.sum_rollup(query, lo, hi, &plan.raw_buckets, &mut groups)?;
+        }
+        if !plan.raw.is_empty() {
+            self.sum_raw(query, &plan.raw, &mut groups)?;
+        }
+        Ok(groups)
+    }
+
+    fn sum_rollup(
+        &self,
+        query: &SpendQuery,
+        lo: Option<i64>,
+        hi: Option<i64>,
+        skip: &BTreeSet<i64>,
+        out: &mut Vec<SpendGroup>,
+    ) -> Result<(), LedgerError> {
+        let mut params: Vec<rusqlite::types::Value> = Vec::new();
+        let mut conditions = Vec::new();
+        if let Some(lo) = lo {
+            params.push(lo.into());
+            conditions.push(format!("bucket >= ?{}", params.len()));
+        }
+        if let Some(hi) = hi {
+            params.push(hi.into());
+            conditions.push(format!("bucket < ?{}", params.len()));
+        }
+        if !skip.is_empty() {
+            let list: Vec<String> = skip.iter().map(i64::to_string).collect();
+            conditions.push(format!("bucket NOT IN ({})", list.join(", ")));
+        }
+        filter_conditions(&query.filters, |c| c.sql().to_string(), &mut conditions, &mut params);
+        let select = select_list(query, "bucket", |c| c.sql().to_string());
+        let sums = "sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
+                    sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens), \
+                    sum(cost_nanos), sum(unpriced_requests)";
+        let sql = format!("SELECT {select}{sums} FROM spend_rollup{}{}", where_clause(&conditions), group_clause(query));
+        self.collect_groups(&sql, params, query, out)
+    }
+
+    fn sum_raw(&self, query: &SpendQuery, ranges: &[(i64, i64)], out: &mut Vec<SpendGroup>) -> Result<(), LedgerError> {
+        let mut params: Vec<rusqlite::types::Value> = Vec::new();
+        let mut ranges_sql = Vec::new();
+        for &(lo, hi) in ranges {
+            let mut parts = Vec::new();
+            if lo > i64::MIN {
+                params.push(lo.into());
+                parts.push(format!("started_at >= ?{}", params.len()));
+            }
+            if hi < i64::MAX {
+                params.push(hi.into());
+                parts.push(format!("started_at < ?{}", params.len()));
+            }
+            if parts.is_empty() {
+                parts.push("1".into());
+            }
+            ranges_sql.push(format!("({})", parts.join(" AND ")));
+        }
+        let mut conditions = vec![format!("({})", ranges_sql.join(" OR "))];
+        let raw_column = |c: Column| format!("coalesce({}, '')", c.sql());
+        filter_conditions(&query.filters, raw_column, &mut conditions, &mut params);
+        let select = select_list(query, "started_at", raw_column);
+        let sums = "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
+                    sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens), \
+                    coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL)";
+        let sql = format!("SELECT {select}{sums} FROM requests{}{}", where_clause(&conditions), group_clause(query));
+        self.collect_groups(&sql, params, query, out)
+    }
+
+    fn collect_groups(
+        &self,
+        sql: &str,
+        params: Vec<rusqlite::types::Value>,
+        query: &SpendQuery,
+        out: &mut Vec<SpendGroup>,
+    ) -> Result<(), LedgerError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows = stmt.query(params_from_iter(params))?;
+        let time = usize::from(query.by_time);
+        let n = query.group_by.len();
+        while let Some(r) = rows.next()? {
+            // An aggregate over no rows (no GROUP BY) comes back as one row of NULLs.
+            let requests: Option<i64> = r.get(time + n)?;
+            let Some(requests) = requests.filter(|&n| n > 0) else { continue };
+            let at_us = if query.by_time { Some(r.get(0)?) } else { None };
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: String = r.get(time + i)?;
+                values.push(Some(v).filter(|v| !v.is_empty()));
+            }
+            let s = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(time + n + i)?.unwrap_or(0)) };
+            let sums = Sums {
+                requests,
+                input_tokens: s(1)?,
+                output_tokens: s(2)?,
+                cache_read_tokens: s(3)?,
+                cache_write_tokens: s(4)?,
+                reasoning_tokens: s(5)?,
+                cost_nanos: s(6)?,
+                unpriced_requests: s(7)?,
+            };
+            out.push(SpendGroup { at_us, values, sums });
+        }
+        Ok(())
+    }
+
+    /// The `limit` sessions with the most recent activity, most recent first.
+    pub fn recent_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, LedgerError> {
+        // The rollup's key starts with the bucket: walking it backwards meets sessions in order of
+        // their last activity (to the quarter hour) without touching the raw rows.
+        let mut ids: Vec<String> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare("SELECT session_id FROM spend_rollup ORDER BY bucket DESC")?;
+            let mut rows = stmt.query([])?;
+            let mut seen = std::collections::HashSet::new();
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                if seen.insert(id.clone()) {
+                    ids.push(id);
+                    if ids.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut sessions = Vec::with_capacity(ids.len());
+        let mut stmt = self.conn.prepare(
+            "SELECT min(started_at), max(ended_at), count(*), sum(input_tokens), sum(output_tokens),
+                    sum(cache_read_tokens), sum(cache_write_5m_tokens + cache_write_1h_tokens),
+                    sum(reasoning_tokens), coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL),
+                    max(agent), max(developer), max(project), max(branch), max(task)
+             FROM requests WHERE session_id = ?1",
+        )?;
+        for id in ids {
+            let summary = stmt.query_row([&id], |r| {
+                Ok(SessionSummary {
+                    session_id: id.clone(),
+                    first_started_at_us: r.get(0)?,
+                    last_ended_at_us: r.get(1)?,
+                    sums: Sums {
+                        requests: r.get(2)?,
+                        input_tokens: r.get(3)?,
+                        output_tokens: r.get(4)?,
+                        cache_read_tokens: r.get(5)?,
+                        cache_write_tokens: r.get(6)?,
+                        reasoning_tokens: r.get(7)?,
+                        cost_nanos: r.get(8)?,
+                        unpriced_requests: r.get(9)?,
+                    },
+                    agent: r.get(10)?,
+                    developer: r.get(11)?,
+                    project: r.get(12)?,
+                    branch: r.get(13)?,
+                    task: r.get(14)?,
+                })
+            });
+            match summary {
+                Ok(s) => sessions.push(s),
+                // Rows deleted since the rollup was read: the session is gone.
+                Err(rusqlite::Error::InvalidColumnType(..)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        sessions.sort_by(|a, b| b.last_ended_at_us.cmp(&a.last_ended_at_us).then_with(|| a.session_id.cmp(&b.session_id)));
+        Ok(sessions)
+    }
+
+    /// Resolves what the user typed to a session id: the whole id, or a unique prefix or suffix.
+    pub fn find_session(&self, typed: &str) -> Result<SessionMatch, LedgerError> {
+        let exact: Option<i64> = self
+            .conn
+            .query_row("SELECT 1 FROM requests WHERE session_id = ?1 LIMIT 1", [typed], |r| r.get(0))
+            .optional()?;
+        if exact.is_some() {
+            return Ok(SessionMatch::One(typed.to_string()));
+        }
+        if typed.is_empty() {
+            return Ok(SessionMatch::None);
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT session_id FROM spend_rollup
+             WHERE substr(session_id, 1, length(?1)) = ?1 OR substr(session_id, -length(?1)) = ?1
+             ORDER BY session_id LIMIT 6",
+        )?;
+        let found = stmt.query_map([typed], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(match found.len() {
+            0 => SessionMatch::None,
+            1 => SessionMatch::One(found.into_iter().next().unwrap_or_default()),
+            _ => SessionMatch::Ambiguous(found),
+        })
+    }
+
+    /// Inserts rows from an iterator in one transaction with one prepared statement (for seeding
+    /// large synthetic ledgers). A row whose id is already present is left as it is.
+    pub fn insert_iter(&mut self, rows: impl IntoIterator<Item = Row>) -> Result<usize, LedgerError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut inserted = 0;
+        {
+            let mut stmt = tx.prepare_cached(super::INSERT)?;
+            for r in rows {
+                let a = &r.attribution;
+                let u = &r.usage;
+                inserted += stmt.execute(rusqlite::params![
+                    r.id.to_string(),
+                    r.started_at_us,
+                    r.ended_at_us,
+                    r.provider,
+                    r.endpoint,
+                    r.requested_model,
+                    r.model,
+                    r.status,
+                    r.streamed,
+                    r.incomplete,
+                    u.input as i64,
+                    u.output as i64,
+                    u.cache_read as i64,
+                    u.cache_write_5m as i64,
+                    u.cache_write_1h as i64,
+                    u.reasoning as i64,
+                    r.cost_nanos,
+                    r.price_version,
+                    r.latency_us,
+                    r.ttfb_us,
+                    r.upstream_request_id,
+                    a.session_id,
+                    a.agent,
+                    a.agent_version,
+                    r.agent_session_id,
+                    a.developer,
+                    a.project,
+                    a.branch,
+                    a.task,
+                    a.cwd,
+                    a.host,
+                    a.key_id,
+                    r.error,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+}
+
+/// Which buckets the rollup answers and which time ranges the raw rows answer.
+#[derive(Debug, PartialEq, Eq)]
+struct Plan {
+    /// Bucket range `[lo, hi)` for the rollup (`None` = unbounded); absent when no whole bucket.
+    rollup: Option<(Option<i64>, Option<i64>)>,
+    /// Buckets inside the rollup range that must come from raw rows instead.
+    raw_buckets: BTreeSet<i64>,
+    /// Time ranges `[lo, hi)` summed from raw rows.
+    raw: Vec<(i64, i64)>,
+}
+
+impl Plan {
+    fn new(query: &SpendQuery) -> Plan {
+        let (since, until) = (query.since_us, query.until_us);
+        if query.source == Source::Raw {
+            return Plan {
+                rollup: None,
+                raw_buckets: BTreeSet::new(),
+                raw: vec![(since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX))],
+            };
+        }
+        if let (Some(s), Some(u)) = (since, until) {
+            if s >= u {
+                return Plan { rollup: None, raw_buckets: BTreeSet::new(), raw: Vec::new() };
+            }
+        }
+        let lo = since.map(|s| ceil_bucket(s));
+        let hi = until.map(|u| floor_bucket(u));
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if lo >= hi {
+                // No whole bucket: everything from the raw rows.
+                return Plan { rollup: None, raw_buckets: BTreeSet::new(), raw: vec![(since.unwrap_or(0), until.unwrap_or(0))] };
+            }
+        }
+        let mut cut = BTreeSet::new();
+        let mut raw = Vec::new();
+        if let (Some(s), Some(lo)) = (since, lo) {
+            if s < lo {
+                raw.push((s, lo));
+            }
+        }
+        if let (Some(u), Some(hi)) = (until, hi) {
+            if hi < u {
+                raw.push((hi, u));
+            }
+        }
+        for &p in &query.split_at {
+            let inside = since.is_none_or(|s| p > s) && until.is_none_or(|u| p < u);
+            if inside && floor_bucket(p) != p {
+                let b = floor_bucket(p);
+                // Buckets outside [lo, hi) are already raw (the range's own edges).
+                if lo.is_none_or(|lo| b >= lo) && hi.is_none_or(|hi| b < hi) && cut.insert(b) {
+                    raw.push((b, b + ROLLUP_BUCKET_US));
+                }
+            }
+        }
+        Plan { rollup: Some((lo, hi)), raw_buckets: cut, raw }
+    }
+}
+
+fn floor_bucket(us: i64) -> i64 {
+    us - us.rem_euclid(ROLLUP_BUCKET_US)
+}
+
+fn ceil_bucket(us: i64) -> i64 {
+    let f = floor_bucket(us);
+    if f == us {
+        us
+    } else {
+        f + ROLLUP_BUCKET_US
+    }
+}
+
+fn select_list(query: &SpendQuery, time_column: &str, column: impl Fn(Column) -> String) -> String {
+    let mut select = String::new();
+    if query.by_time {
+        select.push_str(time_column);
+        select.push_str(", ");
+    }
+    for &c in &query.group_by {
+        select.push_str(&column(c));
+        select.push_str(", ");
+    }
+    select
+}
+
+fn group_clause(query: &SpendQuery) -> String {
+    let n = usize::from(query.by_time) + query.group_by.len();
+    if n == 0 {
+        return String::new();
+    }
+    let list: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    format!(" GROUP BY {}", list.join(", "))
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
+fn filter_conditions(
+    filters: &[Filter],
+    column: impl Fn(Column) -> String,
+    conditions: &mut Vec<String>,
+    params: &mut Vec<rusqlite::types::Value>,
+) {
+    for filter in filters {
+        if filter.values.is_empty() {
+            continue;
+        }
+        let mut any = Vec::new();
+        for value in &filter.values {
+            params.push(value.clone().into());
+            let op = if value.contains('*') { "GLOB" } else { "=" };
+            any.push(format!("{} {op} ?{}", column(filter.column), params.len()));
+        }
+        conditions.push(format!("({})", any.join(" OR ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: i64 = ROLLUP_BUCKET_US;
+
+    #[test]
+    fn aligned_range_is_all_rollup() {
+        let q = SpendQuery { since_us: Some(10 * B), until_us: Some(20 * B), ..Default::default() };
+        let plan = Plan::new(&q);
+        assert_eq!(plan.rollup, Some((Some(10 * B), Some(20 * B))));
+        assert!(plan.raw.is_empty() && plan.raw_buckets.is_empty());
+    }
+
+    #[test]
+    fn cut_edges_and_split_points_go_raw() {
+        let q = SpendQuery {
+            since_us: Some(10 * B + 7),
+            until_us: Some(20 * B + 9),
+            split_at: vec![15 * B, 16 * B + 3, 10 * B + 8, 25 * B + 1],
+            by_time: true,
+            ..Default::default()
+        };
+        let plan = Plan::new(&q);
+        assert_eq!(plan.rollup, Some((Some(11 * B), Some(20 * B))));
+        assert_eq!(plan.raw_buckets, BTreeSet::from([16 * B]));
+        assert_eq!(plan.raw, vec![(10 * B + 7, 11 * B), (20 * B, 20 * B + 9), (16 * B, 17 * B)]);
+    }
+
+    #[test]
+    fn range_within_one_bucket_is_raw() {
+        let q = SpendQuery { since_us: Some(B + 1), until_us: Some(B + 5), ..Default::default() };
+        assert_eq!(Plan::new(&q).raw, vec![(B + 1, B + 5)]);
+        assert_eq!(Plan::new(&q).rollup, None);
+    }
+
+    #[test]
+    fn buckets_floor_negative_times() {
+        assert_eq!(floor_bucket(-1), -B);
+        assert_eq!(ceil_bucket(-1), 0);
+        assert_eq!(ceil_bucket(B), B);
+    }
+}

@@ -1,0 +1,250 @@
+//! Reads usage, model, id and completeness out of the payloads of one response.
+
+use serde::de::DeserializeOwned;
+
+use super::scan::{contains, has_usage_value, trim_json_start};
+use super::wire::{
+    AnthropicEvent, AnthropicMessage, ChatChunk, GeminiChunk, Kind, OpenAiUsage, ResponseObject,
+    ResponsesEvent,
+};
+use super::{Protocol, Usage};
+
+/// What the payloads of one response said so far. Fed streamed payloads (SSE event data or JSON
+/// array elements) through [`on_chunk`](Self::on_chunk) and the top-level members of a single
+/// JSON body through [`on_member`](Self::on_member); decides cheaply which are worth parsing.
+#[derive(Debug, Clone)]
+pub(crate) struct UsageExtractor {
+    protocol: Protocol,
+    pub(crate) usage: Usage,
+    pub(crate) model: Option<String>,
+    pub(crate) upstream_id: Option<String>,
+    pub(crate) saw_usage: bool,
+    pub(crate) complete: bool,
+}
+
+/// Anthropic stream events that can carry usage, ids or the end.
+fn anthropic_event_matters(event: &[u8]) -> bool {
+    matches!(
+        event,
+        b"message_start" | b"message_delta" | b"message_stop" | b"message"
+    )
+}
+
+/// Responses stream events that can carry usage, ids or the end (not the many deltas).
+fn responses_event_matters(event: &[u8]) -> bool {
+    matches!(
+        event,
+        b"response.created" | b"response.completed" | b"response.incomplete" | b"response.failed"
+    )
+}
+
+fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
+    serde_json::from_slice(json).ok()
+}
+
+impl UsageExtractor {
+    pub(crate) fn new(protocol: Protocol) -> Self {
+        UsageExtractor {
+            protocol,
+            usage: Usage::default(),
+            model: None,
+            upstream_id: None,
+            saw_usage: false,
+            complete: false,
+        }
+    }
+
+    /// Whether the data of an SSE event of this type is worth keeping; `event` is empty when the
+    /// stream names none (the payload is then checked when it is complete).
+    pub(crate) fn wants_event(&self, event: &[u8]) -> bool {
+        match self.protocol {
+            Protocol::Other => false,
+            _ if event.is_empty() => true,
+            Protocol::AnthropicMessages => anthropic_event_matters(event),
+            Protocol::OpenAiResponses => responses_event_matters(event),
+            Protocol::OpenAiChat | Protocol::Gemini => true,
+        }
+    }
+
+    /// One streamed payload: the data of an SSE event named `event` (empty if unnamed), or an
+    /// element of a JSON-array stream.
+    pub(crate) fn on_chunk(&mut self, event: &[u8], data: &[u8]) {
+        if !self.wants_event(event) {
+            return;
+        }
+        match self.protocol {
+            Protocol::AnthropicMessages => self.anthropic_chunk(event, data),
+            Protocol::OpenAiResponses => self.responses_chunk(event, data),
+            Protocol::OpenAiChat => self.chat_chunk(data),
+            Protocol::Gemini => self.gemini_chunk(data),
+            Protocol::Other => {}
+        }
+    }
+
+    /// Whether the top-level member `key` (raw JSON, still escaped) of a single JSON body matters.
+    pub(crate) fn wants_member(&self, key: &[u8]) -> bool {
+        match self.protocol {
+            Protocol::Other => false,
+            Protocol::Gemini => matches!(key, b"usageMetadata" | b"modelVersion" | b"responseId"),
+            _ => matches!(key, b"id" | b"model" | b"usage"),
+        }
+    }
+
+    /// One wanted top-level member of a single JSON body, as the object `{"key":value}`.
+    pub(crate) fn on_member(&mut self, json: &[u8]) {
+        match self.protocol {
+            Protocol::AnthropicMessages => {
+                if let Some(message) = parse::<AnthropicMessage>(json) {
+                    self.anthropic_message(message);
+                }
+            }
+            Protocol::OpenAiResponses => {
+                if let Some(response) = parse::<ResponseObject>(json) {
+                    self.response_object(response);
+                }
+            }
+            Protocol::OpenAiChat => {
+                if let Some(chunk) = parse::<ChatChunk>(json) {
+                    self.note(chunk.id, chunk.model);
+                    if let Some(usage) = &chunk.usage {
+                        self.set_openai(usage);
+                    }
+                }
+            }
+            Protocol::Gemini => {
+                if let Some(chunk) = parse::<GeminiChunk>(json) {
+                    self.gemini(chunk);
+                }
+            }
+            Protocol::Other => {}
+        }
+    }
+
+    /// The single JSON body (or the JSON array) closed: the response is whole.
+    pub(crate) fn body_closed(&mut self) {
+        self.complete = true;
+    }
+
+    fn note(&mut self, id: Option<String>, model: Option<String>) {
+        if self.upstream_id.is_none() {
+            self.upstream_id = id.filter(|s| !s.is_empty());
+        }
+        if self.model.is_none() {
+            self.model = model.filter(|s| !s.is_empty());
+        }
+    }
+
+    fn anthropic_chunk(&mut self, event: &[u8], data: &[u8]) {
+        // Unnamed events: only those whose type starts with `message` matter.
+        if event.is_empty() && !contains(data, b"message") {
+            return;
+        }
+        let Some(ev) = parse::<AnthropicEvent>(data) else {
+            return;
+        };
+        match ev.kind {
+            Some(Kind::MessageStart) => {
+                if let Some(message) = ev.message {
+                    self.anthropic_message(message);
+                }
+            }
+            Some(Kind::MessageDelta) => {
+                if let Some(usage) = ev.usage {
+                    usage.apply(&mut self.usage, true);
+                    self.saw_usage = true;
+                }
+            }
+            Some(Kind::MessageStop) => self.complete = true,
+            Some(Kind::Message) => {
+                self.anthropic_message(AnthropicMessage {
+                    id: ev.id,
+                    model: ev.model,
+                    usage: ev.usage,
+                });
+                self.complete = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn anthropic_message(&mut self, message: AnthropicMessage) {
+        self.note(message.id, message.model);
+        if let Some(usage) = message.usage {
+            usage.apply(&mut self.usage, false);
+            self.saw_usage = true;
+        }
+    }
+
+    fn responses_chunk(&mut self, event: &[u8], data: &[u8]) {
+        if event.is_empty()
+            && !(contains(data, b"response.c")
+                || contains(data, b"response.incomplete")
+                || contains(data, b"response.failed"))
+        {
+            return;
+        }
+        let Some(ev) = parse::<ResponsesEvent>(data) else {
+            return;
+        };
+        let terminal = match ev.kind {
+            Some(Kind::ResponseCreated | Kind::ResponseInProgress) => false,
+            Some(Kind::ResponseCompleted | Kind::ResponseIncomplete | Kind::ResponseFailed) => true,
+            _ => return,
+        };
+        if let Some(response) = ev.response {
+            self.response_object(response);
+        }
+        self.complete |= terminal;
+    }
+
+    fn response_object(&mut self, response: ResponseObject) {
+        self.note(response.id, response.model);
+        if let Some(usage) = &response.usage {
+            self.set_openai(usage);
+        }
+    }
+
+    fn chat_chunk(&mut self, data: &[u8]) {
+        let data = trim_json_start(data);
+        if data.starts_with(b"[DONE]") {
+            self.complete = true;
+            return;
+        }
+        // Every chunk repeats id and model; after the first only a usage chunk matters.
+        let known = self.upstream_id.is_some() && self.model.is_some();
+        if known && !has_usage_value(data) {
+            return;
+        }
+        let Some(chunk) = parse::<ChatChunk>(data) else {
+            return;
+        };
+        let terminal = chunk.is_usage_only();
+        self.note(chunk.id, chunk.model);
+        if let Some(usage) = &chunk.usage {
+            self.set_openai(usage);
+        }
+        self.complete |= terminal;
+    }
+
+    fn set_openai(&mut self, usage: &OpenAiUsage) {
+        self.usage = usage.to_usage();
+        self.saw_usage = true;
+    }
+
+    fn gemini_chunk(&mut self, data: &[u8]) {
+        if let Some(chunk) = parse::<GeminiChunk>(data) {
+            let terminal = chunk.has_finish_reason();
+            self.gemini(chunk);
+            self.complete |= terminal;
+        }
+    }
+
+    fn gemini(&mut self, chunk: GeminiChunk) {
+        self.note(chunk.response_id, chunk.model_version);
+        // Each chunk restates the whole usage so far: the last one wins.
+        if let Some(usage) = &chunk.usage_metadata {
+            self.usage = usage.to_usage();
+            self.saw_usage = true;
+        }
+    }
+}

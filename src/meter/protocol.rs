@@ -1,0 +1,157 @@
+//! Which wire protocol a request speaks, decided from its provider and path.
+
+use super::Provider;
+
+/// Which wire protocol a request speaks, from the provider and the path after gw's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    AnthropicMessages,
+    OpenAiResponses,
+    OpenAiChat,
+    Gemini,
+    /// Anything that carries no billed usage: token counting, model lists, `HEAD /`.
+    Other,
+}
+
+impl Protocol {
+    /// Classifies `path_and_query` (e.g. `/v1/messages?beta=true`,
+    /// `/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`) sent to `provider`.
+    pub fn classify(provider: Provider, path_and_query: &str) -> Protocol {
+        let path = strip_query(path_and_query).trim_end_matches('/');
+        match provider {
+            Provider::Anthropic if path.ends_with("/messages") => Protocol::AnthropicMessages,
+            Provider::OpenAi if path.ends_with("/responses") => Protocol::OpenAiResponses,
+            // Gemini also serves an OpenAI-compatible endpoint under `/v1beta/openai/`.
+            Provider::OpenAi | Provider::Gemini if path.ends_with("/chat/completions") => {
+                Protocol::OpenAiChat
+            }
+            Provider::Gemini
+                if matches!(
+                    gemini_method(path),
+                    Some("generateContent" | "streamGenerateContent")
+                ) =>
+            {
+                Protocol::Gemini
+            }
+            _ => Protocol::Other,
+        }
+    }
+
+    /// The ledger name: `anthropic.messages`, `openai.responses`, `openai.chat`,
+    /// `gemini.generate`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::AnthropicMessages => "anthropic.messages",
+            Protocol::OpenAiResponses => "openai.responses",
+            Protocol::OpenAiChat => "openai.chat",
+            Protocol::Gemini => "gemini.generate",
+            Protocol::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The model named in a Gemini URL path (`/v1beta/models/<model>:<method>`), if any.
+pub fn gemini_path_model(path: &str) -> Option<String> {
+    const MODELS: &str = "/models/";
+    let path = strip_query(path);
+    let rest = &path[path.rfind(MODELS)? + MODELS.len()..];
+    let rest = rest.split('/').next().unwrap_or_default();
+    let model = split_method(rest).map_or(rest, |(model, _)| model);
+    (!model.is_empty()).then(|| model.to_owned())
+}
+
+fn strip_query(path_and_query: &str) -> &str {
+    path_and_query
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+}
+
+/// The `<method>` of a Gemini path's last segment `<model>:<method>`.
+fn gemini_method(path: &str) -> Option<&str> {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    split_method(last).map(|(_, method)| method)
+}
+
+/// Splits `<model>:<method>`, also when a client percent-encoded the colon.
+fn split_method(segment: &str) -> Option<(&str, &str)> {
+    if let Some(split) = segment.split_once(':') {
+        return Some(split);
+    }
+    let at = segment.to_ascii_lowercase().find("%3a")?;
+    Some((&segment[..at], &segment[at + 3..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_paths() {
+        use Protocol::*;
+        use Provider::{Anthropic, Gemini as G, OpenAi};
+        let cases = [
+            (Anthropic, "/v1/messages", AnthropicMessages),
+            (Anthropic, "/v1/messages?beta=true", AnthropicMessages),
+            (Anthropic, "/messages", AnthropicMessages),
+            (Anthropic, "/v1/messages/count_tokens?beta=true", Other),
+            (Anthropic, "/", Other),
+            (Anthropic, "", Other),
+            (Anthropic, "/v1/models", Other),
+            (OpenAi, "/v1/responses", OpenAiResponses),
+            (OpenAi, "/v1/responses/", OpenAiResponses),
+            (OpenAi, "/v1/chat/completions", OpenAiChat),
+            (OpenAi, "/v1/chat/completions?x=1", OpenAiChat),
+            (OpenAi, "/v1/models", Other),
+            (OpenAi, "/v1/responses/resp_123", Other),
+            (OpenAi, "/v1/messages", Other),
+            (G, "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", Gemini),
+            (G, "/v1beta/models/gemini-2.5-pro:generateContent", Gemini),
+            (G, "/v1beta/models/gemini-2.5-pro%3AgenerateContent", Gemini),
+            (G, "/v1beta/models/gemini-2.5-pro:countTokens", Other),
+            (G, "/v1beta/models", Other),
+            (G, "/v1beta/openai/chat/completions", OpenAiChat),
+            (G, "/v1/messages", Other),
+        ];
+        for (provider, path, want) in cases {
+            assert_eq!(Protocol::classify(provider, path), want, "{provider} {path}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(Protocol::AnthropicMessages.as_str(), "anthropic.messages");
+        assert_eq!(Protocol::OpenAiResponses.as_str(), "openai.responses");
+        assert_eq!(Protocol::OpenAiChat.as_str(), "openai.chat");
+        assert_eq!(Protocol::Gemini.as_str(), "gemini.generate");
+        assert_eq!(Protocol::Other.to_string(), "other");
+    }
+
+    #[test]
+    fn gemini_models_from_paths() {
+        let model = |p| gemini_path_model(p);
+        assert_eq!(
+            model("/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse").as_deref(),
+            Some("gemini-2.5-pro")
+        );
+        assert_eq!(
+            model("/v1beta/models/gemini-2.5-flash:generateContent").as_deref(),
+            Some("gemini-2.5-flash")
+        );
+        assert_eq!(
+            model("/v1beta/models/gemini-2.5-flash%3AgenerateContent").as_deref(),
+            Some("gemini-2.5-flash")
+        );
+        assert_eq!(model("/v1beta/models/x").as_deref(), Some("x"));
+        assert_eq!(model("/v1beta/models/"), None);
+        assert_eq!(model("/v1beta/models/:generateContent"), None);
+        assert_eq!(model("/v1/messages"), None);
+        assert_eq!(model(""), None);
+    }
+}

@@ -1,0 +1,414 @@
+//! The provider payload shapes gw reads usage from. Every field is optional and unknown fields are
+//! skipped, so a new field or a `null` never costs a request its usage.
+
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::Usage;
+
+/// A token count that tolerates `null`, floats, negative numbers and numeric strings; anything
+/// that is not a count reads as absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Count(Option<u64>);
+
+impl Count {
+    pub(crate) fn get(self) -> Option<u64> {
+        self.0
+    }
+
+    fn or_zero(self) -> u64 {
+        self.0.unwrap_or(0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountVisitor;
+
+        impl<'de> Visitor<'de> for CountVisitor {
+            type Value = Count;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a token count")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(Some(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Count, E> {
+                Ok(Count(u64::try_from(v).ok()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Count, E> {
+                // `as` saturates, which is what an absurd float deserves.
+                Ok(Count((v.is_finite() && v >= 0.0).then_some(v as u64)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Count, E> {
+                Ok(Count(v.trim().parse().ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_none<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Count, D::Error> {
+                Count::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+        }
+
+        deserializer.deserialize_any(CountVisitor)
+    }
+}
+
+/// The `type` of a streamed event (Anthropic, OpenAI Responses), as far as metering cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub(crate) enum Kind {
+    #[serde(rename = "message")]
+    Message,
+    #[serde(rename = "message_start")]
+    MessageStart,
+    #[serde(rename = "message_delta")]
+    MessageDelta,
+    #[serde(rename = "message_stop")]
+    MessageStop,
+    #[serde(rename = "response.created")]
+    ResponseCreated,
+    #[serde(rename = "response.in_progress")]
+    ResponseInProgress,
+    #[serde(rename = "response.completed")]
+    ResponseCompleted,
+    #[serde(rename = "response.incomplete")]
+    ResponseIncomplete,
+    #[serde(rename = "response.failed")]
+    ResponseFailed,
+    #[serde(other)]
+    Other,
+}
+
+// ---- Anthropic Messages ----
+
+/// A streamed event; with `type: "message"` also a whole message in an unusual envelope.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnthropicEvent {
+    #[serde(rename = "type")]
+    pub kind: Option<Kind>,
+    pub message: Option<AnthropicMessage>,
+    pub id: Option<String>,
+    pub model: Option<String>,
+    pub usage: Option<AnthropicUsage>,
+}
+
+/// A message: the non-streamed response body, or `message_start.message`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnthropicMessage {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    pub usage: Option<AnthropicUsage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnthropicUsage {
+    pub input_tokens: Count,
+    pub output_tokens: Count,
+    pub cache_read_input_tokens: Count,
+    pub cache_creation_input_tokens: Count,
+    pub cache_creation: Option<AnthropicCacheCreation>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnthropicCacheCreation {
+    pub ephemeral_5m_input_tokens: Count,
+    pub ephemeral_1h_input_tokens: Count,
+}
+
+impl AnthropicUsage {
+    /// Writes the counts present here into `usage`. `input_tokens` already excludes cache reads and
+    /// writes. A `message_delta` (`delta`) restates input counts at most, so there a zero never
+    /// overwrites a count already known; its `output_tokens` is cumulative and always wins.
+    pub(crate) fn apply(&self, usage: &mut Usage, delta: bool) {
+        let keep = |v: Option<u64>| v.filter(|&v| !delta || v > 0);
+        if let Some(v) = keep(self.input_tokens.get()) {
+            usage.input = v;
+        }
+        if let Some(v) = keep(self.cache_read_input_tokens.get()) {
+            usage.cache_read = v;
+        }
+        if let Some((m5, h1)) = self
+            .cache_writes()
+            .filter(|&(m5, h1)| !delta || m5.saturating_add(h1) > 0)
+        {
+            usage.cache_write_5m = m5;
+            usage.cache_write_1h = h1;
+        }
+        if let Some(v) = self.output_tokens.get() {
+            usage.output = v;
+        }
+    }
+
+    /// Cache writes by TTL: the `cache_creation` breakdown when it says anything, otherwise all of
+    /// `cache_creation_input_tokens` as 5-minute writes (the default TTL).
+    fn cache_writes(&self) -> Option<(u64, u64)> {
+        let split = self.cache_creation.as_ref().map(|c| {
+            (
+                c.ephemeral_5m_input_tokens.or_zero(),
+                c.ephemeral_1h_input_tokens.or_zero(),
+            )
+        });
+        match (split, self.cache_creation_input_tokens.get()) {
+            (Some((m5, h1)), _) if m5.saturating_add(h1) > 0 => Some((m5, h1)),
+            (_, Some(total)) => Some((total, 0)),
+            (split, None) => split,
+        }
+    }
+}
+
+// ---- OpenAI (Responses and Chat Completions) ----
+
+/// Usage in either OpenAI API: Responses names `input_tokens`/`output_tokens`, Chat
+/// `prompt_tokens`/`completion_tokens`; the meaning is the same.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct OpenAiUsage {
+    #[serde(alias = "prompt_tokens")]
+    pub input_tokens: Count,
+    #[serde(alias = "completion_tokens")]
+    pub output_tokens: Count,
+    #[serde(alias = "prompt_tokens_details")]
+    pub input_tokens_details: Option<OpenAiInputDetails>,
+    #[serde(alias = "completion_tokens_details")]
+    pub output_tokens_details: Option<OpenAiOutputDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct OpenAiInputDetails {
+    pub cached_tokens: Count,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct OpenAiOutputDetails {
+    pub reasoning_tokens: Count,
+}
+
+impl OpenAiUsage {
+    /// Input includes cached tokens and output includes reasoning: split the first, keep the second.
+    pub(crate) fn to_usage(&self) -> Usage {
+        let cached = self
+            .input_tokens_details
+            .as_ref()
+            .map_or(0, |d| d.cached_tokens.or_zero());
+        Usage {
+            input: self.input_tokens.or_zero().saturating_sub(cached),
+            cache_read: cached,
+            output: self.output_tokens.or_zero(),
+            reasoning: self
+                .output_tokens_details
+                .as_ref()
+                .map_or(0, |d| d.reasoning_tokens.or_zero()),
+            ..Usage::default()
+        }
+    }
+}
+
+/// A Responses stream event (`response.created`, `response.completed`, ...).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ResponsesEvent {
+    #[serde(rename = "type")]
+    pub kind: Option<Kind>,
+    pub response: Option<ResponseObject>,
+}
+
+/// A Responses `response` object: the non-streamed body, or the one inside stream events.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ResponseObject {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    pub usage: Option<OpenAiUsage>,
+}
+
+/// A Chat Completions chunk, or the non-streamed completion.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ChatChunk {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    pub choices: Option<Vec<IgnoredAny>>,
+    pub usage: Option<OpenAiUsage>,
+}
+
+impl ChatChunk {
+    /// The chunk `stream_options.include_usage` adds at the end: no choices, only usage.
+    pub(crate) fn is_usage_only(&self) -> bool {
+        self.usage.is_some() && self.choices.as_ref().is_some_and(Vec::is_empty)
+    }
+}
+
+// ---- Gemini ----
+
+/// A `GenerateContentResponse`: the non-streamed body or one chunk of a stream.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct GeminiChunk {
+    #[serde(alias = "usage_metadata")]
+    pub usage_metadata: Option<GeminiUsage>,
+    #[serde(alias = "model_version")]
+    pub model_version: Option<String>,
+    #[serde(alias = "response_id")]
+    pub response_id: Option<String>,
+    pub candidates: Option<Vec<GeminiCandidate>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct GeminiCandidate {
+    #[serde(alias = "finish_reason")]
+    pub finish_reason: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct GeminiUsage {
+    #[serde(alias = "prompt_token_count")]
+    pub prompt_token_count: Count,
+    #[serde(alias = "cached_content_token_count")]
+    pub cached_content_token_count: Count,
+    #[serde(alias = "candidates_token_count")]
+    pub candidates_token_count: Count,
+    #[serde(alias = "thoughts_token_count")]
+    pub thoughts_token_count: Count,
+}
+
+impl GeminiChunk {
+    pub(crate) fn has_finish_reason(&self) -> bool {
+        self.candidates
+            .iter()
+            .flatten()
+            .any(|c| c.finish_reason.is_some())
+    }
+}
+
+impl GeminiUsage {
+    /// The prompt includes cached tokens; thoughts are billed as output but are not part of
+    /// `candidatesTokenCount`.
+    pub(crate) fn to_usage(&self) -> Usage {
+        let cached = self.cached_content_token_count.or_zero();
+        let thoughts = self.thoughts_token_count.or_zero();
+        Usage {
+            input: self.prompt_token_count.or_zero().saturating_sub(cached),
+            cache_read: cached,
+            output: self.candidates_token_count.or_zero().saturating_add(thoughts),
+            reasoning: thoughts,
+            ..Usage::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(json: &str) -> Option<u64> {
+        serde_json::from_str::<Count>(json).unwrap().get()
+    }
+
+    #[test]
+    fn counts_are_lenient() {
+        assert_eq!(count("12"), Some(12));
+        assert_eq!(count("null"), None);
+        assert_eq!(count("-3"), None);
+        assert_eq!(count("12.0"), Some(12));
+        assert_eq!(count("1e300"), Some(u64::MAX));
+        assert_eq!(count("\"42\""), Some(42));
+        assert_eq!(count("\"x\""), None);
+        assert_eq!(count("true"), None);
+        assert_eq!(count("[1,2]"), None);
+        assert_eq!(count("{\"a\":1}"), None);
+        assert_eq!(count("18446744073709551616"), Some(u64::MAX));
+    }
+
+    fn anthropic(json: &str) -> AnthropicUsage {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn anthropic_cache_writes() {
+        let mut u = Usage::default();
+        anthropic(r#"{"input_tokens":5,"cache_creation_input_tokens":300}"#).apply(&mut u, false);
+        assert_eq!((u.input, u.cache_write_5m, u.cache_write_1h), (5, 300, 0));
+
+        let mut u = Usage::default();
+        anthropic(
+            r#"{"cache_creation_input_tokens":300,
+                "cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200}}"#,
+        )
+        .apply(&mut u, false);
+        assert_eq!((u.cache_write_5m, u.cache_write_1h), (100, 200));
+
+        // An all-zero breakdown next to a non-zero total: trust the total.
+        let mut u = Usage::default();
+        anthropic(
+            r#"{"cache_creation_input_tokens":300,
+                "cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0}}"#,
+        )
+        .apply(&mut u, false);
+        assert_eq!((u.cache_write_5m, u.cache_write_1h), (300, 0));
+
+        let mut u = Usage::default();
+        anthropic(r#"{"cache_creation":null,"cache_creation_input_tokens":null}"#)
+            .apply(&mut u, false);
+        assert!(u.is_zero());
+    }
+
+    #[test]
+    fn anthropic_delta_keeps_known_counts() {
+        let mut u = Usage::default();
+        anthropic(r#"{"input_tokens":10,"cache_read_input_tokens":20,"cache_creation_input_tokens":30,"output_tokens":1}"#)
+            .apply(&mut u, false);
+        anthropic(r#"{"input_tokens":0,"cache_read_input_tokens":0,"output_tokens":7}"#).apply(&mut u, true);
+        assert_eq!((u.input, u.cache_read, u.cache_write_5m, u.output), (10, 20, 30, 7));
+        anthropic(r#"{"input_tokens":11,"cache_read_input_tokens":21,"cache_creation_input_tokens":31,"output_tokens":9}"#)
+            .apply(&mut u, true);
+        assert_eq!((u.input, u.cache_read, u.cache_write_5m, u.output), (11, 21, 31, 9));
+    }
+
+    #[test]
+    fn openai_usage_splits_cached_input() {
+        let u: OpenAiUsage = serde_json::from_str(
+            r#"{"prompt_tokens":100,"completion_tokens":30,
+                "prompt_tokens_details":{"cached_tokens":150},
+                "completion_tokens_details":{"reasoning_tokens":null}}"#,
+        )
+        .unwrap();
+        let u = u.to_usage();
+        assert_eq!((u.input, u.cache_read, u.output, u.reasoning), (0, 150, 30, 0));
+    }
+
+    #[test]
+    fn gemini_thoughts_are_output() {
+        let u: GeminiUsage = serde_json::from_str(
+            r#"{"promptTokenCount":100,"cachedContentTokenCount":60,"candidatesTokenCount":5,"thoughtsTokenCount":7}"#,
+        )
+        .unwrap();
+        let u = u.to_usage();
+        assert_eq!((u.input, u.cache_read, u.output, u.reasoning), (40, 60, 12, 7));
+    }
+}

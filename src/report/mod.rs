@@ -1,0 +1,20 @@
+//! Reports from the local ledger: periods and time zones, grouping, and table / JSON / CSV output
+//! for `gw spend`, `gw sessions` and `gw session`.
+
+mod counters;
+mod dimension;
+mod period;
+mod seed;
+mod session;
+mod sessions;
+mod spend;
+mod style;
+
+pub use counters::{usd_exact, CounterValue, Counters};
+pub use dimension::Dimension;
+pub use period::{day_start, rfc3339, zone_name, DateSpec, Period, PeriodError, PeriodSpec, Zone, DATE_FORMS};
+pub use seed::{SeedPlan, Seeder};
+pub use session::SessionDetail;
+pub use sessions::SessionList;
+pub use spend::{LedgerState, SpendReport, SpendRequest, SpendRow};
+pub use style::Style;
