@@ -25,11 +25,23 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the effective configuration (secrets redacted)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Maintenance commands for gw''s developers')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;run' {
+            [CompletionResult]::new('--task', '--task', [CompletionResultType]::ParameterName, 'Task label recorded on every request')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project recorded on every request (default: the git repository)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line at exit')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line at exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'gw;proxy' {
@@ -88,11 +100,15 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;help' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the effective configuration (secrets redacted)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Maintenance commands for gw''s developers')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;help;run' {
             break
         }
         'gw;help;proxy' {

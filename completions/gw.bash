@@ -31,6 +31,9 @@ _gw() {
             gw,proxy)
                 cmd="gw__subcmd__proxy"
                 ;;
+            gw,run)
+                cmd="gw__subcmd__run"
+                ;;
             gw__subcmd__debug,help)
                 cmd="gw__subcmd__debug__subcmd__help"
                 ;;
@@ -58,6 +61,9 @@ _gw() {
             gw__subcmd__help,proxy)
                 cmd="gw__subcmd__help__subcmd__proxy"
                 ;;
+            gw__subcmd__help,run)
+                cmd="gw__subcmd__help__subcmd__run"
+                ;;
             gw__subcmd__help__subcmd__debug,update-prices)
                 cmd="gw__subcmd__help__subcmd__debug__subcmd__update__subcmd__prices"
                 ;;
@@ -68,7 +74,7 @@ _gw() {
 
     case "${cmd}" in
         gw)
-            opts="-h -V --help --version proxy config completions debug help"
+            opts="-h -V --help --version run proxy config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,7 +198,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help)
-            opts="proxy config completions debug help"
+            opts="run proxy config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,6 +295,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__proxy)
             opts="-h -V --listen --task --project --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -300,6 +320,28 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --task)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__run)
+            opts="-q -h -V --task --project --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --task)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -22,11 +22,22 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand run 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
             cand config 'Print the effective configuration (secrets redacted)'
             cand completions 'Print a shell completion script'
             cand debug 'Maintenance commands for gw''s developers'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;run'= {
+            cand --task 'Task label recorded on every request'
+            cand --project 'Project recorded on every request (default: the git repository)'
+            cand -q 'No summary line at exit'
+            cand --quiet 'No summary line at exit'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'gw;proxy'= {
             cand --listen 'Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1)'
@@ -76,11 +87,14 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;debug;help;help'= {
         }
         &'gw;help'= {
+            cand run 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
             cand config 'Print the effective configuration (secrets redacted)'
             cand completions 'Print a shell completion script'
             cand debug 'Maintenance commands for gw''s developers'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;help;run'= {
         }
         &'gw;help;proxy'= {
         }

@@ -26,11 +26,17 @@ end
 
 complete -c gw -n "__fish_gw_needs_command" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_needs_command" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_needs_command" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
 complete -c gw -n "__fish_gw_needs_command" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
 complete -c gw -n "__fish_gw_needs_command" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
 complete -c gw -n "__fish_gw_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c gw -n "__fish_gw_needs_command" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
 complete -c gw -n "__fish_gw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand run" -l task -d 'Task label recorded on every request' -r
+complete -c gw -n "__fish_gw_using_subcommand run" -l project -d 'Project recorded on every request (default: the git repository)' -r
+complete -c gw -n "__fish_gw_using_subcommand run" -s q -l quiet -d 'No summary line at exit'
+complete -c gw -n "__fish_gw_using_subcommand run" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand run" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l listen -d 'Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1)' -r
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l task -d 'Task label recorded on every request' -r
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l project -d 'Project recorded on every request (default: the git repository)' -r
@@ -52,9 +58,10 @@ complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from update-prices" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from proxy config completions debug help" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from proxy config completions debug help" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from proxy config completions debug help" -f -a "completions" -d 'Print a shell completion script'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from proxy config completions debug help" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from proxy config completions debug help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "completions" -d 'Print a shell completion script'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'

@@ -4,6 +4,7 @@
 //! `proxy` forwards and meters, `meter` extracts usage from wire protocols, `pricing` turns
 //! usage into cost, `ledger` stores one row per request, `attribution` says who and where.
 
+pub mod agents;
 pub mod attribution;
 pub mod cli;
 pub mod config;

@@ -1,6 +1,7 @@
 //! Command-line definitions, dispatch and exit codes.
 
 mod proxy;
+mod run;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run an agent (claude, codex, gemini, opencode) or any command through a metered session.
+    Run(run::RunArgs),
     /// Run the metering proxy in the foreground (for IDE agents and manual use).
     Proxy(proxy::ProxyArgs),
     /// Print the effective configuration (secrets redacted).
@@ -68,6 +71,11 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(args) => {
+            let config = Config::load()?;
+            crate::logging::init(&config);
+            run::run(config, args)
+        }
         Command::Proxy(args) => {
             let config = Config::load()?;
             crate::logging::init(&config);

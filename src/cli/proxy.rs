@@ -3,16 +3,18 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
 use crate::attribution::{self, Overrides};
-use crate::config::Config;
+use crate::agents::KEY_VARS;
+use crate::config::{Config, Credentials};
 use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
-use crate::proxy::{self, ProxyState, Recorder};
+use crate::proxy::{self, ProxyState, Recorder, SessionAuth};
 
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
@@ -51,20 +53,35 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
         prices: PriceTable::embedded().with_overrides(&config.prices),
         attribution,
     };
-    let running = proxy::start(listen, ProxyState::new(config.upstreams.clone(), recorder)).await?;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let auth = Arc::new(SessionAuth::new(Credentials::load(&config.credentials_path)?.provider_keys(&env)));
+    let state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
+    let running = proxy::start(listen, state).await?;
 
+    // Where gw holds a provider's key, clients use the session key as their API key; elsewhere
+    // their own key passes through and the session key is a path segment of the base URL.
+    let base = |p: Provider| {
+        if auth.holds(p) {
+            running.base_url(p)
+        } else {
+            format!("http://{}/{}/{}", running.local_addr(), auth.key(), p.as_str())
+        }
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "export ANTHROPIC_BASE_URL={}", running.base_url(Provider::Anthropic))?;
-    writeln!(out, "export OPENAI_BASE_URL={}/v1", running.base_url(Provider::OpenAi))?;
-    writeln!(out, "export GOOGLE_GEMINI_BASE_URL={}", running.base_url(Provider::Gemini))?;
-    writeln!(out, "export GEMINI_BASE_URL={}", running.base_url(Provider::Gemini))?;
+    writeln!(out, "export ANTHROPIC_BASE_URL={}", base(Provider::Anthropic))?;
+    writeln!(out, "export OPENAI_BASE_URL={}/v1", base(Provider::OpenAi))?;
+    writeln!(out, "export GOOGLE_GEMINI_BASE_URL={}", base(Provider::Gemini))?;
+    writeln!(out, "export GEMINI_BASE_URL={}", base(Provider::Gemini))?;
+    for (provider, var) in KEY_VARS {
+        if auth.holds(provider) {
+            writeln!(out, "export {var}={}", auth.key())?;
+        }
+    }
+    writeln!(out, "export GW_SESSION_KEY={}", auth.key())?;
     writeln!(out, "export GW_SESSION_ID={session_id}")?;
     out.flush()?;
     drop(out);
-    eprintln!(
-        "gw proxy: listening on http://{} (session {session_id}); API keys pass through to the upstream; Ctrl-C stops",
-        running.local_addr()
-    );
+    eprintln!("gw proxy: listening on http://{} (session {session_id}); Ctrl-C stops", running.local_addr());
     tracing::info!(addr = %running.local_addr(), %session_id, "proxy started");
 
     wait_for_stop().await;

@@ -4,6 +4,8 @@
 
 /// Path of the config file (default: `<platform config dir>/gw/config.toml`).
 pub const GW_CONFIG: &str = "GW_CONFIG";
+/// Path of the credentials file (default: `credentials.toml` beside the config file; mode 0600).
+pub const GW_CREDENTIALS: &str = "GW_CREDENTIALS";
 /// Directory for the ledger, logs and runtime files (default: the platform data dir + `gw`).
 pub const GW_DATA_DIR: &str = "GW_DATA_DIR";
 /// Log level or filter for gw's log file (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter).
@@ -22,6 +24,7 @@ pub const GW_DEVELOPER: &str = "GW_DEVELOPER";
 /// Every variable with its one-line description, in the order `gw config --env` prints them.
 pub const ALL: &[(&str, &str)] = &[
     (GW_CONFIG, "config file path (default: <config dir>/gw/config.toml)"),
+    (GW_CREDENTIALS, "credentials file path, mode 0600 (default: credentials.toml beside the config file)"),
     (GW_DATA_DIR, "data dir for ledger.db, gw.log and runtime files (default: <data dir>/gw)"),
     (GW_LOG, "log level for the log file in the data dir: error|warn|info|debug|trace (default: info)"),
     (GW_ANTHROPIC_UPSTREAM, "Anthropic upstream base URL (overrides [upstream] anthropic)"),
@@ -29,4 +32,13 @@ pub const ALL: &[(&str, &str)] = &[
     (GW_GEMINI_UPSTREAM, "Gemini upstream base URL (overrides [upstream] gemini)"),
     (GW_LISTEN, "listen address of `gw proxy` (overrides [proxy] listen; default 127.0.0.1:0)"),
     (GW_DEVELOPER, "developer recorded on each ledger row (overrides developer; default: git user.email, else $USER)"),
+    ("ANTHROPIC_API_KEY", "read by `gw run`: gw holds the key, swaps it in upstream and keeps it from the agent"),
+    ("OPENAI_API_KEY", "read by `gw run`: as ANTHROPIC_API_KEY, for OpenAI"),
+    ("GEMINI_API_KEY", "read by `gw run`: as ANTHROPIC_API_KEY, for Gemini (GOOGLE_API_KEY too)"),
+];
+
+/// Variables gw sets for the agents it launches (besides each agent's own, in `src/agents/`).
+pub const SET_FOR_AGENTS: &[(&str, &str)] = &[
+    ("GW_SESSION_ID", "the gw session's id (UUIDv7), as recorded on every ledger row"),
+    ("GW_SESSION_KEY", "the session key, where an agent reads its API key from a named variable"),
 ];

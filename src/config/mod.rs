@@ -1,5 +1,6 @@
 //! Settings: defaults, then the TOML config file, then `GW_*` environment variables.
 
+mod credentials;
 pub mod env_vars;
 mod upstream;
 
@@ -9,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::agents::McpServer;
 use crate::meter::Provider;
 use crate::pricing::PriceOverride;
+pub use credentials::{Credentials, CredentialsError};
 pub use upstream::Upstream;
 
 /// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
@@ -25,6 +28,32 @@ pub struct FileConfig {
     /// Extra or replacement model prices, USD per million tokens.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub prices: BTreeMap<String, PriceOverride>,
+    /// Per-agent settings, `[agents.claude] path = "/opt/bin/claude"`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub agents: BTreeMap<String, AgentSection>,
+    /// MCP servers every agent launched by `gw run` gets.
+    #[serde(skip_serializing_if = "McpSection::is_empty")]
+    pub mcp: McpSection,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentSection {
+    /// The agent's executable (default: its name looked up on PATH).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpSection {
+    pub servers: BTreeMap<String, McpServer>,
+}
+
+impl McpSection {
+    fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -57,6 +86,9 @@ pub struct Config {
     pub upstreams: Upstreams,
     pub listen: SocketAddr,
     pub prices: BTreeMap<String, PriceOverride>,
+    pub agents: BTreeMap<String, AgentSection>,
+    pub mcp_servers: BTreeMap<String, McpServer>,
+    pub credentials_path: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -152,7 +184,31 @@ impl Config {
             })?;
         }
 
+        for name in file.agents.keys() {
+            if crate::agents::profile(name).is_none() {
+                return Err(ConfigError::Invalid {
+                    key: format!("agents.{name}"),
+                    source_name: file_source.clone(),
+                    message: "unknown agent; known agents are claude, codex, gemini and opencode".into(),
+                });
+            }
+        }
+        for (name, server) in &file.mcp.servers {
+            server.validate().map_err(|message| ConfigError::Invalid {
+                key: format!("mcp.servers.{name}"),
+                source_name: file_source.clone(),
+                message,
+            })?;
+        }
+        let credentials_path = match env(env_vars::GW_CREDENTIALS) {
+            Some(p) => PathBuf::from(p),
+            None => config_path.parent().map(|d| d.join("credentials.toml")).unwrap_or_else(|| "credentials.toml".into()),
+        };
+
         Ok(Config {
+            credentials_path,
+            agents: file.agents,
+            mcp_servers: file.mcp.servers,
             config_path,
             config_file_found: found,
             data_dir,
@@ -183,12 +239,15 @@ impl Config {
             },
             proxy: ProxySection { listen: Some(self.listen.to_string()) },
             prices: self.prices.clone(),
+            agents: self.agents.clone(),
+            mcp: McpSection { servers: self.mcp_servers.clone() },
         };
         let body = toml::to_string_pretty(&effective).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
         format!(
-            "# config file: {}{}\n# data dir:    {}\n# ledger:      {}\n# log file:    {} (level {})\n\n{}",
+            "# config file: {}{}\n# credentials: {}\n# data dir:    {}\n# ledger:      {}\n# log file:    {} (level {})\n\n{}",
             self.config_path.display(),
             if self.config_file_found { "" } else { " (not present; defaults in use)" },
+            self.credentials_path.display(),
             self.data_dir.display(),
             self.ledger_path().display(),
             self.log_path().display(),

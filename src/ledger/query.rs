@@ -1,5 +1,5 @@
-//! Report queries: spend sums (from the 15-minute rollup, the raw rows only where a bucket is
-//! cut), recent sessions, and opening an existing ledger for reading without creating it.
+//! Report queries: spend sums (from the daily and quarter-hour rollups, the raw rows only where a
+//! bucket is cut), recent sessions, and opening an existing ledger for reading without creating it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,9 +9,12 @@ use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 
 use super::{schema, Ledger, LedgerError, Row};
 
-/// Width of a `spend_rollup` bucket in microseconds (15 minutes; migration 2 writes it as a literal).
-/// Every zone in use today changes its offset by, and starts its days on, whole quarter hours.
-pub const ROLLUP_BUCKET_US: i64 = 900_000_000;
+/// The rollup tables (migration 2) and their bucket widths in microseconds, coarsest first.
+/// Every zone in use today starts its days on a quarter hour; UTC days serve the inside of
+/// long periods.
+const LEVELS: [(&str, i64); 2] = [("spend_1d", 86_400_000_000), ("spend_15m", QUARTER_US)];
+/// The finest rollup bucket: 15 minutes.
+pub const QUARTER_US: i64 = 900_000_000;
 
 /// A request attribute reports group and filter by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,7 +31,7 @@ pub enum Column {
 }
 
 impl Column {
-    /// The column's name in both `requests` and `spend_rollup`.
+    /// The column's name in `requests` and in the rollups.
     pub fn sql(self) -> &'static str {
         match self {
             Column::Agent => "agent",
@@ -47,7 +50,7 @@ impl Column {
 /// Which table answers a spend query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Source {
-    /// The rollup for whole buckets, raw rows for cut ones: the fast path.
+    /// The rollups for whole buckets, raw rows for cut ones: the fast path.
     #[default]
     Rollup,
     /// Raw rows only: the reference the rollup is tested and benchmarked against.
@@ -190,13 +193,16 @@ impl Ledger {
         Ok(self.conn.query_row("SELECT min(started_at) FROM requests", [], |r| r.get(0))?)
     }
 
-    /// Sums requests as `query` says. Whole 15-minute buckets come from `spend_rollup`; the
-    /// buckets cut by the range's ends or by a `split_at` instant come from `requests`.
+    /// Sums requests as `query` says. Whole UTC days come from `spend_1d`, whole quarter hours
+    /// from `spend_15m`, and what is left (cut by the range's ends or a `split_at` instant)
+    /// from `requests`.
     pub fn spend(&self, query: &SpendQuery) -> Result<Vec<SpendGroup>, LedgerError> {
         let plan = Plan::new(query);
         let mut groups = Vec::new();
-        if let Some((lo, hi)) = plan.rollup {
-            self.sum_rollup(query, lo, hi, &plan.raw_buckets, &mut groups)?;
+        for ((table, _), ranges) in LEVELS.iter().zip(&plan.levels) {
+            if !ranges.is_empty() {
+                self.sum_rollup(query, table, ranges, &mut groups)?;
+            }
         }
         if !plan.raw.is_empty() {
             self.sum_raw(query, &plan.raw, &mut groups)?;
@@ -207,53 +213,24 @@ impl Ledger {
     fn sum_rollup(
         &self,
         query: &SpendQuery,
-        lo: Option<i64>,
-        hi: Option<i64>,
-        skip: &BTreeSet<i64>,
+        table: &str,
+        ranges: &[(i64, i64)],
         out: &mut Vec<SpendGroup>,
     ) -> Result<(), LedgerError> {
         let mut params: Vec<rusqlite::types::Value> = Vec::new();
-        let mut conditions = Vec::new();
-        if let Some(lo) = lo {
-            params.push(lo.into());
-            conditions.push(format!("bucket >= ?{}", params.len()));
-        }
-        if let Some(hi) = hi {
-            params.push(hi.into());
-            conditions.push(format!("bucket < ?{}", params.len()));
-        }
-        if !skip.is_empty() {
-            let list: Vec<String> = skip.iter().map(i64::to_string).collect();
-            conditions.push(format!("bucket NOT IN ({})", list.join(", ")));
-        }
+        let mut conditions = vec![ranges_condition("bucket", ranges, &mut params)];
         filter_conditions(&query.filters, |c| c.sql().to_string(), &mut conditions, &mut params);
         let select = select_list(query, "bucket", |c| c.sql().to_string());
         let sums = "sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
                     sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens), \
                     sum(cost_nanos), sum(unpriced_requests)";
-        let sql = format!("SELECT {select}{sums} FROM spend_rollup{}{}", where_clause(&conditions), group_clause(query));
+        let sql = format!("SELECT {select}{sums} FROM {table}{}{}", where_clause(&conditions), group_clause(query));
         self.collect_groups(&sql, params, query, out)
     }
 
     fn sum_raw(&self, query: &SpendQuery, ranges: &[(i64, i64)], out: &mut Vec<SpendGroup>) -> Result<(), LedgerError> {
         let mut params: Vec<rusqlite::types::Value> = Vec::new();
-        let mut ranges_sql = Vec::new();
-        for &(lo, hi) in ranges {
-            let mut parts = Vec::new();
-            if lo > i64::MIN {
-                params.push(lo.into());
-                parts.push(format!("started_at >= ?{}", params.len()));
-            }
-            if hi < i64::MAX {
-                params.push(hi.into());
-                parts.push(format!("started_at < ?{}", params.len()));
-            }
-            if parts.is_empty() {
-                parts.push("1".into());
-            }
-            ranges_sql.push(format!("({})", parts.join(" AND ")));
-        }
-        let mut conditions = vec![format!("({})", ranges_sql.join(" OR "))];
+        let mut conditions = vec![ranges_condition("started_at", ranges, &mut params)];
         let raw_column = |c: Column| format!("coalesce({}, '')", c.sql());
         filter_conditions(&query.filters, raw_column, &mut conditions, &mut params);
         let select = select_list(query, "started_at", raw_column);
@@ -307,7 +284,7 @@ impl Ledger {
         // their last activity (to the quarter hour) without touching the raw rows.
         let mut ids: Vec<String> = Vec::new();
         {
-            let mut stmt = self.conn.prepare("SELECT session_id FROM spend_rollup ORDER BY bucket DESC")?;
+            let mut stmt = self.conn.prepare("SELECT session_id FROM spend_15m ORDER BY bucket DESC")?;
             let mut rows = stmt.query([])?;
             let mut seen = std::collections::HashSet::new();
             while let Some(r) = rows.next()? {
@@ -375,7 +352,7 @@ impl Ledger {
             return Ok(SessionMatch::None);
         }
         let mut stmt = self.conn.prepare(
-            "SELECT DISTINCT session_id FROM spend_rollup
+            "SELECT DISTINCT session_id FROM spend_1d
              WHERE substr(session_id, 1, length(?1)) = ?1 OR substr(session_id, -length(?1)) = ?1
              ORDER BY session_id LIMIT 6",
         )?;
@@ -439,77 +416,112 @@ impl Ledger {
     }
 }
 
-/// Which buckets the rollup answers and which time ranges the raw rows answer.
+/// Which bucket ranges each rollup level answers and which time ranges the raw rows answer.
 #[derive(Debug, PartialEq, Eq)]
 struct Plan {
-    /// Bucket range `[lo, hi)` for the rollup (`None` = unbounded); absent when no whole bucket.
-    rollup: Option<(Option<i64>, Option<i64>)>,
-    /// Buckets inside the rollup range that must come from raw rows instead.
-    raw_buckets: BTreeSet<i64>,
+    /// Per level of `LEVELS`: bucket-start ranges `[lo, hi)` (`i64::MIN` / `i64::MAX` = open).
+    levels: Vec<Vec<(i64, i64)>>,
     /// Time ranges `[lo, hi)` summed from raw rows.
     raw: Vec<(i64, i64)>,
 }
 
 impl Plan {
     fn new(query: &SpendQuery) -> Plan {
-        let (since, until) = (query.since_us, query.until_us);
-        if query.source == Source::Raw {
-            return Plan {
-                rollup: None,
-                raw_buckets: BTreeSet::new(),
-                raw: vec![(since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX))],
-            };
+        let whole = (query.since_us.unwrap_or(i64::MIN), query.until_us.unwrap_or(i64::MAX));
+        let mut levels = vec![Vec::new(); LEVELS.len()];
+        if whole.0 >= whole.1 {
+            return Plan { levels, raw: Vec::new() };
         }
-        if let (Some(s), Some(u)) = (since, until) {
-            if s >= u {
-                return Plan { rollup: None, raw_buckets: BTreeSet::new(), raw: Vec::new() };
-            }
-        }
-        let lo = since.map(|s| ceil_bucket(s));
-        let hi = until.map(|u| floor_bucket(u));
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            if lo >= hi {
-                // No whole bucket: everything from the raw rows.
-                return Plan { rollup: None, raw_buckets: BTreeSet::new(), raw: vec![(since.unwrap_or(0), until.unwrap_or(0))] };
-            }
-        }
-        let mut cut = BTreeSet::new();
-        let mut raw = Vec::new();
-        if let (Some(s), Some(lo)) = (since, lo) {
-            if s < lo {
-                raw.push((s, lo));
-            }
-        }
-        if let (Some(u), Some(hi)) = (until, hi) {
-            if hi < u {
-                raw.push((hi, u));
-            }
-        }
-        for &p in &query.split_at {
-            let inside = since.is_none_or(|s| p > s) && until.is_none_or(|u| p < u);
-            if inside && floor_bucket(p) != p {
-                let b = floor_bucket(p);
-                // Buckets outside [lo, hi) are already raw (the range's own edges).
-                if lo.is_none_or(|lo| b >= lo) && hi.is_none_or(|hi| b < hi) && cut.insert(b) {
-                    raw.push((b, b + ROLLUP_BUCKET_US));
+        let mut pending = vec![whole];
+        if query.source == Source::Rollup {
+            for (level, (_, width)) in levels.iter_mut().zip(LEVELS) {
+                let mut rest = Vec::new();
+                for &(lo, hi) in &pending {
+                    cover(lo, hi, width, &query.split_at, level, &mut rest);
                 }
+                *level = merged(std::mem::take(level));
+                pending = merged(rest);
             }
         }
-        Plan { rollup: Some((lo, hi)), raw_buckets: cut, raw }
+        Plan { levels, raw: pending }
     }
 }
 
-fn floor_bucket(us: i64) -> i64 {
-    us - us.rem_euclid(ROLLUP_BUCKET_US)
+/// Splits `[lo, hi)` into whole buckets of `width` that no `split_at` instant cuts (to `whole`)
+/// and the rest (to `rest`).
+fn cover(lo: i64, hi: i64, width: i64, split_at: &[i64], whole: &mut Vec<(i64, i64)>, rest: &mut Vec<(i64, i64)>) {
+    let a = if lo == i64::MIN { lo } else { ceil_to(lo, width) };
+    let b = if hi == i64::MAX { hi } else { floor_to(hi, width) };
+    if a >= b {
+        rest.push((lo, hi));
+        return;
+    }
+    if lo < a {
+        rest.push((lo, a));
+    }
+    if b < hi {
+        rest.push((b, hi));
+    }
+    let cut: BTreeSet<i64> =
+        split_at.iter().filter(|&&p| p > a && p < b && p.rem_euclid(width) != 0).map(|&p| floor_to(p, width)).collect();
+    let mut start = a;
+    for c in cut {
+        if start < c {
+            whole.push((start, c));
+        }
+        rest.push((c, c.saturating_add(width).min(hi)));
+        start = c + width;
+    }
+    if start < b {
+        whole.push((start, b));
+    }
 }
 
-fn ceil_bucket(us: i64) -> i64 {
-    let f = floor_bucket(us);
+/// Sorted, with touching ranges joined.
+fn merged(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match out.last_mut() {
+            Some(last) if last.1 >= lo => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+fn floor_to(us: i64, width: i64) -> i64 {
+    us - us.rem_euclid(width)
+}
+
+fn ceil_to(us: i64, width: i64) -> i64 {
+    let f = floor_to(us, width);
     if f == us {
         us
     } else {
-        f + ROLLUP_BUCKET_US
+        f + width
     }
+}
+
+/// `(col >= ?1 AND col < ?2) OR …` for the ranges; open ends leave their bound out.
+fn ranges_condition(column: &str, ranges: &[(i64, i64)], params: &mut Vec<rusqlite::types::Value>) -> String {
+    let mut any = Vec::new();
+    for &(lo, hi) in ranges {
+        let mut parts = Vec::new();
+        if lo > i64::MIN {
+            params.push(lo.into());
+            parts.push(format!("{column} >= ?{}", params.len()));
+        }
+        if hi < i64::MAX {
+            params.push(hi.into());
+            parts.push(format!("{column} < ?{}", params.len()));
+        }
+        if parts.is_empty() {
+            parts.push("1".into());
+        }
+        any.push(format!("({})", parts.join(" AND ")));
+    }
+    format!("({})", any.join(" OR "))
 }
 
 fn select_list(query: &SpendQuery, time_column: &str, column: impl Fn(Column) -> String) -> String {
@@ -566,42 +578,59 @@ fn filter_conditions(
 mod tests {
     use super::*;
 
-    const B: i64 = ROLLUP_BUCKET_US;
+    const Q: i64 = QUARTER_US;
+    const D: i64 = 96 * QUARTER_US;
 
-    #[test]
-    fn aligned_range_is_all_rollup() {
-        let q = SpendQuery { since_us: Some(10 * B), until_us: Some(20 * B), ..Default::default() };
-        let plan = Plan::new(&q);
-        assert_eq!(plan.rollup, Some((Some(10 * B), Some(20 * B))));
-        assert!(plan.raw.is_empty() && plan.raw_buckets.is_empty());
+    fn plan(since: Option<i64>, until: Option<i64>, split_at: Vec<i64>) -> Plan {
+        Plan::new(&SpendQuery { since_us: since, until_us: until, split_at, by_time: true, ..Default::default() })
     }
 
     #[test]
-    fn cut_edges_and_split_points_go_raw() {
-        let q = SpendQuery {
-            since_us: Some(10 * B + 7),
-            until_us: Some(20 * B + 9),
-            split_at: vec![15 * B, 16 * B + 3, 10 * B + 8, 25 * B + 1],
-            by_time: true,
-            ..Default::default()
-        };
-        let plan = Plan::new(&q);
-        assert_eq!(plan.rollup, Some((Some(11 * B), Some(20 * B))));
-        assert_eq!(plan.raw_buckets, BTreeSet::from([16 * B]));
-        assert_eq!(plan.raw, vec![(10 * B + 7, 11 * B), (20 * B, 20 * B + 9), (16 * B, 17 * B)]);
+    fn whole_days_come_from_the_day_rollup() {
+        let p = plan(Some(10 * D), Some(20 * D), vec![11 * D, 12 * D]);
+        assert_eq!(p.levels, vec![vec![(10 * D, 20 * D)], vec![]]);
+        assert!(p.raw.is_empty());
     }
 
     #[test]
-    fn range_within_one_bucket_is_raw() {
-        let q = SpendQuery { since_us: Some(B + 1), until_us: Some(B + 5), ..Default::default() };
-        assert_eq!(Plan::new(&q).raw, vec![(B + 1, B + 5)]);
-        assert_eq!(Plan::new(&q).rollup, None);
+    fn day_cut_by_a_local_midnight_goes_to_quarters() {
+        // New York midnight in winter: 05:00 UTC.
+        let five = 20 * Q;
+        let p = plan(Some(10 * D + five), Some(13 * D + five), vec![11 * D + five, 12 * D + five]);
+        assert_eq!(p.levels, vec![vec![], vec![(10 * D + five, 13 * D + five)]]);
+        assert!(p.raw.is_empty());
+    }
+
+    #[test]
+    fn ragged_edges_and_odd_offsets_go_raw() {
+        let p = plan(Some(10 * D + 7), Some(12 * D + 9), vec![11 * D + 3 * Q + 5]);
+        assert_eq!(p.levels[0], vec![]);
+        assert_eq!(p.levels[1], vec![(10 * D + Q, 11 * D + 3 * Q), (11 * D + 4 * Q, 12 * D)]);
+        assert_eq!(p.raw, vec![(10 * D + 7, 10 * D + Q), (11 * D + 3 * Q, 11 * D + 4 * Q), (12 * D, 12 * D + 9)]);
+    }
+
+    #[test]
+    fn long_ranges_mix_levels() {
+        let p = plan(Some(10 * D - 2 * Q), Some(20 * D + Q + 1), vec![]);
+        assert_eq!(p.levels, vec![vec![(10 * D, 20 * D)], vec![(10 * D - 2 * Q, 10 * D), (20 * D, 20 * D + Q)]]);
+        assert_eq!(p.raw, vec![(20 * D + Q, 20 * D + Q + 1)]);
+    }
+
+    #[test]
+    fn open_ranges_and_tiny_ranges() {
+        let p = plan(None, Some(5 * D), vec![]);
+        assert_eq!(p.levels, vec![vec![(i64::MIN, 5 * D)], vec![]]);
+        let p = plan(Some(Q + 1), Some(Q + 5), vec![]);
+        assert_eq!(p.raw, vec![(Q + 1, Q + 5)]);
+        assert!(plan(Some(5), Some(5), vec![]).raw.is_empty());
+        let raw = Plan::new(&SpendQuery { since_us: Some(0), until_us: Some(D), source: Source::Raw, ..Default::default() });
+        assert_eq!(raw.raw, vec![(0, D)]);
     }
 
     #[test]
     fn buckets_floor_negative_times() {
-        assert_eq!(floor_bucket(-1), -B);
-        assert_eq!(ceil_bucket(-1), 0);
-        assert_eq!(ceil_bucket(B), B);
+        assert_eq!(floor_to(-1, Q), -Q);
+        assert_eq!(ceil_to(-1, Q), 0);
+        assert_eq!(ceil_to(Q, Q), Q);
     }
 }

@@ -1,5 +1,101 @@
 //! Compiled-in, append-only migrations of the local ledger. Never edit a released step: add one.
 
+// Rollup SQL is written once by these macros, for each bucket width; `concat!` keeps the
+// migration a compile-time string.
+
+/// A rollup table of bucket width `$us` microseconds, filled from the rows already there.
+macro_rules! rollup_table {
+    ($table:literal, $us:literal) => {
+        concat!(
+            "CREATE TABLE ", $table, " (
+                bucket INTEGER NOT NULL,
+                session_id TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                agent TEXT NOT NULL,
+                project TEXT NOT NULL,
+                branch TEXT NOT NULL,
+                task TEXT NOT NULL,
+                developer TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                requests INTEGER NOT NULL,
+                input_tokens INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                cache_read_tokens INTEGER NOT NULL,
+                cache_write_5m_tokens INTEGER NOT NULL,
+                cache_write_1h_tokens INTEGER NOT NULL,
+                reasoning_tokens INTEGER NOT NULL,
+                cost_nanos INTEGER NOT NULL,
+                unpriced_requests INTEGER NOT NULL,
+                PRIMARY KEY (bucket, session_id, provider, model, agent, project, branch, task, developer, key_id)
+            ) STRICT, WITHOUT ROWID;
+            INSERT INTO ", $table, "
+            SELECT started_at - ((started_at % ", $us, ") + ", $us, ") % ", $us, ", session_id, provider,
+                   coalesce(model, ''), coalesce(agent, ''), coalesce(project, ''), coalesce(branch, ''),
+                   coalesce(task, ''), coalesce(developer, ''), coalesce(key_id, ''),
+                   count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                   sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
+                   coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL)
+            FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
+            "
+        )
+    };
+}
+
+/// Trigger statement: adds row `NEW` to a rollup.
+macro_rules! rollup_add {
+    ($table:literal, $us:literal) => {
+        concat!(
+            "INSERT INTO ", $table, " VALUES (
+                NEW.started_at - ((NEW.started_at % ", $us, ") + ", $us, ") % ", $us, ", NEW.session_id,
+                NEW.provider, coalesce(NEW.model, ''), coalesce(NEW.agent, ''), coalesce(NEW.project, ''),
+                coalesce(NEW.branch, ''), coalesce(NEW.task, ''), coalesce(NEW.developer, ''),
+                coalesce(NEW.key_id, ''), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+                NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens,
+                coalesce(NEW.cost_nanos, 0), NEW.cost_nanos IS NULL)
+            ON CONFLICT DO UPDATE SET
+                requests = requests + 1,
+                input_tokens = input_tokens + excluded.input_tokens,
+                output_tokens = output_tokens + excluded.output_tokens,
+                cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
+                cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+                reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+                cost_nanos = cost_nanos + excluded.cost_nanos,
+                unpriced_requests = unpriced_requests + excluded.unpriced_requests;
+            "
+        )
+    };
+}
+
+/// Trigger statements: takes row `OLD` out of a rollup, dropping the group when it empties.
+macro_rules! rollup_remove {
+    ($table:literal, $us:literal) => {
+        concat!(
+            "UPDATE ", $table, " SET
+                requests = requests - 1,
+                input_tokens = input_tokens - OLD.input_tokens,
+                output_tokens = output_tokens - OLD.output_tokens,
+                cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+                cache_write_5m_tokens = cache_write_5m_tokens - OLD.cache_write_5m_tokens,
+                cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+                reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens,
+                cost_nanos = cost_nanos - coalesce(OLD.cost_nanos, 0),
+                unpriced_requests = unpriced_requests - (OLD.cost_nanos IS NULL)
+            WHERE bucket = OLD.started_at - ((OLD.started_at % ", $us, ") + ", $us, ") % ", $us, "
+              AND session_id = OLD.session_id AND provider = OLD.provider
+              AND model = coalesce(OLD.model, '') AND agent = coalesce(OLD.agent, '')
+              AND project = coalesce(OLD.project, '') AND branch = coalesce(OLD.branch, '')
+              AND task = coalesce(OLD.task, '') AND developer = coalesce(OLD.developer, '')
+              AND key_id = coalesce(OLD.key_id, '');
+            DELETE FROM ", $table, " WHERE requests = 0
+              AND bucket = OLD.started_at - ((OLD.started_at % ", $us, ") + ", $us, ") % ", $us, "
+              AND session_id = OLD.session_id;
+            "
+        )
+    };
+}
+
 pub const MIGRATIONS: &[&str] = &[
     // 1: one row per request.
     "CREATE TABLE requests (
@@ -41,120 +137,31 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_started_at ON requests(started_at);
     CREATE INDEX requests_session ON requests(session_id, started_at);
     CREATE INDEX requests_unsynced ON requests(id) WHERE synced = 0;",
-    // 2: the spend rollup behind `gw spend`: requests summed per 15-minute bucket (every time
-    // zone's day starts on a 15-minute boundary) and attribution. Kept exact by triggers, so
-    // every writer (the proxy's writer thread, other gw processes, sqlite3) keeps it current.
-    // Text columns hold '' for NULL: unique keys treat NULLs as distinct.
-    "CREATE TABLE spend_rollup (
-        bucket INTEGER NOT NULL,
-        session_id TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        agent TEXT NOT NULL,
-        project TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        task TEXT NOT NULL,
-        developer TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        requests INTEGER NOT NULL,
-        input_tokens INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        cache_read_tokens INTEGER NOT NULL,
-        cache_write_5m_tokens INTEGER NOT NULL,
-        cache_write_1h_tokens INTEGER NOT NULL,
-        reasoning_tokens INTEGER NOT NULL,
-        cost_nanos INTEGER NOT NULL,
-        unpriced_requests INTEGER NOT NULL,
-        PRIMARY KEY (bucket, session_id, provider, model, agent, project, branch, task, developer, key_id)
-    ) STRICT, WITHOUT ROWID;
-    INSERT INTO spend_rollup
-    SELECT started_at - ((started_at % 900000000) + 900000000) % 900000000, session_id, provider,
-           coalesce(model, ''), coalesce(agent, ''), coalesce(project, ''), coalesce(branch, ''),
-           coalesce(task, ''), coalesce(developer, ''), coalesce(key_id, ''),
-           count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-           sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
-           coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL)
-    FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
-    CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN
-        INSERT INTO spend_rollup VALUES (
-            NEW.started_at - ((NEW.started_at % 900000000) + 900000000) % 900000000, NEW.session_id,
-            NEW.provider, coalesce(NEW.model, ''), coalesce(NEW.agent, ''), coalesce(NEW.project, ''),
-            coalesce(NEW.branch, ''), coalesce(NEW.task, ''), coalesce(NEW.developer, ''),
-            coalesce(NEW.key_id, ''), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
-            NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens,
-            coalesce(NEW.cost_nanos, 0), NEW.cost_nanos IS NULL)
-        ON CONFLICT DO UPDATE SET
-            requests = requests + 1,
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-            cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
-            cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-            cost_nanos = cost_nanos + excluded.cost_nanos,
-            unpriced_requests = unpriced_requests + excluded.unpriced_requests;
-    END;
-    CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN
-        UPDATE spend_rollup SET
-            requests = requests - 1,
-            input_tokens = input_tokens - OLD.input_tokens,
-            output_tokens = output_tokens - OLD.output_tokens,
-            cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
-            cache_write_5m_tokens = cache_write_5m_tokens - OLD.cache_write_5m_tokens,
-            cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
-            reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens,
-            cost_nanos = cost_nanos - coalesce(OLD.cost_nanos, 0),
-            unpriced_requests = unpriced_requests - (OLD.cost_nanos IS NULL)
-        WHERE bucket = OLD.started_at - ((OLD.started_at % 900000000) + 900000000) % 900000000
-          AND session_id = OLD.session_id AND provider = OLD.provider
-          AND model = coalesce(OLD.model, '') AND agent = coalesce(OLD.agent, '')
-          AND project = coalesce(OLD.project, '') AND branch = coalesce(OLD.branch, '')
-          AND task = coalesce(OLD.task, '') AND developer = coalesce(OLD.developer, '')
-          AND key_id = coalesce(OLD.key_id, '');
-        DELETE FROM spend_rollup WHERE requests = 0
-          AND bucket = OLD.started_at - ((OLD.started_at % 900000000) + 900000000) % 900000000
-          AND session_id = OLD.session_id;
-    END;
-    CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
-        started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
-        cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
-        session_id, agent, developer, project, branch, task, key_id
-    ON requests BEGIN
-        UPDATE spend_rollup SET
-            requests = requests - 1,
-            input_tokens = input_tokens - OLD.input_tokens,
-            output_tokens = output_tokens - OLD.output_tokens,
-            cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
-            cache_write_5m_tokens = cache_write_5m_tokens - OLD.cache_write_5m_tokens,
-            cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
-            reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens,
-            cost_nanos = cost_nanos - coalesce(OLD.cost_nanos, 0),
-            unpriced_requests = unpriced_requests - (OLD.cost_nanos IS NULL)
-        WHERE bucket = OLD.started_at - ((OLD.started_at % 900000000) + 900000000) % 900000000
-          AND session_id = OLD.session_id AND provider = OLD.provider
-          AND model = coalesce(OLD.model, '') AND agent = coalesce(OLD.agent, '')
-          AND project = coalesce(OLD.project, '') AND branch = coalesce(OLD.branch, '')
-          AND task = coalesce(OLD.task, '') AND developer = coalesce(OLD.developer, '')
-          AND key_id = coalesce(OLD.key_id, '');
-        DELETE FROM spend_rollup WHERE requests = 0
-          AND bucket = OLD.started_at - ((OLD.started_at % 900000000) + 900000000) % 900000000
-          AND session_id = OLD.session_id;
-        INSERT INTO spend_rollup VALUES (
-            NEW.started_at - ((NEW.started_at % 900000000) + 900000000) % 900000000, NEW.session_id,
-            NEW.provider, coalesce(NEW.model, ''), coalesce(NEW.agent, ''), coalesce(NEW.project, ''),
-            coalesce(NEW.branch, ''), coalesce(NEW.task, ''), coalesce(NEW.developer, ''),
-            coalesce(NEW.key_id, ''), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
-            NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens,
-            coalesce(NEW.cost_nanos, 0), NEW.cost_nanos IS NULL)
-        ON CONFLICT DO UPDATE SET
-            requests = requests + 1,
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-            cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
-            cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-            cost_nanos = cost_nanos + excluded.cost_nanos,
-            unpriced_requests = unpriced_requests + excluded.unpriced_requests;
-    END;",
+    // 2: spend rollups behind `gw spend`: requests summed per bucket and attribution, per UTC
+    // day (`spend_1d`) and per quarter hour (`spend_15m`; every time zone in use starts its days
+    // on a quarter hour). Triggers keep them exact, so every writer (the proxy's writer thread,
+    // other gw processes, sqlite3) keeps them current. Text columns hold '' for NULL: unique keys
+    // treat NULLs as distinct.
+    concat!(
+        rollup_table!("spend_1d", "86400000000"),
+        rollup_table!("spend_15m", "900000000"),
+        "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
+        rollup_add!("spend_1d", "86400000000"),
+        rollup_add!("spend_15m", "900000000"),
+        "END;
+        CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
+        rollup_remove!("spend_1d", "86400000000"),
+        rollup_remove!("spend_15m", "900000000"),
+        "END;
+        CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
+            started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
+            cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
+            session_id, agent, developer, project, branch, task, key_id
+        ON requests BEGIN ",
+        rollup_remove!("spend_1d", "86400000000"),
+        rollup_remove!("spend_15m", "900000000"),
+        rollup_add!("spend_1d", "86400000000"),
+        rollup_add!("spend_15m", "900000000"),
+        "END;"
+    ),
 ];

@@ -5,7 +5,10 @@ use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{Ledger, LedgerError, Row};
 
@@ -30,6 +33,14 @@ pub struct LedgerWriter {
 #[derive(Clone)]
 pub struct WriterHandle {
     tx: mpsc::Sender<Message>,
+    /// Rows waiting in tasks for room in a full channel; `flush` waits for them too.
+    waiting: Arc<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    count: AtomicUsize,
+    drained: Notify,
 }
 
 impl LedgerWriter {
@@ -41,7 +52,7 @@ impl LedgerWriter {
             .name("gw-ledger".into())
             .spawn(move || run(ledger, rx))
             .map_err(|_| LedgerError::WriterGone)?;
-        Ok(LedgerWriter { handle: WriterHandle { tx }, thread: Some(thread) })
+        Ok(LedgerWriter { handle: WriterHandle { tx, waiting: Arc::default() }, thread: Some(thread) })
     }
 
     pub fn handle(&self) -> WriterHandle {
@@ -51,7 +62,7 @@ impl LedgerWriter {
     /// Waits until every row sent so far is committed, then stops the writer.
     pub fn shutdown(mut self) -> Result<(), LedgerError> {
         let (tx, _) = mpsc::channel(1);
-        drop(std::mem::replace(&mut self.handle, WriterHandle { tx }));
+        drop(std::mem::replace(&mut self.handle, WriterHandle { tx, waiting: Arc::default() }));
         self.join()
     }
 
@@ -67,7 +78,7 @@ impl Drop for LedgerWriter {
     fn drop(&mut self) {
         // Close our sender so the thread ends once every other handle is gone too.
         let (tx, _) = mpsc::channel(1);
-        self.handle = WriterHandle { tx };
+        self.handle = WriterHandle { tx, waiting: Arc::default() };
     }
 }
 
@@ -81,9 +92,14 @@ impl WriterHandle {
                 let tx = self.tx.clone();
                 match tokio::runtime::Handle::try_current() {
                     Ok(rt) => {
+                        let waiting = self.waiting.clone();
+                        waiting.count.fetch_add(1, Ordering::SeqCst);
                         rt.spawn(async move {
                             if tx.send(message).await.is_err() {
                                 tracing::error!("ledger writer stopped; a row was lost");
+                            }
+                            if waiting.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+                                waiting.drained.notify_waiters();
                             }
                         });
                     }
@@ -100,6 +116,13 @@ impl WriterHandle {
 
     /// Resolves once every row queued before this call is committed.
     pub async fn flush(&self) -> Result<(), LedgerError> {
+        loop {
+            let drained = self.waiting.drained.notified();
+            if self.waiting.count.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            drained.await;
+        }
         let (tx, rx) = oneshot::channel();
         self.tx.send(Message::Flush(tx)).await.map_err(|_| LedgerError::WriterGone)?;
         rx.await.map_err(|_| LedgerError::WriterGone)

@@ -37,8 +37,8 @@ pub(crate) struct BodyParser {
 
 impl BodyParser {
     pub(crate) fn new(protocol: Protocol, content_type: Option<&str>) -> Self {
-        let sse_declared = content_type
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
+        let sse_declared =
+            content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
         BodyParser {
             extractor: UsageExtractor::new(protocol),
             format: Format::Sniffing,
@@ -108,6 +108,7 @@ impl BodyParser {
     }
 
     /// Bytes held in buffers (for bounds checks).
+    #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
         match &self.format {
             Format::Sniffing => 0,

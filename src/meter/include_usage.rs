@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::scan::{contains, find_eol};
+use super::scan::{contains, find_eol, has_usage_value};
 use super::wire::ChatChunk;
 use super::{MAX_EVENT_BYTES, SHRINK_ABOVE};
 
@@ -28,7 +28,9 @@ pub fn inject_include_usage(request_body: &[u8]) -> Option<Vec<u8>> {
         Value::deserialize(d).map(Some)
     }
 
-    let open = request_body.iter().position(|&b| !b.is_ascii_whitespace())?;
+    let open = request_body
+        .iter()
+        .position(|&b| !b.is_ascii_whitespace())?;
     if request_body[open] != b'{' {
         return None;
     }
@@ -45,7 +47,9 @@ pub fn inject_include_usage(request_body: &[u8]) -> Option<Vec<u8>> {
             body.extend_from_slice(&request_body[open + 1..]);
             Some(body)
         }
-        Some(Value::Object(options)) if options.get("include_usage") == Some(&Value::Bool(true)) => {
+        Some(Value::Object(options))
+            if options.get("include_usage") == Some(&Value::Bool(true)) =>
+        {
             None
         }
         Some(_) => {
@@ -133,7 +137,11 @@ impl ChatUsageChunkFilter {
             if blank {
                 let kept = self.end_event(&mut out);
                 if open_cr {
-                    self.after_cr = if kept { AfterCr::Forwarded } else { AfterCr::Dropped };
+                    self.after_cr = if kept {
+                        AfterCr::Forwarded
+                    } else {
+                        AfterCr::Dropped
+                    };
                 }
             } else if open_cr {
                 self.after_cr = AfterCr::InEvent;
@@ -184,7 +192,8 @@ impl ChatUsageChunkFilter {
 
 /// Whether the raw SSE event is the usage-only chunk.
 fn is_usage_chunk(event: &[u8]) -> bool {
-    if !contains(event, b"\"usage\"") || !contains(event, b"\"choices\"") {
+    // Every other chunk of such a stream has `"usage": null`: don't parse those.
+    if !has_usage_value(event) || !contains(event, b"\"choices\"") {
         return false;
     }
     let mut data = Vec::new();
@@ -193,7 +202,11 @@ fn is_usage_chunk(event: &[u8]) -> bool {
     while !rest.is_empty() {
         let (line, next) = match find_eol(rest) {
             Some(i) => {
-                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 (&rest[..i], &rest[i + skip..])
             }
             None => (rest, &[][..]),
@@ -216,7 +229,7 @@ fn is_usage_chunk(event: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meter::fixtures::{with_line_ending, CHAT_SSE};
+    use crate::meter::fixtures::{with_line_ending, Noise, CHAT_SSE};
 
     fn inject(body: &str) -> Option<Value> {
         let out = inject_include_usage(body.as_bytes())?;
@@ -225,23 +238,33 @@ mod tests {
 
     #[test]
     fn injects_when_streaming_without_usage() {
-        let body = r#"  {"model":"gpt-4.1", "stream": true,"messages":[{"role":"user","content":"hi"}]}"#;
+        let body =
+            r#"  {"model":"gpt-4.1", "stream": true,"messages":[{"role":"user","content":"hi"}]}"#;
         let out = inject_include_usage(body.as_bytes()).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"  {"stream_options":{"include_usage":true},"model":"gpt-4.1", "stream": true,"messages":[{"role":"user","content":"hi"}]}"#
         );
 
-        let v = inject(r#"{"stream":true,"stream_options":{"include_obfuscation":false}}"#).unwrap();
-        assert_eq!(v["stream_options"], serde_json::json!({"include_obfuscation": false, "include_usage": true}));
+        let v =
+            inject(r#"{"stream":true,"stream_options":{"include_obfuscation":false}}"#).unwrap();
+        assert_eq!(
+            v["stream_options"],
+            serde_json::json!({"include_obfuscation": false, "include_usage": true})
+        );
 
-        let v = inject(r#"{"stream":true,"stream_options":{"include_usage":false},"n":1.5}"#).unwrap();
+        let v =
+            inject(r#"{"stream":true,"stream_options":{"include_usage":false},"n":1.5}"#).unwrap();
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert_eq!(v["n"], 1.5);
 
         for options in ["null", "5", "[]"] {
             let v = inject(&format!(r#"{{"stream":true,"stream_options":{options}}}"#)).unwrap();
-            assert_eq!(v["stream_options"], serde_json::json!({"include_usage": true}), "{options}");
+            assert_eq!(
+                v["stream_options"],
+                serde_json::json!({"include_usage": true}),
+                "{options}"
+            );
         }
     }
 
@@ -299,7 +322,10 @@ mod tests {
     fn forwards_each_event_once_complete() {
         let mut f = ChatUsageChunkFilter::new();
         assert_eq!(&f.push(b"data: {\"choices\":[{\"delta\":{}}]}\n")[..], b"");
-        assert_eq!(&f.push(b"\ndata: [DO")[..], b"data: {\"choices\":[{\"delta\":{}}]}\n\n");
+        assert_eq!(
+            &f.push(b"\ndata: [DO")[..],
+            b"data: {\"choices\":[{\"delta\":{}}]}\n\n"
+        );
         assert_eq!(&f.push(b"NE]\n\n")[..], b"data: [DONE]\n\n");
         assert_eq!(&f.push(b": ping\n\n")[..], b": ping\n\n");
         assert_eq!(&f.push(b"data: partial")[..], b"");
@@ -326,8 +352,26 @@ mod tests {
     }
 
     #[test]
+    fn noise_without_usage_chunks_passes_unchanged() {
+        let mut noise = Noise(3);
+        for _ in 0..300 {
+            let mut body = noise.json_ish(3000);
+            if noise.below(2) == 0 {
+                body = noise.bytes(3000);
+            }
+            if contains(&body, b"\"choices\":[]") && contains(&body, b"\"usage\":") {
+                continue;
+            }
+            assert_eq!(filter(noise.pieces(&body)), body);
+        }
+    }
+
+    #[test]
     fn oversized_events_pass_through() {
-        let big = format!("data: {{\"x\":\"{}\"}}\n\ndata: [DONE]\n\n", "a".repeat(MAX_EVENT_BYTES));
+        let big = format!(
+            "data: {{\"x\":\"{}\"}}\n\ndata: [DONE]\n\n",
+            "a".repeat(MAX_EVENT_BYTES)
+        );
         let out = filter(big.as_bytes().chunks(1 << 16));
         assert_eq!(out, big.as_bytes());
     }

@@ -77,6 +77,7 @@ impl JsonSplitter {
     }
 
     /// Bytes held in buffers (for bounds checks).
+    #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
         self.buf.capacity()
     }
@@ -103,6 +104,9 @@ impl JsonSplitter {
                         self.state = State::Closed;
                         self.buf = Vec::new();
                         return;
+                    } else if b == b'}' || b == b']' {
+                        // A mismatched closer: a value would end before it began.
+                        self.state = State::Invalid;
                     } else if !self.object {
                         self.begin_value(true);
                     } else if b == b'"' {
@@ -135,6 +139,8 @@ impl JsonSplitter {
                 State::BeforeValue => {
                     if is_json_space(b) {
                         input = rest;
+                    } else if matches!(b, b'}' | b']' | b',') {
+                        self.state = State::Invalid;
                     } else {
                         self.begin_value(self.capture_next);
                     }
@@ -311,7 +317,10 @@ mod tests {
         }
         for pieces in runs {
             let mut splitter = JsonSplitter::new(max);
-            let mut sink = Children { keys: keys.to_vec(), got: Vec::new() };
+            let mut sink = Children {
+                keys: keys.to_vec(),
+                got: Vec::new(),
+            };
             for piece in &pieces {
                 splitter.feed(piece, &mut sink);
             }
@@ -328,7 +337,17 @@ mod tests {
     fn splits_array_elements() {
         let doc = br#" [{"a": [1, "x]\"}"]}, 2 ,"s\\" , true,null,{}]  trailing"#;
         let (got, closed) = split(doc, &[], 1 << 20);
-        assert_eq!(got, [r#"{"a": [1, "x]\"}"]}"#, "2", r#""s\\""#, "true", "null", "{}"]);
+        assert_eq!(
+            got,
+            [
+                r#"{"a": [1, "x]\"}"]}"#,
+                "2",
+                r#""s\\""#,
+                "true",
+                "null",
+                "{}"
+            ]
+        );
         assert!(closed);
     }
 
@@ -336,7 +355,14 @@ mod tests {
     fn captures_wanted_members_only() {
         let doc = br#"{"id":"x","content":[{"text":"\"usage\": {}"}],"us\"age":1, "usage" : {"n": 1} ,"model":"m"}"#;
         let (got, closed) = split(doc, &["usage", "model", "us\\\"age"], 1 << 20);
-        assert_eq!(got, [r#"{"us\"age":1}"#, r#"{"usage":{"n": 1}}"#, r#"{"model":"m"}"#]);
+        assert_eq!(
+            got,
+            [
+                r#"{"us\"age":1}"#,
+                r#"{"usage":{"n": 1}}"#,
+                r#"{"model":"m"}"#
+            ]
+        );
         assert!(closed);
         for json in &got {
             serde_json::from_str::<serde_json::Value>(json).unwrap();
@@ -356,9 +382,22 @@ mod tests {
         let (got, closed) = split(br#"[{"a":1},{"b":"#, &[], 100);
         assert_eq!(got, [r#"{"a":1}"#]);
         assert!(!closed);
-        for doc in [&b"garbage"[..], b"\"str\"", b"12", b"{1:2}", b"{\"a\" 1}", b""] {
+        for doc in [
+            &b"garbage"[..],
+            b"\"str\"",
+            b"12",
+            b"{1:2}",
+            b"{\"a\" 1}",
+            b"",
+            b"[}",
+            b"{\"a\":}",
+            b"{\"a\":,",
+            b"{\"a\":]",
+        ] {
             let (got, closed) = split(doc, &["a"], 100);
             assert!(got.is_empty() && !closed, "{doc:?}");
         }
+        let (got, closed) = split(b"[1,}]", &[], 100);
+        assert_eq!((got, closed), (vec!["1".to_owned()], false));
     }
 }

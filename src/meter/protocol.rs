@@ -67,10 +67,7 @@ pub fn gemini_path_model(path: &str) -> Option<String> {
 }
 
 fn strip_query(path_and_query: &str) -> &str {
-    path_and_query
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default()
+    path_and_query.split(['?', '#']).next().unwrap_or_default()
 }
 
 /// The `<method>` of a Gemini path's last segment `<model>:<method>`.
@@ -111,7 +108,11 @@ mod tests {
             (OpenAi, "/v1/models", Other),
             (OpenAi, "/v1/responses/resp_123", Other),
             (OpenAi, "/v1/messages", Other),
-            (G, "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", Gemini),
+            (
+                G,
+                "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+                Gemini,
+            ),
             (G, "/v1beta/models/gemini-2.5-pro:generateContent", Gemini),
             (G, "/v1beta/models/gemini-2.5-pro%3AgenerateContent", Gemini),
             (G, "/v1beta/models/gemini-2.5-pro:countTokens", Other),
@@ -120,7 +121,11 @@ mod tests {
             (G, "/v1/messages", Other),
         ];
         for (provider, path, want) in cases {
-            assert_eq!(Protocol::classify(provider, path), want, "{provider} {path}");
+            assert_eq!(
+                Protocol::classify(provider, path),
+                want,
+                "{provider} {path}"
+            );
         }
     }
 

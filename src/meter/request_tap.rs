@@ -97,33 +97,66 @@ mod tests {
     }
 
     fn want(model: Option<&str>, stream: Option<bool>) -> RequestInfo {
-        RequestInfo { model: model.map(str::to_owned), stream }
+        RequestInfo {
+            model: model.map(str::to_owned),
+            stream,
+        }
     }
 
     #[test]
     fn reads_model_and_stream() {
         let body = br#"{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role":"user","content":"{\"model\": \"x\", \"stream\": false}"}], "stream": true}"#;
         assert_eq!(info(body), want(Some("claude-sonnet-4-5"), Some(true)));
-        assert_eq!(info(br#" {"stream":false,"model":"gpt-5"} "#), want(Some("gpt-5"), Some(false)));
-        assert_eq!(info(br#"{"contents":[{"parts":[{"text":"hi"}]}]}"#), want(None, None));
+        assert_eq!(
+            info(br#" {"stream":false,"model":"gpt-5"} "#),
+            want(Some("gpt-5"), Some(false))
+        );
+        assert_eq!(
+            info(br#"{"contents":[{"parts":[{"text":"hi"}]}]}"#),
+            want(None, None)
+        );
     }
 
     #[test]
     fn odd_values_and_bodies() {
         assert_eq!(info(br#"{"model": 5, "stream": "yes"}"#), want(None, None));
-        assert_eq!(info(br#"{"model": null, "stream": null}"#), want(None, None));
-        assert_eq!(info(br#"{"model": "a\"b", "stream": true"#), want(Some("a\"b"), None));
+        assert_eq!(
+            info(br#"{"model": null, "stream": null}"#),
+            want(None, None)
+        );
+        assert_eq!(
+            info(br#"{"model": "a\"b", "stream": true"#),
+            want(Some("a\"b"), None)
+        );
         assert_eq!(info(b"[1, 2]"), want(None, None));
         assert_eq!(info(b""), want(None, None));
         assert_eq!(info(b"\xff\xfe{\"model\":\"m\"}"), want(None, None));
         assert_eq!(info(b"{\"model\":\"m\xff\"}"), want(None, None));
-        assert_eq!(info(b"{\"prompt\":\"\xff\xfe\",\"model\":\"m\"}"), want(Some("m"), None));
+        assert_eq!(
+            info(b"{\"prompt\":\"\xff\xfe\",\"model\":\"m\"}"),
+            want(Some("m"), None)
+        );
+    }
+
+    #[test]
+    fn noise_never_panics() {
+        let mut noise = crate::meter::fixtures::Noise(5);
+        for _ in 0..300 {
+            let mut body = b"{".to_vec();
+            body.extend(noise.json_ish(1000));
+            let mut tap = RequestTap::new();
+            for piece in noise.pieces(&body) {
+                tap.feed(piece);
+            }
+            tap.finish();
+        }
     }
 
     #[test]
     fn big_bodies_cost_no_memory() {
         let filler = "x".repeat(30 << 20);
-        let body = format!(r#"{{"messages":[{{"content":"{filler}"}}],"model":"gpt-4.1","stream":true}}"#);
+        let body =
+            format!(r#"{{"messages":[{{"content":"{filler}"}}],"model":"gpt-4.1","stream":true}}"#);
         let mut tap = RequestTap::new();
         for piece in body.as_bytes().chunks(1 << 16) {
             tap.feed(piece);

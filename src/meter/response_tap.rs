@@ -208,22 +208,102 @@ mod tests {
             want,
         };
         vec![
-            case("anthropic json", AnthropicMessages, JSON, ANTHROPIC_JSON,
-                full(anthropic_usage(), "claude-sonnet-4-5", "msg_5f39142a0da0444ea81bb7d8", false)),
-            case("anthropic sse", AnthropicMessages, SSE, ANTHROPIC_SSE,
-                full(anthropic_usage(), "claude-sonnet-4-5", "msg_fe4b6fb747684e66a5dafbed", true)),
-            case("gemini json", Gemini, JSON, GEMINI_JSON,
-                full(gemini_usage(), "gemini-2.5-pro", "641c7bc52af0410ab55ac8", false)),
-            case("gemini sse", Gemini, SSE, GEMINI_SSE,
-                full(gemini_usage(), "gemini-2.5-pro", "b5393e328f7a4b2c82d736", true)),
-            case("chat json", OpenAiChat, JSON, CHAT_JSON,
-                full(openai_usage(), "gpt-4.1", "chatcmpl-a5618a1cc928423e8e1bcbdd", false)),
-            case("chat sse", OpenAiChat, SSE, CHAT_SSE,
-                full(openai_usage(), "gpt-4.1", "chatcmpl-7efcbd31acb540d0989d78a0", true)),
-            case("responses json", OpenAiResponses, JSON, RESPONSES_JSON,
-                full(openai_usage(), "gpt-5", "resp_6b1678619d7b42bc8d832809", false)),
-            case("responses sse", OpenAiResponses, SSE, RESPONSES_SSE,
-                full(openai_usage(), "gpt-5", "resp_a95c56e4e6c74cb28c63d839", true)),
+            case(
+                "anthropic json",
+                AnthropicMessages,
+                JSON,
+                ANTHROPIC_JSON,
+                full(
+                    anthropic_usage(),
+                    "claude-sonnet-4-5",
+                    "msg_5f39142a0da0444ea81bb7d8",
+                    false,
+                ),
+            ),
+            case(
+                "anthropic sse",
+                AnthropicMessages,
+                SSE,
+                ANTHROPIC_SSE,
+                full(
+                    anthropic_usage(),
+                    "claude-sonnet-4-5",
+                    "msg_fe4b6fb747684e66a5dafbed",
+                    true,
+                ),
+            ),
+            case(
+                "gemini json",
+                Gemini,
+                JSON,
+                GEMINI_JSON,
+                full(
+                    gemini_usage(),
+                    "gemini-2.5-pro",
+                    "641c7bc52af0410ab55ac8",
+                    false,
+                ),
+            ),
+            case(
+                "gemini sse",
+                Gemini,
+                SSE,
+                GEMINI_SSE,
+                full(
+                    gemini_usage(),
+                    "gemini-2.5-pro",
+                    "b5393e328f7a4b2c82d736",
+                    true,
+                ),
+            ),
+            case(
+                "chat json",
+                OpenAiChat,
+                JSON,
+                CHAT_JSON,
+                full(
+                    openai_usage(),
+                    "gpt-4.1",
+                    "chatcmpl-a5618a1cc928423e8e1bcbdd",
+                    false,
+                ),
+            ),
+            case(
+                "chat sse",
+                OpenAiChat,
+                SSE,
+                CHAT_SSE,
+                full(
+                    openai_usage(),
+                    "gpt-4.1",
+                    "chatcmpl-7efcbd31acb540d0989d78a0",
+                    true,
+                ),
+            ),
+            case(
+                "responses json",
+                OpenAiResponses,
+                JSON,
+                RESPONSES_JSON,
+                full(
+                    openai_usage(),
+                    "gpt-5",
+                    "resp_6b1678619d7b42bc8d832809",
+                    false,
+                ),
+            ),
+            case(
+                "responses sse",
+                OpenAiResponses,
+                SSE,
+                RESPONSES_SSE,
+                full(
+                    openai_usage(),
+                    "gpt-5",
+                    "resp_a95c56e4e6c74cb28c63d839",
+                    true,
+                ),
+            ),
         ]
     }
 
@@ -338,10 +418,25 @@ mod tests {
                 let body = encode_all(applied, c.body);
                 let name = format!("{} {applied}", c.name);
                 if matches!(applied, "gzip" | "br" | "zstd" | "raw-deflate") {
-                    assert_any_chunking(&name, c.protocol, c.content_type, Some(header), &body, &c.want);
+                    assert_any_chunking(
+                        &name,
+                        c.protocol,
+                        c.content_type,
+                        Some(header),
+                        &body,
+                        &c.want,
+                    );
                 } else {
-                    assert_eq!(tap(c.protocol, c.content_type, Some(header), [&body[..]]), c.want, "{name}");
-                    assert_eq!(tap(c.protocol, c.content_type, Some(header), body.chunks(1)), c.want, "{name} byte by byte");
+                    assert_eq!(
+                        tap(c.protocol, c.content_type, Some(header), [&body[..]]),
+                        c.want,
+                        "{name}"
+                    );
+                    assert_eq!(
+                        tap(c.protocol, c.content_type, Some(header), body.chunks(1)),
+                        c.want,
+                        "{name} byte by byte"
+                    );
                 }
             }
         }
@@ -387,9 +482,17 @@ mod tests {
     #[test]
     fn cut_streams_keep_the_usage_seen_so_far() {
         use Protocol::*;
-        let got = tap(AnthropicMessages, SSE, None, [&cut_before(ANTHROPIC_SSE, "event: message_delta")[..]]);
+        let got = tap(
+            AnthropicMessages,
+            SSE,
+            None,
+            [&cut_before(ANTHROPIC_SSE, "event: message_delta")[..]],
+        );
         let want = Extracted {
-            usage: Usage { output: 1, ..anthropic_usage() },
+            usage: Usage {
+                output: 1,
+                ..anthropic_usage()
+            },
             model: Some("claude-sonnet-4-5".into()),
             upstream_id: Some("msg_fe4b6fb747684e66a5dafbed".into()),
             saw_usage: true,
@@ -399,10 +502,26 @@ mod tests {
         };
         assert_eq!(got, want);
 
-        let got = tap(AnthropicMessages, SSE, None, [&cut_before(ANTHROPIC_SSE, "event: message_stop")[..]]);
-        assert_eq!(got, Extracted { usage: anthropic_usage(), ..want });
+        let got = tap(
+            AnthropicMessages,
+            SSE,
+            None,
+            [&cut_before(ANTHROPIC_SSE, "event: message_stop")[..]],
+        );
+        assert_eq!(
+            got,
+            Extracted {
+                usage: anthropic_usage(),
+                ..want
+            }
+        );
 
-        let got = tap(OpenAiResponses, SSE, None, [&cut_before(RESPONSES_SSE, "event: response.completed")[..]]);
+        let got = tap(
+            OpenAiResponses,
+            SSE,
+            None,
+            [&cut_before(RESPONSES_SSE, "event: response.completed")[..]],
+        );
         assert_eq!(
             got,
             Extracted {
@@ -413,7 +532,12 @@ mod tests {
             }
         );
 
-        let got = tap(OpenAiChat, SSE, None, [&cut_before(CHAT_SSE, "\"choices\": [], \"usage\"")[..]]);
+        let got = tap(
+            OpenAiChat,
+            SSE,
+            None,
+            [&cut_before(CHAT_SSE, "\"choices\": [], \"usage\"")[..]],
+        );
         assert_eq!(
             got,
             Extracted {
@@ -424,15 +548,48 @@ mod tests {
             }
         );
 
-        let got = tap(Gemini, SSE, None, [&cut_before(GEMINI_SSE, "\"finishReason\"")[..]]);
-        assert_eq!(got.usage, Usage { input: 51200, ..Usage::default() });
+        let got = tap(
+            Gemini,
+            SSE,
+            None,
+            [&cut_before(GEMINI_SSE, "\"finishReason\"")[..]],
+        );
+        assert_eq!(
+            got.usage,
+            Usage {
+                input: 51200,
+                ..Usage::default()
+            }
+        );
         assert!(got.saw_usage && !got.complete);
 
-        // A compressed stream cut half-way: what was decoded so far, no decode error.
-        let gz = encode("gzip", ANTHROPIC_SSE);
-        let got = tap(AnthropicMessages, SSE, Some("gzip"), [&gz[..gz.len() / 2]]);
-        assert!(!got.complete);
-        assert_eq!(got.decode_error, None);
+        // A compressed stream cut anywhere: what was decoded so far, and no decode error (the
+        // cut is what `complete: false` says).
+        let long = [&b": padding\n".repeat(2000)[..], ANTHROPIC_SSE].concat();
+        let codings = [
+            ("gzip", "gzip"),
+            ("deflate", "deflate"),
+            ("raw-deflate", "deflate"),
+            ("br", "br"),
+            ("zstd", "zstd"),
+        ];
+        for (applied, header) in codings {
+            let body = encode(applied, &long);
+            for cut in 0..body.len() {
+                let got = tap(AnthropicMessages, SSE, Some(header), [&body[..cut]]);
+                assert_eq!(got.decode_error, None, "{applied} cut at {cut}");
+                if cut <= body.len() / 2 {
+                    assert!(!got.complete, "{applied} cut at {cut}");
+                }
+            }
+            // With only the last byte missing, (nearly) everything was still decoded. Not so for
+            // zstd, which decodes whole blocks: `encode` makes one block, a stream flushes many.
+            if applied != "zstd" {
+                let cut = &body[..body.len() - 1];
+                let got = tap(AnthropicMessages, SSE, Some(header), [cut]);
+                assert!(got.saw_usage && got.upstream_id.is_some(), "{applied}");
+            }
+        }
     }
 
     #[test]
@@ -456,12 +613,22 @@ mod tests {
         let mut want = cases().remove(3).want;
         assert!(want.streamed);
         for content_type in [JSON, None, SSE] {
-            assert_any_chunking("gemini array", Protocol::Gemini, content_type, None, &body, &want);
+            assert_any_chunking(
+                "gemini array",
+                Protocol::Gemini,
+                content_type,
+                None,
+                &body,
+                &want,
+            );
         }
         // Cut inside the second element: the first element's usage, not complete.
         let cut = body.len() - 40;
         let got = tap(Protocol::Gemini, JSON, None, [&body[..cut]]);
-        want.usage = Usage { input: 51200, ..Usage::default() };
+        want.usage = Usage {
+            input: 51200,
+            ..Usage::default()
+        };
         want.complete = false;
         assert_eq!(got, want);
         // Closed without a finishReason: complete all the same.
@@ -473,11 +640,16 @@ mod tests {
     #[test]
     fn error_bodies_yield_zero_usage() {
         use Protocol::*;
-        let anthropic = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
-        let openai = br#"{"error":{"message":"Rate limit","type":"rate_limit_error","code":"rate_limit"}}"#;
+        let anthropic =
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let openai =
+            br#"{"error":{"message":"Rate limit","type":"rate_limit_error","code":"rate_limit"}}"#;
         let gemini = br#"{"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED"}}"#;
         let gemini_array = br#"[{"error":{"code":500,"message":"x","status":"INTERNAL"}}]"#;
-        let whole_json = Extracted { complete: true, ..Extracted::default() };
+        let whole_json = Extracted {
+            complete: true,
+            ..Extracted::default()
+        };
         for (protocol, body) in [
             (AnthropicMessages, &anthropic[..]),
             (OpenAiChat, openai),
@@ -487,20 +659,35 @@ mod tests {
             assert_eq!(tap(protocol, JSON, None, [body]), whole_json);
         }
         let got = tap(Gemini, JSON, None, [&gemini_array[..]]);
-        assert_eq!(got, Extracted { complete: true, streamed: true, ..Extracted::default() });
+        assert_eq!(
+            got,
+            Extracted {
+                complete: true,
+                streamed: true,
+                ..Extracted::default()
+            }
+        );
 
         let sse_error = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"x\"}}\n\n";
         assert_eq!(
             tap(AnthropicMessages, SSE, None, [&sse_error[..]]),
-            Extracted { streamed: true, ..Extracted::default() }
+            Extracted {
+                streamed: true,
+                ..Extracted::default()
+            }
         );
         let text = b"Internal Server Error";
         for protocol in [AnthropicMessages, OpenAiChat, OpenAiResponses, Gemini] {
-            assert!(tap(protocol, Some("text/plain"), None, [&text[..]]).usage.is_zero());
+            assert!(tap(protocol, Some("text/plain"), None, [&text[..]])
+                .usage
+                .is_zero());
             assert_eq!(tap(protocol, JSON, None, []), Extracted::default());
             assert_eq!(
                 tap(protocol, SSE, None, [&b"\n\n"[..]]),
-                Extracted { streamed: true, ..Extracted::default() }
+                Extracted {
+                    streamed: true,
+                    ..Extracted::default()
+                }
             );
         }
     }
@@ -510,7 +697,13 @@ mod tests {
         use Protocol::*;
         let anthropic = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":null,\"usage\":{\"input_tokens\":null,\"output_tokens\":3,\"cache_creation\":null}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":null}\n\n";
         let got = tap(AnthropicMessages, SSE, None, [&anthropic[..]]);
-        assert_eq!(got.usage, Usage { output: 3, ..Usage::default() });
+        assert_eq!(
+            got.usage,
+            Usage {
+                output: 3,
+                ..Usage::default()
+            }
+        );
         assert_eq!((got.model, got.upstream_id.as_deref()), (None, Some("m")));
 
         let responses = b"event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"id\":\"r\",\"usage\":null}}\n\n";
@@ -523,7 +716,14 @@ mod tests {
 
         let chat = br#"{"id":"c","usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":null,"completion_tokens_details":null}}"#;
         let got = tap(OpenAiChat, JSON, None, [&chat[..]]);
-        assert_eq!(got.usage, Usage { input: 10, output: 2, ..Usage::default() });
+        assert_eq!(
+            got.usage,
+            Usage {
+                input: 10,
+                output: 2,
+                ..Usage::default()
+            }
+        );
     }
 
     fn anthropic_stream(start_usage: &str, delta_usage: &str) -> Vec<u8> {
@@ -539,11 +739,28 @@ mod tests {
     #[test]
     fn anthropic_usage_variants() {
         let run = |start: &str, delta: &str| {
-            tap(Protocol::AnthropicMessages, SSE, None, [&anthropic_stream(start, delta)[..]]).usage
+            tap(
+                Protocol::AnthropicMessages,
+                SSE,
+                None,
+                [&anthropic_stream(start, delta)[..]],
+            )
+            .usage
         };
         // No breakdown: all cache writes are 5-minute writes.
-        let u = run(r#"{"input_tokens":5,"cache_creation_input_tokens":700,"output_tokens":1}"#, r#"{"output_tokens":9}"#);
-        assert_eq!(u, Usage { input: 5, cache_write_5m: 700, output: 9, ..Usage::default() });
+        let u = run(
+            r#"{"input_tokens":5,"cache_creation_input_tokens":700,"output_tokens":1}"#,
+            r#"{"output_tokens":9}"#,
+        );
+        assert_eq!(
+            u,
+            Usage {
+                input: 5,
+                cache_write_5m: 700,
+                output: 9,
+                ..Usage::default()
+            }
+        );
         // 1-hour writes.
         let u = run(
             r#"{"input_tokens":5,"cache_creation_input_tokens":700,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":500}}"#,
@@ -555,7 +772,16 @@ mod tests {
             r#"{"input_tokens":5,"cache_read_input_tokens":10,"cache_creation_input_tokens":700,"output_tokens":1}"#,
             r#"{"input_tokens":6,"cache_read_input_tokens":0,"cache_creation_input_tokens":800,"output_tokens":9}"#,
         );
-        assert_eq!(u, Usage { input: 6, cache_read: 10, cache_write_5m: 800, output: 9, ..Usage::default() });
+        assert_eq!(
+            u,
+            Usage {
+                input: 6,
+                cache_read: 10,
+                cache_write_5m: 800,
+                output: 9,
+                ..Usage::default()
+            }
+        );
     }
 
     /// `body` without its `event:` lines.
@@ -582,15 +808,24 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
 
 "#;
         let got = tap(Protocol::OpenAiResponses, SSE, None, [&body[..]]);
-        assert_eq!(got, Extracted {
-            usage: Usage { input: 40, cache_read: 60, output: 50, reasoning: 50, ..Usage::default() },
-            model: Some("gpt-5".into()),
-            upstream_id: Some("r1".into()),
-            saw_usage: true,
-            complete: true,
-            streamed: true,
-            decode_error: None,
-        });
+        assert_eq!(
+            got,
+            Extracted {
+                usage: Usage {
+                    input: 40,
+                    cache_read: 60,
+                    output: 50,
+                    reasoning: 50,
+                    ..Usage::default()
+                },
+                model: Some("gpt-5".into()),
+                upstream_id: Some("r1".into()),
+                saw_usage: true,
+                complete: true,
+                streamed: true,
+                decode_error: None,
+            }
+        );
     }
 
     #[test]
@@ -601,13 +836,16 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
             .filter(|event| !event.contains("\"choices\": []"))
             .collect();
         let got = tap(Protocol::OpenAiChat, SSE, None, [body.as_bytes()]);
-        assert_eq!(got, Extracted {
-            model: Some("gpt-4.1".into()),
-            upstream_id: Some("chatcmpl-7efcbd31acb540d0989d78a0".into()),
-            complete: true,
-            streamed: true,
-            ..Extracted::default()
-        });
+        assert_eq!(
+            got,
+            Extracted {
+                model: Some("gpt-4.1".into()),
+                upstream_id: Some("chatcmpl-7efcbd31acb540d0989d78a0".into()),
+                complete: true,
+                streamed: true,
+                ..Extracted::default()
+            }
+        );
     }
 
     #[test]
@@ -623,14 +861,22 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
             }
             let mut padded = "\u{feff}\n\r\n ".as_bytes().to_vec();
             padded.extend_from_slice(c.body);
-            assert_eq!(tap(c.protocol, c.content_type, None, [&padded[..]]), c.want, "{} padded", c.name);
+            assert_eq!(
+                tap(c.protocol, c.content_type, None, [&padded[..]]),
+                c.want,
+                "{} padded",
+                c.name
+            );
         }
     }
 
     #[test]
     fn other_protocol_is_not_metered() {
         for c in cases() {
-            assert_eq!(tap(Protocol::Other, c.content_type, None, [c.body]), Extracted::default());
+            assert_eq!(
+                tap(Protocol::Other, c.content_type, None, [c.body]),
+                Extracted::default()
+            );
         }
     }
 
@@ -668,7 +914,12 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
         assert!(got.saw_usage);
         assert!(got.decode_error.is_some());
 
-        let got = tap(Protocol::OpenAiChat, SSE, Some("gzip, gzip, gzip, gzip, gzip"), [CHAT_SSE]);
+        let got = tap(
+            Protocol::OpenAiChat,
+            SSE,
+            Some("gzip, gzip, gzip, gzip, gzip"),
+            [CHAT_SSE],
+        );
         assert!(got.decode_error.is_some());
     }
 
@@ -678,24 +929,14 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
         for coding in ["gzip", "br", "zstd", "deflate"] {
             let bomb = encode(coding, &zeros);
             assert!(bomb.len() < 64 << 10, "{coding} {}", bomb.len());
-            let mut t = ResponseTap::new(Protocol::Gemini, SSE, Some(coding)).with_decoded_limit(1 << 20);
+            let mut t =
+                ResponseTap::new(Protocol::Gemini, SSE, Some(coding)).with_decoded_limit(1 << 20);
             t.feed(&bomb);
             let got = t.finish();
-            assert!(got.decode_error.as_deref().unwrap().contains("exceeds"), "{coding}: {got:?}");
-        }
-    }
-
-    /// A deterministic byte generator (no dependency needed for noise).
-    struct Noise(u64);
-
-    impl Noise {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
-            (0..n).map(|_| self.next() as u8).collect()
+            assert!(
+                got.decode_error.as_deref().unwrap().contains("exceeds"),
+                "{coding}: {got:?}"
+            );
         }
     }
 
@@ -703,10 +944,29 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
     fn garbage_never_panics() {
         use Protocol::*;
         let mut noise = Noise(7);
-        let prefixes: [&[u8]; 6] = [b"", b"data: ", b"[", b"{", b"event: message_start\ndata: {", b"[{\"usageMetadata\":"];
-        for protocol in [AnthropicMessages, OpenAiResponses, OpenAiChat, Gemini, Other] {
+        let prefixes: [&[u8]; 6] = [
+            b"",
+            b"data: ",
+            b"[",
+            b"{",
+            b"event: message_start\ndata: {",
+            b"[{\"usageMetadata\":",
+        ];
+        for protocol in [
+            AnthropicMessages,
+            OpenAiResponses,
+            OpenAiChat,
+            Gemini,
+            Other,
+        ] {
             for content_type in [None, SSE, JSON] {
-                for encoding in [None, Some("gzip"), Some("br"), Some("zstd"), Some("deflate")] {
+                for encoding in [
+                    None,
+                    Some("gzip"),
+                    Some("br"),
+                    Some("zstd"),
+                    Some("deflate"),
+                ] {
                     for prefix in prefixes {
                         let mut body = prefix.to_vec();
                         body.extend(noise.bytes(4096));
@@ -730,17 +990,53 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
     }
 
     #[test]
+    fn mangled_fixtures_and_json_shaped_noise_never_panic() {
+        let mut noise = Noise(11);
+        for c in cases() {
+            for _ in 0..200 {
+                let body = noise.mangle(c.body);
+                let pieces = noise.pieces(&body);
+                let got = tap(c.protocol, c.content_type, None, pieces.iter().copied());
+                // Whatever the numbers became, sums of them cannot overflow.
+                assert!(got.usage.total() < u64::MAX / 2, "{}", c.name);
+            }
+        }
+        for protocol in [
+            Protocol::AnthropicMessages,
+            Protocol::OpenAiResponses,
+            Protocol::OpenAiChat,
+            Protocol::Gemini,
+        ] {
+            for _ in 0..300 {
+                let body = noise.json_ish(2000);
+                let pieces = noise.pieces(&body);
+                tap(protocol, None, None, pieces.iter().copied());
+            }
+        }
+    }
+
+    #[test]
     fn non_utf8_payloads_do_not_hide_usage() {
         let mut body = ANTHROPIC_SSE.to_vec();
         let at = body.windows(4).position(|w| w == b"\"po\"").unwrap();
         body.splice(at + 1..at + 3, [0xFF, 0xC3, 0x28]);
         let want = &cases()[1].want;
-        assert_any_chunking("anthropic non-utf8", Protocol::AnthropicMessages, SSE, None, &body, want);
+        assert_any_chunking(
+            "anthropic non-utf8",
+            Protocol::AnthropicMessages,
+            SSE,
+            None,
+            &body,
+            want,
+        );
 
         let mut body = GEMINI_JSON.to_vec();
         let at = body.windows(4).position(|w| w == b"pong").unwrap();
         body.splice(at..at + 4, [0xFE, 0xFF, 0x80]);
-        assert_eq!(tap(Protocol::Gemini, JSON, None, [&body[..]]), cases()[2].want);
+        assert_eq!(
+            tap(Protocol::Gemini, JSON, None, [&body[..]]),
+            cases()[2].want
+        );
     }
 
     #[test]
@@ -751,7 +1047,11 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
         for _ in 0..(40 << 20) / piece.len() {
             t.feed(&piece);
         }
-        assert!(t.buffered() <= 2 * crate::meter::MAX_EVENT_BYTES + 1024, "{}", t.buffered());
+        assert!(
+            t.buffered() <= 2 * crate::meter::MAX_EVENT_BYTES + 1024,
+            "{}",
+            t.buffered()
+        );
         t.feed(b"\n\n");
         t.feed(RESPONSES_SSE);
         assert_eq!(t.finish(), cases()[7].want);
@@ -773,7 +1073,9 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
 
         // A 20 MiB non-streamed body: the content is skipped, the usage after it is read.
         let big_text = "y".repeat(20 << 20);
-        let body = String::from_utf8(ANTHROPIC_JSON.to_vec()).unwrap().replace("\"pong\"", &format!("\"{big_text}\""));
+        let body = String::from_utf8(ANTHROPIC_JSON.to_vec())
+            .unwrap()
+            .replace("\"pong\"", &format!("\"{big_text}\""));
         let mut t = ResponseTap::new(Protocol::AnthropicMessages, JSON, None);
         for piece in body.as_bytes().chunks(1 << 16) {
             t.feed(piece);
@@ -785,7 +1087,12 @@ data: {"type":"response.incomplete","response":{"id":"r1","model":"gpt-5","statu
         let lines = data_lines(GEMINI_SSE);
         let huge = lines[0].replace("\"po\"", &format!("\"{}\"", "z".repeat(17 << 20)));
         let body = format!("[{huge},{}]", lines[1]);
-        let got = tap(Protocol::Gemini, JSON, None, body.as_bytes().chunks(1 << 16));
+        let got = tap(
+            Protocol::Gemini,
+            JSON,
+            None,
+            body.as_bytes().chunks(1 << 16),
+        );
         assert_eq!(got, cases()[3].want);
     }
 }

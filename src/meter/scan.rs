@@ -41,7 +41,10 @@ pub(crate) fn is_leading_filler(b: u8) -> bool {
 
 /// `bytes` without leading JSON whitespace.
 pub(crate) fn trim_json_start(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| !is_json_space(b)).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|&b| !is_json_space(b))
+        .unwrap_or(bytes.len());
     &bytes[start..]
 }
 
@@ -79,7 +82,9 @@ mod tests {
     fn usage_value_check() {
         assert!(!has_usage_value(br#"{"usage": null}"#));
         assert!(!has_usage_value(br#"{"usage":null,"x":1}"#));
-        assert!(has_usage_value(br#"{"usage": null, "b": {"usage" : {"a":1}}}"#));
+        assert!(has_usage_value(
+            br#"{"usage": null, "b": {"usage" : {"a":1}}}"#
+        ));
         assert!(has_usage_value(br#"{"usage":{}}"#));
         assert!(!has_usage_value(br#"{"text": "usage"}"#));
         assert!(!has_usage_value(br#"{"usage""#));

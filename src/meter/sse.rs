@@ -59,6 +59,7 @@ impl SseParser {
     }
 
     /// Bytes held in buffers (for bounds checks).
+    #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
         self.line.capacity() + self.data.capacity() + self.event.capacity()
     }
@@ -242,14 +243,24 @@ mod tests {
     #[test]
     fn any_split_and_any_line_end() {
         for ending in ["\n", "\r\n", "\r"] {
-            let text = String::from_utf8(STREAM.to_vec()).unwrap().replace('\n', ending);
+            let text = String::from_utf8(STREAM.to_vec())
+                .unwrap()
+                .replace('\n', ending);
             let bytes = text.as_bytes();
             for at in 0..=bytes.len() {
                 let (a, b) = bytes.split_at(at);
-                assert_eq!(parse_pieces(&[a, b]), expected(), "{ending:?} split at {at}");
+                assert_eq!(
+                    parse_pieces(&[a, b]),
+                    expected(),
+                    "{ending:?} split at {at}"
+                );
             }
             let singles: Vec<&[u8]> = bytes.chunks(1).collect();
-            assert_eq!(parse_pieces(&singles), expected(), "{ending:?} byte by byte");
+            assert_eq!(
+                parse_pieces(&singles),
+                expected(),
+                "{ending:?} byte by byte"
+            );
         }
     }
 
@@ -271,7 +282,10 @@ mod tests {
         parser.feed(b"\n\ndata: ok\n\n", &mut sink);
         // Many lines that together exceed the limit.
         for _ in 0..30 {
-            parser.feed(b"data: 0123456789012345678901234567890123456789\n", &mut sink);
+            parser.feed(
+                b"data: 0123456789012345678901234567890123456789\n",
+                &mut sink,
+            );
         }
         parser.feed(b"\ndata: fine\n\n", &mut sink);
         parser.finish(&mut sink);

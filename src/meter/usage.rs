@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which upstream provider a request goes to; decided by the proxy path prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Anthropic,

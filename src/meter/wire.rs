@@ -9,17 +9,21 @@ use serde::Deserialize;
 use super::Usage;
 
 /// A token count that tolerates `null`, floats, negative numbers and numeric strings; anything
-/// that is not a count reads as absent.
+/// that is not a count reads as absent. Counts are capped at [`MAX_COUNT`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Count(Option<u64>);
 
+/// No real count comes near this (2^48, about 2.8e14); capping here keeps sums of a [`Usage`]'s
+/// fields, and costs computed from them, far from overflow whatever an upstream sends.
+pub(crate) const MAX_COUNT: u64 = 1 << 48;
+
 impl Count {
     pub(crate) fn get(self) -> Option<u64> {
-        self.0
+        self.0.map(|v| v.min(MAX_COUNT))
     }
 
     fn or_zero(self) -> u64 {
-        self.0.unwrap_or(0)
+        self.get().unwrap_or(0)
     }
 }
 
@@ -315,7 +319,10 @@ impl GeminiUsage {
         Usage {
             input: self.prompt_token_count.or_zero().saturating_sub(cached),
             cache_read: cached,
-            output: self.candidates_token_count.or_zero().saturating_add(thoughts),
+            output: self
+                .candidates_token_count
+                .or_zero()
+                .saturating_add(thoughts),
             reasoning: thoughts,
             ..Usage::default()
         }
@@ -336,13 +343,14 @@ mod tests {
         assert_eq!(count("null"), None);
         assert_eq!(count("-3"), None);
         assert_eq!(count("12.0"), Some(12));
-        assert_eq!(count("1e300"), Some(u64::MAX));
+        assert_eq!(count("1e300"), Some(MAX_COUNT));
         assert_eq!(count("\"42\""), Some(42));
         assert_eq!(count("\"x\""), None);
         assert_eq!(count("true"), None);
         assert_eq!(count("[1,2]"), None);
         assert_eq!(count("{\"a\":1}"), None);
-        assert_eq!(count("18446744073709551616"), Some(u64::MAX));
+        assert_eq!(count("18446744073709551616"), Some(MAX_COUNT));
+        assert_eq!(count("18446744073709551615"), Some(MAX_COUNT));
     }
 
     fn anthropic(json: &str) -> AnthropicUsage {
@@ -383,11 +391,18 @@ mod tests {
         let mut u = Usage::default();
         anthropic(r#"{"input_tokens":10,"cache_read_input_tokens":20,"cache_creation_input_tokens":30,"output_tokens":1}"#)
             .apply(&mut u, false);
-        anthropic(r#"{"input_tokens":0,"cache_read_input_tokens":0,"output_tokens":7}"#).apply(&mut u, true);
-        assert_eq!((u.input, u.cache_read, u.cache_write_5m, u.output), (10, 20, 30, 7));
+        anthropic(r#"{"input_tokens":0,"cache_read_input_tokens":0,"output_tokens":7}"#)
+            .apply(&mut u, true);
+        assert_eq!(
+            (u.input, u.cache_read, u.cache_write_5m, u.output),
+            (10, 20, 30, 7)
+        );
         anthropic(r#"{"input_tokens":11,"cache_read_input_tokens":21,"cache_creation_input_tokens":31,"output_tokens":9}"#)
             .apply(&mut u, true);
-        assert_eq!((u.input, u.cache_read, u.cache_write_5m, u.output), (11, 21, 31, 9));
+        assert_eq!(
+            (u.input, u.cache_read, u.cache_write_5m, u.output),
+            (11, 21, 31, 9)
+        );
     }
 
     #[test]
@@ -399,7 +414,10 @@ mod tests {
         )
         .unwrap();
         let u = u.to_usage();
-        assert_eq!((u.input, u.cache_read, u.output, u.reasoning), (0, 150, 30, 0));
+        assert_eq!(
+            (u.input, u.cache_read, u.output, u.reasoning),
+            (0, 150, 30, 0)
+        );
     }
 
     #[test]
@@ -409,6 +427,9 @@ mod tests {
         )
         .unwrap();
         let u = u.to_usage();
-        assert_eq!((u.input, u.cache_read, u.output, u.reasoning), (40, 60, 12, 7));
+        assert_eq!(
+            (u.input, u.cache_read, u.output, u.reasoning),
+            (40, 60, 12, 7)
+        );
     }
 }

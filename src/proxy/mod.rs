@@ -1,6 +1,7 @@
 //! The loopback proxy: routes `/anthropic`, `/openai` and `/gemini` to their upstreams, streams
 //! both directions unchanged and meters every response into the ledger.
 
+mod auth;
 mod body;
 mod context;
 pub mod route;
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 use crate::config::Upstreams;
 use crate::meter::{inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap, ResponseTap};
 
+pub use auth::SessionAuth;
 pub use body::{BoxError, MeteredBody, RequestTapBody};
 pub use context::{unix_micros, Recorder, RequestContext};
 
@@ -40,11 +42,18 @@ pub struct ProxyState {
     upstreams: Upstreams,
     client: UpstreamClient,
     recorder: Arc<Recorder>,
+    auth: Option<Arc<SessionAuth>>,
 }
 
 impl ProxyState {
     pub fn new(upstreams: Upstreams, recorder: Recorder) -> ProxyState {
-        ProxyState { upstreams, client: upstream_client(), recorder: Arc::new(recorder) }
+        ProxyState { upstreams, client: upstream_client(), recorder: Arc::new(recorder), auth: None }
+    }
+
+    /// Requires every request to carry the session key (see [`SessionAuth`]).
+    pub fn with_auth(mut self, auth: Arc<SessionAuth>) -> ProxyState {
+        self.auth = Some(auth);
+        self
     }
 }
 
@@ -151,8 +160,25 @@ fn error_response(provider: Option<Provider>, status: StatusCode, kind: &str, me
     response
 }
 
-async fn handle(state: &ProxyState, req: Request<Incoming>) -> Response<ProxyBody> {
-    let path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<ProxyBody> {
+    let mut path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+    let mut credential = None;
+    if let Some(auth) = &state.auth {
+        match auth.admit(&path_and_query, req.headers()) {
+            auth::Admission::Path(rest) => path_and_query = rest.to_string(),
+            auth::Admission::Credential(place) => credential = Some(place),
+            auth::Admission::Refused => {
+                tracing::warn!(path = route::path_only(&path_and_query), "refused a request without the session key");
+                let provider = route::split_prefix(&path_and_query).map(|(p, _)| p);
+                return error_response(
+                    provider,
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_error",
+                    "gw proxy: this proxy belongs to one gw session; send its session key (gw run sets it for the agent)",
+                );
+            }
+        }
+    }
     let Some((provider, upstream_path)) = route::split_prefix(&path_and_query) else {
         return error_response(
             None,
@@ -161,12 +187,18 @@ async fn handle(state: &ProxyState, req: Request<Incoming>) -> Response<ProxyBod
             "gw proxy: unknown path; requests go under /anthropic/, /openai/ or /gemini/",
         );
     };
+    let mut upstream_path = upstream_path.to_string();
+    let mut headers = std::mem::take(req.headers_mut());
+    if let (Some(auth), Some(place)) = (&state.auth, credential) {
+        auth.swap(provider, place, &mut headers, &mut upstream_path);
+    }
+    let upstream_path = upstream_path.as_str();
     let upstream = state.upstreams.get(provider);
     let mut context = RequestContext::new(
         state.recorder.clone(),
         provider,
         upstream_path,
-        route::agent_session_id(req.headers()),
+        route::agent_session_id(&headers),
     );
     let uri = match upstream.join(upstream_path) {
         Ok(uri) => uri,
@@ -179,6 +211,7 @@ async fn handle(state: &ProxyState, req: Request<Incoming>) -> Response<ProxyBod
     };
 
     let (mut parts, incoming) = req.into_parts();
+    parts.headers = headers;
     route::strip_hop_by_hop(&mut parts.headers);
     if let Ok(host) = HeaderValue::from_str(upstream.host()) {
         parts.headers.insert(header::HOST, host);

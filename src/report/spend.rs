@@ -92,9 +92,14 @@ impl SpendReport {
         let tz = request.tz();
         let by_time = request.group_by.iter().any(|d| d.is_time());
         let mut columns: Vec<Column> = request.group_by.iter().filter_map(|d| d.column()).collect();
-        if report.breakdown {
-            columns.push(Column::Model);
-        }
+        // The model is always asked for: it feeds `--breakdown` and the unpriced footnote.
+        let model_at = match columns.iter().position(|c| *c == Column::Model) {
+            Some(i) => i,
+            None => {
+                columns.push(Column::Model);
+                columns.len() - 1
+            }
+        };
         let split_at = match (by_time, &request.period.since) {
             (false, _) => Vec::new(),
             (true, Some(since)) => request.period.day_starts(since.timestamp()),
@@ -117,8 +122,10 @@ impl SpendReport {
         // Merge the groups (several buckets make one day) into rows keyed like `group_by`.
         type Entry = (Counters, HashMap<Option<String>, Counters>);
         let mut merged: HashMap<Vec<Option<String>>, Entry> = HashMap::new();
+        let mut unpriced: HashMap<Option<String>, i64> = HashMap::new();
         let mut time_keys: HashMap<(i64, Dimension), String> = HashMap::new();
         for group in groups {
+            let model = group.values[model_at].clone();
             let mut attrs = group.values.into_iter();
             let mut key = Vec::with_capacity(request.group_by.len());
             for &d in &request.group_by {
@@ -131,10 +138,13 @@ impl SpendReport {
                 }
             }
             let counters = Counters(group.sums);
+            if group.sums.unpriced_requests > 0 {
+                *unpriced.entry(model.clone()).or_default() += group.sums.unpriced_requests;
+            }
             let entry = merged.entry(key).or_default();
             entry.0.add(&counters);
             if report.breakdown {
-                entry.1.entry(attrs.next().flatten()).or_default().add(&counters);
+                entry.1.entry(model).or_default().add(&counters);
             }
             report.totals.add(&counters);
         }
@@ -150,18 +160,8 @@ impl SpendReport {
             })
             .collect();
         sort_rows(&mut report.rows, &request.group_by);
-
-        if report.totals.0.unpriced_requests > 0 {
-            let by_model = SpendQuery { group_by: vec![Column::Model], by_time: false, split_at: Vec::new(), ..query };
-            let mut unpriced: HashMap<Option<String>, i64> = HashMap::new();
-            for g in ledger.spend(&by_model)? {
-                if g.sums.unpriced_requests > 0 {
-                    *unpriced.entry(g.values.into_iter().next().flatten()).or_default() += g.sums.unpriced_requests;
-                }
-            }
-            report.unpriced_models = unpriced.into_iter().collect();
-            report.unpriced_models.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| cmp_key(&a.0, &b.0)));
-        }
+        report.unpriced_models = unpriced.into_iter().collect();
+        report.unpriced_models.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| cmp_key(&a.0, &b.0)));
         report.ledger = if report.rows.is_empty() && !ledger.has_requests()? {
             LedgerState::Empty
         } else {

@@ -1,0 +1,64 @@
+//! Gemini CLI: `GOOGLE_GEMINI_BASE_URL`, key in `GEMINI_API_KEY`, and a system settings file
+//! (in gw's 0700 runtime dir; Gemini refuses one under a world-writable dir) that selects API-key
+//! auth and carries MCP servers, merged with any system settings the user already points at.
+
+use super::{merge_json, write_private, Profile, WireContext, WireError, Wiring};
+use crate::meter::Provider;
+
+pub const PROFILE: Profile = Profile { name: "gemini", binary: "gemini", npm_package: "@google/gemini-cli", wire };
+
+const SETTINGS_VAR: &str = "GEMINI_CLI_SYSTEM_SETTINGS_PATH";
+
+fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
+    let mut w = Wiring::default();
+    w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
+    let mut settings = match (ctx.env)(SETTINGS_VAR).and_then(|p| std::fs::read_to_string(p).ok()) {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| WireError::UserJson { var: SETTINGS_VAR.into(), message: e.to_string() })?,
+        None => serde_json::json!({}),
+    };
+    if ctx.holds(Provider::Gemini) {
+        w.set("GEMINI_API_KEY", ctx.session_key);
+        merge_json(&mut settings, serde_json::json!({"security": {"auth": {"selectedType": "gemini-api-key"}}}));
+    }
+    if !ctx.mcp.is_empty() {
+        let servers: serde_json::Map<String, serde_json::Value> = ctx
+            .mcp
+            .iter()
+            .map(|(name, s)| {
+                let value = match &s.url {
+                    Some(url) => serde_json::json!({"httpUrl": url}),
+                    None => serde_json::json!({"command": s.command, "args": s.args, "env": s.env}),
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        merge_json(&mut settings, serde_json::json!({ "mcpServers": servers }));
+    }
+    let path = ctx.runtime_dir.join("gemini-settings.json");
+    write_private(&path, &settings.to_string())?;
+    w.set(SETTINGS_VAR, path.display().to_string());
+    Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::tests::{get, Fixture};
+
+    #[test]
+    fn writes_settings_merged_with_the_users() {
+        let f = Fixture::new();
+        let user = f.dir.path().join("user-system.json");
+        std::fs::write(&user, r#"{"ui":{"theme":"dark"},"mcpServers":{"mine":{"command":"x"}}}"#).unwrap();
+        let user_path = user.display().to_string();
+        let w = f.wire(PROFILE, &[Provider::Gemini], &|k| (k == SETTINGS_VAR).then(|| user_path.clone()));
+        assert_eq!(get(&w, "GEMINI_API_KEY"), Some("gws-key"));
+        let settings: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(get(&w, SETTINGS_VAR).unwrap()).unwrap()).unwrap();
+        assert_eq!(settings["security"]["auth"]["selectedType"], "gemini-api-key");
+        assert_eq!(settings["ui"]["theme"], "dark");
+        assert_eq!(settings["mcpServers"]["mine"]["command"], "x");
+        assert_eq!(settings["mcpServers"]["echo"]["command"], "/bin/echo-mcp");
+    }
+}

@@ -1,0 +1,225 @@
+//! One profile per agent: how it is pointed at the proxy (env, args, config files), where its
+//! key goes, how it takes MCP servers, and how its version is found. A new agent is a new file.
+
+mod child;
+mod claude;
+mod codex;
+mod gemini;
+mod generic;
+mod opencode;
+mod version;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::meter::Provider;
+
+pub use child::{exit_code, run as run_child};
+pub use generic::KEY_VARS;
+pub use version::npm_package_version;
+
+/// An MCP server from gw's config (`[mcp.servers.<name>]`): a local command or a URL.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl McpServer {
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.command, &self.url) {
+            (Some(_), None) | (None, Some(_)) => Ok(()),
+            (Some(_), Some(_)) => Err("give either `command` (a local server) or `url`, not both".into()),
+            (None, None) => Err("give `command` (with optional `args`, `env`) or `url`".into()),
+        }
+    }
+}
+
+/// What a profile is given to wire its agent.
+pub struct WireContext<'a> {
+    /// Base URL per provider, without any version path, e.g. `http://127.0.0.1:P/anthropic` (or
+    /// with the session's secret path segment when the agent uses its own login).
+    pub base_urls: &'a BTreeMap<Provider, String>,
+    /// Providers whose key gw holds: the agent gets `session_key` as its API key for them.
+    pub held: &'a [Provider],
+    pub session_key: &'a str,
+    pub session_id: &'a str,
+    /// A private (0700) directory for this session's files, removed at exit.
+    pub runtime_dir: &'a Path,
+    pub mcp: &'a BTreeMap<String, McpServer>,
+    /// The user's environment, to merge with rather than replace.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl WireContext<'_> {
+    pub fn base(&self, provider: Provider) -> &str {
+        self.base_urls.get(&provider).map(String::as_str).unwrap_or_default()
+    }
+
+    pub fn holds(&self, provider: Provider) -> bool {
+        self.held.contains(&provider)
+    }
+}
+
+/// How to launch the agent: env to set and remove, args to put before the user's, files written.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Wiring {
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+impl Wiring {
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.env.push((name.to_string(), value.into()));
+    }
+}
+
+/// A supported agent.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub name: &'static str,
+    /// The executable looked up on PATH.
+    pub binary: &'static str,
+    /// The npm package that installs it (for the "not installed" message and its version).
+    pub npm_package: &'static str,
+    wire: fn(&WireContext) -> Result<Wiring, WireError>,
+}
+
+impl Profile {
+    pub fn wire(&self, ctx: &WireContext) -> Result<Wiring, WireError> {
+        (self.wire)(ctx)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{var} holds invalid JSON ({message}); fix or unset it, since gw merges its own settings into it")]
+    UserJson { var: String, message: String },
+}
+
+pub const AGENTS: [Profile; 4] = [claude::PROFILE, codex::PROFILE, gemini::PROFILE, opencode::PROFILE];
+
+/// The profile of a named agent.
+pub fn profile(name: &str) -> Option<Profile> {
+    AGENTS.into_iter().find(|p| p.name == name)
+}
+
+/// For `gw run -- <command>`: every provider's variables.
+pub fn generic(ctx: &WireContext) -> Result<Wiring, WireError> {
+    generic::wire(ctx)
+}
+
+/// Finds `binary` on `path` (a `PATH`-style list).
+pub fn find_on_path(binary: &str, path: Option<&str>) -> Option<PathBuf> {
+    let candidate = Path::new(binary);
+    if candidate.components().count() > 1 {
+        return is_executable(candidate).then(|| candidate.to_path_buf());
+    }
+    std::env::split_paths(path?).map(|dir| dir.join(binary)).find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    path.is_file()
+}
+
+/// Writes a session file readable only by the user.
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), WireError> {
+    let write = || -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(path)?, contents.as_bytes())
+    };
+    write().map_err(|source| WireError::Write { path: path.to_path_buf(), source })
+}
+
+/// Deep-merges `ours` into `theirs`: objects merge key by key, anything else from `ours` wins.
+pub(crate) fn merge_json(theirs: &mut serde_json::Value, ours: serde_json::Value) {
+    match (theirs, ours) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge_json(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// The user's own JSON from an env var (empty object when unset), for merging.
+pub(crate) fn user_json(ctx: &WireContext, var: &str) -> Result<serde_json::Value, WireError> {
+    match (ctx.env)(var) {
+        None => Ok(serde_json::json!({})),
+        Some(text) => serde_json::from_str(&text).map_err(|e| WireError::UserJson { var: var.into(), message: e.to_string() }),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub struct Fixture {
+        pub dir: tempfile::TempDir,
+        pub bases: BTreeMap<Provider, String>,
+        pub mcp: BTreeMap<String, McpServer>,
+    }
+
+    impl Fixture {
+        pub fn new() -> Fixture {
+            let bases = Provider::ALL.into_iter().map(|p| (p, format!("http://127.0.0.1:9/{}", p.as_str()))).collect();
+            let mcp = BTreeMap::from([(
+                "echo".to_string(),
+                McpServer { command: Some("/bin/echo-mcp".into()), args: vec!["--stdio".into()], ..Default::default() },
+            )]);
+            Fixture { dir: tempfile::tempdir().unwrap(), bases, mcp }
+        }
+
+        pub fn wire(&self, profile: Profile, held: &[Provider], env: &dyn Fn(&str) -> Option<String>) -> Wiring {
+            let ctx = WireContext {
+                base_urls: &self.bases,
+                held,
+                session_key: "gws-key",
+                session_id: "sess-1",
+                runtime_dir: self.dir.path(),
+                mcp: &self.mcp,
+                env,
+            };
+            profile.wire(&ctx).unwrap()
+        }
+    }
+
+    pub fn get<'a>(w: &'a Wiring, name: &str) -> Option<&'a str> {
+        w.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn merge_keeps_theirs_and_adds_ours() {
+        let mut theirs = serde_json::json!({"a": {"x": 1}, "b": 2});
+        merge_json(&mut theirs, serde_json::json!({"a": {"y": 3}, "c": 4}));
+        assert_eq!(theirs, serde_json::json!({"a": {"x": 1, "y": 3}, "b": 2, "c": 4}));
+    }
+
+    #[test]
+    fn mcp_needs_command_or_url() {
+        assert!(McpServer::default().validate().is_err());
+        assert!(McpServer { command: Some("x".into()), url: Some("http://y".into()), ..Default::default() }.validate().is_err());
+        assert!(McpServer { url: Some("http://y".into()), ..Default::default() }.validate().is_ok());
+    }
+}

@@ -1,0 +1,289 @@
+//! `gw run`: one metered session. Binds the proxy on 127.0.0.1:0, wires the agent to it with a
+//! session key, runs it in this terminal, then makes the ledger durable, prints one summary line
+//! and exits with the agent's code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use clap::Args;
+
+use crate::agents::{self, Profile, WireContext};
+use crate::attribution::{self, Overrides};
+use crate::config::{Config, Credentials};
+use crate::ledger::{Ledger, LedgerWriter, Row};
+use crate::meter::Provider;
+use crate::pricing::PriceTable;
+use crate::proxy::{self, ProxyState, Recorder, SessionAuth};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  gw run claude\n  gw run codex -- exec \"fix the tests\"\n  gw run -- python my_agent.py")]
+pub struct RunArgs {
+    /// The agent: claude, codex, gemini or opencode. Omit it and give a command after `--`.
+    #[arg(value_name = "AGENT")]
+    agent: Option<String>,
+    /// Task label recorded on every request.
+    #[arg(long)]
+    task: Option<String>,
+    /// Project recorded on every request (default: the git repository).
+    #[arg(long)]
+    project: Option<String>,
+    /// No summary line at exit.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Arguments for the agent, or the command to run when no agent is named.
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+/// What to launch: a known agent's profile, or any command.
+enum Target {
+    Agent(Profile),
+    Command,
+}
+
+pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (target, program, child_args) = match args.agent.as_deref() {
+        Some(name) => {
+            let profile = agents::profile(name).ok_or_else(|| {
+                anyhow!("unknown agent `{name}`; gw knows claude, codex, gemini and opencode (for any other command: gw run -- {name} ...)")
+            })?;
+            let program = match config.agents.get(name).and_then(|a| a.path.clone()) {
+                Some(path) => path,
+                None => agents::find_on_path(profile.binary, env("PATH").as_deref()).ok_or_else(|| {
+                    anyhow!(
+                        "`{}` is not on PATH; install it with `npm install -g {}`, or set its path in the config: [agents.{name}] path = \"...\"",
+                        profile.binary,
+                        profile.npm_package
+                    )
+                })?,
+            };
+            (Target::Agent(profile), program, args.args)
+        }
+        None => {
+            let mut rest = args.args.into_iter();
+            let command = rest.next().ok_or_else(|| anyhow!("name an agent (gw run claude) or a command after `--` (gw run -- my-agent)"))?;
+            let program = agents::find_on_path(&command, env("PATH").as_deref())
+                .ok_or_else(|| anyhow!("`{command}` not found on PATH"))?;
+            (Target::Command, program, rest.collect())
+        }
+    };
+    let (agent_name, agent_version) = match &target {
+        Target::Agent(p) => (p.name.to_string(), agents::npm_package_version(&program, p.npm_package)),
+        Target::Command => (program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), None),
+    };
+
+    let credentials = Credentials::load(&config.credentials_path)?;
+    let held_keys = credentials.provider_keys(&env);
+    let held: Vec<Provider> = Provider::ALL.into_iter().filter(|p| held_keys.contains_key(p)).collect();
+    let auth = Arc::new(SessionAuth::new(held_keys));
+
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let attribution = attribution::discover(
+        &cwd,
+        Overrides {
+            developer: config.developer.clone(),
+            project: args.project,
+            task: args.task,
+            agent: Some(agent_name),
+            agent_version,
+            key_id: None,
+        },
+        env,
+    );
+    let session_id = attribution.session_id.clone();
+    let runtime_dir = RuntimeDir::create(&config.data_dir.join("run").join(&session_id))?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let writer = LedgerWriter::start(&config.ledger_path())?;
+    let recorder = Recorder {
+        writer: writer.handle(),
+        prices: PriceTable::embedded().with_overrides(&config.prices),
+        attribution,
+    };
+    let state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let running = rt.block_on(proxy::start(listen, state))?;
+
+    // Providers whose key gw holds are reached with the session key as the agent's API key;
+    // the others with the key as a path segment, so the agent's own login passes through.
+    let base_urls: BTreeMap<Provider, String> = Provider::ALL
+        .into_iter()
+        .map(|p| {
+            let url = if auth.holds(p) {
+                running.base_url(p)
+            } else {
+                format!("http://{}/{}/{}", running.local_addr(), auth.key(), p.as_str())
+            };
+            (p, url)
+        })
+        .collect();
+    let ctx = WireContext {
+        base_urls: &base_urls,
+        held: &held,
+        session_key: auth.key(),
+        session_id: &session_id,
+        runtime_dir: runtime_dir.path(),
+        mcp: &config.mcp_servers,
+        env: &env,
+    };
+    let wiring = match &target {
+        Target::Agent(profile) => profile.wire(&ctx)?,
+        Target::Command => agents::generic(&ctx)?,
+    };
+
+    let mut command = tokio::process::Command::new(&program);
+    command.args(&wiring.args).args(&child_args);
+    // No provider key gw holds reaches the agent: it gets the session key instead.
+    for var in ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"] {
+        command.env_remove(var);
+    }
+    if !auth.holds(Provider::Anthropic) {
+        // The agent's own Anthropic login: an OAuth token in the env is the user's own, pass it.
+        if let Some(token) = env("ANTHROPIC_AUTH_TOKEN") {
+            command.env("ANTHROPIC_AUTH_TOKEN", token);
+        }
+    }
+    command.env("GW_SESSION_ID", &session_id);
+    command.envs(wiring.env.iter().map(|(k, v)| (k, v)));
+    tracing::info!(session = %session_id, program = %program.display(), addr = %running.local_addr(), "session started");
+
+    let status = rt.block_on(agents::run_child(command));
+    rt.block_on(running.shutdown(Duration::from_secs(3)));
+    drop(rt);
+    writer.shutdown()?;
+    drop(runtime_dir);
+    let status = status.with_context(|| format!("cannot start {}", program.display()))?;
+
+    if !args.quiet {
+        match Ledger::open(&config.ledger_path()).and_then(|l| l.session_rows(&session_id)) {
+            Ok(rows) => eprintln!("{}", summary_line(&rows, &session_id)),
+            Err(e) => eprintln!("gw: session {session_id} ended; cannot read the ledger for a summary: {e}"),
+        }
+    }
+    Ok(ExitCode::from(agents::exit_code(status)))
+}
+
+/// `gw: 3 requests · 52.3k in (50k cached) · 85 out · $0.0311 · claude-sonnet-4-5 · session …`
+pub fn summary_line(rows: &[Row], session_id: &str) -> String {
+    let mut input = 0u64;
+    let mut cache_read = 0u64;
+    let mut cache_write = 0u64;
+    let mut output = 0u64;
+    let mut reasoning = 0u64;
+    let mut cost = 0i64;
+    let mut unpriced = 0usize;
+    let mut models: Vec<&str> = Vec::new();
+    for row in rows {
+        input += row.usage.input;
+        cache_read += row.usage.cache_read;
+        cache_write += row.usage.cache_write();
+        output += row.usage.output;
+        reasoning += row.usage.reasoning;
+        match row.cost_nanos {
+            Some(c) => cost += c,
+            None => unpriced += 1,
+        }
+        if let Some(model) = row.model.as_deref() {
+            if !row.usage.is_zero() && !models.contains(&model) {
+                models.push(model);
+            }
+        }
+    }
+    let mut parts = vec![format!("{} request{}", rows.len(), if rows.len() == 1 { "" } else { "s" })];
+    parts.push(format!("{} in", tokens(input)));
+    if cache_read + cache_write > 0 {
+        parts.push(format!("{} cache read, {} cache write", tokens(cache_read), tokens(cache_write)));
+    }
+    parts.push(if reasoning > 0 {
+        format!("{} out ({} reasoning)", tokens(output), tokens(reasoning))
+    } else {
+        format!("{} out", tokens(output))
+    });
+    let mut money = format!("${}", usd(cost));
+    if unpriced > 0 {
+        money.push_str(&format!(" + {unpriced} unpriced"));
+    }
+    parts.push(money);
+    if !models.is_empty() {
+        parts.push(models.join(", "));
+    }
+    parts.push(format!("session {session_id}"));
+    format!("gw: {}", parts.join(" · "))
+}
+
+fn tokens(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.2}M", n as f64 / 1e6),
+    }
+}
+
+/// Nano-dollars as dollars with four decimals (more when the amount is tiny but not zero).
+fn usd(nanos: i64) -> String {
+    let dollars = nanos as f64 / 1e9;
+    if nanos != 0 && dollars.abs() < 0.0001 {
+        format!("{dollars:.6}")
+    } else {
+        format!("{dollars:.4}")
+    }
+}
+
+/// The session's private directory (0700): created at start, removed at exit.
+struct RuntimeDir(PathBuf);
+
+impl RuntimeDir {
+    fn create(path: &Path) -> anyhow::Result<RuntimeDir> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(path).with_context(|| format!("cannot create the session directory {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The parent too: session files hold the MCP servers' env.
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700));
+            }
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(RuntimeDir(path.to_path_buf()))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::Usage;
+
+    #[test]
+    fn summary_reads_naturally() {
+        let row = |model: &str, cost: Option<i64>| Row {
+            model: Some(model.into()),
+            usage: Usage { input: 1200, output: 85, cache_read: 50_000, cache_write_5m: 3000, ..Default::default() },
+            cost_nanos: cost,
+            ..Default::default()
+        };
+        let line = summary_line(&[row("claude-sonnet-4-5", Some(31_125_000)), row("mystery", None)], "s-1");
+        assert_eq!(
+            line,
+            "gw: 2 requests · 2.4k in · 100.0k cache read, 6.0k cache write · 170 out · $0.0311 + 1 unpriced · claude-sonnet-4-5, mystery · session s-1"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Session authentication: only the agent gw launched may spend through its proxy.
+//!
+//! A request is let in when its path starts with `/<session key>/` (the agent uses its own login,
+//! whose credentials pass through untouched) or when its API key *is* the session key (gw holds
+//! the provider key and swaps it in upstream). Anything else gets a 401.
+
+use std::collections::HashMap;
+
+use http::{header, HeaderMap, HeaderValue};
+use rand::RngCore;
+
+use crate::meter::Provider;
+
+pub struct SessionAuth {
+    key: String,
+    /// Provider keys gw holds; swapped in for the session key upstream.
+    held: HashMap<Provider, String>,
+}
+
+/// How a request proved it belongs to the session.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission<'a> {
+    /// By the path segment; the rest of the path follows.
+    Path(&'a str),
+    /// By its credential, found in the header (or `key` query parameter for Gemini).
+    Credential(CredentialPlace),
+    Refused,
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum CredentialPlace {
+    XApiKey,
+    Bearer,
+    XGoogApiKey,
+    QueryKey,
+}
+
+impl SessionAuth {
+    pub fn new(held: HashMap<Provider, String>) -> SessionAuth {
+        let mut bytes = [0u8; 24]; // 192 bits
+        rand::rng().fill_bytes(&mut bytes);
+        let key = format!("gws-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        SessionAuth { key, held }
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn holds(&self, provider: Provider) -> bool {
+        self.held.contains_key(&provider)
+    }
+
+    /// Decides whether `path_and_query` with `headers` belongs to this session.
+    pub fn admit<'a>(&self, path_and_query: &'a str, headers: &HeaderMap) -> Admission<'a> {
+        if let Some(rest) = path_and_query.strip_prefix('/') {
+            if let Some((segment, _)) = rest.split_once('/') {
+                if constant_time_eq(segment.as_bytes(), self.key.as_bytes()) {
+                    return Admission::Path(&rest[segment.len()..]);
+                }
+            }
+        }
+        let is_key = |value: Option<&str>| value.is_some_and(|v| constant_time_eq(v.trim().as_bytes(), self.key.as_bytes()));
+        let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        if is_key(header_str("x-api-key")) {
+            return Admission::Credential(CredentialPlace::XApiKey);
+        }
+        if is_key(header_str(header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "))) {
+            return Admission::Credential(CredentialPlace::Bearer);
+        }
+        if is_key(header_str("x-goog-api-key")) {
+            return Admission::Credential(CredentialPlace::XGoogApiKey);
+        }
+        let query_key = path_and_query
+            .split_once('?')
+            .and_then(|(_, q)| q.split('&').find_map(|pair| pair.strip_prefix("key=")));
+        if is_key(query_key) {
+            return Admission::Credential(CredentialPlace::QueryKey);
+        }
+        Admission::Refused
+    }
+
+    /// Replaces the session key with the provider key gw holds, where it was found. Without a
+    /// held key the session key is removed, so it never leaves the machine.
+    pub fn swap(&self, provider: Provider, place: CredentialPlace, headers: &mut HeaderMap, path_and_query: &mut String) {
+        let real = self.held.get(&provider);
+        let set = |headers: &mut HeaderMap, name: &'static str, value: Option<String>| match value
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            Some(mut v) => {
+                v.set_sensitive(true);
+                headers.insert(name, v);
+            }
+            None => {
+                headers.remove(name);
+            }
+        };
+        match place {
+            CredentialPlace::XApiKey => set(headers, "x-api-key", real.cloned()),
+            CredentialPlace::Bearer => set(headers, "authorization", real.map(|k| format!("Bearer {k}"))),
+            CredentialPlace::XGoogApiKey => set(headers, "x-goog-api-key", real.cloned()),
+            CredentialPlace::QueryKey => {
+                let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+                let query: Vec<String> = query
+                    .split('&')
+                    .filter_map(|pair| match pair.strip_prefix("key=") {
+                        Some(_) => real.map(|k| format!("key={k}")),
+                        None => Some(pair.to_string()),
+                    })
+                    .collect();
+                *path_and_query = if query.is_empty() { path.to_string() } else { format!("{path}?{}", query.join("&")) };
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> SessionAuth {
+        SessionAuth::new(HashMap::from([(Provider::Anthropic, "sk-real".to_string())]))
+    }
+
+    #[test]
+    fn keys_are_long_and_random() {
+        let (a, b) = (auth(), auth());
+        assert_ne!(a.key(), b.key());
+        assert!(a.key().len() >= 4 + 32, "at least 128 bits");
+    }
+
+    #[test]
+    fn admits_by_path_segment_or_credential_only() {
+        let a = auth();
+        let path = format!("/{}/anthropic/v1/messages", a.key());
+        assert_eq!(a.admit(&path, &HeaderMap::new()), Admission::Path("/anthropic/v1/messages"));
+        let mut h = HeaderMap::new();
+        assert_eq!(a.admit("/anthropic/v1/messages", &h), Admission::Refused);
+        h.insert("x-api-key", "wrong".parse().unwrap());
+        assert_eq!(a.admit("/anthropic/v1/messages", &h), Admission::Refused);
+        h.insert("x-api-key", a.key().parse().unwrap());
+        assert_eq!(a.admit("/anthropic/v1/messages", &h), Admission::Credential(CredentialPlace::XApiKey));
+        let mut h = HeaderMap::new();
+        h.insert("authorization", format!("Bearer {}", a.key()).parse().unwrap());
+        assert_eq!(a.admit("/openai/v1/responses", &h), Admission::Credential(CredentialPlace::Bearer));
+        let q = format!("/gemini/v1beta/models/m:generateContent?alt=sse&key={}", a.key());
+        assert_eq!(a.admit(&q, &HeaderMap::new()), Admission::Credential(CredentialPlace::QueryKey));
+        assert_eq!(a.admit(&format!("/{}x/anthropic", a.key()), &HeaderMap::new()), Admission::Refused);
+    }
+
+    #[test]
+    fn swaps_in_the_held_key_or_removes_the_session_key() {
+        let a = auth();
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", a.key().parse().unwrap());
+        let mut p = String::new();
+        a.swap(Provider::Anthropic, CredentialPlace::XApiKey, &mut h, &mut p);
+        assert_eq!(h["x-api-key"], "sk-real");
+        let mut h = HeaderMap::new();
+        h.insert("authorization", format!("Bearer {}", a.key()).parse().unwrap());
+        a.swap(Provider::OpenAi, CredentialPlace::Bearer, &mut h, &mut p);
+        assert!(!h.contains_key("authorization"), "no held OpenAI key: the session key is not forwarded");
+        let mut q = format!("/v1beta/m:generateContent?alt=sse&key={}", a.key());
+        a.swap(Provider::Gemini, CredentialPlace::QueryKey, &mut HeaderMap::new(), &mut q);
+        assert_eq!(q, "/v1beta/m:generateContent?alt=sse");
+    }
+}
