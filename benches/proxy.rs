@@ -27,7 +27,11 @@ const FRAMES: usize = 400;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--test"); // `cargo test --benches` smoke run
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mock = Mock::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -73,9 +77,21 @@ fn main() {
 
     println!("SSE parser throughput (ResponseTap, frames of 16 KiB)");
     for (name, fixture, protocol) in [
-        ("anthropic messages", "anthropic_messages_stream.sse", Protocol::AnthropicMessages),
-        ("openai responses", "openai_responses_stream.sse", Protocol::OpenAiResponses),
-        ("openai chat", "openai_chat_stream.sse", Protocol::OpenAiChat),
+        (
+            "anthropic messages",
+            "anthropic_messages_stream.sse",
+            Protocol::AnthropicMessages,
+        ),
+        (
+            "openai responses",
+            "openai_responses_stream.sse",
+            Protocol::OpenAiResponses,
+        ),
+        (
+            "openai chat",
+            "openai_chat_stream.sse",
+            Protocol::OpenAiChat,
+        ),
         ("gemini", "gemini_stream.sse", Protocol::Gemini),
     ] {
         let one = common::fixture(fixture);
@@ -92,7 +108,10 @@ fn main() {
         let extracted = tap.finish();
         let secs = start.elapsed().as_secs_f64();
         assert!(extracted.saw_usage);
-        println!("  {name:<20} {:>8.0} MiB/s", body.len() as f64 / (1 << 20) as f64 / secs);
+        println!(
+            "  {name:<20} {:>8.0} MiB/s",
+            body.len() as f64 / (1 << 20) as f64 / secs
+        );
     }
 }
 
@@ -104,7 +123,9 @@ async fn latencies(url: &str, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n + 50 {
         ticker.tick().await;
-        let request = http::Request::post(url).body(Full::new(body.clone())).unwrap();
+        let request = http::Request::post(url)
+            .body(Full::new(body.clone()))
+            .unwrap();
         let start = Instant::now();
         let response = client.request(request).await.unwrap();
         response.into_body().collect().await.unwrap();
@@ -148,5 +169,9 @@ fn pct(samples: &[f64], p: f64) -> f64 {
 }
 
 fn report(name: &str, samples: &[f64]) {
-    println!("  {name:<12} p50 {:>7.1} µs   p99 {:>7.1} µs", pct(samples, 50.0), pct(samples, 99.0));
+    println!(
+        "  {name:<12} p50 {:>7.1} µs   p99 {:>7.1} µs",
+        pct(samples, 50.0),
+        pct(samples, 99.0)
+    );
 }

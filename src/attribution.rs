@@ -17,16 +17,25 @@ pub struct Overrides {
 }
 
 /// Builds the attribution of a new session started in `cwd`.
-pub fn discover(cwd: &Path, overrides: Overrides, env: impl Fn(&str) -> Option<String>) -> Attribution {
+pub fn discover(
+    cwd: &Path,
+    overrides: Overrides,
+    env: impl Fn(&str) -> Option<String>,
+) -> Attribution {
     let repo = GitRepo::find(cwd);
     let home = env("HOME").map(PathBuf::from);
     let developer = overrides
         .developer
         .or_else(|| repo.as_ref().and_then(|r| r.config_value("user", "email")))
-        .or_else(|| global_git_config(home.as_deref(), env("XDG_CONFIG_HOME")).and_then(|c| ini_value(&c, "user", "email")))
+        .or_else(|| {
+            global_git_config(home.as_deref(), env("XDG_CONFIG_HOME"))
+                .and_then(|c| ini_value(&c, "user", "email"))
+        })
         .or_else(|| env("USER"))
         .or_else(|| env("USERNAME"));
-    let project = overrides.project.or_else(|| repo.as_ref().map(|r| r.project_name()));
+    let project = overrides
+        .project
+        .or_else(|| repo.as_ref().map(|r| r.project_name()));
     let branch = repo.as_ref().and_then(|r| r.branch());
     Attribution {
         session_id: uuid::Uuid::now_v7().to_string(),
@@ -64,7 +73,11 @@ impl GitRepo {
         for dir in start.ancestors() {
             let dot_git = dir.join(".git");
             if dot_git.is_dir() {
-                return Some(GitRepo { top: dir.to_path_buf(), common_dir: dot_git.clone(), git_dir: dot_git });
+                return Some(GitRepo {
+                    top: dir.to_path_buf(),
+                    common_dir: dot_git.clone(),
+                    git_dir: dot_git,
+                });
             }
             if dot_git.is_file() {
                 // A worktree or submodule: `.git` holds `gitdir: <path>`.
@@ -74,21 +87,34 @@ impl GitRepo {
                 let common_dir = std::fs::read_to_string(git_dir.join("commondir"))
                     .map(|c| git_dir.join(c.trim()))
                     .unwrap_or_else(|_| git_dir.clone());
-                return Some(GitRepo { top: dir.to_path_buf(), git_dir, common_dir });
+                return Some(GitRepo {
+                    top: dir.to_path_buf(),
+                    git_dir,
+                    common_dir,
+                });
             }
         }
         None
     }
 
     fn config_value(&self, section: &str, key: &str) -> Option<String> {
-        ini_value(&std::fs::read_to_string(self.common_dir.join("config")).ok()?, section, key)
+        ini_value(
+            &std::fs::read_to_string(self.common_dir.join("config")).ok()?,
+            section,
+            key,
+        )
     }
 
     /// The normalised `origin` remote (`github.com/org/repo`), else the top-level directory name.
     fn project_name(&self) -> String {
         self.config_value("remote \"origin\"", "url")
             .and_then(|url| normalize_remote(&url))
-            .unwrap_or_else(|| self.top.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .unwrap_or_else(|| {
+                self.top
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
     }
 
     fn branch(&self) -> Option<String> {
@@ -109,7 +135,10 @@ pub fn normalize_remote(url: &str) -> Option<String> {
         // scp-like syntax: user@host:path
         None => url.replacen(':', "/", 1),
     };
-    let rest = rest.rsplit_once('@').map(|(_, r)| r.to_string()).unwrap_or(rest);
+    let rest = rest
+        .rsplit_once('@')
+        .map(|(_, r)| r.to_string())
+        .unwrap_or(rest);
     let (host, path) = rest.split_once('/')?;
     let host = host.split(':').next()?.to_lowercase();
     let path = path.trim_end_matches('/').trim_end_matches(".git");
@@ -125,7 +154,9 @@ fn global_git_config(home: Option<&Path>, xdg: Option<String>) -> Option<String>
         Some(x) => candidates.push(PathBuf::from(x).join("git/config")),
         None => candidates.extend(home.map(|h| h.join(".config/git/config"))),
     }
-    candidates.iter().find_map(|p| std::fs::read_to_string(p).ok())
+    candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
 }
 
 /// The last value of `key` in `[section]` of a git-style config file (enough for user.email
@@ -158,9 +189,18 @@ mod tests {
 
     #[test]
     fn normalizes_remotes() {
-        assert_eq!(normalize_remote("git@github.com:Org/repo.git").as_deref(), Some("github.com/Org/repo"));
-        assert_eq!(normalize_remote("https://user:tok@GitHub.com/org/repo/").as_deref(), Some("github.com/org/repo"));
-        assert_eq!(normalize_remote("ssh://git@host:2222/a/b.git").as_deref(), Some("host/a/b"));
+        assert_eq!(
+            normalize_remote("git@github.com:Org/repo.git").as_deref(),
+            Some("github.com/Org/repo")
+        );
+        assert_eq!(
+            normalize_remote("https://user:tok@GitHub.com/org/repo/").as_deref(),
+            Some("github.com/org/repo")
+        );
+        assert_eq!(
+            normalize_remote("ssh://git@host:2222/a/b.git").as_deref(),
+            Some("host/a/b")
+        );
         assert_eq!(normalize_remote("nonsense"), None);
     }
 
@@ -176,18 +216,32 @@ mod tests {
             "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = git@github.com:acme/widgets.git\n[user]\n\temail = dev@acme.io\n",
         )
         .unwrap();
-        let a = discover(&top.join("sub/deeper"), Overrides { task: Some("t1".into()), ..Default::default() }, |_| None);
+        let a = discover(
+            &top.join("sub/deeper"),
+            Overrides {
+                task: Some("t1".into()),
+                ..Default::default()
+            },
+            |_| None,
+        );
         assert_eq!(a.project.as_deref(), Some("github.com/acme/widgets"));
         assert_eq!(a.branch.as_deref(), Some("feature/x"));
         assert_eq!(a.developer.as_deref(), Some("dev@acme.io"));
         assert_eq!(a.task.as_deref(), Some("t1"));
-        assert!(uuid::Uuid::parse_str(&a.session_id).unwrap().get_version_num() == 7);
+        assert!(
+            uuid::Uuid::parse_str(&a.session_id)
+                .unwrap()
+                .get_version_num()
+                == 7
+        );
     }
 
     #[test]
     fn falls_back_to_user_outside_a_repo() {
         let dir = tempfile::tempdir().unwrap();
-        let a = discover(dir.path(), Overrides::default(), |k| (k == "USER").then(|| "alice".to_string()));
+        let a = discover(dir.path(), Overrides::default(), |k| {
+            (k == "USER").then(|| "alice".to_string())
+        });
         assert_eq!(a.developer.as_deref(), Some("alice"));
         assert_eq!(a.project, None);
     }

@@ -11,7 +11,11 @@ use crate::config::Config;
 /// opened is not fatal: gw works on, silently, rather than write into the agent's terminal.
 pub fn init(config: &Config) {
     let _ = std::fs::create_dir_all(&config.data_dir);
-    let Ok(file) = OpenOptions::new().create(true).append(true).open(config.log_path()) else {
+    let Ok(file) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config.log_path())
+    else {
         return;
     };
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));

@@ -23,8 +23,17 @@ fn gw(dir: &std::path::Path) -> Command {
 
 #[test]
 fn committed_completions_are_current() {
-    for (shell, file) in [("bash", "gw.bash"), ("zsh", "_gw"), ("fish", "gw.fish"), ("powershell", "_gw.ps1"), ("elvish", "gw.elv")] {
-        let output = Command::new(GW).args(["completions", shell]).output().unwrap();
+    for (shell, file) in [
+        ("bash", "gw.bash"),
+        ("zsh", "_gw"),
+        ("fish", "gw.fish"),
+        ("powershell", "_gw.ps1"),
+        ("elvish", "gw.elv"),
+    ] {
+        let output = Command::new(GW)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(output.status.success());
         let path = format!("{}/completions/{file}", env!("CARGO_MANIFEST_DIR"));
         let committed = std::fs::read(&path).unwrap_or_default();
@@ -38,7 +47,11 @@ fn committed_completions_are_current() {
 #[test]
 fn an_invalid_config_names_the_file_the_key_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.toml"), "[upstream]\nanthropic = 42\n").unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[upstream]\nanthropic = 42\n",
+    )
+    .unwrap();
     let output = gw(dir.path()).arg("config").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -55,7 +68,14 @@ fn usage_errors_exit_2() {
 #[test]
 fn config_prints_effective_settings_redacted() {
     let dir = tempfile::tempdir().unwrap();
-    let output = gw(dir.path()).arg("config").env("GW_OPENAI_UPSTREAM", "https://u:hunter2@corp.example/openai").output().unwrap();
+    let output = gw(dir.path())
+        .arg("config")
+        .env(
+            "GW_OPENAI_UPSTREAM",
+            "https://u:hunter2@corp.example/openai",
+        )
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("corp.example/openai"), "{stdout}");
@@ -79,19 +99,38 @@ async fn gw_proxy_prints_exports_meters_a_request_and_stops_on_sigterm() {
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("export ANTHROPIC_BASE_URL=").map(str::to_string))
+            .find_map(|line| {
+                line.strip_prefix("export ANTHROPIC_BASE_URL=")
+                    .map(str::to_string)
+            })
     })
     .await
     .unwrap()
     .expect("gw proxy prints ANTHROPIC_BASE_URL");
-    let (status, _, _) = send("POST", &format!("{base}/v1/messages"), &[], r#"{"model":"claude-sonnet-4-5"}"#).await;
+    let (status, _, _) = send(
+        "POST",
+        &format!("{base}/v1/messages"),
+        &[],
+        r#"{"model":"claude-sonnet-4-5"}"#,
+    )
+    .await;
     assert_eq!(status, 200);
 
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(exit.success(), "gw proxy exits 0 on SIGTERM: {exit:?}");
 
-    let rows = Ledger::open(&dir.path().join("data/ledger.db")).unwrap().recent(10).unwrap();
+    let rows = Ledger::open(&dir.path().join("data/ledger.db"))
+        .unwrap()
+        .recent(10)
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].usage.input, 1200);
     assert_eq!(rows[0].attribution.task.as_deref(), Some("demo"));

@@ -34,15 +34,29 @@ impl Harness {
         let ledger_path = dir.path().join("ledger.db");
         let writer = LedgerWriter::start(&ledger_path).unwrap();
         let upstream = Upstream::parse(&format!("{}{prefix}", mock.url())).unwrap();
-        let upstreams = Upstreams { anthropic: upstream.clone(), openai: upstream.clone(), gemini: upstream };
+        let upstreams = Upstreams {
+            anthropic: upstream.clone(),
+            openai: upstream.clone(),
+            gemini: upstream,
+        };
         let recorder = Recorder {
             writer: writer.handle(),
             prices: PriceTable::embedded().clone(),
-            attribution: Attribution { session_id: "test-session".into(), agent: Some("test".into()), ..Default::default() },
+            attribution: Attribution {
+                session_id: "test-session".into(),
+                agent: Some("test".into()),
+                ..Default::default()
+            },
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = proxy::serve(listener, ProxyState::new(upstreams, recorder));
-        Harness { mock, proxy: Some(proxy), writer: Some(writer), _dir: dir, ledger_path }
+        Harness {
+            mock,
+            proxy: Some(proxy),
+            writer: Some(writer),
+            _dir: dir,
+            ledger_path,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -51,46 +65,148 @@ impl Harness {
 
     /// Stops the proxy and the writer, then reads every row, oldest first.
     async fn rows(mut self) -> Vec<Row> {
-        self.proxy.take().unwrap().shutdown(Duration::from_secs(5)).await;
+        self.proxy
+            .take()
+            .unwrap()
+            .shutdown(Duration::from_secs(5))
+            .await;
         let writer = self.writer.take().unwrap();
-        tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap().unwrap();
-        let mut rows = Ledger::open(&self.ledger_path).unwrap().recent(1000).unwrap();
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut rows = Ledger::open(&self.ledger_path)
+            .unwrap()
+            .recent(1000)
+            .unwrap();
         rows.reverse();
         rows
     }
 }
 
 /// The same request straight to the mock, for byte comparisons.
-async fn direct(mock: &Mock, method: &str, path: &str, headers: &[(&str, &str)], body: &'static str) -> Bytes {
-    send(method, &format!("{}{path}", mock.url()), headers, body).await.2
+async fn direct(
+    mock: &Mock,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &'static str,
+) -> Bytes {
+    send(method, &format!("{}{path}", mock.url()), headers, body)
+        .await
+        .2
 }
 
-const ANTHROPIC_USAGE: Usage = Usage { input: 1200, output: 85, cache_read: 50_000, cache_write_5m: 3000, cache_write_1h: 0, reasoning: 0 };
-const OPENAI_USAGE: Usage = Usage { input: 1200, output: 85, cache_read: 50_000, cache_write_5m: 0, cache_write_1h: 0, reasoning: 40 };
+const ANTHROPIC_USAGE: Usage = Usage {
+    input: 1200,
+    output: 85,
+    cache_read: 50_000,
+    cache_write_5m: 3000,
+    cache_write_1h: 0,
+    reasoning: 0,
+};
+const OPENAI_USAGE: Usage = Usage {
+    input: 1200,
+    output: 85,
+    cache_read: 50_000,
+    cache_write_5m: 0,
+    cache_write_1h: 0,
+    reasoning: 40,
+};
 // Gemini: candidates 85 + thoughts 40 are all output.
-const GEMINI_USAGE: Usage = Usage { input: 1200, output: 125, cache_read: 50_000, cache_write_5m: 0, cache_write_1h: 0, reasoning: 40 };
+const GEMINI_USAGE: Usage = Usage {
+    input: 1200,
+    output: 125,
+    cache_read: 50_000,
+    cache_write_5m: 0,
+    cache_write_1h: 0,
+    reasoning: 40,
+};
 
 #[tokio::test]
 async fn all_protocols_stream_through_unchanged_and_are_metered() {
     let h = Harness::start().await;
     let cases: &[(&str, &str, &str, Usage, bool)] = &[
-        ("/anthropic", "/v1/messages?beta=true", r#"{"model":"claude-sonnet-4-5","stream":true}"#, ANTHROPIC_USAGE, true),
-        ("/anthropic", "/v1/messages", r#"{"model":"claude-sonnet-4-5"}"#, ANTHROPIC_USAGE, false),
-        ("/openai", "/v1/responses", r#"{"model":"gpt-5","stream":true}"#, OPENAI_USAGE, true),
-        ("/openai", "/v1/responses", r#"{"model":"gpt-5"}"#, OPENAI_USAGE, false),
-        ("/openai", "/v1/chat/completions", r#"{"model":"gpt-4.1","stream":true,"stream_options":{"include_usage":true}}"#, OPENAI_USAGE, true),
-        ("/openai", "/v1/chat/completions", r#"{"model":"gpt-4.1"}"#, OPENAI_USAGE, false),
-        ("/gemini", "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", "{}", GEMINI_USAGE, true),
-        ("/gemini", "/v1beta/models/gemini-2.5-pro:streamGenerateContent", "{}", GEMINI_USAGE, true),
-        ("/gemini", "/v1beta/models/gemini-2.5-pro:generateContent", "{}", GEMINI_USAGE, false),
+        (
+            "/anthropic",
+            "/v1/messages?beta=true",
+            r#"{"model":"claude-sonnet-4-5","stream":true}"#,
+            ANTHROPIC_USAGE,
+            true,
+        ),
+        (
+            "/anthropic",
+            "/v1/messages",
+            r#"{"model":"claude-sonnet-4-5"}"#,
+            ANTHROPIC_USAGE,
+            false,
+        ),
+        (
+            "/openai",
+            "/v1/responses",
+            r#"{"model":"gpt-5","stream":true}"#,
+            OPENAI_USAGE,
+            true,
+        ),
+        (
+            "/openai",
+            "/v1/responses",
+            r#"{"model":"gpt-5"}"#,
+            OPENAI_USAGE,
+            false,
+        ),
+        (
+            "/openai",
+            "/v1/chat/completions",
+            r#"{"model":"gpt-4.1","stream":true,"stream_options":{"include_usage":true}}"#,
+            OPENAI_USAGE,
+            true,
+        ),
+        (
+            "/openai",
+            "/v1/chat/completions",
+            r#"{"model":"gpt-4.1"}"#,
+            OPENAI_USAGE,
+            false,
+        ),
+        (
+            "/gemini",
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            "{}",
+            GEMINI_USAGE,
+            true,
+        ),
+        (
+            "/gemini",
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+            "{}",
+            GEMINI_USAGE,
+            true,
+        ),
+        (
+            "/gemini",
+            "/v1beta/models/gemini-2.5-pro:generateContent",
+            "{}",
+            GEMINI_USAGE,
+            false,
+        ),
     ];
     for (prefix, path, body, _, _) in cases {
-        let (status, _, via_proxy) = send("POST", &h.url(&format!("{prefix}{path}")), &[], *body).await;
+        let (status, _, via_proxy) =
+            send("POST", &h.url(&format!("{prefix}{path}")), &[], *body).await;
         assert_eq!(status, StatusCode::OK, "{prefix}{path}");
-        assert_eq!(via_proxy, direct(&h.mock, "POST", path, &[], body).await, "{prefix}{path} body changed");
+        assert_eq!(
+            via_proxy,
+            direct(&h.mock, "POST", path, &[], body).await,
+            "{prefix}{path} body changed"
+        );
     }
     let seen = h.mock.seen();
-    assert!(seen.iter().any(|s| s.path_and_query == "/v1/messages?beta=true"), "query string kept");
+    assert!(
+        seen.iter()
+            .any(|s| s.path_and_query == "/v1/messages?beta=true"),
+        "query string kept"
+    );
     let rows = h.rows().await;
     assert_eq!(rows.len(), cases.len());
     for (row, (prefix, path, _, usage, streamed)) in rows.iter().zip(cases) {
@@ -112,10 +228,14 @@ async fn all_protocols_stream_through_unchanged_and_are_metered() {
 async fn chat_stream_without_include_usage_is_metered_and_the_extra_chunk_hidden() {
     let h = Harness::start().await;
     let body = r#"{"model":"gpt-4.1","stream":true,"messages":[]}"#;
-    let (status, _, via_proxy) = send("POST", &h.url("/openai/v1/chat/completions"), &[], body).await;
+    let (status, _, via_proxy) =
+        send("POST", &h.url("/openai/v1/chat/completions"), &[], body).await;
     assert_eq!(status, StatusCode::OK);
     let plain = direct(&h.mock, "POST", "/v1/chat/completions", &[], body).await;
-    assert_eq!(via_proxy, plain, "the client sees what it asked for, without the usage chunk");
+    assert_eq!(
+        via_proxy, plain,
+        "the client sees what it asked for, without the usage chunk"
+    );
     let upstream_body: serde_json::Value = serde_json::from_slice(&h.mock.seen()[0].body).unwrap();
     assert_eq!(upstream_body["stream_options"]["include_usage"], true);
     let rows = h.rows().await;
@@ -128,13 +248,22 @@ async fn frames_are_forwarded_without_waiting_for_the_next_one() {
     let h = Harness::start().await;
     let request = http::Request::post(h.url("/anthropic/v1/messages"))
         .header("x-mock", "hold")
-        .body(http_body_util::Full::new(Bytes::from_static(br#"{"stream":true}"#)))
+        .body(http_body_util::Full::new(Bytes::from_static(
+            br#"{"stream":true}"#,
+        )))
         .unwrap();
     let response = common::client().request(request).await.unwrap();
     let mut body = response.into_body();
     // The mock holds every event after the first until released: the first must arrive alone.
-    let first = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.expect("first frame forwarded").unwrap().unwrap();
-    assert!(first.data_ref().unwrap().starts_with(b"event: message_start"));
+    let first = tokio::time::timeout(Duration::from_secs(10), body.frame())
+        .await
+        .expect("first frame forwarded")
+        .unwrap()
+        .unwrap();
+    assert!(first
+        .data_ref()
+        .unwrap()
+        .starts_with(b"event: message_start"));
     h.mock.release.notify_one();
     let rest = body.collect().await.unwrap().to_bytes();
     assert!(rest.ends_with(b"data: {\"type\": \"message_stop\"}\n\n"));
@@ -147,7 +276,9 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_row_with_usage_so_far() {
     let h = Harness::start().await;
     let request = http::Request::post(h.url("/anthropic/v1/messages"))
         .header("x-mock", "hold")
-        .body(http_body_util::Full::new(Bytes::from_static(br#"{"model":"claude-sonnet-4-5","stream":true}"#)))
+        .body(http_body_util::Full::new(Bytes::from_static(
+            br#"{"model":"claude-sonnet-4-5","stream":true}"#,
+        )))
         .unwrap();
     let response = common::client().request(request).await.unwrap();
     let mut body = response.into_body();
@@ -157,7 +288,16 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_row_with_usage_so_far() {
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert!(row.incomplete);
-    assert_eq!(row.usage, Usage { output: 1, ..Usage { output: 0, ..ANTHROPIC_USAGE } });
+    assert_eq!(
+        row.usage,
+        Usage {
+            output: 1,
+            ..Usage {
+                output: 0,
+                ..ANTHROPIC_USAGE
+            }
+        }
+    );
     assert!(row.cost_nanos.unwrap() > 0);
 }
 
@@ -166,13 +306,21 @@ async fn an_upstream_that_cuts_the_stream_leaves_a_row_marked_incomplete() {
     let h = Harness::start().await;
     let request = http::Request::post(h.url("/anthropic/v1/messages"))
         .header("x-mock", "truncate")
-        .body(http_body_util::Full::new(Bytes::from_static(br#"{"stream":true}"#)))
+        .body(http_body_util::Full::new(Bytes::from_static(
+            br#"{"stream":true}"#,
+        )))
         .unwrap();
     let mut body = common::client().request(request).await.unwrap().into_body();
     let first = body.frame().await.unwrap().unwrap();
-    assert!(first.data_ref().unwrap().starts_with(b"event: message_start"));
+    assert!(first
+        .data_ref()
+        .unwrap()
+        .starts_with(b"event: message_start"));
     h.mock.release.notify_one();
-    assert!(body.collect().await.is_err(), "the client sees the cut too, not a clean end");
+    assert!(
+        body.collect().await.is_err(),
+        "the client sees the cut too, not a clean end"
+    );
     let rows = h.rows().await;
     assert_eq!(rows.len(), 1);
     assert!(rows[0].incomplete);
@@ -184,12 +332,31 @@ async fn an_upstream_that_cuts_the_stream_leaves_a_row_marked_incomplete() {
 async fn gzip_arrives_byte_identical_and_is_metered() {
     let h = Harness::start().await;
     let headers = [("x-mock", "gzip"), ("accept-encoding", "gzip")];
-    let (status, response_headers, via_proxy) =
-        send("POST", &h.url("/anthropic/v1/messages"), &headers, r#"{"stream":true}"#).await;
+    let (status, response_headers, via_proxy) = send(
+        "POST",
+        &h.url("/anthropic/v1/messages"),
+        &headers,
+        r#"{"stream":true}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(response_headers["content-encoding"], "gzip");
-    assert_eq!(via_proxy, direct(&h.mock, "POST", "/v1/messages", &headers, r#"{"stream":true}"#).await);
-    assert_ne!(&via_proxy[..], &fixture("anthropic_messages_stream.sse")[..], "still compressed");
+    assert_eq!(
+        via_proxy,
+        direct(
+            &h.mock,
+            "POST",
+            "/v1/messages",
+            &headers,
+            r#"{"stream":true}"#
+        )
+        .await
+    );
+    assert_ne!(
+        &via_proxy[..],
+        &fixture("anthropic_messages_stream.sse")[..],
+        "still compressed"
+    );
     let rows = h.rows().await;
     assert_eq!(rows[0].usage, ANTHROPIC_USAGE);
 }
@@ -199,22 +366,42 @@ async fn garbage_and_huge_bodies_pass_through_unchanged() {
     let h = Harness::start().await;
     for mode in ["garbage", "big"] {
         let headers = [("x-mock", mode)];
-        let (status, _, via_proxy) = send("POST", &h.url("/anthropic/v1/messages"), &headers, "{").await;
+        let (status, _, via_proxy) =
+            send("POST", &h.url("/anthropic/v1/messages"), &headers, "{").await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(via_proxy, direct(&h.mock, "POST", "/v1/messages", &headers, "{").await, "{mode}");
+        assert_eq!(
+            via_proxy,
+            direct(&h.mock, "POST", "/v1/messages", &headers, "{").await,
+            "{mode}"
+        );
     }
     let rows = h.rows().await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].usage, Usage::default());
-    assert_eq!(rows[1].usage, Usage { input: 10, output: 777, ..Default::default() });
+    assert_eq!(
+        rows[1].usage,
+        Usage {
+            input: 10,
+            output: 777,
+            ..Default::default()
+        }
+    );
 }
 
 #[tokio::test]
 async fn errors_are_recorded_with_status_and_zero_tokens() {
     let h = Harness::start().await;
-    let (status, _, body) = send("POST", &h.url("/anthropic/v1/messages"), &[("x-mock", "status-429")], "{}").await;
+    let (status, _, body) = send(
+        "POST",
+        &h.url("/anthropic/v1/messages"),
+        &[("x-mock", "status-429")],
+        "{}",
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(std::str::from_utf8(&body).unwrap().contains("rate_limit_error"));
+    assert!(std::str::from_utf8(&body)
+        .unwrap()
+        .contains("rate_limit_error"));
     let rows = h.rows().await;
     assert_eq!(rows[0].status, 429);
     assert_eq!(rows[0].usage, Usage::default());
@@ -224,20 +411,50 @@ async fn errors_are_recorded_with_status_and_zero_tokens() {
 #[tokio::test]
 async fn an_unreachable_upstream_gets_a_502_in_the_provider_shape() {
     // A port that was just free: nothing listens there now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
     let upstream = Upstream::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-    let upstreams = Upstreams { anthropic: upstream.clone(), openai: upstream.clone(), gemini: upstream };
-    let recorder = Recorder { writer: writer.handle(), prices: PriceTable::embedded().clone(), attribution: Attribution::default() };
-    let proxy = proxy::serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), ProxyState::new(upstreams, recorder));
-    let (status, _, body) = send("POST", &format!("http://{}/gemini/v1beta/models/x:generateContent", proxy.local_addr()), &[], "{}").await;
+    let upstreams = Upstreams {
+        anthropic: upstream.clone(),
+        openai: upstream.clone(),
+        gemini: upstream,
+    };
+    let recorder = Recorder {
+        writer: writer.handle(),
+        prices: PriceTable::embedded().clone(),
+        attribution: Attribution::default(),
+    };
+    let proxy = proxy::serve(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        ProxyState::new(upstreams, recorder),
+    );
+    let (status, _, body) = send(
+        "POST",
+        &format!(
+            "http://{}/gemini/v1beta/models/x:generateContent",
+            proxy.local_addr()
+        ),
+        &[],
+        "{}",
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["error"]["status"], "UNAVAILABLE");
     proxy.shutdown(Duration::from_secs(5)).await;
-    tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap().unwrap();
-    let rows = Ledger::open(&dir.path().join("ledger.db")).unwrap().recent(10).unwrap();
+    tokio::task::spawn_blocking(move || writer.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = Ledger::open(&dir.path().join("ledger.db"))
+        .unwrap()
+        .recent(10)
+        .unwrap();
     assert_eq!(rows[0].status, 502);
     assert!(rows[0].error.as_deref().unwrap().contains("unreachable"));
 }
@@ -245,9 +462,18 @@ async fn an_unreachable_upstream_gets_a_502_in_the_provider_shape() {
 #[tokio::test]
 async fn upstream_path_prefixes_are_kept_and_unknown_paths_refused() {
     let h = Harness::start_with_prefix("/corp/gateway").await;
-    let (status, _, _) = send("POST", &h.url("/openai/v1/responses?trace=1"), &[], r#"{"model":"gpt-5"}"#).await;
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/openai/v1/responses?trace=1"),
+        &[],
+        r#"{"model":"gpt-5"}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(h.mock.seen()[0].path_and_query, "/corp/gateway/v1/responses?trace=1");
+    assert_eq!(
+        h.mock.seen()[0].path_and_query,
+        "/corp/gateway/v1/responses?trace=1"
+    );
     let (status, _, _) = send("POST", &h.url("/v1/messages"), &[], "{}").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let rows = h.rows().await;
@@ -258,10 +484,19 @@ async fn upstream_path_prefixes_are_kept_and_unknown_paths_refused() {
 async fn unknown_models_are_flagged_not_free() {
     let h = Harness::start().await;
     let headers = [("x-mock-model", "claude-from-the-future-9")];
-    let (status, _, _) = send("POST", &h.url("/anthropic/v1/messages"), &headers, r#"{"model":"claude-from-the-future-9"}"#).await;
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/anthropic/v1/messages"),
+        &headers,
+        r#"{"model":"claude-from-the-future-9"}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let rows = h.rows().await;
     assert_eq!(rows[0].model.as_deref(), Some("claude-from-the-future-9"));
     assert_eq!(rows[0].usage, ANTHROPIC_USAGE);
-    assert_eq!(rows[0].cost_nanos, None, "an unknown model has no cost, never $0");
+    assert_eq!(
+        rows[0].cost_nanos, None,
+        "an unknown model has no cost, never $0"
+    );
 }

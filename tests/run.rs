@@ -13,8 +13,11 @@ use gw::ledger::{Ledger, Row};
 
 const GW: &str = env!("CARGO_BIN_EXE_gw");
 const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake_agent.py");
-const KEYS: [(&str, &str); 3] =
-    [("ANTHROPIC_API_KEY", "sk-ant-real-1"), ("OPENAI_API_KEY", "sk-oai-real-2"), ("GEMINI_API_KEY", "gm-real-3")];
+const KEYS: [(&str, &str); 3] = [
+    ("ANTHROPIC_API_KEY", "sk-ant-real-1"),
+    ("OPENAI_API_KEY", "sk-oai-real-2"),
+    ("GEMINI_API_KEY", "gm-real-3"),
+];
 
 struct Env {
     dir: tempfile::TempDir,
@@ -28,7 +31,11 @@ impl Env {
         let repo = dir.path().join("app");
         std::fs::create_dir_all(repo.join(".git")).unwrap();
         std::fs::write(repo.join(".git/HEAD"), "ref: refs/heads/feat/x\n").unwrap();
-        std::fs::write(repo.join(".git/config"), "[remote \"origin\"]\n\turl = git@github.com:acme/app.git\n").unwrap();
+        std::fs::write(
+            repo.join(".git/config"),
+            "[remote \"origin\"]\n\turl = git@github.com:acme/app.git\n",
+        )
+        .unwrap();
         Env { dir, repo }
     }
 
@@ -56,7 +63,10 @@ impl Env {
     }
 
     fn rows(&self) -> Vec<Row> {
-        let mut rows = Ledger::open(&self.dir.path().join("data/ledger.db")).unwrap().recent(100).unwrap();
+        let mut rows = Ledger::open(&self.dir.path().join("data/ledger.db"))
+            .unwrap()
+            .recent(100)
+            .unwrap();
         rows.reverse();
         rows
     }
@@ -75,34 +85,69 @@ impl Env {
 }
 
 async fn run_to_end(cmd: &mut Command) -> std::process::Output {
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_keys_are_swapped_in_upstream_and_never_reach_the_agent() {
     let mock = Mock::start().await;
     let env = Env::new();
-    let output = run_to_end(env.gw(&mock, true).args(["run", "--task", "T-7", "--", "python3", FAKE]).env("FAKE_EXIT", "7")).await;
-    assert_eq!(output.status.code(), Some(7), "gw exits with the agent's code; stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let output = run_to_end(
+        env.gw(&mock, true)
+            .args(["run", "--task", "T-7", "--", "python3", FAKE])
+            .env("FAKE_EXIT", "7"),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "gw exits with the agent's code; stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let report = env.report();
-    let dump = serde_json::to_string(&report["env"]).unwrap() + &serde_json::to_string(&report["argv"]).unwrap();
+    let dump = serde_json::to_string(&report["env"]).unwrap()
+        + &serde_json::to_string(&report["argv"]).unwrap();
     for (_, key) in KEYS {
         assert!(!dump.contains(key), "a provider key reached the agent");
     }
     for provider in ["anthropic", "openai", "gemini"] {
-        assert_eq!(report["statuses"][provider][0], 200, "{provider}: {}", report["statuses"][provider]);
+        assert_eq!(
+            report["statuses"][provider][0], 200,
+            "{provider}: {}",
+            report["statuses"][provider]
+        );
     }
     assert_eq!(report["statuses"]["no_key"][0], 401);
-    let refusal: serde_json::Value = serde_json::from_str(report["statuses"]["no_key"][1].as_str().unwrap()).unwrap();
+    let refusal: serde_json::Value =
+        serde_json::from_str(report["statuses"]["no_key"][1].as_str().unwrap()).unwrap();
     assert_eq!(refusal["type"], "error", "401 in Anthropic's error shape");
 
     let seen = mock.seen();
-    assert_eq!(seen.len(), 3, "the refused request never reached the upstream");
-    let header = |i: usize, name: &str| seen[i].headers.get(name).map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        seen.len(),
+        3,
+        "the refused request never reached the upstream"
+    );
+    let header = |i: usize, name: &str| {
+        seen[i]
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
     assert_eq!(header(0, "x-api-key").as_deref(), Some("sk-ant-real-1"));
-    assert_eq!(header(1, "authorization").as_deref(), Some("Bearer sk-oai-real-2"));
+    assert_eq!(
+        header(1, "authorization").as_deref(),
+        Some("Bearer sk-oai-real-2")
+    );
     assert_eq!(header(2, "x-goog-api-key").as_deref(), Some("gm-real-3"));
 
     let rows = env.rows();
@@ -122,26 +167,47 @@ async fn held_keys_are_swapped_in_upstream_and_never_reach_the_agent() {
         assert!(row.cost_nanos.unwrap() > 0);
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("gw: 3 requests") && stderr.contains(session), "one summary line: {stderr}");
-    assert!(!env.dir.path().join("data/run").join(session).exists(), "session files removed at exit");
+    assert!(
+        stderr.contains("gw: 3 requests") && stderr.contains(session),
+        "one summary line: {stderr}"
+    );
+    assert!(
+        !env.dir.path().join("data/run").join(session).exists(),
+        "session files removed at exit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_held_keys_the_agents_own_auth_passes_and_the_path_carries_the_session() {
     let mock = Mock::start().await;
     let env = Env::new();
-    let output = run_to_end(env.gw(&mock, false).args(["run", "--quiet", "--", "python3", FAKE]).env("ANTHROPIC_AUTH_TOKEN", "oauth-own")).await;
+    let output = run_to_end(
+        env.gw(&mock, false)
+            .args(["run", "--quiet", "--", "python3", FAKE])
+            .env("ANTHROPIC_AUTH_TOKEN", "oauth-own"),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(0));
-    assert!(output.stderr.is_empty(), "--quiet prints nothing: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.stderr.is_empty(),
+        "--quiet prints nothing: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = env.report();
     let base = report["env"]["ANTHROPIC_BASE_URL"].as_str().unwrap();
     let key = report["env"]["GW_SESSION_KEY"].as_str().unwrap();
     assert!(base.ends_with(&format!("/{key}/anthropic")), "{base}");
-    assert_eq!(report["env"]["ANTHROPIC_AUTH_TOKEN"], "oauth-own", "the agent's own login is kept");
+    assert_eq!(
+        report["env"]["ANTHROPIC_AUTH_TOKEN"], "oauth-own",
+        "the agent's own login is kept"
+    );
     assert_eq!(report["statuses"]["anthropic"][0], 200);
     assert_eq!(report["statuses"]["no_key"][0], 401);
     let seen = mock.seen();
-    assert_eq!(seen[0].path_and_query, "/v1/messages?beta=true", "the session segment is not forwarded");
+    assert_eq!(
+        seen[0].path_and_query, "/v1/messages?beta=true",
+        "the session segment is not forwarded"
+    );
     assert_eq!(env.rows().len(), 3);
 }
 
@@ -150,10 +216,21 @@ async fn a_named_agent_gets_its_profile_version_and_mcp_config() {
     let mock = Mock::start().await;
     let env = Env::new();
     // A fake `claude` installed the npm way: bin/claude -> node_modules/.../cli.js
-    let pkg = env.dir.path().join("node_modules/@anthropic-ai/claude-code");
+    let pkg = env
+        .dir
+        .path()
+        .join("node_modules/@anthropic-ai/claude-code");
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("package.json"), r#"{"name":"@anthropic-ai/claude-code","version":"9.8.7"}"#).unwrap();
-    std::fs::write(pkg.join("cli.js"), format!("#!/bin/sh\nexec python3 {FAKE} \"$@\"\n")).unwrap();
+    std::fs::write(
+        pkg.join("package.json"),
+        r#"{"name":"@anthropic-ai/claude-code","version":"9.8.7"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("cli.js"),
+        format!("#!/bin/sh\nexec python3 {FAKE} \"$@\"\n"),
+    )
+    .unwrap();
     make_executable(&pkg.join("cli.js"));
     let bin = env.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -164,15 +241,38 @@ async fn a_named_agent_gets_its_profile_version_and_mcp_config() {
     )
     .unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let output = run_to_end(env.gw(&mock, true).env("PATH", path).args(["run", "claude", "--", "-p", "hi"])).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run_to_end(
+        env.gw(&mock, true)
+            .env("PATH", path)
+            .args(["run", "claude", "--", "-p", "hi"]),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = env.report();
-    let argv: Vec<&str> = report["argv"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(&argv[argv.len() - 2..], ["-p", "hi"], "the user's args come last");
-    let mcp: serde_json::Value = serde_json::from_str(report["files"]["mcp_config"].as_str().unwrap()).unwrap();
+    let argv: Vec<&str> = report["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &argv[argv.len() - 2..],
+        ["-p", "hi"],
+        "the user's args come last"
+    );
+    let mcp: serde_json::Value =
+        serde_json::from_str(report["files"]["mcp_config"].as_str().unwrap()).unwrap();
     assert_eq!(mcp["mcpServers"]["hello"]["command"], "hello-mcp");
     assert_eq!(report["files"]["mcp_config_mode"], "0o600");
-    assert_eq!(report["env"]["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"], "1");
+    assert_eq!(
+        report["env"]["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"],
+        "1"
+    );
     let rows = env.rows();
     assert_eq!(rows[0].attribution.agent.as_deref(), Some("claude"));
     assert_eq!(rows[0].attribution.agent_version.as_deref(), Some("9.8.7"));
@@ -182,7 +282,12 @@ async fn a_named_agent_gets_its_profile_version_and_mcp_config() {
 async fn a_missing_agent_says_how_to_install_it() {
     let mock = Mock::start().await;
     let env = Env::new();
-    let output = run_to_end(env.gw(&mock, false).env("PATH", "/nonexistent").args(["run", "codex"])).await;
+    let output = run_to_end(
+        env.gw(&mock, false)
+            .env("PATH", "/nonexistent")
+            .args(["run", "codex"]),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("npm install -g @openai/codex"), "{stderr}");
@@ -204,22 +309,37 @@ fn start_waiting(env: &Env, mock: &Mock) -> std::process::Child {
 }
 
 fn kill(target: &str, signal: &str) {
-    assert!(Command::new("kill").args([signal, "--", target]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args([signal, "--", target])
+        .status()
+        .unwrap()
+        .success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_reach_the_agent_and_its_fate_is_gws_exit_code() {
     let mock = Mock::start().await;
-    for (signal, to_group, expected) in [("-TERM", false, 128 + 15), ("-HUP", false, 42), ("-INT", true, 128 + 2)] {
+    for (signal, to_group, expected) in [
+        ("-TERM", false, 128 + 15),
+        ("-HUP", false, 42),
+        ("-INT", true, 128 + 2),
+    ] {
         let env = Env::new();
         let mut child = tokio::task::block_in_place(|| start_waiting(&env, &mock));
         let pid = child.id().to_string();
         // Ctrl-C in a terminal goes to the whole foreground group; TERM and HUP to gw alone.
         let target = if to_group { format!("-{pid}") } else { pid };
         kill(&target, signal);
-        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(status.code(), Some(expected), "{signal}");
-        assert_eq!(env.rows().len(), 3, "{signal}: rows durable before gw exits");
+        assert_eq!(
+            env.rows().len(),
+            3,
+            "{signal}: rows durable before gw exits"
+        );
     }
 }
 

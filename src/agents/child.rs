@@ -6,7 +6,11 @@ use std::process::{ExitStatus, Stdio};
 
 /// Spawns `command` and waits for it, forwarding termination signals. Returns its exit status.
 pub async fn run(mut command: tokio::process::Command) -> std::io::Result<ExitStatus> {
-    command.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit()).kill_on_drop(false);
+    command
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(false);
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

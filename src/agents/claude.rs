@@ -4,8 +4,12 @@
 use super::{write_private, Profile, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
-pub const PROFILE: Profile =
-    Profile { name: "claude", binary: "claude", npm_package: "@anthropic-ai/claude-code", wire };
+pub const PROFILE: Profile = Profile {
+    name: "claude",
+    binary: "claude",
+    npm_package: "@anthropic-ai/claude-code",
+    wire,
+};
 
 fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
@@ -28,8 +32,12 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
             })
             .collect();
         let path = ctx.runtime_dir.join("claude-mcp.json");
-        write_private(&path, &serde_json::json!({ "mcpServers": servers }).to_string())?;
-        w.args.extend(["--mcp-config".to_string(), path.display().to_string()]);
+        write_private(
+            &path,
+            &serde_json::json!({ "mcpServers": servers }).to_string(),
+        )?;
+        w.args
+            .extend(["--mcp-config".to_string(), path.display().to_string()]);
     }
     Ok(w)
 }
@@ -43,10 +51,14 @@ mod tests {
     fn points_claude_at_the_proxy_with_the_session_key() {
         let f = Fixture::new();
         let w = f.wire(PROFILE, &[Provider::Anthropic], &|_| None);
-        assert_eq!(get(&w, "ANTHROPIC_BASE_URL"), Some("http://127.0.0.1:9/anthropic"));
+        assert_eq!(
+            get(&w, "ANTHROPIC_BASE_URL"),
+            Some("http://127.0.0.1:9/anthropic")
+        );
         assert_eq!(get(&w, "ANTHROPIC_API_KEY"), Some("gws-key"));
         assert_eq!(w.args[0], "--mcp-config");
-        let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&w.args[1]).unwrap()).unwrap();
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&w.args[1]).unwrap()).unwrap();
         assert_eq!(file["mcpServers"]["echo"]["command"], "/bin/echo-mcp");
         assert_eq!(file["mcpServers"]["echo"]["type"], "stdio");
     }

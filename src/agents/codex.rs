@@ -4,7 +4,12 @@
 use super::{Profile, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
-pub const PROFILE: Profile = Profile { name: "codex", binary: "codex", npm_package: "@openai/codex", wire };
+pub const PROFILE: Profile = Profile {
+    name: "codex",
+    binary: "codex",
+    npm_package: "@openai/codex",
+    wire,
+};
 
 fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
@@ -16,8 +21,15 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         // The user's own ChatGPT login or key, passed through untouched.
         "requires_openai_auth=true".to_string()
     };
-    let provider = format!(r#"model_providers.gw={{name="gw",base_url={},{auth},wire_api="responses"}}"#, toml_str(&base));
-    for flag in [r#"model_provider="gw""#.to_string(), provider, "analytics.enabled=false".to_string()] {
+    let provider = format!(
+        r#"model_providers.gw={{name="gw",base_url={},{auth},wire_api="responses"}}"#,
+        toml_str(&base)
+    );
+    for flag in [
+        r#"model_provider="gw""#.to_string(),
+        provider,
+        "analytics.enabled=false".to_string(),
+    ] {
         w.args.extend(["-c".to_string(), flag]);
     }
     for (name, s) in ctx.mcp {
@@ -25,7 +37,11 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
             Some(url) => format!("{{url={}}}", toml_str(url)),
             None => {
                 let args: Vec<String> = s.args.iter().map(|a| toml_str(a)).collect();
-                let env: Vec<String> = s.env.iter().map(|(k, v)| format!("{}={}", toml_str(k), toml_str(v))).collect();
+                let env: Vec<String> = s
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", toml_str(k), toml_str(v)))
+                    .collect();
                 format!(
                     "{{command={},args=[{}],env={{{}}}}}",
                     toml_str(s.command.as_deref().unwrap_or_default()),
@@ -34,7 +50,10 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
                 )
             }
         };
-        w.args.extend(["-c".to_string(), format!("mcp_servers.{}={value}", toml_key(name))]);
+        w.args.extend([
+            "-c".to_string(),
+            format!("mcp_servers.{}={value}", toml_key(name)),
+        ]);
     }
     Ok(w)
 }
@@ -45,7 +64,10 @@ fn toml_str(s: &str) -> String {
 }
 
 fn toml_key(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         s.to_string()
     } else {
         toml_str(s)
@@ -63,9 +85,16 @@ mod tests {
         let w = f.wire(PROFILE, &[Provider::OpenAi], &|_| None);
         assert_eq!(get(&w, "GW_SESSION_KEY"), Some("gws-key"));
         let joined = w.args.join(" ");
-        assert!(joined.contains(r#"base_url="http://127.0.0.1:9/openai/v1""#), "{joined}");
+        assert!(
+            joined.contains(r#"base_url="http://127.0.0.1:9/openai/v1""#),
+            "{joined}"
+        );
         assert!(joined.contains(r#"env_key="GW_SESSION_KEY""#), "{joined}");
-        assert!(joined.contains(r#"mcp_servers.echo={command="/bin/echo-mcp",args=["--stdio"],env={}}"#), "{joined}");
+        assert!(
+            joined
+                .contains(r#"mcp_servers.echo={command="/bin/echo-mcp",args=["--stdio"],env={}}"#),
+            "{joined}"
+        );
         // Every -c value parses as TOML.
         for pair in w.args.chunks(2) {
             assert_eq!(pair[0], "-c");

@@ -5,7 +5,12 @@
 use super::{merge_json, write_private, Profile, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
-pub const PROFILE: Profile = Profile { name: "gemini", binary: "gemini", npm_package: "@google/gemini-cli", wire };
+pub const PROFILE: Profile = Profile {
+    name: "gemini",
+    binary: "gemini",
+    npm_package: "@google/gemini-cli",
+    wire,
+};
 
 const SETTINGS_VAR: &str = "GEMINI_CLI_SYSTEM_SETTINGS_PATH";
 
@@ -13,13 +18,18 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
     w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
     let mut settings = match (ctx.env)(SETTINGS_VAR).and_then(|p| std::fs::read_to_string(p).ok()) {
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| WireError::UserJson { var: SETTINGS_VAR.into(), message: e.to_string() })?,
+        Some(text) => serde_json::from_str(&text).map_err(|e| WireError::UserJson {
+            var: SETTINGS_VAR.into(),
+            message: e.to_string(),
+        })?,
         None => serde_json::json!({}),
     };
     if ctx.holds(Provider::Gemini) {
         w.set("GEMINI_API_KEY", ctx.session_key);
-        merge_json(&mut settings, serde_json::json!({"security": {"auth": {"selectedType": "gemini-api-key"}}}));
+        merge_json(
+            &mut settings,
+            serde_json::json!({"security": {"auth": {"selectedType": "gemini-api-key"}}}),
+        );
     }
     if !ctx.mcp.is_empty() {
         let servers: serde_json::Map<String, serde_json::Value> = ctx
@@ -50,13 +60,23 @@ mod tests {
     fn writes_settings_merged_with_the_users() {
         let f = Fixture::new();
         let user = f.dir.path().join("user-system.json");
-        std::fs::write(&user, r#"{"ui":{"theme":"dark"},"mcpServers":{"mine":{"command":"x"}}}"#).unwrap();
+        std::fs::write(
+            &user,
+            r#"{"ui":{"theme":"dark"},"mcpServers":{"mine":{"command":"x"}}}"#,
+        )
+        .unwrap();
         let user_path = user.display().to_string();
-        let w = f.wire(PROFILE, &[Provider::Gemini], &|k| (k == SETTINGS_VAR).then(|| user_path.clone()));
+        let w = f.wire(PROFILE, &[Provider::Gemini], &|k| {
+            (k == SETTINGS_VAR).then(|| user_path.clone())
+        });
         assert_eq!(get(&w, "GEMINI_API_KEY"), Some("gws-key"));
         let settings: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(get(&w, SETTINGS_VAR).unwrap()).unwrap()).unwrap();
-        assert_eq!(settings["security"]["auth"]["selectedType"], "gemini-api-key");
+            serde_json::from_str(&std::fs::read_to_string(get(&w, SETTINGS_VAR).unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(
+            settings["security"]["auth"]["selectedType"],
+            "gemini-api-key"
+        );
         assert_eq!(settings["ui"]["theme"], "dark");
         assert_eq!(settings["mcpServers"]["mine"]["command"], "x");
         assert_eq!(settings["mcpServers"]["echo"]["command"], "/bin/echo-mcp");

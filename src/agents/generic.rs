@@ -7,7 +7,10 @@ use crate::meter::Provider;
 pub fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
     w.set("ANTHROPIC_BASE_URL", ctx.base(Provider::Anthropic));
-    w.set("OPENAI_BASE_URL", format!("{}/v1", ctx.base(Provider::OpenAi)));
+    w.set(
+        "OPENAI_BASE_URL",
+        format!("{}/v1", ctx.base(Provider::OpenAi)),
+    );
     w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
     w.set("GEMINI_BASE_URL", ctx.base(Provider::Gemini));
     for (provider, var) in KEY_VARS {
@@ -20,5 +23,8 @@ pub fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
 }
 
 /// The variable each provider's SDKs read their key from.
-pub const KEY_VARS: [(Provider, &str); 3] =
-    [(Provider::Anthropic, "ANTHROPIC_API_KEY"), (Provider::OpenAi, "OPENAI_API_KEY"), (Provider::Gemini, "GEMINI_API_KEY")];
+pub const KEY_VARS: [(Provider, &str); 3] = [
+    (Provider::Anthropic, "ANTHROPIC_API_KEY"),
+    (Provider::OpenAi, "OPENAI_API_KEY"),
+    (Provider::Gemini, "GEMINI_API_KEY"),
+];

@@ -38,7 +38,9 @@ impl McpServer {
     pub fn validate(&self) -> Result<(), String> {
         match (&self.command, &self.url) {
             (Some(_), None) | (None, Some(_)) => Ok(()),
-            (Some(_), Some(_)) => Err("give either `command` (a local server) or `url`, not both".into()),
+            (Some(_), Some(_)) => {
+                Err("give either `command` (a local server) or `url`, not both".into())
+            }
             (None, None) => Err("give `command` (with optional `args`, `env`) or `url`".into()),
         }
     }
@@ -62,7 +64,10 @@ pub struct WireContext<'a> {
 
 impl WireContext<'_> {
     pub fn base(&self, provider: Provider) -> &str {
-        self.base_urls.get(&provider).map(String::as_str).unwrap_or_default()
+        self.base_urls
+            .get(&provider)
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     pub fn holds(&self, provider: Provider) -> bool {
@@ -103,12 +108,20 @@ impl Profile {
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{var} holds invalid JSON ({message}); fix or unset it, since gw merges its own settings into it")]
     UserJson { var: String, message: String },
 }
 
-pub const AGENTS: [Profile; 4] = [claude::PROFILE, codex::PROFILE, gemini::PROFILE, opencode::PROFILE];
+pub const AGENTS: [Profile; 4] = [
+    claude::PROFILE,
+    codex::PROFILE,
+    gemini::PROFILE,
+    opencode::PROFILE,
+];
 
 /// The profile of a named agent.
 pub fn profile(name: &str) -> Option<Profile> {
@@ -126,14 +139,18 @@ pub fn find_on_path(binary: &str, path: Option<&str>) -> Option<PathBuf> {
     if candidate.components().count() > 1 {
         return is_executable(candidate).then(|| candidate.to_path_buf());
     }
-    std::env::split_paths(path?).map(|dir| dir.join(binary)).find(|p| is_executable(p))
+    std::env::split_paths(path?)
+        .map(|dir| dir.join(binary))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        path.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     }
     #[cfg(not(unix))]
     path.is_file()
@@ -148,7 +165,10 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), WireError
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         std::io::Write::write_all(&mut options.open(path)?, contents.as_bytes())
     };
-    write().map_err(|source| WireError::Write { path: path.to_path_buf(), source })
+    write().map_err(|source| WireError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Deep-merges `ours` into `theirs`: objects merge key by key, anything else from `ours` wins.
@@ -167,7 +187,10 @@ pub(crate) fn merge_json(theirs: &mut serde_json::Value, ours: serde_json::Value
 pub(crate) fn user_json(ctx: &WireContext, var: &str) -> Result<serde_json::Value, WireError> {
     match (ctx.env)(var) {
         None => Ok(serde_json::json!({})),
-        Some(text) => serde_json::from_str(&text).map_err(|e| WireError::UserJson { var: var.into(), message: e.to_string() }),
+        Some(text) => serde_json::from_str(&text).map_err(|e| WireError::UserJson {
+            var: var.into(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -183,15 +206,31 @@ pub(crate) mod tests {
 
     impl Fixture {
         pub fn new() -> Fixture {
-            let bases = Provider::ALL.into_iter().map(|p| (p, format!("http://127.0.0.1:9/{}", p.as_str()))).collect();
+            let bases = Provider::ALL
+                .into_iter()
+                .map(|p| (p, format!("http://127.0.0.1:9/{}", p.as_str())))
+                .collect();
             let mcp = BTreeMap::from([(
                 "echo".to_string(),
-                McpServer { command: Some("/bin/echo-mcp".into()), args: vec!["--stdio".into()], ..Default::default() },
+                McpServer {
+                    command: Some("/bin/echo-mcp".into()),
+                    args: vec!["--stdio".into()],
+                    ..Default::default()
+                },
             )]);
-            Fixture { dir: tempfile::tempdir().unwrap(), bases, mcp }
+            Fixture {
+                dir: tempfile::tempdir().unwrap(),
+                bases,
+                mcp,
+            }
         }
 
-        pub fn wire(&self, profile: Profile, held: &[Provider], env: &dyn Fn(&str) -> Option<String>) -> Wiring {
+        pub fn wire(
+            &self,
+            profile: Profile,
+            held: &[Provider],
+            env: &dyn Fn(&str) -> Option<String>,
+        ) -> Wiring {
             let ctx = WireContext {
                 base_urls: &self.bases,
                 held,
@@ -206,20 +245,38 @@ pub(crate) mod tests {
     }
 
     pub fn get<'a>(w: &'a Wiring, name: &str) -> Option<&'a str> {
-        w.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        w.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
     fn merge_keeps_theirs_and_adds_ours() {
         let mut theirs = serde_json::json!({"a": {"x": 1}, "b": 2});
         merge_json(&mut theirs, serde_json::json!({"a": {"y": 3}, "c": 4}));
-        assert_eq!(theirs, serde_json::json!({"a": {"x": 1, "y": 3}, "b": 2, "c": 4}));
+        assert_eq!(
+            theirs,
+            serde_json::json!({"a": {"x": 1, "y": 3}, "b": 2, "c": 4})
+        );
     }
 
     #[test]
     fn mcp_needs_command_or_url() {
         assert!(McpServer::default().validate().is_err());
-        assert!(McpServer { command: Some("x".into()), url: Some("http://y".into()), ..Default::default() }.validate().is_err());
-        assert!(McpServer { url: Some("http://y".into()), ..Default::default() }.validate().is_ok());
+        assert!(McpServer {
+            command: Some("x".into()),
+            url: Some("http://y".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(McpServer {
+            url: Some("http://y".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
     }
 }

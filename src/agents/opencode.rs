@@ -4,21 +4,32 @@
 use super::{merge_json, user_json, Profile, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
-pub const PROFILE: Profile = Profile { name: "opencode", binary: "opencode", npm_package: "opencode-ai", wire };
+pub const PROFILE: Profile = Profile {
+    name: "opencode",
+    binary: "opencode",
+    npm_package: "opencode-ai",
+    wire,
+};
 
 const CONFIG_VAR: &str = "OPENCODE_CONFIG_CONTENT";
 
 fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
     let mut config = user_json(ctx, CONFIG_VAR)?;
-    for (id, provider, suffix) in
-        [("anthropic", Provider::Anthropic, "/v1"), ("openai", Provider::OpenAi, "/v1"), ("google", Provider::Gemini, "/v1beta")]
-    {
-        let mut options = serde_json::json!({ "baseURL": format!("{}{suffix}", ctx.base(provider)) });
+    for (id, provider, suffix) in [
+        ("anthropic", Provider::Anthropic, "/v1"),
+        ("openai", Provider::OpenAi, "/v1"),
+        ("google", Provider::Gemini, "/v1beta"),
+    ] {
+        let mut options =
+            serde_json::json!({ "baseURL": format!("{}{suffix}", ctx.base(provider)) });
         if ctx.holds(provider) {
             options["apiKey"] = "{env:GW_SESSION_KEY}".into();
         }
-        merge_json(&mut config, serde_json::json!({ "provider": { id: { "options": options } } }));
+        merge_json(
+            &mut config,
+            serde_json::json!({ "provider": { id: { "options": options } } }),
+        );
     }
     if !ctx.held.is_empty() {
         w.set("GW_SESSION_KEY", ctx.session_key);
@@ -48,16 +59,32 @@ mod tests {
     fn config_content_merges_with_the_users() {
         let f = Fixture::new();
         let w = f.wire(PROFILE, &[Provider::Anthropic], &|k| {
-            (k == CONFIG_VAR).then(|| r#"{"theme":"x","provider":{"anthropic":{"models":{"m":{}}}}}"#.to_string())
+            (k == CONFIG_VAR).then(|| {
+                r#"{"theme":"x","provider":{"anthropic":{"models":{"m":{}}}}}"#.to_string()
+            })
         });
         let config: serde_json::Value = serde_json::from_str(get(&w, CONFIG_VAR).unwrap()).unwrap();
         assert_eq!(config["theme"], "x");
         assert!(config["provider"]["anthropic"]["models"]["m"].is_object());
-        assert_eq!(config["provider"]["anthropic"]["options"]["baseURL"], "http://127.0.0.1:9/anthropic/v1");
-        assert_eq!(config["provider"]["anthropic"]["options"]["apiKey"], "{env:GW_SESSION_KEY}");
-        assert!(config["provider"]["openai"]["options"].get("apiKey").is_none());
-        assert_eq!(config["provider"]["google"]["options"]["baseURL"], "http://127.0.0.1:9/gemini/v1beta");
-        assert_eq!(config["mcp"]["echo"]["command"], serde_json::json!(["/bin/echo-mcp", "--stdio"]));
+        assert_eq!(
+            config["provider"]["anthropic"]["options"]["baseURL"],
+            "http://127.0.0.1:9/anthropic/v1"
+        );
+        assert_eq!(
+            config["provider"]["anthropic"]["options"]["apiKey"],
+            "{env:GW_SESSION_KEY}"
+        );
+        assert!(config["provider"]["openai"]["options"]
+            .get("apiKey")
+            .is_none());
+        assert_eq!(
+            config["provider"]["google"]["options"]["baseURL"],
+            "http://127.0.0.1:9/gemini/v1beta"
+        );
+        assert_eq!(
+            config["mcp"]["echo"]["command"],
+            serde_json::json!(["/bin/echo-mcp", "--stdio"])
+        );
         assert_eq!(get(&w, "GW_SESSION_KEY"), Some("gws-key"));
     }
 }

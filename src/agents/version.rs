@@ -7,8 +7,12 @@ use std::path::Path;
 pub fn npm_package_version(binary: &Path, package: &str) -> Option<String> {
     let real = std::fs::canonicalize(binary).ok()?;
     for dir in real.ancestors().skip(1).take(8) {
-        let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else { continue };
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
         if json["name"] == package {
             return json["version"].as_str().map(str::to_string);
         }
@@ -25,13 +29,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pkg = dir.path().join("lib/node_modules/@openai/codex");
         std::fs::create_dir_all(pkg.join("bin")).unwrap();
-        std::fs::write(pkg.join("package.json"), r#"{"name":"@openai/codex","version":"0.171.0"}"#).unwrap();
+        std::fs::write(
+            pkg.join("package.json"),
+            r#"{"name":"@openai/codex","version":"0.171.0"}"#,
+        )
+        .unwrap();
         std::fs::write(pkg.join("bin/codex.js"), "").unwrap();
         std::fs::create_dir_all(dir.path().join("bin")).unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(pkg.join("bin/codex.js"), dir.path().join("bin/codex")).unwrap();
         #[cfg(unix)]
-        assert_eq!(npm_package_version(&dir.path().join("bin/codex"), "@openai/codex").as_deref(), Some("0.171.0"));
-        assert_eq!(npm_package_version(&pkg.join("bin/codex.js"), "@other/pkg"), None);
+        assert_eq!(
+            npm_package_version(&dir.path().join("bin/codex"), "@openai/codex").as_deref(),
+            Some("0.171.0")
+        );
+        assert_eq!(
+            npm_package_version(&pkg.join("bin/codex.js"), "@other/pkg"),
+            None
+        );
     }
 }

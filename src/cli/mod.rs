@@ -13,7 +13,12 @@ use clap_complete::Shell;
 use crate::config::{env_vars, Config};
 
 #[derive(Debug, Parser)]
-#[command(name = "gw", version, about = "Makes coding-agent spend visible and bounded", propagate_version = true)]
+#[command(
+    name = "gw",
+    version,
+    about = "Makes coding-agent spend visible and bounded",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -96,11 +101,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "gw", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Debug(DebugCommand::UpdatePrices { from, source_version, out }) => {
+        Command::Debug(DebugCommand::UpdatePrices {
+            from,
+            source_version,
+            out,
+        }) => {
             let input = std::fs::read_to_string(&from)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", from.display()))?;
             let table = crate::pricing::generate_table(&input, &source_version)?;
-            std::fs::write(&out, table).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            std::fs::write(&out, table)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             eprintln!("wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -108,7 +118,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 #[cfg(test)]

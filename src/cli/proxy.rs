@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::attribution::{self, Overrides};
 use crate::agents::KEY_VARS;
+use crate::attribution::{self, Overrides};
 use crate::config::{Config, Credentials};
 use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
@@ -54,7 +54,9 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
         attribution,
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let auth = Arc::new(SessionAuth::new(Credentials::load(&config.credentials_path)?.provider_keys(&env)));
+    let auth = Arc::new(SessionAuth::new(
+        Credentials::load(&config.credentials_path)?.provider_keys(&env),
+    ));
     let state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
     let running = proxy::start(listen, state).await?;
 
@@ -64,13 +66,26 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
         if auth.holds(p) {
             running.base_url(p)
         } else {
-            format!("http://{}/{}/{}", running.local_addr(), auth.key(), p.as_str())
+            format!(
+                "http://{}/{}/{}",
+                running.local_addr(),
+                auth.key(),
+                p.as_str()
+            )
         }
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "export ANTHROPIC_BASE_URL={}", base(Provider::Anthropic))?;
+    writeln!(
+        out,
+        "export ANTHROPIC_BASE_URL={}",
+        base(Provider::Anthropic)
+    )?;
     writeln!(out, "export OPENAI_BASE_URL={}/v1", base(Provider::OpenAi))?;
-    writeln!(out, "export GOOGLE_GEMINI_BASE_URL={}", base(Provider::Gemini))?;
+    writeln!(
+        out,
+        "export GOOGLE_GEMINI_BASE_URL={}",
+        base(Provider::Gemini)
+    )?;
     writeln!(out, "export GEMINI_BASE_URL={}", base(Provider::Gemini))?;
     for (provider, var) in KEY_VARS {
         if auth.holds(provider) {
@@ -81,13 +96,19 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     writeln!(out, "export GW_SESSION_ID={session_id}")?;
     out.flush()?;
     drop(out);
-    eprintln!("gw proxy: listening on http://{} (session {session_id}); Ctrl-C stops", running.local_addr());
+    eprintln!(
+        "gw proxy: listening on http://{} (session {session_id}); Ctrl-C stops",
+        running.local_addr()
+    );
     tracing::info!(addr = %running.local_addr(), %session_id, "proxy started");
 
     wait_for_stop().await;
     running.shutdown(Duration::from_secs(5)).await;
     tokio::task::spawn_blocking(move || writer.shutdown()).await??;
-    eprintln!("gw proxy: stopped; ledger at {}", config.ledger_path().display());
+    eprintln!(
+        "gw proxy: stopped; ledger at {}",
+        config.ledger_path().display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

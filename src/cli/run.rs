@@ -20,7 +20,9 @@ use crate::pricing::PriceTable;
 use crate::proxy::{self, ProxyState, Recorder, SessionAuth};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  gw run claude\n  gw run codex -- exec \"fix the tests\"\n  gw run -- python my_agent.py")]
+#[command(
+    after_help = "Examples:\n  gw run claude\n  gw run codex -- exec \"fix the tests\"\n  gw run -- python my_agent.py"
+)]
 pub struct RunArgs {
     /// The agent: claude, codex, gemini or opencode. Omit it and give a command after `--`.
     #[arg(value_name = "AGENT")]
@@ -66,20 +68,36 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let mut rest = args.args.into_iter();
-            let command = rest.next().ok_or_else(|| anyhow!("name an agent (gw run claude) or a command after `--` (gw run -- my-agent)"))?;
+            let command = rest.next().ok_or_else(|| {
+                anyhow!(
+                    "name an agent (gw run claude) or a command after `--` (gw run -- my-agent)"
+                )
+            })?;
             let program = agents::find_on_path(&command, env("PATH").as_deref())
                 .ok_or_else(|| anyhow!("`{command}` not found on PATH"))?;
             (Target::Command, program, rest.collect())
         }
     };
     let (agent_name, agent_version) = match &target {
-        Target::Agent(p) => (p.name.to_string(), agents::npm_package_version(&program, p.npm_package)),
-        Target::Command => (program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), None),
+        Target::Agent(p) => (
+            p.name.to_string(),
+            agents::npm_package_version(&program, p.npm_package),
+        ),
+        Target::Command => (
+            program
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            None,
+        ),
     };
 
     let credentials = Credentials::load(&config.credentials_path)?;
     let held_keys = credentials.provider_keys(&env);
-    let held: Vec<Provider> = Provider::ALL.into_iter().filter(|p| held_keys.contains_key(p)).collect();
+    let held: Vec<Provider> = Provider::ALL
+        .into_iter()
+        .filter(|p| held_keys.contains_key(p))
+        .collect();
     let auth = Arc::new(SessionAuth::new(held_keys));
 
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
@@ -98,7 +116,10 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let session_id = attribution.session_id.clone();
     let runtime_dir = RuntimeDir::create(&config.data_dir.join("run").join(&session_id))?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let writer = LedgerWriter::start(&config.ledger_path())?;
     let recorder = Recorder {
         writer: writer.handle(),
@@ -117,7 +138,12 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             let url = if auth.holds(p) {
                 running.base_url(p)
             } else {
-                format!("http://{}/{}/{}", running.local_addr(), auth.key(), p.as_str())
+                format!(
+                    "http://{}/{}/{}",
+                    running.local_addr(),
+                    auth.key(),
+                    p.as_str()
+                )
             };
             (p, url)
         })
@@ -139,7 +165,13 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut command = tokio::process::Command::new(&program);
     command.args(&wiring.args).args(&child_args);
     // No provider key gw holds reaches the agent: it gets the session key instead.
-    for var in ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"] {
+    for var in [
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+    ] {
         command.env_remove(var);
     }
     if !auth.holds(Provider::Anthropic) {
@@ -162,7 +194,9 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         match Ledger::open(&config.ledger_path()).and_then(|l| l.session_rows(&session_id)) {
             Ok(rows) => eprintln!("{}", summary_line(&rows, &session_id)),
-            Err(e) => eprintln!("gw: session {session_id} ended; cannot read the ledger for a summary: {e}"),
+            Err(e) => eprintln!(
+                "gw: session {session_id} ended; cannot read the ledger for a summary: {e}"
+            ),
         }
     }
     Ok(ExitCode::from(agents::exit_code(status)))
@@ -194,10 +228,18 @@ pub fn summary_line(rows: &[Row], session_id: &str) -> String {
             }
         }
     }
-    let mut parts = vec![format!("{} request{}", rows.len(), if rows.len() == 1 { "" } else { "s" })];
+    let mut parts = vec![format!(
+        "{} request{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    )];
     parts.push(format!("{} in", tokens(input)));
     if cache_read + cache_write > 0 {
-        parts.push(format!("{} cache read, {} cache write", tokens(cache_read), tokens(cache_write)));
+        parts.push(format!(
+            "{} cache read, {} cache write",
+            tokens(cache_read),
+            tokens(cache_write)
+        ));
     }
     parts.push(if reasoning > 0 {
         format!("{} out ({} reasoning)", tokens(output), tokens(reasoning))
@@ -243,7 +285,9 @@ impl RuntimeDir {
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(path).with_context(|| format!("cannot create the session directory {}", path.display()))?;
+        builder
+            .create(path)
+            .with_context(|| format!("cannot create the session directory {}", path.display()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -276,11 +320,23 @@ mod tests {
     fn summary_reads_naturally() {
         let row = |model: &str, cost: Option<i64>| Row {
             model: Some(model.into()),
-            usage: Usage { input: 1200, output: 85, cache_read: 50_000, cache_write_5m: 3000, ..Default::default() },
+            usage: Usage {
+                input: 1200,
+                output: 85,
+                cache_read: 50_000,
+                cache_write_5m: 3000,
+                ..Default::default()
+            },
             cost_nanos: cost,
             ..Default::default()
         };
-        let line = summary_line(&[row("claude-sonnet-4-5", Some(31_125_000)), row("mystery", None)], "s-1");
+        let line = summary_line(
+            &[
+                row("claude-sonnet-4-5", Some(31_125_000)),
+                row("mystery", None),
+            ],
+            "s-1",
+        );
         assert_eq!(
             line,
             "gw: 2 requests · 2.4k in · 100.0k cache read, 6.0k cache write · 170 out · $0.0311 + 1 unpriced · claude-sonnet-4-5, mystery · session s-1"

@@ -33,7 +33,10 @@ pub enum CredentialsError {
     #[error("the credentials file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`")]
     TooOpen { path: PathBuf, mode: u32 },
     #[error("cannot read the credentials file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid credentials file {path}: {message}")]
     Parse { path: PathBuf, message: String },
 }
@@ -44,30 +47,61 @@ impl Credentials {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::default()),
-            Err(source) => return Err(CredentialsError::Read { path: path.into(), source }),
+            Err(source) => {
+                return Err(CredentialsError::Read {
+                    path: path.into(),
+                    source,
+                })
+            }
         };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            let mode = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
             if mode & 0o077 != 0 {
-                return Err(CredentialsError::TooOpen { path: path.into(), mode });
+                return Err(CredentialsError::TooOpen {
+                    path: path.into(),
+                    mode,
+                });
             }
         }
-        toml::from_str(&text).map_err(|e| CredentialsError::Parse { path: path.into(), message: e.to_string().trim_end().into() })
+        toml::from_str(&text).map_err(|e| CredentialsError::Parse {
+            path: path.into(),
+            message: e.to_string().trim_end().into(),
+        })
     }
 
     /// The provider keys gw holds: from gw's own environment first, then this file.
     pub fn provider_keys(&self, env: &dyn Fn(&str) -> Option<String>) -> HashMap<Provider, String> {
         let mut keys = HashMap::new();
-        let from_env = |names: &[&str]| names.iter().find_map(|n| env(n)).filter(|k| !k.trim().is_empty());
+        let from_env = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| env(n))
+                .filter(|k| !k.trim().is_empty())
+        };
         let entries = [
-            (Provider::Anthropic, from_env(&["ANTHROPIC_API_KEY"]), &self.providers.anthropic),
-            (Provider::OpenAi, from_env(&["OPENAI_API_KEY"]), &self.providers.openai),
-            (Provider::Gemini, from_env(&["GEMINI_API_KEY", "GOOGLE_API_KEY"]), &self.providers.gemini),
+            (
+                Provider::Anthropic,
+                from_env(&["ANTHROPIC_API_KEY"]),
+                &self.providers.anthropic,
+            ),
+            (
+                Provider::OpenAi,
+                from_env(&["OPENAI_API_KEY"]),
+                &self.providers.openai,
+            ),
+            (
+                Provider::Gemini,
+                from_env(&["GEMINI_API_KEY", "GOOGLE_API_KEY"]),
+                &self.providers.gemini,
+            ),
         ];
         for (provider, env_key, file_key) in entries {
-            if let Some(key) = env_key.or_else(|| file_key.clone().filter(|k| !k.trim().is_empty())) {
+            if let Some(key) = env_key.or_else(|| file_key.clone().filter(|k| !k.trim().is_empty()))
+            {
                 keys.insert(provider, key);
             }
         }
@@ -83,7 +117,11 @@ mod tests {
     fn env_wins_over_the_file_and_open_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("credentials.toml");
-        std::fs::write(&path, "[providers]\nanthropic = \"file-a\"\nopenai = \"file-o\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[providers]\nanthropic = \"file-a\"\nopenai = \"file-o\"\n",
+        )
+        .unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -97,6 +135,10 @@ mod tests {
         assert_eq!(keys[&Provider::Anthropic], "file-a");
         assert_eq!(keys[&Provider::OpenAi], "env-o");
         assert!(!keys.contains_key(&Provider::Gemini));
-        assert!(Credentials::load(&dir.path().join("missing.toml")).unwrap().providers.anthropic.is_none());
+        assert!(Credentials::load(&dir.path().join("missing.toml"))
+            .unwrap()
+            .providers
+            .anthropic
+            .is_none());
     }
 }

@@ -39,6 +39,12 @@ pub const ALL: &[(&str, &str)] = &[
 
 /// Variables gw sets for the agents it launches (besides each agent's own, in `src/agents/`).
 pub const SET_FOR_AGENTS: &[(&str, &str)] = &[
-    ("GW_SESSION_ID", "the gw session's id (UUIDv7), as recorded on every ledger row"),
-    ("GW_SESSION_KEY", "the session key, where an agent reads its API key from a named variable"),
+    (
+        "GW_SESSION_ID",
+        "the gw session's id (UUIDv7), as recorded on every ledger row",
+    ),
+    (
+        "GW_SESSION_KEY",
+        "the session key, where an agent reads its API key from a named variable",
+    ),
 ];

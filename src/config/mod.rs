@@ -111,19 +111,31 @@ impl Upstreams {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}\n  fix the file's permissions, or point GW_CONFIG at another file")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}\n  edit the file (`gw config` shows the effective settings), or set GW_CONFIG to another file")]
     Parse { path: PathBuf, message: String },
     #[error("invalid setting `{key}` (from {source_name}): {message}")]
-    Invalid { key: String, source_name: String, message: String },
-    #[error("cannot find a home directory for gw's config and data; set GW_CONFIG and GW_DATA_DIR")]
+    Invalid {
+        key: String,
+        source_name: String,
+        message: String,
+    },
+    #[error(
+        "cannot find a home directory for gw's config and data; set GW_CONFIG and GW_DATA_DIR"
+    )]
     NoHome,
 }
 
 pub const DEFAULT_UPSTREAMS: [(Provider, &str); 3] = [
     (Provider::Anthropic, "https://api.anthropic.com"),
     (Provider::OpenAi, "https://api.openai.com"),
-    (Provider::Gemini, "https://generativelanguage.googleapis.com"),
+    (
+        Provider::Gemini,
+        "https://generativelanguage.googleapis.com",
+    ),
 ];
 
 impl Config {
@@ -137,17 +149,29 @@ impl Config {
         let dirs = directories::ProjectDirs::from("", "", "gw");
         let config_path = match env(env_vars::GW_CONFIG) {
             Some(p) => PathBuf::from(p),
-            None => dirs.as_ref().ok_or(ConfigError::NoHome)?.config_dir().join("config.toml"),
+            None => dirs
+                .as_ref()
+                .ok_or(ConfigError::NoHome)?
+                .config_dir()
+                .join("config.toml"),
         };
         let data_dir = match env(env_vars::GW_DATA_DIR) {
             Some(p) => PathBuf::from(p),
-            None => dirs.as_ref().ok_or(ConfigError::NoHome)?.data_dir().to_path_buf(),
+            None => dirs
+                .as_ref()
+                .ok_or(ConfigError::NoHome)?
+                .data_dir()
+                .to_path_buf(),
         };
         let (file, found) = read_file_config(&config_path)?;
         let file_source = config_path.display().to_string();
 
         let upstream = |provider: Provider, file_value: &Option<String>, var: &str| {
-            let default = DEFAULT_UPSTREAMS.iter().find(|(p, _)| *p == provider).map(|(_, u)| *u).unwrap_or_default();
+            let default = DEFAULT_UPSTREAMS
+                .iter()
+                .find(|(p, _)| *p == provider)
+                .map(|(_, u)| *u)
+                .unwrap_or_default();
             let (value, source_name) = match (env(var), file_value) {
                 (Some(v), _) => (v, var.to_string()),
                 (None, Some(v)) => (v.clone(), file_source.clone()),
@@ -160,9 +184,21 @@ impl Config {
             })
         };
         let upstreams = Upstreams {
-            anthropic: upstream(Provider::Anthropic, &file.upstream.anthropic, env_vars::GW_ANTHROPIC_UPSTREAM)?,
-            openai: upstream(Provider::OpenAi, &file.upstream.openai, env_vars::GW_OPENAI_UPSTREAM)?,
-            gemini: upstream(Provider::Gemini, &file.upstream.gemini, env_vars::GW_GEMINI_UPSTREAM)?,
+            anthropic: upstream(
+                Provider::Anthropic,
+                &file.upstream.anthropic,
+                env_vars::GW_ANTHROPIC_UPSTREAM,
+            )?,
+            openai: upstream(
+                Provider::OpenAi,
+                &file.upstream.openai,
+                env_vars::GW_OPENAI_UPSTREAM,
+            )?,
+            gemini: upstream(
+                Provider::Gemini,
+                &file.upstream.gemini,
+                env_vars::GW_GEMINI_UPSTREAM,
+            )?,
         };
 
         let (listen_text, listen_source) = match (env(env_vars::GW_LISTEN), &file.proxy.listen) {
@@ -170,11 +206,15 @@ impl Config {
             (None, Some(v)) => (v.clone(), file_source.clone()),
             (None, None) => ("127.0.0.1:0".to_string(), "default".to_string()),
         };
-        let listen = listen_text.parse::<SocketAddr>().map_err(|e| ConfigError::Invalid {
-            key: "proxy.listen".into(),
-            source_name: listen_source,
-            message: format!("{listen_text:?} is not an address ({e}); write it as 127.0.0.1:8080"),
-        })?;
+        let listen = listen_text
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Invalid {
+                key: "proxy.listen".into(),
+                source_name: listen_source,
+                message: format!(
+                    "{listen_text:?} is not an address ({e}); write it as 127.0.0.1:8080"
+                ),
+            })?;
 
         for (model, price) in &file.prices {
             price.validate(model).map_err(|e| ConfigError::Invalid {
@@ -189,7 +229,8 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     key: format!("agents.{name}"),
                     source_name: file_source.clone(),
-                    message: "unknown agent; known agents are claude, codex, gemini and opencode".into(),
+                    message: "unknown agent; known agents are claude, codex, gemini and opencode"
+                        .into(),
                 });
             }
         }
@@ -202,7 +243,10 @@ impl Config {
         }
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
-            None => config_path.parent().map(|d| d.join("credentials.toml")).unwrap_or_else(|| "credentials.toml".into()),
+            None => config_path
+                .parent()
+                .map(|d| d.join("credentials.toml"))
+                .unwrap_or_else(|| "credentials.toml".into()),
         };
 
         Ok(Config {
@@ -237,12 +281,17 @@ impl Config {
                 openai: Some(self.upstreams.openai.redacted()),
                 gemini: Some(self.upstreams.gemini.redacted()),
             },
-            proxy: ProxySection { listen: Some(self.listen.to_string()) },
+            proxy: ProxySection {
+                listen: Some(self.listen.to_string()),
+            },
             prices: self.prices.clone(),
             agents: self.agents.clone(),
-            mcp: McpSection { servers: self.mcp_servers.clone() },
+            mcp: McpSection {
+                servers: self.mcp_servers.clone(),
+            },
         };
-        let body = toml::to_string_pretty(&effective).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+        let body = toml::to_string_pretty(&effective)
+            .unwrap_or_else(|e| format!("# cannot render: {e}\n"));
         format!(
             "# config file: {}{}\n# credentials: {}\n# data dir:    {}\n# ledger:      {}\n# log file:    {} (level {})\n\n{}",
             self.config_path.display(),
@@ -260,8 +309,15 @@ impl Config {
 fn read_file_config(path: &Path) -> Result<(FileConfig, bool), ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((FileConfig::default(), false)),
-        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((FileConfig::default(), false))
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
     let file = toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
@@ -275,15 +331,22 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load(vars: &[(&str, &str)], file: Option<&str>) -> (Result<Config, ConfigError>, tempfile::TempDir) {
+    fn load(
+        vars: &[(&str, &str)],
+        file: Option<&str>,
+    ) -> (Result<Config, ConfigError>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         if let Some(text) = file {
             std::fs::write(&path, text).unwrap();
         }
-        let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         env.insert("GW_CONFIG".into(), path.display().to_string());
-        env.entry("GW_DATA_DIR".into()).or_insert_with(|| dir.path().join("data").display().to_string());
+        env.entry("GW_DATA_DIR".into())
+            .or_insert_with(|| dir.path().join("data").display().to_string());
         (Config::load_with(|k| env.get(k).cloned()), dir)
     }
 
@@ -292,15 +355,22 @@ mod tests {
         let (config, _dir) = load(&[], None);
         let config = config.unwrap();
         assert!(!config.config_file_found);
-        assert_eq!(config.upstreams.anthropic.base(), "https://api.anthropic.com");
+        assert_eq!(
+            config.upstreams.anthropic.base(),
+            "https://api.anthropic.com"
+        );
         assert_eq!(config.listen.to_string(), "127.0.0.1:0");
         assert_eq!(config.log_filter, "info");
     }
 
     #[test]
     fn env_overrides_file() {
-        let file = "[upstream]\nopenai = \"http://127.0.0.1:9/file\"\ngemini = \"http://127.0.0.1:9/g\"\n";
-        let (config, _dir) = load(&[("GW_OPENAI_UPSTREAM", "http://127.0.0.1:7/env")], Some(file));
+        let file =
+            "[upstream]\nopenai = \"http://127.0.0.1:9/file\"\ngemini = \"http://127.0.0.1:9/g\"\n";
+        let (config, _dir) = load(
+            &[("GW_OPENAI_UPSTREAM", "http://127.0.0.1:7/env")],
+            Some(file),
+        );
         let config = config.unwrap();
         assert_eq!(config.upstreams.openai.base(), "http://127.0.0.1:7/env");
         assert_eq!(config.upstreams.gemini.base(), "http://127.0.0.1:9/g");
@@ -310,7 +380,10 @@ mod tests {
     fn unknown_key_names_file_and_key() {
         let (config, dir) = load(&[], Some("[upstream]\nopenia = \"http://x\"\n"));
         let message = config.unwrap_err().to_string();
-        assert!(message.contains(&dir.path().join("config.toml").display().to_string()), "{message}");
+        assert!(
+            message.contains(&dir.path().join("config.toml").display().to_string()),
+            "{message}"
+        );
         assert!(message.contains("openia"), "{message}");
     }
 
@@ -332,7 +405,10 @@ mod tests {
 
     #[test]
     fn render_redacts_credentials_in_urls() {
-        let (config, _dir) = load(&[("GW_OPENAI_UPSTREAM", "https://user:s3cret@gateway.corp/v1")], None);
+        let (config, _dir) = load(
+            &[("GW_OPENAI_UPSTREAM", "https://user:s3cret@gateway.corp/v1")],
+            None,
+        );
         let text = config.unwrap().render();
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("gateway.corp"), "{text}");

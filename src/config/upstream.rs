@@ -12,23 +12,34 @@ pub struct Upstream {
 impl Upstream {
     /// Accepts `http(s)://host[:port][/path/prefix]`; a trailing slash is dropped.
     pub fn parse(text: &str) -> Result<Upstream, String> {
-        let uri: http::Uri = text
-            .parse()
-            .map_err(|e| format!("{text:?} is not a URL ({e}); write it like https://api.example.com"))?;
-        let scheme = match uri.scheme_str() {
-            Some(s @ ("http" | "https")) => s.to_string(),
-            _ => return Err(format!("{text:?} must start with http:// or https://, like https://api.example.com")),
-        };
+        let uri: http::Uri = text.parse().map_err(|e| {
+            format!("{text:?} is not a URL ({e}); write it like https://api.example.com")
+        })?;
+        let scheme =
+            match uri.scheme_str() {
+                Some(s @ ("http" | "https")) => s.to_string(),
+                _ => return Err(format!(
+                    "{text:?} must start with http:// or https://, like https://api.example.com"
+                )),
+            };
         let authority = uri
             .authority()
             .map(|a| a.as_str().to_string())
             .filter(|a| !a.is_empty())
-            .ok_or_else(|| format!("{text:?} has no host; write it like https://api.example.com"))?;
+            .ok_or_else(|| {
+                format!("{text:?} has no host; write it like https://api.example.com")
+            })?;
         if uri.query().is_some() {
-            return Err(format!("{text:?} has a query string; give only the origin and an optional path prefix"));
+            return Err(format!(
+                "{text:?} has a query string; give only the origin and an optional path prefix"
+            ));
         }
         let prefix = uri.path().trim_end_matches('/').to_string();
-        Ok(Upstream { scheme, authority, prefix })
+        Ok(Upstream {
+            scheme,
+            authority,
+            prefix,
+        })
     }
 
     pub fn base(&self) -> String {
@@ -46,7 +57,9 @@ impl Upstream {
 
     /// The upstream URI for `path_and_query` (which starts with `/`, or is empty).
     pub fn join(&self, path_and_query: &str) -> Result<http::Uri, http::Error> {
-        let mut text = String::with_capacity(self.scheme.len() + self.authority.len() + self.prefix.len() + path_and_query.len() + 4);
+        let mut text = String::with_capacity(
+            self.scheme.len() + self.authority.len() + self.prefix.len() + path_and_query.len() + 4,
+        );
         text.push_str(&self.scheme);
         text.push_str("://");
         text.push_str(self.host());
@@ -75,10 +88,19 @@ mod tests {
     #[test]
     fn joins_prefix_path_and_query() {
         let up = Upstream::parse("http://127.0.0.1:8080/corp/gw/").unwrap();
-        assert_eq!(up.join("/v1/messages?beta=true").unwrap().to_string(), "http://127.0.0.1:8080/corp/gw/v1/messages?beta=true");
+        assert_eq!(
+            up.join("/v1/messages?beta=true").unwrap().to_string(),
+            "http://127.0.0.1:8080/corp/gw/v1/messages?beta=true"
+        );
         let plain = Upstream::parse("https://api.anthropic.com").unwrap();
-        assert_eq!(plain.join("").unwrap().to_string(), "https://api.anthropic.com/");
-        assert_eq!(plain.join("/v1/x").unwrap().to_string(), "https://api.anthropic.com/v1/x");
+        assert_eq!(
+            plain.join("").unwrap().to_string(),
+            "https://api.anthropic.com/"
+        );
+        assert_eq!(
+            plain.join("/v1/x").unwrap().to_string(),
+            "https://api.anthropic.com/v1/x"
+        );
     }
 
     #[test]

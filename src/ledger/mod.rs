@@ -1,9 +1,9 @@
 //! The local SQLite ledger: migrations, inserts and the writer the proxy hands rows to.
 
+pub mod query;
 mod row;
 mod schema;
 mod writer;
-pub mod query;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,11 +16,21 @@ pub use writer::{LedgerWriter, WriterHandle};
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("cannot create the data directory {path}: {source}\n  check its permissions, or set GW_DATA_DIR to a writable directory")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the ledger {path}: {source}\n  check the file's permissions, or set GW_DATA_DIR to another directory")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("the ledger {path} was written by a newer gw (schema {found}, this gw knows {known}); upgrade gw")]
-    TooNew { path: PathBuf, found: usize, known: usize },
+    TooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
     #[error("ledger error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("the ledger writer has stopped; rows could not be recorded (see gw.log)")]
@@ -38,14 +48,26 @@ impl Ledger {
     /// gw processes can write at once.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
-        let open_err = |source| LedgerError::Open { path: path.to_path_buf(), source };
+        let open_err = |source| LedgerError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        let mut ledger = Ledger { conn, path: path.to_path_buf() };
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
         ledger.migrate()?;
         Ok(ledger)
     }
@@ -60,15 +82,23 @@ impl Ledger {
 
     fn migrate(&mut self) -> Result<(), LedgerError> {
         let known = schema::MIGRATIONS.len();
-        let current: usize = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         if current > known {
-            return Err(LedgerError::TooNew { path: self.path.clone(), found: current, known });
+            return Err(LedgerError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                known,
+            });
         }
         if current == known {
             return Ok(());
         }
         // IMMEDIATE takes the write lock first, so two processes never run the same step.
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let current: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(current) {
             tx.execute_batch(step)?;
@@ -80,7 +110,9 @@ impl Ledger {
 
     /// Inserts rows in one transaction. A row whose id is already present is left as it is.
     pub fn insert(&mut self, rows: &[Row]) -> Result<usize, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut inserted = 0;
         {
             let mut stmt = tx.prepare_cached(INSERT)?;
@@ -131,22 +163,31 @@ impl Ledger {
     /// Reads one row back by id.
     pub fn get(&self, id: &uuid::Uuid) -> Result<Option<Row>, LedgerError> {
         let sql = format!("SELECT {COLUMNS} FROM requests WHERE id = ?1");
-        Ok(self.conn.query_row(&sql, [id.to_string()], row_from_sql).optional()?)
+        Ok(self
+            .conn
+            .query_row(&sql, [id.to_string()], row_from_sql)
+            .optional()?)
     }
 
     /// Every row of a session, oldest first.
     pub fn session_rows(&self, session_id: &str) -> Result<Vec<Row>, LedgerError> {
-        let sql = format!("SELECT {COLUMNS} FROM requests WHERE session_id = ?1 ORDER BY started_at, id");
+        let sql =
+            format!("SELECT {COLUMNS} FROM requests WHERE session_id = ?1 ORDER BY started_at, id");
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([session_id], row_from_sql)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = stmt
+            .query_map([session_id], row_from_sql)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// The most recent rows, newest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<Row>, LedgerError> {
-        let sql = format!("SELECT {COLUMNS} FROM requests ORDER BY started_at DESC, id DESC LIMIT ?1");
+        let sql =
+            format!("SELECT {COLUMNS} FROM requests ORDER BY started_at DESC, id DESC LIMIT ?1");
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([limit as i64], row_from_sql)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = stmt
+            .query_map([limit as i64], row_from_sql)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 }
@@ -167,8 +208,9 @@ const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_m
 
 fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let id: String = r.get(0)?;
-    let id = uuid::Uuid::parse_str(&id)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
     let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
     Ok(Row {
         id,
@@ -228,7 +270,14 @@ mod tests {
             status: 200,
             streamed: true,
             incomplete: false,
-            usage: Usage { input: 1200, output: 85, cache_read: 50_000, cache_write_5m: 3000, cache_write_1h: 0, reasoning: 0 },
+            usage: Usage {
+                input: 1200,
+                output: 85,
+                cache_read: 50_000,
+                cache_write_5m: 3000,
+                cache_write_1h: 0,
+                reasoning: 0,
+            },
             cost_nanos: Some(31_530_000),
             price_version: "test".into(),
             latency_us: 1_500,
@@ -236,7 +285,11 @@ mod tests {
             upstream_request_id: Some("req_1".into()),
             agent_session_id: Some("agent-sess".into()),
             error: None,
-            attribution: Attribution { session_id: session.into(), agent: Some("claude".into()), ..Default::default() },
+            attribution: Attribution {
+                session_id: session.into(),
+                agent: Some("claude".into()),
+                ..Default::default()
+            },
         }
     }
 
@@ -246,7 +299,11 @@ mod tests {
         let mut ledger = Ledger::open(&dir.path().join("sub/ledger.db")).unwrap();
         let row = sample_row("s1", 1_000_000);
         assert_eq!(ledger.insert(std::slice::from_ref(&row)).unwrap(), 1);
-        assert_eq!(ledger.insert(std::slice::from_ref(&row)).unwrap(), 0, "same id twice is one row");
+        assert_eq!(
+            ledger.insert(std::slice::from_ref(&row)).unwrap(),
+            0,
+            "same id twice is one row"
+        );
         assert_eq!(ledger.get(&row.id).unwrap().unwrap(), row);
         assert_eq!(ledger.session_rows("s1").unwrap(), vec![row]);
     }
@@ -256,10 +313,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.db");
         let row = sample_row("s1", 5);
-        Ledger::open(&path).unwrap().insert(std::slice::from_ref(&row)).unwrap();
+        Ledger::open(&path)
+            .unwrap()
+            .insert(std::slice::from_ref(&row))
+            .unwrap();
         let ledger = Ledger::open(&path).unwrap();
         assert_eq!(ledger.recent(10).unwrap(), vec![row]);
-        let mode: String = ledger.conn().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = ledger
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -267,7 +330,14 @@ mod tests {
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.db");
-        Ledger::open(&path).unwrap().conn().pragma_update(None, "user_version", 999).unwrap();
-        assert!(matches!(Ledger::open(&path), Err(LedgerError::TooNew { .. })));
+        Ledger::open(&path)
+            .unwrap()
+            .conn()
+            .pragma_update(None, "user_version", 999)
+            .unwrap();
+        assert!(matches!(
+            Ledger::open(&path),
+            Err(LedgerError::TooNew { .. })
+        ));
     }
 }

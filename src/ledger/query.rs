@@ -167,30 +167,47 @@ impl Ledger {
         if !path.exists() {
             return Ok(None);
         }
-        let open_err = |source| LedgerError::Open { path: path.to_path_buf(), source };
+        let open_err = |source| LedgerError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
         let known = schema::MIGRATIONS.len();
         if version > known {
-            return Err(LedgerError::TooNew { path: path.to_path_buf(), found: version, known });
+            return Err(LedgerError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known,
+            });
         }
         if version < known {
             drop(conn);
             return Ledger::open(path).map(Some);
         }
-        Ok(Some(Ledger { conn, path: path.to_path_buf() }))
+        Ok(Some(Ledger {
+            conn,
+            path: path.to_path_buf(),
+        }))
     }
 
     /// Whether any request was ever recorded.
     pub fn has_requests(&self) -> Result<bool, LedgerError> {
-        Ok(self.conn.query_row("SELECT EXISTS (SELECT 1 FROM requests)", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM requests)", [], |r| r.get(0))?)
     }
 
     /// When the first request started, Unix µs.
     pub fn first_request_at(&self) -> Result<Option<i64>, LedgerError> {
-        Ok(self.conn.query_row("SELECT min(started_at) FROM requests", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT min(started_at) FROM requests", [], |r| r.get(0))?)
     }
 
     /// Sums requests as `query` says. Whole UTC days come from `spend_1d`, whole quarter hours
@@ -219,16 +236,30 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut params: Vec<rusqlite::types::Value> = Vec::new();
         let mut conditions = vec![ranges_condition("bucket", ranges, &mut params)];
-        filter_conditions(&query.filters, |c| c.sql().to_string(), &mut conditions, &mut params);
+        filter_conditions(
+            &query.filters,
+            |c| c.sql().to_string(),
+            &mut conditions,
+            &mut params,
+        );
         let select = select_list(query, "bucket", |c| c.sql().to_string());
         let sums = "sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
                     sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens), \
                     sum(cost_nanos), sum(unpriced_requests)";
-        let sql = format!("SELECT {select}{sums} FROM {table}{}{}", where_clause(&conditions), group_clause(query));
+        let sql = format!(
+            "SELECT {select}{sums} FROM {table}{}{}",
+            where_clause(&conditions),
+            group_clause(query)
+        );
         self.collect_groups(&sql, params, query, out)
     }
 
-    fn sum_raw(&self, query: &SpendQuery, ranges: &[(i64, i64)], out: &mut Vec<SpendGroup>) -> Result<(), LedgerError> {
+    fn sum_raw(
+        &self,
+        query: &SpendQuery,
+        ranges: &[(i64, i64)],
+        out: &mut Vec<SpendGroup>,
+    ) -> Result<(), LedgerError> {
         let mut params: Vec<rusqlite::types::Value> = Vec::new();
         let mut conditions = vec![ranges_condition("started_at", ranges, &mut params)];
         let raw_column = |c: Column| format!("coalesce({}, '')", c.sql());
@@ -237,7 +268,11 @@ impl Ledger {
         let sums = "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
                     sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens), \
                     coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL)";
-        let sql = format!("SELECT {select}{sums} FROM requests{}{}", where_clause(&conditions), group_clause(query));
+        let sql = format!(
+            "SELECT {select}{sums} FROM requests{}{}",
+            where_clause(&conditions),
+            group_clause(query)
+        );
         self.collect_groups(&sql, params, query, out)
     }
 
@@ -255,14 +290,18 @@ impl Ledger {
         while let Some(r) = rows.next()? {
             // An aggregate over no rows (no GROUP BY) comes back as one row of NULLs.
             let requests: Option<i64> = r.get(time + n)?;
-            let Some(requests) = requests.filter(|&n| n > 0) else { continue };
+            let Some(requests) = requests.filter(|&n| n > 0) else {
+                continue;
+            };
             let at_us = if query.by_time { Some(r.get(0)?) } else { None };
             let mut values = Vec::with_capacity(n);
             for i in 0..n {
                 let v: String = r.get(time + i)?;
                 values.push(Some(v).filter(|v| !v.is_empty()));
             }
-            let s = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(time + n + i)?.unwrap_or(0)) };
+            let s = |i: usize| -> rusqlite::Result<i64> {
+                Ok(r.get::<_, Option<i64>>(time + n + i)?.unwrap_or(0))
+            };
             let sums = Sums {
                 requests,
                 input_tokens: s(1)?,
@@ -273,7 +312,11 @@ impl Ledger {
                 cost_nanos: s(6)?,
                 unpriced_requests: s(7)?,
             };
-            out.push(SpendGroup { at_us, values, sums });
+            out.push(SpendGroup {
+                at_us,
+                values,
+                sums,
+            });
         }
         Ok(())
     }
@@ -284,7 +327,9 @@ impl Ledger {
         // their last activity (to the quarter hour) without touching the raw rows.
         let mut ids: Vec<String> = Vec::new();
         {
-            let mut stmt = self.conn.prepare("SELECT session_id FROM spend_15m ORDER BY bucket DESC")?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT session_id FROM spend_15m ORDER BY bucket DESC")?;
             let mut rows = stmt.query([])?;
             let mut seen = std::collections::HashSet::new();
             while let Some(r) = rows.next()? {
@@ -335,7 +380,11 @@ impl Ledger {
                 Err(e) => return Err(e.into()),
             }
         }
-        sessions.sort_by(|a, b| b.last_ended_at_us.cmp(&a.last_ended_at_us).then_with(|| a.session_id.cmp(&b.session_id)));
+        sessions.sort_by(|a, b| {
+            b.last_ended_at_us
+                .cmp(&a.last_ended_at_us)
+                .then_with(|| a.session_id.cmp(&b.session_id))
+        });
         Ok(sessions)
     }
 
@@ -343,7 +392,11 @@ impl Ledger {
     pub fn find_session(&self, typed: &str) -> Result<SessionMatch, LedgerError> {
         let exact: Option<i64> = self
             .conn
-            .query_row("SELECT 1 FROM requests WHERE session_id = ?1 LIMIT 1", [typed], |r| r.get(0))
+            .query_row(
+                "SELECT 1 FROM requests WHERE session_id = ?1 LIMIT 1",
+                [typed],
+                |r| r.get(0),
+            )
             .optional()?;
         if exact.is_some() {
             return Ok(SessionMatch::One(typed.to_string()));
@@ -356,7 +409,9 @@ impl Ledger {
              WHERE substr(session_id, 1, length(?1)) = ?1 OR substr(session_id, -length(?1)) = ?1
              ORDER BY session_id LIMIT 6",
         )?;
-        let found = stmt.query_map([typed], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        let found = stmt
+            .query_map([typed], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(match found.len() {
             0 => SessionMatch::None,
             1 => SessionMatch::One(found.into_iter().next().unwrap_or_default()),
@@ -366,8 +421,17 @@ impl Ledger {
 
     /// Inserts rows from an iterator in one transaction with one prepared statement (for seeding
     /// large synthetic ledgers). A row whose id is already present is left as it is.
-    pub fn insert_iter(&mut self, rows: impl IntoIterator<Item = Row>) -> Result<usize, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    pub fn insert_iter(
+        &mut self,
+        rows: impl IntoIterator<Item = Row>,
+    ) -> Result<usize, LedgerError> {
+        // Every insert fires the rollup triggers, so SQLite keeps a statement journal; once one
+        // outgrows its small in-memory buffer it becomes a temp file written on every row
+        // (17 writes a row, 2.5x slower). Keep temp data in memory.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut inserted = 0;
         {
             let mut stmt = tx.prepare_cached(super::INSERT)?;
@@ -427,10 +491,16 @@ struct Plan {
 
 impl Plan {
     fn new(query: &SpendQuery) -> Plan {
-        let whole = (query.since_us.unwrap_or(i64::MIN), query.until_us.unwrap_or(i64::MAX));
+        let whole = (
+            query.since_us.unwrap_or(i64::MIN),
+            query.until_us.unwrap_or(i64::MAX),
+        );
         let mut levels = vec![Vec::new(); LEVELS.len()];
         if whole.0 >= whole.1 {
-            return Plan { levels, raw: Vec::new() };
+            return Plan {
+                levels,
+                raw: Vec::new(),
+            };
         }
         let mut pending = vec![whole];
         if query.source == Source::Rollup {
@@ -443,15 +513,33 @@ impl Plan {
                 pending = merged(rest);
             }
         }
-        Plan { levels, raw: pending }
+        Plan {
+            levels,
+            raw: pending,
+        }
     }
 }
 
 /// Splits `[lo, hi)` into whole buckets of `width` that no `split_at` instant cuts (to `whole`)
 /// and the rest (to `rest`).
-fn cover(lo: i64, hi: i64, width: i64, split_at: &[i64], whole: &mut Vec<(i64, i64)>, rest: &mut Vec<(i64, i64)>) {
-    let a = if lo == i64::MIN { lo } else { ceil_to(lo, width) };
-    let b = if hi == i64::MAX { hi } else { floor_to(hi, width) };
+fn cover(
+    lo: i64,
+    hi: i64,
+    width: i64,
+    split_at: &[i64],
+    whole: &mut Vec<(i64, i64)>,
+    rest: &mut Vec<(i64, i64)>,
+) {
+    let a = if lo == i64::MIN {
+        lo
+    } else {
+        ceil_to(lo, width)
+    };
+    let b = if hi == i64::MAX {
+        hi
+    } else {
+        floor_to(hi, width)
+    };
     if a >= b {
         rest.push((lo, hi));
         return;
@@ -462,8 +550,11 @@ fn cover(lo: i64, hi: i64, width: i64, split_at: &[i64], whole: &mut Vec<(i64, i
     if b < hi {
         rest.push((b, hi));
     }
-    let cut: BTreeSet<i64> =
-        split_at.iter().filter(|&&p| p > a && p < b && p.rem_euclid(width) != 0).map(|&p| floor_to(p, width)).collect();
+    let cut: BTreeSet<i64> = split_at
+        .iter()
+        .filter(|&&p| p > a && p < b && p.rem_euclid(width) != 0)
+        .map(|&p| floor_to(p, width))
+        .collect();
     let mut start = a;
     for c in cut {
         if start < c {
@@ -504,7 +595,11 @@ fn ceil_to(us: i64, width: i64) -> i64 {
 }
 
 /// `(col >= ?1 AND col < ?2) OR …` for the ranges; open ends leave their bound out.
-fn ranges_condition(column: &str, ranges: &[(i64, i64)], params: &mut Vec<rusqlite::types::Value>) -> String {
+fn ranges_condition(
+    column: &str,
+    ranges: &[(i64, i64)],
+    params: &mut Vec<rusqlite::types::Value>,
+) -> String {
     let mut any = Vec::new();
     for &(lo, hi) in ranges {
         let mut parts = Vec::new();
@@ -582,7 +677,13 @@ mod tests {
     const D: i64 = 96 * QUARTER_US;
 
     fn plan(since: Option<i64>, until: Option<i64>, split_at: Vec<i64>) -> Plan {
-        Plan::new(&SpendQuery { since_us: since, until_us: until, split_at, by_time: true, ..Default::default() })
+        Plan::new(&SpendQuery {
+            since_us: since,
+            until_us: until,
+            split_at,
+            by_time: true,
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -596,7 +697,11 @@ mod tests {
     fn day_cut_by_a_local_midnight_goes_to_quarters() {
         // New York midnight in winter: 05:00 UTC.
         let five = 20 * Q;
-        let p = plan(Some(10 * D + five), Some(13 * D + five), vec![11 * D + five, 12 * D + five]);
+        let p = plan(
+            Some(10 * D + five),
+            Some(13 * D + five),
+            vec![11 * D + five, 12 * D + five],
+        );
         assert_eq!(p.levels, vec![vec![], vec![(10 * D + five, 13 * D + five)]]);
         assert!(p.raw.is_empty());
     }
@@ -605,14 +710,30 @@ mod tests {
     fn ragged_edges_and_odd_offsets_go_raw() {
         let p = plan(Some(10 * D + 7), Some(12 * D + 9), vec![11 * D + 3 * Q + 5]);
         assert_eq!(p.levels[0], vec![]);
-        assert_eq!(p.levels[1], vec![(10 * D + Q, 11 * D + 3 * Q), (11 * D + 4 * Q, 12 * D)]);
-        assert_eq!(p.raw, vec![(10 * D + 7, 10 * D + Q), (11 * D + 3 * Q, 11 * D + 4 * Q), (12 * D, 12 * D + 9)]);
+        assert_eq!(
+            p.levels[1],
+            vec![(10 * D + Q, 11 * D + 3 * Q), (11 * D + 4 * Q, 12 * D)]
+        );
+        assert_eq!(
+            p.raw,
+            vec![
+                (10 * D + 7, 10 * D + Q),
+                (11 * D + 3 * Q, 11 * D + 4 * Q),
+                (12 * D, 12 * D + 9)
+            ]
+        );
     }
 
     #[test]
     fn long_ranges_mix_levels() {
         let p = plan(Some(10 * D - 2 * Q), Some(20 * D + Q + 1), vec![]);
-        assert_eq!(p.levels, vec![vec![(10 * D, 20 * D)], vec![(10 * D - 2 * Q, 10 * D), (20 * D, 20 * D + Q)]]);
+        assert_eq!(
+            p.levels,
+            vec![
+                vec![(10 * D, 20 * D)],
+                vec![(10 * D - 2 * Q, 10 * D), (20 * D, 20 * D + Q)]
+            ]
+        );
         assert_eq!(p.raw, vec![(20 * D + Q, 20 * D + Q + 1)]);
     }
 
@@ -623,7 +744,12 @@ mod tests {
         let p = plan(Some(Q + 1), Some(Q + 5), vec![]);
         assert_eq!(p.raw, vec![(Q + 1, Q + 5)]);
         assert!(plan(Some(5), Some(5), vec![]).raw.is_empty());
-        let raw = Plan::new(&SpendQuery { since_us: Some(0), until_us: Some(D), source: Source::Raw, ..Default::default() });
+        let raw = Plan::new(&SpendQuery {
+            since_us: Some(0),
+            until_us: Some(D),
+            source: Source::Raw,
+            ..Default::default()
+        });
         assert_eq!(raw.raw, vec![(0, D)]);
     }
 

@@ -4,6 +4,7 @@
 // migration a compile-time string.
 
 /// A rollup table of bucket width `$us` microseconds, filled from the rows already there.
+#[rustfmt::skip]
 macro_rules! rollup_table {
     ($table:literal, $us:literal) => {
         concat!(
@@ -43,6 +44,7 @@ macro_rules! rollup_table {
 }
 
 /// Trigger statement: adds row `NEW` to a rollup.
+#[rustfmt::skip]
 macro_rules! rollup_add {
     ($table:literal, $us:literal) => {
         concat!(
@@ -69,6 +71,7 @@ macro_rules! rollup_add {
 }
 
 /// Trigger statements: takes row `OLD` out of a rollup, dropping the group when it empties.
+#[rustfmt::skip]
 macro_rules! rollup_remove {
     ($table:literal, $us:literal) => {
         concat!(

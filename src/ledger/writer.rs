@@ -52,7 +52,13 @@ impl LedgerWriter {
             .name("gw-ledger".into())
             .spawn(move || run(ledger, rx))
             .map_err(|_| LedgerError::WriterGone)?;
-        Ok(LedgerWriter { handle: WriterHandle { tx, waiting: Arc::default() }, thread: Some(thread) })
+        Ok(LedgerWriter {
+            handle: WriterHandle {
+                tx,
+                waiting: Arc::default(),
+            },
+            thread: Some(thread),
+        })
     }
 
     pub fn handle(&self) -> WriterHandle {
@@ -62,7 +68,13 @@ impl LedgerWriter {
     /// Waits until every row sent so far is committed, then stops the writer.
     pub fn shutdown(mut self) -> Result<(), LedgerError> {
         let (tx, _) = mpsc::channel(1);
-        drop(std::mem::replace(&mut self.handle, WriterHandle { tx, waiting: Arc::default() }));
+        drop(std::mem::replace(
+            &mut self.handle,
+            WriterHandle {
+                tx,
+                waiting: Arc::default(),
+            },
+        ));
         self.join()
     }
 
@@ -78,7 +90,10 @@ impl Drop for LedgerWriter {
     fn drop(&mut self) {
         // Close our sender so the thread ends once every other handle is gone too.
         let (tx, _) = mpsc::channel(1);
-        self.handle = WriterHandle { tx, waiting: Arc::default() };
+        self.handle = WriterHandle {
+            tx,
+            waiting: Arc::default(),
+        };
     }
 }
 
@@ -110,7 +125,9 @@ impl WriterHandle {
                     }
                 }
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => tracing::error!("ledger writer stopped; a row was lost"),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("ledger writer stopped; a row was lost")
+            }
         }
     }
 
@@ -124,7 +141,10 @@ impl WriterHandle {
             drained.await;
         }
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Message::Flush(tx)).await.map_err(|_| LedgerError::WriterGone)?;
+        self.tx
+            .send(Message::Flush(tx))
+            .await
+            .map_err(|_| LedgerError::WriterGone)?;
         rx.await.map_err(|_| LedgerError::WriterGone)
     }
 }
@@ -170,7 +190,10 @@ fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>) {
         }
     }
     for row in batch.drain(..) {
-        tracing::error!(?row, "ledger insert failed for good; row kept only in this log");
+        tracing::error!(
+            ?row,
+            "ledger insert failed for good; row kept only in this log"
+        );
     }
 }
 
@@ -191,11 +214,28 @@ mod tests {
             handle.record(row);
         }
         handle.flush().await.unwrap();
-        assert_eq!(Ledger::open(&path).unwrap().session_rows("s").unwrap().len(), 3000);
+        assert_eq!(
+            Ledger::open(&path)
+                .unwrap()
+                .session_rows("s")
+                .unwrap()
+                .len(),
+            3000
+        );
         handle.record(crate::ledger::tests::sample_row("t", 1));
         drop(handle);
-        tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap().unwrap();
-        assert_eq!(Ledger::open(&path).unwrap().session_rows("t").unwrap().len(), 1);
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Ledger::open(&path)
+                .unwrap()
+                .session_rows("t")
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -39,7 +39,10 @@ impl SessionAuth {
     pub fn new(held: HashMap<Provider, String>) -> SessionAuth {
         let mut bytes = [0u8; 24]; // 192 bits
         rand::rng().fill_bytes(&mut bytes);
-        let key = format!("gws-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let key = format!(
+            "gws-{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         SessionAuth { key, held }
     }
 
@@ -60,12 +63,20 @@ impl SessionAuth {
                 }
             }
         }
-        let is_key = |value: Option<&str>| value.is_some_and(|v| constant_time_eq(v.trim().as_bytes(), self.key.as_bytes()));
-        let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let is_key = |value: Option<&str>| {
+            value.is_some_and(|v| constant_time_eq(v.trim().as_bytes(), self.key.as_bytes()))
+        };
+        let header_str = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
         if is_key(header_str("x-api-key")) {
             return Admission::Credential(CredentialPlace::XApiKey);
         }
-        if is_key(header_str(header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "))) {
+        if is_key(
+            header_str(header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer ")),
+        ) {
             return Admission::Credential(CredentialPlace::Bearer);
         }
         if is_key(header_str("x-goog-api-key")) {
@@ -82,7 +93,13 @@ impl SessionAuth {
 
     /// Replaces the session key with the provider key gw holds, where it was found. Without a
     /// held key the session key is removed, so it never leaves the machine.
-    pub fn swap(&self, provider: Provider, place: CredentialPlace, headers: &mut HeaderMap, path_and_query: &mut String) {
+    pub fn swap(
+        &self,
+        provider: Provider,
+        place: CredentialPlace,
+        headers: &mut HeaderMap,
+        path_and_query: &mut String,
+    ) {
         let real = self.held.get(&provider);
         let set = |headers: &mut HeaderMap, name: &'static str, value: Option<String>| match value
             .and_then(|v| HeaderValue::from_str(&v).ok())
@@ -97,10 +114,16 @@ impl SessionAuth {
         };
         match place {
             CredentialPlace::XApiKey => set(headers, "x-api-key", real.cloned()),
-            CredentialPlace::Bearer => set(headers, "authorization", real.map(|k| format!("Bearer {k}"))),
+            CredentialPlace::Bearer => set(
+                headers,
+                "authorization",
+                real.map(|k| format!("Bearer {k}")),
+            ),
             CredentialPlace::XGoogApiKey => set(headers, "x-goog-api-key", real.cloned()),
             CredentialPlace::QueryKey => {
-                let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+                let (path, query) = path_and_query
+                    .split_once('?')
+                    .unwrap_or((path_and_query, ""));
                 let query: Vec<String> = query
                     .split('&')
                     .filter_map(|pair| match pair.strip_prefix("key=") {
@@ -108,7 +131,11 @@ impl SessionAuth {
                         None => Some(pair.to_string()),
                     })
                     .collect();
-                *path_and_query = if query.is_empty() { path.to_string() } else { format!("{path}?{}", query.join("&")) };
+                *path_and_query = if query.is_empty() {
+                    path.to_string()
+                } else {
+                    format!("{path}?{}", query.join("&"))
+                };
             }
         }
     }
@@ -123,7 +150,10 @@ mod tests {
     use super::*;
 
     fn auth() -> SessionAuth {
-        SessionAuth::new(HashMap::from([(Provider::Anthropic, "sk-real".to_string())]))
+        SessionAuth::new(HashMap::from([(
+            Provider::Anthropic,
+            "sk-real".to_string(),
+        )]))
     }
 
     #[test]
@@ -137,19 +167,40 @@ mod tests {
     fn admits_by_path_segment_or_credential_only() {
         let a = auth();
         let path = format!("/{}/anthropic/v1/messages", a.key());
-        assert_eq!(a.admit(&path, &HeaderMap::new()), Admission::Path("/anthropic/v1/messages"));
+        assert_eq!(
+            a.admit(&path, &HeaderMap::new()),
+            Admission::Path("/anthropic/v1/messages")
+        );
         let mut h = HeaderMap::new();
         assert_eq!(a.admit("/anthropic/v1/messages", &h), Admission::Refused);
         h.insert("x-api-key", "wrong".parse().unwrap());
         assert_eq!(a.admit("/anthropic/v1/messages", &h), Admission::Refused);
         h.insert("x-api-key", a.key().parse().unwrap());
-        assert_eq!(a.admit("/anthropic/v1/messages", &h), Admission::Credential(CredentialPlace::XApiKey));
+        assert_eq!(
+            a.admit("/anthropic/v1/messages", &h),
+            Admission::Credential(CredentialPlace::XApiKey)
+        );
         let mut h = HeaderMap::new();
-        h.insert("authorization", format!("Bearer {}", a.key()).parse().unwrap());
-        assert_eq!(a.admit("/openai/v1/responses", &h), Admission::Credential(CredentialPlace::Bearer));
-        let q = format!("/gemini/v1beta/models/m:generateContent?alt=sse&key={}", a.key());
-        assert_eq!(a.admit(&q, &HeaderMap::new()), Admission::Credential(CredentialPlace::QueryKey));
-        assert_eq!(a.admit(&format!("/{}x/anthropic", a.key()), &HeaderMap::new()), Admission::Refused);
+        h.insert(
+            "authorization",
+            format!("Bearer {}", a.key()).parse().unwrap(),
+        );
+        assert_eq!(
+            a.admit("/openai/v1/responses", &h),
+            Admission::Credential(CredentialPlace::Bearer)
+        );
+        let q = format!(
+            "/gemini/v1beta/models/m:generateContent?alt=sse&key={}",
+            a.key()
+        );
+        assert_eq!(
+            a.admit(&q, &HeaderMap::new()),
+            Admission::Credential(CredentialPlace::QueryKey)
+        );
+        assert_eq!(
+            a.admit(&format!("/{}x/anthropic", a.key()), &HeaderMap::new()),
+            Admission::Refused
+        );
     }
 
     #[test]
@@ -158,14 +209,30 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-api-key", a.key().parse().unwrap());
         let mut p = String::new();
-        a.swap(Provider::Anthropic, CredentialPlace::XApiKey, &mut h, &mut p);
+        a.swap(
+            Provider::Anthropic,
+            CredentialPlace::XApiKey,
+            &mut h,
+            &mut p,
+        );
         assert_eq!(h["x-api-key"], "sk-real");
         let mut h = HeaderMap::new();
-        h.insert("authorization", format!("Bearer {}", a.key()).parse().unwrap());
+        h.insert(
+            "authorization",
+            format!("Bearer {}", a.key()).parse().unwrap(),
+        );
         a.swap(Provider::OpenAi, CredentialPlace::Bearer, &mut h, &mut p);
-        assert!(!h.contains_key("authorization"), "no held OpenAI key: the session key is not forwarded");
+        assert!(
+            !h.contains_key("authorization"),
+            "no held OpenAI key: the session key is not forwarded"
+        );
         let mut q = format!("/v1beta/m:generateContent?alt=sse&key={}", a.key());
-        a.swap(Provider::Gemini, CredentialPlace::QueryKey, &mut HeaderMap::new(), &mut q);
+        a.swap(
+            Provider::Gemini,
+            CredentialPlace::QueryKey,
+            &mut HeaderMap::new(),
+            &mut q,
+        );
         assert_eq!(q, "/v1beta/m:generateContent?alt=sse");
     }
 }

@@ -26,8 +26,19 @@ pub struct MeteredBody<B> {
 }
 
 impl<B> MeteredBody<B> {
-    pub fn new(inner: B, tap: ResponseTap, filter: Option<ChatUsageChunkFilter>, context: RequestContext) -> Self {
-        MeteredBody { inner, tap, filter, context: Some(context), done: false }
+    pub fn new(
+        inner: B,
+        tap: ResponseTap,
+        filter: Option<ChatUsageChunkFilter>,
+        context: RequestContext,
+    ) -> Self {
+        MeteredBody {
+            inner,
+            tap,
+            filter,
+            context: Some(context),
+            done: false,
+        }
     }
 
     fn finish(&mut self, cut: bool, error: Option<String>) {
@@ -46,7 +57,10 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         if this.done {
             return Poll::Ready(None);
@@ -115,7 +129,10 @@ where
 impl<B> Drop for MeteredBody<B> {
     fn drop(&mut self) {
         if self.context.is_some() {
-            self.finish(true, Some("client closed the response before its end".into()));
+            self.finish(
+                true,
+                Some("client closed the response before its end".into()),
+            );
         }
     }
 }
@@ -130,7 +147,11 @@ pub struct RequestTapBody<B> {
 
 impl<B> RequestTapBody<B> {
     pub fn new(inner: B, slot: Arc<OnceLock<RequestInfo>>) -> Self {
-        RequestTapBody { inner, tap: RequestTap::new(), slot }
+        RequestTapBody {
+            inner,
+            tap: RequestTap::new(),
+            slot,
+        }
     }
 
     fn publish(&mut self) {
@@ -148,7 +169,10 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {

@@ -33,7 +33,9 @@ pub struct RequestContext {
 }
 
 pub fn unix_micros(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 impl RequestContext {
@@ -44,7 +46,11 @@ impl RequestContext {
         agent_session_id: Option<String>,
     ) -> RequestContext {
         let endpoint = route::path_only(upstream_path_and_query).to_string();
-        let path_model = if provider == Provider::Gemini { gemini_path_model(&endpoint) } else { None };
+        let path_model = if provider == Provider::Gemini {
+            gemini_path_model(&endpoint)
+        } else {
+            None
+        };
         RequestContext {
             recorder,
             started: Instant::now(),

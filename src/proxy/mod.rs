@@ -22,7 +22,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Upstreams;
-use crate::meter::{inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap, ResponseTap};
+use crate::meter::{
+    inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap, ResponseTap,
+};
 
 pub use auth::SessionAuth;
 pub use body::{BoxError, MeteredBody, RequestTapBody};
@@ -34,7 +36,10 @@ type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyB
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     #[error("cannot listen on {addr}: {source}\n  pick another address with --listen (or GW_LISTEN), or use port 0 for any free port")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// What the proxy needs: upstreams and the recorder rows go to.
@@ -47,7 +52,12 @@ pub struct ProxyState {
 
 impl ProxyState {
     pub fn new(upstreams: Upstreams, recorder: Recorder) -> ProxyState {
-        ProxyState { upstreams, client: upstream_client(), recorder: Arc::new(recorder), auth: None }
+        ProxyState {
+            upstreams,
+            client: upstream_client(),
+            recorder: Arc::new(recorder),
+            auth: None,
+        }
     }
 
     /// Requires every request to carry the session key (see [`SessionAuth`]).
@@ -86,13 +96,17 @@ impl RunningProxy {
 
 /// Binds `addr` and serves in a background task.
 pub async fn start(addr: SocketAddr, state: ProxyState) -> Result<RunningProxy, ProxyError> {
-    let listener = TcpListener::bind(addr).await.map_err(|source| ProxyError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ProxyError::Bind { addr, source })?;
     Ok(serve(listener, state))
 }
 
 /// Serves on a listener handed in (tests bind port 0 themselves).
 pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
-    let addr = listener.local_addr().expect("a bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     let (stop, mut stopped) = watch::channel(false);
     let state = Arc::new(state);
     let task = tokio::spawn(async move {
@@ -153,22 +167,38 @@ fn full(bytes: Bytes) -> ProxyBody {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
-fn error_response(provider: Option<Provider>, status: StatusCode, kind: &str, message: &str) -> Response<ProxyBody> {
+fn error_response(
+    provider: Option<Provider>,
+    status: StatusCode,
+    kind: &str,
+    message: &str,
+) -> Response<ProxyBody> {
     let mut response = Response::new(full(route::error_body(provider, status, kind, message)));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<ProxyBody> {
-    let mut path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+    let mut path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
     let mut credential = None;
     if let Some(auth) = &state.auth {
         match auth.admit(&path_and_query, req.headers()) {
             auth::Admission::Path(rest) => path_and_query = rest.to_string(),
             auth::Admission::Credential(place) => credential = Some(place),
             auth::Admission::Refused => {
-                tracing::warn!(path = route::path_only(&path_and_query), "refused a request without the session key");
+                tracing::warn!(
+                    path = route::path_only(&path_and_query),
+                    "refused a request without the session key"
+                );
                 let provider = route::split_prefix(&path_and_query).map(|(p, _)| p);
                 return error_response(
                     provider,
@@ -206,7 +236,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             let message = format!("gw proxy: cannot build the upstream URL: {e}");
             context.status = 400;
             context.finish(Default::default(), false, Some(message.clone()));
-            return error_response(Some(provider), StatusCode::BAD_REQUEST, "invalid_request_error", &message);
+            return error_response(
+                Some(provider),
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &message,
+            );
         }
     };
 
@@ -227,7 +262,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 let message = format!("gw proxy: reading the request body failed: {e}");
                 context.status = 400;
                 context.finish(Default::default(), true, Some(message.clone()));
-                return error_response(Some(provider), StatusCode::BAD_REQUEST, "invalid_request_error", &message);
+                return error_response(
+                    Some(provider),
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    &message,
+                );
             }
         };
         let mut tap = RequestTap::new();
@@ -237,12 +277,17 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             Some(changed) => {
                 filter = Some(ChatUsageChunkFilter::new());
                 // The filter works on plain SSE, so ask for it uncompressed.
-                parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+                parts.headers.insert(
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_static("identity"),
+                );
                 Bytes::from(changed)
             }
             None => bytes,
         };
-        parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
         full(bytes)
     } else {
         RequestTapBody::new(incoming, context.request_info.clone()).boxed()
@@ -251,19 +296,37 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     let upstream_response = match state.client.request(Request::from_parts(parts, body)).await {
         Ok(response) => response,
         Err(e) => {
-            let message = format!("gw proxy: upstream {} unreachable: {}", upstream.host(), error_chain(&e));
+            let message = format!(
+                "gw proxy: upstream {} unreachable: {}",
+                upstream.host(),
+                error_chain(&e)
+            );
             tracing::warn!(%message);
             context.status = StatusCode::BAD_GATEWAY.as_u16();
             context.finish(Default::default(), false, Some(message.clone()));
-            return error_response(Some(provider), StatusCode::BAD_GATEWAY, "api_error", &message);
+            return error_response(
+                Some(provider),
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                &message,
+            );
         }
     };
 
     let (mut parts, incoming) = upstream_response.into_parts();
     context.status = parts.status.as_u16();
     context.upstream_request_id = route::upstream_request_id(&parts.headers);
-    let header_str = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let tap = ResponseTap::new(context.protocol, header_str(header::CONTENT_TYPE), header_str(header::CONTENT_ENCODING));
+    let header_str = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let tap = ResponseTap::new(
+        context.protocol,
+        header_str(header::CONTENT_TYPE),
+        header_str(header::CONTENT_ENCODING),
+    );
     route::strip_hop_by_hop(&mut parts.headers);
     if header_str_encoded(&parts.headers) {
         // An upstream that compresses anyway: pass its bytes untouched rather than filter them.
@@ -272,7 +335,10 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     if filter.is_some() {
         parts.headers.remove(header::CONTENT_LENGTH);
     }
-    Response::from_parts(parts, MeteredBody::new(incoming, tap, filter, context).boxed())
+    Response::from_parts(
+        parts,
+        MeteredBody::new(incoming, tap, filter, context).boxed(),
+    )
 }
 
 fn header_str_encoded(headers: &http::HeaderMap) -> bool {

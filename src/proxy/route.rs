@@ -20,10 +20,19 @@ pub fn path_only(path_and_query: &str) -> &str {
 }
 
 /// An error body in the provider's own shape (AGENTS.md), so agents show the message.
-pub fn error_body(provider: Option<Provider>, status: StatusCode, kind: &str, message: &str) -> Bytes {
+pub fn error_body(
+    provider: Option<Provider>,
+    status: StatusCode,
+    kind: &str,
+    message: &str,
+) -> Bytes {
     let value = match provider {
-        Some(Provider::Anthropic) => serde_json::json!({"type": "error", "error": {"type": kind, "message": message}}),
-        Some(Provider::OpenAi) | None => serde_json::json!({"error": {"message": message, "type": kind, "code": kind}}),
+        Some(Provider::Anthropic) => {
+            serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
+        }
+        Some(Provider::OpenAi) | None => {
+            serde_json::json!({"error": {"message": message, "type": kind, "code": kind}})
+        }
         Some(Provider::Gemini) => serde_json::json!({"error": {
             "code": status.as_u16(),
             "message": message,
@@ -99,7 +108,10 @@ mod tests {
 
     #[test]
     fn splits_prefixes() {
-        assert_eq!(split_prefix("/anthropic/v1/messages?beta=true"), Some((Provider::Anthropic, "/v1/messages?beta=true")));
+        assert_eq!(
+            split_prefix("/anthropic/v1/messages?beta=true"),
+            Some((Provider::Anthropic, "/v1/messages?beta=true"))
+        );
         assert_eq!(split_prefix("/anthropic"), Some((Provider::Anthropic, "")));
         assert_eq!(split_prefix("/gemini?x"), Some((Provider::Gemini, "?x")));
         assert_eq!(split_prefix("/openaix/v1"), None);
@@ -108,16 +120,31 @@ mod tests {
 
     #[test]
     fn error_shapes_match_each_provider() {
-        let a: serde_json::Value =
-            serde_json::from_slice(&error_body(Some(Provider::Anthropic), StatusCode::BAD_GATEWAY, "api_error", "m")).unwrap();
+        let a: serde_json::Value = serde_json::from_slice(&error_body(
+            Some(Provider::Anthropic),
+            StatusCode::BAD_GATEWAY,
+            "api_error",
+            "m",
+        ))
+        .unwrap();
         assert_eq!(a["type"], "error");
         assert_eq!(a["error"]["message"], "m");
-        let g: serde_json::Value =
-            serde_json::from_slice(&error_body(Some(Provider::Gemini), StatusCode::PAYMENT_REQUIRED, "x", "m")).unwrap();
+        let g: serde_json::Value = serde_json::from_slice(&error_body(
+            Some(Provider::Gemini),
+            StatusCode::PAYMENT_REQUIRED,
+            "x",
+            "m",
+        ))
+        .unwrap();
         assert_eq!(g["error"]["code"], 402);
         assert_eq!(g["error"]["status"], "RESOURCE_EXHAUSTED");
-        let o: serde_json::Value =
-            serde_json::from_slice(&error_body(Some(Provider::OpenAi), StatusCode::UNAUTHORIZED, "invalid_api_key", "m")).unwrap();
+        let o: serde_json::Value = serde_json::from_slice(&error_body(
+            Some(Provider::OpenAi),
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "m",
+        ))
+        .unwrap();
         assert_eq!(o["error"]["code"], "invalid_api_key");
     }
 

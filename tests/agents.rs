@@ -1,0 +1,252 @@
+//! The real agents from npm, each running one non-interactive prompt through `gw run` against the
+//! in-process mock upstream. Runs when `GW_TEST_AGENTS_BIN` names the directory holding their
+//! executables (`.ci/run` installs them and sets it); otherwise each test says so and passes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::Mock;
+use gw::ledger::{Ledger, Row};
+use gw::meter::Provider;
+use gw::pricing::PriceTable;
+
+const GW: &str = env!("CARGO_BIN_EXE_gw");
+const MCP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_server.py");
+
+fn agents_bin() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("GW_TEST_AGENTS_BIN")?);
+    dir.is_dir().then_some(dir)
+}
+
+struct Trial {
+    dir: tempfile::TempDir,
+    work: PathBuf,
+}
+
+impl Trial {
+    fn new() -> Trial {
+        // Not under /tmp: Gemini CLI refuses a settings file below a world-writable directory.
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let config = format!(
+            "[mcp.servers.gwtest]\ncommand = \"python3\"\nargs = [\"{MCP_SERVER}\", \"{}\"]\n",
+            dir.path().join("mcp.log").display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Trial { dir, work }
+    }
+
+    fn mcp_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mcp.log")).unwrap_or_default()
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = Ledger::open(&self.dir.path().join("data/ledger.db"))
+            .unwrap()
+            .recent(1000)
+            .unwrap();
+        rows.reverse();
+        rows
+    }
+
+    async fn run(
+        &self,
+        mock: &Mock,
+        bin: &Path,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> std::process::Output {
+        let home = self.dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut cmd = Command::new(GW);
+        cmd.env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", &home)
+            .env("USER", "tester")
+            .env("GW_CONFIG", self.dir.path().join("config.toml"))
+            .env("GW_DATA_DIR", self.dir.path().join("data"))
+            .env("GW_ANTHROPIC_UPSTREAM", mock.url())
+            .env("GW_OPENAI_UPSTREAM", mock.url())
+            .env("GW_GEMINI_UPSTREAM", mock.url())
+            .env("ANTHROPIC_API_KEY", "sk-ant-test")
+            .env("OPENAI_API_KEY", "sk-oai-test")
+            .env("GEMINI_API_KEY", "gm-test")
+            .envs(extra_env.iter().copied())
+            .args(args)
+            .current_dir(&self.work)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+/// Every request the mock answered is one row, with the mock's usage and the table's cost.
+fn check_ledger(trial: &Trial, mock: &Mock, agent: &str, provider: Provider) -> Vec<Row> {
+    let rows = trial.rows();
+    let seen = mock.seen();
+    for s in &seen {
+        eprintln!("{agent}: mock answered {} {}", s.method, s.path_and_query);
+    }
+    assert_eq!(
+        rows.len(),
+        seen.len(),
+        "{agent}: one row per request the mock answered: {seen:#?}"
+    );
+    let prices = PriceTable::embedded();
+    let metered: Vec<&Row> = rows.iter().filter(|r| !r.usage.is_zero()).collect();
+    assert!(!metered.is_empty(), "{agent}: no metered rows: {rows:#?}");
+    for row in &metered {
+        assert_eq!(row.provider, provider.as_str());
+        assert_eq!(row.attribution.agent.as_deref(), Some(agent));
+        assert!(
+            row.attribution.agent_version.is_some(),
+            "{agent}: version read from its package.json"
+        );
+        let model = row.model.as_deref().unwrap();
+        assert_eq!(
+            row.cost_nanos,
+            prices.cost(provider, model, &row.usage).map(|c| c as i64),
+            "{agent}: {row:?}"
+        );
+        assert!(row.cost_nanos.is_some());
+    }
+    rows
+}
+
+fn explain(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+macro_rules! require_agents {
+    () => {
+        match agents_bin() {
+            Some(bin) => bin,
+            None => {
+                eprintln!("GW_TEST_AGENTS_BIN not set: real-agent test not run (see .ci/run)");
+                return;
+            }
+        }
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_prompt_is_metered() {
+    let bin = require_agents!();
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let output = trial
+        .run(&mock, &bin, &["run", "claude", "--", "-p", "say pong"], &[])
+        .await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pong"),
+        "{}",
+        explain(&output)
+    );
+    check_ledger(&trial, &mock, "claude", Provider::Anthropic);
+    assert!(
+        trial.mcp_log().contains("initialize"),
+        "claude started the MCP server: {}",
+        trial.mcp_log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_exec_is_metered() {
+    let bin = require_agents!();
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let args = [
+        "run",
+        "codex",
+        "--",
+        "exec",
+        "--skip-git-repo-check",
+        "say pong",
+    ];
+    let output = trial.run(&mock, &bin, &args, &[]).await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pong"),
+        "{}",
+        explain(&output)
+    );
+    check_ledger(&trial, &mock, "codex", Provider::OpenAi);
+    assert!(
+        trial.mcp_log().contains("initialize"),
+        "codex started the MCP server: {}",
+        trial.mcp_log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_cli_prompt_is_metered() {
+    let bin = require_agents!();
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let output = trial
+        .run(
+            &mock,
+            &bin,
+            &["run", "gemini", "--", "-p", "say pong"],
+            &[("GEMINI_CLI_TRUST_WORKSPACE", "true")],
+        )
+        .await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pong"),
+        "{}",
+        explain(&output)
+    );
+    check_ledger(&trial, &mock, "gemini", Provider::Gemini);
+    assert!(
+        trial.mcp_log().contains("initialize"),
+        "gemini started the MCP server: {}",
+        trial.mcp_log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opencode_run_is_metered() {
+    let bin = require_agents!();
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let args = [
+        "run",
+        "opencode",
+        "--",
+        "run",
+        "-m",
+        "anthropic/claude-sonnet-4-5",
+        "say pong",
+    ];
+    let output = trial.run(&mock, &bin, &args, &[]).await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pong"),
+        "{}",
+        explain(&output)
+    );
+    check_ledger(&trial, &mock, "opencode", Provider::Anthropic);
+    assert!(
+        trial.mcp_log().contains("initialize"),
+        "opencode started the MCP server: {}",
+        trial.mcp_log()
+    );
+}
