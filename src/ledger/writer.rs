@@ -17,6 +17,8 @@ use super::{Ledger, LedgerError, Row};
 const CHANNEL_CAPACITY: usize = 1024;
 /// Rows inserted per transaction at most.
 const BATCH: usize = 256;
+/// How long the first row of a batch waits for company before it is committed.
+const BATCH_WINDOW: Duration = Duration::from_millis(10);
 
 enum Message {
     Row(Box<Row>),
@@ -150,26 +152,45 @@ impl WriterHandle {
 }
 
 fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
-    let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
-    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Row(row) => batch.push(*row),
-                Message::Flush(done) => waiters.push(done),
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the ledger writer");
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
+        let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut open = true;
+        while open {
+            let Some(first) = rx.recv().await else { break };
+            let mut next = Some(first);
+            // Rows arriving within the window share one transaction: under load that saves a
+            // commit per row; a flush or a full batch commits at once.
+            let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+            while let Some(message) = next.take() {
+                match message {
+                    Message::Row(row) => batch.push(*row),
+                    Message::Flush(done) => waiters.push(done),
+                }
+                if batch.len() >= BATCH || !waiters.is_empty() {
+                    break;
+                }
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(message)) => next = Some(message),
+                    Ok(None) => open = false,
+                    Err(_) => {}
+                }
             }
-            if batch.len() < BATCH {
-                next = rx.try_recv().ok();
+            if !batch.is_empty() {
+                commit(&mut ledger, &mut batch);
+            }
+            for done in waiters.drain(..) {
+                let _ = done.send(());
             }
         }
-        if !batch.is_empty() {
-            commit(&mut ledger, &mut batch);
-        }
-        for done in waiters.drain(..) {
-            let _ = done.send(());
-        }
-    }
+    });
 }
 
 /// Inserts a batch, retrying while the database is busy or briefly failing; rows stay in memory
