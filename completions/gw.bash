@@ -34,14 +34,29 @@ _gw() {
             gw,run)
                 cmd="gw__subcmd__run"
                 ;;
+            gw,session)
+                cmd="gw__subcmd__session"
+                ;;
+            gw,sessions)
+                cmd="gw__subcmd__sessions"
+                ;;
+            gw,spend)
+                cmd="gw__subcmd__spend"
+                ;;
             gw__subcmd__debug,help)
                 cmd="gw__subcmd__debug__subcmd__help"
+                ;;
+            gw__subcmd__debug,seed-ledger)
+                cmd="gw__subcmd__debug__subcmd__seed__subcmd__ledger"
                 ;;
             gw__subcmd__debug,update-prices)
                 cmd="gw__subcmd__debug__subcmd__update__subcmd__prices"
                 ;;
             gw__subcmd__debug__subcmd__help,help)
                 cmd="gw__subcmd__debug__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__debug__subcmd__help,seed-ledger)
+                cmd="gw__subcmd__debug__subcmd__help__subcmd__seed__subcmd__ledger"
                 ;;
             gw__subcmd__debug__subcmd__help,update-prices)
                 cmd="gw__subcmd__debug__subcmd__help__subcmd__update__subcmd__prices"
@@ -64,6 +79,18 @@ _gw() {
             gw__subcmd__help,run)
                 cmd="gw__subcmd__help__subcmd__run"
                 ;;
+            gw__subcmd__help,session)
+                cmd="gw__subcmd__help__subcmd__session"
+                ;;
+            gw__subcmd__help,sessions)
+                cmd="gw__subcmd__help__subcmd__sessions"
+                ;;
+            gw__subcmd__help,spend)
+                cmd="gw__subcmd__help__subcmd__spend"
+                ;;
+            gw__subcmd__help__subcmd__debug,seed-ledger)
+                cmd="gw__subcmd__help__subcmd__debug__subcmd__seed__subcmd__ledger"
+                ;;
             gw__subcmd__help__subcmd__debug,update-prices)
                 cmd="gw__subcmd__help__subcmd__debug__subcmd__update__subcmd__prices"
                 ;;
@@ -74,7 +101,7 @@ _gw() {
 
     case "${cmd}" in
         gw)
-            opts="-h -V --help --version run proxy config completions debug help"
+            opts="-h -V --help --version run spend sessions session proxy config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,7 +143,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__debug)
-            opts="-h -V --help --version update-prices help"
+            opts="-h -V --help --version seed-ledger update-prices help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,7 +157,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__debug__subcmd__help)
-            opts="update-prices help"
+            opts="seed-ledger update-prices help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,6 +184,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__debug__subcmd__help__subcmd__seed__subcmd__ledger)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__debug__subcmd__help__subcmd__update__subcmd__prices)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -164,6 +205,36 @@ _gw() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__debug__subcmd__seed__subcmd__ledger)
+            opts="-h -V --rows --days --seed --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -198,7 +269,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help)
-            opts="run proxy config completions debug help"
+            opts="run spend sessions session proxy config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,8 +311,22 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__debug)
-            opts="update-prices"
+            opts="seed-ledger update-prices"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__debug__subcmd__seed__subcmd__ledger)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -309,6 +394,48 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__help__subcmd__session)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__sessions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__spend)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__proxy)
             opts="-h -V --listen --task --project --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -347,6 +474,100 @@ _gw() {
                     return 0
                     ;;
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__session)
+            opts="-h -V --tz --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__sessions)
+            opts="-n -h -V --limit --tz --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__spend)
+            opts="-h -V --today --yesterday --week --month --since --until --tz --by --breakdown --agent --model --project --branch --json --csv --now --raw --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --branch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,6 +27,9 @@ end
 complete -c gw -n "__fish_gw_needs_command" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_needs_command" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_needs_command" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
+complete -c gw -n "__fish_gw_needs_command" -f -a "spend" -d 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
+complete -c gw -n "__fish_gw_needs_command" -f -a "sessions" -d 'List recent sessions'
+complete -c gw -n "__fish_gw_needs_command" -f -a "session" -d 'Show one session\'s requests'
 complete -c gw -n "__fish_gw_needs_command" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
 complete -c gw -n "__fish_gw_needs_command" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
 complete -c gw -n "__fish_gw_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -37,6 +40,34 @@ complete -c gw -n "__fish_gw_using_subcommand run" -l project -d 'Project record
 complete -c gw -n "__fish_gw_using_subcommand run" -s q -l quiet -d 'No summary line at exit'
 complete -c gw -n "__fish_gw_using_subcommand run" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand run" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l since -d 'From this day or time: 2025-03-09, 20250309, 2025-03-09T14:00, 2025-03-09T14:00:00Z, today, yesterday, 7d (the day 7 days ago), 2w, 12h (12 hours ago)' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l until -d 'Up to this day (included) or time (excluded); same forms as --since. Default: today' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l tz -d 'Time zone for days, weeks and months: an IANA name (Europe/Berlin), UTC, or +05:30. Default: the system\'s' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l by -d 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key (comma-separated: --by day,model). Default: model for a single day, day otherwise' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l agent -d 'Only these agents (comma-separated; `*` globs: --agent \'claude*\')' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l model -d 'Only these models (comma-separated; `*` globs: --model \'claude-sonnet-*\')' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l project -d 'Only these projects (comma-separated; `*` globs)' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l branch -d 'Only these branches (comma-separated; `*` globs)' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l now -d 'Pretend the time is this (RFC 3339), for tests and reproducible reports' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l today -d 'Today (the default)'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l yesterday -d 'Yesterday'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l week -d 'This week, Monday to Sunday'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l month -d 'This calendar month'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l breakdown -d 'Add per-model sub-rows under each row'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l json -d 'Print JSON (the shape is documented in the README and stable)'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l csv -d 'Print CSV with a header line'
+complete -c gw -n "__fish_gw_using_subcommand spend" -l raw -d 'Sum the raw rows instead of the rollup (to check or benchmark the rollup)'
+complete -c gw -n "__fish_gw_using_subcommand spend" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand spend" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand sessions" -s n -l limit -d 'How many sessions to list' -r
+complete -c gw -n "__fish_gw_using_subcommand sessions" -l tz -d 'Time zone for start times (default: the system\'s)' -r
+complete -c gw -n "__fish_gw_using_subcommand sessions" -l json -d 'Print JSON'
+complete -c gw -n "__fish_gw_using_subcommand sessions" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand sessions" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand session" -l tz -d 'Time zone for times (default: the system\'s)' -r
+complete -c gw -n "__fish_gw_using_subcommand session" -l json -d 'Print JSON'
+complete -c gw -n "__fish_gw_using_subcommand session" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand session" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l listen -d 'Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1)' -r
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l task -d 'Task label recorded on every request' -r
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l project -d 'Project recorded on every request (default: the git repository)' -r
@@ -47,21 +78,33 @@ complete -c gw -n "__fish_gw_using_subcommand config" -s h -l help -d 'Print hel
 complete -c gw -n "__fish_gw_using_subcommand config" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from update-prices help" -s h -l help -d 'Print help'
-complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from update-prices help" -s V -l version -d 'Print version'
-complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from update-prices help" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'
-complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from update-prices help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from seed-ledger update-prices help" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from seed-ledger update-prices help" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from seed-ledger update-prices help" -f -a "seed-ledger" -d 'Fill the ledger with realistic synthetic requests (for benchmarks and demos)'
+complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from seed-ledger update-prices help" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'
+complete -c gw -n "__fish_gw_using_subcommand debug; and not __fish_seen_subcommand_from seed-ledger update-prices help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from seed-ledger" -l rows -d 'Rows to add' -r
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from seed-ledger" -l days -d 'Days to spread them over, ending today' -r
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from seed-ledger" -l seed -d 'Random seed (same seed, same rows)' -r
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from seed-ledger" -l now -d 'The end of the period (RFC 3339; default: now)' -r
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from seed-ledger" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from seed-ledger" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from update-prices" -l from -d 'LiteLLM\'s `model_prices_and_context_window_backup.json`' -r -F
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from update-prices" -l source-version -d 'The litellm package version the file came from, e.g. 1.77.3' -r
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from update-prices" -l out -d 'Where to write the table' -r -F
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from update-prices" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from update-prices" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "seed-ledger" -d 'Fill the ledger with realistic synthetic requests (for benchmarks and demos)'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "completions" -d 'Print a shell completion script'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run proxy config completions debug help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "spend" -d 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "sessions" -d 'List recent sessions'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "session" -d 'Show one session\'s requests'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "completions" -d 'Print a shell completion script'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy config completions debug help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "seed-ledger" -d 'Fill the ledger with realistic synthetic requests (for benchmarks and demos)'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'

@@ -13,3 +13,4 @@ pub mod logging;
 pub mod meter;
 pub mod pricing;
 pub mod proxy;
+pub mod report;

@@ -137,43 +137,42 @@ fn explain(output: &std::process::Output) -> String {
     )
 }
 
-macro_rules! require_agents {
-    () => {
-        match agents_bin() {
-            Some(bin) => bin,
-            None => {
-                eprintln!("GW_TEST_AGENTS_BIN not set: real-agent test not run (see .ci/run)");
-                return;
-            }
-        }
+/// Runs `gw <args>` for `agent` against a fresh mock and checks the answer, the ledger and that
+/// the agent started gw's MCP server. Without the agents installed, says so and passes.
+async fn trial(agent: &str, provider: Provider, args: &[&str], extra_env: &[(&str, &str)]) {
+    let Some(bin) = agents_bin() else {
+        eprintln!("GW_TEST_AGENTS_BIN not set: the {agent} test did not run (see .ci/run)");
+        return;
     };
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_code_prompt_is_metered() {
-    let bin = require_agents!();
     let (mock, trial) = (Mock::start().await, Trial::new());
-    let output = trial
-        .run(&mock, &bin, &["run", "claude", "--", "-p", "say pong"], &[])
-        .await;
+    let output = trial.run(&mock, &bin, args, extra_env).await;
     assert!(output.status.success(), "{}", explain(&output));
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("pong"),
         "{}",
         explain(&output)
     );
-    check_ledger(&trial, &mock, "claude", Provider::Anthropic);
+    check_ledger(&trial, &mock, agent, provider);
     assert!(
         trial.mcp_log().contains("initialize"),
-        "claude started the MCP server: {}",
+        "{agent} started the MCP server: {}",
         trial.mcp_log()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_prompt_is_metered() {
+    trial(
+        "claude",
+        Provider::Anthropic,
+        &["run", "claude", "--", "-p", "say pong"],
+        &[],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_exec_is_metered() {
-    let bin = require_agents!();
-    let (mock, trial) = (Mock::start().await, Trial::new());
     let args = [
         "run",
         "codex",
@@ -182,51 +181,23 @@ async fn codex_exec_is_metered() {
         "--skip-git-repo-check",
         "say pong",
     ];
-    let output = trial.run(&mock, &bin, &args, &[]).await;
-    assert!(output.status.success(), "{}", explain(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("pong"),
-        "{}",
-        explain(&output)
-    );
-    check_ledger(&trial, &mock, "codex", Provider::OpenAi);
-    assert!(
-        trial.mcp_log().contains("initialize"),
-        "codex started the MCP server: {}",
-        trial.mcp_log()
-    );
+    trial("codex", Provider::OpenAi, &args, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gemini_cli_prompt_is_metered() {
-    let bin = require_agents!();
-    let (mock, trial) = (Mock::start().await, Trial::new());
-    let output = trial
-        .run(
-            &mock,
-            &bin,
-            &["run", "gemini", "--", "-p", "say pong"],
-            &[("GEMINI_CLI_TRUST_WORKSPACE", "true")],
-        )
-        .await;
-    assert!(output.status.success(), "{}", explain(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("pong"),
-        "{}",
-        explain(&output)
-    );
-    check_ledger(&trial, &mock, "gemini", Provider::Gemini);
-    assert!(
-        trial.mcp_log().contains("initialize"),
-        "gemini started the MCP server: {}",
-        trial.mcp_log()
-    );
+    let trust = [("GEMINI_CLI_TRUST_WORKSPACE", "true")];
+    trial(
+        "gemini",
+        Provider::Gemini,
+        &["run", "gemini", "--", "-p", "say pong"],
+        &trust,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opencode_run_is_metered() {
-    let bin = require_agents!();
-    let (mock, trial) = (Mock::start().await, Trial::new());
     let args = [
         "run",
         "opencode",
@@ -236,17 +207,5 @@ async fn opencode_run_is_metered() {
         "anthropic/claude-sonnet-4-5",
         "say pong",
     ];
-    let output = trial.run(&mock, &bin, &args, &[]).await;
-    assert!(output.status.success(), "{}", explain(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("pong"),
-        "{}",
-        explain(&output)
-    );
-    check_ledger(&trial, &mock, "opencode", Provider::Anthropic);
-    assert!(
-        trial.mcp_log().contains("initialize"),
-        "opencode started the MCP server: {}",
-        trial.mcp_log()
-    );
+    trial("opencode", Provider::Anthropic, &args, &[]).await;
 }

@@ -2,6 +2,7 @@
 
 mod proxy;
 mod run;
+mod spend;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,6 +29,12 @@ pub struct Cli {
 pub enum Command {
     /// Run an agent (claude, codex, gemini, opencode) or any command through a metered session.
     Run(run::RunArgs),
+    /// Show spend from the local ledger: today by default; --week, --month, --since/--until.
+    Spend(spend::SpendArgs),
+    /// List recent sessions.
+    Sessions(spend::SessionsArgs),
+    /// Show one session's requests.
+    Session(spend::SessionArgs),
     /// Run the metering proxy in the foreground (for IDE agents and manual use).
     Proxy(proxy::ProxyArgs),
     /// Print the effective configuration (secrets redacted).
@@ -48,6 +55,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {
+    /// Fill the ledger with realistic synthetic requests (for benchmarks and demos).
+    SeedLedger(spend::SeedLedgerArgs),
     /// Regenerate the embedded price table from LiteLLM's price JSON.
     UpdatePrices {
         /// LiteLLM's `model_prices_and_context_window_backup.json`.
@@ -81,6 +90,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::logging::init(&config);
             run::run(config, args)
         }
+        Command::Spend(args) => spend::spend(args),
+        Command::Sessions(args) => spend::sessions(args),
+        Command::Session(args) => spend::session(args),
+        Command::Debug(DebugCommand::SeedLedger(args)) => spend::seed_ledger(args),
         Command::Proxy(args) => {
             let config = Config::load()?;
             crate::logging::init(&config);

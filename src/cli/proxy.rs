@@ -60,41 +60,28 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
     let running = proxy::start(listen, state).await?;
 
-    // Where gw holds a provider's key, clients use the session key as their API key; elsewhere
-    // their own key passes through and the session key is a path segment of the base URL.
-    let base = |p: Provider| {
-        if auth.holds(p) {
-            running.base_url(p)
-        } else {
-            format!(
-                "http://{}/{}/{}",
-                running.local_addr(),
-                auth.key(),
-                p.as_str()
-            )
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "export ANTHROPIC_BASE_URL={}",
-        base(Provider::Anthropic)
-    )?;
-    writeln!(out, "export OPENAI_BASE_URL={}/v1", base(Provider::OpenAi))?;
-    writeln!(
-        out,
-        "export GOOGLE_GEMINI_BASE_URL={}",
-        base(Provider::Gemini)
-    )?;
-    writeln!(out, "export GEMINI_BASE_URL={}", base(Provider::Gemini))?;
+    let base = |p: Provider| running.session_base_url(&auth, p);
+    let mut exports = vec![
+        ("ANTHROPIC_BASE_URL", base(Provider::Anthropic)),
+        ("OPENAI_BASE_URL", format!("{}/v1", base(Provider::OpenAi))),
+        ("GOOGLE_GEMINI_BASE_URL", base(Provider::Gemini)),
+        ("GEMINI_BASE_URL", base(Provider::Gemini)),
+    ];
     for (provider, var) in KEY_VARS {
         if auth.holds(provider) {
-            writeln!(out, "export {var}={}", auth.key())?;
+            exports.push((var, auth.key().to_string()));
         }
     }
-    writeln!(out, "export GW_SESSION_KEY={}", auth.key())?;
-    writeln!(out, "export GW_SESSION_ID={session_id}")?;
-    out.flush()?;
+    exports.push(("GW_SESSION_KEY", auth.key().to_string()));
+    exports.push(("GW_SESSION_ID", session_id.clone()));
+    // Whoever reads these may stop reading (`gw proxy | head -1`): the proxy serves on regardless.
+    let mut out = std::io::stdout().lock();
+    for (name, value) in exports {
+        if writeln!(out, "export {name}={value}").is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
     drop(out);
     eprintln!(
         "gw proxy: listening on http://{} (session {session_id}); Ctrl-C stops",

@@ -130,23 +130,9 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let running = rt.block_on(proxy::start(listen, state))?;
 
-    // Providers whose key gw holds are reached with the session key as the agent's API key;
-    // the others with the key as a path segment, so the agent's own login passes through.
     let base_urls: BTreeMap<Provider, String> = Provider::ALL
         .into_iter()
-        .map(|p| {
-            let url = if auth.holds(p) {
-                running.base_url(p)
-            } else {
-                format!(
-                    "http://{}/{}/{}",
-                    running.local_addr(),
-                    auth.key(),
-                    p.as_str()
-                )
-            };
-            (p, url)
-        })
+        .map(|p| (p, running.session_base_url(&auth, p)))
         .collect();
     let ctx = WireContext {
         base_urls: &base_urls,

@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::ledger::query::{Column, Filter, SessionMatch, Source};
 use crate::ledger::Ledger;
 use crate::report::{
-    DateSpec, Dimension, Period, PeriodSpec, SeedPlan, Seeder, SessionDetail, SessionList, SpendReport, SpendRequest,
-    Style, Zone,
+    DateSpec, Dimension, Period, PeriodSpec, SeedPlan, Seeder, SessionDetail, SessionList,
+    SpendReport, SpendRequest, Style, Zone,
 };
 
 /// Exit code of a usage error (bad flag values), as clap uses.
@@ -146,7 +146,10 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
     } else if args.today {
         PeriodSpec::Today
     } else {
-        PeriodSpec::Range { since: args.since, until: args.until }
+        PeriodSpec::Range {
+            since: args.since,
+            until: args.until,
+        }
     };
     let period = match Period::resolve(spec, now, &tz) {
         Ok(p) => p,
@@ -163,11 +166,18 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
     .map(|(column, values)| Filter { column, values })
     .collect();
     let request = SpendRequest {
-        group_by: args.by.map(|b| b.0).unwrap_or_else(|| SpendRequest::default_group_by(&period)),
+        group_by: args
+            .by
+            .map(|b| b.0)
+            .unwrap_or_else(|| SpendRequest::default_group_by(&period)),
         period,
         breakdown: args.breakdown,
         filters,
-        source: if args.raw { Source::Raw } else { Source::Rollup },
+        source: if args.raw {
+            Source::Raw
+        } else {
+            Source::Rollup
+        },
     };
     let config = Config::load()?;
     let ledger = Ledger::open_existing(&config.ledger_path())?;
@@ -204,7 +214,10 @@ pub fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
     };
     let id = match ledger.find_session(args.id.trim())? {
         SessionMatch::One(id) => id,
-        SessionMatch::None => anyhow::bail!("no session matches `{}`; `gw sessions` lists recent ones", args.id),
+        SessionMatch::None => anyhow::bail!(
+            "no session matches `{}`; `gw sessions` lists recent ones",
+            args.id
+        ),
         SessionMatch::Ambiguous(ids) => anyhow::bail!(
             "`{}` matches several sessions ({}{}); type more of the id",
             args.id,
@@ -225,9 +238,14 @@ pub fn seed_ledger(args: SeedLedgerArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load()?;
     let path = config.ledger_path();
     let mut ledger = Ledger::open(&path)?;
-    let plan = SeedPlan { rows: args.rows, days: args.days.max(1), end: args.now.unwrap_or_else(Timestamp::now), seed: args.seed };
+    let plan = SeedPlan {
+        rows: args.rows,
+        days: args.days.max(1),
+        end: args.now.unwrap_or_else(Timestamp::now),
+        seed: args.seed,
+    };
     let started = Instant::now();
-    let inserted = ledger.insert_iter(Seeder::new(plan))?;
+    let inserted = ledger.insert(Seeder::new(plan))?;
     eprintln!(
         "seeded {inserted} rows over {} days into {} in {:.1} s",
         plan.days,
@@ -277,8 +295,22 @@ mod tests {
         assert!(err.to_string().contains("2025-03-09"), "{err}");
         let err = Spend::try_parse_from(["spend", "--by", "colour"]).unwrap_err();
         assert!(err.to_string().contains("day|week|month"), "{err}");
-        let ok = Spend::try_parse_from(["spend", "--since", "7d", "--until", "2025-03-01", "--by", "day,model", "--model", "a,b"]).unwrap();
-        assert_eq!(ok.args.by.unwrap().0, vec![Dimension::Day, Dimension::Model]);
+        let ok = Spend::try_parse_from([
+            "spend",
+            "--since",
+            "7d",
+            "--until",
+            "2025-03-01",
+            "--by",
+            "day,model",
+            "--model",
+            "a,b",
+        ])
+        .unwrap();
+        assert_eq!(
+            ok.args.by.unwrap().0,
+            vec![Dimension::Day, Dimension::Model]
+        );
         assert_eq!(ok.args.model, ["a", "b"]);
     }
 }

@@ -15,13 +15,14 @@ impl Upstream {
         let uri: http::Uri = text.parse().map_err(|e| {
             format!("{text:?} is not a URL ({e}); write it like https://api.example.com")
         })?;
-        let scheme =
-            match uri.scheme_str() {
-                Some(s @ ("http" | "https")) => s.to_string(),
-                _ => return Err(format!(
+        let scheme = match uri.scheme_str() {
+            Some(s @ ("http" | "https")) => s.to_string(),
+            _ => {
+                return Err(format!(
                     "{text:?} must start with http:// or https://, like https://api.example.com"
-                )),
-            };
+                ))
+            }
+        };
         let authority = uri
             .authority()
             .map(|a| a.as_str().to_string())

@@ -64,6 +64,10 @@ impl Ledger {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
+        // The rollup triggers make SQLite keep a statement journal per insert; in a temp file it
+        // costs many writes a row.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(open_err)?;
         let mut ledger = Ledger {
             conn,
             path: path.to_path_buf(),
@@ -109,7 +113,10 @@ impl Ledger {
     }
 
     /// Inserts rows in one transaction. A row whose id is already present is left as it is.
-    pub fn insert(&mut self, rows: &[Row]) -> Result<usize, LedgerError> {
+    pub fn insert<R: std::borrow::Borrow<Row>>(
+        &mut self,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<usize, LedgerError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -117,6 +124,7 @@ impl Ledger {
         {
             let mut stmt = tx.prepare_cached(INSERT)?;
             for r in rows {
+                let r = r.borrow();
                 let a = &r.attribution;
                 let u = &r.usage;
                 inserted += stmt.execute(params![

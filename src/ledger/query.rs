@@ -1,5 +1,5 @@
-//! Report queries: spend sums (from the daily and quarter-hour rollups, the raw rows only where a
-//! bucket is cut), recent sessions, and opening an existing ledger for reading without creating it.
+//! Report queries: spend sums (from the day, hour and quarter-hour rollups, the raw rows only where
+//! a bucket is cut), recent sessions, and opening an existing ledger for reading without creating it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,9 +10,13 @@ use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 use super::{schema, Ledger, LedgerError, Row};
 
 /// The rollup tables (migration 2) and their bucket widths in microseconds, coarsest first.
-/// Every zone in use today starts its days on a quarter hour; UTC days serve the inside of
-/// long periods.
-const LEVELS: [(&str, i64); 2] = [("spend_1d", 86_400_000_000), ("spend_15m", QUARTER_US)];
+/// UTC days serve the inside of long periods, hours the local days of whole-hour zones, and
+/// quarter hours every zone in use today (all start their days on a quarter hour).
+const LEVELS: [(&str, i64); 3] = [
+    ("spend_1d", 86_400_000_000),
+    ("spend_1h", 3_600_000_000),
+    ("spend_15m", QUARTER_US),
+];
 /// The finest rollup bucket: 15 minutes.
 pub const QUARTER_US: i64 = 900_000_000;
 
@@ -210,9 +214,9 @@ impl Ledger {
             .query_row("SELECT min(started_at) FROM requests", [], |r| r.get(0))?)
     }
 
-    /// Sums requests as `query` says. Whole UTC days come from `spend_1d`, whole quarter hours
-    /// from `spend_15m`, and what is left (cut by the range's ends or a `split_at` instant)
-    /// from `requests`.
+    /// Sums requests as `query` says. Whole UTC days come from `spend_1d`, whole hours from
+    /// `spend_1h`, whole quarter hours from `spend_15m`, and what is left (cut by the range's
+    /// ends or a `split_at` instant) from `requests`.
     pub fn spend(&self, query: &SpendQuery) -> Result<Vec<SpendGroup>, LedgerError> {
         let plan = Plan::new(query);
         let mut groups = Vec::new();
@@ -324,20 +328,29 @@ impl Ledger {
     /// The `limit` sessions with the most recent activity, most recent first.
     pub fn recent_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, LedgerError> {
         // The rollup's key starts with the bucket: walking it backwards meets sessions in order of
-        // their last activity (to the quarter hour) without touching the raw rows.
+        // their last activity (to the quarter hour) without touching the raw rows. The whole
+        // bucket of the last one taken is read, so the exact order below can pick among them.
         let mut ids: Vec<String> = Vec::new();
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT session_id FROM spend_15m ORDER BY bucket DESC")?;
+                .prepare("SELECT bucket, session_id FROM spend_15m ORDER BY bucket DESC")?;
             let mut rows = stmt.query([])?;
             let mut seen = std::collections::HashSet::new();
+            let mut last_bucket = None;
             while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
+                let bucket: i64 = r.get(0)?;
+                if last_bucket.is_some_and(|last| bucket < last) {
+                    break;
+                }
+                let id: String = r.get(1)?;
                 if seen.insert(id.clone()) {
                     ids.push(id);
-                    if ids.len() >= limit {
-                        break;
+                    if ids.len() == limit {
+                        last_bucket = Some(bucket);
                     }
                 }
             }
@@ -385,6 +398,7 @@ impl Ledger {
                 .cmp(&a.last_ended_at_us)
                 .then_with(|| a.session_id.cmp(&b.session_id))
         });
+        sessions.truncate(limit);
         Ok(sessions)
     }
 
@@ -417,66 +431,6 @@ impl Ledger {
             1 => SessionMatch::One(found.into_iter().next().unwrap_or_default()),
             _ => SessionMatch::Ambiguous(found),
         })
-    }
-
-    /// Inserts rows from an iterator in one transaction with one prepared statement (for seeding
-    /// large synthetic ledgers). A row whose id is already present is left as it is.
-    pub fn insert_iter(
-        &mut self,
-        rows: impl IntoIterator<Item = Row>,
-    ) -> Result<usize, LedgerError> {
-        // Every insert fires the rollup triggers, so SQLite keeps a statement journal; once one
-        // outgrows its small in-memory buffer it becomes a temp file written on every row
-        // (17 writes a row, 2.5x slower). Keep temp data in memory.
-        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut inserted = 0;
-        {
-            let mut stmt = tx.prepare_cached(super::INSERT)?;
-            for r in rows {
-                let a = &r.attribution;
-                let u = &r.usage;
-                inserted += stmt.execute(rusqlite::params![
-                    r.id.to_string(),
-                    r.started_at_us,
-                    r.ended_at_us,
-                    r.provider,
-                    r.endpoint,
-                    r.requested_model,
-                    r.model,
-                    r.status,
-                    r.streamed,
-                    r.incomplete,
-                    u.input as i64,
-                    u.output as i64,
-                    u.cache_read as i64,
-                    u.cache_write_5m as i64,
-                    u.cache_write_1h as i64,
-                    u.reasoning as i64,
-                    r.cost_nanos,
-                    r.price_version,
-                    r.latency_us,
-                    r.ttfb_us,
-                    r.upstream_request_id,
-                    a.session_id,
-                    a.agent,
-                    a.agent_version,
-                    r.agent_session_id,
-                    a.developer,
-                    a.project,
-                    a.branch,
-                    a.task,
-                    a.cwd,
-                    a.host,
-                    a.key_id,
-                    r.error,
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(inserted)
     }
 }
 
@@ -674,6 +628,7 @@ mod tests {
     use super::*;
 
     const Q: i64 = QUARTER_US;
+    const H: i64 = 4 * QUARTER_US;
     const D: i64 = 96 * QUARTER_US;
 
     fn plan(since: Option<i64>, until: Option<i64>, split_at: Vec<i64>) -> Plan {
@@ -689,20 +644,47 @@ mod tests {
     #[test]
     fn whole_days_come_from_the_day_rollup() {
         let p = plan(Some(10 * D), Some(20 * D), vec![11 * D, 12 * D]);
-        assert_eq!(p.levels, vec![vec![(10 * D, 20 * D)], vec![]]);
+        assert_eq!(p.levels, vec![vec![(10 * D, 20 * D)], vec![], vec![]]);
         assert!(p.raw.is_empty());
     }
 
     #[test]
-    fn day_cut_by_a_local_midnight_goes_to_quarters() {
+    fn day_cut_by_a_local_midnight_goes_to_hours() {
         // New York midnight in winter: 05:00 UTC.
-        let five = 20 * Q;
+        let five = 5 * H;
         let p = plan(
             Some(10 * D + five),
             Some(13 * D + five),
             vec![11 * D + five, 12 * D + five],
         );
-        assert_eq!(p.levels, vec![vec![], vec![(10 * D + five, 13 * D + five)]]);
+        assert_eq!(
+            p.levels,
+            vec![vec![], vec![(10 * D + five, 13 * D + five)], vec![]]
+        );
+        assert!(p.raw.is_empty());
+    }
+
+    #[test]
+    fn day_cut_by_a_quarter_hour_midnight_goes_to_quarters() {
+        // Kathmandu midnight: 18:15 UTC.
+        let m = 18 * H + Q;
+        let p = plan(Some(10 * D + m), Some(12 * D + m), vec![11 * D + m]);
+        assert_eq!(p.levels[0], vec![]);
+        assert_eq!(
+            p.levels[1],
+            vec![
+                (10 * D + 19 * H, 11 * D + 18 * H),
+                (11 * D + 19 * H, 12 * D + 18 * H)
+            ]
+        );
+        assert_eq!(
+            p.levels[2],
+            vec![
+                (10 * D + m, 10 * D + 19 * H),
+                (11 * D + 18 * H, 11 * D + 19 * H),
+                (12 * D + 18 * H, 12 * D + m)
+            ]
+        );
         assert!(p.raw.is_empty());
     }
 
@@ -712,13 +694,17 @@ mod tests {
         assert_eq!(p.levels[0], vec![]);
         assert_eq!(
             p.levels[1],
-            vec![(10 * D + Q, 11 * D + 3 * Q), (11 * D + 4 * Q, 12 * D)]
+            vec![(10 * D + H, 11 * D), (11 * D + H, 12 * D)]
+        );
+        assert_eq!(
+            p.levels[2],
+            vec![(10 * D + Q, 10 * D + H), (11 * D, 11 * D + 3 * Q)]
         );
         assert_eq!(
             p.raw,
             vec![
                 (10 * D + 7, 10 * D + Q),
-                (11 * D + 3 * Q, 11 * D + 4 * Q),
+                (11 * D + 3 * Q, 11 * D + H),
                 (12 * D, 12 * D + 9)
             ]
         );
@@ -726,21 +712,19 @@ mod tests {
 
     #[test]
     fn long_ranges_mix_levels() {
-        let p = plan(Some(10 * D - 2 * Q), Some(20 * D + Q + 1), vec![]);
+        let p = plan(Some(10 * D - 2 * Q), Some(20 * D + H + Q + 1), vec![]);
+        let quarters = vec![(10 * D - 2 * Q, 10 * D), (20 * D + H, 20 * D + H + Q)];
         assert_eq!(
             p.levels,
-            vec![
-                vec![(10 * D, 20 * D)],
-                vec![(10 * D - 2 * Q, 10 * D), (20 * D, 20 * D + Q)]
-            ]
+            vec![vec![(10 * D, 20 * D)], vec![(20 * D, 20 * D + H)], quarters]
         );
-        assert_eq!(p.raw, vec![(20 * D + Q, 20 * D + Q + 1)]);
+        assert_eq!(p.raw, vec![(20 * D + H + Q, 20 * D + H + Q + 1)]);
     }
 
     #[test]
     fn open_ranges_and_tiny_ranges() {
         let p = plan(None, Some(5 * D), vec![]);
-        assert_eq!(p.levels, vec![vec![(i64::MIN, 5 * D)], vec![]]);
+        assert_eq!(p.levels, vec![vec![(i64::MIN, 5 * D)], vec![], vec![]]);
         let p = plan(Some(Q + 1), Some(Q + 5), vec![]);
         assert_eq!(p.raw, vec![(Q + 1, Q + 5)]);
         assert!(plan(Some(5), Some(5), vec![]).raw.is_empty());

@@ -141,19 +141,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_session ON requests(session_id, started_at);
     CREATE INDEX requests_unsynced ON requests(id) WHERE synced = 0;",
     // 2: spend rollups behind `gw spend`: requests summed per bucket and attribution, per UTC
-    // day (`spend_1d`) and per quarter hour (`spend_15m`; every time zone in use starts its days
-    // on a quarter hour). Triggers keep them exact, so every writer (the proxy's writer thread,
-    // other gw processes, sqlite3) keeps them current. Text columns hold '' for NULL: unique keys
-    // treat NULLs as distinct.
+    // day (`spend_1d`), hour (`spend_1h`: local days of whole-hour zones) and quarter hour
+    // (`spend_15m`: every time zone in use starts its days on a quarter hour). Triggers keep
+    // them exact, so every writer (the proxy's writer thread, other gw processes, sqlite3)
+    // keeps them current. Text columns hold '' for NULL: unique keys treat NULLs as distinct.
     concat!(
         rollup_table!("spend_1d", "86400000000"),
+        rollup_table!("spend_1h", "3600000000"),
         rollup_table!("spend_15m", "900000000"),
         "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
         rollup_add!("spend_1d", "86400000000"),
+        rollup_add!("spend_1h", "3600000000"),
         rollup_add!("spend_15m", "900000000"),
         "END;
         CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
         rollup_remove!("spend_1d", "86400000000"),
+        rollup_remove!("spend_1h", "3600000000"),
         rollup_remove!("spend_15m", "900000000"),
         "END;
         CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
@@ -162,8 +165,10 @@ pub const MIGRATIONS: &[&str] = &[
             session_id, agent, developer, project, branch, task, key_id
         ON requests BEGIN ",
         rollup_remove!("spend_1d", "86400000000"),
+        rollup_remove!("spend_1h", "3600000000"),
         rollup_remove!("spend_15m", "900000000"),
         rollup_add!("spend_1d", "86400000000"),
+        rollup_add!("spend_1h", "3600000000"),
         rollup_add!("spend_15m", "900000000"),
         "END;"
     ),

@@ -152,7 +152,10 @@ impl WriterHandle {
 }
 
 fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the ledger writer");
@@ -198,7 +201,7 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
 fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=8 {
-        match ledger.insert(batch) {
+        match ledger.insert(batch.iter()) {
             Ok(_) => {
                 batch.clear();
                 return;

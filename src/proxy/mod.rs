@@ -84,6 +84,17 @@ impl RunningProxy {
         format!("http://{}/{}", self.addr, provider.as_str())
     }
 
+    /// The base URL for a client of a session: where gw holds the provider's key the client
+    /// sends the session key as its API key; elsewhere the client's own key passes through and
+    /// the session key is a path segment (`http://127.0.0.1:4711/<key>/anthropic`).
+    pub fn session_base_url(&self, auth: &SessionAuth, provider: Provider) -> String {
+        if auth.holds(provider) {
+            self.base_url(provider)
+        } else {
+            format!("http://{}/{}/{}", self.addr, auth.key(), provider.as_str())
+        }
+    }
+
     /// Stops accepting, lets open requests finish (their rows are handed to the writer), then returns.
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);

@@ -44,7 +44,10 @@ impl Counters {
             ("input_tokens", CounterValue::Int(s.input_tokens)),
             ("output_tokens", CounterValue::Int(s.output_tokens)),
             ("cache_read_tokens", CounterValue::Int(s.cache_read_tokens)),
-            ("cache_write_tokens", CounterValue::Int(s.cache_write_tokens)),
+            (
+                "cache_write_tokens",
+                CounterValue::Int(s.cache_write_tokens),
+            ),
             ("reasoning_tokens", CounterValue::Int(s.reasoning_tokens)),
             ("total_tokens", CounterValue::Int(self.total_tokens())),
             ("cost_nanos", CounterValue::Int(s.cost_nanos)),

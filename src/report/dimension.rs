@@ -130,11 +130,16 @@ impl Dimension {
 /// The Monday that starts the ISO week of `date`.
 pub fn week_start(date: Date) -> Date {
     let back = i64::from(date.weekday().to_monday_zero_offset());
-    date.checked_sub(jiff::Span::new().days(back)).unwrap_or(date)
+    date.checked_sub(jiff::Span::new().days(back))
+        .unwrap_or(date)
 }
 
 fn names() -> String {
-    Dimension::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join("|")
+    Dimension::ALL
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 impl FromStr for Dimension {
@@ -160,7 +165,12 @@ impl FromStr for Dimension {
         Dimension::ALL
             .into_iter()
             .find(|d| d.name() == alias)
-            .ok_or_else(|| format!("unknown grouping `{s}`; expected one or more of {}, comma-separated", names()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown grouping `{s}`; expected one or more of {}, comma-separated",
+                    names()
+                )
+            })
     }
 }
 
@@ -176,11 +186,22 @@ mod tests {
 
     #[test]
     fn parses_lists_and_aliases() {
-        assert_eq!(Dimension::parse_list("day,model").unwrap(), vec![Dimension::Day, Dimension::Model]);
-        assert_eq!(Dimension::parse_list(" Daily , key_id").unwrap(), vec![Dimension::Day, Dimension::Key]);
-        assert!(Dimension::parse_list("day,day").unwrap_err().contains("twice"));
+        assert_eq!(
+            Dimension::parse_list("day,model").unwrap(),
+            vec![Dimension::Day, Dimension::Model]
+        );
+        assert_eq!(
+            Dimension::parse_list(" Daily , key_id").unwrap(),
+            vec![Dimension::Day, Dimension::Key]
+        );
+        assert!(Dimension::parse_list("day,day")
+            .unwrap_err()
+            .contains("twice"));
         let err = Dimension::parse_list("colour").unwrap_err();
-        assert!(err.contains("colour") && err.contains("day|week|month"), "{err}");
+        assert!(
+            err.contains("colour") && err.contains("day|week|month"),
+            "{err}"
+        );
         assert!(Dimension::parse_list(",").is_err());
     }
 
@@ -191,7 +212,10 @@ mod tests {
         let at: Timestamp = "2025-04-01T03:30:00Z".parse().unwrap();
         assert_eq!(Dimension::Day.time_key(at, &ny).unwrap(), "2025-03-31");
         assert_eq!(Dimension::Month.time_key(at, &ny).unwrap(), "2025-03");
-        assert_eq!(Dimension::Month.time_key(at, &TimeZone::UTC).unwrap(), "2025-04");
+        assert_eq!(
+            Dimension::Month.time_key(at, &TimeZone::UTC).unwrap(),
+            "2025-04"
+        );
         // 2025-03-31 is a Monday; 2025-03-30 a Sunday.
         assert_eq!(Dimension::Week.time_key(at, &ny).unwrap(), "2025-03-31");
         let sunday: Timestamp = "2025-03-30T12:00:00Z".parse().unwrap();

@@ -42,7 +42,11 @@ impl FromStr for DateSpec {
             "yesterday" => return Ok(DateSpec::Yesterday),
             _ => {}
         }
-        if let Some(unit) = s.chars().last().filter(|c| matches!(c, 'd' | 'w' | 'h' | 'D' | 'W' | 'H')) {
+        if let Some(unit) = s
+            .chars()
+            .last()
+            .filter(|c| matches!(c, 'd' | 'w' | 'h' | 'D' | 'W' | 'H'))
+        {
             let digits = &s[..s.len() - 1];
             if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
                 let n: i64 = digits.parse().map_err(|_| invalid())?;
@@ -59,7 +63,10 @@ impl FromStr for DateSpec {
         }
         if s.len() == 8 && s.chars().all(|c| c.is_ascii_digit()) {
             let spaced = format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..]);
-            return spaced.parse::<Date>().map(DateSpec::Date).map_err(|_| invalid());
+            return spaced
+                .parse::<Date>()
+                .map(DateSpec::Date)
+                .map_err(|_| invalid());
         }
         if let Ok(date) = s.parse::<Date>() {
             if s.len() == 10 {
@@ -103,7 +110,11 @@ impl DateSpec {
     fn end(self, now: &Zoned) -> Result<Zoned, PeriodError> {
         let tz = now.time_zone();
         match self.date(now.date()) {
-            Some(d) => day_start(d.checked_add(1.day()).map_err(|_| PeriodError::OutOfRange)?, tz),
+            Some(d) => day_start(
+                d.checked_add(1.day())
+                    .map_err(|_| PeriodError::OutOfRange)?,
+                tz,
+            ),
             None => self.instant(now),
         }
     }
@@ -111,9 +122,11 @@ impl DateSpec {
     fn instant(self, now: &Zoned) -> Result<Zoned, PeriodError> {
         let tz = now.time_zone().clone();
         Ok(match self {
-            DateSpec::HoursAgo(n) => {
-                now.timestamp().checked_sub(n.hours()).map_err(|_| PeriodError::OutOfRange)?.to_zoned(tz)
-            }
+            DateSpec::HoursAgo(n) => now
+                .timestamp()
+                .checked_sub(n.hours())
+                .map_err(|_| PeriodError::OutOfRange)?
+                .to_zoned(tz),
             DateSpec::Local(dt) => dt.to_zoned(tz).map_err(|_| PeriodError::OutOfRange)?,
             DateSpec::Instant(ts) => ts.to_zoned(tz),
             _ => return Err(PeriodError::OutOfRange),
@@ -133,7 +146,10 @@ pub enum PeriodSpec {
     Month,
     /// `--since` / `--until`; a missing `since` means from the first request, a missing `until`
     /// the end of today.
-    Range { since: Option<DateSpec>, until: Option<DateSpec> },
+    Range {
+        since: Option<DateSpec>,
+        until: Option<DateSpec>,
+    },
 }
 
 /// A resolved period: `[since, until)` in a time zone.
@@ -158,7 +174,8 @@ impl Period {
         let now = now.to_zoned(tz.clone());
         let today = now.date();
         let day = |d: Date| day_start(d, tz);
-        let add = |d: Date, span: jiff::Span| d.checked_add(span).map_err(|_| PeriodError::OutOfRange);
+        let add =
+            |d: Date, span: jiff::Span| d.checked_add(span).map_err(|_| PeriodError::OutOfRange);
         let (since, until) = match spec {
             PeriodSpec::Today => (day(today)?, day(add(today, 1.day())?)?),
             PeriodSpec::Yesterday => (day(add(today, (-1).days())?)?, day(today)?),
@@ -170,7 +187,10 @@ impl Period {
                 let first = today.first_of_month();
                 (day(first)?, day(add(first, 1.month())?)?)
             }
-            PeriodSpec::Range { since: None, until: None } => return Period::resolve(PeriodSpec::Today, now.timestamp(), tz),
+            PeriodSpec::Range {
+                since: None,
+                until: None,
+            } => return Period::resolve(PeriodSpec::Today, now.timestamp(), tz),
             PeriodSpec::Range { since, until } => {
                 let until = match until {
                     Some(u) => u.end(&now)?,
@@ -181,19 +201,33 @@ impl Period {
                 };
                 let since = since.start(&now)?;
                 if since >= until {
-                    return Err(PeriodError::Empty { since: rfc3339(&since), until: rfc3339(&until) });
+                    return Err(PeriodError::Empty {
+                        since: rfc3339(&since),
+                        until: rfc3339(&until),
+                    });
                 }
                 (since, until)
             }
         };
-        Ok(Period { since: Some(since), until })
+        Ok(Period {
+            since: Some(since),
+            until,
+        })
     }
 
     /// Whether the period is exactly one calendar day.
     pub fn is_single_day(&self) -> bool {
-        let Some(since) = &self.since else { return false };
-        let Ok(start) = since.start_of_day() else { return false };
-        start == *since && since.tomorrow().and_then(|t| t.start_of_day()).is_ok_and(|t| t == self.until)
+        let Some(since) = &self.since else {
+            return false;
+        };
+        let Ok(start) = since.start_of_day() else {
+            return false;
+        };
+        start == *since
+            && since
+                .tomorrow()
+                .and_then(|t| t.start_of_day())
+                .is_ok_and(|t| t == self.until)
     }
 
     pub fn since_us(&self) -> Option<i64> {
@@ -211,8 +245,12 @@ impl Period {
         let mut out = Vec::new();
         let mut date = tz.to_datetime(from).date();
         loop {
-            let Ok(next) = date.checked_add(1.day()) else { break };
-            let Ok(start) = day_start(next, tz) else { break };
+            let Ok(next) = date.checked_add(1.day()) else {
+                break;
+            };
+            let Ok(start) = day_start(next, tz) else {
+                break;
+            };
             if start.timestamp() >= self.until.timestamp() {
                 break;
             }
@@ -226,7 +264,11 @@ impl Period {
     pub fn describe(&self) -> String {
         let whole = |z: &Zoned| z.start_of_day().is_ok_and(|s| s == *z);
         let until_text = if whole(&self.until) {
-            let last = self.until.yesterday().map(|z| z.date()).unwrap_or(self.until.date());
+            let last = self
+                .until
+                .yesterday()
+                .map(|z| z.date())
+                .unwrap_or(self.until.date());
             last.to_string()
         } else {
             self.until.strftime("%Y-%m-%d %H:%M").to_string()
@@ -242,7 +284,9 @@ impl Period {
 
 /// The first instant of a local day (midnight, or later when a DST change skips midnight).
 pub fn day_start(date: Date, tz: &TimeZone) -> Result<Zoned, PeriodError> {
-    date.to_zoned(tz.clone()).and_then(|z| z.start_of_day()).map_err(|_| PeriodError::OutOfRange)
+    date.to_zoned(tz.clone())
+        .and_then(|z| z.start_of_day())
+        .map_err(|_| PeriodError::OutOfRange)
 }
 
 /// `2025-03-09T00:00:00-05:00`: the JSON form of period ends and request times.
@@ -268,10 +312,20 @@ impl FromStr for Zone {
         if t.eq_ignore_ascii_case("local") || t.eq_ignore_ascii_case("system") {
             return Ok(Zone(TimeZone::system()));
         }
-        if let Some(rest) = t.strip_prefix('+').map(|r| (1, r)).or_else(|| t.strip_prefix('-').map(|r| (-1, r))) {
+        if let Some(rest) = t
+            .strip_prefix('+')
+            .map(|r| (1, r))
+            .or_else(|| t.strip_prefix('-').map(|r| (-1, r)))
+        {
             let (sign, rest) = rest;
-            let (h, m) = rest.split_once(':').unwrap_or(if rest.len() == 4 { rest.split_at(2) } else { (rest, "0") });
-            let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else { return Err(invalid()) };
+            let (h, m) = rest.split_once(':').unwrap_or(if rest.len() == 4 {
+                rest.split_at(2)
+            } else {
+                (rest, "0")
+            });
+            let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+                return Err(invalid());
+            };
             if !(0..=25).contains(&h) || !(0..60).contains(&m) {
                 return Err(invalid());
             }
@@ -321,35 +375,74 @@ mod tests {
 
     fn range(spec: PeriodSpec, now: &str, zone: &str) -> (String, String) {
         let p = Period::resolve(spec, ts(now), &tz(zone)).unwrap();
-        (p.since.as_ref().map(rfc3339).unwrap_or_default(), rfc3339(&p.until))
+        (
+            p.since.as_ref().map(rfc3339).unwrap_or_default(),
+            rfc3339(&p.until),
+        )
     }
 
     #[test]
     fn parses_every_documented_form() {
         let d = |s: &str| s.parse::<DateSpec>().unwrap();
-        assert_eq!(d("2025-03-09"), DateSpec::Date(jiff::civil::date(2025, 3, 9)));
+        assert_eq!(
+            d("2025-03-09"),
+            DateSpec::Date(jiff::civil::date(2025, 3, 9))
+        );
         assert_eq!(d("20250309"), DateSpec::Date(jiff::civil::date(2025, 3, 9)));
         assert_eq!(d("7d"), DateSpec::DaysAgo(7));
         assert_eq!(d("2w"), DateSpec::WeeksAgo(2));
         assert_eq!(d("12h"), DateSpec::HoursAgo(12));
         assert_eq!(d("Today"), DateSpec::Today);
         assert_eq!(d("yesterday"), DateSpec::Yesterday);
-        assert_eq!(d("2025-03-09T14:00"), DateSpec::Local(jiff::civil::date(2025, 3, 9).at(14, 0, 0, 0)));
-        assert_eq!(d("2025-03-09 14:00:30"), DateSpec::Local(jiff::civil::date(2025, 3, 9).at(14, 0, 30, 0)));
-        assert_eq!(d("2025-03-09T14:00:00Z"), DateSpec::Instant(ts("2025-03-09T14:00:00Z")));
-        assert_eq!(d("2025-03-09T14:00:00+01:00"), DateSpec::Instant(ts("2025-03-09T13:00:00Z")));
-        for bad in ["", "last week", "2025-13-01", "7", "d", "-3d", "2025/03/09", "99999999999d"] {
+        assert_eq!(
+            d("2025-03-09T14:00"),
+            DateSpec::Local(jiff::civil::date(2025, 3, 9).at(14, 0, 0, 0))
+        );
+        assert_eq!(
+            d("2025-03-09 14:00:30"),
+            DateSpec::Local(jiff::civil::date(2025, 3, 9).at(14, 0, 30, 0))
+        );
+        assert_eq!(
+            d("2025-03-09T14:00:00Z"),
+            DateSpec::Instant(ts("2025-03-09T14:00:00Z"))
+        );
+        assert_eq!(
+            d("2025-03-09T14:00:00+01:00"),
+            DateSpec::Instant(ts("2025-03-09T13:00:00Z"))
+        );
+        for bad in [
+            "",
+            "last week",
+            "2025-13-01",
+            "7",
+            "d",
+            "-3d",
+            "2025/03/09",
+            "99999999999d",
+        ] {
             let err = bad.parse::<DateSpec>().unwrap_err();
-            assert!(err.contains("YYYY") || err.contains("2025-03-09"), "{bad}: {err}");
+            assert!(
+                err.contains("YYYY") || err.contains("2025-03-09"),
+                "{bad}: {err}"
+            );
         }
     }
 
     #[test]
     fn today_in_new_york_on_spring_forward_day_has_23_hours() {
-        let (since, until) = range(PeriodSpec::Today, "2025-03-09T18:00:00Z", "America/New_York");
+        let (since, until) = range(
+            PeriodSpec::Today,
+            "2025-03-09T18:00:00Z",
+            "America/New_York",
+        );
         assert_eq!(since, "2025-03-09T00:00:00-05:00");
         assert_eq!(until, "2025-03-10T00:00:00-04:00");
-        let p = Period::resolve(PeriodSpec::Today, ts("2025-03-09T18:00:00Z"), &tz("America/New_York")).unwrap();
+        let p = Period::resolve(
+            PeriodSpec::Today,
+            ts("2025-03-09T18:00:00Z"),
+            &tz("America/New_York"),
+        )
+        .unwrap();
         assert_eq!(p.until_us() - p.since_us().unwrap(), 23 * 3600 * 1_000_000);
         assert!(p.is_single_day());
     }
@@ -357,9 +450,23 @@ mod tests {
     #[test]
     fn today_depends_on_the_zone() {
         // 02:00 UTC on the 10th is still the 9th in New York.
-        assert_eq!(range(PeriodSpec::Today, "2025-03-10T02:00:00Z", "America/New_York").0, "2025-03-09T00:00:00-05:00");
-        assert_eq!(range(PeriodSpec::Today, "2025-03-10T02:00:00Z", "UTC").0, "2025-03-10T00:00:00+00:00");
-        assert_eq!(range(PeriodSpec::Today, "2025-03-10T02:00:00Z", "Asia/Kathmandu").0, "2025-03-10T00:00:00+05:45");
+        assert_eq!(
+            range(
+                PeriodSpec::Today,
+                "2025-03-10T02:00:00Z",
+                "America/New_York"
+            )
+            .0,
+            "2025-03-09T00:00:00-05:00"
+        );
+        assert_eq!(
+            range(PeriodSpec::Today, "2025-03-10T02:00:00Z", "UTC").0,
+            "2025-03-10T00:00:00+00:00"
+        );
+        assert_eq!(
+            range(PeriodSpec::Today, "2025-03-10T02:00:00Z", "Asia/Kathmandu").0,
+            "2025-03-10T00:00:00+05:45"
+        );
     }
 
     #[test]
@@ -367,16 +474,25 @@ mod tests {
         let now = "2025-03-09T18:00:00Z"; // a Sunday
         assert_eq!(
             range(PeriodSpec::Yesterday, now, "Europe/Berlin"),
-            ("2025-03-08T00:00:00+01:00".into(), "2025-03-09T00:00:00+01:00".into())
+            (
+                "2025-03-08T00:00:00+01:00".into(),
+                "2025-03-09T00:00:00+01:00".into()
+            )
         );
         assert_eq!(
             range(PeriodSpec::Week, now, "Europe/Berlin"),
-            ("2025-03-03T00:00:00+01:00".into(), "2025-03-10T00:00:00+01:00".into())
+            (
+                "2025-03-03T00:00:00+01:00".into(),
+                "2025-03-10T00:00:00+01:00".into()
+            )
         );
         // March in Berlin spans the change to summer time.
         assert_eq!(
             range(PeriodSpec::Month, now, "Europe/Berlin"),
-            ("2025-03-01T00:00:00+01:00".into(), "2025-04-01T00:00:00+02:00".into())
+            (
+                "2025-03-01T00:00:00+01:00".into(),
+                "2025-04-01T00:00:00+02:00".into()
+            )
         );
     }
 
@@ -394,25 +510,46 @@ mod tests {
     #[test]
     fn relative_forms() {
         let now = "2025-03-12T15:30:00Z";
-        let spec = |s: &str| PeriodSpec::Range { since: Some(s.parse().unwrap()), until: None };
-        assert_eq!(range(spec("7d"), now, "UTC"), ("2025-03-05T00:00:00+00:00".into(), "2025-03-13T00:00:00+00:00".into()));
+        let spec = |s: &str| PeriodSpec::Range {
+            since: Some(s.parse().unwrap()),
+            until: None,
+        };
+        assert_eq!(
+            range(spec("7d"), now, "UTC"),
+            (
+                "2025-03-05T00:00:00+00:00".into(),
+                "2025-03-13T00:00:00+00:00".into()
+            )
+        );
         assert_eq!(range(spec("1w"), now, "UTC").0, "2025-03-05T00:00:00+00:00");
         assert_eq!(range(spec("0d"), now, "UTC").0, "2025-03-12T00:00:00+00:00");
         assert_eq!(range(spec("3h"), now, "UTC").0, "2025-03-12T12:30:00+00:00");
-        let until_yesterday = PeriodSpec::Range { since: Some("3d".parse().unwrap()), until: Some("1d".parse().unwrap()) };
-        assert_eq!(range(until_yesterday, now, "UTC").1, "2025-03-12T00:00:00+00:00");
+        let until_yesterday = PeriodSpec::Range {
+            since: Some("3d".parse().unwrap()),
+            until: Some("1d".parse().unwrap()),
+        };
+        assert_eq!(
+            range(until_yesterday, now, "UTC").1,
+            "2025-03-12T00:00:00+00:00"
+        );
     }
 
     #[test]
     fn an_empty_range_is_an_error() {
-        let spec = PeriodSpec::Range { since: Some("2025-03-05".parse().unwrap()), until: Some("2025-03-01".parse().unwrap()) };
+        let spec = PeriodSpec::Range {
+            since: Some("2025-03-05".parse().unwrap()),
+            until: Some("2025-03-01".parse().unwrap()),
+        };
         let err = Period::resolve(spec, ts("2025-06-01T00:00:00Z"), &TimeZone::UTC).unwrap_err();
         assert!(err.to_string().contains("not before"), "{err}");
     }
 
     #[test]
     fn until_alone_is_open_at_the_start() {
-        let spec = PeriodSpec::Range { since: None, until: Some("2025-03-05".parse().unwrap()) };
+        let spec = PeriodSpec::Range {
+            since: None,
+            until: Some("2025-03-05".parse().unwrap()),
+        };
         let p = Period::resolve(spec, ts("2025-06-01T00:00:00Z"), &TimeZone::UTC).unwrap();
         assert_eq!(p.since, None);
         assert_eq!(p.describe(), "until 2025-03-05");
@@ -421,7 +558,10 @@ mod tests {
     #[test]
     fn day_starts_follow_dst() {
         let p = Period::resolve(
-            PeriodSpec::Range { since: Some("2025-03-08".parse().unwrap()), until: Some("2025-03-10".parse().unwrap()) },
+            PeriodSpec::Range {
+                since: Some("2025-03-08".parse().unwrap()),
+                until: Some("2025-03-10".parse().unwrap()),
+            },
             ts("2025-06-01T00:00:00Z"),
             &tz("America/New_York"),
         )
@@ -443,7 +583,10 @@ mod tests {
         assert_eq!(zone_name(&tz("-08")), "-08:00");
         assert_eq!(zone_name(&tz("+0545")), "+05:45");
         let err = "Mars/Olympus".parse::<Zone>().unwrap_err();
-        assert!(err.contains("Mars/Olympus") && err.contains("IANA"), "{err}");
+        assert!(
+            err.contains("Mars/Olympus") && err.contains("IANA"),
+            "{err}"
+        );
         assert!("+99:00".parse::<Zone>().is_err());
     }
 }

@@ -33,35 +33,103 @@ struct Model {
 }
 
 const MODELS: &[Model] = &[
-    Model { name: "claude-sonnet-4-5-20250929", provider: "anthropic", endpoint: "/v1/messages", price: Some([3000, 15000, 300, 3750, 6000]) },
-    Model { name: "claude-opus-4-1-20250805", provider: "anthropic", endpoint: "/v1/messages", price: Some([15000, 75000, 1500, 18750, 30000]) },
-    Model { name: "claude-haiku-4-5-20251001", provider: "anthropic", endpoint: "/v1/messages", price: Some([1000, 5000, 100, 1250, 2000]) },
-    Model { name: "gpt-5-codex", provider: "openai", endpoint: "/v1/responses", price: Some([1250, 10000, 125, 0, 0]) },
-    Model { name: "gpt-5", provider: "openai", endpoint: "/v1/responses", price: Some([1250, 10000, 125, 0, 0]) },
-    Model { name: "gpt-5-mini", provider: "openai", endpoint: "/v1/chat/completions", price: Some([250, 2000, 25, 0, 0]) },
-    Model { name: "gemini-2.5-pro", provider: "gemini", endpoint: "/v1beta/models/gemini-2.5-pro:streamGenerateContent", price: Some([1250, 10000, 310, 0, 0]) },
-    Model { name: "gemini-2.5-flash", provider: "gemini", endpoint: "/v1beta/models/gemini-2.5-flash:streamGenerateContent", price: Some([300, 2500, 75, 0, 0]) },
-    Model { name: "qwen3-coder-480b-local", provider: "openai", endpoint: "/v1/chat/completions", price: None },
+    Model {
+        name: "claude-sonnet-4-5-20250929",
+        provider: "anthropic",
+        endpoint: "/v1/messages",
+        price: Some([3000, 15000, 300, 3750, 6000]),
+    },
+    Model {
+        name: "claude-opus-4-1-20250805",
+        provider: "anthropic",
+        endpoint: "/v1/messages",
+        price: Some([15000, 75000, 1500, 18750, 30000]),
+    },
+    Model {
+        name: "claude-haiku-4-5-20251001",
+        provider: "anthropic",
+        endpoint: "/v1/messages",
+        price: Some([1000, 5000, 100, 1250, 2000]),
+    },
+    Model {
+        name: "gpt-5-codex",
+        provider: "openai",
+        endpoint: "/v1/responses",
+        price: Some([1250, 10000, 125, 0, 0]),
+    },
+    Model {
+        name: "gpt-5",
+        provider: "openai",
+        endpoint: "/v1/responses",
+        price: Some([1250, 10000, 125, 0, 0]),
+    },
+    Model {
+        name: "gpt-5-mini",
+        provider: "openai",
+        endpoint: "/v1/chat/completions",
+        price: Some([250, 2000, 25, 0, 0]),
+    },
+    Model {
+        name: "gemini-2.5-pro",
+        provider: "gemini",
+        endpoint: "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+        price: Some([1250, 10000, 310, 0, 0]),
+    },
+    Model {
+        name: "gemini-2.5-flash",
+        provider: "gemini",
+        endpoint: "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        price: Some([300, 2500, 75, 0, 0]),
+    },
+    Model {
+        name: "qwen3-coder-480b-local",
+        provider: "openai",
+        endpoint: "/v1/chat/completions",
+        price: None,
+    },
 ];
 
-/// Agent, its version, share of sessions (percent) and models with their share of requests.
-const AGENTS: &[(&str, &str, u32, &[(usize, u32)])] = &[
+/// An agent: name, version, share of sessions (percent), and models (index into `MODELS`) with
+/// their share of the agent's sessions.
+type Agent = (&'static str, &'static str, u32, &'static [(usize, u32)]);
+
+const AGENTS: &[Agent] = &[
     ("claude", "2.0.14", 45, &[(0, 70), (1, 10), (2, 20)]),
     ("codex", "0.46.0", 25, &[(3, 60), (4, 25), (5, 15)]),
     ("gemini", "0.9.0", 15, &[(6, 60), (7, 40)]),
     ("opencode", "0.15.2", 15, &[(0, 50), (5, 20), (8, 30)]),
 ];
 
-const DEVELOPERS: &[(&str, &str, u32)] =
-    &[("alice@example.com", "alice-laptop", 70), ("bob@example.com", "bob-desktop", 20), ("carol@example.com", "ci-runner-3", 10)];
+const DEVELOPERS: &[(&str, &str, u32)] = &[
+    ("alice@example.com", "alice-laptop", 70),
+    ("bob@example.com", "bob-desktop", 20),
+    ("carol@example.com", "ci-runner-3", 10),
+];
 
-const PROJECTS: &[(&str, u32)] =
-    &[("gw", 30), ("webshop", 25), ("infra", 15), ("mobile-app", 12), ("data-pipeline", 10), ("docs", 8)];
+const PROJECTS: &[(&str, u32)] = &[
+    ("gw", 30),
+    ("webshop", 25),
+    ("infra", 15),
+    ("mobile-app", 12),
+    ("data-pipeline", 10),
+    ("docs", 8),
+];
 
-const BRANCH_TOPICS: &[&str] = &["login", "search", "billing", "retry", "cache", "metrics", "onboarding", "export"];
+const BRANCH_TOPICS: &[&str] = &[
+    "login",
+    "search",
+    "billing",
+    "retry",
+    "cache",
+    "metrics",
+    "onboarding",
+    "export",
+];
 
 /// UTC hour weights: most sessions in working hours.
-const HOURS: [u32; 24] = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 10, 12, 14, 14, 12, 9, 6, 4, 3, 2, 2, 1];
+const HOURS: [u32; 24] = [
+    1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 10, 12, 14, 14, 12, 9, 6, 4, 3, 2, 2, 1,
+];
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -138,15 +206,23 @@ impl Seeder {
         } else {
             day_start + rng.random_range(0..span)
         };
-        let (agent, version, _, models) = AGENTS[pick(rng, AGENTS.iter().enumerate().map(|(i, a)| (i, a.2)))];
-        let (developer, host, _) = DEVELOPERS[pick(rng, DEVELOPERS.iter().enumerate().map(|(i, d)| (i, d.2)))];
+        let (agent, version, _, models) =
+            AGENTS[pick(rng, AGENTS.iter().enumerate().map(|(i, a)| (i, a.2)))];
+        let (developer, host, _) =
+            DEVELOPERS[pick(rng, DEVELOPERS.iter().enumerate().map(|(i, d)| (i, d.2)))];
         let project = PROJECTS[pick(rng, PROJECTS.iter().enumerate().map(|(i, p)| (i, p.1)))].0;
         let branch = if rng.random_bool(0.4) {
             "main".to_string()
         } else {
-            format!("feat/{}-{}", BRANCH_TOPICS[rng.random_range(0..BRANCH_TOPICS.len())], rng.random_range(100..999))
+            format!(
+                "feat/{}-{}",
+                BRANCH_TOPICS[rng.random_range(0..BRANCH_TOPICS.len())],
+                rng.random_range(100..999)
+            )
         };
-        let task = rng.random_bool(0.3).then(|| format!("JIRA-{}", rng.random_range(1000..1400)));
+        let task = rng
+            .random_bool(0.3)
+            .then(|| format!("JIRA-{}", rng.random_range(1000..1400)));
         let key_id = rng.random_bool(0.2).then(|| "key_team_default".to_string());
         let attribution = Attribution {
             session_id: uuid_at(rng, start).to_string(),
@@ -156,7 +232,10 @@ impl Seeder {
             project: Some(project.to_string()),
             branch: Some(branch),
             task,
-            cwd: Some(format!("/home/{}/src/{project}", developer.split('@').next().unwrap_or("dev"))),
+            cwd: Some(format!(
+                "/home/{}/src/{project}",
+                developer.split('@').next().unwrap_or("dev")
+            )),
             host: Some(host.to_string()),
             key_id,
         };
@@ -167,7 +246,11 @@ impl Seeder {
         let mut at = start;
         for turn in 0..want {
             // Mostly the session's main model; now and then a side request to another of the agent's models.
-            let model = &MODELS[if rng.random_bool(0.85) { main_model } else { pick(rng, models.iter().copied()) }];
+            let model = &MODELS[if rng.random_bool(0.85) {
+                main_model
+            } else {
+                pick(rng, models.iter().copied())
+            }];
             let latency = rng.random_range(800_000..45_000_000i64);
             let roll: f64 = rng.random();
             let (status, incomplete) = match roll {
@@ -238,14 +321,32 @@ impl Iterator for Seeder {
 }
 
 /// Token counts of one turn.
-fn usage(rng: &mut SmallRng, model: &Model, turn: usize, context: u64, one_hour_cache: bool) -> Usage {
+fn usage(
+    rng: &mut SmallRng,
+    model: &Model,
+    turn: usize,
+    context: u64,
+    one_hour_cache: bool,
+) -> Usage {
     let output = rng.random_range(40..3_500u64);
     match model.provider {
         "anthropic" => {
             // The first turn writes the prompt to the cache; later ones read it and write the new part.
-            let write = if turn == 0 { context } else { rng.random_range(300..6_000u64) };
-            let (w5, w1) = if one_hour_cache { (0, write) } else { (write, 0) };
-            let reasoning = if rng.random_bool(0.3) { rng.random_range(0..=output / 2) } else { 0 };
+            let write = if turn == 0 {
+                context
+            } else {
+                rng.random_range(300..6_000u64)
+            };
+            let (w5, w1) = if one_hour_cache {
+                (0, write)
+            } else {
+                (write, 0)
+            };
+            let reasoning = if rng.random_bool(0.3) {
+                rng.random_range(0..=output / 2)
+            } else {
+                0
+            };
             Usage {
                 input: rng.random_range(1..400),
                 output,
@@ -266,7 +367,11 @@ fn usage(rng: &mut SmallRng, model: &Model, turn: usize, context: u64, one_hour_
             }
         }
         _ => {
-            let cached = if turn == 0 { 0 } else { context * rng.random_range(70..95) / 100 };
+            let cached = if turn == 0 {
+                0
+            } else {
+                context * rng.random_range(70..95) / 100
+            };
             Usage {
                 input: context - cached + rng.random_range(100..3_000),
                 output,
@@ -302,7 +407,12 @@ mod tests {
     use super::*;
 
     fn plan(rows: u64, days: u32) -> SeedPlan {
-        SeedPlan { rows, days, end: "2025-03-20T15:00:00Z".parse().unwrap(), seed: 7 }
+        SeedPlan {
+            rows,
+            days,
+            end: "2025-03-20T15:00:00Z".parse().unwrap(),
+            seed: 7,
+        }
     }
 
     #[test]
@@ -311,11 +421,18 @@ mod tests {
         assert_eq!(rows.len(), 5_000);
         let end = plan(0, 0).end.as_microsecond();
         let first = end - end.rem_euclid(DAY_US) - 9 * DAY_US;
-        assert!(rows.iter().all(|r| r.started_at_us >= first && r.started_at_us < end));
+        assert!(rows
+            .iter()
+            .all(|r| r.started_at_us >= first && r.started_at_us < end));
         let unpriced = rows.iter().filter(|r| r.cost_nanos.is_none()).count();
         assert!(unpriced > 0 && unpriced < 1_000, "{unpriced}");
-        let sessions: std::collections::HashSet<_> = rows.iter().map(|r| &r.attribution.session_id).collect();
-        assert!(sessions.len() > 10 && sessions.len() < 500, "{}", sessions.len());
+        let sessions: std::collections::HashSet<_> =
+            rows.iter().map(|r| &r.attribution.session_id).collect();
+        assert!(
+            sessions.len() > 10 && sessions.len() < 500,
+            "{}",
+            sessions.len()
+        );
         for provider in ["anthropic", "openai", "gemini"] {
             assert!(rows.iter().any(|r| r.provider == provider));
         }
@@ -330,7 +447,12 @@ mod tests {
 
     #[test]
     fn a_window_that_just_began_still_gets_its_rows() {
-        let p = SeedPlan { rows: 500, days: 1, end: "2025-03-20T00:00:05Z".parse().unwrap(), seed: 1 };
+        let p = SeedPlan {
+            rows: 500,
+            days: 1,
+            end: "2025-03-20T00:00:05Z".parse().unwrap(),
+            seed: 1,
+        };
         assert_eq!(Seeder::new(p).count(), 500);
     }
 }

@@ -22,13 +22,22 @@ pub struct SessionDetail {
 
 impl SessionDetail {
     /// Reads the session with exactly this id (see `Ledger::find_session` for short ids).
-    pub fn build(ledger: &Ledger, session_id: &str, tz: TimeZone) -> Result<SessionDetail, LedgerError> {
+    pub fn build(
+        ledger: &Ledger,
+        session_id: &str,
+        tz: TimeZone,
+    ) -> Result<SessionDetail, LedgerError> {
         let rows = ledger.session_rows(session_id)?;
         let mut totals = Counters::default();
         for row in &rows {
             totals.add(&Counters(Sums::of_row(row)));
         }
-        Ok(SessionDetail { tz, session_id: session_id.to_string(), rows, totals })
+        Ok(SessionDetail {
+            tz,
+            session_id: session_id.to_string(),
+            rows,
+            totals,
+        })
     }
 
     fn first(&self) -> Option<&Row> {
@@ -36,11 +45,19 @@ impl SessionDetail {
     }
 
     fn started_us(&self) -> i64 {
-        self.rows.iter().map(|r| r.started_at_us).min().unwrap_or_default()
+        self.rows
+            .iter()
+            .map(|r| r.started_at_us)
+            .min()
+            .unwrap_or_default()
     }
 
     fn ended_us(&self) -> i64 {
-        self.rows.iter().map(|r| r.ended_at_us).max().unwrap_or_default()
+        self.rows
+            .iter()
+            .map(|r| r.ended_at_us)
+            .max()
+            .unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
@@ -59,7 +76,9 @@ impl SessionDetail {
         };
         let fmt = |us: i64| {
             let ts = Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH);
-            ts.to_zoned(self.tz.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string()
+            ts.to_zoned(self.tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
         };
         let mut out = style.bold_text(&format!("Session {}", self.session_id));
         out.push('\n');
@@ -89,13 +108,32 @@ impl SessionDetail {
         out.push('\n');
 
         let spans_days = {
-            let day = |us: i64| Timestamp::from_microsecond(us).map(|t| t.to_zoned(self.tz.clone()).date()).ok();
+            let day = |us: i64| {
+                Timestamp::from_microsecond(us)
+                    .map(|t| t.to_zoned(self.tz.clone()).date())
+                    .ok()
+            };
             day(self.started_us()) != day(self.ended_us())
         };
-        let time_format = if spans_days { "%m-%d %H:%M:%S" } else { "%H:%M:%S" };
-        let mut table = style.table(&[
-            "Time", "Model", "Status", "Input", "Output", "Cache write", "Cache read", "Cost", "Latency",
-        ]);
+        let time_format = if spans_days {
+            "%m-%d %H:%M:%S"
+        } else {
+            "%H:%M:%S"
+        };
+        let mut table = style.table(
+            &[
+                "Time",
+                "Model",
+                "Status",
+                "Input",
+                "Output",
+                "Cache write",
+                "Cache read",
+                "Cost",
+                "Latency",
+            ],
+            3,
+        );
         for r in &self.rows {
             let ts = Timestamp::from_microsecond(r.started_at_us).unwrap_or(Timestamp::UNIX_EPOCH);
             let mut status = r.status.to_string();
@@ -110,8 +148,13 @@ impl SessionDetail {
                 None => "unpriced*".to_string(),
             };
             table.add_row(vec![
-                ts.to_zoned(self.tz.clone()).strftime(time_format).to_string(),
-                r.model.clone().or_else(|| r.requested_model.clone()).unwrap_or_else(|| "(unknown)".to_string()),
+                ts.to_zoned(self.tz.clone())
+                    .strftime(time_format)
+                    .to_string(),
+                r.model
+                    .clone()
+                    .or_else(|| r.requested_model.clone())
+                    .unwrap_or_else(|| "(unknown)".to_string()),
                 status,
                 style::thousands(r.usage.input as i64),
                 style::thousands(r.usage.output as i64),
@@ -121,14 +164,19 @@ impl SessionDetail {
                 style::duration(r.latency_us),
             ]);
         }
-        Style::align_numbers(&mut table, 3);
         out.push_str(&style.render(&table));
         let cut = self.rows.iter().filter(|r| r.incomplete).count();
         if cut > 0 {
-            out.push_str(&format!("`cut`: {cut} streams ended early; they count what was received.\n"));
+            out.push_str(&style.wrap(
+                &format!("cut: {cut} streams ended early; they count what was received."),
+                2,
+            ));
         }
         if self.totals.0.unpriced_requests > 0 {
-            out.push_str("* no price for this model: the cost is not included. Add it under [prices] in gw's config file.\n");
+            out.push_str(&style.wrap(
+                "* no price for this model: its cost is left out. Add it under [prices] in gw's config file.",
+                2,
+            ));
         }
         out
     }
@@ -136,13 +184,25 @@ impl SessionDetail {
 
 impl Serialize for SessionDetail {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let a = self.first().map(|r| r.attribution.clone()).unwrap_or_default();
+        let a = self
+            .first()
+            .map(|r| r.attribution.clone())
+            .unwrap_or_default();
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("session_id", &self.session_id)?;
         map.serialize_entry("tz", &zone_name(&self.tz))?;
-        map.serialize_entry("started_at", &self.first().map(|_| instant(self.started_us(), &self.tz)))?;
-        map.serialize_entry("ended_at", &self.first().map(|_| instant(self.ended_us(), &self.tz)))?;
-        map.serialize_entry("duration_ms", &((self.ended_us() - self.started_us()).max(0) / 1000))?;
+        map.serialize_entry(
+            "started_at",
+            &self.first().map(|_| instant(self.started_us(), &self.tz)),
+        )?;
+        map.serialize_entry(
+            "ended_at",
+            &self.first().map(|_| instant(self.ended_us(), &self.tz)),
+        )?;
+        map.serialize_entry(
+            "duration_ms",
+            &((self.ended_us() - self.started_us()).max(0) / 1000),
+        )?;
         map.serialize_entry("agent", &a.agent)?;
         map.serialize_entry("agent_version", &a.agent_version)?;
         map.serialize_entry("developer", &a.developer)?;
@@ -154,7 +214,13 @@ impl Serialize for SessionDetail {
         map.serialize_entry("key", &a.key_id)?;
         map.serialize_entry("cache_hit_ratio", &self.totals.cache_hit_ratio())?;
         map.serialize_entry("totals", &self.totals)?;
-        map.serialize_entry("requests", &JsonRequests { rows: &self.rows, tz: &self.tz })?;
+        map.serialize_entry(
+            "requests",
+            &JsonRequests {
+                rows: &self.rows,
+                tz: &self.tz,
+            },
+        )?;
         map.end()
     }
 }

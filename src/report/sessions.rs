@@ -20,13 +20,29 @@ pub struct SessionList {
 }
 
 impl SessionList {
-    pub fn build(ledger: Option<&Ledger>, limit: usize, tz: TimeZone) -> Result<SessionList, LedgerError> {
+    pub fn build(
+        ledger: Option<&Ledger>,
+        limit: usize,
+        tz: TimeZone,
+    ) -> Result<SessionList, LedgerError> {
         let Some(ledger) = ledger else {
-            return Ok(SessionList { tz, sessions: Vec::new(), ledger: LedgerState::Missing });
+            return Ok(SessionList {
+                tz,
+                sessions: Vec::new(),
+                ledger: LedgerState::Missing,
+            });
         };
         let sessions = ledger.recent_sessions(limit)?;
-        let state = if sessions.is_empty() { LedgerState::Empty } else { LedgerState::HasRequests };
-        Ok(SessionList { tz, sessions, ledger: state })
+        let state = if sessions.is_empty() {
+            LedgerState::Empty
+        } else {
+            LedgerState::HasRequests
+        };
+        Ok(SessionList {
+            tz,
+            sessions,
+            ledger: state,
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -38,17 +54,27 @@ impl SessionList {
             return "No requests recorded yet. Run an agent through gw (`gw run claude`, or `gw proxy`) and its sessions show up here.\n".to_string();
         }
         let full = self.table(style, false);
-        let table = if style.fits(&full) { full } else { self.table(style, true) };
-        format!("{}\n{table}", style.bold_text(&format!("Recent sessions ({})", zone_name(&self.tz))))
+        let table = if style.fits(&full) {
+            full
+        } else {
+            self.table(style, true)
+        };
+        format!(
+            "{}\n{table}",
+            style.bold_text(&format!("Recent sessions ({})", zone_name(&self.tz)))
+        )
     }
 
     fn table(&self, style: &Style, compact: bool) -> String {
         let headers: &[&str] = if compact {
             &["Session", "Started", "Agent", "Requests", "Cost"]
         } else {
-            &["Session", "Started", "Duration", "Agent", "Project", "Branch", "Requests", "Cost"]
+            &[
+                "Session", "Started", "Duration", "Agent", "Project", "Branch", "Requests", "Cost",
+            ]
         };
-        let mut table = style.table(headers);
+        let numbers_from = if compact { 3 } else { 6 };
+        let mut table = style.table(headers, numbers_from);
         for s in &self.sessions {
             let started = local(s.first_started_at_us, &self.tz);
             let counters = Counters(s.sums);
@@ -77,11 +103,12 @@ impl SessionList {
             };
             table.add_row(row);
         }
-        let numbers_from = if compact { 3 } else { 6 };
-        Style::align_numbers(&mut table, numbers_from);
         let mut out = style.render(&table);
         if self.sessions.iter().any(|s| s.sums.unpriced_requests > 0) {
-            out.push_str("* some requests have no price; their cost is not included (`gw session <id>` shows which).\n");
+            out.push_str(
+                &style
+                    .wrap("* some requests have no price; their cost is left out (`gw session <id>` shows which).", 2),
+            );
         }
         out
     }
@@ -101,11 +128,17 @@ pub(super) fn cost_text(c: &Counters) -> String {
 /// `2025-03-09 14:02` in the report's zone.
 fn local(us: i64, tz: &TimeZone) -> String {
     let ts = Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH);
-    ts.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+    ts.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 pub(super) fn instant(us: i64, tz: &TimeZone) -> String {
-    rfc3339(&Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(tz.clone()))
+    rfc3339(
+        &Timestamp::from_microsecond(us)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+            .to_zoned(tz.clone()),
+    )
 }
 
 impl Serialize for SessionList {
@@ -141,7 +174,10 @@ impl Serialize for JsonSession<'_> {
         map.serialize_entry("session_id", &s.session_id)?;
         map.serialize_entry("started_at", &instant(s.first_started_at_us, self.tz))?;
         map.serialize_entry("ended_at", &instant(s.last_ended_at_us, self.tz))?;
-        map.serialize_entry("duration_ms", &((s.last_ended_at_us - s.first_started_at_us).max(0) / 1000))?;
+        map.serialize_entry(
+            "duration_ms",
+            &((s.last_ended_at_us - s.first_started_at_us).max(0) / 1000),
+        )?;
         map.serialize_entry("agent", &s.agent)?;
         map.serialize_entry("developer", &s.developer)?;
         map.serialize_entry("project", &s.project)?;

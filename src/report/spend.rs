@@ -76,7 +76,10 @@ pub struct SpendReport {
 
 impl SpendReport {
     /// Runs the report against `ledger` (`None`: there is no ledger yet).
-    pub fn build(ledger: Option<&Ledger>, request: &SpendRequest) -> Result<SpendReport, LedgerError> {
+    pub fn build(
+        ledger: Option<&Ledger>,
+        request: &SpendRequest,
+    ) -> Result<SpendReport, LedgerError> {
         let mut report = SpendReport {
             period: request.period.clone(),
             group_by: request.group_by.clone(),
@@ -87,7 +90,9 @@ impl SpendReport {
             unpriced_models: Vec::new(),
             ledger: LedgerState::Missing,
         };
-        let Some(ledger) = ledger else { return Ok(report) };
+        let Some(ledger) = ledger else {
+            return Ok(report);
+        };
 
         let tz = request.tz();
         let by_time = request.group_by.iter().any(|d| d.is_time());
@@ -131,7 +136,9 @@ impl SpendReport {
             for &d in &request.group_by {
                 if d.is_time() {
                     let at = group.at_us.unwrap_or_default();
-                    let text = time_keys.entry((at, d)).or_insert_with(|| d.time_key(timestamp(at), tz).unwrap_or_default());
+                    let text = time_keys
+                        .entry((at, d))
+                        .or_insert_with(|| d.time_key(timestamp(at), tz).unwrap_or_default());
                     key.push(Some(text.clone()));
                 } else {
                     key.push(attrs.next().flatten());
@@ -153,15 +160,27 @@ impl SpendReport {
             .map(|(key, (counters, models))| {
                 let mut breakdown: Vec<SpendRow> = models
                     .into_iter()
-                    .map(|(model, counters)| SpendRow { key: vec![model], counters, breakdown: Vec::new() })
+                    .map(|(model, counters)| SpendRow {
+                        key: vec![model],
+                        counters,
+                        breakdown: Vec::new(),
+                    })
                     .collect();
-                breakdown.sort_by(|a, b| by_cost(&a.counters, &b.counters).then_with(|| cmp_key(&a.key[0], &b.key[0])));
-                SpendRow { key, counters, breakdown }
+                breakdown.sort_by(|a, b| {
+                    by_cost(&a.counters, &b.counters).then_with(|| cmp_key(&a.key[0], &b.key[0]))
+                });
+                SpendRow {
+                    key,
+                    counters,
+                    breakdown,
+                }
             })
             .collect();
         sort_rows(&mut report.rows, &request.group_by);
         report.unpriced_models = unpriced.into_iter().collect();
-        report.unpriced_models.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| cmp_key(&a.0, &b.0)));
+        report
+            .unpriced_models
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| cmp_key(&a.0, &b.0)));
         report.ledger = if report.rows.is_empty() && !ledger.has_requests()? {
             LedgerState::Empty
         } else {
@@ -187,7 +206,10 @@ impl SpendReport {
         out.push_str(&header.join(","));
         out.push('\n');
         let mut line = |key: Vec<&Option<String>>, counters: &Counters| {
-            let mut fields: Vec<String> = key.iter().map(|v| csv_field(v.as_deref().unwrap_or(""))).collect();
+            let mut fields: Vec<String> = key
+                .iter()
+                .map(|v| csv_field(v.as_deref().unwrap_or("")))
+                .collect();
             fields.extend(counters.fields().iter().map(|(_, v)| v.exact_text()));
             out.push_str(&fields.join(","));
             out.push('\n');
@@ -195,7 +217,10 @@ impl SpendReport {
         for row in &self.rows {
             if self.breakdown {
                 for sub in &row.breakdown {
-                    line(row.key.iter().chain(sub.key.iter()).collect(), &sub.counters);
+                    line(
+                        row.key.iter().chain(sub.key.iter()).collect(),
+                        &sub.counters,
+                    );
                 }
             } else {
                 line(row.key.iter().collect(), &row.counters);
@@ -210,7 +235,11 @@ impl SpendReport {
         let tz = zone_name(self.period.until.time_zone());
         let mut title = format!("Spend {} ({tz})", self.period.describe());
         for f in &self.filters {
-            title.push_str(&format!(" · {} {}", filter_name(f.column), f.values.join(",")));
+            title.push_str(&format!(
+                " · {} {}",
+                filter_name(f.column),
+                f.values.join(",")
+            ));
         }
         let mut out = style.bold_text(&title);
         out.push('\n');
@@ -235,13 +264,22 @@ impl SpendReport {
             let models: Vec<String> = self
                 .unpriced_models
                 .iter()
-                .map(|(m, n)| format!("{} ({})", m.as_deref().unwrap_or("unknown model"), style::thousands(*n)))
+                .map(|(m, n)| {
+                    format!(
+                        "{} ({})",
+                        m.as_deref().unwrap_or("unknown model"),
+                        style::thousands(*n)
+                    )
+                })
                 .collect();
-            out.push_str(&format!(
-                "* {} of {} requests have no price, so their cost is not included: {}.\n  Add their prices under [prices] in gw's config file (`gw config` shows where).\n",
-                style::thousands(self.totals.0.unpriced_requests),
-                style::thousands(self.totals.0.requests),
-                models.join(", ")
+            out.push_str(&style.wrap(
+                &format!(
+                    "* {} of {} requests have no price, so their cost is left out: {}. Add their prices under [prices] in gw's config file (`gw config` shows where).",
+                    style::thousands(self.totals.0.unpriced_requests),
+                    style::thousands(self.totals.0.requests),
+                    models.join(", ")
+                ),
+                2,
             ));
         }
         out
@@ -253,13 +291,24 @@ impl SpendReport {
         if compact {
             headers.extend(["Requests", "Tokens", "Cost"]);
         } else {
-            headers.extend(["Requests", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"]);
+            headers.extend([
+                "Requests",
+                "Input",
+                "Output",
+                "Cache write",
+                "Cache read",
+                "Total tokens",
+                "Cost",
+            ]);
         }
-        let mut table = style.table(&headers);
+        let mut table = style.table(&headers, keys);
         let numbers = |c: &Counters| -> Vec<String> {
             let s = &c.0;
             if compact {
-                vec![style::thousands(s.requests), style::short_count(c.total_tokens())]
+                vec![
+                    style::thousands(s.requests),
+                    style::short_count(c.total_tokens()),
+                ]
             } else {
                 vec![
                     style::thousands(s.requests),
@@ -285,16 +334,29 @@ impl SpendReport {
             for (d, v) in self.group_by.iter().zip(&row.key) {
                 cells.push(comfy_table::Cell::new(key_text(*d, v)));
             }
-            cells.extend(numbers(&row.counters).into_iter().map(comfy_table::Cell::new));
+            cells.extend(
+                numbers(&row.counters)
+                    .into_iter()
+                    .map(comfy_table::Cell::new),
+            );
             let (text, marked) = cost(&row.counters);
-            cells.push(if marked { style.warn(text) } else { comfy_table::Cell::new(text) });
+            cells.push(if marked {
+                style.warn(text)
+            } else {
+                comfy_table::Cell::new(text)
+            });
             table.add_row(cells);
             for sub in &row.breakdown {
-                let mut cells = vec![style.dim(format!("└ {}", key_text(Dimension::Model, &sub.key[0])))];
+                let mut cells =
+                    vec![style.dim(format!("└ {}", key_text(Dimension::Model, &sub.key[0])))];
                 cells.extend((1..keys).map(|_| comfy_table::Cell::new("")));
                 cells.extend(numbers(&sub.counters).into_iter().map(|t| style.dim(t)));
                 let (text, marked) = cost(&sub.counters);
-                cells.push(if marked { style.warn(text) } else { style.dim(text) });
+                cells.push(if marked {
+                    style.warn(text)
+                } else {
+                    style.dim(text)
+                });
                 table.add_row(cells);
             }
         }
@@ -302,9 +364,12 @@ impl SpendReport {
         cells.extend((1..keys).map(|_| comfy_table::Cell::new("")));
         cells.extend(numbers(&self.totals).into_iter().map(|t| style.strong(t)));
         let (text, marked) = cost(&self.totals);
-        cells.push(if marked { style.warn(text) } else { style.strong(text) });
+        cells.push(if marked {
+            style.warn(text)
+        } else {
+            style.strong(text)
+        });
         table.add_row(cells);
-        Style::align_numbers(&mut table, keys);
         style.render(&table)
     }
 }
@@ -332,7 +397,9 @@ fn timestamp(us: i64) -> Timestamp {
 
 /// Most expensive first; then most requests.
 fn by_cost(a: &Counters, b: &Counters) -> Ordering {
-    b.0.cost_nanos.cmp(&a.0.cost_nanos).then_with(|| b.0.requests.cmp(&a.0.requests))
+    b.0.cost_nanos
+        .cmp(&a.0.cost_nanos)
+        .then_with(|| b.0.requests.cmp(&a.0.requests))
 }
 
 /// Values ascending, unrecorded ones last.
@@ -348,10 +415,14 @@ fn cmp_key(a: &Option<String>, b: &Option<String>) -> Ordering {
 /// Sorts level by level: calendar keys in time order, other keys by the cost of their group
 /// (most expensive first), so `--by model,day` keeps each model's days together.
 fn sort_rows(rows: &mut [SpendRow], group_by: &[Dimension]) {
-    let mut level_totals: Vec<HashMap<Vec<Option<String>>, Sums>> = vec![HashMap::new(); group_by.len()];
+    let mut level_totals: Vec<HashMap<Vec<Option<String>>, Sums>> =
+        vec![HashMap::new(); group_by.len()];
     for row in rows.iter() {
         for (level, totals) in level_totals.iter_mut().enumerate() {
-            totals.entry(row.key[..=level].to_vec()).or_default().add(&row.counters.0);
+            totals
+                .entry(row.key[..=level].to_vec())
+                .or_default()
+                .add(&row.counters.0);
         }
     }
     rows.sort_by(|a, b| {
@@ -387,10 +458,24 @@ struct JsonRow<'a> {
 impl Serialize for JsonRow<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("key", &JsonKey { names: self.names, values: &self.row.key })?;
+        map.serialize_entry(
+            "key",
+            &JsonKey {
+                names: self.names,
+                values: &self.row.key,
+            },
+        )?;
         self.row.counters.serialize_into(&mut map)?;
         if !self.row.breakdown.is_empty() {
-            let sub: Vec<JsonRow<'_>> = self.row.breakdown.iter().map(|row| JsonRow { names: &["model"], row }).collect();
+            let sub: Vec<JsonRow<'_>> = self
+                .row
+                .breakdown
+                .iter()
+                .map(|row| JsonRow {
+                    names: &["model"],
+                    row,
+                })
+                .collect();
             map.serialize_entry("breakdown", &sub)?;
         }
         map.end()
@@ -420,7 +505,13 @@ impl Serialize for SpendReport {
         map.serialize_entry("until", &rfc3339(&self.period.until))?;
         map.serialize_entry("tz", &zone_name(self.period.until.time_zone()))?;
         map.serialize_entry("group_by", &names)?;
-        map.serialize_entry("rows", &JsonRows { names: &names, rows: &self.rows })?;
+        map.serialize_entry(
+            "rows",
+            &JsonRows {
+                names: &names,
+                rows: &self.rows,
+            },
+        )?;
         map.serialize_entry("totals", &self.totals)?;
         map.end()
     }
@@ -435,7 +526,10 @@ impl Serialize for JsonRows<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
         for row in self.rows {
-            seq.serialize_element(&JsonRow { names: self.names, row })?;
+            seq.serialize_element(&JsonRow {
+                names: self.names,
+                row,
+            })?;
         }
         seq.end()
     }

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, TableComponent};
+use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
 
 /// Rendering choices for one output stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,34 +23,66 @@ impl Style {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<u16>().ok()).filter(|&c| c > 0);
-        let width = if tty { columns.or_else(|| Table::new().width()) } else { None };
-        Style { color: tty && !no_color && !dumb, boxed: tty, width }
+        let columns = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|&c| c > 0);
+        let width = if tty {
+            columns.or_else(|| Table::new().width())
+        } else {
+            None
+        };
+        Style {
+            color: tty && !no_color && !dumb,
+            boxed: tty,
+            width,
+        }
     }
 
     /// No colour, no borders, no width limit: what pipes, files and snapshot tests get.
     pub fn plain() -> Style {
-        Style { color: false, boxed: false, width: None }
+        Style {
+            color: false,
+            boxed: false,
+            width: None,
+        }
     }
 
-    /// An empty table in this style, with `headers`; numeric columns are right-aligned by the caller.
-    pub fn table(&self, headers: &[&str]) -> Table {
+    /// An empty table in this style, with `headers`; columns from `numbers_from` on hold numbers
+    /// and are right-aligned, headers included.
+    pub fn table(&self, headers: &[&str], numbers_from: usize) -> Table {
         let mut table = Table::new();
         table.force_no_tty();
         if self.color {
             table.enforce_styling();
         }
         if self.boxed {
-            table.load_preset(presets::UTF8_FULL_CONDENSED).apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
+            table
+                .load_preset(presets::UTF8_FULL_CONDENSED)
+                .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
         } else {
+            // Space-aligned columns, no lines: easy to read, grep and cut.
             table.load_preset(presets::NOTHING);
-            table.set_style(TableComponent::HeaderLines, '-');
-            table.set_style(TableComponent::MiddleHeaderIntersections, ' ');
         }
         table.set_content_arrangement(ContentArrangement::Disabled);
-        table.set_header(headers.iter().map(|h| self.header(h)).collect::<Vec<_>>());
-        if !self.boxed {
-            for column in table.column_iter_mut() {
+        let header: Vec<Cell> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let cell = self.header(h);
+                if i >= numbers_from {
+                    cell.set_alignment(CellAlignment::Right)
+                } else {
+                    cell
+                }
+            })
+            .collect();
+        table.set_header(header);
+        for (i, column) in table.column_iter_mut().enumerate() {
+            if i >= numbers_from {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+            if !self.boxed {
                 column.set_padding((0, 2));
             }
         }
@@ -69,7 +101,31 @@ impl Style {
 
     /// Whether every line of `text` fits the width.
     pub fn fits(&self, text: &str) -> bool {
-        self.width.is_none_or(|w| text.lines().all(|l| display_width(l) <= usize::from(w)))
+        self.width
+            .is_none_or(|w| text.lines().all(|l| display_width(l) <= usize::from(w)))
+    }
+
+    /// Wraps a paragraph to the width (when there is one); lines after the first are indented
+    /// by `indent` spaces. Ends with a newline.
+    pub fn wrap(&self, text: &str, indent: usize) -> String {
+        let Some(width) = self.width.map(usize::from) else {
+            return format!("{text}\n");
+        };
+        let mut out = String::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            if !line.trim().is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = " ".repeat(indent);
+            } else if !line.trim().is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        out
     }
 
     pub fn header(&self, text: &str) -> Cell {
@@ -107,15 +163,6 @@ impl Style {
             cell.add_attribute(Attribute::Dim)
         } else {
             cell
-        }
-    }
-
-    /// Right-aligns columns `from..` (the numbers).
-    pub fn align_numbers(table: &mut Table, from: usize) {
-        for (i, column) in table.column_iter_mut().enumerate() {
-            if i >= from {
-                column.set_cell_alignment(CellAlignment::Right);
-            }
         }
     }
 
@@ -181,14 +228,22 @@ pub fn usd(nanos: i64) -> String {
     }
     let sign = if nanos < 0 { "-" } else { "" };
     let cents = (nanos.unsigned_abs() + 5_000_000) / 10_000_000;
-    format!("{sign}${}.{:02}", thousands((cents / 100) as i64), cents % 100)
+    format!(
+        "{sign}${}.{:02}",
+        thousands((cents / 100) as i64),
+        cents % 100
+    )
 }
 
 /// Nano-dollars to `$0.0315` (four decimals): single requests.
 pub fn usd_fine(nanos: i64) -> String {
     let sign = if nanos < 0 { "-" } else { "" };
     let units = (nanos.unsigned_abs() + 50_000) / 100_000;
-    format!("{sign}${}.{:04}", thousands((units / 10_000) as i64), units % 10_000)
+    format!(
+        "{sign}${}.{:04}",
+        thousands((units / 10_000) as i64),
+        units % 10_000
+    )
 }
 
 /// Microseconds to `2h 05m`, `12m 03s`, `45s`, `850ms`.
@@ -207,7 +262,9 @@ pub fn duration(us: i64) -> String {
 
 /// A ratio as `87.5%`.
 pub fn percent(ratio: Option<f64>) -> String {
-    ratio.map(|r| format!("{:.1}%", r * 100.0)).unwrap_or_else(|| "–".to_string())
+    ratio
+        .map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "–".to_string())
 }
 
 #[cfg(test)]
@@ -249,8 +306,26 @@ mod tests {
     #[test]
     fn width_ignores_escapes() {
         assert_eq!(display_width("\x1b[1mab\x1b[0m"), 2);
-        let narrow = Style { color: false, boxed: true, width: Some(3) };
+        let narrow = Style {
+            color: false,
+            boxed: true,
+            width: Some(3),
+        };
         assert!(narrow.fits("abc\nab"));
         assert!(!narrow.fits("abcd"));
+    }
+
+    #[test]
+    fn wraps_paragraphs_to_the_width() {
+        let style = Style {
+            color: false,
+            boxed: true,
+            width: Some(12),
+        };
+        assert_eq!(
+            style.wrap("* one two three four five", 2),
+            "* one two\n  three four\n  five\n"
+        );
+        assert_eq!(Style::plain().wrap("a  b", 2), "a  b\n");
     }
 }

@@ -1,0 +1,153 @@
+//! The storage seam: one `Store` trait (open a transaction) with a SQLite and a PostgreSQL
+//! implementation, and the small value type both speak. Everything the server does is written
+//! once in `ops` against `dyn Tx`; only migrations and row locking differ per backend.
+
+use futures_util::future::BoxFuture;
+
+/// A SQL value: gw's schema uses only 64-bit integers and text (booleans are 0/1, hashes are hex,
+/// fractions are basis points), so both backends map every column exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Int(v as i64)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone, Default)]
+pub struct DbRow(pub Vec<Value>);
+
+impl DbRow {
+    pub fn int(&self, i: usize) -> i64 {
+        self.opt_int(i).unwrap_or(0)
+    }
+
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Value::Int(n)) => Some(*n),
+            Some(Value::Text(t)) => t.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, i: usize) -> String {
+        self.opt_text(i).unwrap_or_default()
+    }
+
+    pub fn opt_text(&self, i: usize) -> Option<String> {
+        match self.0.get(i) {
+            Some(Value::Text(t)) => Some(t.clone()),
+            Some(Value::Int(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("cannot get a PostgreSQL connection: {0}\n  check that the server is up and the URL (--database) is right")]
+    Pool(String),
+    #[error("cannot open the database {path}: {message}\n  check the path and its permissions, or pass another --database")]
+    Open { path: String, message: String },
+    #[error("the database was migrated by a newer gw (schema {found}, this gw knows {known}); upgrade gw")]
+    TooNew { found: i64, known: i64 },
+    #[error("invalid --database `{0}`: use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    BadUrl(String),
+    #[error("the database worker stopped")]
+    Gone,
+}
+
+/// A storage backend. `begin` opens a transaction; `write` ones take the write lock up front
+/// (SQLite `BEGIN IMMEDIATE`), so a read-then-write never fails halfway on a busy database.
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    fn begin(&self, write: bool) -> BoxFuture<'_, Result<Box<dyn Tx>, StoreError>>;
+}
+
+/// An open transaction. SQL uses `$1, $2, …` placeholders (rewritten for SQLite). Dropping it
+/// without `commit` rolls it back.
+pub trait Tx: Send {
+    fn backend(&self) -> Backend;
+    fn query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Vec<DbRow>, StoreError>>;
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// `FOR UPDATE` where the backend locks rows (PostgreSQL); SQLite's write transaction
+    /// already excludes every other writer.
+    fn lock_clause(&self) -> &'static str {
+        match self.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+}
+
+impl dyn Tx + '_ {
+    pub async fn one(&mut self, sql: &str, params: &[Value]) -> Result<Option<DbRow>, StoreError> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+}
