@@ -1,8 +1,8 @@
 //! Proxy overhead and parser speed, against the same in-process mock the tests use.
 //!
 //! `cargo bench --bench proxy` prints:
-//! - non-streaming request latency p50/p99 at a fixed rate, direct to the mock and through gw,
-//!   and the difference (the proxy's added latency);
+//! - non-streaming request latency p50/p99 at a fixed rate, direct to the mock, through gw and
+//!   through a bare hyper forwarder (the cost of the extra hop alone), and the differences;
 //! - the time from the mock releasing one SSE frame to the client holding it, direct and through
 //!   gw (shows frames are forwarded at once, not held for the next one);
 //! - SSE parser (ResponseTap) throughput on Anthropic and OpenAI Responses streams.
@@ -27,37 +27,52 @@ const FRAMES: usize = 400;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--test"); // `cargo test --benches` smoke run
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+                                                         // As in use, the client, gw and the upstream each get their own runtime (and threads): the
+                                                         // agent and the provider are other processes, and gw runs its proxy on two workers.
+    let mock = spawn_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
+    let upstream = Upstream::parse(&mock.url()).unwrap();
+    let upstreams = Upstreams {
+        anthropic: upstream.clone(),
+        openai: upstream.clone(),
+        gemini: upstream,
+    };
+    let recorder = Recorder {
+        writer: writer.handle(),
+        prices: PriceTable::embedded().clone(),
+        attribution: Attribution {
+            session_id: "bench".into(),
+            ..Default::default()
+        },
+    };
+    let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
+    let bare_addr = spawn_bare_forwarder(mock.addr);
+    let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let mock = Mock::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
-        let upstream = Upstream::parse(&mock.url()).unwrap();
-        let upstreams = Upstreams { anthropic: upstream.clone(), openai: upstream.clone(), gemini: upstream };
-        let recorder = Recorder {
-            writer: writer.handle(),
-            prices: PriceTable::embedded().clone(),
-            attribution: Attribution { session_id: "bench".into(), ..Default::default() },
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy = proxy::serve(listener, ProxyState::new(upstreams, recorder));
+    client_rt.block_on(async {
         let direct = format!("{}/v1/messages", mock.url());
-        let via = format!("http://{}/anthropic/v1/messages", proxy.local_addr());
+        let via = format!("http://{proxy_addr}/anthropic/v1/messages");
         let n = if quick { 20 } else { REQUESTS };
 
         println!("non-streaming POST /v1/messages, {n} requests at {RATE_PER_SEC}/s, keep-alive, one at a time");
         let d = latencies(&direct, n).await;
         let p = latencies(&via, n).await;
+        let b = latencies(&format!("http://{bare_addr}/v1/messages"), n).await;
         report("direct", &d);
         report("via gw", &p);
+        report("bare hyper", &b);
         println!(
-            "  added        p50 {:>7.1} µs   p99 {:>7.1} µs",
+            "  added        p50 {:>7.1} µs   p99 {:>7.1} µs   (gw over direct)",
             pct(&p, 50.0) - pct(&d, 50.0),
             pct(&p, 99.0) - pct(&d, 99.0)
+        );
+        println!(
+            "  gw's own     p50 {:>7.1} µs   p99 {:>7.1} µs   (gw over a bare hyper forwarder)",
+            pct(&p, 50.0) - pct(&b, 50.0),
+            pct(&p, 99.0) - pct(&b, 99.0)
         );
 
         let frames = if quick { 5 } else { FRAMES };
@@ -71,9 +86,7 @@ fn main() {
             pct(&p, 50.0) - pct(&d, 50.0),
             pct(&p, 99.0) - pct(&d, 99.0)
         );
-        proxy.shutdown(Duration::from_secs(5)).await;
     });
-    drop(rt);
 
     println!("SSE parser throughput (ResponseTap, frames of 16 KiB)");
     for (name, fixture, protocol) in [
@@ -113,6 +126,80 @@ fn main() {
             body.len() as f64 / (1 << 20) as f64 / secs
         );
     }
+}
+
+/// gw's proxy on a thread and runtime of its own, as `gw run` runs it.
+fn spawn_proxy(state: ProxyState) -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = gw::proxy::runtime().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let proxy = proxy::serve(listener, state);
+            tx.send(proxy.local_addr()).unwrap();
+            std::future::pending::<()>().await
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// A baseline: the same hyper server and client forwarding with no metering, no ledger, no
+/// routing, so the figures show what gw's own work adds over the hop itself.
+fn spawn_bare_forwarder(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = gw::proxy::runtime().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let client: Client<_, hyper::body::Incoming> =
+                Client::builder(TokioExecutor::new()).build_http();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |mut req: http::Request<hyper::body::Incoming>| {
+                            let client = client.clone();
+                            async move {
+                                let path = req
+                                    .uri()
+                                    .path_and_query()
+                                    .map(|p| p.as_str().to_string())
+                                    .unwrap_or_default();
+                                *req.uri_mut() =
+                                    format!("http://{upstream}{path}").parse().unwrap();
+                                client.request(req).await
+                            }
+                        },
+                    );
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The mock upstream on a thread and runtime of its own.
+fn spawn_mock() -> Mock {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tx.send(Mock::start().await).unwrap();
+            std::future::pending::<()>().await
+        });
+    });
+    rx.recv().unwrap()
 }
 
 async fn latencies(url: &str, n: usize) -> Vec<f64> {

@@ -18,6 +18,7 @@ use crate::ledger::{Ledger, LedgerWriter, Row};
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::{self, ProxyState, Recorder, SessionAuth};
+use crate::sync::{self, Notices, TeamSession};
 
 #[derive(Debug, Args)]
 #[command(
@@ -93,6 +94,12 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
 
     let credentials = Credentials::load(&config.credentials_path)?;
+    // Team mode: a gw server and key (gw login, or GW_SERVER + GW_KEY).
+    let login = sync::resolve_login(&credentials, &env)?;
+    let key_id = login
+        .as_ref()
+        .and_then(|l| crate::server::secret::key_id(&l.key))
+        .map(str::to_string);
     let held_keys = credentials.provider_keys(&env);
     let held: Vec<Provider> = Provider::ALL
         .into_iter()
@@ -109,24 +116,39 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             task: args.task,
             agent: Some(agent_name),
             agent_version,
-            key_id: None,
+            key_id,
         },
         env,
     );
     let session_id = attribution.session_id.clone();
     let runtime_dir = RuntimeDir::create(&config.data_dir.join("run").join(&session_id))?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = proxy::runtime()?;
     let writer = LedgerWriter::start(&config.ledger_path())?;
+    let notices = Arc::new(Notices::default());
+    let team = match &login {
+        Some(login) => Some(rt.block_on(TeamSession::start(
+            login,
+            config.team,
+            &session_id,
+            config.ledger_path(),
+            notices.clone(),
+        ))?),
+        None => None,
+    };
+    // Before the agent owns the terminal: say now what team mode found (offline, exhausted).
+    for line in notices.take() {
+        eprintln!("{line}");
+    }
     let recorder = Recorder {
         writer: writer.handle(),
         prices: PriceTable::embedded().with_overrides(&config.prices),
         attribution,
     };
-    let state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
+    let mut state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
+    if let Some(team) = &team {
+        state = state.with_gate(team.gate());
+    }
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let running = rt.block_on(proxy::start(listen, state))?;
 
@@ -172,9 +194,22 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let status = rt.block_on(agents::run_child(command));
     rt.block_on(running.shutdown(Duration::from_secs(3)));
+    if let Some(team) = team {
+        // Every row in the ledger, then to the server; then the lease goes back.
+        let handle = writer.handle();
+        rt.block_on(async {
+            if let Err(e) = handle.flush().await {
+                tracing::warn!("ledger flush before the final sync failed: {e}");
+            }
+            team.finish().await;
+        });
+    }
     drop(rt);
     writer.shutdown()?;
     drop(runtime_dir);
+    for line in notices.take() {
+        eprintln!("{line}");
+    }
     let status = status.with_context(|| format!("cannot start {}", program.display()))?;
 
     if !args.quiet {

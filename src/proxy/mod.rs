@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod context;
+pub mod gate;
 pub mod route;
 
 use std::convert::Infallible;
@@ -29,6 +30,7 @@ use crate::meter::{
 pub use auth::SessionAuth;
 pub use body::{BoxError, MeteredBody, RequestTapBody};
 pub use context::{unix_micros, Recorder, RequestContext};
+pub use gate::{BudgetGate, LeaseSource, Refusal};
 
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
 type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>;
@@ -48,6 +50,7 @@ pub struct ProxyState {
     client: UpstreamClient,
     recorder: Arc<Recorder>,
     auth: Option<Arc<SessionAuth>>,
+    gate: Option<Arc<BudgetGate>>,
 }
 
 impl ProxyState {
@@ -57,7 +60,14 @@ impl ProxyState {
             client: upstream_client(),
             recorder: Arc::new(recorder),
             auth: None,
+            gate: None,
         }
+    }
+
+    /// Spends every metered request against a budget lease (team mode).
+    pub fn with_gate(mut self, gate: Arc<BudgetGate>) -> ProxyState {
+        self.gate = Some(gate);
+        self
     }
 
     /// Requires every request to carry the session key (see [`SessionAuth`]).
@@ -103,6 +113,15 @@ impl RunningProxy {
             abort.abort();
         }
     }
+}
+
+/// The runtime gw runs a proxy on: one thread. A session's proxy serves one agent, and on one
+/// thread a request crosses no worker boundaries (each costs a wake-up of tens of
+/// microseconds on small machines).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// Binds `addr` and serves in a background task.
@@ -265,8 +284,16 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     parts.uri = uri;
 
     // Chat Completions streams carry usage only when asked: gw asks, and hides the extra chunk.
+    // A key with a model allow-list needs the model before the request goes out: peek the body.
+    let gate = state
+        .gate
+        .as_ref()
+        .filter(|_| context.protocol != Protocol::Other);
+    let peek_model = gate.is_some_and(|g| g.needs_model()) && provider != Provider::Gemini;
     let mut filter = None;
-    let body = if context.protocol == Protocol::OpenAiChat && parts.method == http::Method::POST {
+    let body = if parts.method == http::Method::POST
+        && (context.protocol == Protocol::OpenAiChat || peek_model)
+    {
         let bytes = match incoming.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
@@ -284,7 +311,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         let mut tap = RequestTap::new();
         tap.feed(&bytes);
         let _ = context.request_info.set(tap.finish());
-        let bytes = match inject_include_usage(&bytes) {
+        let injected = if context.protocol == Protocol::OpenAiChat {
+            inject_include_usage(&bytes)
+        } else {
+            None
+        };
+        let bytes = match injected {
             Some(changed) => {
                 filter = Some(ChatUsageChunkFilter::new());
                 // The filter works on plain SSE, so ask for it uncompressed.
@@ -303,6 +335,33 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     } else {
         RequestTapBody::new(incoming, context.request_info.clone()).boxed()
     };
+
+    if let Some(gate) = gate {
+        let model = match provider {
+            Provider::Gemini => crate::meter::gemini_path_model(route::path_only(upstream_path)),
+            _ => context.request_info.get().and_then(|i| i.model.clone()),
+        };
+        match gate.admit(model.as_deref()).await {
+            Ok(ticket) => context.ticket = Some(ticket),
+            Err(refusal) => {
+                tracing::info!(status = refusal.status.as_u16(), message = %refusal.message, "budget gate refused a request");
+                context.status = refusal.status.as_u16();
+                context.finish(Default::default(), false, Some(refusal.message.clone()));
+                let mut response = error_response(
+                    Some(provider),
+                    refusal.status,
+                    refusal.kind,
+                    &refusal.message,
+                );
+                if let Some(secs) = refusal.retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                return response;
+            }
+        }
+    }
 
     let upstream_response = match state.client.request(Request::from_parts(parts, body)).await {
         Ok(response) => response,
