@@ -30,6 +30,12 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List recent sessions')
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Show one session''s requests')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
+            [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token')
+            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a gw server (team mode): checks and stores its URL and your gw key')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the stored gw server and key')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Show the budgets above your key: limit, spent, remaining, reset time')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Send every request the gw server has not acknowledged yet')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the effective configuration (secrets redacted)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Maintenance commands for gw''s developers')
@@ -95,6 +101,556 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1)')
             [CompletionResult]::new('--task', '--task', [CompletionResultType]::ParameterName, 'Task label recorded on every request')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project recorded on every request (default: the git repository)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;server' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve HTTPS with this PEM certificate chain (with --tls-key)')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The PEM private key of --tls-cert')
+            [CompletionResult]::new('--lease-ttl', '--lease-ttl', [CompletionResultType]::ParameterName, 'Seconds a lease lives without a renewal')
+            [CompletionResult]::new('--tls-self-signed', '--tls-self-signed', [CompletionResultType]::ParameterName, 'Serve HTTPS with a fresh self-signed certificate (for trials); its PEM is written to server-cert.pem in the data dir for clients to trust (`gw admin --ca-cert`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the admin token (printed once; stored hashed). Refuses when one exists')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;server;init' {
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)')
+            [CompletionResult]::new('--rotate', '--rotate', [CompletionResultType]::ParameterName, 'Replace the existing admin token')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;server;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the admin token (printed once; stored hashed). Refuses when one exists')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;server;help;init' {
+            break
+        }
+        'gw;server;help;help' {
+            break
+        }
+        'gw;admin' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('org', 'org', [CompletionResultType]::ParameterValue, 'Organisations (each with the time zone its budgets align to)')
+            [CompletionResult]::new('team', 'team', [CompletionResultType]::ParameterValue, 'Teams of an org')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;org' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;org;create' {
+            [CompletionResult]::new('--tz', '--tz', [CompletionResultType]::ParameterName, 'IANA time zone its budgets align to')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;org;list' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;org;update' {
+            [CompletionResult]::new('--tz', '--tz', [CompletionResultType]::ParameterName, 'tz')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;org;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;org;help;create' {
+            break
+        }
+        'gw;admin;org;help;list' {
+            break
+        }
+        'gw;admin;org;help;update' {
+            break
+        }
+        'gw;admin;org;help;help' {
+            break
+        }
+        'gw;admin;team' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;team;create' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'org')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;team;list' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'org')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;team;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;team;help;create' {
+            break
+        }
+        'gw;admin;team;help;list' {
+            break
+        }
+        'gw;admin;team;help;help' {
+            break
+        }
+        'gw;admin;user' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a developer')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List developers')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a developer''s name or team (`--team ""` removes the team)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate a developer and revoke their keys')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;user;create' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'org')
+            [CompletionResult]::new('--team', '--team', [CompletionResultType]::ParameterName, 'team')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;user;list' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'org')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;user;update' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
+            [CompletionResult]::new('--team', '--team', [CompletionResultType]::ParameterName, 'team')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;user;revoke' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;user;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a developer')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List developers')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a developer''s name or team (`--team ""` removes the team)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate a developer and revoke their keys')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;user;help;create' {
+            break
+        }
+        'gw;admin;user;help;list' {
+            break
+        }
+        'gw;admin;user;help;update' {
+            break
+        }
+        'gw;admin;user;help;revoke' {
+            break
+        }
+        'gw;admin;user;help;help' {
+            break
+        }
+        'gw;admin;key' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a key for a developer; the key is printed once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List keys')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;key;create' {
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The owner''s email')
+            [CompletionResult]::new('--team', '--team', [CompletionResultType]::ParameterName, 'A team of the owner''s org (default: the owner''s team)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'RFC 3339 expiry, e.g. 2026-12-31T00:00:00Z')
+            [CompletionResult]::new('--models', '--models', [CompletionResultType]::ParameterName, 'Comma-separated models the key may use')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;key;list' {
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'user')
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'org')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;key;update' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'expires')
+            [CompletionResult]::new('--models', '--models', [CompletionResultType]::ParameterName, 'models')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;key;revoke' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;key;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a key for a developer; the key is printed once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List keys')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;key;help;create' {
+            break
+        }
+        'gw;admin;key;help;list' {
+            break
+        }
+        'gw;admin;key;help;update' {
+            break
+        }
+        'gw;admin;key;help;revoke' {
+            break
+        }
+        'gw;admin;key;help;help' {
+            break
+        }
+        'gw;admin;budget' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;budget;create' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'org | team | developer | key')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Org name, org/team, developer email, or key id')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Limit in USD, e.g. 100 or 2.50')
+            [CompletionResult]::new('--period', '--period', [CompletionResultType]::ParameterName, 'hour | day | week | month | total')
+            [CompletionResult]::new('--soft', '--soft', [CompletionResultType]::ParameterName, 'Fraction of the limit at which clients warn (default 0.8)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;budget;list' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'scope')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;budget;update' {
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'limit')
+            [CompletionResult]::new('--soft', '--soft', [CompletionResultType]::ParameterName, 'soft')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;budget;revoke' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;budget;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;budget;help;create' {
+            break
+        }
+        'gw;admin;budget;help;list' {
+            break
+        }
+        'gw;admin;budget;help;update' {
+            break
+        }
+        'gw;admin;budget;help;revoke' {
+            break
+        }
+        'gw;admin;budget;help;help' {
+            break
+        }
+        'gw;admin;help' {
+            [CompletionResult]::new('org', 'org', [CompletionResultType]::ParameterValue, 'Organisations (each with the time zone its budgets align to)')
+            [CompletionResult]::new('team', 'team', [CompletionResultType]::ParameterValue, 'Teams of an org')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;help;org' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            break
+        }
+        'gw;admin;help;org;create' {
+            break
+        }
+        'gw;admin;help;org;list' {
+            break
+        }
+        'gw;admin;help;org;update' {
+            break
+        }
+        'gw;admin;help;team' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            break
+        }
+        'gw;admin;help;team;create' {
+            break
+        }
+        'gw;admin;help;team;list' {
+            break
+        }
+        'gw;admin;help;user' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a developer')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List developers')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a developer''s name or team (`--team ""` removes the team)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate a developer and revoke their keys')
+            break
+        }
+        'gw;admin;help;user;create' {
+            break
+        }
+        'gw;admin;help;user;list' {
+            break
+        }
+        'gw;admin;help;user;update' {
+            break
+        }
+        'gw;admin;help;user;revoke' {
+            break
+        }
+        'gw;admin;help;key' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a key for a developer; the key is printed once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List keys')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key')
+            break
+        }
+        'gw;admin;help;key;create' {
+            break
+        }
+        'gw;admin;help;key;list' {
+            break
+        }
+        'gw;admin;help;key;update' {
+            break
+        }
+        'gw;admin;help;key;revoke' {
+            break
+        }
+        'gw;admin;help;budget' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
+            break
+        }
+        'gw;admin;help;budget;create' {
+            break
+        }
+        'gw;admin;help;budget;list' {
+            break
+        }
+        'gw;admin;help;budget;update' {
+            break
+        }
+        'gw;admin;help;budget;revoke' {
+            break
+        }
+        'gw;admin;help;help' {
+            break
+        }
+        'gw;login' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Your gw key (default: GW_KEY, else a prompt)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;logout' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;budget' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;sync' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -168,6 +724,12 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List recent sessions')
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Show one session''s requests')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
+            [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token')
+            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a gw server (team mode): checks and stores its URL and your gw key')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the stored gw server and key')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Show the budgets above your key: limit, spent, remaining, reset time')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Send every request the gw server has not acknowledged yet')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the effective configuration (secrets redacted)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Maintenance commands for gw''s developers')
@@ -187,6 +749,116 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;help;proxy' {
+            break
+        }
+        'gw;help;server' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the admin token (printed once; stored hashed). Refuses when one exists')
+            break
+        }
+        'gw;help;server;init' {
+            break
+        }
+        'gw;help;admin' {
+            [CompletionResult]::new('org', 'org', [CompletionResultType]::ParameterValue, 'Organisations (each with the time zone its budgets align to)')
+            [CompletionResult]::new('team', 'team', [CompletionResultType]::ParameterValue, 'Teams of an org')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
+            [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            break
+        }
+        'gw;help;admin;org' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            break
+        }
+        'gw;help;admin;org;create' {
+            break
+        }
+        'gw;help;admin;org;list' {
+            break
+        }
+        'gw;help;admin;org;update' {
+            break
+        }
+        'gw;help;admin;team' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            break
+        }
+        'gw;help;admin;team;create' {
+            break
+        }
+        'gw;help;admin;team;list' {
+            break
+        }
+        'gw;help;admin;user' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a developer')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List developers')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a developer''s name or team (`--team ""` removes the team)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate a developer and revoke their keys')
+            break
+        }
+        'gw;help;admin;user;create' {
+            break
+        }
+        'gw;help;admin;user;list' {
+            break
+        }
+        'gw;help;admin;user;update' {
+            break
+        }
+        'gw;help;admin;user;revoke' {
+            break
+        }
+        'gw;help;admin;key' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a key for a developer; the key is printed once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List keys')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key')
+            break
+        }
+        'gw;help;admin;key;create' {
+            break
+        }
+        'gw;help;admin;key;list' {
+            break
+        }
+        'gw;help;admin;key;update' {
+            break
+        }
+        'gw;help;admin;key;revoke' {
+            break
+        }
+        'gw;help;admin;budget' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
+            break
+        }
+        'gw;help;admin;budget;create' {
+            break
+        }
+        'gw;help;admin;budget;list' {
+            break
+        }
+        'gw;help;admin;budget;update' {
+            break
+        }
+        'gw;help;admin;budget;revoke' {
+            break
+        }
+        'gw;help;login' {
+            break
+        }
+        'gw;help;logout' {
+            break
+        }
+        'gw;help;budget' {
+            break
+        }
+        'gw;help;sync' {
             break
         }
         'gw;help;config' {

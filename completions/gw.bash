@@ -16,6 +16,12 @@ _gw() {
             ",$1")
                 cmd="gw"
                 ;;
+            gw,admin)
+                cmd="gw__subcmd__admin"
+                ;;
+            gw,budget)
+                cmd="gw__subcmd__budget"
+                ;;
             gw,completions)
                 cmd="gw__subcmd__completions"
                 ;;
@@ -28,11 +34,20 @@ _gw() {
             gw,help)
                 cmd="gw__subcmd__help"
                 ;;
+            gw,login)
+                cmd="gw__subcmd__login"
+                ;;
+            gw,logout)
+                cmd="gw__subcmd__logout"
+                ;;
             gw,proxy)
                 cmd="gw__subcmd__proxy"
                 ;;
             gw,run)
                 cmd="gw__subcmd__run"
+                ;;
+            gw,server)
+                cmd="gw__subcmd__server"
                 ;;
             gw,session)
                 cmd="gw__subcmd__session"
@@ -42,6 +57,228 @@ _gw() {
                 ;;
             gw,spend)
                 cmd="gw__subcmd__spend"
+                ;;
+            gw,sync)
+                cmd="gw__subcmd__sync"
+                ;;
+            gw__subcmd__admin,budget)
+                cmd="gw__subcmd__admin__subcmd__budget"
+                ;;
+            gw__subcmd__admin,help)
+                cmd="gw__subcmd__admin__subcmd__help"
+                ;;
+            gw__subcmd__admin,key)
+                cmd="gw__subcmd__admin__subcmd__key"
+                ;;
+            gw__subcmd__admin,org)
+                cmd="gw__subcmd__admin__subcmd__org"
+                ;;
+            gw__subcmd__admin,team)
+                cmd="gw__subcmd__admin__subcmd__team"
+                ;;
+            gw__subcmd__admin,user)
+                cmd="gw__subcmd__admin__subcmd__user"
+                ;;
+            gw__subcmd__admin__subcmd__budget,create)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__budget,help)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__budget,list)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__budget,revoke)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__budget,update)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__budget__subcmd__help,create)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__budget__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__budget__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__budget__subcmd__help,revoke)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__budget__subcmd__help,update)
+                cmd="gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__help,budget)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__budget"
+                ;;
+            gw__subcmd__admin__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__help,key)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__key"
+                ;;
+            gw__subcmd__admin__subcmd__help,org)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__org"
+                ;;
+            gw__subcmd__admin__subcmd__help,team)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__team"
+                ;;
+            gw__subcmd__admin__subcmd__help,user)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__user"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__budget,create)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__budget,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__budget,revoke)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__budget,update)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__key,create)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__key,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__key,revoke)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__key,update)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__org,create)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__org,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__org,update)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__team,create)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__team,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__user,create)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__user,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__user,revoke)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__user,update)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__key,create)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__key,help)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__key,list)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__key,revoke)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__key,update)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__key__subcmd__help,create)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__key__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__key__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__key__subcmd__help,revoke)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__key__subcmd__help,update)
+                cmd="gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__org,create)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__org,help)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__org,list)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__org,update)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__org__subcmd__help,create)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__org__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__org__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__org__subcmd__help,update)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__team,create)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__team,help)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__team,list)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__team__subcmd__help,create)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__team__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__team__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__user,create)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__user,help)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__user,list)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__user,revoke)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__user,update)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__user__subcmd__help,create)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__user__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__user__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__user__subcmd__help,revoke)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__user__subcmd__help,update)
+                cmd="gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__update"
                 ;;
             gw__subcmd__debug,help)
                 cmd="gw__subcmd__debug__subcmd__help"
@@ -61,6 +298,12 @@ _gw() {
             gw__subcmd__debug__subcmd__help,update-prices)
                 cmd="gw__subcmd__debug__subcmd__help__subcmd__update__subcmd__prices"
                 ;;
+            gw__subcmd__help,admin)
+                cmd="gw__subcmd__help__subcmd__admin"
+                ;;
+            gw__subcmd__help,budget)
+                cmd="gw__subcmd__help__subcmd__budget"
+                ;;
             gw__subcmd__help,completions)
                 cmd="gw__subcmd__help__subcmd__completions"
                 ;;
@@ -73,11 +316,20 @@ _gw() {
             gw__subcmd__help,help)
                 cmd="gw__subcmd__help__subcmd__help"
                 ;;
+            gw__subcmd__help,login)
+                cmd="gw__subcmd__help__subcmd__login"
+                ;;
+            gw__subcmd__help,logout)
+                cmd="gw__subcmd__help__subcmd__logout"
+                ;;
             gw__subcmd__help,proxy)
                 cmd="gw__subcmd__help__subcmd__proxy"
                 ;;
             gw__subcmd__help,run)
                 cmd="gw__subcmd__help__subcmd__run"
+                ;;
+            gw__subcmd__help,server)
+                cmd="gw__subcmd__help__subcmd__server"
                 ;;
             gw__subcmd__help,session)
                 cmd="gw__subcmd__help__subcmd__session"
@@ -88,11 +340,95 @@ _gw() {
             gw__subcmd__help,spend)
                 cmd="gw__subcmd__help__subcmd__spend"
                 ;;
+            gw__subcmd__help,sync)
+                cmd="gw__subcmd__help__subcmd__sync"
+                ;;
+            gw__subcmd__help__subcmd__admin,budget)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__budget"
+                ;;
+            gw__subcmd__help__subcmd__admin,key)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__key"
+                ;;
+            gw__subcmd__help__subcmd__admin,org)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__org"
+                ;;
+            gw__subcmd__help__subcmd__admin,team)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__team"
+                ;;
+            gw__subcmd__help__subcmd__admin,user)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__user"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__budget,create)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__create"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__budget,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__budget,revoke)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__revoke"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__budget,update)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__update"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__key,create)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__create"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__key,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__key,revoke)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__revoke"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__key,update)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__update"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__org,create)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__create"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__org,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__org,update)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__update"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__team,create)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__create"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__team,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__user,create)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__create"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__user,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__user,revoke)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__revoke"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__user,update)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__update"
+                ;;
             gw__subcmd__help__subcmd__debug,seed-ledger)
                 cmd="gw__subcmd__help__subcmd__debug__subcmd__seed__subcmd__ledger"
                 ;;
             gw__subcmd__help__subcmd__debug,update-prices)
                 cmd="gw__subcmd__help__subcmd__debug__subcmd__update__subcmd__prices"
+                ;;
+            gw__subcmd__help__subcmd__server,init)
+                cmd="gw__subcmd__help__subcmd__server__subcmd__init"
+                ;;
+            gw__subcmd__server,help)
+                cmd="gw__subcmd__server__subcmd__help"
+                ;;
+            gw__subcmd__server,init)
+                cmd="gw__subcmd__server__subcmd__init"
+                ;;
+            gw__subcmd__server__subcmd__help,help)
+                cmd="gw__subcmd__server__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__server__subcmd__help,init)
+                cmd="gw__subcmd__server__subcmd__help__subcmd__init"
                 ;;
             *)
                 ;;
@@ -101,8 +437,1358 @@ _gw() {
 
     case "${cmd}" in
         gw)
-            opts="-h -V --help --version run spend sessions session proxy config completions debug help"
+            opts="-h -V --help --version run spend sessions session proxy server admin login logout budget sync config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin)
+            opts="-h -V --server --ca-cert --json --help --version org team user key budget help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget)
+            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__create)
+            opts="-h -V --scope --name --limit --period --soft --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --soft)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__help)
+            opts="create list update revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__list)
+            opts="-h -V --scope --name --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__revoke)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__budget__subcmd__update)
+            opts="-h -V --limit --soft --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --soft)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help)
+            opts="org team user key budget help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__budget)
+            opts="create list update revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__budget__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__key)
+            opts="create list update revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__org)
+            opts="create list update"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__team)
+            opts="create list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__user)
+            opts="create list update revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key)
+            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__create)
+            opts="-h -V --user --team --name --expires --models --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --models)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__help)
+            opts="create list update revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__list)
+            opts="-h -V --user --org --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__revoke)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__key__subcmd__update)
+            opts="-h -V --name --expires --models --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --models)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org)
+            opts="-h -V --server --ca-cert --json --help --version create list update help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__create)
+            opts="-h -V --tz --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__help)
+            opts="create list update help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__list)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__update)
+            opts="-h -V --tz --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team)
+            opts="-h -V --server --ca-cert --json --help --version create list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__create)
+            opts="-h -V --org --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__help)
+            opts="create list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__list)
+            opts="-h -V --org --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user)
+            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__create)
+            opts="-h -V --org --team --name --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__help)
+            opts="create list update revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__list)
+            opts="-h -V --org --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__revoke)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__user__subcmd__update)
+            opts="-h -V --name --team --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__budget)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -269,8 +1955,344 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help)
-            opts="run spend sessions session proxy config completions debug help"
+            opts="run spend sessions session proxy server admin login logout budget sync config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin)
+            opts="org team user key budget"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__budget)
+            opts="create list update revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__budget__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__key)
+            opts="create list update revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__org)
+            opts="create list update"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__team)
+            opts="create list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__user)
+            opts="create list update revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__budget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -366,6 +2388,34 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__help__subcmd__proxy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -383,6 +2433,34 @@ _gw() {
         gw__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__server)
+            opts="init"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__server__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -436,6 +2514,52 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__login)
+            opts="-h -V --key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__logout)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__proxy)
             opts="-h -V --listen --task --project --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -474,6 +2598,100 @@ _gw() {
                     return 0
                     ;;
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__server)
+            opts="-h -V --listen --database --tls-cert --tls-key --tls-self-signed --lease-ttl --help --version init help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__server__subcmd__help)
+            opts="init help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__server__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__server__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__server__subcmd__init)
+            opts="-h -V --database --rotate --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -571,6 +2789,20 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__sync)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

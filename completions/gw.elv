@@ -27,6 +27,12 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand sessions 'List recent sessions'
             cand session 'Show one session''s requests'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
+            cand server 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
+            cand admin 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)'
+            cand login 'Log in to a gw server (team mode): checks and stores its URL and your gw key'
+            cand logout 'Forget the stored gw server and key'
+            cand budget 'Show the budgets above your key: limit, spent, remaining, reset time'
+            cand sync 'Send every request the gw server has not acknowledged yet'
             cand config 'Print the effective configuration (secrets redacted)'
             cand completions 'Print a shell completion script'
             cand debug 'Maintenance commands for gw''s developers'
@@ -92,6 +98,473 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gw;server'= {
+            cand --listen 'Address to listen on'
+            cand --database 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)'
+            cand --tls-cert 'Serve HTTPS with this PEM certificate chain (with --tls-key)'
+            cand --tls-key 'The PEM private key of --tls-cert'
+            cand --lease-ttl 'Seconds a lease lives without a renewal'
+            cand --tls-self-signed 'Serve HTTPS with a fresh self-signed certificate (for trials); its PEM is written to server-cert.pem in the data dir for clients to trust (`gw admin --ca-cert`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create the admin token (printed once; stored hashed). Refuses when one exists'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;server;init'= {
+            cand --database 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)'
+            cand --rotate 'Replace the existing admin token'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;server;help'= {
+            cand init 'Create the admin token (printed once; stored hashed). Refuses when one exists'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;server;help;init'= {
+        }
+        &'gw;server;help;help'= {
+        }
+        &'gw;admin'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand org 'Organisations (each with the time zone its budgets align to)'
+            cand team 'Teams of an org'
+            cand user 'Developers'
+            cand key 'Virtual keys'
+            cand budget 'Budgets on an org, team, developer or key'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;org'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create an org'
+            cand list 'List orgs'
+            cand update 'Change an org''s time zone'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;org;create'= {
+            cand --tz 'IANA time zone its budgets align to'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;org;list'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;org;update'= {
+            cand --tz 'tz'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;org;help'= {
+            cand create 'Create an org'
+            cand list 'List orgs'
+            cand update 'Change an org''s time zone'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;org;help;create'= {
+        }
+        &'gw;admin;org;help;list'= {
+        }
+        &'gw;admin;org;help;update'= {
+        }
+        &'gw;admin;org;help;help'= {
+        }
+        &'gw;admin;team'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a team in an org'
+            cand list 'List teams'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;team;create'= {
+            cand --org 'org'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;team;list'= {
+            cand --org 'org'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;team;help'= {
+            cand create 'Create a team in an org'
+            cand list 'List teams'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;team;help;create'= {
+        }
+        &'gw;admin;team;help;list'= {
+        }
+        &'gw;admin;team;help;help'= {
+        }
+        &'gw;admin;user'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a developer'
+            cand list 'List developers'
+            cand update 'Change a developer''s name or team (`--team ""` removes the team)'
+            cand revoke 'Deactivate a developer and revoke their keys'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;user;create'= {
+            cand --org 'org'
+            cand --team 'team'
+            cand --name 'name'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;user;list'= {
+            cand --org 'org'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;user;update'= {
+            cand --name 'name'
+            cand --team 'team'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;user;revoke'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;user;help'= {
+            cand create 'Create a developer'
+            cand list 'List developers'
+            cand update 'Change a developer''s name or team (`--team ""` removes the team)'
+            cand revoke 'Deactivate a developer and revoke their keys'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;user;help;create'= {
+        }
+        &'gw;admin;user;help;list'= {
+        }
+        &'gw;admin;user;help;update'= {
+        }
+        &'gw;admin;user;help;revoke'= {
+        }
+        &'gw;admin;user;help;help'= {
+        }
+        &'gw;admin;key'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a key for a developer; the key is printed once'
+            cand list 'List keys'
+            cand update 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)'
+            cand revoke 'Revoke a key'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;key;create'= {
+            cand --user 'The owner''s email'
+            cand --team 'A team of the owner''s org (default: the owner''s team)'
+            cand --name 'name'
+            cand --expires 'RFC 3339 expiry, e.g. 2026-12-31T00:00:00Z'
+            cand --models 'Comma-separated models the key may use'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;key;list'= {
+            cand --user 'user'
+            cand --org 'org'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;key;update'= {
+            cand --name 'name'
+            cand --expires 'expires'
+            cand --models 'models'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;key;revoke'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;key;help'= {
+            cand create 'Create a key for a developer; the key is printed once'
+            cand list 'List keys'
+            cand update 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)'
+            cand revoke 'Revoke a key'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;key;help;create'= {
+        }
+        &'gw;admin;key;help;list'= {
+        }
+        &'gw;admin;key;help;update'= {
+        }
+        &'gw;admin;key;help;revoke'= {
+        }
+        &'gw;admin;key;help;help'= {
+        }
+        &'gw;admin;budget'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a budget'
+            cand list 'List budgets with this period''s spend'
+            cand update 'Change a budget''s limit or soft threshold'
+            cand revoke 'Delete a budget'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;budget;create'= {
+            cand --scope 'org | team | developer | key'
+            cand --name 'Org name, org/team, developer email, or key id'
+            cand --limit 'Limit in USD, e.g. 100 or 2.50'
+            cand --period 'hour | day | week | month | total'
+            cand --soft 'Fraction of the limit at which clients warn (default 0.8)'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;budget;list'= {
+            cand --scope 'scope'
+            cand --name 'name'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;budget;update'= {
+            cand --limit 'limit'
+            cand --soft 'soft'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;budget;revoke'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;budget;help'= {
+            cand create 'Create a budget'
+            cand list 'List budgets with this period''s spend'
+            cand update 'Change a budget''s limit or soft threshold'
+            cand revoke 'Delete a budget'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;budget;help;create'= {
+        }
+        &'gw;admin;budget;help;list'= {
+        }
+        &'gw;admin;budget;help;update'= {
+        }
+        &'gw;admin;budget;help;revoke'= {
+        }
+        &'gw;admin;budget;help;help'= {
+        }
+        &'gw;admin;help'= {
+            cand org 'Organisations (each with the time zone its budgets align to)'
+            cand team 'Teams of an org'
+            cand user 'Developers'
+            cand key 'Virtual keys'
+            cand budget 'Budgets on an org, team, developer or key'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;help;org'= {
+            cand create 'Create an org'
+            cand list 'List orgs'
+            cand update 'Change an org''s time zone'
+        }
+        &'gw;admin;help;org;create'= {
+        }
+        &'gw;admin;help;org;list'= {
+        }
+        &'gw;admin;help;org;update'= {
+        }
+        &'gw;admin;help;team'= {
+            cand create 'Create a team in an org'
+            cand list 'List teams'
+        }
+        &'gw;admin;help;team;create'= {
+        }
+        &'gw;admin;help;team;list'= {
+        }
+        &'gw;admin;help;user'= {
+            cand create 'Create a developer'
+            cand list 'List developers'
+            cand update 'Change a developer''s name or team (`--team ""` removes the team)'
+            cand revoke 'Deactivate a developer and revoke their keys'
+        }
+        &'gw;admin;help;user;create'= {
+        }
+        &'gw;admin;help;user;list'= {
+        }
+        &'gw;admin;help;user;update'= {
+        }
+        &'gw;admin;help;user;revoke'= {
+        }
+        &'gw;admin;help;key'= {
+            cand create 'Create a key for a developer; the key is printed once'
+            cand list 'List keys'
+            cand update 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)'
+            cand revoke 'Revoke a key'
+        }
+        &'gw;admin;help;key;create'= {
+        }
+        &'gw;admin;help;key;list'= {
+        }
+        &'gw;admin;help;key;update'= {
+        }
+        &'gw;admin;help;key;revoke'= {
+        }
+        &'gw;admin;help;budget'= {
+            cand create 'Create a budget'
+            cand list 'List budgets with this period''s spend'
+            cand update 'Change a budget''s limit or soft threshold'
+            cand revoke 'Delete a budget'
+        }
+        &'gw;admin;help;budget;create'= {
+        }
+        &'gw;admin;help;budget;list'= {
+        }
+        &'gw;admin;help;budget;update'= {
+        }
+        &'gw;admin;help;budget;revoke'= {
+        }
+        &'gw;admin;help;help'= {
+        }
+        &'gw;login'= {
+            cand --key 'Your gw key (default: GW_KEY, else a prompt)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;logout'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;budget'= {
+            cand --json 'Print JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;sync'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gw;config'= {
             cand --env 'List every environment variable gw reads instead'
             cand -h 'Print help'
@@ -150,6 +623,12 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand sessions 'List recent sessions'
             cand session 'Show one session''s requests'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
+            cand server 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
+            cand admin 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)'
+            cand login 'Log in to a gw server (team mode): checks and stores its URL and your gw key'
+            cand logout 'Forget the stored gw server and key'
+            cand budget 'Show the budgets above your key: limit, spent, remaining, reset time'
+            cand sync 'Send every request the gw server has not acknowledged yet'
             cand config 'Print the effective configuration (secrets redacted)'
             cand completions 'Print a shell completion script'
             cand debug 'Maintenance commands for gw''s developers'
@@ -164,6 +643,87 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;help;session'= {
         }
         &'gw;help;proxy'= {
+        }
+        &'gw;help;server'= {
+            cand init 'Create the admin token (printed once; stored hashed). Refuses when one exists'
+        }
+        &'gw;help;server;init'= {
+        }
+        &'gw;help;admin'= {
+            cand org 'Organisations (each with the time zone its budgets align to)'
+            cand team 'Teams of an org'
+            cand user 'Developers'
+            cand key 'Virtual keys'
+            cand budget 'Budgets on an org, team, developer or key'
+        }
+        &'gw;help;admin;org'= {
+            cand create 'Create an org'
+            cand list 'List orgs'
+            cand update 'Change an org''s time zone'
+        }
+        &'gw;help;admin;org;create'= {
+        }
+        &'gw;help;admin;org;list'= {
+        }
+        &'gw;help;admin;org;update'= {
+        }
+        &'gw;help;admin;team'= {
+            cand create 'Create a team in an org'
+            cand list 'List teams'
+        }
+        &'gw;help;admin;team;create'= {
+        }
+        &'gw;help;admin;team;list'= {
+        }
+        &'gw;help;admin;user'= {
+            cand create 'Create a developer'
+            cand list 'List developers'
+            cand update 'Change a developer''s name or team (`--team ""` removes the team)'
+            cand revoke 'Deactivate a developer and revoke their keys'
+        }
+        &'gw;help;admin;user;create'= {
+        }
+        &'gw;help;admin;user;list'= {
+        }
+        &'gw;help;admin;user;update'= {
+        }
+        &'gw;help;admin;user;revoke'= {
+        }
+        &'gw;help;admin;key'= {
+            cand create 'Create a key for a developer; the key is printed once'
+            cand list 'List keys'
+            cand update 'Change a key''s name, expiry (`""` removes it) or models (`""` removes the list)'
+            cand revoke 'Revoke a key'
+        }
+        &'gw;help;admin;key;create'= {
+        }
+        &'gw;help;admin;key;list'= {
+        }
+        &'gw;help;admin;key;update'= {
+        }
+        &'gw;help;admin;key;revoke'= {
+        }
+        &'gw;help;admin;budget'= {
+            cand create 'Create a budget'
+            cand list 'List budgets with this period''s spend'
+            cand update 'Change a budget''s limit or soft threshold'
+            cand revoke 'Delete a budget'
+        }
+        &'gw;help;admin;budget;create'= {
+        }
+        &'gw;help;admin;budget;list'= {
+        }
+        &'gw;help;admin;budget;update'= {
+        }
+        &'gw;help;admin;budget;revoke'= {
+        }
+        &'gw;help;login'= {
+        }
+        &'gw;help;logout'= {
+        }
+        &'gw;help;budget'= {
+        }
+        &'gw;help;sync'= {
         }
         &'gw;help;config'= {
         }

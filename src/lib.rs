@@ -2,7 +2,8 @@
 //!
 //! The parts follow `DESIGN.md`: `cli` parses and dispatches, `config` resolves settings,
 //! `proxy` forwards and meters, `meter` extracts usage from wire protocols, `pricing` turns
-//! usage into cost, `ledger` stores one row per request, `attribution` says who and where.
+//! usage into cost, `ledger` stores one row per request, `attribution` says who and where, `sync` talks to
+//! the gw server (leases, usage upload) in team mode.
 
 pub mod agents;
 pub mod attribution;
@@ -14,3 +15,5 @@ pub mod meter;
 pub mod pricing;
 pub mod proxy;
 pub mod report;
+pub mod server;
+pub mod sync;

@@ -535,10 +535,7 @@ fn seeded(dir: &Path, rows: u64) -> Ledger {
         end: ts("2025-03-20T15:00:00Z"),
         seed: 42,
     };
-    assert_eq!(
-        ledger.insert(Seeder::new(plan)).unwrap(),
-        rows as usize
-    );
+    assert_eq!(ledger.insert(Seeder::new(plan)).unwrap(), rows as usize);
     ledger
 }
 

@@ -1,8 +1,11 @@
 //! Command-line definitions, dispatch and exit codes.
 
+mod admin;
 mod proxy;
 mod run;
+mod server;
 mod spend;
+mod team;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,6 +40,18 @@ pub enum Command {
     Session(spend::SessionArgs),
     /// Run the metering proxy in the foreground (for IDE agents and manual use).
     Proxy(proxy::ProxyArgs),
+    /// Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token.
+    Server(server::ServerArgs),
+    /// Manage the server's orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN).
+    Admin(admin::AdminArgs),
+    /// Log in to a gw server (team mode): checks and stores its URL and your gw key.
+    Login(team::LoginArgs),
+    /// Forget the stored gw server and key.
+    Logout,
+    /// Show the budgets above your key: limit, spent, remaining, reset time.
+    Budget(team::BudgetArgs),
+    /// Send every request the gw server has not acknowledged yet.
+    Sync,
     /// Print the effective configuration (secrets redacted).
     Config {
         /// List every environment variable gw reads instead.
@@ -94,6 +109,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sessions(args) => spend::sessions(args),
         Command::Session(args) => spend::session(args),
         Command::Debug(DebugCommand::SeedLedger(args)) => spend::seed_ledger(args),
+        Command::Server(args) => {
+            let config = Config::load()?;
+            crate::logging::init(&config);
+            server::run(config, args)
+        }
+        Command::Admin(args) => admin::run(args),
+        Command::Login(args) => team::login(Config::load()?, args),
+        Command::Logout => team::logout(Config::load()?),
+        Command::Budget(args) => team::budget(Config::load()?, args),
+        Command::Sync => {
+            let config = Config::load()?;
+            crate::logging::init(&config);
+            team::sync(config)
+        }
         Command::Proxy(args) => {
             let config = Config::load()?;
             crate::logging::init(&config);

@@ -5,6 +5,10 @@
 //! anthropic = "sk-ant-..."
 //! openai = "sk-..."
 //! gemini = "..."
+//!
+//! [server]            # team mode, written by `gw login`
+//! url = "https://gw.example.com"
+//! key = "gwk_..."
 //! ```
 
 use std::collections::HashMap;
@@ -18,6 +22,25 @@ use crate::meter::Provider;
 #[serde(deny_unknown_fields, default)]
 pub struct Credentials {
     pub providers: ProviderKeys,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerLogin>,
+}
+
+/// The gw server and the developer's virtual key on it.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerLogin {
+    pub url: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for ServerLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLogin")
+            .field("url", &self.url)
+            .field("key", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -39,6 +62,11 @@ pub enum CredentialsError {
     },
     #[error("invalid credentials file {path}: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("cannot write the credentials file {path}: {source}\n  check the directory's permissions, or set GW_CREDENTIALS to another path")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Credentials {
@@ -70,6 +98,48 @@ impl Credentials {
         toml::from_str(&text).map_err(|e| CredentialsError::Parse {
             path: path.into(),
             message: e.to_string().trim_end().into(),
+        })
+    }
+
+    /// Sets (or with `None` removes) the `[server]` section, keeping every other section, and
+    /// writes the file atomically with mode 0600.
+    pub fn save_server(path: &Path, login: Option<&ServerLogin>) -> Result<(), CredentialsError> {
+        // Validates the file (and its mode) before touching it.
+        Credentials::load(path)?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(CredentialsError::Read {
+                    path: path.into(),
+                    source,
+                })
+            }
+        };
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| CredentialsError::Parse {
+                path: path.into(),
+                message: e.to_string().trim_end().into(),
+            })?;
+        match login {
+            Some(login) => {
+                let value = toml::Table::try_from(login).map_err(|e| CredentialsError::Parse {
+                    path: path.into(),
+                    message: e.to_string(),
+                })?;
+                table.insert("server".into(), toml::Value::Table(value));
+            }
+            None => {
+                table.remove("server");
+            }
+        }
+        let text = toml::to_string_pretty(&table).map_err(|e| CredentialsError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        write_private(path, text.as_bytes()).map_err(|source| CredentialsError::Write {
+            path: path.into(),
+            source,
         })
     }
 
@@ -109,9 +179,70 @@ impl Credentials {
     }
 }
 
+/// Writes `bytes` to a temporary file (mode 0600) beside `path`, then renames it over `path`.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "credentials.toml".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_section_is_written_private_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/credentials.toml");
+        let login = ServerLogin {
+            url: "http://127.0.0.1:1".into(),
+            key: "gwk_a_b".into(),
+        };
+        Credentials::save_server(&path, Some(&login)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("\n[providers]\nopenai = \"sk-1\"\n");
+        std::fs::write(&path, text).unwrap();
+        let creds = Credentials::load(&path).unwrap();
+        assert_eq!(creds.server.as_ref(), Some(&login));
+        assert!(!format!("{login:?}").contains("gwk_a_b"));
+        Credentials::save_server(&path, None).unwrap();
+        let creds = Credentials::load(&path).unwrap();
+        assert!(creds.server.is_none());
+        assert_eq!(creds.providers.openai.as_deref(), Some("sk-1"));
+    }
 
     #[test]
     fn env_wins_over_the_file_and_open_files_are_refused() {

@@ -20,6 +20,19 @@ pub const GW_GEMINI_UPSTREAM: &str = "GW_GEMINI_UPSTREAM";
 pub const GW_LISTEN: &str = "GW_LISTEN";
 /// Developer name recorded on ledger rows (overrides `developer`).
 pub const GW_DEVELOPER: &str = "GW_DEVELOPER";
+/// Database of `gw server` (`sqlite://PATH` or `postgres://…`; default `sqlite://<data dir>/server.db`).
+pub const GW_SERVER_DATABASE: &str = "GW_SERVER_DATABASE";
+/// Listen address of `gw server` (default 127.0.0.1:8787).
+pub const GW_SERVER_LISTEN: &str = "GW_SERVER_LISTEN";
+/// URL of the gw server: the one `gw admin` talks to (default http://127.0.0.1:8787), and in
+/// team mode the one `gw run` syncs with (overrides the URL `gw login` stored).
+pub const GW_SERVER: &str = "GW_SERVER";
+/// The developer's gw key for team mode (overrides the key `gw login` stored).
+pub const GW_KEY: &str = "GW_KEY";
+/// The admin token `gw admin` sends (printed by `gw server init`).
+pub const GW_ADMIN_TOKEN: &str = "GW_ADMIN_TOKEN";
+/// A PEM CA certificate `gw admin` trusts for an HTTPS server (e.g. a self-signed one).
+pub const GW_SERVER_CA: &str = "GW_SERVER_CA";
 
 /// Every variable with its one-line description, in the order `gw config --env` prints them.
 pub const ALL: &[(&str, &str)] = &[
@@ -32,6 +45,12 @@ pub const ALL: &[(&str, &str)] = &[
     (GW_GEMINI_UPSTREAM, "Gemini upstream base URL (overrides [upstream] gemini)"),
     (GW_LISTEN, "listen address of `gw proxy` (overrides [proxy] listen; default 127.0.0.1:0)"),
     (GW_DEVELOPER, "developer recorded on each ledger row (overrides developer; default: git user.email, else $USER)"),
+    (GW_SERVER_DATABASE, "database of `gw server`: sqlite://PATH or postgres://... (default: sqlite://<data dir>/server.db)"),
+    (GW_SERVER_LISTEN, "listen address of `gw server` (default 127.0.0.1:8787)"),
+    (GW_SERVER, "URL of the gw server for `gw admin` (default http://127.0.0.1:8787) and team mode (overrides `gw login`)"),
+    (GW_KEY, "the developer's gw key for team mode: gw run, gw budget, gw sync (overrides `gw login`)"),
+    (GW_ADMIN_TOKEN, "admin token for `gw admin` (printed once by `gw server init`)"),
+    (GW_SERVER_CA, "PEM CA certificate `gw admin` trusts for an HTTPS server"),
     ("ANTHROPIC_API_KEY", "read by `gw run`: gw holds the key, swaps it in upstream and keeps it from the agent"),
     ("OPENAI_API_KEY", "read by `gw run`: as ANTHROPIC_API_KEY, for OpenAI"),
     ("GEMINI_API_KEY", "read by `gw run`: as ANTHROPIC_API_KEY, for Gemini (GOOGLE_API_KEY too)"),

@@ -2,6 +2,7 @@
 
 mod credentials;
 pub mod env_vars;
+mod team;
 mod upstream;
 
 use std::collections::BTreeMap;
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::agents::McpServer;
 use crate::meter::Provider;
 use crate::pricing::PriceOverride;
-pub use credentials::{Credentials, CredentialsError};
+pub use credentials::{Credentials, CredentialsError, ServerLogin};
+pub use team::{OfflinePolicy, ServerSection, TeamSettings};
 pub use upstream::Upstream;
 
 /// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
@@ -34,6 +36,9 @@ pub struct FileConfig {
     /// MCP servers every agent launched by `gw run` gets.
     #[serde(skip_serializing_if = "McpSection::is_empty")]
     pub mcp: McpSection,
+    /// Team mode: offline policy and lease size (the server's URL and key: `gw login`).
+    #[serde(skip_serializing_if = "ServerSection::is_empty")]
+    pub server: ServerSection,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
@@ -89,6 +94,7 @@ pub struct Config {
     pub agents: BTreeMap<String, AgentSection>,
     pub mcp_servers: BTreeMap<String, McpServer>,
     pub credentials_path: PathBuf,
+    pub team: TeamSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -241,6 +247,13 @@ impl Config {
                 message,
             })?;
         }
+        let team = TeamSettings::from_section(&file.server).map_err(|(key, message)| {
+            ConfigError::Invalid {
+                key,
+                source_name: file_source.clone(),
+                message,
+            }
+        })?;
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
             None => config_path
@@ -251,6 +264,7 @@ impl Config {
 
         Ok(Config {
             credentials_path,
+            team,
             agents: file.agents,
             mcp_servers: file.mcp.servers,
             config_path,
@@ -289,6 +303,7 @@ impl Config {
             mcp: McpSection {
                 servers: self.mcp_servers.clone(),
             },
+            server: self.team.section(),
         };
         let body = toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot render: {e}\n"));

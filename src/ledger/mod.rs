@@ -3,6 +3,7 @@
 pub mod query;
 mod row;
 mod schema;
+mod sync_state;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use row::{Attribution, Row};
+pub use sync_state::PendingFilter;
 pub use writer::{LedgerWriter, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]

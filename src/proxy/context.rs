@@ -30,6 +30,8 @@ pub struct RequestContext {
     pub status: u16,
     pub upstream_request_id: Option<String>,
     pub ttfb_us: Option<i64>,
+    /// The budget gate's claim on this request, settled with its cost in `finish`.
+    pub ticket: Option<super::gate::Ticket>,
 }
 
 pub fn unix_micros(t: SystemTime) -> i64 {
@@ -64,6 +66,7 @@ impl RequestContext {
             status: 0,
             upstream_request_id: None,
             ttfb_us: None,
+            ticket: None,
         }
     }
 
@@ -89,6 +92,9 @@ impl RequestContext {
                 .and_then(|m| self.recorder.prices.cost(self.provider, m, &usage))
                 .map(|n| n.min(i64::MAX as u64) as i64)
         };
+        if let Some(ticket) = self.ticket {
+            ticket.settle(cost_nanos.unwrap_or(0));
+        }
         let metered = self.protocol != Protocol::Other;
         let success = (200..300).contains(&self.status);
         let incomplete = cut || (metered && success && !extracted.complete);

@@ -99,7 +99,7 @@ impl Backend {
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    #[error("database error: {}", pg_text(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("cannot get a PostgreSQL connection: {0}\n  check that the server is up and the URL (--database) is right")]
     Pool(String),
@@ -111,6 +111,30 @@ pub enum StoreError {
     BadUrl(String),
     #[error("the database worker stopped")]
     Gone,
+}
+
+impl StoreError {
+    /// A unique constraint refused the write (the row already exists).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            }
+            StoreError::Postgres(e) => {
+                e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL's own message when there is one (`db error` alone says nothing).
+fn pg_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 /// A storage backend. `begin` opens a transaction; `write` ones take the write lock up front

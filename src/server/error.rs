@@ -72,6 +72,15 @@ impl IntoResponse for ApiError {
         if let ApiError::BudgetExhausted { budget, .. } = &self {
             error["budget"] = serde_json::to_value(budget).unwrap_or_default();
         }
-        (self.status(), Json(serde_json::json!({ "error": error }))).into_response()
+        let mut response =
+            (self.status(), Json(serde_json::json!({ "error": error }))).into_response();
+        if matches!(self, ApiError::TooLarge(_)) {
+            // The body may be unread: the connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }

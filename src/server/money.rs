@@ -52,7 +52,11 @@ impl BudgetPeriod {
         let range = match self {
             BudgetPeriod::Total => return (i64::MIN, None),
             BudgetPeriod::Hour => z
-                .round(ZonedRound::new().smallest(Unit::Hour).mode(RoundMode::Trunc))
+                .round(
+                    ZonedRound::new()
+                        .smallest(Unit::Hour)
+                        .mode(RoundMode::Trunc),
+                )
                 .map(|s| {
                     let start = s.timestamp();
                     (start, start.checked_add(1.hour()).unwrap_or(start))
@@ -66,9 +70,7 @@ impl BudgetPeriod {
                 let monday = z
                     .date()
                     .checked_sub((z.date().weekday().to_monday_zero_offset() as i64).days());
-                monday.and_then(|m| {
-                    Ok((us(&day(m)?), us(&day(m.checked_add(7.days())?)?)))
-                })
+                monday.and_then(|m| Ok((us(&day(m)?), us(&day(m.checked_add(7.days())?)?))))
             }
             BudgetPeriod::Month => {
                 let first = z.date().first_of_month();
@@ -89,7 +91,9 @@ pub fn parse_usd(text: &str) -> Result<i64, String> {
     let t = text.trim().trim_start_matches('$');
     let bad = || format!("invalid USD amount `{text}`: use a non-negative decimal like 10 or 2.50");
     if t.starts_with('-') {
-        return Err(format!("invalid USD amount `{text}`: amounts cannot be negative"));
+        return Err(format!(
+            "invalid USD amount `{text}`: amounts cannot be negative"
+        ));
     }
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     if whole.is_empty() && frac.is_empty()
@@ -182,7 +186,16 @@ mod tests {
         assert_eq!(parse_usd("0.01"), Ok(10_000_000));
         assert_eq!(parse_usd(".5"), Ok(500_000_000));
         assert_eq!(parse_usd("$2.000000001"), Ok(2_000_000_001));
-        for bad in ["-1", "", ".", "1.2.3", "abc", "1e3", "0.0000000001", "99999999999999999"] {
+        for bad in [
+            "-1",
+            "",
+            ".",
+            "1.2.3",
+            "abc",
+            "1e3",
+            "0.0000000001",
+            "99999999999999999",
+        ] {
             assert!(parse_usd(bad).is_err(), "{bad}");
         }
         let n: UsdAmount = serde_json::from_str("0.1").unwrap();

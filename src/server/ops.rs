@@ -26,6 +26,9 @@ use super::secret;
 /// How long a released lease keeps the spend it reported reserved, waiting for its rows.
 pub const SETTLE_SECS: i64 = 300;
 
+/// Width of the spend rollup's buckets.
+const QUARTER_HOUR_US: i64 = 900_000_000;
+
 pub fn now_us() -> i64 {
     Timestamp::now().as_microsecond()
 }
@@ -61,7 +64,7 @@ pub enum Caller {
 }
 
 /// A budget's scope kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Org,
@@ -150,10 +153,10 @@ impl BudgetStatus {
     }
 }
 
-struct BudgetDef {
+pub(super) struct BudgetDef {
     id: i64,
-    scope: Scope,
-    scope_id: i64,
+    pub scope: Scope,
+    pub scope_id: i64,
     limit_nanos: i64,
     period: BudgetPeriod,
     soft_bp: i64,
@@ -161,7 +164,7 @@ struct BudgetDef {
 
 const BUDGET_COLUMNS: &str = "id, scope_kind, scope_id, limit_nanos, period, soft_bp";
 
-fn budget_def(r: &DbRow) -> BudgetDef {
+pub(super) fn budget_def(r: &DbRow) -> BudgetDef {
     BudgetDef {
         id: r.int(0),
         scope: Scope::parse(&r.text(1)).unwrap_or(Scope::Org),
@@ -176,7 +179,7 @@ fn budget_def(r: &DbRow) -> BudgetDef {
 const OUTSTANDING: &str = "CASE WHEN (CASE WHEN released = 0 THEN granted_nanos ELSE coalesce(reported_nanos, 0) END) > consumed_nanos
      THEN (CASE WHEN released = 0 THEN granted_nanos ELSE coalesce(reported_nanos, 0) END) - consumed_nanos ELSE 0 END";
 
-async fn status_of(
+pub(super) async fn status_of(
     tx: &mut dyn Tx,
     b: &BudgetDef,
     name: String,
@@ -187,12 +190,17 @@ async fn status_of(
     let now_ts = Timestamp::from_microsecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
     let (start, end) = b.period.bounds(now_ts, &tz);
     let col = b.scope.column();
-    let spent_sql = format!(
-        "SELECT CAST(coalesce(sum(cost_nanos), 0) AS BIGINT) FROM usage
-         WHERE {col} = $1 AND started_at_us >= $2 AND started_at_us < $3"
-    );
     let spent = tx
-        .one(&spent_sql, &[b.scope_id.into(), start.into(), end.unwrap_or(i64::MAX).into()])
+        .one(
+            "SELECT CAST(coalesce(sum(cost_nanos), 0) AS BIGINT) FROM usage_rollup
+             WHERE scope_kind = $1 AND scope_id = $2 AND bucket_us >= $3 AND bucket_us < $4",
+            &[
+                b.scope.as_str().into(),
+                b.scope_id.into(),
+                start.into(),
+                end.unwrap_or(i64::MAX).into(),
+            ],
+        )
         .await?
         .map_or(0, |r| r.int(0));
     let reserved_sql = format!(
@@ -282,9 +290,16 @@ fn grant_from(asked: i64, budgets: &[BudgetStatus]) -> (i64, Option<BudgetStatus
 // ---------------------------------------------------------------------------------------------
 // Authentication
 
-pub async fn set_admin_token(store: &dyn Store, token: &str, rotate: bool) -> Result<bool, StoreError> {
+pub async fn set_admin_token(
+    store: &dyn Store,
+    token: &str,
+    rotate: bool,
+) -> Result<bool, StoreError> {
     let mut tx = store.begin(true).await?;
-    let exists = tx.one("SELECT id FROM admin_tokens WHERE id = 1", &[]).await?.is_some();
+    let exists = tx
+        .one("SELECT id FROM admin_tokens WHERE id = 1", &[])
+        .await?
+        .is_some();
     if exists && !rotate {
         return Ok(false);
     }
@@ -298,7 +313,8 @@ pub async fn set_admin_token(store: &dyn Store, token: &str, rotate: bool) -> Re
     Ok(true)
 }
 
-const KEY_CTX_SQL: &str = "SELECT k.id, k.key_id, k.name, d.id, d.email, d.name, t.id, t.name, o.id, o.name, o.tz,
+const KEY_CTX_SQL: &str =
+    "SELECT k.id, k.key_id, k.name, d.id, d.email, d.name, t.id, t.name, o.id, o.name, o.tz,
         k.models, k.expires_at_us, k.key_hash, k.active, d.active
     FROM keys k JOIN developers d ON d.id = k.developer_id JOIN orgs o ON o.id = k.org_id
     LEFT JOIN teams t ON t.id = k.team_id";
@@ -330,7 +346,9 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
     };
     if token.starts_with(secret::ADMIN_PREFIX) {
         let mut tx = store.begin(false).await?;
-        let row = tx.one("SELECT token_hash FROM admin_tokens WHERE id = 1", &[]).await?;
+        let row = tx
+            .one("SELECT token_hash FROM admin_tokens WHERE id = 1", &[])
+            .await?;
         return match row {
             Some(r) if secret::matches(token, &r.text(0)) => Ok(Caller::Admin),
             _ => Err(unauthorized()),
@@ -364,7 +382,10 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
 // ---------------------------------------------------------------------------------------------
 // Budgets and leases
 
-pub async fn budgets_for_key(store: &dyn Store, ctx: &KeyCtx) -> Result<Vec<BudgetStatus>, StoreError> {
+pub async fn budgets_for_key(
+    store: &dyn Store,
+    ctx: &KeyCtx,
+) -> Result<Vec<BudgetStatus>, StoreError> {
     let mut tx = store.begin(false).await?;
     key_budgets(&mut *tx, ctx, now_us(), false).await
 }
@@ -539,17 +560,18 @@ pub async fn release_lease(
     let now = now_us();
     let mut tx = store.begin(true).await?;
     let lease = lease_row(&mut *tx, ctx, lease_id).await?;
-    let spent = if lease.released {
-        lease.reported.unwrap_or(0)
-    } else {
-        tx.execute(
+    let spent =
+        if lease.released {
+            lease.reported.unwrap_or(0)
+        } else {
+            tx.execute(
             "UPDATE leases SET released = 1, reported_nanos = $1, expires_at_us = $2 WHERE id = $3",
             &[spent.into(), (now + SETTLE_SECS * 1_000_000).into(), lease.id.into()],
         )
         .await?;
-        tx.commit().await?;
-        spent
-    };
+            tx.commit().await?;
+            spent
+        };
     Ok(Released {
         lease_id: lease_id.to_string(),
         granted_nanos: lease.granted,
@@ -605,8 +627,8 @@ impl UsageRow {
     /// Checks one row; `i` is its index in the batch, for the message.
     pub fn validate(&self, i: usize) -> Result<(), String> {
         let at = |m: String| format!("rows[{i}]: {m}");
-        let id = Uuid::parse_str(&self.id)
-            .map_err(|_| at(format!("id `{}` is not a UUID", self.id)))?;
+        let id =
+            Uuid::parse_str(&self.id).map_err(|_| at(format!("id `{}` is not a UUID", self.id)))?;
         if id.get_version_num() != 7 {
             return Err(at(format!("id `{}` is not a UUIDv7", self.id)));
         }
@@ -642,12 +664,42 @@ impl UsageRow {
 }
 
 const USAGE_COLUMNS: [&str; 36] = [
-    "id", "key_ref", "developer_id", "team_id", "org_id", "started_at_us", "ended_at_us",
-    "provider", "endpoint", "requested_model", "model", "status", "streamed", "incomplete",
-    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
-    "cache_write_1h_tokens", "reasoning_tokens", "cost_nanos", "price_version", "latency_us",
-    "ttfb_us", "upstream_request_id", "session_id", "agent", "agent_version", "agent_session_id",
-    "project", "branch", "task", "cwd", "host", "error", "received_at_us",
+    "id",
+    "key_ref",
+    "developer_id",
+    "team_id",
+    "org_id",
+    "started_at_us",
+    "ended_at_us",
+    "provider",
+    "endpoint",
+    "requested_model",
+    "model",
+    "status",
+    "streamed",
+    "incomplete",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "price_version",
+    "latency_us",
+    "ttfb_us",
+    "upstream_request_id",
+    "session_id",
+    "agent",
+    "agent_version",
+    "agent_session_id",
+    "project",
+    "branch",
+    "task",
+    "cwd",
+    "host",
+    "error",
+    "received_at_us",
 ];
 
 /// Rows per INSERT statement (36 parameters each; well under both backends' limits).
@@ -710,7 +762,7 @@ fn insert_sql(rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos");
+    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us");
     sql
 }
 
@@ -723,11 +775,16 @@ pub struct IngestResult {
 
 /// Inserts rows idempotently (a known id is a duplicate, counted once ever) and charges the
 /// new rows' cost to their session's latest lease.
-pub async fn ingest(store: &dyn Store, ctx: &KeyCtx, rows: &[UsageRow]) -> Result<IngestResult, ApiError> {
+pub async fn ingest(
+    store: &dyn Store,
+    ctx: &KeyCtx,
+    rows: &[UsageRow],
+) -> Result<IngestResult, ApiError> {
     let now = now_us();
     let mut tx = store.begin(true).await?;
     let mut accepted = 0u64;
     let mut by_session: BTreeMap<String, i64> = BTreeMap::new();
+    let mut rollup: BTreeMap<(Scope, i64, i64), i64> = BTreeMap::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = insert_sql(chunk.len());
         let mut params = Vec::with_capacity(chunk.len() * USAGE_COLUMNS.len());
@@ -736,8 +793,30 @@ pub async fn ingest(store: &dyn Store, ctx: &KeyCtx, rows: &[UsageRow]) -> Resul
         }
         for r in tx.query(&sql, &params).await? {
             accepted += 1;
-            *by_session.entry(r.text(0)).or_default() += r.opt_int(1).unwrap_or(0);
+            let cost = r.opt_int(1).unwrap_or(0);
+            *by_session.entry(r.text(0)).or_default() += cost;
+            let at = r.int(2);
+            let bucket = at - at.rem_euclid(QUARTER_HOUR_US);
+            let scopes = [
+                Some((Scope::Org, ctx.org_id)),
+                ctx.team_id.map(|t| (Scope::Team, t)),
+                Some((Scope::Developer, ctx.developer_id)),
+                Some((Scope::Key, ctx.key_ref)),
+            ];
+            for (scope, id) in scopes.into_iter().flatten() {
+                *rollup.entry((scope, id, bucket)).or_default() += cost;
+            }
         }
+    }
+    // In key order, so concurrent batches lock rollup rows in one order (no deadlocks).
+    for ((scope, id, bucket), cost) in &rollup {
+        tx.execute(
+            "INSERT INTO usage_rollup (scope_kind, scope_id, bucket_us, cost_nanos) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (scope_kind, scope_id, bucket_us)
+             DO UPDATE SET cost_nanos = usage_rollup.cost_nanos + excluded.cost_nanos",
+            &[scope.as_str().into(), (*id).into(), (*bucket).into(), (*cost).into()],
+        )
+        .await?;
     }
     for (session, cost) in by_session.iter().filter(|(_, c)| **c > 0) {
         tx.execute(

@@ -75,9 +75,7 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let guard = self.conn.clone().lock_owned().await;
             blocking(|| guard.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN" }))?;
-            Ok(Box::new(SqliteTx {
-                conn: Some(guard),
-            }) as Box<dyn Tx>)
+            Ok(Box::new(SqliteTx { conn: Some(guard) }) as Box<dyn Tx>)
         })
     }
 }

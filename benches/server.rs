@@ -1,0 +1,203 @@
+//! `cargo bench --bench server`: usage ingest rows/s and lease latency (p50/p99) of `gw server`
+//! over HTTP on loopback, on SQLite and, when `GW_TEST_POSTGRES_URL` is set, on PostgreSQL (in a
+//! schema of its own, dropped afterwards).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gw::server::client::Client;
+use gw::server::{self, ServeOptions, Store};
+use http::Method;
+use serde_json::{json, Value};
+
+const BATCHES: usize = 20;
+const BATCH_ROWS: usize = 1000;
+const LEASES: usize = 1000;
+const PARALLEL: usize = 16;
+
+fn row(session: &str) -> Value {
+    let now = jiff::Timestamp::now().as_microsecond();
+    json!({
+        "id": uuid::Uuid::now_v7().to_string(), "started_at_us": now, "ended_at_us": now + 1_200_000,
+        "provider": "anthropic", "endpoint": "/v1/messages", "model": "claude-sonnet-4-5",
+        "status": 200, "streamed": true, "input_tokens": 1200, "output_tokens": 300,
+        "cache_read_tokens": 20000, "cost_nanos": 12_345_678, "price_version": "bench",
+        "latency_us": 1_200_000, "session_id": session, "agent": "claude", "project": "gw", "branch": "main",
+    })
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+async fn bench(name: &str, store: Arc<dyn Store>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(
+        listener,
+        store.clone(),
+        ServeOptions::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let token = server::init_admin(store.as_ref(), true)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = Client::new(&base, Some(token), None).unwrap();
+    let call = |c: &Client, m: Method, p: &str, b: Value| {
+        let c = c.clone();
+        let p = p.to_string();
+        async move { c.call(m, &p, Some(&b)).await.unwrap() }
+    };
+    call(
+        &admin,
+        Method::POST,
+        "/v1/admin/orgs",
+        json!({"name": "acme"}),
+    )
+    .await;
+    call(
+        &admin,
+        Method::POST,
+        "/v1/admin/teams",
+        json!({"org": "acme", "name": "t"}),
+    )
+    .await;
+    call(
+        &admin,
+        Method::POST,
+        "/v1/admin/users",
+        json!({"email": "a@x", "org": "acme", "team": "t"}),
+    )
+    .await;
+    let k = call(
+        &admin,
+        Method::POST,
+        "/v1/admin/keys",
+        json!({"developer": "a@x"}),
+    )
+    .await;
+    for (scope, name) in [("org", "acme"), ("team", "acme/t"), ("developer", "a@x")] {
+        call(
+            &admin,
+            Method::POST,
+            "/v1/admin/budgets",
+            json!({"scope": scope, "name": name, "limit_usd": 1_000_000, "period": "month"}),
+        )
+        .await;
+    }
+    let key = Client::new(&base, Some(k["key"].as_str().unwrap().to_string()), None).unwrap();
+
+    // Ingest: batches of 1000 rows, sequentially.
+    let batches: Vec<Value> = (0..BATCHES)
+        .map(|b| json!({"rows": (0..BATCH_ROWS).map(|_| row(&format!("s{}", b % 4))).collect::<Vec<_>>()}))
+        .collect();
+    let t = Instant::now();
+    for b in &batches {
+        let r = key.call(Method::POST, "/v1/usage", Some(b)).await.unwrap();
+        assert_eq!(r["accepted"], BATCH_ROWS);
+    }
+    let ingest = (BATCHES * BATCH_ROWS) as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for b in batches.iter().take(5) {
+        key.call(Method::POST, "/v1/usage", Some(b)).await.unwrap();
+    }
+    let dup = (5 * BATCH_ROWS) as f64 / t.elapsed().as_secs_f64();
+
+    // Lease latency, one at a time, against three budgets.
+    let mut lat = Vec::with_capacity(LEASES);
+    for i in 0..LEASES {
+        let t = Instant::now();
+        key.call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": format!("l{i}"), "amount_nanos": 1000})),
+        )
+        .await
+        .unwrap();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    // And 16 at a time.
+    let t = Instant::now();
+    let mut conc = Vec::new();
+    let mut tasks = Vec::new();
+    for w in 0..PARALLEL {
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for i in 0..LEASES / PARALLEL {
+                let t = Instant::now();
+                key.call(
+                    Method::POST,
+                    "/v1/leases",
+                    Some(&json!({"session_id": format!("c{w}-{i}"), "amount_nanos": 1000})),
+                )
+                .await
+                .unwrap();
+                out.push(t.elapsed());
+            }
+            out
+        }));
+    }
+    for t in tasks {
+        conc.extend(t.await.unwrap());
+    }
+    let conc_rate = conc.len() as f64 / t.elapsed().as_secs_f64();
+    conc.sort();
+    println!(
+        "{name:<9} ingest {ingest:>8.0} rows/s (duplicates {dup:>8.0} rows/s) | lease p50 {:.2} ms p99 {:.2} ms | \
+         {PARALLEL} parallel: p50 {:.2} ms p99 {:.2} ms, {conc_rate:.0} leases/s",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        pct(&conc, 0.5),
+        pct(&conc, 0.99),
+    );
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        bench("sqlite", server::open_store(&url).await.unwrap()).await;
+
+        let Some(base) = std::env::var("GW_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            println!("postgres  skipped: set GW_TEST_POSTGRES_URL to run it");
+            return;
+        };
+        let schema = format!("gw_bench_{}", uuid::Uuid::now_v7().simple());
+        let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let store = server::open_store(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+            .await
+            .unwrap();
+        bench("postgres", store).await;
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    });
+}

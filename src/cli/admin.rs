@@ -1,0 +1,525 @@
+//! `gw admin org|team|user|key|budget create|list|update|revoke`: the server's admin API over
+//! HTTP, with the admin token from `GW_ADMIN_TOKEN`; tables, or `--json`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use comfy_table::{presets, Table};
+use http::Method;
+use serde_json::{json, Value};
+
+use crate::config::env_vars;
+use crate::server::client::{encode, Client, ClientError};
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The gw server's URL.
+    #[arg(long, global = true, value_name = "URL", env = env_vars::GW_SERVER, default_value = "http://127.0.0.1:8787")]
+    server: String,
+    /// Trust this PEM CA certificate (e.g. the server's self-signed one).
+    #[arg(long, global = true, value_name = "PEM", env = env_vars::GW_SERVER_CA)]
+    ca_cert: Option<PathBuf>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, Subcommand)]
+enum What {
+    /// Organisations (each with the time zone its budgets align to).
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Teams of an org.
+    #[command(subcommand)]
+    Team(TeamCmd),
+    /// Developers.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Virtual keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Budgets on an org, team, developer or key.
+    #[command(subcommand)]
+    Budget(BudgetCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCmd {
+    /// Create an org.
+    Create {
+        name: String,
+        /// IANA time zone its budgets align to.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+    /// List orgs.
+    List,
+    /// Change an org's time zone.
+    Update {
+        name: String,
+        #[arg(long)]
+        tz: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCmd {
+    /// Create a team in an org.
+    Create {
+        name: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// List teams.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Create a developer.
+    Create {
+        email: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List developers.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Change a developer's name or team (`--team ""` removes the team).
+    Update {
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Deactivate a developer and revoke their keys.
+    Revoke { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCmd {
+    /// Create a key for a developer; the key is printed once.
+    Create {
+        /// The owner's email.
+        #[arg(long)]
+        user: String,
+        /// A team of the owner's org (default: the owner's team).
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// RFC 3339 expiry, e.g. 2026-12-31T00:00:00Z.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Comma-separated models the key may use.
+        #[arg(long, value_delimiter = ',')]
+        models: Option<Vec<String>>,
+    },
+    /// List keys.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Change a key's name, expiry (`""` removes it) or models (`""` removes the list).
+    Update {
+        key_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        models: Option<Vec<String>>,
+    },
+    /// Revoke a key.
+    Revoke { key_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum BudgetCmd {
+    /// Create a budget.
+    Create {
+        /// org | team | developer | key
+        #[arg(long)]
+        scope: String,
+        /// Org name, org/team, developer email, or key id.
+        #[arg(long)]
+        name: String,
+        /// Limit in USD, e.g. 100 or 2.50.
+        #[arg(long)]
+        limit: String,
+        /// hour | day | week | month | total
+        #[arg(long)]
+        period: String,
+        /// Fraction of the limit at which clients warn (default 0.8).
+        #[arg(long)]
+        soft: Option<f64>,
+    },
+    /// List budgets with this period's spend.
+    List {
+        #[arg(long, requires = "name")]
+        scope: Option<String>,
+        #[arg(long, requires = "scope")]
+        name: Option<String>,
+    },
+    /// Change a budget's limit or soft threshold.
+    Update {
+        id: i64,
+        #[arg(long)]
+        limit: Option<String>,
+        #[arg(long)]
+        soft: Option<f64>,
+    },
+    /// Delete a budget.
+    Revoke { id: i64 },
+}
+
+pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
+    let Some(token) = std::env::var(env_vars::GW_ADMIN_TOKEN)
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        anyhow::bail!(
+            "set {} to the admin token (`gw server init` prints it once; `gw server init --rotate` makes a new one)",
+            env_vars::GW_ADMIN_TOKEN
+        );
+    };
+    let client = Client::new(&args.server, Some(token), args.ca_cert.as_deref())?;
+    let json_out = args.json;
+    let result = super::runtime()?.block_on(dispatch(&client, args.what));
+    match result {
+        Ok((value, view)) => {
+            if json_out {
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print!("{}", render(&value, view));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ClientError::Api { message, .. }) => {
+            eprintln!("gw: error: {message}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum View {
+    Orgs,
+    Teams,
+    Users,
+    Keys,
+    Budgets,
+}
+
+fn opt(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| json!(s))
+}
+
+async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> {
+    use Method as M;
+    Ok(match what {
+        What::Org(cmd) => (
+            match cmd {
+                OrgCmd::Create { name, tz } => {
+                    c.call(
+                        M::POST,
+                        "/v1/admin/orgs",
+                        Some(&json!({"name": name, "tz": tz})),
+                    )
+                    .await?
+                }
+                OrgCmd::List => c.call(M::GET, "/v1/admin/orgs", None).await?,
+                OrgCmd::Update { name, tz } => {
+                    c.call(
+                        M::PATCH,
+                        &format!("/v1/admin/orgs/{}", encode(&name)),
+                        Some(&json!({"tz": tz})),
+                    )
+                    .await?
+                }
+            },
+            View::Orgs,
+        ),
+        What::Team(cmd) => (
+            match cmd {
+                TeamCmd::Create { name, org } => {
+                    c.call(
+                        M::POST,
+                        "/v1/admin/teams",
+                        Some(&json!({"org": org, "name": name})),
+                    )
+                    .await?
+                }
+                TeamCmd::List { org } => {
+                    c.call(
+                        M::GET,
+                        &format!("/v1/admin/teams{}", query(&[("org", &org)])),
+                        None,
+                    )
+                    .await?
+                }
+            },
+            View::Teams,
+        ),
+        What::User(cmd) => (
+            match cmd {
+                UserCmd::Create {
+                    email,
+                    org,
+                    team,
+                    name,
+                } => {
+                    let body =
+                        json!({"email": email, "org": org, "team": opt(&team), "name": opt(&name)});
+                    c.call(M::POST, "/v1/admin/users", Some(&body)).await?
+                }
+                UserCmd::List { org } => {
+                    c.call(
+                        M::GET,
+                        &format!("/v1/admin/users{}", query(&[("org", &org)])),
+                        None,
+                    )
+                    .await?
+                }
+                UserCmd::Update { email, name, team } => {
+                    let body = json!({"name": opt(&name), "team": opt(&team)});
+                    c.call(
+                        M::PATCH,
+                        &format!("/v1/admin/users/{}", encode(&email)),
+                        Some(&body),
+                    )
+                    .await?
+                }
+                UserCmd::Revoke { email } => {
+                    c.call(
+                        M::POST,
+                        &format!("/v1/admin/users/{}/revoke", encode(&email)),
+                        None,
+                    )
+                    .await?
+                }
+            },
+            View::Users,
+        ),
+        What::Key(cmd) => (
+            match cmd {
+                KeyCmd::Create {
+                    user,
+                    team,
+                    name,
+                    expires,
+                    models,
+                } => {
+                    let body = json!({"developer": user, "team": opt(&team), "name": opt(&name),
+                        "expires_at": opt(&expires), "models": models});
+                    c.call(M::POST, "/v1/admin/keys", Some(&body)).await?
+                }
+                KeyCmd::List { user, org } => {
+                    c.call(
+                        M::GET,
+                        &format!(
+                            "/v1/admin/keys{}",
+                            query(&[("developer", &user), ("org", &org)])
+                        ),
+                        None,
+                    )
+                    .await?
+                }
+                KeyCmd::Update {
+                    key_id,
+                    name,
+                    expires,
+                    models,
+                } => {
+                    let models =
+                        models.map(|m| m.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>());
+                    let body =
+                        json!({"name": opt(&name), "expires_at": opt(&expires), "models": models});
+                    c.call(
+                        M::PATCH,
+                        &format!("/v1/admin/keys/{}", encode(&key_id)),
+                        Some(&body),
+                    )
+                    .await?
+                }
+                KeyCmd::Revoke { key_id } => {
+                    c.call(
+                        M::POST,
+                        &format!("/v1/admin/keys/{}/revoke", encode(&key_id)),
+                        None,
+                    )
+                    .await?
+                }
+            },
+            View::Keys,
+        ),
+        What::Budget(cmd) => (
+            match cmd {
+                BudgetCmd::Create {
+                    scope,
+                    name,
+                    limit,
+                    period,
+                    soft,
+                } => {
+                    let body = json!({"scope": scope, "name": name, "limit_usd": limit, "period": period,
+                        "soft_threshold": soft});
+                    c.call(M::POST, "/v1/admin/budgets", Some(&body)).await?
+                }
+                BudgetCmd::List { scope, name } => {
+                    c.call(
+                        M::GET,
+                        &format!(
+                            "/v1/admin/budgets{}",
+                            query(&[("scope", &scope), ("name", &name)])
+                        ),
+                        None,
+                    )
+                    .await?
+                }
+                BudgetCmd::Update { id, limit, soft } => {
+                    let body = json!({"limit_usd": opt(&limit), "soft_threshold": soft});
+                    c.call(M::PATCH, &format!("/v1/admin/budgets/{id}"), Some(&body))
+                        .await?
+                }
+                BudgetCmd::Revoke { id } => {
+                    c.call(M::DELETE, &format!("/v1/admin/budgets/{id}"), None)
+                        .await?
+                }
+            },
+            View::Budgets,
+        ),
+    })
+}
+
+fn query(pairs: &[(&str, &Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+fn usd(v: &Value) -> String {
+    format!("${:.2}", v.as_f64().unwrap_or(0.0))
+}
+
+/// A list answer (`{"orgs": [...]}`) or a single object, as a table.
+fn render(value: &Value, view: View) -> String {
+    let (list_key, headers): (&str, &[&str]) = match view {
+        View::Orgs => ("orgs", &["org", "time zone", "created"]),
+        View::Teams => ("teams", &["team", "created"]),
+        View::Users => (
+            "users",
+            &["email", "name", "org", "team", "active", "created"],
+        ),
+        View::Keys => (
+            "keys",
+            &[
+                "key id",
+                "name",
+                "developer",
+                "org",
+                "team",
+                "active",
+                "expires",
+                "models",
+            ],
+        ),
+        View::Budgets => (
+            "budgets",
+            &[
+                "id",
+                "scope",
+                "name",
+                "period",
+                "limit",
+                "spent",
+                "reserved",
+                "remaining",
+                "resets at",
+            ],
+        ),
+    };
+    let items: Vec<&Value> = match value.get(list_key).and_then(Value::as_array) {
+        Some(a) => a.iter().collect(),
+        None => vec![value],
+    };
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_BORDERS_ONLY)
+        .set_header(headers.to_vec());
+    for v in &items {
+        let row: Vec<String> = match view {
+            View::Orgs => vec![text(&v["name"]), text(&v["tz"]), text(&v["created_at"])],
+            View::Teams => vec![text(&v["path"]), text(&v["created_at"])],
+            View::Users => vec![
+                text(&v["email"]),
+                text(&v["name"]),
+                text(&v["org"]),
+                text(&v["team"]),
+                text(&v["active"]),
+                text(&v["created_at"]),
+            ],
+            View::Keys => vec![
+                text(&v["key_id"]),
+                text(&v["name"]),
+                text(&v["developer"]),
+                text(&v["org"]),
+                text(&v["team"]),
+                text(&v["active"]),
+                text(&v["expires_at"]),
+                text(&v["models"]),
+            ],
+            View::Budgets => vec![
+                text(&v["id"]),
+                text(&v["scope"]),
+                text(&v["name"]),
+                text(&v["period"]),
+                usd(&v["limit_usd"]),
+                usd(&v["spent_usd"]),
+                format!("${:.2}", v["reserved_nanos"].as_f64().unwrap_or(0.0) / 1e9),
+                usd(&v["remaining_usd"]),
+                text(&v["resets_at"]),
+            ],
+        };
+        table.add_row(row);
+    }
+    let mut out = format!("{table}\n");
+    if let Some(key) = value.get("key").and_then(Value::as_str) {
+        out.push_str(&format!(
+            "\nkey (shown once; give it to the developer, who runs `gw login`):\n{key}\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,279 @@
+//! `gw login`, `gw logout`, `gw budget` and `gw sync`: team mode from the command line.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use clap::Args;
+use comfy_table::{Cell, Color};
+
+use crate::config::{env_vars, Config, Credentials, ServerLogin};
+use crate::report::Style;
+use crate::server::money::usd_text;
+use crate::server::ops::BudgetStatus;
+use crate::sync::{self, ServerClient, SyncError, Uploader};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gw login https://gw.example.com\n  GW_KEY=gwk_... gw login https://gw.example.com"
+)]
+pub struct LoginArgs {
+    /// The gw server's URL, e.g. https://gw.example.com
+    url: String,
+    /// Your gw key (default: GW_KEY, else a prompt).
+    #[arg(long)]
+    key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The login in effect, or an error saying how to log in.
+fn current_login(config: &Config) -> anyhow::Result<ServerLogin> {
+    let credentials = Credentials::load(&config.credentials_path)?;
+    Ok(sync::resolve_login(&credentials, &env)?.ok_or(SyncError::NotLoggedIn)?)
+}
+
+pub fn login(config: Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
+    let key = match args.key.or_else(|| env(env_vars::GW_KEY)) {
+        Some(key) => key,
+        None => prompt_key()?,
+    };
+    let key = key.trim().to_string();
+    if crate::server::secret::key_id(&key).is_none() {
+        return Err(anyhow!(
+            "that is not a gw key (they look like gwk_<12 hex>_<64 hex>); ask your gw admin for one (`gw admin keys create`)"
+        ));
+    }
+    let url = args.url.trim().trim_end_matches('/').to_string();
+    let client = ServerClient::new(&url, &key)?;
+    let me = runtime()?.block_on(client.whoami())?;
+    Credentials::save_server(
+        &config.credentials_path,
+        Some(&ServerLogin {
+            url: url.clone(),
+            key,
+        }),
+    )?;
+    let team = me
+        .team
+        .as_deref()
+        .map(|t| format!(", team {t}"))
+        .unwrap_or_default();
+    eprintln!(
+        "gw: logged in to {url} as {} (key {}{team}, org {}); saved in {}",
+        me.developer,
+        me.key_id,
+        me.org,
+        config.credentials_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the key from the terminal without echoing it.
+fn prompt_key() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.read_line(&mut line)?;
+        if line.trim().is_empty() {
+            return Err(anyhow!(
+                "no key given: pass --key, set GW_KEY, or type it at the prompt"
+            ));
+        }
+        return Ok(line);
+    }
+    eprint!("gw key: ");
+    std::io::stderr().flush()?;
+    let _echo_off = EchoOff::new();
+    let mut line = String::new();
+    stdin.read_line(&mut line)?;
+    eprintln!();
+    Ok(line)
+}
+
+/// Turns terminal echo off while it lives.
+struct EchoOff(Option<libc::termios>);
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed, then filled, termios.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return EchoOff(None);
+            }
+            let saved = t;
+            t.c_lflag &= !libc::ECHO;
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+            EchoOff(Some(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            // SAFETY: restores the attributes read in `new`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, saved);
+            }
+        }
+    }
+}
+
+pub fn logout(config: Config) -> anyhow::Result<ExitCode> {
+    let credentials = Credentials::load(&config.credentials_path)?;
+    match credentials.server {
+        Some(s) => {
+            Credentials::save_server(&config.credentials_path, None)?;
+            eprintln!("gw: logged out of {}", s.url);
+        }
+        None => eprintln!("gw: not logged in"),
+    }
+    if env(env_vars::GW_KEY).is_some() {
+        eprintln!("gw: note: GW_KEY is still set in this environment");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn budget(config: Config, args: BudgetArgs) -> anyhow::Result<ExitCode> {
+    let login = current_login(&config)?;
+    let client = ServerClient::new(&login.url, &login.key)?;
+    let budgets = runtime()?.block_on(client.budgets())?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = serde_json::json!({"server": login.url, "budgets": budgets});
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        write!(out, "{}", budget_table(&budgets, Style::detect()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every budget above the key, one row each, with a bar of what is used.
+pub fn budget_table(budgets: &[BudgetStatus], style: Style) -> String {
+    if budgets.is_empty() {
+        return "No budgets apply to this key.\n".to_string();
+    }
+    let mut table = style.table(
+        &[
+            "Scope",
+            "Name",
+            "Period",
+            "Limit",
+            "Spent",
+            "Reserved",
+            "Remaining",
+            "Used",
+            "Resets",
+        ],
+        3,
+    );
+    for b in budgets {
+        let used = if b.limit_nanos > 0 {
+            (b.spent_nanos + b.reserved_nanos) as f64 / b.limit_nanos as f64
+        } else {
+            1.0
+        };
+        let bar = Cell::new(bar(used, style.boxed));
+        let bar = match () {
+            _ if !style.color => bar,
+            _ if b.exhausted => bar.fg(Color::Red),
+            _ if b.soft_exceeded => bar.fg(Color::Yellow),
+            _ => bar.fg(Color::Green),
+        };
+        table.add_row(vec![
+            Cell::new(b.scope.as_str()),
+            Cell::new(&b.name),
+            Cell::new(b.period.as_str()),
+            Cell::new(usd_text(b.limit_nanos)),
+            Cell::new(usd_text(b.spent_nanos)),
+            Cell::new(usd_text(b.reserved_nanos)),
+            if b.exhausted {
+                style.warn(usd_text(b.remaining_nanos))
+            } else {
+                Cell::new(usd_text(b.remaining_nanos))
+            },
+            bar,
+            Cell::new(b.resets_at.as_deref().unwrap_or("never")),
+        ]);
+    }
+    style.render(&table)
+}
+
+/// `███████░░░  70%` on a terminal, `#######---  70%` elsewhere.
+fn bar(used: f64, unicode: bool) -> String {
+    const WIDTH: usize = 10;
+    let filled = ((used.clamp(0.0, 1.0) * WIDTH as f64).round() as usize).min(WIDTH);
+    let (full, empty) = if unicode { ('█', '░') } else { ('#', '-') };
+    let mut s: String = std::iter::repeat_n(full, filled)
+        .chain(std::iter::repeat_n(empty, WIDTH - filled))
+        .collect();
+    s.push_str(&format!(" {:>4.0}%", used.max(0.0) * 100.0));
+    s
+}
+
+pub fn sync(config: Config) -> anyhow::Result<ExitCode> {
+    let login = current_login(&config)?;
+    let key_id = crate::server::secret::key_id(&login.key)
+        .ok_or_else(|| anyhow!("the gw key is malformed; run `gw login <url>` again"))?
+        .to_string();
+    let client = ServerClient::new(&login.url, &login.key)?;
+    let uploader = Uploader::new(client, config.ledger_path(), key_id, None);
+    let rt = runtime()?;
+    let pending = rt.block_on(uploader.pending())?;
+    if pending == 0 {
+        eprintln!("gw: nothing to sync; the server has every request");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(pending);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} requests  {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let shown = bar.clone();
+    let report = rt
+        .block_on(
+            uploader.push_with_retries(6, Duration::from_secs(8), &move |n| shown.set_position(n)),
+        )
+        .with_context(|| format!("sync stopped; {} request(s) still to send", pending))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "gw: synced {} request(s) to {} ({} new, {} already there)",
+        report.sent, login.url, report.accepted, report.duplicates
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_fill_and_clamp() {
+        assert_eq!(bar(0.0, false), "----------    0%");
+        assert_eq!(bar(0.7, false), "#######---   70%");
+        assert_eq!(bar(1.5, true), "██████████  150%");
+    }
+}

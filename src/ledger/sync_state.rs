@@ -1,0 +1,114 @@
+//! The sync cursor: which rows the gw server has not acknowledged yet (`synced = 0`, served by
+//! the `requests_unsynced` partial index), read in id (time) order and marked once acknowledged.
+
+use rusqlite::params_from_iter;
+use uuid::Uuid;
+
+use super::{row_from_sql, Ledger, LedgerError, Row, COLUMNS};
+
+/// Which pending rows to read: a key's (rows recorded in team mode carry its id), optionally one
+/// session's.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingFilter<'a> {
+    pub key_id: &'a str,
+    pub session_id: Option<&'a str>,
+}
+
+impl PendingFilter<'_> {
+    fn sql(&self) -> (&'static str, Vec<String>) {
+        let mut args = vec![self.key_id.to_string()];
+        let clause = match self.session_id {
+            Some(s) => {
+                args.push(s.to_string());
+                "synced = 0 AND key_id = ?1 AND session_id = ?2"
+            }
+            None => "synced = 0 AND key_id = ?1",
+        };
+        (clause, args)
+    }
+}
+
+impl Ledger {
+    /// Up to `limit` rows not yet acknowledged by the server, oldest id first.
+    pub fn pending_rows(
+        &self,
+        filter: PendingFilter<'_>,
+        limit: usize,
+    ) -> Result<Vec<Row>, LedgerError> {
+        let (clause, mut args) = filter.sql();
+        args.push(limit.to_string());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requests WHERE {clause} ORDER BY id LIMIT ?{}",
+            args.len()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(params_from_iter(args), row_from_sql)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// How many rows wait for the server.
+    pub fn pending_count(&self, filter: PendingFilter<'_>) -> Result<u64, LedgerError> {
+        let (clause, args) = filter.sql();
+        let sql = format!("SELECT count(*) FROM requests WHERE {clause}");
+        let n: i64 = self
+            .conn
+            .query_row(&sql, params_from_iter(args), |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Marks rows as acknowledged by the server; returns how many changed.
+    pub fn mark_synced(&mut self, ids: &[Uuid]) -> Result<usize, LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut changed = 0;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE requests SET synced = 1 WHERE id = ?1 AND synced = 0")?;
+            for id in ids {
+                changed += stmt.execute([id.to_string()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sample_row;
+    use super::*;
+
+    #[test]
+    fn pending_rows_follow_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let mut rows: Vec<Row> = (0..5)
+            .map(|i| {
+                let mut r = sample_row(if i < 3 { "s1" } else { "s2" }, i);
+                r.attribution.key_id = Some("k1".into());
+                r
+            })
+            .collect();
+        rows[4].attribution.key_id = None; // recorded without a server: never pushed
+        ledger.insert(&rows).unwrap();
+        let all = PendingFilter {
+            key_id: "k1",
+            session_id: None,
+        };
+        let s1 = PendingFilter {
+            key_id: "k1",
+            session_id: Some("s1"),
+        };
+        assert_eq!(ledger.pending_count(all).unwrap(), 4);
+        assert_eq!(ledger.pending_count(s1).unwrap(), 3);
+        let first = ledger.pending_rows(all, 2).unwrap();
+        assert_eq!(first, rows[..2].to_vec(), "oldest id first");
+        assert_eq!(ledger.mark_synced(&[rows[0].id, rows[1].id]).unwrap(), 2);
+        assert_eq!(ledger.mark_synced(&[rows[0].id]).unwrap(), 0);
+        assert_eq!(ledger.pending_rows(all, 10).unwrap(), rows[2..4].to_vec());
+        assert_eq!(ledger.pending_count(s1).unwrap(), 1);
+    }
+}

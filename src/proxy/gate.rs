@@ -1,0 +1,289 @@
+//! The budget gate: decides, before a request is forwarded, whether the session may spend on it,
+//! against the budget lease the session holds (team mode), with no round trip per request.
+//!
+//! Bookkeeping: `available = granted − charged − reserved`. `granted` is what the leases (or the
+//! offline allowance) give the session, `charged` the cost of finished requests, `reserved` a
+//! small floor per request in flight. A request starts only while `available > 0`, so a session
+//! overshoots its lease by at most what its requests in flight cost beyond their floors. When the
+//! gate runs dry it asks its [`LeaseSource`] for more once (single-flight: concurrent requests
+//! wait for the same top-up) before refusing with the source's reason.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use http::StatusCode;
+use tokio::sync::Notify;
+
+/// Why a request may not go upstream: the status, error kind and message the agent sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    /// Seconds, for a 429.
+    pub retry_after: Option<u64>,
+}
+
+impl Refusal {
+    /// 402: a budget is spent (or cannot be checked under a fail-closed policy).
+    pub fn budget(message: impl Into<String>) -> Refusal {
+        Refusal {
+            status: StatusCode::PAYMENT_REQUIRED,
+            kind: "budget_exhausted",
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// Where the gate gets more budget: the session's lease manager.
+pub trait LeaseSource: Send + Sync {
+    /// Tops the gate up (through [`BudgetGate::set_granted`]) or says why it cannot.
+    fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>>;
+}
+
+/// Figures of a gate at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GateFigures {
+    pub granted: i64,
+    pub charged: i64,
+    pub reserved: i64,
+    pub in_flight: u32,
+}
+
+impl GateFigures {
+    pub fn available(&self) -> i64 {
+        self.granted - self.charged - self.reserved
+    }
+}
+
+pub struct BudgetGate {
+    figures: Mutex<GateFigures>,
+    /// Models the key may use (`None`: any); an entry ending in `*` is a prefix.
+    models: Option<Vec<String>>,
+    /// Reserved per request in flight.
+    floor: i64,
+    source: OnceLock<Arc<dyn LeaseSource>>,
+    refilling: tokio::sync::Mutex<()>,
+    /// Wakes the lease manager when a charge leaves less than `low_water` available.
+    low: Notify,
+    low_water: Mutex<i64>,
+}
+
+impl BudgetGate {
+    pub fn new(models: Option<Vec<String>>, floor: i64) -> Arc<BudgetGate> {
+        Arc::new(BudgetGate {
+            figures: Mutex::new(GateFigures::default()),
+            models,
+            floor: floor.max(0),
+            source: OnceLock::new(),
+            refilling: tokio::sync::Mutex::new(()),
+            low: Notify::new(),
+            low_water: Mutex::new(0),
+        })
+    }
+
+    pub fn set_source(&self, source: Arc<dyn LeaseSource>) {
+        let _ = self.source.set(source);
+    }
+
+    /// Whether requests must name their model before they are admitted (an allow-list is set).
+    pub fn needs_model(&self) -> bool {
+        self.models.is_some()
+    }
+
+    pub fn model_allowed(&self, model: &str) -> bool {
+        let Some(list) = &self.models else {
+            return true;
+        };
+        list.iter().any(|m| match m.strip_suffix('*') {
+            Some(prefix) => model.starts_with(prefix),
+            None => m == model,
+        })
+    }
+
+    pub fn figures(&self) -> GateFigures {
+        *self.figures.lock().unwrap()
+    }
+
+    /// Sets what the session may spend in total (leases and allowances so far).
+    pub fn set_granted(&self, granted: i64) {
+        self.figures.lock().unwrap().granted = granted;
+    }
+
+    /// Below this much available, each charge wakes the lease manager (see [`Self::low`]).
+    pub fn set_low_water(&self, nanos: i64) {
+        *self.low_water.lock().unwrap() = nanos;
+    }
+
+    /// Resolves when a charge left the gate below its low-water mark.
+    pub async fn low(&self) {
+        self.low.notified().await
+    }
+
+    /// Admits a request for `model` (when known), topping up once if the gate is dry.
+    pub async fn admit(self: &Arc<Self>, model: Option<&str>) -> Result<Ticket, Refusal> {
+        if let Some(model) = model {
+            if !self.model_allowed(model) {
+                return Err(Refusal {
+                    status: StatusCode::FORBIDDEN,
+                    kind: "permission_error",
+                    message: format!(
+                        "gw: model `{model}` is not allowed for this gw key (allowed: {}); pick one of those, or ask an admin to allow it",
+                        self.models.as_deref().unwrap_or_default().join(", ")
+                    ),
+                    retry_after: None,
+                });
+            }
+        }
+        if let Some(ticket) = self.try_reserve() {
+            return Ok(ticket);
+        }
+        let _one_at_a_time = self.refilling.lock().await;
+        if let Some(ticket) = self.try_reserve() {
+            return Ok(ticket);
+        }
+        match self.source.get() {
+            Some(source) => source.refill().await?,
+            None => return Err(Refusal::budget("gw: this session has no budget lease")),
+        }
+        self.try_reserve()
+            .ok_or_else(|| Refusal::budget("gw: the budget lease ran out; try again"))
+    }
+
+    fn try_reserve(self: &Arc<Self>) -> Option<Ticket> {
+        let mut f = self.figures.lock().unwrap();
+        if f.available() <= 0 {
+            return None;
+        }
+        f.reserved += self.floor;
+        f.in_flight += 1;
+        Some(Ticket {
+            gate: self.clone(),
+            reserved: self.floor,
+            settled: false,
+        })
+    }
+
+    fn settle(&self, reserved: i64, cost: i64) {
+        let available = {
+            let mut f = self.figures.lock().unwrap();
+            f.reserved -= reserved;
+            f.in_flight = f.in_flight.saturating_sub(1);
+            f.charged += cost.max(0);
+            f.available()
+        };
+        if available < *self.low_water.lock().unwrap() {
+            self.low.notify_one();
+        }
+    }
+}
+
+/// A request's claim on the gate: settled with its cost when the request is recorded, or
+/// released with no cost if dropped unsettled.
+pub struct Ticket {
+    gate: Arc<BudgetGate>,
+    reserved: i64,
+    settled: bool,
+}
+
+impl Ticket {
+    pub fn settle(mut self, cost_nanos: i64) {
+        self.settled = true;
+        self.gate.settle(self.reserved, cost_nanos);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.gate.settle(self.reserved, 0);
+        }
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("reserved", &self.reserved)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Source {
+        gate: std::sync::Weak<BudgetGate>,
+        calls: AtomicUsize,
+        grant: i64,
+    }
+
+    impl LeaseSource for Source {
+        fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                let gate = self.gate.upgrade().unwrap();
+                if self.grant == 0 {
+                    return Err(Refusal::budget("team budget `t` is exhausted"));
+                }
+                let granted = gate.figures().granted;
+                gate.set_granted(granted + self.grant);
+                Ok(())
+            })
+        }
+    }
+
+    fn gate_with(grant: i64) -> (Arc<BudgetGate>, Arc<Source>) {
+        let gate = BudgetGate::new(Some(vec!["claude-*".into(), "gpt-5".into()]), 10);
+        let source = Arc::new(Source {
+            gate: Arc::downgrade(&gate),
+            calls: AtomicUsize::new(0),
+            grant,
+        });
+        gate.set_source(source.clone());
+        (gate, source)
+    }
+
+    #[tokio::test]
+    async fn spends_the_lease_then_tops_up_once_then_refuses() {
+        let (gate, source) = gate_with(0);
+        gate.set_granted(100);
+        let a = gate.admit(Some("claude-sonnet-4-5")).await.unwrap();
+        let b = gate.admit(None).await.unwrap();
+        assert_eq!(gate.figures().reserved, 20);
+        a.settle(60);
+        b.settle(45); // overshoot by what was in flight
+        let f = gate.figures();
+        assert_eq!((f.charged, f.reserved, f.in_flight), (105, 0, 0));
+        let refused = gate.admit(None).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
+        assert!(refused.message.contains("exhausted"));
+        assert_eq!(source.calls.load(Ordering::SeqCst), 1, "one top-up try");
+    }
+
+    #[tokio::test]
+    async fn a_dry_gate_is_refilled_and_dropped_tickets_cost_nothing() {
+        let (gate, source) = gate_with(50);
+        let t = gate.admit(None).await.unwrap();
+        assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+        drop(t);
+        let f = gate.figures();
+        assert_eq!((f.granted, f.charged, f.reserved), (50, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn models_outside_the_allow_list_are_forbidden() {
+        let (gate, _) = gate_with(50);
+        let refused = gate.admit(Some("gpt-4.1")).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.message.contains("gpt-4.1"));
+        assert!(gate.model_allowed("gpt-5"));
+        assert!(gate.model_allowed("claude-opus-4-1"));
+        assert!(!gate.model_allowed("gpt-5-mini"));
+        assert!(BudgetGate::new(None, 0).model_allowed("anything"));
+    }
+}

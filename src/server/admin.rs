@@ -1,0 +1,766 @@
+//! Admin operations on orgs, teams, developers, keys and budgets (the `/v1/admin/…` endpoints).
+//! Entities are named, not numbered: an org by its name, a team as `org/team`, a developer by
+//! email, a key by its key id, a budget by its id.
+
+use serde::{Deserialize, Serialize};
+
+use super::db::{DbRow, Store, Tx};
+use super::error::ApiError;
+use super::money::{self, BudgetPeriod, UsdAmount};
+use super::ops::{now_us, BudgetStatus, Scope};
+use super::secret;
+
+fn valid_name(kind: &str, name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.len() > 200 || name.contains('/') || name.trim() != name {
+        return Err(ApiError::BadRequest(format!(
+            "invalid {kind} name `{name}`: 1-200 characters, no `/`, no leading or trailing spaces"
+        )));
+    }
+    Ok(())
+}
+
+fn conflict_or(e: super::db::StoreError, what: String) -> ApiError {
+    if e.is_unique_violation() {
+        ApiError::Conflict(format!("{what} already exists"))
+    } else {
+        ApiError::Store(e)
+    }
+}
+
+// ---- orgs
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrg {
+    pub name: String,
+    /// IANA time zone budgets align to (default UTC).
+    #[serde(default)]
+    pub tz: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgUpdate {
+    pub tz: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OrgView {
+    pub name: String,
+    pub tz: String,
+    pub created_at: String,
+}
+
+fn check_tz(tz: &str) -> Result<String, ApiError> {
+    money::parse_zone(tz).map_err(ApiError::BadRequest)?;
+    Ok(if tz.eq_ignore_ascii_case("utc") {
+        "UTC".into()
+    } else {
+        tz.to_string()
+    })
+}
+
+pub async fn create_org(store: &dyn Store, new: NewOrg) -> Result<OrgView, ApiError> {
+    valid_name("org", &new.name)?;
+    let tz = check_tz(new.tz.as_deref().unwrap_or("UTC"))?;
+    let now = now_us();
+    let mut tx = store.begin(true).await?;
+    tx.execute(
+        "INSERT INTO orgs (name, tz, created_at_us) VALUES ($1, $2, $3)",
+        &[(&new.name).into(), (&tz).into(), now.into()],
+    )
+    .await
+    .map_err(|e| conflict_or(e, format!("org `{}`", new.name)))?;
+    tx.commit().await?;
+    Ok(OrgView {
+        name: new.name,
+        tz,
+        created_at: money::rfc3339_us(now),
+    })
+}
+
+pub async fn list_orgs(store: &dyn Store) -> Result<Vec<OrgView>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let rows = tx
+        .query(
+            "SELECT name, tz, created_at_us FROM orgs ORDER BY name",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OrgView {
+            name: r.text(0),
+            tz: r.text(1),
+            created_at: money::rfc3339_us(r.int(2)),
+        })
+        .collect())
+}
+
+pub async fn update_org(
+    store: &dyn Store,
+    name: &str,
+    update: OrgUpdate,
+) -> Result<OrgView, ApiError> {
+    let mut tx = store.begin(true).await?;
+    if let Some(tz) = &update.tz {
+        let tz = check_tz(tz)?;
+        tx.execute(
+            "UPDATE orgs SET tz = $1 WHERE name = $2",
+            &[tz.into(), name.into()],
+        )
+        .await?;
+    }
+    let r = tx
+        .one(
+            "SELECT name, tz, created_at_us FROM orgs WHERE name = $1",
+            &[name.into()],
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no org `{name}`")))?;
+    tx.commit().await?;
+    Ok(OrgView {
+        name: r.text(0),
+        tz: r.text(1),
+        created_at: money::rfc3339_us(r.int(2)),
+    })
+}
+
+async fn org_id(tx: &mut dyn Tx, name: &str) -> Result<i64, ApiError> {
+    tx.one("SELECT id FROM orgs WHERE name = $1", &[name.into()])
+        .await?
+        .map(|r| r.int(0))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no org `{name}`; create it with `gw admin org create`"
+            ))
+        })
+}
+
+// ---- teams
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    pub org: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TeamView {
+    pub org: String,
+    pub name: String,
+    /// `org/team`, as budgets and reports name it.
+    pub path: String,
+    pub created_at: String,
+}
+
+pub async fn create_team(store: &dyn Store, new: NewTeam) -> Result<TeamView, ApiError> {
+    valid_name("team", &new.name)?;
+    let now = now_us();
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, &new.org).await?;
+    tx.execute(
+        "INSERT INTO teams (org_id, name, created_at_us) VALUES ($1, $2, $3)",
+        &[org.into(), (&new.name).into(), now.into()],
+    )
+    .await
+    .map_err(|e| conflict_or(e, format!("team `{}/{}`", new.org, new.name)))?;
+    tx.commit().await?;
+    Ok(TeamView {
+        path: format!("{}/{}", new.org, new.name),
+        org: new.org,
+        name: new.name,
+        created_at: money::rfc3339_us(now),
+    })
+}
+
+pub async fn list_teams(store: &dyn Store, org: Option<&str>) -> Result<Vec<TeamView>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let rows = tx
+        .query(
+            "SELECT o.name, t.name, t.created_at_us FROM teams t JOIN orgs o ON o.id = t.org_id
+             WHERE (CAST($1 AS TEXT) = '' OR o.name = $1) ORDER BY o.name, t.name",
+            &[org.unwrap_or("").into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| TeamView {
+            path: format!("{}/{}", r.text(0), r.text(1)),
+            org: r.text(0),
+            name: r.text(1),
+            created_at: money::rfc3339_us(r.int(2)),
+        })
+        .collect())
+}
+
+async fn team_id(tx: &mut dyn Tx, org: i64, org_name: &str, team: &str) -> Result<i64, ApiError> {
+    tx.one(
+        "SELECT id FROM teams WHERE org_id = $1 AND name = $2",
+        &[org.into(), team.into()],
+    )
+    .await?
+    .map(|r| r.int(0))
+    .ok_or_else(|| ApiError::NotFound(format!("no team `{org_name}/{team}`")))
+}
+
+// ---- developers
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub org: String,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    /// A team of the user's org; `""` removes the user from their team.
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserView {
+    pub email: String,
+    pub name: Option<String>,
+    pub org: String,
+    pub team: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+}
+
+const USER_SQL: &str = "SELECT d.email, d.name, o.name, t.name, d.active, d.created_at_us
+    FROM developers d JOIN orgs o ON o.id = d.org_id LEFT JOIN teams t ON t.id = d.team_id";
+
+fn user_view(r: &DbRow) -> UserView {
+    UserView {
+        email: r.text(0),
+        name: r.opt_text(1),
+        org: r.text(2),
+        team: r.opt_text(3),
+        active: r.int(4) != 0,
+        created_at: money::rfc3339_us(r.int(5)),
+    }
+}
+
+pub async fn create_user(store: &dyn Store, new: NewUser) -> Result<UserView, ApiError> {
+    if !new.email.contains('@') || new.email.len() > 320 || new.email.trim() != new.email {
+        return Err(ApiError::BadRequest(format!(
+            "invalid email `{}`",
+            new.email
+        )));
+    }
+    let now = now_us();
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, &new.org).await?;
+    let team = match &new.team {
+        Some(t) => Some(team_id(&mut *tx, org, &new.org, t).await?),
+        None => None,
+    };
+    tx.execute(
+        "INSERT INTO developers (org_id, team_id, email, name, created_at_us) VALUES ($1, $2, $3, $4, $5)",
+        &[org.into(), team.into(), (&new.email).into(), new.name.clone().into(), now.into()],
+    )
+    .await
+    .map_err(|e| conflict_or(e, format!("user `{}`", new.email)))?;
+    let view = user_by_email(&mut *tx, &new.email).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+async fn user_by_email(tx: &mut dyn Tx, email: &str) -> Result<UserView, ApiError> {
+    let sql = format!("{USER_SQL} WHERE d.email = $1");
+    tx.one(&sql, &[email.into()])
+        .await?
+        .map(|r| user_view(&r))
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{email}`")))
+}
+
+pub async fn list_users(store: &dyn Store, org: Option<&str>) -> Result<Vec<UserView>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let sql =
+        format!("{USER_SQL} WHERE (CAST($1 AS TEXT) = '' OR o.name = $1) ORDER BY o.name, d.email");
+    let rows = tx.query(&sql, &[org.unwrap_or("").into()]).await?;
+    Ok(rows.iter().map(user_view).collect())
+}
+
+pub async fn update_user(
+    store: &dyn Store,
+    email: &str,
+    update: UserUpdate,
+) -> Result<UserView, ApiError> {
+    let mut tx = store.begin(true).await?;
+    let r = tx
+        .one(
+            "SELECT d.id, d.org_id, o.name FROM developers d JOIN orgs o ON o.id = d.org_id WHERE d.email = $1",
+            &[email.into()],
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{email}`")))?;
+    let (id, org, org_name) = (r.int(0), r.int(1), r.text(2));
+    if let Some(name) = &update.name {
+        tx.execute(
+            "UPDATE developers SET name = $1 WHERE id = $2",
+            &[name.into(), id.into()],
+        )
+        .await?;
+    }
+    if let Some(team) = &update.team {
+        let team = match team.as_str() {
+            "" => None,
+            t => Some(team_id(&mut *tx, org, &org_name, t).await?),
+        };
+        tx.execute(
+            "UPDATE developers SET team_id = $1 WHERE id = $2",
+            &[team.into(), id.into()],
+        )
+        .await?;
+    }
+    let view = user_by_email(&mut *tx, email).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Deactivates a developer and revokes every key they hold.
+pub async fn revoke_user(store: &dyn Store, email: &str) -> Result<UserView, ApiError> {
+    let mut tx = store.begin(true).await?;
+    let now = now_us();
+    let n = tx
+        .execute(
+            "UPDATE developers SET active = 0 WHERE email = $1",
+            &[email.into()],
+        )
+        .await?;
+    if n == 0 {
+        return Err(ApiError::NotFound(format!("no user `{email}`")));
+    }
+    tx.execute(
+        "UPDATE keys SET active = 0, revoked_at_us = $1
+         WHERE active = 1 AND developer_id = (SELECT id FROM developers WHERE email = $2)",
+        &[now.into(), email.into()],
+    )
+    .await?;
+    let view = user_by_email(&mut *tx, email).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+// ---- keys
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// The owner's email.
+    pub developer: String,
+    /// A team of the owner's org (default: the owner's team).
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// RFC 3339 instant after which the key is refused.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Models the key may use (default: any).
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyUpdate {
+    pub name: Option<String>,
+    /// RFC 3339; `""` removes the expiry.
+    pub expires_at: Option<String>,
+    /// `[]` removes the allow-list.
+    pub models: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyView {
+    pub key_id: String,
+    pub name: Option<String>,
+    pub developer: String,
+    pub org: String,
+    pub team: Option<String>,
+    pub active: bool,
+    pub expires_at: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub created_at: String,
+    /// The key itself: present only in the answer that created it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key: Option<String>,
+}
+
+const KEY_SQL: &str = "SELECT k.key_id, k.name, d.email, o.name, t.name, k.active, k.expires_at_us, k.models, k.created_at_us
+    FROM keys k JOIN developers d ON d.id = k.developer_id JOIN orgs o ON o.id = k.org_id
+    LEFT JOIN teams t ON t.id = k.team_id";
+
+fn key_view(r: &DbRow) -> KeyView {
+    KeyView {
+        key_id: r.text(0),
+        name: r.opt_text(1),
+        developer: r.text(2),
+        org: r.text(3),
+        team: r.opt_text(4),
+        active: r.int(5) != 0,
+        expires_at: r.opt_int(6).map(money::rfc3339_us),
+        models: r.opt_text(7).and_then(|m| serde_json::from_str(&m).ok()),
+        created_at: money::rfc3339_us(r.int(8)),
+        key: None,
+    }
+}
+
+fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_microsecond())
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid {field} `{text}`: use RFC 3339, e.g. 2026-01-31T00:00:00Z"
+            ))
+        })
+}
+
+fn models_json(models: &[String]) -> Result<Option<String>, ApiError> {
+    if models.iter().any(|m| m.trim().is_empty()) {
+        return Err(ApiError::BadRequest("models: empty model name".into()));
+    }
+    Ok((!models.is_empty()).then(|| serde_json::to_string(models).unwrap_or_default()))
+}
+
+async fn key_by_id(tx: &mut dyn Tx, key_id: &str) -> Result<KeyView, ApiError> {
+    let sql = format!("{KEY_SQL} WHERE k.key_id = $1");
+    tx.one(&sql, &[key_id.into()])
+        .await?
+        .map(|r| key_view(&r))
+        .ok_or_else(|| ApiError::NotFound(format!("no key `{key_id}`")))
+}
+
+pub async fn create_key(store: &dyn Store, new: NewKey) -> Result<KeyView, ApiError> {
+    let expires = new
+        .expires_at
+        .as_deref()
+        .map(|t| parse_time("expires_at", t))
+        .transpose()?;
+    let models = models_json(new.models.as_deref().unwrap_or_default())?;
+    let now = now_us();
+    let mut tx = store.begin(true).await?;
+    let r = tx
+        .one(
+            "SELECT d.id, d.org_id, d.team_id, o.name, d.active FROM developers d JOIN orgs o ON o.id = d.org_id
+             WHERE d.email = $1",
+            &[(&new.developer).into()],
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{}`; create it with `gw admin user create`", new.developer)))?;
+    if r.int(4) == 0 {
+        return Err(ApiError::Conflict(format!(
+            "user `{}` is revoked",
+            new.developer
+        )));
+    }
+    let (dev, org, org_name) = (r.int(0), r.int(1), r.text(3));
+    let team = match &new.team {
+        Some(t) => Some(team_id(&mut *tx, org, &org_name, t).await?),
+        None => r.opt_int(2),
+    };
+    let (key_id, key) = secret::new_key();
+    tx.execute(
+        "INSERT INTO keys (key_id, key_hash, developer_id, team_id, org_id, name, expires_at_us, models, created_at_us)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            (&key_id).into(),
+            secret::hash(&key).into(),
+            dev.into(),
+            team.into(),
+            org.into(),
+            new.name.clone().into(),
+            expires.into(),
+            models.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    let mut view = key_by_id(&mut *tx, &key_id).await?;
+    tx.commit().await?;
+    view.key = Some(key);
+    Ok(view)
+}
+
+pub async fn list_keys(
+    store: &dyn Store,
+    developer: Option<&str>,
+    org: Option<&str>,
+) -> Result<Vec<KeyView>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let sql = format!(
+        "{KEY_SQL} WHERE (CAST($1 AS TEXT) = '' OR d.email = $1) AND (CAST($2 AS TEXT) = '' OR o.name = $2) ORDER BY o.name, d.email, k.created_at_us"
+    );
+    let rows = tx
+        .query(
+            &sql,
+            &[developer.unwrap_or("").into(), org.unwrap_or("").into()],
+        )
+        .await?;
+    Ok(rows.iter().map(key_view).collect())
+}
+
+pub async fn update_key(
+    store: &dyn Store,
+    key_id: &str,
+    update: KeyUpdate,
+) -> Result<KeyView, ApiError> {
+    let mut tx = store.begin(true).await?;
+    key_by_id(&mut *tx, key_id).await?;
+    if let Some(name) = &update.name {
+        tx.execute(
+            "UPDATE keys SET name = $1 WHERE key_id = $2",
+            &[name.into(), key_id.into()],
+        )
+        .await?;
+    }
+    if let Some(exp) = &update.expires_at {
+        let exp = if exp.is_empty() {
+            None
+        } else {
+            Some(parse_time("expires_at", exp)?)
+        };
+        tx.execute(
+            "UPDATE keys SET expires_at_us = $1 WHERE key_id = $2",
+            &[exp.into(), key_id.into()],
+        )
+        .await?;
+    }
+    if let Some(models) = &update.models {
+        let models = models_json(models)?;
+        tx.execute(
+            "UPDATE keys SET models = $1 WHERE key_id = $2",
+            &[models.into(), key_id.into()],
+        )
+        .await?;
+    }
+    let view = key_by_id(&mut *tx, key_id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn revoke_key(store: &dyn Store, key_id: &str) -> Result<KeyView, ApiError> {
+    let mut tx = store.begin(true).await?;
+    key_by_id(&mut *tx, key_id).await?;
+    tx.execute(
+        "UPDATE keys SET active = 0, revoked_at_us = $1 WHERE key_id = $2 AND active = 1",
+        &[now_us().into(), key_id.into()],
+    )
+    .await?;
+    let view = key_by_id(&mut *tx, key_id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+// ---- budgets
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBudget {
+    pub scope: Scope,
+    /// Org name, `org/team`, developer email, or key id.
+    pub name: String,
+    pub limit_usd: UsdAmount,
+    pub period: BudgetPeriod,
+    /// Fraction of the limit at which clients warn (default 0.8).
+    #[serde(default)]
+    pub soft_threshold: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetUpdate {
+    pub limit_usd: Option<UsdAmount>,
+    pub soft_threshold: Option<f64>,
+}
+
+fn soft_bp(soft: Option<f64>) -> Result<Option<i64>, ApiError> {
+    match soft {
+        None => Ok(None),
+        Some(f) if (0.0..=1.0).contains(&f) => Ok(Some((f * 10_000.0).round() as i64)),
+        Some(f) => Err(ApiError::BadRequest(format!(
+            "soft_threshold {f} is not a fraction between 0 and 1"
+        ))),
+    }
+}
+
+/// A scope's row id and its org's time zone.
+pub(super) async fn resolve_scope(
+    tx: &mut dyn Tx,
+    scope: Scope,
+    name: &str,
+) -> Result<(i64, String), ApiError> {
+    let row = match scope {
+        Scope::Org => tx.one("SELECT id, tz FROM orgs WHERE name = $1", &[name.into()]).await?,
+        Scope::Team => {
+            let Some((org, team)) = name.split_once('/') else {
+                return Err(ApiError::BadRequest(format!("team `{name}`: name teams as org/team")));
+            };
+            tx.one(
+                "SELECT t.id, o.tz FROM teams t JOIN orgs o ON o.id = t.org_id WHERE o.name = $1 AND t.name = $2",
+                &[org.into(), team.into()],
+            )
+            .await?
+        }
+        Scope::Developer => {
+            tx.one(
+                "SELECT d.id, o.tz FROM developers d JOIN orgs o ON o.id = d.org_id WHERE d.email = $1",
+                &[name.into()],
+            )
+            .await?
+        }
+        Scope::Key => {
+            tx.one("SELECT k.id, o.tz FROM keys k JOIN orgs o ON o.id = k.org_id WHERE k.key_id = $1", &[name.into()])
+                .await?
+        }
+    };
+    row.map(|r| (r.int(0), r.text(1)))
+        .ok_or_else(|| ApiError::NotFound(format!("no {} `{name}`", scope.as_str())))
+}
+
+/// A scope's display name and time zone from its row id.
+async fn scope_name(tx: &mut dyn Tx, scope: Scope, id: i64) -> Result<(String, String), ApiError> {
+    let sql = match scope {
+        Scope::Org => "SELECT name, tz FROM orgs WHERE id = $1",
+        Scope::Team => "SELECT o.name || '/' || t.name, o.tz FROM teams t JOIN orgs o ON o.id = t.org_id WHERE t.id = $1",
+        Scope::Developer => "SELECT d.email, o.tz FROM developers d JOIN orgs o ON o.id = d.org_id WHERE d.id = $1",
+        Scope::Key => "SELECT k.key_id, o.tz FROM keys k JOIN orgs o ON o.id = k.org_id WHERE k.id = $1",
+    };
+    Ok(tx
+        .one(sql, &[id.into()])
+        .await?
+        .map(|r| (r.text(0), r.text(1)))
+        .unwrap_or_default())
+}
+
+async fn budget_status(tx: &mut dyn Tx, id: i64) -> Result<BudgetStatus, ApiError> {
+    let row = tx
+        .one("SELECT id, scope_kind, scope_id, limit_nanos, period, soft_bp FROM budgets WHERE id = $1", &[id.into()])
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no budget {id}")))?;
+    let b = super::ops::budget_def(&row);
+    let (name, tz) = scope_name(tx, b.scope, b.scope_id).await?;
+    Ok(super::ops::status_of(tx, &b, name, &tz, now_us()).await?)
+}
+
+pub async fn create_budget(store: &dyn Store, new: NewBudget) -> Result<BudgetStatus, ApiError> {
+    let limit = new.limit_usd.to_nanos().map_err(ApiError::BadRequest)?;
+    let soft = soft_bp(new.soft_threshold)?.unwrap_or(8_000);
+    let mut tx = store.begin(true).await?;
+    let (scope_id, _) = resolve_scope(&mut *tx, new.scope, &new.name).await?;
+    let row = tx
+        .query(
+            "INSERT INTO budgets (scope_kind, scope_id, limit_nanos, period, soft_bp, created_at_us)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                new.scope.as_str().into(),
+                scope_id.into(),
+                limit.into(),
+                new.period.as_str().into(),
+                soft.into(),
+                now_us().into(),
+            ],
+        )
+        .await
+        .map_err(|e| {
+            conflict_or(
+                e,
+                format!(
+                    "a {} budget on {} `{}` (update it with `gw admin budget update`)",
+                    new.period.as_str(),
+                    new.scope.as_str(),
+                    new.name
+                ),
+            )
+        })?;
+    let id = row.first().map_or(0, |r| r.int(0));
+    let status = budget_status(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(status)
+}
+
+pub async fn list_budgets(
+    store: &dyn Store,
+    scope: Option<Scope>,
+    name: Option<&str>,
+) -> Result<Vec<BudgetStatus>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let ids: Vec<i64> = match (scope, name) {
+        (Some(scope), Some(name)) => {
+            let (sid, _) = resolve_scope(&mut *tx, scope, name).await?;
+            tx.query(
+                "SELECT id FROM budgets WHERE scope_kind = $1 AND scope_id = $2 ORDER BY id",
+                &[scope.as_str().into(), sid.into()],
+            )
+            .await?
+        }
+        (Some(scope), None) => {
+            tx.query(
+                "SELECT id FROM budgets WHERE scope_kind = $1 ORDER BY id",
+                &[scope.as_str().into()],
+            )
+            .await?
+        }
+        _ => tx.query("SELECT id FROM budgets ORDER BY id", &[]).await?,
+    }
+    .iter()
+    .map(|r| r.int(0))
+    .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(budget_status(&mut *tx, id).await?);
+    }
+    Ok(out)
+}
+
+pub async fn update_budget(
+    store: &dyn Store,
+    id: i64,
+    update: BudgetUpdate,
+) -> Result<BudgetStatus, ApiError> {
+    let limit = update
+        .limit_usd
+        .as_ref()
+        .map(|l| l.to_nanos().map_err(ApiError::BadRequest))
+        .transpose()?;
+    let soft = soft_bp(update.soft_threshold)?;
+    let mut tx = store.begin(true).await?;
+    budget_status(&mut *tx, id).await?;
+    if let Some(limit) = limit {
+        tx.execute(
+            "UPDATE budgets SET limit_nanos = $1 WHERE id = $2",
+            &[limit.into(), id.into()],
+        )
+        .await?;
+    }
+    if let Some(soft) = soft {
+        tx.execute(
+            "UPDATE budgets SET soft_bp = $1 WHERE id = $2",
+            &[soft.into(), id.into()],
+        )
+        .await?;
+    }
+    let status = budget_status(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(status)
+}
+
+pub async fn delete_budget(store: &dyn Store, id: i64) -> Result<BudgetStatus, ApiError> {
+    let mut tx = store.begin(true).await?;
+    let status = budget_status(&mut *tx, id).await?;
+    tx.execute("DELETE FROM budgets WHERE id = $1", &[id.into()])
+        .await?;
+    tx.commit().await?;
+    Ok(status)
+}

@@ -1,0 +1,684 @@
+//! The HTTP API of `gw server`, version 1.
+//!
+//! Every endpoint but `/healthz` needs `Authorization: Bearer <token>`: a virtual key
+//! (`gwk_<key id>_<secret>`) or the admin token (`gwa_…`, from `gw server init`). A key sees
+//! only its own identity, budgets, leases and spend. Bodies are JSON (`Content-Type:
+//! application/json`); unknown fields are refused. Money is integer nano-dollars (`*_nanos`),
+//! with USD numbers beside it for reading (`*_usd`); admin inputs take `limit_usd` as a number
+//! or decimal string. Times are RFC 3339 (UTC) or, on usage rows, Unix microseconds.
+//!
+//! Errors: `{"error": {"type": "...", "message": "..."}}` with 400 `invalid_request`,
+//! 401 `unauthorized`, 403 `forbidden`, 404 `not_found`, 409 `conflict`, 410 `gone`,
+//! 413 `too_large`, 402 `budget_exhausted` (plus `"budget": <budget status>`), 500 `server_error`.
+//!
+//! | method and path | who | body → answer |
+//! | --- | --- | --- |
+//! | `GET /healthz` | anyone | `{"status":"ok","backend":"sqlite"}` (503 when the database is unreachable) |
+//! | `GET /metrics` | admin | Prometheus text |
+//! | `GET /v1/whoami` | key | `{key_id, key_name, developer, developer_name, team, org, tz, models, expires_at}`; admin: `{"admin": true}` |
+//! | `GET /v1/budgets` | key | `{"budgets": [budget status]}`: every budget on the key, its developer, team and org |
+//! | `POST /v1/leases` | key | `{session_id, amount_nanos}` → `{lease_id, session_id, granted_nanos, expires_at, ttl_secs, limited_by}`; 402 when nothing is left |
+//! | `POST /v1/leases/{lease_id}/renew` | key | `{amount_nanos?}` (top-up) → `{lease_id, session_id, granted_nanos, added_nanos, consumed_nanos, expires_at, ttl_secs, limited_by}`; 410 once expired, 409 once released |
+//! | `POST /v1/leases/{lease_id}/release` | key | `{spent_nanos}` → `{lease_id, granted_nanos, spent_nanos, returned_nanos}` (idempotent) |
+//! | `POST /v1/usage` | key | `{"rows": [usage row]}` (≤ 5000 rows, ≤ 8 MiB) → `{accepted, duplicates, budgets: [budget status]}` |
+//! | `GET /v1/reports/spend` | key, admin | query `period=today\|yesterday\|week\|month\|all`, `since`, `until`, `tz`, `by=day,model,…`, `scope`, `name` → the `gw spend --json` shape plus `scope` |
+//! | `GET/POST /v1/admin/orgs`, `PATCH /v1/admin/orgs/{name}` | admin | `{name, tz?}` / `{tz}` → org `{name, tz, created_at}`; list `{"orgs": [...]}` |
+//! | `GET/POST /v1/admin/teams` (`?org=`) | admin | `{org, name}` → `{org, name, path, created_at}`; list `{"teams": [...]}` |
+//! | `GET/POST /v1/admin/users` (`?org=`), `PATCH /v1/admin/users/{email}`, `POST /v1/admin/users/{email}/revoke` | admin | `{email, org, team?, name?}` / `{name?, team?}` → `{email, name, org, team, active, created_at}`; list `{"users": [...]}`; revoke also revokes the user's keys |
+//! | `GET/POST /v1/admin/keys` (`?developer=&org=`), `PATCH /v1/admin/keys/{key_id}`, `POST /v1/admin/keys/{key_id}/revoke` | admin | `{developer, team?, name?, expires_at?, models?}` / `{name?, expires_at?, models?}` → `{key_id, name, developer, org, team, active, expires_at, models, created_at, key}` (`key` only on create); list `{"keys": [...]}` |
+//! | `GET/POST /v1/admin/budgets` (`?scope=&name=`), `PATCH/DELETE /v1/admin/budgets/{id}` | admin | `{scope, name, limit_usd, period, soft_threshold?}` / `{limit_usd?, soft_threshold?}` → budget status; list `{"budgets": [...]}` |
+//!
+//! A budget status: `{id, scope: org|team|developer|key, name, period: hour|day|week|month|total,
+//! limit_nanos, limit_usd, spent_nanos, spent_usd, reserved_nanos, remaining_nanos,
+//! remaining_usd, soft_threshold, soft_exceeded, exhausted, period_start, resets_at, tz}`.
+//! Scope names: org name, `org/team`, developer email, key id.
+//!
+//! A usage row mirrors `ledger::Row`: `{id (UUIDv7), started_at_us, ended_at_us, provider,
+//! endpoint, requested_model, model, status, streamed, incomplete, input_tokens, output_tokens,
+//! cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
+//! cost_nanos (null: unpriced), price_version, latency_us, ttfb_us, upstream_request_id,
+//! session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd,
+//! host, key_id, error}`; `id`, `started_at_us`, `provider` and `session_id` are required, the
+//! rest default. A row's cost is charged to the latest lease of its key and `session_id`.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Request, State,
+};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::admin;
+use super::db::Store;
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::ops::{self, Caller, KeyCtx, Scope, UsageRow};
+use super::report::{self, ReportScope, SpendParams};
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Most usage rows in one batch.
+pub const MAX_BATCH_ROWS: usize = 5000;
+/// Largest lease or top-up: $1,000,000.
+pub const MAX_AMOUNT_NANOS: i64 = 1_000_000 * 1_000_000_000;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub lease_ttl_secs: i64,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/whoami", get(whoami))
+        .route("/v1/budgets", get(budgets))
+        .route("/v1/leases", post(create_lease))
+        .route("/v1/leases/{id}/renew", post(renew_lease))
+        .route("/v1/leases/{id}/release", post(release_lease))
+        .route("/v1/usage", post(ingest))
+        .route("/v1/reports/spend", get(spend))
+        .route("/v1/admin/orgs", get(list_orgs).post(create_org))
+        .route("/v1/admin/orgs/{name}", patch(update_org))
+        .route("/v1/admin/teams", get(list_teams).post(create_team))
+        .route("/v1/admin/users", get(list_users).post(create_user))
+        .route("/v1/admin/users/{email}", patch(update_user))
+        .route("/v1/admin/users/{email}/revoke", post(revoke_user))
+        .route("/v1/admin/keys", get(list_keys).post(create_key))
+        .route("/v1/admin/keys/{key_id}", patch(update_key))
+        .route("/v1/admin/keys/{key_id}/revoke", post(revoke_key))
+        .route("/v1/admin/budgets", get(list_budgets).post(create_budget))
+        .route(
+            "/v1/admin/budgets/{id}",
+            patch(update_budget).delete(delete_budget),
+        )
+        .fallback(|| async {
+            ApiError::NotFound("no such endpoint; see the API in src/server/api.rs".into())
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .count_http(&method, &route, resp.status().as_u16());
+    resp
+}
+
+/// `Json<T>` whose rejections are API errors with a clear message.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(json_error(e)),
+        }
+    }
+}
+
+fn json_error(e: JsonRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::TooLarge(format!(
+            "request body over {} MiB: send at most {MAX_BATCH_ROWS} rows per batch",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ));
+    }
+    ApiError::BadRequest(e.body_text())
+}
+
+/// `Query<T>` whose rejections are API errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded_like(q).map(ApiQuery)
+    }
+}
+
+/// Parses a query string into `T` (values percent-decoded) through serde_json.
+fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    let mut map = serde_json::Map::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(decode(k), serde_json::Value::String(decode(v)));
+    }
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| ApiError::BadRequest(format!("invalid query string: {e}")))
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "missing credentials: send `Authorization: Bearer <gw key or admin token>`".into(),
+            )
+        })?;
+    ops::authenticate(state.store.as_ref(), token).await
+}
+
+async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyCtx, ApiError> {
+    match caller(state, headers).await? {
+        Caller::Key(k) => Ok(*k),
+        Caller::Admin => Err(ApiError::Forbidden(
+            "this endpoint needs a gw key, not the admin token".into(),
+        )),
+    }
+}
+
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match caller(state, headers).await? {
+        Caller::Admin => Ok(()),
+        Caller::Key(_) => Err(ApiError::Forbidden(
+            "this endpoint needs the admin token (GW_ADMIN_TOKEN)".into(),
+        )),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let backend = state.store.backend().name();
+    match state.store.begin(false).await {
+        Ok(_) => Json(json!({"status": "ok", "backend": backend})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "backend": backend, "message": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    admin(&state, &headers).await?;
+    let text = super::metrics::render(state.store.as_ref(), &state.metrics).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    Ok(match caller(&state, &headers).await? {
+        Caller::Admin => Json(json!({"admin": true})).into_response(),
+        Caller::Key(k) => Json(*k).into_response(),
+    })
+}
+
+async fn budgets(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let k = key(&state, &headers).await?;
+    let budgets = ops::budgets_for_key(state.store.as_ref(), &k).await?;
+    Ok(Json(json!({ "budgets": budgets })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeaseRequest {
+    session_id: String,
+    amount_nanos: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenewRequest {
+    #[serde(default)]
+    amount_nanos: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseRequest {
+    spent_nanos: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageBatch {
+    rows: Vec<UsageRow>,
+}
+
+fn check_amount(field: &str, v: i64, allow_zero: bool) -> Result<i64, ApiError> {
+    if v < 0 || (!allow_zero && v == 0) || v > MAX_AMOUNT_NANOS {
+        let min = if allow_zero { "0" } else { "1" };
+        return Err(ApiError::BadRequest(format!(
+            "{field} {v} is out of range: from {min} to {MAX_AMOUNT_NANOS} (nano-dollars)"
+        )));
+    }
+    Ok(v)
+}
+
+async fn create_lease(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LeaseRequest>,
+) -> Result<Response, ApiError> {
+    let k = key(&state, &headers).await?;
+    let amount = check_amount("amount_nanos", req.amount_nanos, false)?;
+    if req.session_id.is_empty() || req.session_id.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "session_id must be 1-200 characters".into(),
+        ));
+    }
+    match ops::create_lease(
+        state.store.as_ref(),
+        &k,
+        &req.session_id,
+        amount,
+        state.lease_ttl_secs,
+    )
+    .await
+    {
+        Ok(grant) => {
+            Metrics::add(&state.metrics.leases_granted, 1);
+            Metrics::add(
+                &state.metrics.lease_granted_nanos,
+                grant.granted_nanos as u64,
+            );
+            Ok(Json(grant).into_response())
+        }
+        Err(e) => {
+            if matches!(e, ApiError::BudgetExhausted { .. }) {
+                Metrics::add(&state.metrics.leases_denied, 1);
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn renew_lease(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RenewRequest>,
+) -> Result<Response, ApiError> {
+    let k = key(&state, &headers).await?;
+    let top_up = check_amount("amount_nanos", req.amount_nanos.unwrap_or(0), true)?;
+    let lease =
+        ops::renew_lease(state.store.as_ref(), &k, &id, top_up, state.lease_ttl_secs).await?;
+    Metrics::add(&state.metrics.lease_granted_nanos, lease.added_nanos as u64);
+    Ok(Json(lease).into_response())
+}
+
+async fn release_lease(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ReleaseRequest>,
+) -> Result<Response, ApiError> {
+    let k = key(&state, &headers).await?;
+    let spent = check_amount("spent_nanos", req.spent_nanos, true)?;
+    Ok(Json(ops::release_lease(state.store.as_ref(), &k, &id, spent).await?).into_response())
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<UsageBatch>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let k = key(&state, &headers).await?;
+    let result = async {
+        let Json(batch) = body.map_err(json_error)?;
+        if batch.rows.len() > MAX_BATCH_ROWS {
+            return Err(ApiError::TooLarge(format!(
+                "{} rows in one batch: send at most {MAX_BATCH_ROWS} per request",
+                batch.rows.len()
+            )));
+        }
+        for (i, r) in batch.rows.iter().enumerate() {
+            r.validate(i).map_err(ApiError::BadRequest)?;
+        }
+        ops::ingest(state.store.as_ref(), &k, &batch.rows).await
+    }
+    .await;
+    match result {
+        Ok(r) => {
+            Metrics::add(&state.metrics.ingest_batches, 1);
+            Metrics::add(&state.metrics.ingest_accepted, r.accepted);
+            Metrics::add(&state.metrics.ingest_duplicates, r.duplicates);
+            Ok(Json(r).into_response())
+        }
+        Err(e) => {
+            Metrics::add(&state.metrics.ingest_rejected, 1);
+            Err(e)
+        }
+    }
+}
+
+async fn spend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<SpendParams>,
+) -> Result<Response, ApiError> {
+    let scope = match caller(&state, &headers).await? {
+        Caller::Key(k) => {
+            if params.name.is_some() {
+                return Err(ApiError::Forbidden(
+                    "a key reads only its own spend: drop `name`".into(),
+                ));
+            }
+            match params.scope.as_deref().unwrap_or("developer") {
+                "developer" | "user" => Some(ReportScope {
+                    scope: Scope::Developer,
+                    id: k.developer_id,
+                    name: k.developer.clone(),
+                    tz: k.tz.clone(),
+                }),
+                "key" => Some(ReportScope {
+                    scope: Scope::Key,
+                    id: k.key_ref,
+                    name: k.key_id.clone(),
+                    tz: k.tz.clone(),
+                }),
+                other => {
+                    return Err(ApiError::Forbidden(format!(
+                        "a key reads only its own spend (scope developer or key), not `{other}`"
+                    )))
+                }
+            }
+        }
+        Caller::Admin => match (&params.scope, &params.name) {
+            (None, None) => None,
+            (Some(scope), Some(name)) => {
+                let scope = Scope::parse(scope).ok_or_else(|| {
+                    ApiError::BadRequest(format!("invalid scope `{scope}`: use {}", Scope::NAMES))
+                })?;
+                let mut tx = state.store.begin(false).await?;
+                let (id, tz) = admin::resolve_scope(&mut *tx, scope, name).await?;
+                Some(ReportScope {
+                    scope,
+                    id,
+                    name: name.clone(),
+                    tz,
+                })
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "give both scope and name, or neither".into(),
+                ))
+            }
+        },
+    };
+    Ok(Json(report::spend(state.store.as_ref(), &params, scope).await?).into_response())
+}
+
+// ---- admin
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ListFilter {
+    org: Option<String>,
+    developer: Option<String>,
+    scope: Option<String>,
+    name: Option<String>,
+}
+
+async fn create_org(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiJson(b): ApiJson<admin::NewOrg>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_org(s.store.as_ref(), b).await?),
+    )
+        .into_response())
+}
+
+async fn list_orgs(State(s): State<AppState>, h: HeaderMap) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(json!({"orgs": admin::list_orgs(s.store.as_ref()).await?})).into_response())
+}
+
+async fn update_org(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(name): Path<String>,
+    ApiJson(b): ApiJson<admin::OrgUpdate>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::update_org(s.store.as_ref(), &name, b).await?).into_response())
+}
+
+async fn create_team(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiJson(b): ApiJson<admin::NewTeam>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_team(s.store.as_ref(), b).await?),
+    )
+        .into_response())
+}
+
+async fn list_teams(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiQuery(f): ApiQuery<ListFilter>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(
+        Json(json!({"teams": admin::list_teams(s.store.as_ref(), f.org.as_deref()).await?}))
+            .into_response(),
+    )
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiJson(b): ApiJson<admin::NewUser>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_user(s.store.as_ref(), b).await?),
+    )
+        .into_response())
+}
+
+async fn list_users(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiQuery(f): ApiQuery<ListFilter>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(
+        Json(json!({"users": admin::list_users(s.store.as_ref(), f.org.as_deref()).await?}))
+            .into_response(),
+    )
+}
+
+async fn update_user(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(email): Path<String>,
+    ApiJson(b): ApiJson<admin::UserUpdate>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::update_user(s.store.as_ref(), &email, b).await?).into_response())
+}
+
+async fn revoke_user(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(email): Path<String>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::revoke_user(s.store.as_ref(), &email).await?).into_response())
+}
+
+async fn create_key(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiJson(b): ApiJson<admin::NewKey>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_key(s.store.as_ref(), b).await?),
+    )
+        .into_response())
+}
+
+async fn list_keys(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiQuery(f): ApiQuery<ListFilter>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    let keys = admin::list_keys(s.store.as_ref(), f.developer.as_deref(), f.org.as_deref()).await?;
+    Ok(Json(json!({ "keys": keys })).into_response())
+}
+
+async fn update_key(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<admin::KeyUpdate>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::update_key(s.store.as_ref(), &id, b).await?).into_response())
+}
+
+async fn revoke_key(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::revoke_key(s.store.as_ref(), &id).await?).into_response())
+}
+
+async fn create_budget(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiJson(b): ApiJson<admin::NewBudget>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_budget(s.store.as_ref(), b).await?),
+    )
+        .into_response())
+}
+
+async fn list_budgets(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    ApiQuery(f): ApiQuery<ListFilter>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    let scope = f
+        .scope
+        .as_deref()
+        .map(|x| {
+            Scope::parse(x).ok_or_else(|| {
+                ApiError::BadRequest(format!("invalid scope `{x}`: use {}", Scope::NAMES))
+            })
+        })
+        .transpose()?;
+    if f.name.is_some() && scope.is_none() {
+        return Err(ApiError::BadRequest("give scope with name".into()));
+    }
+    let budgets = admin::list_budgets(s.store.as_ref(), scope, f.name.as_deref()).await?;
+    Ok(Json(json!({ "budgets": budgets })).into_response())
+}
+
+fn budget_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "invalid budget id `{id}`: a number, as `gw admin budget list` shows"
+        ))
+    })
+}
+
+async fn update_budget(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<admin::BudgetUpdate>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::update_budget(s.store.as_ref(), budget_id(&id)?, b).await?).into_response())
+}
+
+async fn delete_budget(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::delete_budget(s.store.as_ref(), budget_id(&id)?).await?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode() {
+        assert_eq!(decode("a%40b.com"), "a@b.com");
+        assert_eq!(decode("acme%2Fbackend+x"), "acme/backend x");
+        assert_eq!(decode("100%"), "100%");
+        let f: ListFilter = serde_urlencoded_like("org=acme&developer=a%40x").unwrap();
+        assert_eq!(f.org.as_deref(), Some("acme"));
+        assert!(serde_urlencoded_like::<ListFilter>("bogus=1").is_err());
+    }
+}

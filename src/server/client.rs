@@ -1,0 +1,196 @@
+//! A small JSON client of the server API (HTTP or HTTPS), used by `gw admin` and the tests.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid server URL `{0}`: use http://HOST:PORT or https://HOST:PORT")]
+    BadUrl(String),
+    #[error("cannot reach the gw server at {url}: {message}\n  is `gw server` running there? (set --server or GW_SERVER)")]
+    Unreachable { url: String, message: String },
+    #[error("cannot read the CA certificate {0}")]
+    Ca(String),
+    #[error("the server answered {status}: {message}")]
+    Api {
+        status: StatusCode,
+        kind: String,
+        message: String,
+        body: serde_json::Value,
+    },
+}
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: HyperClient<Https, Full<Bytes>>,
+}
+
+impl Client {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:8787`), trusting `ca_cert`
+    /// (PEM) instead of the public roots when given.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        ca_cert: Option<&Path>,
+    ) -> Result<Client, ClientError> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::BadUrl(base));
+        }
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let builder = match ca_cert {
+            None => builder.with_webpki_roots(),
+            Some(path) => {
+                use rustls::pki_types::pem::PemObject;
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in rustls::pki_types::CertificateDer::pem_file_iter(path)
+                    .map_err(|e| ClientError::Ca(format!("{}: {e}", path.display())))?
+                {
+                    let cert =
+                        cert.map_err(|e| ClientError::Ca(format!("{}: {e}", path.display())))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| ClientError::Ca(format!("{}: {e}", path.display())))?;
+                }
+                let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| ClientError::Ca(e.to_string()))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+                builder.with_tls_config(config)
+            }
+        };
+        let https = builder.https_or_http().enable_http1().wrap_connector(http);
+        Ok(Client {
+            base,
+            token,
+            http: HyperClient::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends a request; returns the status and the body as JSON (`Null` when empty, a string
+    /// when not JSON).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(StatusCode, serde_json::Value), ClientError> {
+        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        self.send_raw(method, path, bytes, body.is_some()).await
+    }
+
+    /// Sends raw bytes (as JSON when `json`).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        json: bool,
+    ) -> Result<(StatusCode, serde_json::Value), ClientError> {
+        let url = format!("{}{path}", self.base);
+        let mut req = Request::builder().method(method).uri(&url);
+        if let Some(t) = &self.token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if json {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(body))
+            .map_err(|_| ClientError::BadUrl(url.clone()))?;
+        let unreachable = |message: String| ClientError::Unreachable {
+            url: self.base.clone(),
+            message,
+        };
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| unreachable(error_chain(&e)))?;
+        let status = resp.status();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?
+            .to_bytes();
+        let value = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+            })
+        };
+        Ok((status, value))
+    }
+
+    /// Sends a request and turns an error status into `ClientError::Api`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let (status, value) = self.send(method, path, body).await?;
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = value["error"]["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        Err(ClientError::Api {
+            status,
+            kind: value["error"]["type"].as_str().unwrap_or("").to_string(),
+            message,
+            body: value,
+        })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,215 @@
+//! `/metrics` in Prometheus text format. Usage and budget figures are read from the database at
+//! scrape time (so every replica reports the same truth); HTTP, lease and ingest counters are
+//! this process's own, as Prometheus expects of a counter per instance.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::db::Store;
+use super::error::ApiError;
+use super::money;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    http: Mutex<BTreeMap<(String, String, u16), u64>>,
+    pub ingest_batches: AtomicU64,
+    pub ingest_rejected: AtomicU64,
+    pub ingest_accepted: AtomicU64,
+    pub ingest_duplicates: AtomicU64,
+    pub leases_granted: AtomicU64,
+    pub leases_denied: AtomicU64,
+    pub lease_granted_nanos: AtomicU64,
+}
+
+impl Metrics {
+    pub fn count_http(&self, method: &str, route: &str, status: u16) {
+        let mut m = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A label value, escaped.
+fn l(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiError> {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "# HELP gw_http_requests_total HTTP requests answered by this instance."
+    );
+    let _ = writeln!(w, "# TYPE gw_http_requests_total counter");
+    for ((method, route, status), n) in metrics
+        .http
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        let _ = writeln!(
+            w,
+            "gw_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+            l(method),
+            l(route)
+        );
+    }
+    let counter = |w: &mut String, name: &str, help: &str, v: &AtomicU64, label: &str| {
+        let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} counter");
+        let _ = writeln!(w, "{name}{label} {}", v.load(Ordering::Relaxed));
+    };
+    let _ = writeln!(
+        w,
+        "# HELP gw_ingest_rows_total Usage rows received by this instance, by outcome."
+    );
+    let _ = writeln!(w, "# TYPE gw_ingest_rows_total counter");
+    let _ = writeln!(
+        w,
+        "gw_ingest_rows_total{{result=\"accepted\"}} {}",
+        metrics.ingest_accepted.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        w,
+        "gw_ingest_rows_total{{result=\"duplicate\"}} {}",
+        metrics.ingest_duplicates.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        w,
+        "# HELP gw_ingest_batches_total Usage batches received by this instance, by outcome."
+    );
+    let _ = writeln!(w, "# TYPE gw_ingest_batches_total counter");
+    let _ = writeln!(
+        w,
+        "gw_ingest_batches_total{{result=\"ok\"}} {}",
+        metrics.ingest_batches.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        w,
+        "gw_ingest_batches_total{{result=\"rejected\"}} {}",
+        metrics.ingest_rejected.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        w,
+        "# HELP gw_leases_total Lease requests answered by this instance, by outcome."
+    );
+    let _ = writeln!(w, "# TYPE gw_leases_total counter");
+    let _ = writeln!(
+        w,
+        "gw_leases_total{{result=\"granted\"}} {}",
+        metrics.leases_granted.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        w,
+        "gw_leases_total{{result=\"exhausted\"}} {}",
+        metrics.leases_denied.load(Ordering::Relaxed)
+    );
+    counter(
+        w,
+        "gw_lease_granted_nanos_total",
+        "Nano-dollars granted in leases by this instance.",
+        &metrics.lease_granted_nanos,
+        "",
+    );
+
+    let mut tx = store.begin(false).await?;
+    let rows = tx
+        .query(
+            "SELECT o.name, coalesce(t.name, ''), d.email, coalesce(u.model, ''),
+                CAST(count(*) AS BIGINT), CAST(coalesce(sum(u.cost_nanos), 0) AS BIGINT),
+                CAST(sum(u.input_tokens) AS BIGINT), CAST(sum(u.output_tokens) AS BIGINT),
+                CAST(sum(u.cache_read_tokens) AS BIGINT),
+                CAST(sum(u.cache_write_5m_tokens + u.cache_write_1h_tokens) AS BIGINT),
+                CAST(sum(u.reasoning_tokens) AS BIGINT)
+             FROM usage u JOIN orgs o ON o.id = u.org_id JOIN developers d ON d.id = u.developer_id
+                LEFT JOIN teams t ON t.id = u.team_id
+             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            &[],
+        )
+        .await?;
+    drop(tx);
+    let _ = writeln!(
+        w,
+        "# HELP gw_usage_requests_total Ingested requests by org, team, developer and model."
+    );
+    let _ = writeln!(w, "# TYPE gw_usage_requests_total counter");
+    let labels = |r: &super::db::DbRow| {
+        format!(
+            "org=\"{}\",team=\"{}\",developer=\"{}\",model=\"{}\"",
+            l(&r.text(0)),
+            l(&r.text(1)),
+            l(&r.text(2)),
+            l(&r.text(3))
+        )
+    };
+    for r in &rows {
+        let _ = writeln!(w, "gw_usage_requests_total{{{}}} {}", labels(r), r.int(4));
+    }
+    let _ = writeln!(
+        w,
+        "# HELP gw_usage_cost_usd_total Ingested cost (priced requests) in USD."
+    );
+    let _ = writeln!(w, "# TYPE gw_usage_cost_usd_total counter");
+    for r in &rows {
+        let _ = writeln!(
+            w,
+            "gw_usage_cost_usd_total{{{}}} {}",
+            labels(r),
+            money::usd(r.int(5))
+        );
+    }
+    let _ = writeln!(w, "# HELP gw_usage_tokens_total Ingested tokens by kind.");
+    let _ = writeln!(w, "# TYPE gw_usage_tokens_total counter");
+    for r in &rows {
+        for (i, kind) in ["input", "output", "cache_read", "cache_write", "reasoning"]
+            .iter()
+            .enumerate()
+        {
+            let _ = writeln!(
+                w,
+                "gw_usage_tokens_total{{{},kind=\"{kind}\"}} {}",
+                labels(r),
+                r.int(6 + i)
+            );
+        }
+    }
+    let budgets = super::admin::list_budgets(store, None, None).await?;
+    for (name, help) in [
+        ("gw_budget_limit_usd", "Budget limit in USD."),
+        (
+            "gw_budget_spent_usd",
+            "Spent in the budget's current period, USD.",
+        ),
+        ("gw_budget_reserved_usd", "Reserved by open leases, USD."),
+        ("gw_budget_used_ratio", "(spent + reserved) / limit."),
+    ] {
+        let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for b in &budgets {
+            let v = match name {
+                "gw_budget_limit_usd" => b.limit_usd,
+                "gw_budget_spent_usd" => b.spent_usd,
+                "gw_budget_reserved_usd" => money::usd(b.reserved_nanos),
+                _ if b.limit_nanos > 0 => {
+                    (b.spent_nanos + b.reserved_nanos) as f64 / b.limit_nanos as f64
+                }
+                _ => 1.0,
+            };
+            let _ = writeln!(
+                w,
+                "{name}{{scope=\"{}\",name=\"{}\",period=\"{}\"}} {v}",
+                b.scope.as_str(),
+                l(&b.name),
+                b.period.as_str()
+            );
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,218 @@
+//! `gw server`: the central budget server. Virtual keys, teams, orgs, hierarchical budgets,
+//! leases and idempotent usage ingest over HTTP (see `api` for the API), on SQLite or
+//! PostgreSQL behind one `Store` trait, with `/metrics` and graceful shutdown.
+
+pub mod admin;
+pub mod api;
+pub mod client;
+pub mod db;
+mod error;
+pub mod metrics;
+pub mod money;
+pub mod ops;
+pub mod postgres;
+pub mod report;
+pub mod schema;
+pub mod secret;
+pub mod sqlite;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower_service::Service;
+
+pub use db::{Backend, Store, StoreError};
+pub use error::ApiError;
+
+/// Default listen address of `gw server`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// Default lease lifetime without a renewal.
+pub const DEFAULT_LEASE_TTL_SECS: i64 = 60;
+/// How long shutdown waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// How the server runs, besides its listener and store.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// Serve HTTPS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub lease_ttl_secs: i64,
+}
+
+impl Default for ServeOptions {
+    fn default() -> ServeOptions {
+        ServeOptions {
+            tls: None,
+            lease_ttl_secs: DEFAULT_LEASE_TTL_SECS,
+        }
+    }
+}
+
+/// Opens the store a `--database` URL names: `sqlite://PATH` (or a bare path) or
+/// `postgres://…` / `postgresql://…`.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PgStore::connect(url, 16).await?));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+        return Err(StoreError::BadUrl(url.to_string()));
+    }
+    let path = PathBuf::from(path);
+    Ok(Arc::new(
+        tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path))
+            .await
+            .map_err(|_| StoreError::Gone)??,
+    ))
+}
+
+/// The default database: `server.db` in gw's data dir.
+pub fn default_database(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("server.db").display())
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains requests in flight
+/// (for up to 10 s). Tests hand in a listener bound to port 0.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let state = api::AppState {
+        store,
+        metrics: Arc::new(metrics::Metrics::default()),
+        lease_ttl_secs: options.lease_ttl_secs,
+    };
+    let app = api::router(state);
+    let acceptor = options.tls.map(tokio_rustls::TlsAcceptor::from);
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let mut app = app.clone();
+            async move { app.call(req.map(axum::body::Body::new)).await }
+        });
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let result = match acceptor {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => {
+                        watcher
+                            .watch(builder.serve_connection(TokioIo::new(tls), service))
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!("TLS handshake with {peer} failed: {e}");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = result {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN) => tracing::warn!("shutdown: gave up waiting for requests in flight"),
+    }
+    Ok(())
+}
+
+/// TLS from PEM files: a certificate chain and its private key.
+pub fn tls_from_files(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate in {}", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("cannot read the private key {}: {e}", key.display()))?;
+    tls_config(certs, key)
+}
+
+/// A self-signed certificate for `localhost` and the listen address, for trials; returns the
+/// configuration and the certificate's PEM (for clients to trust).
+pub fn tls_self_signed(listen: &SocketAddr) -> Result<(Arc<rustls::ServerConfig>, String), String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    let ck = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("cannot make a certificate: {e}"))?;
+    let pem = ck.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    Ok((tls_config(vec![ck.cert.der().clone()], key)?, pem))
+}
+
+fn tls_config(
+    certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| format!("invalid certificate or key: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Creates the admin token (or replaces it with `rotate`); `None` when one exists and
+/// `rotate` is off.
+pub async fn init_admin(store: &dyn Store, rotate: bool) -> Result<Option<String>, StoreError> {
+    let token = secret::new_admin_token();
+    Ok(ops::set_admin_token(store, &token, rotate)
+        .await?
+        .then_some(token))
+}
+
+/// Whether `gw server init` has run on this database.
+pub async fn has_admin_token(store: &dyn Store) -> Result<bool, StoreError> {
+    let mut tx = store.begin(false).await?;
+    Ok(tx
+        .one("SELECT id FROM admin_tokens WHERE id = 1", &[])
+        .await?
+        .is_some())
+}

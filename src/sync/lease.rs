@@ -1,0 +1,328 @@
+//! `LeaseManager`: holds the session's budget lease on the gw server and feeds the proxy's
+//! [`BudgetGate`]. It takes a lease at start, tops it up in the background when less than half
+//! a lease is left, heartbeats (a renew with no top-up) every third of the lease's TTL, answers
+//! the gate's synchronous top-up when the gate runs dry, applies the offline policy when the
+//! server is unreachable, and releases the lease at exit with what the session spent.
+//!
+//! The gate's `granted` is always `base + lease granted + offline allowance`, where `base` is
+//! what the session had charged when its current lease began (a lease that expires is replaced;
+//! the server charges rows to the session's latest lease).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::{Notices, ServerClient, SyncError};
+use crate::config::{OfflinePolicy, TeamSettings};
+use crate::proxy::{BudgetGate, LeaseSource, Refusal};
+use crate::server::ops::BudgetStatus;
+
+/// How long a refusal from the server is reused before asking again.
+const REFUSAL_FRESH: Duration = Duration::from_secs(1);
+
+pub struct LeaseManager {
+    client: ServerClient,
+    session_id: String,
+    gate: Arc<BudgetGate>,
+    settings: TeamSettings,
+    notices: Arc<Notices>,
+    inner: tokio::sync::Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    lease: Option<Active>,
+    base: i64,
+    /// Set while the server is unreachable: the allowance granted in this outage.
+    offline: Option<i64>,
+    refused: Option<(Instant, Refusal)>,
+    last_contact: Option<Instant>,
+}
+
+struct Active {
+    id: String,
+    granted: i64,
+    expires: Instant,
+    ttl: Duration,
+}
+
+impl LeaseManager {
+    pub fn new(
+        client: ServerClient,
+        session_id: String,
+        gate: Arc<BudgetGate>,
+        settings: TeamSettings,
+        notices: Arc<Notices>,
+    ) -> Arc<LeaseManager> {
+        gate.set_low_water(settings.lease_nanos / 2);
+        let manager = Arc::new(LeaseManager {
+            client,
+            session_id,
+            gate: gate.clone(),
+            settings,
+            notices,
+            inner: tokio::sync::Mutex::new(Inner::default()),
+        });
+        gate.set_source(manager.clone());
+        manager
+    }
+
+    /// Takes the first lease. Never fails: an exhausted budget or an unreachable server is
+    /// recorded (and noticed) and the gate answers requests accordingly.
+    pub async fn start(&self) {
+        let mut inner = self.inner.lock().await;
+        if let Err(refusal) = self.top_up(&mut inner, self.settings.lease_nanos).await {
+            inner.refused = Some((Instant::now(), refusal));
+        }
+    }
+
+    /// The background loop: top-ups, heartbeats, reconnects. Ends when `stop` turns true.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            let wait = self.next_wait().await;
+            tokio::select! {
+                _ = self.gate.low() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            self.tick().await;
+        }
+    }
+
+    async fn next_wait(&self) -> Duration {
+        let inner = self.inner.lock().await;
+        match (&inner.lease, inner.offline) {
+            (_, Some(_)) => Duration::from_secs(2),
+            (Some(l), None) => (l.ttl / 3).max(Duration::from_millis(500)),
+            (None, None) => Duration::from_secs(5),
+        }
+    }
+
+    async fn tick(&self) {
+        let mut inner = self.inner.lock().await;
+        // A lease the server has surely expired is no budget any more.
+        if inner.offline.is_some()
+            && inner
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.expires <= Instant::now())
+        {
+            self.drop_lease(&mut inner);
+        }
+        let recently_refused = inner
+            .refused
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < Duration::from_secs(2));
+        let low = self.gate.figures().available() < self.settings.lease_nanos / 2;
+        let heartbeat_due = match (&inner.lease, inner.last_contact) {
+            (Some(l), Some(at)) => at.elapsed() >= l.ttl / 3,
+            _ => true,
+        };
+        let amount = match &inner.lease {
+            // No lease: reconnect (offline) or take one when the gate runs low.
+            None if recently_refused || (inner.offline.is_none() && !low) => return,
+            None => self.settings.lease_nanos,
+            Some(_) if low && !recently_refused => self.settings.lease_nanos,
+            Some(_) if heartbeat_due => 0,
+            Some(_) => return,
+        };
+        if let Err(refusal) = self.top_up(&mut inner, amount).await {
+            inner.refused = Some((Instant::now(), refusal));
+        }
+    }
+
+    /// Renews (adding `amount`) or, without a live lease, creates one. Errors are the refusal the
+    /// gate should answer with; the offline policy is applied here.
+    async fn top_up(&self, inner: &mut Inner, amount: i64) -> Result<(), Refusal> {
+        let result = match &inner.lease {
+            Some(l) => match self.client.renew_lease(&l.id, amount).await {
+                Ok(state) => {
+                    let l = inner.lease.as_mut().expect("matched above");
+                    l.granted = state.granted_nanos;
+                    l.ttl = Duration::from_secs(state.ttl_secs.max(1) as u64);
+                    l.expires = Instant::now() + l.ttl;
+                    Ok((state.added_nanos, state.limited_by))
+                }
+                Err(SyncError::LeaseGone(message)) => {
+                    tracing::info!("lease gone ({message}); taking a new one");
+                    self.drop_lease(inner);
+                    self.create(inner, amount.max(self.settings.lease_nanos))
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            None => {
+                self.create(inner, amount.max(self.settings.lease_nanos))
+                    .await
+            }
+        };
+        match result {
+            Ok((added, limited_by)) => {
+                self.back_online(inner);
+                self.apply(inner);
+                if amount > 0 && added == 0 {
+                    let budget = limited_by
+                        .map(|b| exhausted(&b))
+                        .unwrap_or_else(|| "gw: the team budget is exhausted".to_string());
+                    return Err(self.exhausted_refusal(budget));
+                }
+                Ok(())
+            }
+            Err(SyncError::BudgetExhausted { budget, .. }) => {
+                self.back_online(inner);
+                Err(self.exhausted_refusal(exhausted(&budget)))
+            }
+            Err(e) if e.is_transient() => {
+                self.went_offline(inner, &e);
+                self.offline_refill(inner)
+            }
+            Err(SyncError::Unauthorized(message)) => {
+                self.notices.warn(
+                    "unauthorized",
+                    format!("gw: the gw server refused this session's key: {message}"),
+                );
+                Err(Refusal {
+                    status: http::StatusCode::FORBIDDEN,
+                    kind: "permission_error",
+                    message: format!("gw: the gw server refused this session's key: {message}; log in again with `gw login`"),
+                    retry_after: None,
+                })
+            }
+            Err(e) => Err(Refusal::budget(format!(
+                "gw: cannot get a budget lease from the gw server: {e}"
+            ))),
+        }
+    }
+
+    async fn create(
+        &self,
+        inner: &mut Inner,
+        amount: i64,
+    ) -> Result<(i64, Option<BudgetStatus>), SyncError> {
+        let grant = self.client.create_lease(&self.session_id, amount).await?;
+        let f = self.gate.figures();
+        inner.base = f.charged;
+        let ttl = Duration::from_secs(grant.ttl_secs.max(1) as u64);
+        tracing::info!(lease = %grant.lease_id, granted = grant.granted_nanos, "budget lease taken");
+        inner.lease = Some(Active {
+            id: grant.lease_id,
+            granted: grant.granted_nanos,
+            expires: Instant::now() + ttl,
+            ttl,
+        });
+        Ok((grant.granted_nanos, grant.limited_by))
+    }
+
+    fn drop_lease(&self, inner: &mut Inner) {
+        if inner.lease.take().is_some() {
+            inner.base = self.gate.figures().charged;
+            self.apply(inner);
+        }
+    }
+
+    fn apply(&self, inner: &Inner) {
+        let lease = inner.lease.as_ref().map_or(0, |l| l.granted);
+        self.gate
+            .set_granted(inner.base + lease + inner.offline.unwrap_or(0));
+    }
+
+    fn exhausted_refusal(&self, message: String) -> Refusal {
+        self.notices.warn("exhausted", message.clone());
+        Refusal::budget(message)
+    }
+
+    fn went_offline(&self, inner: &mut Inner, e: &SyncError) {
+        if inner.offline.is_none() {
+            inner.offline = Some(0);
+            let policy = match self.settings.offline {
+                OfflinePolicy::Allow => format!(
+                    "went on with an offline allowance of {} (offline = \"allow\")",
+                    usd(self.settings.offline_allowance_nanos)
+                ),
+                OfflinePolicy::Deny => {
+                    "spent only what its lease held (offline = \"deny\")".to_string()
+                }
+            };
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or_default();
+            self.notices
+                .warn("offline", format!("gw: {first}; this session {policy}"));
+        }
+    }
+
+    fn back_online(&self, inner: &mut Inner) {
+        inner.last_contact = Some(Instant::now());
+        if inner.offline.take().is_some() {
+            tracing::info!("the gw server is reachable again");
+            self.apply(inner);
+        }
+    }
+
+    fn offline_refill(&self, inner: &mut Inner) -> Result<(), Refusal> {
+        let url = self.client.url();
+        match self.settings.offline {
+            OfflinePolicy::Allow => {
+                if inner.offline == Some(0) && self.settings.offline_allowance_nanos > 0 {
+                    inner.offline = Some(self.settings.offline_allowance_nanos);
+                    self.apply(inner);
+                    return Ok(());
+                }
+                Err(Refusal::budget(format!(
+                    "gw: the gw server at {url} is unreachable and this session's offline allowance of {} is spent (offline = \"allow\"); requests resume when the server is back",
+                    usd(self.settings.offline_allowance_nanos)
+                )))
+            }
+            OfflinePolicy::Deny => Err(Refusal::budget(format!(
+                "gw: cannot check the budget: the gw server at {url} is unreachable and the offline policy is \"deny\"; requests resume when the server is back"
+            ))),
+        }
+    }
+
+    /// Returns the lease's remainder to the budgets, reporting what the session spent under it.
+    /// Call after the final sync, so the server has the rows too.
+    pub async fn release(&self) {
+        let mut inner = self.inner.lock().await;
+        let Some(lease) = inner.lease.take() else {
+            return;
+        };
+        let spent = self.gate.figures().charged - inner.base;
+        match self.client.release_lease(&lease.id, spent).await {
+            Ok(r) => {
+                tracing::info!(lease = %lease.id, spent = r.spent_nanos, returned = r.returned_nanos, "budget lease released")
+            }
+            Err(e) => {
+                tracing::warn!(lease = %lease.id, "cannot release the lease ({e}); it expires on its own")
+            }
+        }
+    }
+}
+
+impl LeaseSource for LeaseManager {
+    fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+        Box::pin(async move {
+            let mut inner = self.inner.lock().await;
+            if let Some((at, refusal)) = &inner.refused {
+                if at.elapsed() < REFUSAL_FRESH {
+                    return Err(refusal.clone());
+                }
+            }
+            let result = self.top_up(&mut inner, self.settings.lease_nanos).await;
+            inner.refused = result.as_ref().err().map(|r| (Instant::now(), r.clone()));
+            result
+        })
+    }
+}
+
+fn exhausted(budget: &BudgetStatus) -> String {
+    format!("gw: {}", budget.exhausted_message())
+}
+
+fn usd(nanos: i64) -> String {
+    crate::server::money::usd_text(nanos)
+}

@@ -1,0 +1,107 @@
+//! Team mode: the client of the gw server's API, the session's budget lease and the usage
+//! uploader that pushes ledger rows to the server.
+
+pub mod client;
+pub mod lease;
+pub mod notices;
+pub mod plan;
+pub mod session;
+pub mod uploader;
+
+use crate::config::{env_vars, Credentials, CredentialsError, ServerLogin};
+use crate::ledger::LedgerError;
+use crate::server::ops::BudgetStatus;
+
+pub use client::{Identity, ServerClient};
+pub use lease::LeaseManager;
+pub use notices::Notices;
+pub use session::TeamSession;
+pub use uploader::{PushReport, Uploader};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("cannot reach the gw server at {url}: {message}\n  check the URL (`gw login <url>` or GW_SERVER) and that the server is up; rows stay queued in the ledger until then")]
+    Unreachable { url: String, message: String },
+    #[error("the gw server refused the key: {0}\n  log in again with a valid key: gw login <url> --key gwk_...")]
+    Unauthorized(String),
+    #[error("{message}")]
+    BudgetExhausted {
+        message: String,
+        budget: Box<BudgetStatus>,
+    },
+    #[error("{0}")]
+    LeaseGone(String),
+    #[error("the gw server answered {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("{0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("not logged in to a gw server: run `gw login <url>` (or set GW_SERVER and GW_KEY)")]
+    NotLoggedIn,
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl SyncError {
+    /// Whether trying again later may succeed (the server or the network is down).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Unreachable { .. })
+    }
+}
+
+/// The server and key in effect: `GW_SERVER` / `GW_KEY` override the credentials file's
+/// `[server]` section. `None` when no key is set (team mode off: `GW_SERVER` alone only points
+/// `gw admin` somewhere).
+pub fn resolve_login(
+    credentials: &Credentials,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ServerLogin>, SyncError> {
+    let stored = credentials.server.as_ref();
+    let Some(key) = env(env_vars::GW_KEY).or_else(|| stored.map(|s| s.key.clone())) else {
+        return Ok(None);
+    };
+    let url = env(env_vars::GW_SERVER)
+        .or_else(|| stored.map(|s| s.url.clone()))
+        .ok_or_else(|| {
+            SyncError::Config(
+                "GW_KEY is set but no server URL is: set GW_SERVER, or run `gw login <url>`".into(),
+            )
+        })?;
+    Ok(Some(ServerLogin { url, key }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_the_stored_login() {
+        let creds = Credentials {
+            server: Some(ServerLogin {
+                url: "http://file".into(),
+                key: "gwk_file".into(),
+            }),
+            ..Default::default()
+        };
+        let none = |_: &str| None;
+        assert_eq!(
+            resolve_login(&creds, &none).unwrap().unwrap().url,
+            "http://file"
+        );
+        let env = |k: &str| (k == "GW_KEY").then(|| "gwk_env".to_string());
+        let login = resolve_login(&creds, &env).unwrap().unwrap();
+        assert_eq!(
+            (login.url.as_str(), login.key.as_str()),
+            ("http://file", "gwk_env")
+        );
+        // GW_SERVER alone (gw admin's) does not turn team mode on.
+        let admin_only = |k: &str| (k == "GW_SERVER").then(|| "http://x".to_string());
+        assert!(resolve_login(&Credentials::default(), &admin_only)
+            .unwrap()
+            .is_none());
+        assert!(resolve_login(&Credentials::default(), &env).is_err());
+    }
+}

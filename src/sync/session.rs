@@ -1,0 +1,135 @@
+//! `TeamSession`: team mode for one `gw run`: the budget gate and its lease manager, and the
+//! background usage upload, from start to the final sync and lease release at exit.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{plan, LeaseManager, Notices, ServerClient, SyncError, Uploader};
+use crate::config::{ServerLogin, TeamSettings};
+use crate::proxy::BudgetGate;
+
+/// How often a session pushes its rows while it runs.
+const UPLOAD_EVERY: Duration = Duration::from_secs(2);
+/// What each request in flight reserves of the lease: $0.001.
+const REQUEST_FLOOR_NANOS: i64 = 1_000_000;
+
+pub struct TeamSession {
+    gate: Arc<BudgetGate>,
+    manager: Arc<LeaseManager>,
+    uploader: Arc<Uploader>,
+    notices: Arc<Notices>,
+    key_id: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl TeamSession {
+    /// Checks the key and takes the first lease. Fails only when the server refuses the key;
+    /// an unreachable server falls back on the offline policy (and says so in `notices`).
+    pub async fn start(
+        login: &ServerLogin,
+        settings: TeamSettings,
+        session_id: &str,
+        ledger_path: PathBuf,
+        notices: Arc<Notices>,
+    ) -> Result<TeamSession, SyncError> {
+        let key_id = crate::server::secret::key_id(&login.key)
+            .ok_or_else(|| {
+                SyncError::Config(
+                    "the gw key is malformed (expected gwk_<id>_<secret>); run `gw login <url>` again or fix GW_KEY".into(),
+                )
+            })?
+            .to_string();
+        let client = ServerClient::new(&login.url, &login.key)?;
+        let models = match client.whoami().await {
+            Ok(identity) => identity.models,
+            Err(e) if e.is_transient() => None,
+            Err(e) => return Err(e),
+        };
+        let gate = BudgetGate::new(models, REQUEST_FLOOR_NANOS);
+        let manager = LeaseManager::new(
+            client.clone(),
+            session_id.to_string(),
+            gate.clone(),
+            settings,
+            notices.clone(),
+        );
+        manager.start().await;
+        let uploader = Arc::new(Uploader::new(client, ledger_path, key_id.clone(), None));
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(manager.clone().run(stopped.clone())),
+            tokio::spawn(upload_loop(uploader.clone(), stopped)),
+        ];
+        Ok(TeamSession {
+            gate,
+            manager,
+            uploader,
+            notices,
+            key_id,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn gate(&self) -> Arc<BudgetGate> {
+        self.gate.clone()
+    }
+
+    /// The key id rows of this session carry.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// After the proxy stopped and the ledger is flushed: the final sync, then the lease's
+    /// release with what the session spent.
+    pub async fn finish(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let pushed = self
+            .uploader
+            .push_with_retries(3, Duration::from_secs(1), &|_| {})
+            .await;
+        if let Err(e) = pushed {
+            tracing::warn!("final usage sync failed: {e}");
+        }
+        match self.uploader.pending().await {
+            Ok(0) => {}
+            Ok(n) => {
+                self.notices.warn(
+                    "pending",
+                    format!("gw: {n} request(s) are not synced to the gw server yet; `gw sync` sends them (so does the next gw run)"),
+                );
+            }
+            Err(e) => tracing::warn!("cannot count unsynced rows: {e}"),
+        }
+        self.manager.release().await;
+    }
+}
+
+async fn upload_loop(uploader: Arc<Uploader>, mut stop: watch::Receiver<bool>) {
+    let mut failures = 0u32;
+    loop {
+        let wait = match failures {
+            0 => UPLOAD_EVERY,
+            n => plan::backoff(n, Duration::from_secs(30), rand::random::<f64>()).max(UPLOAD_EVERY),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        match uploader.push(&|_| {}).await {
+            Ok(_) => failures = 0,
+            Err(e) => {
+                failures += 1;
+                tracing::debug!("usage upload failed ({e}); retrying later");
+            }
+        }
+    }
+}

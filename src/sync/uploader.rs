@@ -1,0 +1,192 @@
+//! `Uploader`: pushes ledger rows the server has not acknowledged, in planned batches, and marks
+//! them synced only once the server answered. Ids are the rows' UUIDv7s and the server counts a
+//! known id as a duplicate, so a retry after a lost answer never counts a row twice.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::plan::{self, MAX_BATCH_BYTES, MAX_BATCH_ROWS};
+use super::{ServerClient, SyncError};
+use crate::ledger::{Ledger, LedgerError, PendingFilter, Row};
+use crate::server::ops::UsageRow;
+
+/// What one push did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PushReport {
+    /// Rows sent and acknowledged.
+    pub sent: u64,
+    /// Rows the server counted for the first time.
+    pub accepted: u64,
+    /// Rows it had already (an earlier answer was lost).
+    pub duplicates: u64,
+}
+
+pub struct Uploader {
+    client: ServerClient,
+    ledger_path: PathBuf,
+    key_id: String,
+    session_id: Option<String>,
+    ledger: Arc<Mutex<Option<Ledger>>>,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl Uploader {
+    /// Pushes the rows of key `key_id` (team-mode rows carry it), only `session_id`'s if given.
+    pub fn new(
+        client: ServerClient,
+        ledger_path: PathBuf,
+        key_id: String,
+        session_id: Option<String>,
+    ) -> Uploader {
+        Uploader {
+            client,
+            ledger_path,
+            key_id,
+            session_id,
+            ledger: Arc::default(),
+            one_at_a_time: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Runs `f` on the ledger (opened on first use) on a blocking thread.
+    async fn with_ledger<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ledger, PendingFilter<'_>) -> Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let (ledger, path) = (self.ledger.clone(), self.ledger_path.clone());
+        let (key, session) = (self.key_id.clone(), self.session_id.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut guard = ledger.lock().unwrap();
+            if guard.is_none() {
+                *guard = Some(Ledger::open(&path)?);
+            }
+            let filter = PendingFilter {
+                key_id: &key,
+                session_id: session.as_deref(),
+            };
+            f(guard.as_mut().expect("opened above"), filter)
+        })
+        .await
+        .map_err(|_| SyncError::Ledger(LedgerError::WriterGone))?
+        .map_err(SyncError::from)
+    }
+
+    /// Rows waiting for the server.
+    pub async fn pending(&self) -> Result<u64, SyncError> {
+        self.with_ledger(|l, f| l.pending_count(f)).await
+    }
+
+    /// Pushes every pending row once; stops at the first failure (what was acknowledged stays
+    /// marked). `progress` gets the number of rows acknowledged so far.
+    pub async fn push(
+        &self,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<PushReport, SyncError> {
+        let _guard = self.one_at_a_time.lock().await;
+        let mut report = PushReport::default();
+        loop {
+            let rows = self
+                .with_ledger(|l, f| l.pending_rows(f, MAX_BATCH_ROWS))
+                .await?;
+            if rows.is_empty() {
+                return Ok(report);
+            }
+            let full_page = rows.len() == MAX_BATCH_ROWS;
+            let encoded: Vec<String> = rows
+                .iter()
+                .map(|r| serde_json::to_string(&usage_row(r)).expect("rows serialize"))
+                .collect();
+            let sizes: Vec<usize> = encoded.iter().map(String::len).collect();
+            for range in plan::batches(&sizes, MAX_BATCH_ROWS, MAX_BATCH_BYTES) {
+                let mut body =
+                    String::with_capacity(sizes[range.clone()].iter().sum::<usize>() + 16);
+                body.push_str("{\"rows\":[");
+                body.push_str(&encoded[range.clone()].join(","));
+                body.push_str("]}");
+                let ack = self.client.push_usage(Bytes::from(body)).await?;
+                let ids: Vec<uuid::Uuid> = rows[range.clone()].iter().map(|r| r.id).collect();
+                self.with_ledger(move |l, _| l.mark_synced(&ids)).await?;
+                report.sent += range.len() as u64;
+                report.accepted += ack.accepted;
+                report.duplicates += ack.duplicates;
+                progress(report.sent);
+            }
+            if !full_page {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// `push`, retrying an unreachable server with backoff, `attempts` tries in all.
+    pub async fn push_with_retries(
+        &self,
+        attempts: u32,
+        cap: Duration,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<PushReport, SyncError> {
+        let mut total = PushReport::default();
+        let mut attempt = 0;
+        loop {
+            let done = total.sent;
+            let result = self.push(&|n| progress(done + n)).await;
+            match result {
+                Ok(r) => {
+                    total.sent += r.sent;
+                    total.accepted += r.accepted;
+                    total.duplicates += r.duplicates;
+                    return Ok(total);
+                }
+                Err(e) if e.is_transient() && attempt + 1 < attempts => {
+                    attempt += 1;
+                    let wait = plan::backoff(attempt, cap, rand::random::<f64>());
+                    tracing::info!("usage upload failed ({e}); retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A ledger row as the server's API takes it.
+pub fn usage_row(r: &Row) -> UsageRow {
+    let a = &r.attribution;
+    UsageRow {
+        id: r.id.to_string(),
+        started_at_us: r.started_at_us,
+        ended_at_us: r.ended_at_us,
+        provider: r.provider.clone(),
+        endpoint: r.endpoint.clone(),
+        requested_model: r.requested_model.clone(),
+        model: r.model.clone(),
+        status: i64::from(r.status),
+        streamed: r.streamed,
+        incomplete: r.incomplete,
+        input_tokens: r.usage.input as i64,
+        output_tokens: r.usage.output as i64,
+        cache_read_tokens: r.usage.cache_read as i64,
+        cache_write_5m_tokens: r.usage.cache_write_5m as i64,
+        cache_write_1h_tokens: r.usage.cache_write_1h as i64,
+        reasoning_tokens: r.usage.reasoning as i64,
+        cost_nanos: r.cost_nanos,
+        price_version: r.price_version.clone(),
+        latency_us: r.latency_us,
+        ttfb_us: r.ttfb_us,
+        upstream_request_id: r.upstream_request_id.clone(),
+        session_id: a.session_id.clone(),
+        agent: a.agent.clone(),
+        agent_version: a.agent_version.clone(),
+        agent_session_id: r.agent_session_id.clone(),
+        developer: a.developer.clone(),
+        project: a.project.clone(),
+        branch: a.branch.clone(),
+        task: a.task.clone(),
+        cwd: a.cwd.clone(),
+        host: a.host.clone(),
+        key_id: a.key_id.clone(),
+        error: r.error.clone(),
+    }
+}

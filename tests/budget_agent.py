@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""A fake agent for gw's team-mode tests: sends Anthropic requests through the proxy one after
+another until one is refused (any status but 200), $BUDGET_STOP exists, or 400 requests went
+out. After every request it rewrites $FAKE_OUT (JSON): {"ok": n, "status": s, "body": "..."}.
+A refusal's body is printed on stdout, as Claude Code does."""
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+
+env = os.environ
+base = env["ANTHROPIC_BASE_URL"]
+headers = {"content-type": "application/json", "x-api-key": env.get("ANTHROPIC_API_KEY", "")}
+stop = env.get("BUDGET_STOP", "")
+pause = float(env.get("BUDGET_PAUSE", "0"))
+state = {"ok": 0, "status": None, "body": ""}
+
+
+def report():
+    with open(env["FAKE_OUT"] + ".tmp", "w") as f:
+        json.dump(state, f)
+    os.rename(env["FAKE_OUT"] + ".tmp", env["FAKE_OUT"])
+
+
+for _ in range(400):
+    if stop and os.path.exists(stop):
+        break
+    body = json.dumps({"model": env.get("BUDGET_MODEL", "claude-sonnet-4-5"), "stream": True}).encode()
+    req = urllib.request.Request(base + "/v1/messages?beta=true", data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            resp.read()
+            state["status"] = resp.status
+            state["ok"] += 1
+    except urllib.error.HTTPError as e:
+        state["status"] = e.code
+        state["body"] = e.read().decode("utf-8", "replace")
+        report()
+        print(state["body"], flush=True)
+        break
+    report()
+    if pause:
+        time.sleep(pause)
+report()

@@ -1,0 +1,993 @@
+//! API tests of `gw server`: every test runs on SQLite, and on PostgreSQL when
+//! `GW_TEST_POSTGRES_URL` is set (each in a schema of its own, dropped at the end).
+
+use std::sync::Arc;
+
+use gw::server::client::Client;
+use gw::server::{self, ServeOptions, Store};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const USD: i64 = 1_000_000_000;
+
+/// A database for one test.
+struct Db {
+    store: Arc<dyn Store>,
+    /// Opens another store on the same database (a second replica).
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        Db {
+            store: server::open_store(&url).await.unwrap(),
+            url,
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    async fn postgres() -> Option<Db> {
+        let base = std::env::var("GW_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let schema = format!("gw_test_{}", uuid::Uuid::now_v7().simple());
+        let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        let store = server::open_store(&url).await.unwrap();
+        Some(Db {
+            store,
+            url,
+            _dir: None,
+            pg: Some((base, schema)),
+        })
+    }
+
+    async fn cleanup(self) {
+        if let Some((base, schema)) = self.pg {
+            drop(self.store);
+            if let Ok((client, conn)) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await
+            {
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .await;
+            }
+        }
+    }
+}
+
+struct Srv {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Srv {
+    async fn start(store: Arc<dyn Store>, options: ServeOptions) -> Srv {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, store, options, async {
+            let _ = rx.await;
+        }));
+        Srv {
+            base,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    fn client(&self, token: &str) -> Client {
+        Client::new(&self.base, Some(token.to_string()), None).unwrap()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// An org `acme` (UTC) with team `backend`, developers alice and bob in it, a key each.
+struct World {
+    admin: Client,
+    alice: Client,
+    bob: Client,
+    alice_key_id: String,
+}
+
+async fn world(srv: &Srv, store: &dyn Store) -> World {
+    let token = server::init_admin(store, false).await.unwrap().unwrap();
+    let admin = srv.client(&token);
+    admin
+        .call(
+            Method::POST,
+            "/v1/admin/orgs",
+            Some(&json!({"name": "acme", "tz": "UTC"})),
+        )
+        .await
+        .unwrap();
+    admin
+        .call(
+            Method::POST,
+            "/v1/admin/teams",
+            Some(&json!({"org": "acme", "name": "backend"})),
+        )
+        .await
+        .unwrap();
+    let mut keys = Vec::new();
+    for who in ["alice@acme.test", "bob@acme.test"] {
+        admin
+            .call(
+                Method::POST,
+                "/v1/admin/users",
+                Some(&json!({"email": who, "org": "acme", "team": "backend"})),
+            )
+            .await
+            .unwrap();
+        let k = admin
+            .call(
+                Method::POST,
+                "/v1/admin/keys",
+                Some(&json!({"developer": who})),
+            )
+            .await
+            .unwrap();
+        keys.push((
+            k["key"].as_str().unwrap().to_string(),
+            k["key_id"].as_str().unwrap().to_string(),
+        ));
+    }
+    World {
+        alice: srv.client(&keys[0].0),
+        bob: srv.client(&keys[1].0),
+        alice_key_id: keys[0].1.clone(),
+        admin,
+    }
+}
+
+fn usage_row(session: &str, cost_nanos: i64) -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7().to_string(),
+        "started_at_us": jiff::Timestamp::now().as_microsecond(),
+        "ended_at_us": jiff::Timestamp::now().as_microsecond(),
+        "provider": "anthropic",
+        "endpoint": "/v1/messages",
+        "model": "claude-sonnet-4-5",
+        "status": 200,
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "cost_nanos": cost_nanos,
+        "price_version": "test",
+        "session_id": session,
+        "project": "gw",
+    })
+}
+
+async fn budget(admin: &Client, scope: &str, name: &str, usd: &str, period: &str) -> Value {
+    admin
+        .call(
+            Method::POST,
+            "/v1/admin/budgets",
+            Some(&json!({"scope": scope, "name": name, "limit_usd": usd, "period": period})),
+        )
+        .await
+        .unwrap()
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = super::Db::sqlite().await;
+                super::$name(&db).await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(db) = super::Db::postgres().await else {
+                    eprintln!("note: GW_TEST_POSTGRES_URL is not set; the PostgreSQL variant is skipped");
+                    return;
+                };
+                super::$name(&db).await;
+                db.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_both!(
+    entities_keys_and_whoami,
+    leases_follow_the_budget,
+    concurrent_leases_never_exceed_a_team_budget,
+    concurrent_leases_on_two_replicas,
+    same_batch_three_times_counts_once,
+    bad_input_changes_nothing,
+    keys_see_only_their_own,
+    expired_leases_free_their_reservation,
+    reports_and_metrics,
+);
+
+async fn entities_keys_and_whoami(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    // init again refuses; rotate replaces.
+    assert!(server::init_admin(db.store.as_ref(), false)
+        .await
+        .unwrap()
+        .is_none());
+
+    let me = w.alice.call(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(me["developer"], "alice@acme.test");
+    assert_eq!(me["team"], "backend");
+    assert_eq!(me["org"], "acme");
+    assert_eq!(me["key_id"], w.alice_key_id.as_str());
+    assert_eq!(me["models"], Value::Null);
+
+    let orgs = w
+        .admin
+        .call(Method::GET, "/v1/admin/orgs", None)
+        .await
+        .unwrap();
+    assert_eq!(orgs["orgs"][0]["name"], "acme");
+    let users = w
+        .admin
+        .call(Method::GET, "/v1/admin/users?org=acme", None)
+        .await
+        .unwrap();
+    assert_eq!(users["users"].as_array().unwrap().len(), 2);
+    let keys = w
+        .admin
+        .call(
+            Method::GET,
+            "/v1/admin/keys?developer=alice%40acme.test",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
+    assert!(
+        keys["keys"][0].get("key").is_none(),
+        "a key is shown once, at creation"
+    );
+
+    // Duplicates conflict; unknown parents are 404.
+    let (s, _) = w
+        .admin
+        .send(
+            Method::POST,
+            "/v1/admin/orgs",
+            Some(&json!({"name": "acme"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = w
+        .admin
+        .send(
+            Method::POST,
+            "/v1/admin/teams",
+            Some(&json!({"org": "nope", "name": "x"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, b) = w
+        .admin
+        .send(
+            Method::POST,
+            "/v1/admin/orgs",
+            Some(&json!({"name": "x", "tz": "Mars/Base"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // Key update: model allow-list and expiry; whoami shows them.
+    w.admin
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/keys/{}", w.alice_key_id),
+            Some(&json!({"models": ["claude-sonnet-4-5"], "expires_at": "2999-01-01T00:00:00Z"})),
+        )
+        .await
+        .unwrap();
+    let me = w.alice.call(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(me["models"], json!(["claude-sonnet-4-5"]));
+    assert_eq!(me["expires_at"], "2999-01-01T00:00:00Z");
+
+    // An expired key and a revoked key are refused.
+    w.admin
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/keys/{}", w.alice_key_id),
+            Some(&json!({"expires_at": "2001-01-01T00:00:00Z"})),
+        )
+        .await
+        .unwrap();
+    let (s, b) = w.alice.send(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("expired"),
+        "{b}"
+    );
+    w.admin
+        .call(Method::POST, "/v1/admin/users/bob%40acme.test/revoke", None)
+        .await
+        .unwrap();
+    let (s, b) = w.bob.send(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("revoked"),
+        "{b}"
+    );
+
+    // No token, a wrong token, a wrong admin token.
+    let anon = Client::new(&srv.base, None, None).unwrap();
+    assert_eq!(
+        anon.send(Method::GET, "/v1/whoami", None).await.unwrap().0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, fake) = gw::server::secret::new_key();
+    assert_eq!(
+        srv.client(&fake)
+            .send(Method::GET, "/v1/whoami", None)
+            .await
+            .unwrap()
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong_admin = srv.client(&gw::server::secret::new_admin_token());
+    assert_eq!(
+        wrong_admin
+            .send(Method::GET, "/v1/admin/orgs", None)
+            .await
+            .unwrap()
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let health = anon.call(Method::GET, "/healthz", None).await.unwrap();
+    assert_eq!(health["status"], "ok");
+    srv.stop().await;
+}
+
+async fn leases_follow_the_budget(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    // No budget: the grant is what was asked.
+    let l = w
+        .alice
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "s0", "amount_nanos": USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l["granted_nanos"], USD);
+    w.alice
+        .call(
+            Method::POST,
+            &format!("/v1/leases/{}/release", l["lease_id"].as_str().unwrap()),
+            Some(&json!({"spent_nanos": 0})),
+        )
+        .await
+        .unwrap();
+
+    budget(&w.admin, "developer", "alice@acme.test", "5", "day").await;
+    budget(&w.admin, "team", "acme/backend", "3", "month").await;
+    let b = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    let budgets = b["budgets"].as_array().unwrap();
+    assert_eq!(budgets.len(), 2);
+    assert_eq!(budgets[1]["scope"], "team");
+    assert_eq!(budgets[1]["name"], "acme/backend");
+    assert_eq!(budgets[1]["remaining_nanos"], 3 * USD);
+    assert_eq!(budgets[1]["soft_threshold"], 0.8);
+    assert!(budgets[1]["resets_at"].as_str().unwrap().ends_with('Z'));
+
+    // The team's $3 bounds a $5 ask.
+    let l = w
+        .alice
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "s1", "amount_nanos": 5 * USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l["granted_nanos"], 3 * USD);
+    assert_eq!(l["limited_by"]["scope"], "team");
+    let lease = l["lease_id"].as_str().unwrap().to_string();
+
+    // Bob is in the same team: nothing left.
+    let (s, e) = w
+        .bob
+        .send(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "b1", "amount_nanos": USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(e["error"]["type"], "budget_exhausted");
+    assert_eq!(e["error"]["budget"]["scope"], "team");
+    assert_eq!(e["error"]["budget"]["name"], "acme/backend");
+    assert_eq!(e["error"]["budget"]["period"], "month");
+    assert_eq!(e["error"]["budget"]["limit_nanos"], 3 * USD);
+    assert!(e["error"]["budget"]["resets_at"].is_string());
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resets at"),
+        "{e}"
+    );
+
+    // Usage for the lease's session moves reservation into spend, never both.
+    let batch = json!({"rows": [usage_row("s1", USD), usage_row("s1", USD / 2)]});
+    let r = w
+        .alice
+        .call(Method::POST, "/v1/usage", Some(&batch))
+        .await
+        .unwrap();
+    assert_eq!(r["accepted"], 2);
+    let team = r["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["scope"] == "team")
+        .unwrap()
+        .clone();
+    assert_eq!(team["spent_nanos"], USD + USD / 2);
+    assert_eq!(team["reserved_nanos"], USD + USD / 2);
+    assert_eq!(team["remaining_nanos"], 0);
+
+    // Renew extends; a top-up finds nothing left.
+    let r = w
+        .alice
+        .call(
+            Method::POST,
+            &format!("/v1/leases/{lease}/renew"),
+            Some(&json!({"amount_nanos": USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["added_nanos"], 0);
+    assert_eq!(r["consumed_nanos"], USD + USD / 2);
+    assert_eq!(r["limited_by"]["scope"], "team");
+
+    // Release with what was spent: the rest goes back.
+    let r = w
+        .alice
+        .call(
+            Method::POST,
+            &format!("/v1/leases/{lease}/release"),
+            Some(&json!({"spent_nanos": USD + USD / 2})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["returned_nanos"], USD + USD / 2);
+    let again = w
+        .alice
+        .call(
+            Method::POST,
+            &format!("/v1/leases/{lease}/release"),
+            Some(&json!({"spent_nanos": 7})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, r, "release is idempotent");
+    let (s, _) = w
+        .alice
+        .send(
+            Method::POST,
+            &format!("/v1/leases/{lease}/renew"),
+            Some(&json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::CONFLICT);
+    let b = w
+        .bob
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "b2", "amount_nanos": 5 * USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b["granted_nanos"], USD + USD / 2);
+
+    // Admin raises the limit; the new room is granted.
+    let list = w
+        .admin
+        .call(
+            Method::GET,
+            "/v1/admin/budgets?scope=team&name=acme%2Fbackend",
+            None,
+        )
+        .await
+        .unwrap();
+    let id = list["budgets"][0]["id"].as_i64().unwrap();
+    w.admin
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/budgets/{id}"),
+            Some(&json!({"limit_usd": 4})),
+        )
+        .await
+        .unwrap();
+    let b = w
+        .bob
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "b3", "amount_nanos": 5 * USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b["granted_nanos"], USD);
+    w.admin
+        .call(Method::DELETE, &format!("/v1/admin/budgets/{id}"), None)
+        .await
+        .unwrap();
+    // Alice's own $5 day budget still holds: she has spent 1.5.
+    let a = w
+        .alice
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "s2", "amount_nanos": 10 * USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a["granted_nanos"], 5 * USD - (USD + USD / 2));
+    assert_eq!(a["limited_by"]["scope"], "developer");
+    srv.stop().await;
+}
+
+async fn grant_burst(clients: &[Client], n: usize, ask: i64) -> (i64, usize, usize) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let c = clients[i % clients.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            c.send(
+                Method::POST,
+                "/v1/leases",
+                Some(&json!({"session_id": format!("s{i}"), "amount_nanos": ask})),
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let (mut total, mut granted, mut refused) = (0, 0, 0);
+    for t in tasks {
+        let (s, b) = t.await.unwrap();
+        match s {
+            StatusCode::OK => {
+                total += b["granted_nanos"].as_i64().unwrap();
+                granted += 1;
+            }
+            StatusCode::PAYMENT_REQUIRED => refused += 1,
+            other => panic!("unexpected {other}: {b}"),
+        }
+    }
+    (total, granted, refused)
+}
+
+async fn concurrent_leases_never_exceed_a_team_budget(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "team", "acme/backend", "10", "month").await;
+    let (total, granted, refused) =
+        grant_burst(&[w.alice.clone(), w.bob.clone()], 50, 350_000_000).await;
+    assert_eq!(total, 10 * USD, "granted {granted}, refused {refused}");
+    assert_eq!(granted + refused, 50);
+    let b = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    assert_eq!(b["budgets"][0]["reserved_nanos"], 10 * USD);
+    srv.stop().await;
+}
+
+async fn concurrent_leases_on_two_replicas(db: &Db) {
+    let second = server::open_store(&db.url).await.unwrap();
+    let a = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let b = Srv::start(second, ServeOptions::default()).await;
+    let w = world(&a, db.store.as_ref()).await;
+    budget(&w.admin, "team", "acme/backend", "10", "month").await;
+    // Alice on replica A, Bob on replica B.
+    let bob_token = {
+        let k = w
+            .admin
+            .call(
+                Method::POST,
+                "/v1/admin/keys",
+                Some(&json!({"developer": "bob@acme.test"})),
+            )
+            .await
+            .unwrap();
+        k["key"].as_str().unwrap().to_string()
+    };
+    let clients = [w.alice.clone(), b.client(&bob_token)];
+    let (total, granted, refused) = grant_burst(&clients, 50, 350_000_000).await;
+    assert_eq!(total, 10 * USD, "granted {granted}, refused {refused}");
+    a.stop().await;
+    b.stop().await;
+}
+
+async fn same_batch_three_times_counts_once(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "developer", "alice@acme.test", "100", "total").await;
+    let rows: Vec<Value> = (0..120).map(|i| usage_row("s", 1_000 + i)).collect();
+    let batch = json!({ "rows": rows });
+    let expected: i64 = (0..120).map(|i| 1_000 + i).sum();
+    let first = w
+        .alice
+        .call(Method::POST, "/v1/usage", Some(&batch))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first["accepted"].as_u64(), first["duplicates"].as_u64()),
+        (Some(120), Some(0))
+    );
+    // The retries arrive concurrently.
+    let (r2, r3) = tokio::join!(
+        w.alice.call(Method::POST, "/v1/usage", Some(&batch)),
+        w.alice.call(Method::POST, "/v1/usage", Some(&batch))
+    );
+    for r in [r2.unwrap(), r3.unwrap()] {
+        assert_eq!(
+            (r["accepted"].as_u64(), r["duplicates"].as_u64()),
+            (Some(0), Some(120))
+        );
+        assert_eq!(r["budgets"][0]["spent_nanos"], expected);
+    }
+    // Duplicates within one batch count once too.
+    let row = usage_row("s", 5);
+    let r = w
+        .alice
+        .call(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [row.clone(), row]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["accepted"].as_u64(), r["duplicates"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let report = w
+        .alice
+        .call(Method::GET, "/v1/reports/spend?period=all", None)
+        .await
+        .unwrap();
+    assert_eq!(report["totals"]["requests"], 121);
+    assert_eq!(report["totals"]["cost_nanos"], expected + 5);
+    srv.stop().await;
+}
+
+async fn bad_input_changes_nothing(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "team", "acme/backend", "10", "day").await;
+    let cases: Vec<(&str, &str, StatusCode, &str)> = vec![
+        ("/v1/leases", "{not json", StatusCode::BAD_REQUEST, ""),
+        (
+            "/v1/leases",
+            r#"{"session_id":"s","amount_nanos":-5}"#,
+            StatusCode::BAD_REQUEST,
+            "out of range",
+        ),
+        (
+            "/v1/leases",
+            r#"{"session_id":"s","amount_nanos":5,"extra":1}"#,
+            StatusCode::BAD_REQUEST,
+            "unknown field",
+        ),
+        (
+            "/v1/leases",
+            r#"{"session_id":"","amount_nanos":5}"#,
+            StatusCode::BAD_REQUEST,
+            "session_id",
+        ),
+        (
+            "/v1/usage",
+            r#"{"rows":[{"id":"nope","started_at_us":1,"provider":"x","session_id":"s"}]}"#,
+            StatusCode::BAD_REQUEST,
+            "UUID",
+        ),
+        (
+            "/v1/usage",
+            r#"{"rows":[],"more":true}"#,
+            StatusCode::BAD_REQUEST,
+            "unknown field",
+        ),
+    ];
+    for (path, body, status, needle) in cases {
+        let (s, b) = w
+            .alice
+            .send_raw(Method::POST, path, bytes::Bytes::from(body), true)
+            .await
+            .unwrap();
+        assert_eq!(s, status, "{path} {body}: {b}");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains(needle),
+            "{body}: {b}"
+        );
+    }
+    // A negative cost in one row refuses the whole batch.
+    let mut bad = usage_row("s", 10);
+    bad["cost_nanos"] = json!(-1);
+    let (s, b) = w
+        .alice
+        .send(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [usage_row("s", 10), bad]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("rows[1]"),
+        "{b}"
+    );
+    // Too many rows; too many bytes.
+    let rows: Vec<Value> = (0..5001).map(|_| usage_row("s", 1)).collect();
+    let (s, b) = w
+        .alice
+        .send(Method::POST, "/v1/usage", Some(&json!({ "rows": rows })))
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("5000"),
+        "{b}"
+    );
+    let huge = format!(r#"{{"rows":[{{"id":"{}"}}]}}"#, "x".repeat(9 * 1024 * 1024));
+    let (s, b) = w
+        .alice
+        .send_raw(Method::POST, "/v1/usage", bytes::Bytes::from(huge), true)
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    // Admin input.
+    for body in [
+        json!({"scope": "team", "name": "acme/backend", "limit_usd": "-1", "period": "week"}),
+        json!({"scope": "team", "name": "acme/backend", "limit_usd": 1, "period": "fortnight"}),
+        json!({"scope": "galaxy", "name": "x", "limit_usd": 1, "period": "day"}),
+        json!({"scope": "team", "name": "acme/backend", "limit_usd": 1, "period": "week", "soft_threshold": 2.0}),
+    ] {
+        let (s, b) = w
+            .admin
+            .send(Method::POST, "/v1/admin/budgets", Some(&body))
+            .await
+            .unwrap();
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {b}");
+    }
+    // Nothing changed: no usage, no lease, one budget.
+    let b = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    assert_eq!(b["budgets"].as_array().unwrap().len(), 1);
+    assert_eq!(b["budgets"][0]["spent_nanos"], 0);
+    assert_eq!(b["budgets"][0]["reserved_nanos"], 0);
+    srv.stop().await;
+}
+
+async fn keys_see_only_their_own(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    let l = w
+        .alice
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "a", "amount_nanos": 10})),
+        )
+        .await
+        .unwrap();
+    let lease = l["lease_id"].as_str().unwrap();
+    let (s, _) = w
+        .bob
+        .send(
+            Method::POST,
+            &format!("/v1/leases/{lease}/release"),
+            Some(&json!({"spent_nanos": 0})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for path in ["/v1/admin/orgs", "/v1/admin/keys", "/metrics"] {
+        assert_eq!(
+            w.bob.send(Method::GET, path, None).await.unwrap().0,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    for q in [
+        "scope=team",
+        "scope=org",
+        "scope=developer&name=alice%40acme.test",
+    ] {
+        let (s, _) = w
+            .bob
+            .send(Method::GET, &format!("/v1/reports/spend?{q}"), None)
+            .await
+            .unwrap();
+        assert_eq!(s, StatusCode::FORBIDDEN, "{q}");
+    }
+    w.alice
+        .call(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [usage_row("a", 77)]})),
+        )
+        .await
+        .unwrap();
+    let mine = w
+        .bob
+        .call(Method::GET, "/v1/reports/spend?period=all", None)
+        .await
+        .unwrap();
+    assert_eq!(mine["totals"]["requests"], 0);
+    let (s, _) = w
+        .admin
+        .send(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "a", "amount_nanos": 10})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    srv.stop().await;
+}
+
+async fn expired_leases_free_their_reservation(db: &Db) {
+    let srv = Srv::start(
+        db.store.clone(),
+        ServeOptions {
+            lease_ttl_secs: 0,
+            ..ServeOptions::default()
+        },
+    )
+    .await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "org", "acme", "1", "week").await;
+    let l = w
+        .alice
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "a", "amount_nanos": USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l["granted_nanos"], USD);
+    // With a TTL of 0 the lease is expired as soon as it is granted: the money is free again.
+    let b = w
+        .bob
+        .call(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "b", "amount_nanos": USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b["granted_nanos"], USD);
+    let (s, e) = w
+        .alice
+        .send(
+            Method::POST,
+            &format!("/v1/leases/{}/renew", l["lease_id"].as_str().unwrap()),
+            Some(&json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::GONE, "{e}");
+    srv.stop().await;
+}
+
+async fn reports_and_metrics(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "org", "acme", "50", "month").await;
+    let mut rows = vec![usage_row("a", 100), usage_row("a", 200)];
+    rows[1]["model"] = json!("gpt-5");
+    rows.push(usage_row("a", 0));
+    rows[2]["cost_nanos"] = Value::Null;
+    w.alice
+        .call(Method::POST, "/v1/usage", Some(&json!({ "rows": rows })))
+        .await
+        .unwrap();
+    w.bob
+        .call(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [usage_row("b", 1000)]})),
+        )
+        .await
+        .unwrap();
+
+    let mine = w
+        .alice
+        .call(Method::GET, "/v1/reports/spend?by=model", None)
+        .await
+        .unwrap();
+    assert_eq!(mine["group_by"], json!(["model"]));
+    assert_eq!(mine["tz"], "UTC");
+    assert_eq!(mine["totals"]["requests"], 3);
+    assert_eq!(mine["totals"]["cost_nanos"], 300);
+    assert_eq!(mine["totals"]["unpriced_requests"], 1);
+    assert_eq!(mine["totals"]["total_tokens"], 360);
+    assert_eq!(mine["rows"][0]["key"]["model"], "gpt-5");
+
+    let team = w
+        .admin
+        .call(
+            Method::GET,
+            "/v1/reports/spend?scope=team&name=acme%2Fbackend&by=day,developer&tz=Asia/Tokyo",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(team["totals"]["cost_nanos"], 1300);
+    assert_eq!(team["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(team["tz"], "Asia/Tokyo");
+    assert!(team["rows"][0]["key"]["day"].is_string());
+    let (s, _) = w
+        .admin
+        .send(Method::GET, "/v1/reports/spend?by=planet", None)
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, text) = w.admin.send(Method::GET, "/metrics", None).await.unwrap();
+    assert_eq!(s, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    assert!(text.contains(r#"gw_usage_requests_total{org="acme",team="backend",developer="alice@acme.test",model="claude-sonnet-4-5"} 2"#), "{text}");
+    assert!(
+        text.contains(r#"gw_ingest_rows_total{result="accepted"} 4"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"gw_budget_limit_usd{scope="org",name="acme",period="month"} 50"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "gw_http_requests_total{method=\"POST\",route=\"/v1/usage\",status=\"200\"} 2"
+        ),
+        "{text}"
+    );
+    srv.stop().await;
+}

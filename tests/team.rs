@@ -1,0 +1,564 @@
+//! Team mode end to end: an in-process `gw server`, the in-process mock upstream, and real
+//! `gw run` sessions of a fake agent (tests/budget_agent.py) spending one team budget through
+//! leases; the server stopped and restarted mid-session; `gw login`/`budget`/`sync`/`logout`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Mock;
+use gw::ledger::{Ledger, PendingFilter};
+use gw::server::client::Client;
+use gw::server::{self, ServeOptions, Store};
+use http::Method;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const GW: &str = env!("CARGO_BIN_EXE_gw");
+const AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budget_agent.py");
+
+/// A `gw server` on loopback, stoppable and restartable on the same address and database.
+struct Srv {
+    addr: std::net::SocketAddr,
+    db_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Srv {
+    async fn start(db_url: &str, addr: &str) -> Srv {
+        let store: Arc<dyn Store> = server::open_store(db_url).await.unwrap();
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(
+            listener,
+            store,
+            ServeOptions::default(),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Srv {
+            addr,
+            db_url: db_url.to_string(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    async fn restart(&mut self) {
+        self.stop().await;
+        *self = Srv::start(&self.db_url, &self.addr.to_string()).await;
+    }
+}
+
+/// Org `acme` (UTC), team `backend` with a total budget, and an admin client.
+struct World {
+    _db: tempfile::TempDir,
+    srv: Srv,
+    admin: Client,
+}
+
+impl World {
+    async fn new(team_budget_usd: &str) -> World {
+        let db = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", db.path().join("server.db").display());
+        let srv = Srv::start(&url, "127.0.0.1:0").await;
+        let store = server::open_store(&url).await.unwrap();
+        let token = server::init_admin(store.as_ref(), false)
+            .await
+            .unwrap()
+            .unwrap();
+        let admin = Client::new(&srv.url(), Some(token), None).unwrap();
+        for (path, body) in [
+            ("/v1/admin/orgs", json!({"name": "acme", "tz": "UTC"})),
+            ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
+            (
+                "/v1/admin/budgets",
+                json!({"scope": "team", "name": "acme/backend", "limit_usd": team_budget_usd, "period": "total"}),
+            ),
+        ] {
+            admin.call(Method::POST, path, Some(&body)).await.unwrap();
+        }
+        World {
+            _db: db,
+            srv,
+            admin,
+        }
+    }
+
+    /// A developer of the team with a key and a home of their own.
+    async fn developer(&self, name: &str, config: &str, models: Option<&[&str]>) -> Dev {
+        let email = format!("{name}@acme.test");
+        self.admin
+            .call(
+                Method::POST,
+                "/v1/admin/users",
+                Some(&json!({"email": email, "org": "acme", "team": "backend"})),
+            )
+            .await
+            .unwrap();
+        let mut body = json!({"developer": email});
+        if let Some(models) = models {
+            body["models"] = json!(models);
+        }
+        let key = self
+            .admin
+            .call(Method::POST, "/v1/admin/keys", Some(&body))
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Dev {
+            dir,
+            key: key["key"].as_str().unwrap().to_string(),
+            key_id: key["key_id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// The server's spend for a scope, to the nano-dollar.
+    async fn spent(&self, scope: &str, name: &str) -> i64 {
+        let path = format!(
+            "/v1/reports/spend?period=all&scope={scope}&name={}",
+            server::client::encode(name)
+        );
+        let report = self.admin.call(Method::GET, &path, None).await.unwrap();
+        report["totals"]["cost_nanos"].as_i64().unwrap_or(0)
+    }
+}
+
+struct Dev {
+    dir: tempfile::TempDir,
+    key: String,
+    key_id: String,
+}
+
+impl Dev {
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("agent-out.json")
+    }
+
+    fn stop_file(&self) -> PathBuf {
+        self.dir.path().join("stop")
+    }
+
+    fn gw(&self, mock: &Mock, server_url: &str) -> Command {
+        let mut cmd = Command::new(GW);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("USER", "tester")
+            .env("GW_CONFIG", self.dir.path().join("config.toml"))
+            .env("GW_DATA_DIR", self.dir.path().join("data"))
+            .env("GW_ANTHROPIC_UPSTREAM", mock.url())
+            .env("GW_OPENAI_UPSTREAM", mock.url())
+            .env("GW_GEMINI_UPSTREAM", mock.url())
+            .env("ANTHROPIC_API_KEY", "sk-ant-test")
+            .env("GW_SERVER", server_url)
+            .env("GW_KEY", &self.key)
+            .env("FAKE_OUT", self.out())
+            .env("BUDGET_STOP", self.stop_file())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run_agent(&self, mock: &Mock, server_url: &str, extra: &[(&str, &str)]) -> Child {
+        self.gw(mock, server_url)
+            .args(["run", "--", "python3", AGENT])
+            .envs(extra.iter().copied())
+            .spawn()
+            .unwrap()
+    }
+
+    fn report(&self) -> Value {
+        std::fs::read_to_string(self.out())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(json!({"ok": 0}))
+    }
+
+    fn ok(&self) -> i64 {
+        self.report()["ok"].as_i64().unwrap_or(0)
+    }
+
+    fn ledger(&self) -> Ledger {
+        Ledger::open(&self.dir.path().join("data/ledger.db")).unwrap()
+    }
+
+    /// (total cost, most expensive request, rows not yet synced) from the local ledger.
+    fn local(&self) -> (i64, i64, u64) {
+        let ledger = self.ledger();
+        let rows = ledger.recent(100_000).unwrap();
+        let total = rows.iter().filter_map(|r| r.cost_nanos).sum();
+        let max = rows.iter().filter_map(|r| r.cost_nanos).max().unwrap_or(0);
+        let pending = ledger
+            .pending_count(PendingFilter {
+                key_id: &self.key_id,
+                session_id: None,
+            })
+            .unwrap();
+        (total, max, pending)
+    }
+}
+
+/// Waits for a child with a deadline (polling, no sleep-as-synchronisation of results).
+async fn finish(child: Child, within: Duration) -> std::process::Output {
+    let pid = child.id();
+    let waiter = tokio::task::spawn_blocking(move || child.wait_with_output());
+    match tokio::time::timeout(within, waiter).await {
+        Ok(output) => output.unwrap().unwrap(),
+        Err(_) => {
+            // SAFETY: kill(2) on a child we started.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+            panic!("gw run (pid {pid}) did not finish within {within:?}");
+        }
+    }
+}
+
+async fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_sessions_stop_at_the_team_budget_and_totals_match() {
+    const SESSIONS: usize = 10;
+    let mock = Mock::start().await;
+    let world = World::new("1.00").await;
+    let mut devs = Vec::new();
+    for i in 0..SESSIONS {
+        devs.push(
+            world
+                .developer(&format!("dev{i}"), "[server]\nlease_usd = 0.05\n", None)
+                .await,
+        );
+    }
+    let url = world.srv.url();
+    let children: Vec<Child> = devs.iter().map(|d| d.run_agent(&mock, &url, &[])).collect();
+    let mut outputs = Vec::new();
+    for child in children {
+        outputs.push(finish(child, Duration::from_secs(180)).await);
+    }
+
+    let mut local_total = 0;
+    let mut max_cost = 0;
+    let mut requests = 0;
+    for (dev, output) in devs.iter().zip(&outputs) {
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+        let report = dev.report();
+        assert_eq!(
+            report["status"], 402,
+            "every session ends refused: {report}"
+        );
+        let body: Value = serde_json::from_str(report["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["type"], "error", "Anthropic's error shape: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("team budget `acme/backend` is exhausted")
+                && message.contains("of $1.00"),
+            "the message names the budget and its limit: {message}"
+        );
+        assert!(
+            message.contains("total budget"),
+            "says when it resets: {message}"
+        );
+        assert!(
+            text(&output.stdout).contains("is exhausted"),
+            "the agent printed it"
+        );
+        let (total, max, pending) = dev.local();
+        assert_eq!(pending, 0, "every row synced at exit");
+        local_total += total;
+        max_cost = max_cost.max(max);
+        requests += report["ok"].as_i64().unwrap();
+    }
+    let server_total = world.spent("team", "acme/backend").await;
+    assert_eq!(
+        server_total, local_total,
+        "server and ledgers agree to the nano-dollar"
+    );
+    for dev in &devs {
+        assert_eq!(world.spent("key", &dev.key_id).await, dev.local().0);
+    }
+    let limit = 1_000_000_000;
+    let overshoot = server_total - limit;
+    eprintln!(
+        "team budget $1.00: {requests} requests served, spent {server_total} nanos, overshoot {overshoot} nanos ({:.2} requests of {max_cost} nanos)",
+        overshoot as f64 / max_cost as f64
+    );
+    assert!(
+        server_total <= limit + SESSIONS as i64 * max_cost,
+        "spent {server_total} > limit + one request per session"
+    );
+    assert!(
+        server_total > limit - max_cost * SESSIONS as i64,
+        "the budget was used up"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restart_mid_session_allow_goes_on_deny_refuses_and_totals_match() {
+    let mock = Mock::start().await;
+    let mut world = World::new("100").await;
+    let allow = world
+        .developer(
+            "allow",
+            "[server]\nlease_usd = 0.05\noffline = \"allow\"\noffline_allowance_usd = 2\n",
+            None,
+        )
+        .await;
+    let deny = world
+        .developer(
+            "deny",
+            "[server]\nlease_usd = 0.05\noffline = \"deny\"\n",
+            None,
+        )
+        .await;
+    let url = world.srv.url();
+    let pace = [("BUDGET_PAUSE", "0.05")];
+    let allow_child = allow.run_agent(&mock, &url, &pace);
+    let deny_child = deny.run_agent(&mock, &url, &pace);
+    wait_until("both sessions spend", Duration::from_secs(60), || {
+        allow.ok() >= 3 && deny.ok() >= 3
+    })
+    .await;
+
+    world.srv.stop().await;
+    let at_stop = allow.ok();
+    // More than a lease ($0.05, ~1.6 requests) past the outage: only the allowance pays; the
+    // deny session stops once its lease is spent.
+    wait_until(
+        "allow goes on offline and deny refuses",
+        Duration::from_secs(60),
+        || allow.ok() >= at_stop + 5 && deny.report()["status"] == 402,
+    )
+    .await;
+    let report = deny.report();
+    assert!(
+        report["body"].as_str().unwrap().contains("unreachable"),
+        "{report}"
+    );
+    let deny_out = finish(deny_child, Duration::from_secs(60)).await;
+    assert!(
+        text(&deny_out.stderr).contains("offline = \"deny\""),
+        "a warning at exit: {}",
+        text(&deny_out.stderr)
+    );
+    assert_eq!(allow.report()["status"], 200, "allow was never refused");
+
+    world.srv.restart().await;
+    let at_restart = allow.ok();
+    wait_until(
+        "the allow session goes on after recovery",
+        Duration::from_secs(60),
+        || allow.ok() >= at_restart + 3,
+    )
+    .await;
+    std::fs::write(allow.stop_file(), "").unwrap();
+    let allow_out = finish(allow_child, Duration::from_secs(60)).await;
+    assert_eq!(allow_out.status.code(), Some(0));
+    assert_eq!(
+        allow.report()["status"],
+        200,
+        "never refused: {}",
+        allow.report()
+    );
+    let stderr = text(&allow_out.stderr);
+    assert!(
+        stderr.contains("offline allowance"),
+        "warned once: {stderr}"
+    );
+    assert_eq!(stderr.matches("cannot reach").count(), 1, "once: {stderr}");
+
+    // The deny session's rows made while the server was down go with `gw sync`.
+    let sync = deny
+        .gw(&mock, &world.srv.url())
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+    for dev in [&allow, &deny] {
+        let (total, _, pending) = dev.local();
+        assert_eq!(pending, 0);
+        assert_eq!(
+            world.spent("key", &dev.key_id).await,
+            total,
+            "exact after recovery"
+        );
+    }
+    world.srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_outside_the_allow_list_are_forbidden() {
+    let mock = Mock::start().await;
+    let world = World::new("10").await;
+    let dev = world
+        .developer("picky", "", Some(&["claude-haiku-*"]))
+        .await;
+    let child = dev.run_agent(&mock, &world.srv.url(), &[]);
+    let out = finish(child, Duration::from_secs(60)).await;
+    let report = dev.report();
+    assert_eq!(report["status"], 403, "{report} {}", text(&out.stderr));
+    assert!(report["body"]
+        .as_str()
+        .unwrap()
+        .contains("claude-sonnet-4-5"));
+    assert!(mock.seen().is_empty(), "nothing reached the upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_budget_sync_logout() {
+    let mock = Mock::start().await;
+    let world = World::new("2.50").await;
+    let dev = world.developer("cli", "", None).await;
+    let url = world.srv.url();
+    let creds = dev.dir.path().join("credentials.toml");
+    let gw = |args: &[&str]| {
+        let mut cmd = dev.gw(&mock, &url);
+        cmd.env_remove("GW_SERVER").env_remove("GW_KEY").args(args);
+        cmd.output().unwrap()
+    };
+
+    let bad = gw(&["login", &url, "--key", "gwk_000000000000_nope"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(!creds.exists());
+    let ok = gw(&["login", &url, "--key", &dev.key]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stderr).contains("cli@acme.test"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    // A session from the stored login, then `gw budget`.
+    let run = gw(&["run", "--", "python3", AGENT]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let json_out = gw(&["budget", "--json"]);
+    assert!(json_out.status.success(), "{}", text(&json_out.stderr));
+    let budgets: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    let team = &budgets["budgets"][0];
+    assert_eq!(team["scope"], "team");
+    assert_eq!(team["limit_nanos"], 2_500_000_000i64);
+    assert_eq!(team["spent_nanos"], dev.local().0);
+    let table = text(&gw(&["budget"]).stdout);
+    assert!(
+        table.contains("acme/backend") && table.contains("$2.50"),
+        "{table}"
+    );
+    assert!(table.contains('#'), "a plain bar when piped: {table}");
+
+    // Rows the server has not seen (marked unsynced again) go with `gw sync`, counted once.
+    let ledger = dev.ledger();
+    let changed = ledger
+        .conn()
+        .execute("UPDATE requests SET synced = 0", [])
+        .unwrap();
+    assert!(changed > 0);
+    let before = world.spent("key", &dev.key_id).await;
+    let sync = gw(&["sync"]);
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+    assert!(
+        text(&sync.stderr).contains("already there"),
+        "{}",
+        text(&sync.stderr)
+    );
+    assert_eq!(
+        world.spent("key", &dev.key_id).await,
+        before,
+        "duplicates count once"
+    );
+    assert_eq!(dev.local().2, 0);
+
+    let out = gw(&["logout"]);
+    assert!(out.status.success());
+    let text_after = std::fs::read_to_string(&creds).unwrap();
+    assert!(!text_after.contains("gwk_"), "{text_after}");
+    let not_in = gw(&["budget"]);
+    assert_eq!(not_in.status.code(), Some(1));
+    assert!(text(&not_in.stderr).contains("gw login"));
+}
+
+fn agents_bin() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("GW_TEST_AGENTS_BIN")?);
+    dir.join("claude").exists().then_some(dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_stops_at_once_on_an_exhausted_budget() {
+    let Some(bin) = agents_bin() else {
+        eprintln!("skipped: GW_TEST_AGENTS_BIN does not hold claude");
+        return;
+    };
+    let mock = Mock::start().await;
+    let world = World::new("0.01").await;
+    let dev = world.developer("claude", "", None).await;
+    // Spend the budget first, so the session starts exhausted.
+    let spender = dev.run_agent(&mock, &world.srv.url(), &[]);
+    finish(spender, Duration::from_secs(60)).await;
+    assert_eq!(dev.report()["status"], 402);
+    let home = dev.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let started = Instant::now();
+    let child = dev
+        .gw(&mock, &world.srv.url())
+        .env("PATH", path_with(&bin))
+        .env("HOME", &home)
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .args(["run", "claude", "--", "-p", "say pong"])
+        .spawn()
+        .unwrap();
+    let out = finish(child, Duration::from_secs(90)).await;
+    let took = started.elapsed();
+    let all = text(&out.stdout) + &text(&out.stderr);
+    eprintln!("claude took {took:?}: {all}");
+    assert!(
+        all.contains("team budget `acme/backend` is exhausted"),
+        "{all}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "stopped at once, not after retries: {took:?}"
+    );
+}
+
+fn path_with(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
