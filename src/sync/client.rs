@@ -38,8 +38,8 @@ pub struct ServerClient {
 }
 
 impl ServerClient {
-    /// A client of the server at `url` with the developer's key. `GW_SERVER_CA` (a PEM file)
-
+    /// A client of the server at `url` with the developer's key. When `GW_SERVER_CA` names a
+    /// PEM file, that CA is trusted instead of the public roots (a self-signed server).
     pub fn new(url: &str, key: &str) -> Result<ServerClient, SyncError> {
         let ca = std::env::var_os(crate::config::env_vars::GW_SERVER_CA)
             .filter(|v| !v.is_empty())
