@@ -17,7 +17,8 @@ use super::{Ledger, LedgerError, Row};
 const CHANNEL_CAPACITY: usize = 1024;
 /// Rows inserted per transaction at most.
 const BATCH: usize = 256;
-/// How long the first row of a batch waits for company before it is committed.
+/// How long the first row of a batch waits for company before it is committed (a flush does
+/// not wait).
 const BATCH_WINDOW: Duration = Duration::from_millis(10);
 
 enum Message {
@@ -168,22 +169,24 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
         let mut open = true;
         while open {
             let Some(first) = rx.recv().await else { break };
-            let mut next = Some(first);
-            // Rows arriving within the window share one transaction: under load that saves a
-            // commit per row; a flush or a full batch commits at once.
-            let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
-            while let Some(message) = next.take() {
-                match message {
-                    Message::Row(row) => batch.push(*row),
-                    Message::Flush(done) => waiters.push(done),
+            take(first, &mut batch, &mut waiters);
+            if waiters.is_empty() {
+                // Rows arriving within the window share one transaction. The thread sleeps
+                // through it rather than waking for each row: senders on the request path
+                // then pay no wake-up, and a commit serves many rows.
+                tokio::time::sleep(BATCH_WINDOW).await;
+            }
+            loop {
+                match rx.try_recv() {
+                    Ok(message) => take(message, &mut batch, &mut waiters),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
                 }
-                if batch.len() >= BATCH || !waiters.is_empty() {
-                    break;
-                }
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(message)) => next = Some(message),
-                    Ok(None) => open = false,
-                    Err(_) => {}
+                if batch.len() >= BATCH {
+                    commit(&mut ledger, &mut batch);
                 }
             }
             if !batch.is_empty() {
@@ -194,6 +197,13 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
             }
         }
     });
+}
+
+fn take(message: Message, batch: &mut Vec<Row>, waiters: &mut Vec<oneshot::Sender<()>>) {
+    match message {
+        Message::Row(row) => batch.push(*row),
+        Message::Flush(done) => waiters.push(done),
+    }
 }
 
 /// Inserts a batch, retrying while the database is busy or briefly failing; rows stay in memory
