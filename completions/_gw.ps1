@@ -169,6 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate every developer of an org and revoke its keys (the org''s history stays)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -204,10 +205,21 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'gw;admin;org;revoke' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'gw;admin;org;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate every developer of an org and revoke its keys (the org''s history stays)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -218,6 +230,9 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;admin;org;help;update' {
+            break
+        }
+        'gw;admin;org;help;revoke' {
             break
         }
         'gw;admin;org;help;help' {
@@ -233,6 +248,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -258,9 +274,20 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'gw;admin;team;revoke' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'gw;admin;team;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -268,6 +295,9 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;admin;team;help;list' {
+            break
+        }
+        'gw;admin;team;help;revoke' {
             break
         }
         'gw;admin;team;help;help' {
@@ -545,6 +575,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate every developer of an org and revoke its keys (the org''s history stays)')
             break
         }
         'gw;admin;help;org;create' {
@@ -556,15 +587,22 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;help;org;update' {
             break
         }
+        'gw;admin;help;org;revoke' {
+            break
+        }
         'gw;admin;help;team' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             break
         }
         'gw;admin;help;team;create' {
             break
         }
         'gw;admin;help;team;list' {
+            break
+        }
+        'gw;admin;help;team;revoke' {
             break
         }
         'gw;admin;help;user' {
@@ -770,6 +808,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List orgs')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an org''s time zone')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Deactivate every developer of an org and revoke its keys (the org''s history stays)')
             break
         }
         'gw;help;admin;org;create' {
@@ -781,15 +820,22 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;help;admin;org;update' {
             break
         }
+        'gw;help;admin;org;revoke' {
+            break
+        }
         'gw;help;admin;team' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             break
         }
         'gw;help;admin;team;create' {
             break
         }
         'gw;help;admin;team;list' {
+            break
+        }
+        'gw;help;admin;team;revoke' {
             break
         }
         'gw;help;admin;user' {

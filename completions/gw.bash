@@ -157,6 +157,9 @@ _gw() {
             gw__subcmd__admin__subcmd__help__subcmd__org,list)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__list"
                 ;;
+            gw__subcmd__admin__subcmd__help__subcmd__org,revoke)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__revoke"
+                ;;
             gw__subcmd__admin__subcmd__help__subcmd__org,update)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__update"
                 ;;
@@ -165,6 +168,9 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__help__subcmd__team,list)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__team,revoke)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__revoke"
                 ;;
             gw__subcmd__admin__subcmd__help__subcmd__user,create)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__create"
@@ -217,6 +223,9 @@ _gw() {
             gw__subcmd__admin__subcmd__org,list)
                 cmd="gw__subcmd__admin__subcmd__org__subcmd__list"
                 ;;
+            gw__subcmd__admin__subcmd__org,revoke)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__revoke"
+                ;;
             gw__subcmd__admin__subcmd__org,update)
                 cmd="gw__subcmd__admin__subcmd__org__subcmd__update"
                 ;;
@@ -228,6 +237,9 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__org__subcmd__help,list)
                 cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__org__subcmd__help,revoke)
+                cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__revoke"
                 ;;
             gw__subcmd__admin__subcmd__org__subcmd__help,update)
                 cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__update"
@@ -241,6 +253,9 @@ _gw() {
             gw__subcmd__admin__subcmd__team,list)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__list"
                 ;;
+            gw__subcmd__admin__subcmd__team,revoke)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__revoke"
+                ;;
             gw__subcmd__admin__subcmd__team__subcmd__help,create)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__create"
                 ;;
@@ -249,6 +264,9 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__team__subcmd__help,list)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__team__subcmd__help,revoke)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__revoke"
                 ;;
             gw__subcmd__admin__subcmd__user,create)
                 cmd="gw__subcmd__admin__subcmd__user__subcmd__create"
@@ -388,6 +406,9 @@ _gw() {
             gw__subcmd__help__subcmd__admin__subcmd__org,list)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__list"
                 ;;
+            gw__subcmd__help__subcmd__admin__subcmd__org,revoke)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__revoke"
+                ;;
             gw__subcmd__help__subcmd__admin__subcmd__org,update)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__update"
                 ;;
@@ -396,6 +417,9 @@ _gw() {
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__team,list)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__team,revoke)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__revoke"
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__user,create)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__create"
@@ -871,7 +895,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__org)
-            opts="create list update"
+            opts="create list update revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +936,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
@@ -927,7 +965,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__team)
-            opts="create list"
+            opts="create list revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -955,6 +993,20 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1273,7 +1325,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org)
-            opts="-h -V --server --ca-cert --json --help --version create list update help"
+            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1321,7 +1373,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org__subcmd__help)
-            opts="create list update help"
+            opts="create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1376,6 +1428,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
@@ -1391,6 +1457,28 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org__subcmd__list)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__org__subcmd__revoke)
             opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1439,7 +1527,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team)
-            opts="-h -V --server --ca-cert --json --help --version create list help"
+            opts="-h -V --server --ca-cert --json --help --version create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1487,7 +1575,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team__subcmd__help)
-            opts="create list help"
+            opts="create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1542,6 +1630,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__admin__subcmd__team__subcmd__list)
             opts="-h -V --org --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1553,6 +1655,28 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__revoke)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2123,7 +2247,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__org)
-            opts="create list update"
+            opts="create list update revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2164,6 +2288,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
@@ -2179,7 +2317,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__team)
-            opts="create list"
+            opts="create list revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2207,6 +2345,20 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -154,6 +154,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand create 'Create an org'
             cand list 'List orgs'
             cand update 'Change an org''s time zone'
+            cand revoke 'Deactivate every developer of an org and revoke its keys (the org''s history stays)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;org;create'= {
@@ -185,10 +186,20 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gw;admin;org;revoke'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gw;admin;org;help'= {
             cand create 'Create an org'
             cand list 'List orgs'
             cand update 'Change an org''s time zone'
+            cand revoke 'Deactivate every developer of an org and revoke its keys (the org''s history stays)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;org;help;create'= {
@@ -196,6 +207,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;org;help;list'= {
         }
         &'gw;admin;org;help;update'= {
+        }
+        &'gw;admin;org;help;revoke'= {
         }
         &'gw;admin;org;help;help'= {
         }
@@ -209,6 +222,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --version 'Print version'
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;team;create'= {
@@ -231,14 +245,26 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gw;admin;team;revoke'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gw;admin;team;help'= {
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;team;help;create'= {
         }
         &'gw;admin;team;help;list'= {
+        }
+        &'gw;admin;team;help;revoke'= {
         }
         &'gw;admin;team;help;help'= {
         }
@@ -480,6 +506,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand create 'Create an org'
             cand list 'List orgs'
             cand update 'Change an org''s time zone'
+            cand revoke 'Deactivate every developer of an org and revoke its keys (the org''s history stays)'
         }
         &'gw;admin;help;org;create'= {
         }
@@ -487,13 +514,18 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;help;org;update'= {
         }
+        &'gw;admin;help;org;revoke'= {
+        }
         &'gw;admin;help;team'= {
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
         }
         &'gw;admin;help;team;create'= {
         }
         &'gw;admin;help;team;list'= {
+        }
+        &'gw;admin;help;team;revoke'= {
         }
         &'gw;admin;help;user'= {
             cand create 'Create a developer'
@@ -660,6 +692,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand create 'Create an org'
             cand list 'List orgs'
             cand update 'Change an org''s time zone'
+            cand revoke 'Deactivate every developer of an org and revoke its keys (the org''s history stays)'
         }
         &'gw;help;admin;org;create'= {
         }
@@ -667,13 +700,18 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;help;admin;org;update'= {
         }
+        &'gw;help;admin;org;revoke'= {
+        }
         &'gw;help;admin;team'= {
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
         }
         &'gw;help;admin;team;create'= {
         }
         &'gw;help;admin;team;list'= {
+        }
+        &'gw;help;admin;team;revoke'= {
         }
         &'gw;help;admin;user'= {
             cand create 'Create a developer'

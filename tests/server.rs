@@ -222,7 +222,95 @@ on_both!(
     keys_see_only_their_own,
     expired_leases_free_their_reservation,
     reports_and_metrics,
+    revoking_a_team_or_an_org_revokes_their_keys,
 );
+
+async fn revoking_a_team_or_an_org_revokes_their_keys(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    // carol is in another team of the same org, with her own key.
+    let post = |path: &'static str, body: Value| {
+        let admin = &w.admin;
+        async move { admin.call(Method::POST, path, Some(&body)).await.unwrap() }
+    };
+    post("/v1/admin/teams", json!({"org": "acme", "name": "web"})).await;
+    post(
+        "/v1/admin/users",
+        json!({"email": "carol@acme.test", "org": "acme", "team": "web"}),
+    )
+    .await;
+    let k = post("/v1/admin/keys", json!({"developer": "carol@acme.test"})).await;
+    let carol = srv.client(k["key"].as_str().unwrap());
+
+    let revoked = w
+        .admin
+        .call(Method::POST, "/v1/admin/teams/acme/backend/revoke", None)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = revoked["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "alice's and bob's keys: {revoked}");
+    assert!(ids.contains(&w.alice_key_id.as_str()));
+    assert!(revoked["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["active"] == false));
+    for (who, client) in [("alice", &w.alice), ("bob", &w.bob)] {
+        let (s, _) = client.send(Method::GET, "/v1/whoami", None).await.unwrap();
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "{who}'s key is revoked with the team"
+        );
+    }
+    let (s, _) = carol.send(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(s, StatusCode::OK, "another team's key is untouched");
+    let (s, _) = w
+        .admin
+        .send(Method::POST, "/v1/admin/teams/acme/nope/revoke", None)
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let revoked = w
+        .admin
+        .call(Method::POST, "/v1/admin/orgs/acme/revoke", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked["keys"].as_array().unwrap().len(),
+        1,
+        "only carol's key was still active: {revoked}"
+    );
+    let (s, _) = carol.send(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let users = w
+        .admin
+        .call(Method::GET, "/v1/admin/users?org=acme", None)
+        .await
+        .unwrap();
+    assert!(
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["active"] == false),
+        "{users}"
+    );
+    // History stays: the org and its teams are still listed.
+    let teams = w
+        .admin
+        .call(Method::GET, "/v1/admin/teams?org=acme", None)
+        .await
+        .unwrap();
+    assert_eq!(teams["teams"].as_array().unwrap().len(), 2);
+    srv.stop().await;
+}
 
 async fn entities_keys_and_whoami(db: &Db) {
     let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;

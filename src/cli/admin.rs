@@ -63,6 +63,8 @@ enum OrgCmd {
         #[arg(long)]
         tz: String,
     },
+    /// Deactivate every developer of an org and revoke its keys (the org's history stays).
+    Revoke { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +79,11 @@ enum TeamCmd {
     List {
         #[arg(long)]
         org: Option<String>,
+    },
+    /// Revoke every key issued for a team, named org/team (its developers stay).
+    Revoke {
+        #[arg(value_parser = team_path, value_name = "ORG/TEAM")]
+        team: (String, String),
     },
 }
 
@@ -227,6 +234,16 @@ enum View {
     Budgets,
 }
 
+/// `acme/backend` → (`acme`, `backend`).
+fn team_path(text: &str) -> Result<(String, String), String> {
+    match text.split_once('/') {
+        Some((org, team)) if !org.is_empty() && !team.is_empty() => Ok((org.into(), team.into())),
+        _ => Err(format!(
+            "name the team as org/team, e.g. acme/backend (got `{text}`)"
+        )),
+    }
+}
+
 fn opt(v: &Option<String>) -> Value {
     v.as_ref().map_or(Value::Null, |s| json!(s))
 }
@@ -253,6 +270,10 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     )
                     .await?
                 }
+                OrgCmd::Revoke { name } => {
+                    let path = format!("/v1/admin/orgs/{}/revoke", encode(&name));
+                    return Ok((c.call(M::POST, &path, None).await?, View::Keys));
+                }
             },
             View::Orgs,
         ),
@@ -273,6 +294,10 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                         None,
                     )
                     .await?
+                }
+                TeamCmd::Revoke { team: (org, name) } => {
+                    let path = format!("/v1/admin/teams/{}/{}/revoke", encode(&org), encode(&name));
+                    return Ok((c.call(M::POST, &path, None).await?, View::Keys));
                 }
             },
             View::Teams,

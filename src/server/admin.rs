@@ -563,6 +563,70 @@ pub async fn revoke_key(store: &dyn Store, key_id: &str) -> Result<KeyView, ApiE
     Ok(view)
 }
 
+/// Revokes every active key of an org and deactivates its developers; returns the keys it
+/// revoked. The org, its teams and its budgets stay, so reports and history keep their names.
+pub async fn revoke_org(store: &dyn Store, name: &str) -> Result<Vec<KeyView>, ApiError> {
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, name).await?;
+    let sql =
+        format!("{KEY_SQL} WHERE k.org_id = $1 AND k.active = 1 ORDER BY d.email, k.created_at_us");
+    let revoked: Vec<String> = tx
+        .query(&sql, &[org.into()])
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect();
+    tx.execute(
+        "UPDATE developers SET active = 0 WHERE org_id = $1",
+        &[org.into()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE keys SET active = 0, revoked_at_us = $1 WHERE org_id = $2 AND active = 1",
+        &[now_us().into(), org.into()],
+    )
+    .await?;
+    let views = keys_by_ids(&mut *tx, &revoked).await?;
+    tx.commit().await?;
+    Ok(views)
+}
+
+/// Revokes every active key issued for a team (`org/team`); returns the keys it revoked. Its
+/// developers stay active and may get keys for another team.
+pub async fn revoke_team(store: &dyn Store, path: &str) -> Result<Vec<KeyView>, ApiError> {
+    let (org_name, team_name) = path
+        .split_once('/')
+        .ok_or_else(|| ApiError::BadRequest(format!("team `{path}`: name a team as org/team")))?;
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, org_name).await?;
+    let team = team_id(&mut *tx, org, org_name, team_name).await?;
+    let sql = format!(
+        "{KEY_SQL} WHERE k.team_id = $1 AND k.active = 1 ORDER BY d.email, k.created_at_us"
+    );
+    let revoked: Vec<String> = tx
+        .query(&sql, &[team.into()])
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect();
+    tx.execute(
+        "UPDATE keys SET active = 0, revoked_at_us = $1 WHERE team_id = $2 AND active = 1",
+        &[now_us().into(), team.into()],
+    )
+    .await?;
+    let views = keys_by_ids(&mut *tx, &revoked).await?;
+    tx.commit().await?;
+    Ok(views)
+}
+
+async fn keys_by_ids(tx: &mut dyn Tx, key_ids: &[String]) -> Result<Vec<KeyView>, ApiError> {
+    let mut views = Vec::with_capacity(key_ids.len());
+    for key_id in key_ids {
+        views.push(key_by_id(tx, key_id).await?);
+    }
+    Ok(views)
+}
+
 // ---- budgets
 
 #[derive(Debug, Clone, Deserialize)]
