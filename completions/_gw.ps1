@@ -248,6 +248,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Rename a team, named org/team (its budgets, keys and history follow)')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -274,6 +275,17 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'gw;admin;team;update' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The new name')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'gw;admin;team;revoke' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
@@ -287,6 +299,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;team;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Rename a team, named org/team (its budgets, keys and history follow)')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -295,6 +308,9 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;admin;team;help;list' {
+            break
+        }
+        'gw;admin;team;help;update' {
             break
         }
         'gw;admin;team;help;revoke' {
@@ -593,6 +609,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;help;team' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Rename a team, named org/team (its budgets, keys and history follow)')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             break
         }
@@ -600,6 +617,9 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;admin;help;team;list' {
+            break
+        }
+        'gw;admin;help;team;update' {
             break
         }
         'gw;admin;help;team;revoke' {
@@ -826,6 +846,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;help;admin;team' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a team in an org')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List teams')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Rename a team, named org/team (its budgets, keys and history follow)')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke every key issued for a team, named org/team (its developers stay)')
             break
         }
@@ -833,6 +854,9 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;help;admin;team;list' {
+            break
+        }
+        'gw;help;admin;team;update' {
             break
         }
         'gw;help;admin;team;revoke' {

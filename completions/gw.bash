@@ -172,6 +172,9 @@ _gw() {
             gw__subcmd__admin__subcmd__help__subcmd__team,revoke)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__revoke"
                 ;;
+            gw__subcmd__admin__subcmd__help__subcmd__team,update)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__update"
+                ;;
             gw__subcmd__admin__subcmd__help__subcmd__user,create)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__user__subcmd__create"
                 ;;
@@ -256,6 +259,9 @@ _gw() {
             gw__subcmd__admin__subcmd__team,revoke)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__revoke"
                 ;;
+            gw__subcmd__admin__subcmd__team,update)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__update"
+                ;;
             gw__subcmd__admin__subcmd__team__subcmd__help,create)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__create"
                 ;;
@@ -267,6 +273,9 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__team__subcmd__help,revoke)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__revoke"
+                ;;
+            gw__subcmd__admin__subcmd__team__subcmd__help,update)
+                cmd="gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__update"
                 ;;
             gw__subcmd__admin__subcmd__user,create)
                 cmd="gw__subcmd__admin__subcmd__user__subcmd__create"
@@ -420,6 +429,9 @@ _gw() {
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__team,revoke)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__revoke"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__team,update)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__update"
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__user,create)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__user__subcmd__create"
@@ -965,7 +977,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__team)
-            opts="create list revoke"
+            opts="create list update revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,6 +1019,20 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1527,7 +1553,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team)
-            opts="-h -V --server --ca-cert --json --help --version create list revoke help"
+            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,7 +1601,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team__subcmd__help)
-            opts="create list revoke help"
+            opts="create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1644,6 +1670,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__admin__subcmd__team__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__admin__subcmd__team__subcmd__list)
             opts="-h -V --org --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1677,6 +1717,32 @@ _gw() {
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__team__subcmd__update)
+            opts="-h -V --name --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2317,7 +2383,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__team)
-            opts="create list revoke"
+            opts="create list update revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2359,6 +2425,20 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -222,6 +222,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --version 'Print version'
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand update 'Rename a team, named org/team (its budgets, keys and history follow)'
             cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -245,6 +246,16 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gw;admin;team;update'= {
+            cand --name 'The new name'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gw;admin;team;revoke'= {
             cand --server 'The gw server''s URL'
             cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
@@ -257,12 +268,15 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;team;help'= {
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand update 'Rename a team, named org/team (its budgets, keys and history follow)'
             cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;team;help;create'= {
         }
         &'gw;admin;team;help;list'= {
+        }
+        &'gw;admin;team;help;update'= {
         }
         &'gw;admin;team;help;revoke'= {
         }
@@ -519,11 +533,14 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;help;team'= {
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand update 'Rename a team, named org/team (its budgets, keys and history follow)'
             cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
         }
         &'gw;admin;help;team;create'= {
         }
         &'gw;admin;help;team;list'= {
+        }
+        &'gw;admin;help;team;update'= {
         }
         &'gw;admin;help;team;revoke'= {
         }
@@ -705,11 +722,14 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;help;admin;team'= {
             cand create 'Create a team in an org'
             cand list 'List teams'
+            cand update 'Rename a team, named org/team (its budgets, keys and history follow)'
             cand revoke 'Revoke every key issued for a team, named org/team (its developers stay)'
         }
         &'gw;help;admin;team;create'= {
         }
         &'gw;help;admin;team;list'= {
+        }
+        &'gw;help;admin;team;update'= {
         }
         &'gw;help;admin;team;revoke'= {
         }

@@ -123,6 +123,7 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "create" -d 'Create a team in an org'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "list" -d 'List teams'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "update" -d 'Rename a team, named org/team (its budgets, keys and history follow)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "revoke" -d 'Revoke every key issued for a team, named org/team (its developers stay)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -l server -d 'The gw server\'s URL' -r

@@ -222,10 +222,10 @@ on_both!(
     keys_see_only_their_own,
     expired_leases_free_their_reservation,
     reports_and_metrics,
-    revoking_a_team_or_an_org_revokes_their_keys,
+    renaming_and_revoking_teams_and_orgs,
 );
 
-async fn revoking_a_team_or_an_org_revokes_their_keys(db: &Db) {
+async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
     let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
     let w = world(&srv, db.store.as_ref()).await;
     // carol is in another team of the same org, with her own key.
@@ -241,6 +241,29 @@ async fn revoking_a_team_or_an_org_revokes_their_keys(db: &Db) {
     .await;
     let k = post("/v1/admin/keys", json!({"developer": "carol@acme.test"})).await;
     let carol = srv.client(k["key"].as_str().unwrap());
+    // A rename keeps the team's keys and budgets: they refer to it by id.
+    budget(&w.admin, "team", "acme/web", "5", "day").await;
+    let renamed = w
+        .admin
+        .call(
+            Method::PATCH,
+            "/v1/admin/teams/acme/web",
+            Some(&json!({"name": "frontend"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed["path"], "acme/frontend");
+    let me = carol.call(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(me["team"], "frontend");
+    let budgets = carol.call(Method::GET, "/v1/budgets", None).await.unwrap();
+    assert!(
+        budgets["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == "acme/frontend"),
+        "{budgets}"
+    );
 
     let revoked = w
         .admin

@@ -80,6 +80,14 @@ enum TeamCmd {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Rename a team, named org/team (its budgets, keys and history follow).
+    Update {
+        #[arg(value_parser = team_path, value_name = "ORG/TEAM")]
+        team: (String, String),
+        /// The new name.
+        #[arg(long)]
+        name: String,
+    },
     /// Revoke every key issued for a team, named org/team (its developers stay).
     Revoke {
         #[arg(value_parser = team_path, value_name = "ORG/TEAM")]
@@ -294,6 +302,14 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                         None,
                     )
                     .await?
+                }
+                TeamCmd::Update {
+                    team: (org, team),
+                    name,
+                } => {
+                    let path = format!("/v1/admin/teams/{}/{}", encode(&org), encode(&team));
+                    c.call(M::PATCH, &path, Some(&json!({ "name": name })))
+                        .await?
                 }
                 TeamCmd::Revoke { team: (org, name) } => {
                     let path = format!("/v1/admin/teams/{}/{}/revoke", encode(&org), encode(&name));

@@ -175,6 +175,45 @@ pub async fn create_team(store: &dyn Store, new: NewTeam) -> Result<TeamView, Ap
     })
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamUpdate {
+    /// The team's new name; budgets, keys and usage follow it (they refer to the team by id).
+    pub name: String,
+}
+
+pub async fn update_team(
+    store: &dyn Store,
+    org_name: &str,
+    team_name: &str,
+    update: TeamUpdate,
+) -> Result<TeamView, ApiError> {
+    valid_name("team", &update.name)?;
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, org_name).await?;
+    let team = team_id(&mut *tx, org, org_name, team_name).await?;
+    tx.execute(
+        "UPDATE teams SET name = $1 WHERE id = $2",
+        &[(&update.name).into(), team.into()],
+    )
+    .await
+    .map_err(|e| conflict_or(e, format!("team `{org_name}/{}`", update.name)))?;
+    let r = tx
+        .one(
+            "SELECT created_at_us FROM teams WHERE id = $1",
+            &[team.into()],
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no team `{org_name}/{team_name}`")))?;
+    tx.commit().await?;
+    Ok(TeamView {
+        path: format!("{org_name}/{}", update.name),
+        org: org_name.to_string(),
+        name: update.name,
+        created_at: money::rfc3339_us(r.int(0)),
+    })
+}
+
 pub async fn list_teams(store: &dyn Store, org: Option<&str>) -> Result<Vec<TeamView>, ApiError> {
     let mut tx = store.begin(false).await?;
     let rows = tx

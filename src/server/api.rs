@@ -23,7 +23,7 @@
 //! | `POST /v1/usage` | key | `{"rows": [usage row]}` (≤ 5000 rows, ≤ 8 MiB) → `{accepted, duplicates, budgets: [budget status]}` |
 //! | `GET /v1/reports/spend` | key, admin | query `period=today\|yesterday\|week\|month\|all`, `since`, `until`, `tz`, `by=day,model,…`, `scope`, `name` → the `gw spend --json` shape plus `scope` |
 //! | `GET/POST /v1/admin/orgs`, `PATCH /v1/admin/orgs/{name}`, `POST /v1/admin/orgs/{name}/revoke` | admin | `{name, tz?}` / `{tz}` → org `{name, tz, created_at}`; list `{"orgs": [...]}`; revoke deactivates the org's developers and revokes its keys → `{"keys": [revoked key]}` |
-//! | `GET/POST /v1/admin/teams` (`?org=`), `POST /v1/admin/teams/{org}/{team}/revoke` | admin | `{org, name}` → `{org, name, path, created_at}`; list `{"teams": [...]}`; revoke revokes the keys issued for the team → `{"keys": [revoked key]}` |
+//! | `GET/POST /v1/admin/teams` (`?org=`), `PATCH /v1/admin/teams/{org}/{team}`, `POST /v1/admin/teams/{org}/{team}/revoke` | admin | `{org, name}` / `{name}` (rename) → `{org, name, path, created_at}`; list `{"teams": [...]}`; revoke revokes the keys issued for the team → `{"keys": [revoked key]}` |
 //! | `GET/POST /v1/admin/users` (`?org=`), `PATCH /v1/admin/users/{email}`, `POST /v1/admin/users/{email}/revoke` | admin | `{email, org, team?, name?}` / `{name?, team?}` → `{email, name, org, team, active, created_at}`; list `{"users": [...]}`; revoke also revokes the user's keys |
 //! | `GET/POST /v1/admin/keys` (`?developer=&org=`), `PATCH /v1/admin/keys/{key_id}`, `POST /v1/admin/keys/{key_id}/revoke` | admin | `{developer, team?, name?, expires_at?, models?}` / `{name?, expires_at?, models?}` → `{key_id, name, developer, org, team, active, expires_at, models, created_at, key}` (`key` only on create); list `{"keys": [...]}` |
 //! | `GET/POST /v1/admin/budgets` (`?scope=&name=`), `PATCH/DELETE /v1/admin/budgets/{id}` | admin | `{scope, name, limit_usd, period, soft_threshold?}` / `{limit_usd?, soft_threshold?}` → budget status; list `{"budgets": [...]}` |
@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/orgs", get(list_orgs).post(create_org))
         .route("/v1/admin/orgs/{name}", patch(update_org))
         .route("/v1/admin/orgs/{name}/revoke", post(revoke_org))
+        .route("/v1/admin/teams/{org}/{team}", patch(update_team))
         .route("/v1/admin/teams/{org}/{team}/revoke", post(revoke_team))
         .route("/v1/admin/teams", get(list_teams).post(create_team))
         .route("/v1/admin/users", get(list_users).post(create_user))
@@ -607,6 +608,16 @@ async fn revoke_org(
     admin(&s, &h).await?;
     let keys = admin::revoke_org(s.store.as_ref(), &name).await?;
     Ok(Json(json!({ "keys": keys })).into_response())
+}
+
+async fn update_team(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path((org, team)): Path<(String, String)>,
+    ApiJson(b): ApiJson<admin::TeamUpdate>,
+) -> Result<Response, ApiError> {
+    admin(&s, &h).await?;
+    Ok(Json(admin::update_team(s.store.as_ref(), &org, &team, b).await?).into_response())
 }
 
 async fn revoke_team(
