@@ -28,7 +28,7 @@ struct Trial {
 impl Trial {
     fn new() -> Trial {
         // Not under /tmp: Gemini CLI refuses a settings file below a world-writable directory.
-        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let dir = common::secure_tempdir();
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         let config = format!(

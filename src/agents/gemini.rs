@@ -15,6 +15,15 @@ pub const PROFILE: Profile = Profile {
 const SETTINGS_VAR: &str = "GEMINI_CLI_SYSTEM_SETTINGS_PATH";
 
 fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
+    if let Some(dir) = super::writable_by_others(ctx.runtime_dir) {
+        return Err(WireError::Unsafe {
+            message: format!(
+                "Gemini CLI ignores a settings file below a directory others can write ({}); \
+                 set GW_DATA_DIR to a directory outside it, e.g. ~/.local/share/gw",
+                dir.display()
+            ),
+        });
+    }
     let mut w = Wiring::default();
     w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
     let mut settings = match (ctx.env)(SETTINGS_VAR).and_then(|p| std::fs::read_to_string(p).ok()) {
@@ -57,8 +66,34 @@ mod tests {
     use crate::agents::tests::{get, Fixture};
 
     #[test]
+    fn refuses_a_runtime_dir_below_a_world_writable_one() {
+        let f = Fixture::new();
+        let open = f.dir.path().join("open");
+        let run = open.join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let ctx = WireContext {
+                runtime_dir: &run,
+                ..f.context(&[Provider::Gemini], &|_| None)
+            };
+            let err = PROFILE.wire(&ctx).unwrap_err().to_string();
+            assert!(
+                err.contains("GW_DATA_DIR") && err.contains(&open.display().to_string()),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn writes_settings_merged_with_the_users() {
         let f = Fixture::new();
+        if crate::agents::writable_by_others(f.dir.path()).is_some() {
+            eprintln!("no directory without world-writable ancestors for this test; skipped");
+            return;
+        }
         let user = f.dir.path().join("user-system.json");
         std::fs::write(
             &user,

@@ -112,6 +112,8 @@ pub enum WireError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{message}")]
+    Unsafe { message: String },
     #[error("{var} holds invalid JSON ({message}); fix or unset it, since gw merges its own settings into it")]
     UserJson { var: String, message: String },
 }
@@ -154,6 +156,22 @@ fn is_executable(path: &Path) -> bool {
     }
     #[cfg(not(unix))]
     path.is_file()
+}
+
+/// The first of `dir` and its ancestors that group or others may write, if any.
+pub(crate) fn writable_by_others(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        dir.ancestors()
+            .find(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o022 != 0))
+            .map(|d| d.to_path_buf())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 /// Writes a session file readable only by the user.
@@ -219,9 +237,25 @@ pub(crate) mod tests {
                 },
             )]);
             Fixture {
-                dir: tempfile::tempdir().unwrap(),
+                dir: secure_tempdir(),
                 bases,
                 mcp,
+            }
+        }
+
+        pub fn context<'a>(
+            &'a self,
+            held: &'a [Provider],
+            env: &'a dyn Fn(&str) -> Option<String>,
+        ) -> WireContext<'a> {
+            WireContext {
+                base_urls: &self.bases,
+                held,
+                session_key: "gws-key",
+                session_id: "sess-1",
+                runtime_dir: self.dir.path(),
+                mcp: &self.mcp,
+                env,
             }
         }
 
@@ -231,17 +265,25 @@ pub(crate) mod tests {
             held: &[Provider],
             env: &dyn Fn(&str) -> Option<String>,
         ) -> Wiring {
-            let ctx = WireContext {
-                base_urls: &self.bases,
-                held,
-                session_key: "gws-key",
-                session_id: "sess-1",
-                runtime_dir: self.dir.path(),
-                mcp: &self.mcp,
-                env,
-            };
-            profile.wire(&ctx).unwrap()
+            profile.wire(&self.context(held, env)).unwrap()
         }
+    }
+
+    /// A temporary directory no other user can write above (Gemini CLI insists), when the
+    /// home or target directory offers one; else an ordinary one.
+    pub fn secure_tempdir() -> tempfile::TempDir {
+        let candidates = [
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/gw-tests")),
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/gw-tests")),
+        ];
+        for base in candidates.into_iter().flatten() {
+            if std::fs::create_dir_all(&base).is_ok() && writable_by_others(&base).is_none() {
+                if let Ok(dir) = tempfile::tempdir_in(&base) {
+                    return dir;
+                }
+            }
+        }
+        tempfile::tempdir().unwrap()
     }
 
     pub fn get<'a>(w: &'a Wiring, name: &str) -> Option<&'a str> {
