@@ -212,6 +212,22 @@ fn error_response(
     response
 }
 
+/// A request gw answers itself: recorded with `status`, zero tokens and `message`, and
+/// answered in the provider's error shape. `cut` marks a request that broke off mid-way.
+fn answer_failure(
+    mut context: RequestContext,
+    cut: bool,
+    status: StatusCode,
+    kind: &str,
+    message: String,
+) -> Response<ProxyBody> {
+    let provider = context.provider;
+    context.status = status.as_u16();
+    let response = error_response(Some(provider), status, kind, &message);
+    context.finish(Default::default(), cut, Some(message));
+    response
+}
+
 async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<ProxyBody> {
     let mut path_and_query = req
         .uri()
@@ -264,13 +280,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         Ok(uri) => uri,
         Err(e) => {
             let message = format!("gw proxy: cannot build the upstream URL: {e}");
-            context.status = 400;
-            context.finish(Default::default(), false, Some(message.clone()));
-            return error_response(
-                Some(provider),
+            return answer_failure(
+                context,
+                false,
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
-                &message,
+                message,
             );
         }
     };
@@ -298,13 +313,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
                 let message = format!("gw proxy: reading the request body failed: {e}");
-                context.status = 400;
-                context.finish(Default::default(), true, Some(message.clone()));
-                return error_response(
-                    Some(provider),
+                return answer_failure(
+                    context,
+                    true,
                     StatusCode::BAD_REQUEST,
                     "invalid_request_error",
-                    &message,
+                    message,
                 );
             }
         };
@@ -345,15 +359,15 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {
                 tracing::info!(status = refusal.status.as_u16(), message = %refusal.message, "budget gate refused a request");
-                context.status = refusal.status.as_u16();
-                context.finish(Default::default(), false, Some(refusal.message.clone()));
-                let mut response = error_response(
-                    Some(provider),
+                let retry_after = refusal.retry_after;
+                let mut response = answer_failure(
+                    context,
+                    false,
                     refusal.status,
                     refusal.kind,
-                    &refusal.message,
+                    refusal.message,
                 );
-                if let Some(secs) = refusal.retry_after {
+                if let Some(secs) = retry_after {
                     response
                         .headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -372,13 +386,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 error_chain(&e)
             );
             tracing::warn!(%message);
-            context.status = StatusCode::BAD_GATEWAY.as_u16();
-            context.finish(Default::default(), false, Some(message.clone()));
-            return error_response(
-                Some(provider),
+            return answer_failure(
+                context,
+                false,
                 StatusCode::BAD_GATEWAY,
                 "api_error",
-                &message,
+                message,
             );
         }
     };
