@@ -159,7 +159,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// The first of `dir` and its ancestors that group or others may write, if any.
-pub(crate) fn writable_by_others(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+pub fn writable_by_others(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

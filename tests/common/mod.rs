@@ -22,17 +22,13 @@ pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtu
 /// A temporary directory no other user can write above: Gemini CLI ignores a settings file
 /// below a world-writable directory such as /tmp, and a checkout may itself live under /tmp.
 pub fn secure_tempdir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let open = |d: &std::path::Path| {
-        d.ancestors()
-            .any(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o022 != 0))
-    };
     let candidates = [
         std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/gw-tests")),
         Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
     ];
     for base in candidates.into_iter().flatten() {
-        if std::fs::create_dir_all(&base).is_ok() && !open(&base) {
+        if std::fs::create_dir_all(&base).is_ok() && gw::agents::writable_by_others(&base).is_none()
+        {
             if let Ok(dir) = tempfile::tempdir_in(&base) {
                 return dir;
             }
