@@ -229,12 +229,20 @@ async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyCtx, ApiError> 
     }
 }
 
-async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    match caller(state, headers).await? {
-        Caller::Admin => Ok(()),
-        Caller::Key(_) => Err(ApiError::Forbidden(
-            "this endpoint needs the admin token (GW_ADMIN_TOKEN)".into(),
-        )),
+/// Extracting it proves the caller holds the admin token; admin handlers take it first, so a
+/// caller without the token is refused before its request is read.
+struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match caller(state, &parts.headers).await? {
+            Caller::Admin => Ok(Admin),
+            Caller::Key(_) => Err(ApiError::Forbidden(
+                "this endpoint needs the admin token (GW_ADMIN_TOKEN)".into(),
+            )),
+        }
     }
 }
 
@@ -250,8 +258,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    admin(&state, &headers).await?;
+async fn metrics(State(state): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     let text = super::metrics::render(state.store.as_ref(), &state.metrics).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
@@ -472,10 +479,9 @@ struct ListFilter {
 
 async fn create_org(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiJson(b): ApiJson<admin::NewOrg>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok((
         StatusCode::CREATED,
         Json(admin::create_org(s.store.as_ref(), b).await?),
@@ -483,27 +489,24 @@ async fn create_org(
         .into_response())
 }
 
-async fn list_orgs(State(s): State<AppState>, h: HeaderMap) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
+async fn list_orgs(State(s): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     Ok(Json(json!({"orgs": admin::list_orgs(s.store.as_ref()).await?})).into_response())
 }
 
 async fn update_org(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(name): Path<String>,
     ApiJson(b): ApiJson<admin::OrgUpdate>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::update_org(s.store.as_ref(), &name, b).await?).into_response())
 }
 
 async fn create_team(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiJson(b): ApiJson<admin::NewTeam>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok((
         StatusCode::CREATED,
         Json(admin::create_team(s.store.as_ref(), b).await?),
@@ -513,10 +516,9 @@ async fn create_team(
 
 async fn list_teams(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiQuery(f): ApiQuery<ListFilter>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(
         Json(json!({"teams": admin::list_teams(s.store.as_ref(), f.org.as_deref()).await?}))
             .into_response(),
@@ -525,10 +527,9 @@ async fn list_teams(
 
 async fn create_user(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiJson(b): ApiJson<admin::NewUser>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok((
         StatusCode::CREATED,
         Json(admin::create_user(s.store.as_ref(), b).await?),
@@ -538,10 +539,9 @@ async fn create_user(
 
 async fn list_users(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiQuery(f): ApiQuery<ListFilter>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(
         Json(json!({"users": admin::list_users(s.store.as_ref(), f.org.as_deref()).await?}))
             .into_response(),
@@ -550,29 +550,26 @@ async fn list_users(
 
 async fn update_user(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(email): Path<String>,
     ApiJson(b): ApiJson<admin::UserUpdate>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::update_user(s.store.as_ref(), &email, b).await?).into_response())
 }
 
 async fn revoke_user(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(email): Path<String>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::revoke_user(s.store.as_ref(), &email).await?).into_response())
 }
 
 async fn create_key(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiJson(b): ApiJson<admin::NewKey>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok((
         StatusCode::CREATED,
         Json(admin::create_key(s.store.as_ref(), b).await?),
@@ -582,69 +579,62 @@ async fn create_key(
 
 async fn list_keys(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiQuery(f): ApiQuery<ListFilter>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     let keys = admin::list_keys(s.store.as_ref(), f.developer.as_deref(), f.org.as_deref()).await?;
     Ok(Json(json!({ "keys": keys })).into_response())
 }
 
 async fn update_key(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<admin::KeyUpdate>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::update_key(s.store.as_ref(), &id, b).await?).into_response())
 }
 
 async fn revoke_org(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     let keys = admin::revoke_org(s.store.as_ref(), &name).await?;
     Ok(Json(json!({ "keys": keys })).into_response())
 }
 
 async fn update_team(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path((org, team)): Path<(String, String)>,
     ApiJson(b): ApiJson<admin::TeamUpdate>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::update_team(s.store.as_ref(), &org, &team, b).await?).into_response())
 }
 
 async fn revoke_team(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path((org, team)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     let keys = admin::revoke_team(s.store.as_ref(), &format!("{org}/{team}")).await?;
     Ok(Json(json!({ "keys": keys })).into_response())
 }
 
 async fn revoke_key(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::revoke_key(s.store.as_ref(), &id).await?).into_response())
 }
 
 async fn create_budget(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiJson(b): ApiJson<admin::NewBudget>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok((
         StatusCode::CREATED,
         Json(admin::create_budget(s.store.as_ref(), b).await?),
@@ -654,10 +644,9 @@ async fn create_budget(
 
 async fn list_budgets(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     ApiQuery(f): ApiQuery<ListFilter>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     let scope = f
         .scope
         .as_deref()
@@ -684,20 +673,18 @@ fn budget_id(id: &str) -> Result<i64, ApiError> {
 
 async fn update_budget(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<admin::BudgetUpdate>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::update_budget(s.store.as_ref(), budget_id(&id)?, b).await?).into_response())
 }
 
 async fn delete_budget(
     State(s): State<AppState>,
-    h: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &h).await?;
     Ok(Json(admin::delete_budget(s.store.as_ref(), budget_id(&id)?).await?).into_response())
 }
 
