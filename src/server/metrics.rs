@@ -67,50 +67,43 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
         let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} counter");
         let _ = writeln!(w, "{name}{label} {}", v.load(Ordering::Relaxed));
     };
-    let _ = writeln!(
+    // Counter families with one `result` label value per outcome.
+    let by_result = |w: &mut String, name: &str, help: &str, outcomes: &[(&str, &AtomicU64)]| {
+        let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (result, v) in outcomes {
+            let _ = writeln!(
+                w,
+                "{name}{{result=\"{result}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+    };
+    by_result(
         w,
-        "# HELP gw_ingest_rows_total Usage rows received by this instance, by outcome."
+        "gw_ingest_rows_total",
+        "Usage rows received by this instance, by outcome.",
+        &[
+            ("accepted", &metrics.ingest_accepted),
+            ("duplicate", &metrics.ingest_duplicates),
+        ],
     );
-    let _ = writeln!(w, "# TYPE gw_ingest_rows_total counter");
-    let _ = writeln!(
+    by_result(
         w,
-        "gw_ingest_rows_total{{result=\"accepted\"}} {}",
-        metrics.ingest_accepted.load(Ordering::Relaxed)
+        "gw_ingest_batches_total",
+        "Usage batches received by this instance, by outcome.",
+        &[
+            ("ok", &metrics.ingest_batches),
+            ("rejected", &metrics.ingest_rejected),
+        ],
     );
-    let _ = writeln!(
+    by_result(
         w,
-        "gw_ingest_rows_total{{result=\"duplicate\"}} {}",
-        metrics.ingest_duplicates.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        w,
-        "# HELP gw_ingest_batches_total Usage batches received by this instance, by outcome."
-    );
-    let _ = writeln!(w, "# TYPE gw_ingest_batches_total counter");
-    let _ = writeln!(
-        w,
-        "gw_ingest_batches_total{{result=\"ok\"}} {}",
-        metrics.ingest_batches.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        w,
-        "gw_ingest_batches_total{{result=\"rejected\"}} {}",
-        metrics.ingest_rejected.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        w,
-        "# HELP gw_leases_total Lease requests answered by this instance, by outcome."
-    );
-    let _ = writeln!(w, "# TYPE gw_leases_total counter");
-    let _ = writeln!(
-        w,
-        "gw_leases_total{{result=\"granted\"}} {}",
-        metrics.leases_granted.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        w,
-        "gw_leases_total{{result=\"exhausted\"}} {}",
-        metrics.leases_denied.load(Ordering::Relaxed)
+        "gw_leases_total",
+        "Lease requests answered by this instance, by outcome.",
+        &[
+            ("granted", &metrics.leases_granted),
+            ("exhausted", &metrics.leases_denied),
+        ],
     );
     counter(
         w,
