@@ -34,6 +34,7 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     if !listen.ip().is_loopback() {
         eprintln!("gw: warning: listening on {listen}, beyond loopback: any host that reaches it can spend through it");
     }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let writer = LedgerWriter::start(&config.ledger_path())?;
     let cwd = std::env::current_dir()?;
     let attribution = attribution::discover(
@@ -45,7 +46,7 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
             agent: Some("proxy".into()),
             ..Default::default()
         },
-        |k| std::env::var(k).ok(),
+        env,
     );
     let session_id = attribution.session_id.clone();
     let recorder = Recorder {
@@ -53,7 +54,6 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
         prices: PriceTable::embedded().with_overrides(&config.prices),
         attribution,
     };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let auth = Arc::new(SessionAuth::new(
         Credentials::load(&config.credentials_path)?.provider_keys(&env),
     ));
