@@ -1,26 +1,27 @@
-//! Body wrappers on the hot path. Neither buffers: each frame is forwarded as it arrives while a
-//! copy feeds an incremental parser.
+//! Body wrappers on the hot path. Neither buffers nor parses: each frame is forwarded as it
+//! arrives, and a reference to it goes to the request's metering task (see [`super::tap`]).
 
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::meter::{ChatUsageChunkFilter, RequestInfo, RequestTap, ResponseTap};
+use crate::meter::{ChatUsageChunkFilter, ResponseTap};
 
 use super::context::RequestContext;
+use super::tap::Tap;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A response body that meters what passes and records exactly once: at end of stream, on an
-/// upstream error, or when dropped early (the client went away).
+/// A response body that hands each frame to the request's [`Tap`] as it passes and ends the
+/// request exactly once: at end of stream, on an upstream error, or when dropped early (the
+/// client went away).
 pub struct MeteredBody<B> {
     inner: B,
-    tap: ResponseTap,
     /// Present when gw asked for `include_usage` itself: hides that extra chunk from the client.
     filter: Option<ChatUsageChunkFilter>,
+    tap: Tap,
     context: Option<RequestContext>,
     done: bool,
 }
@@ -32,10 +33,12 @@ impl<B> MeteredBody<B> {
         filter: Option<ChatUsageChunkFilter>,
         context: RequestContext,
     ) -> Self {
+        let meter = context.tap();
+        meter.response_head(tap);
         MeteredBody {
             inner,
-            tap,
             filter,
+            tap: meter,
             context: Some(context),
             done: false,
         }
@@ -43,8 +46,7 @@ impl<B> MeteredBody<B> {
 
     fn finish(&mut self, cut: bool, error: Option<String>) {
         if let Some(context) = self.context.take() {
-            let extracted = self.tap.finish();
-            context.finish(extracted, cut, error);
+            context.end(cut, error);
         }
     }
 }
@@ -75,7 +77,7 @@ where
                     if let Some(context) = this.context.as_mut() {
                         context.mark_first_byte();
                     }
-                    this.tap.feed(data);
+                    this.tap.response(data);
                     match this.filter.as_mut() {
                         None => {
                             // A sized body is over with its last byte: hyper may never poll again.
@@ -137,27 +139,16 @@ impl<B> Drop for MeteredBody<B> {
     }
 }
 
-/// A request body that streams to the upstream while a capped copy is parsed for the model and
-/// `stream` flag; the result lands in `slot` when the body ends or is dropped.
+/// A request body that streams to the upstream while handing each frame to the request's
+/// [`Tap`], which reads the model and `stream` flag from it beside the stream.
 pub struct RequestTapBody<B> {
     inner: B,
-    tap: RequestTap,
-    slot: Arc<OnceLock<RequestInfo>>,
+    tap: Tap,
 }
 
 impl<B> RequestTapBody<B> {
-    pub fn new(inner: B, slot: Arc<OnceLock<RequestInfo>>) -> Self {
-        RequestTapBody {
-            inner,
-            tap: RequestTap::new(),
-            slot,
-        }
-    }
-
-    fn publish(&mut self) {
-        if self.slot.get().is_none() {
-            let _ = self.slot.set(self.tap.finish());
-        }
+    pub fn new(inner: B, tap: Tap) -> Self {
+        RequestTapBody { inner, tap }
     }
 }
 
@@ -177,18 +168,12 @@ where
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.tap.feed(data);
+                    this.tap.request(data);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => {
-                this.publish();
-                Poll::Ready(Some(Err(e.into())))
-            }
-            Poll::Ready(None) => {
-                this.publish();
-                Poll::Ready(None)
-            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -199,11 +184,5 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-impl<B> Drop for RequestTapBody<B> {
-    fn drop(&mut self) {
-        self.publish();
     }
 }

@@ -1,7 +1,7 @@
 //! The per-request context: everything known about one proxied request, finished into exactly
 //! one ledger row in one place, whether the request succeeded, failed or was cut off.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::ledger::{Row, WriterHandle};
@@ -9,6 +9,7 @@ use crate::meter::{gemini_path_model, Extracted, Protocol, Provider, RequestInfo
 use crate::pricing::PriceTable;
 
 use super::route;
+use super::tap::Tap;
 
 /// Shared by every request of a proxy: where rows go and how they are priced and attributed.
 pub struct Recorder {
@@ -25,7 +26,7 @@ pub struct RequestContext {
     pub protocol: Protocol,
     endpoint: String,
     path_model: Option<String>,
-    pub request_info: Arc<OnceLock<RequestInfo>>,
+    tap: Tap,
     agent_session_id: Option<String>,
     pub status: u16,
     pub upstream_request_id: Option<String>,
@@ -61,7 +62,7 @@ impl RequestContext {
             protocol: Protocol::classify(provider, upstream_path_and_query),
             endpoint,
             path_model,
-            request_info: Arc::new(OnceLock::new()),
+            tap: Tap::start(),
             agent_session_id,
             status: 0,
             upstream_request_id: None,
@@ -76,11 +77,28 @@ impl RequestContext {
         }
     }
 
-    /// Builds the row and hands it to the ledger writer. `cut` is true when the body ended
-    /// before its end (client gone, upstream error); `error` says why, if anything failed.
-    pub fn finish(self, extracted: Extracted, cut: bool, error: Option<String>) {
+    /// Where the request's bodies hand their frames.
+    pub fn tap(&self) -> Tap {
+        self.tap.clone()
+    }
+
+    /// Ends the request. `cut` is true when it ended before its end (client gone, upstream
+    /// error); `error` says why, if anything failed. The row is recorded by the metering task,
+    /// after everything sent to it before.
+    pub fn end(self, cut: bool, error: Option<String>) {
         let latency_us = self.started.elapsed().as_micros() as i64;
-        let request = self.request_info.get().cloned().unwrap_or_default();
+        self.tap.clone().finish(self, latency_us, cut, error);
+    }
+
+    /// Builds the row and hands it to the ledger writer (from the metering task).
+    pub(super) fn record(
+        self,
+        request: RequestInfo,
+        extracted: Extracted,
+        latency_us: i64,
+        cut: bool,
+        error: Option<String>,
+    ) {
         let requested_model = request.model.clone().or_else(|| self.path_model.clone());
         let model = extracted.model.clone().or_else(|| requested_model.clone());
         let usage = extracted.usage;

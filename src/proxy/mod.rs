@@ -6,6 +6,7 @@ mod body;
 mod context;
 pub mod gate;
 pub mod route;
+mod tap;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -224,7 +225,7 @@ fn answer_failure(
     let provider = context.provider;
     context.status = status.as_u16();
     let response = error_response(Some(provider), status, kind, &message);
-    context.finish(Default::default(), cut, Some(message));
+    context.end(cut, Some(message));
     response
 }
 
@@ -306,6 +307,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         .filter(|_| context.protocol != Protocol::Other);
     let peek_model = gate.is_some_and(|g| g.needs_model()) && provider != Provider::Gemini;
     let mut filter = None;
+    let mut peeked_model = None;
     let body = if parts.method == http::Method::POST
         && (context.protocol == Protocol::OpenAiChat || peek_model)
     {
@@ -324,7 +326,9 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         };
         let mut tap = RequestTap::new();
         tap.feed(&bytes);
-        let _ = context.request_info.set(tap.finish());
+        let info = tap.finish();
+        peeked_model = info.model.clone();
+        context.tap().request_info(info);
         let injected = if context.protocol == Protocol::OpenAiChat {
             inject_include_usage(&bytes)
         } else {
@@ -347,13 +351,13 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
         full(bytes)
     } else {
-        RequestTapBody::new(incoming, context.request_info.clone()).boxed()
+        RequestTapBody::new(incoming, context.tap()).boxed()
     };
 
     if let Some(gate) = gate {
         let model = match provider {
             Provider::Gemini => crate::meter::gemini_path_model(route::path_only(upstream_path)),
-            _ => context.request_info.get().and_then(|i| i.model.clone()),
+            _ => peeked_model,
         };
         match gate.admit(model.as_deref()).await {
             Ok(ticket) => context.ticket = Some(ticket),

@@ -2,7 +2,7 @@
 //! error bodies each provider's clients understand.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::meter::Provider;
 
@@ -55,50 +55,69 @@ fn gemini_status(status: StatusCode) -> &'static str {
 }
 
 /// Headers that belong to one connection and must not be forwarded (RFC 9110 §7.6.1), plus any
-/// header the `Connection` header names.
+/// header the `Connection` header names. One pass over the names finds them: most messages carry
+/// few or none, and removing each by name would cost a hash lookup apiece.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+    let mut doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name))
+        .cloned()
         .collect();
-    for name in named {
-        headers.remove(name);
+    if doomed.is_empty() {
+        return; // no `Connection` header either: it is one of them
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    doomed.extend(
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok()),
+    );
+    for name in doomed {
+        headers.remove(name);
     }
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 /// The agent's own session id, from the headers each agent sends (AGENTS.md).
 pub fn agent_session_id(headers: &HeaderMap) -> Option<String> {
-    ["x-claude-code-session-id", "session-id", "x-session-id"]
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v: &HeaderValue| v.to_str().ok())
-        .map(|v| v.chars().take(200).collect())
+    const NAMES: [HeaderName; 3] = [
+        HeaderName::from_static("x-claude-code-session-id"),
+        HeaderName::from_static("session-id"),
+        HeaderName::from_static("x-session-id"),
+    ];
+    first_value(headers, &NAMES)
 }
 
 /// The upstream's request id, from the response headers providers set.
 pub fn upstream_request_id(headers: &HeaderMap) -> Option<String> {
-    ["request-id", "x-request-id", "x-goog-request-id", "cf-ray"]
+    const NAMES: [HeaderName; 4] = [
+        HeaderName::from_static("request-id"),
+        HeaderName::from_static("x-request-id"),
+        HeaderName::from_static("x-goog-request-id"),
+        HeaderName::from_static("cf-ray"),
+    ];
+    first_value(headers, &NAMES)
+}
+
+/// The first of `names` present, as text of at most 200 characters.
+fn first_value(headers: &HeaderMap, names: &[HeaderName]) -> Option<String> {
+    names
         .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v| v.to_str().ok())
+        .find_map(|name| headers.get(name))
+        .and_then(|v: &HeaderValue| v.to_str().ok())
         .map(|v| v.chars().take(200).collect())
 }
 
@@ -158,5 +177,13 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-api-key"));
+
+        let mut h = HeaderMap::new();
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("te", "trailers".parse().unwrap());
+        h.insert("x-private", "1".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "only what Connection names goes with them");
+        assert!(h.contains_key("x-private"));
     }
 }
