@@ -24,6 +24,7 @@ use http_body_util::{BodyExt, Full};
 const REQUESTS: usize = 3000;
 const RATE_PER_SEC: u64 = 500;
 const FRAMES: usize = 400;
+const WARM_UP: usize = 50;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--test"); // `cargo test --benches` smoke run
@@ -48,6 +49,7 @@ fn main() {
     };
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
     let bare_addr = spawn_bare_forwarder(mock.addr);
+    let raw_addr = spawn_byte_forwarder(mock.addr);
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -57,13 +59,27 @@ fn main() {
         let via = format!("http://{proxy_addr}/anthropic/v1/messages");
         let n = if quick { 20 } else { REQUESTS };
 
-        println!("non-streaming POST /v1/messages, {n} requests at {RATE_PER_SEC}/s, keep-alive, one at a time");
-        let d = latencies(&direct, n).await;
-        let p = latencies(&via, n).await;
-        let b = latencies(&format!("http://{bare_addr}/v1/messages"), n).await;
+        let bare = format!("http://{bare_addr}/v1/messages");
+        let raw = format!("http://{raw_addr}/v1/messages");
+        println!(
+            "non-streaming POST /v1/messages, {n} requests each at {RATE_PER_SEC}/s, keep-alive, \
+             one at a time, direct / via gw / via bare hyper / via a byte copier interleaved"
+        );
+        let before = [
+            ThreadStat::read("gw-proxy"),
+            ThreadStat::read("bare-proxy"),
+            ThreadStat::read("mock"),
+        ];
+        let [d, p, b, r] = latencies([&direct, &via, &bare, &raw], n).await;
+        let [gw_cpu, bare_cpu, mock_cpu] = [
+            ThreadStat::read("gw-proxy").since(&before[0]),
+            ThreadStat::read("bare-proxy").since(&before[1]),
+            ThreadStat::read("mock").since(&before[2]),
+        ];
         report("direct", &d);
         report("via gw", &p);
         report("bare hyper", &b);
+        report("byte copier", &r);
         println!(
             "  added        p50 {:>7.1} µs   p99 {:>7.1} µs   (gw over direct)",
             pct(&p, 50.0) - pct(&d, 50.0),
@@ -74,6 +90,23 @@ fn main() {
             pct(&p, 50.0) - pct(&b, 50.0),
             pct(&p, 99.0) - pct(&b, 99.0)
         );
+        println!(
+            "  the hop      p50 {:>7.1} µs   p99 {:>7.1} µs   (a byte copier over direct: no proxy does less)",
+            pct(&r, 50.0) - pct(&d, 50.0),
+            pct(&r, 99.0) - pct(&d, 99.0)
+        );
+        let per = (n + WARM_UP) as f64;
+        if gw_cpu.slices > 0 {
+            println!(
+                "  CPU per request: gw thread {:.1} µs, bare hyper thread {:.1} µs, mock {:.1} µs; \
+                 times scheduled: gw {:.2}, bare {:.2}",
+                gw_cpu.cpu_ns as f64 / per / 1e3,
+                bare_cpu.cpu_ns as f64 / per / 1e3,
+                mock_cpu.cpu_ns as f64 / per / 4e3,
+                gw_cpu.slices as f64 / per,
+                bare_cpu.slices as f64 / per,
+            );
+        }
 
         let frames = if quick { 5 } else { FRAMES };
         println!("SSE frame release → client receipt, {frames} frames");
@@ -131,7 +164,7 @@ fn main() {
 /// gw's proxy on a thread and runtime of its own, as `gw run` runs it.
 fn spawn_proxy(state: ProxyState) -> std::net::SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    named_thread("gw-proxy", move || {
         let rt = gw::proxy::runtime().unwrap();
         rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -149,7 +182,7 @@ fn spawn_bare_forwarder(upstream: std::net::SocketAddr) -> std::net::SocketAddr 
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    named_thread("bare-proxy", move || {
         let rt = gw::proxy::runtime().unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -186,10 +219,40 @@ fn spawn_bare_forwarder(upstream: std::net::SocketAddr) -> std::net::SocketAddr 
     rx.recv().unwrap()
 }
 
+fn named_thread(name: &str, f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .unwrap();
+}
+
+/// The floor: a forwarder that parses nothing and copies bytes both ways between the client's
+/// connection and one of its own to the upstream, on a runtime like gw's.
+fn spawn_byte_forwarder(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    named_thread("byte-copier", move || {
+        let rt = gw::proxy::runtime().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let (mut client, _) = listener.accept().await.unwrap();
+                client.set_nodelay(true).unwrap();
+                tokio::spawn(async move {
+                    let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                    server.set_nodelay(true).unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
 /// The mock upstream on a thread and runtime of its own.
 fn spawn_mock() -> Mock {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    named_thread("mock", move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -202,22 +265,27 @@ fn spawn_mock() -> Mock {
     rx.recv().unwrap()
 }
 
-async fn latencies(url: &str, n: usize) -> Vec<f64> {
-    let client = common::client();
+/// Latencies to each URL, requests to all of them interleaved (rotating which goes first) so a
+/// noisy spell on the machine falls on all alike. One keep-alive client per URL.
+async fn latencies<const K: usize>(urls: [&str; K], n: usize) -> [Vec<f64>; K] {
+    let clients: Vec<_> = urls.iter().map(|_| common::client()).collect();
     let body = Bytes::from_static(br#"{"model":"claude-sonnet-4-5","max_tokens":10}"#);
     let interval = Duration::from_micros(1_000_000 / RATE_PER_SEC);
     let mut ticker = tokio::time::interval(interval);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n + 50 {
-        ticker.tick().await;
-        let request = http::Request::post(url)
-            .body(Full::new(body.clone()))
-            .unwrap();
-        let start = Instant::now();
-        let response = client.request(request).await.unwrap();
-        response.into_body().collect().await.unwrap();
-        if i >= 50 {
-            out.push(start.elapsed().as_secs_f64() * 1e6); // warm-up excluded
+    let mut out: [Vec<f64>; K] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for i in 0..n + WARM_UP {
+        for k in 0..K {
+            let which = (i + k) % K;
+            ticker.tick().await;
+            let request = http::Request::post(urls[which])
+                .body(Full::new(body.clone()))
+                .unwrap();
+            let start = Instant::now();
+            let response = clients[which].request(request).await.unwrap();
+            response.into_body().collect().await.unwrap();
+            if i >= WARM_UP {
+                out[which].push(start.elapsed().as_secs_f64() * 1e6);
+            }
         }
     }
     out
@@ -247,6 +315,44 @@ async fn frame_latencies(mock: &Mock, url: &str, frames: usize) -> Vec<f64> {
     }
     out.truncate(frames);
     out
+}
+
+/// A thread's scheduler figures (`/proc/self/task/<tid>/schedstat`): time on CPU and how many
+/// times it was scheduled in. Zero where the file does not exist (not Linux).
+#[derive(Default)]
+struct ThreadStat {
+    cpu_ns: u64,
+    slices: u64,
+}
+
+impl ThreadStat {
+    fn read(name: &str) -> ThreadStat {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return ThreadStat::default();
+        };
+        for task in tasks.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            let fields: Vec<u64> = stat
+                .split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            if let [cpu_ns, _, slices] = fields[..] {
+                return ThreadStat { cpu_ns, slices };
+            }
+        }
+        ThreadStat::default()
+    }
+
+    fn since(&self, earlier: &ThreadStat) -> ThreadStat {
+        ThreadStat {
+            cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
+            slices: self.slices.saturating_sub(earlier.slices),
+        }
+    }
 }
 
 fn pct(samples: &[f64], p: f64) -> f64 {
