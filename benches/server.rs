@@ -10,7 +10,7 @@ use gw::server::{self, ServeOptions, Store};
 use http::Method;
 use serde_json::{json, Value};
 
-const BATCHES: usize = 20;
+const BATCHES: usize = 100;
 const BATCH_ROWS: usize = 1000;
 const LEASES: usize = 1000;
 const PARALLEL: usize = 16;
@@ -108,6 +108,16 @@ async fn bench(name: &str, store: Arc<dyn Store>) {
     }
     let dup = (5 * BATCH_ROWS) as f64 / t.elapsed().as_secs_f64();
 
+    // A Prometheus scrape over all that usage (median of 5).
+    let mut scrapes: Vec<Duration> = (0..5).map(|_| Duration::ZERO).collect();
+    for s in scrapes.iter_mut() {
+        let t = Instant::now();
+        let (status, _) = admin.send(Method::GET, "/metrics", None).await.unwrap();
+        assert!(status.is_success());
+        *s = t.elapsed();
+    }
+    scrapes.sort();
+
     // Lease latency, one at a time, against three budgets.
     let mut lat = Vec::with_capacity(LEASES);
     for i in 0..LEASES {
@@ -150,8 +160,9 @@ async fn bench(name: &str, store: Arc<dyn Store>) {
     let conc_rate = conc.len() as f64 / t.elapsed().as_secs_f64();
     conc.sort();
     println!(
-        "{name:<9} ingest {ingest:>8.0} rows/s (duplicates {dup:>8.0} rows/s) | lease p50 {:.2} ms p99 {:.2} ms | \
+        "{name:<9} ingest {ingest:>8.0} rows/s (duplicates {dup:>8.0} rows/s) | /metrics {:.2} ms | lease p50 {:.2} ms p99 {:.2} ms | \
          {PARALLEL} parallel: p50 {:.2} ms p99 {:.2} ms, {conc_rate:.0} leases/s",
+        pct(&scrapes, 0.5),
         pct(&lat, 0.5),
         pct(&lat, 0.99),
         pct(&conc, 0.5),

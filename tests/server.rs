@@ -1036,10 +1036,14 @@ async fn reports_and_metrics(db: &Db) {
     rows[1]["model"] = json!("gpt-5");
     rows.push(usage_row("a", 0));
     rows[2]["cost_nanos"] = Value::Null;
-    w.alice
-        .call(Method::POST, "/v1/usage", Some(&json!({ "rows": rows })))
-        .await
-        .unwrap();
+    rows[2]["model"] = Value::Null;
+    for _ in 0..2 {
+        // The second time, every row is a duplicate: totals must not move.
+        w.alice
+            .call(Method::POST, "/v1/usage", Some(&json!({ "rows": rows })))
+            .await
+            .unwrap();
+    }
     w.bob
         .call(
             Method::POST,
@@ -1085,7 +1089,16 @@ async fn reports_and_metrics(db: &Db) {
     let (s, text) = w.admin.send(Method::GET, "/metrics", None).await.unwrap();
     assert_eq!(s, StatusCode::OK);
     let text = text.as_str().unwrap();
-    assert!(text.contains(r#"gw_usage_requests_total{org="acme",team="backend",developer="alice@acme.test",model="claude-sonnet-4-5"} 2"#), "{text}");
+    let alice = r#"org="acme",team="backend",developer="alice@acme.test""#;
+    for line in [
+        format!(r#"gw_usage_requests_total{{{alice},model="claude-sonnet-4-5"}} 1"#),
+        format!(r#"gw_usage_requests_total{{{alice},model="gpt-5"}} 1"#),
+        format!(r#"gw_usage_requests_total{{{alice},model=""}} 1"#),
+        format!(r#"gw_usage_tokens_total{{{alice},model="gpt-5",kind="input"}} 100"#),
+        format!(r#"gw_usage_tokens_total{{{alice},model="gpt-5",kind="output"}} 20"#),
+    ] {
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
     assert!(
         text.contains(r#"gw_ingest_rows_total{result="accepted"} 4"#),
         "{text}"
@@ -1096,7 +1109,7 @@ async fn reports_and_metrics(db: &Db) {
     );
     assert!(
         text.contains(
-            "gw_http_requests_total{method=\"POST\",route=\"/v1/usage\",status=\"200\"} 2"
+            "gw_http_requests_total{method=\"POST\",route=\"/v1/usage\",status=\"200\"} 3"
         ),
         "{text}"
     );

@@ -116,15 +116,13 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
     let mut tx = store.begin(false).await?;
     let rows = tx
         .query(
-            "SELECT o.name, coalesce(t.name, ''), d.email, coalesce(u.model, ''),
-                CAST(count(*) AS BIGINT), CAST(coalesce(sum(u.cost_nanos), 0) AS BIGINT),
-                CAST(sum(u.input_tokens) AS BIGINT), CAST(sum(u.output_tokens) AS BIGINT),
-                CAST(sum(u.cache_read_tokens) AS BIGINT),
-                CAST(sum(u.cache_write_5m_tokens + u.cache_write_1h_tokens) AS BIGINT),
-                CAST(sum(u.reasoning_tokens) AS BIGINT)
-             FROM usage u JOIN orgs o ON o.id = u.org_id JOIN developers d ON d.id = u.developer_id
+            "SELECT o.name, coalesce(t.name, ''), d.email, u.model, u.requests, u.cost_nanos,
+                u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens,
+                u.reasoning_tokens
+             FROM usage_totals u JOIN orgs o ON o.id = u.org_id
+                JOIN developers d ON d.id = u.developer_id
                 LEFT JOIN teams t ON t.id = u.team_id
-             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+             ORDER BY 1, 2, 3, 4",
             &[],
         )
         .await?;

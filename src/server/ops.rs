@@ -762,7 +762,11 @@ fn insert_sql(rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us");
+    sql.push_str(
+        " ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us, model,
+            input_tokens, output_tokens, cache_read_tokens,
+            cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens",
+    );
     sql
 }
 
@@ -785,6 +789,8 @@ pub async fn ingest(
     let mut accepted = 0u64;
     let mut by_session: BTreeMap<String, i64> = BTreeMap::new();
     let mut rollup: BTreeMap<(Scope, i64, i64), i64> = BTreeMap::new();
+    // Per model: requests, cost, then input, output, cache read, cache write, reasoning tokens.
+    let mut totals: BTreeMap<String, [i64; 7]> = BTreeMap::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = insert_sql(chunk.len());
         let mut params = Vec::with_capacity(chunk.len() * USAGE_COLUMNS.len());
@@ -806,7 +812,39 @@ pub async fn ingest(
             for (scope, id) in scopes.into_iter().flatten() {
                 *rollup.entry((scope, id, bucket)).or_default() += cost;
             }
+            let model = r.opt_text(3).unwrap_or_default();
+            let sums = totals.entry(model).or_default();
+            sums[0] += 1;
+            sums[1] += cost;
+            for (i, sum) in sums[2..].iter_mut().enumerate() {
+                *sum += r.int(4 + i);
+            }
         }
+    }
+    // In key order too, for the same reason.
+    for (model, sums) in &totals {
+        let mut params = vec![
+            ctx.org_id.into(),
+            ctx.team_id.unwrap_or(0).into(),
+            ctx.developer_id.into(),
+            model.into(),
+        ];
+        params.extend(sums.iter().map(|&v| v.into()));
+        tx.execute(
+            "INSERT INTO usage_totals (org_id, team_id, developer_id, model, requests, cost_nanos,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (org_id, team_id, developer_id, model) DO UPDATE SET
+                requests = usage_totals.requests + excluded.requests,
+                cost_nanos = usage_totals.cost_nanos + excluded.cost_nanos,
+                input_tokens = usage_totals.input_tokens + excluded.input_tokens,
+                output_tokens = usage_totals.output_tokens + excluded.output_tokens,
+                cache_read_tokens = usage_totals.cache_read_tokens + excluded.cache_read_tokens,
+                cache_write_tokens = usage_totals.cache_write_tokens + excluded.cache_write_tokens,
+                reasoning_tokens = usage_totals.reasoning_tokens + excluded.reasoning_tokens",
+            &params,
+        )
+        .await?;
     }
     // In key order, so concurrent batches lock rollup rows in one order (no deadlocks).
     for ((scope, id, bucket), cost) in &rollup {

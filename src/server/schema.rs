@@ -141,6 +141,29 @@ pub const MIGRATIONS: &[&str] = &[
         FROM usage GROUP BY 2, 3
     UNION ALL SELECT 'key', key_ref, started_at_us - (started_at_us % 900000000), CAST(sum(coalesce(cost_nanos, 0)) AS BIGINT)
         FROM usage GROUP BY 2, 3;",
+    // 3: all-time totals per org, team (0: none), developer and model ('': unknown), kept by
+    // ingest, so a /metrics scrape reads a row per label set instead of every usage row.
+    "CREATE TABLE usage_totals (
+        org_id BIGINT NOT NULL,
+        team_id BIGINT NOT NULL,
+        developer_id BIGINT NOT NULL,
+        model TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        cost_nanos BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        cache_read_tokens BIGINT NOT NULL,
+        cache_write_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        PRIMARY KEY (org_id, team_id, developer_id, model)
+    );
+    INSERT INTO usage_totals
+    SELECT org_id, coalesce(team_id, 0), developer_id, coalesce(model, ''), CAST(count(*) AS BIGINT),
+        CAST(coalesce(sum(cost_nanos), 0) AS BIGINT), CAST(sum(input_tokens) AS BIGINT),
+        CAST(sum(output_tokens) AS BIGINT), CAST(sum(cache_read_tokens) AS BIGINT),
+        CAST(sum(cache_write_5m_tokens + cache_write_1h_tokens) AS BIGINT),
+        CAST(sum(reasoning_tokens) AS BIGINT)
+        FROM usage GROUP BY 1, 2, 3, 4;",
 ];
 
 /// The migrations in SQLite's dialect.
@@ -162,4 +185,61 @@ pub fn postgres() -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    /// A server that ingested before totals existed gets them from its usage rows.
+    #[test]
+    fn usage_totals_are_backfilled_from_existing_usage() {
+        let conn = Connection::open_in_memory().unwrap();
+        let steps = super::sqlite();
+        for step in &steps[..2] {
+            conn.execute_batch(step).unwrap();
+        }
+        let insert = |id: &str, team: Option<i64>, model: Option<&str>, cost: Option<i64>| {
+            conn.execute(
+                "INSERT INTO usage (id, key_ref, developer_id, team_id, org_id, started_at_us,
+                    ended_at_us, provider, endpoint, model, status, streamed, incomplete,
+                    input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                    cache_write_1h_tokens, reasoning_tokens, cost_nanos, price_version,
+                    latency_us, session_id, received_at_us)
+                 VALUES (?1, 1, 7, ?2, 3, 0, 0, 'anthropic', '/v1/messages', ?3, 200, 0, 0,
+                    10, 2, 100, 5, 1, 0, ?4, 'v', 1, 's', 0)",
+                rusqlite::params![id, team, model, cost],
+            )
+            .unwrap();
+        };
+        insert("a", Some(4), Some("claude-sonnet-4-5"), Some(100));
+        insert("b", Some(4), Some("claude-sonnet-4-5"), None);
+        insert("c", None, None, Some(7));
+        conn.execute_batch(&steps[2]).unwrap();
+
+        let mut rows = conn
+            .prepare("SELECT team_id, model, requests, cost_nanos, input_tokens, cache_write_tokens FROM usage_totals ORDER BY team_id")
+            .unwrap();
+        let got: Vec<(i64, String, i64, i64, i64, i64)> = rows
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, String::new(), 1, 7, 10, 6),
+                (4, "claude-sonnet-4-5".into(), 2, 100, 20, 12),
+            ]
+        );
+    }
 }
