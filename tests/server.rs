@@ -1115,3 +1115,51 @@ async fn reports_and_metrics(db: &Db) {
     );
     srv.stop().await;
 }
+
+/// `--tls-cert/--tls-key`: the server answers over TLS with the files' certificate, a client
+/// trusting that certificate gets through, and one that does not (or speaks plain HTTP) does not.
+#[tokio::test]
+async fn serves_tls_from_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+
+    let db = Db::sqlite().await;
+    let tls = server::tls_from_files(&cert, &key).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = ServeOptions {
+        tls: Some(tls),
+        ..ServeOptions::default()
+    };
+    let task = tokio::spawn(server::serve(listener, db.store.clone(), options, async {
+        let _ = stopped.await;
+    }));
+
+    let trusted = Client::new(&format!("https://{addr}"), None, Some(cert.as_path())).unwrap();
+    let health = trusted.call(Method::GET, "/healthz", None).await.unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+
+    let untrusting = Client::new(&format!("https://{addr}"), None, None).unwrap();
+    let refused = untrusting.call(Method::GET, "/healthz", None).await;
+    let refused = refused.unwrap_err().to_string();
+    assert!(refused.contains("certificate"), "{refused}");
+    let plain = Client::new(&format!("http://{addr}"), None, None).unwrap();
+    assert!(plain.call(Method::GET, "/healthz", None).await.is_err());
+
+    // Bad files are named in the error.
+    let missing = dir.path().join("missing.pem");
+    let err = server::tls_from_files(&missing, &key).unwrap_err();
+    assert!(err.contains("missing.pem"), "{err}");
+    let err = server::tls_from_files(&key, &key).unwrap_err();
+    assert!(err.contains("no certificate in"), "{err}");
+    let err = server::tls_from_files(&cert, &cert).unwrap_err();
+    assert!(err.contains("cert.pem"), "{err}");
+
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
