@@ -11,6 +11,9 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::query::Sums;
+use crate::report::Counters;
+
 use super::db::{Store, Value};
 use super::error::ApiError;
 use super::money;
@@ -82,44 +85,15 @@ fn is_time(d: Dim) -> bool {
     matches!(d, Dim::Day | Dim::Week | Dim::Month)
 }
 
-/// Counters in the order `gw spend --json` writes them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Counters {
-    pub requests: i64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    pub cache_read_tokens: i64,
-    pub cache_write_tokens: i64,
-    pub reasoning_tokens: i64,
-    pub total_tokens: i64,
-    pub cost_nanos: i64,
-    pub cost_usd: f64,
-    pub unpriced_requests: i64,
-}
-
-impl Counters {
-    fn add(&mut self, o: &Counters) {
-        self.requests += o.requests;
-        self.input_tokens += o.input_tokens;
-        self.output_tokens += o.output_tokens;
-        self.cache_read_tokens += o.cache_read_tokens;
-        self.cache_write_tokens += o.cache_write_tokens;
-        self.reasoning_tokens += o.reasoning_tokens;
-        self.total_tokens += o.total_tokens;
-        self.cost_nanos += o.cost_nanos;
-        self.cost_usd = money::usd(self.cost_nanos);
-        self.unpriced_requests += o.unpriced_requests;
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A row as `gw spend --json` writes it: its key, then the same counters.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReportRow {
     pub key: BTreeMap<String, Option<String>>,
     #[serde(flatten)]
     pub counters: Counters,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SpendReport {
     pub since: Option<String>,
     pub until: String,
@@ -343,18 +317,16 @@ pub async fn spend(
             })
             .collect();
         let b = n_keys;
-        let c = Counters {
+        let c = Counters(Sums {
             requests: r.int(b),
             input_tokens: r.int(b + 1),
             output_tokens: r.int(b + 2),
             cache_read_tokens: r.int(b + 3),
             cache_write_tokens: r.int(b + 4),
             reasoning_tokens: r.int(b + 5),
-            total_tokens: r.int(b + 1) + r.int(b + 2) + r.int(b + 3) + r.int(b + 4),
             cost_nanos: r.int(b + 6),
-            cost_usd: money::usd(r.int(b + 6)),
             unpriced_requests: r.int(b + 7),
-        };
+        });
         totals.add(&c);
         groups.entry(key).or_default().add(&c);
     }
@@ -370,7 +342,7 @@ pub async fn spend(
         })
         .collect();
     if !by_time {
-        out.sort_by_key(|r| std::cmp::Reverse(r.counters.cost_nanos));
+        out.sort_by_key(|r| std::cmp::Reverse(r.counters.0.cost_nanos));
     }
     let zoned = |t: Timestamp| {
         t.to_zoned(tz.clone())
