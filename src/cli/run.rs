@@ -267,7 +267,7 @@ pub fn summary_line(rows: &[Row], session_id: &str) -> String {
     } else {
         format!("{} out", tokens(output))
     });
-    let mut money = format!("${}", usd(cost));
+    let mut money = crate::report::usd_fine(cost);
     if unpriced > 0 {
         money.push_str(&format!(" + {unpriced} unpriced"));
     }
@@ -284,16 +284,6 @@ fn tokens(n: u64) -> String {
         0..=999 => n.to_string(),
         1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
         _ => format!("{:.2}M", n as f64 / 1e6),
-    }
-}
-
-/// Nano-dollars as dollars with four decimals (more when the amount is tiny but not zero).
-fn usd(nanos: i64) -> String {
-    let dollars = nanos as f64 / 1e9;
-    if nanos != 0 && dollars.abs() < 0.0001 {
-        format!("{dollars:.6}")
-    } else {
-        format!("{dollars:.4}")
     }
 }
 

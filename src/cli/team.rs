@@ -9,8 +9,8 @@ use clap::Args;
 use comfy_table::{Cell, Color};
 
 use crate::config::{env_vars, Config, Credentials, ServerLogin};
+use crate::report::usd;
 use crate::report::Style;
-use crate::server::money::usd_text;
 use crate::server::ops::BudgetStatus;
 use crate::sync::{self, ServerClient, SyncError, Uploader};
 
@@ -202,13 +202,13 @@ pub fn budget_table(budgets: &[BudgetStatus], style: Style) -> String {
             Cell::new(b.scope.as_str()),
             Cell::new(&b.name),
             Cell::new(b.period.as_str()),
-            Cell::new(usd_text(b.limit_nanos)),
-            Cell::new(usd_text(b.spent_nanos)),
-            Cell::new(usd_text(b.reserved_nanos)),
+            Cell::new(usd(b.limit_nanos)),
+            Cell::new(usd(b.spent_nanos)),
+            Cell::new(usd(b.reserved_nanos)),
             if b.exhausted {
-                style.warn(usd_text(b.remaining_nanos))
+                style.warn(usd(b.remaining_nanos))
             } else {
-                Cell::new(usd_text(b.remaining_nanos))
+                Cell::new(usd(b.remaining_nanos))
             },
             bar,
             Cell::new(b.resets_at.as_deref().unwrap_or("never")),

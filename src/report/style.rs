@@ -235,9 +235,14 @@ pub fn usd(nanos: i64) -> String {
     )
 }
 
-/// Nano-dollars to `$0.0315` (four decimals): single requests.
+/// Nano-dollars to `$0.0315` (four decimals): single requests and sessions. An amount that
+/// would round to `$0.0000` but is not zero gets six decimals (`$0.000012`): a cost is never
+/// shown as nothing.
 pub fn usd_fine(nanos: i64) -> String {
     let sign = if nanos < 0 { "-" } else { "" };
+    if nanos != 0 && nanos.unsigned_abs() < 50_000 {
+        return format!("{sign}$0.{:06}", (nanos.unsigned_abs() + 500) / 1_000);
+    }
     let units = (nanos.unsigned_abs() + 50_000) / 100_000;
     format!(
         "{sign}${}.{:04}",
@@ -293,6 +298,9 @@ mod tests {
         assert_eq!(usd_fine(31_530_000), "$0.0315");
         assert_eq!(usd_fine(31_550_000), "$0.0316");
         assert_eq!(usd_fine(12_000_000_000), "$12.0000");
+        assert_eq!(usd_fine(0), "$0.0000");
+        assert_eq!(usd_fine(12_345), "$0.000012");
+        assert_eq!(usd_fine(-49_999), "-$0.000050");
     }
 
     #[test]

@@ -145,15 +145,6 @@ pub fn usd(nanos: i64) -> f64 {
     nanos as f64 / NANOS_PER_USD as f64
 }
 
-/// `$12.34` for messages (rounded to cents, more digits below a cent).
-pub fn usd_text(nanos: i64) -> String {
-    if nanos != 0 && nanos.abs() < NANOS_PER_USD / 100 {
-        format!("${:.6}", usd(nanos))
-    } else {
-        format!("${:.2}", usd(nanos))
-    }
-}
-
 /// An instant (Unix microseconds) as RFC 3339 in UTC.
 pub fn rfc3339_us(us: i64) -> String {
     Timestamp::from_microsecond(us)

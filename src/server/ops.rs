@@ -146,9 +146,9 @@ impl BudgetStatus {
             "{} budget `{}` is exhausted: {} spent and {} reserved of {} {period}{when}",
             self.scope.as_str(),
             self.name,
-            money::usd_text(self.spent_nanos),
-            money::usd_text(self.reserved_nanos),
-            money::usd_text(self.limit_nanos),
+            crate::report::usd(self.spent_nanos),
+            crate::report::usd(self.reserved_nanos),
+            crate::report::usd(self.limit_nanos),
         )
     }
 }

@@ -243,7 +243,7 @@ impl LeaseManager {
             let policy = match self.settings.offline {
                 OfflinePolicy::Allow => format!(
                     "went on with an offline allowance of {} (offline = \"allow\")",
-                    usd(self.settings.offline_allowance_nanos)
+                    crate::report::usd(self.settings.offline_allowance_nanos)
                 ),
                 OfflinePolicy::Deny => {
                     "spent only what its lease held (offline = \"deny\")".to_string()
@@ -275,7 +275,7 @@ impl LeaseManager {
                 }
                 Err(Refusal::budget(format!(
                     "gw: the gw server at {url} is unreachable and this session's offline allowance of {} is spent (offline = \"allow\"); requests resume when the server is back",
-                    usd(self.settings.offline_allowance_nanos)
+                    crate::report::usd(self.settings.offline_allowance_nanos)
                 )))
             }
             OfflinePolicy::Deny => Err(Refusal::budget(format!(
@@ -321,8 +321,4 @@ impl LeaseSource for LeaseManager {
 
 fn exhausted(budget: &BudgetStatus) -> String {
     format!("gw: {}", budget.exhausted_message())
-}
-
-fn usd(nanos: i64) -> String {
-    crate::server::money::usd_text(nanos)
 }
