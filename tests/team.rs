@@ -420,6 +420,82 @@ async fn server_restart_mid_session_allow_goes_on_deny_refuses_and_totals_match(
     world.srv.stop().await;
 }
 
+/// `gw proxy` (for IDE agents) is a team-mode session like `gw run`: its requests spend against
+/// the lease and stop with 402 at the budget, and its rows reach the server when it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gw_proxy_spends_against_the_team_budget_and_syncs_at_stop() {
+    use std::io::{BufRead, BufReader};
+    let mock = Mock::start().await;
+    let world = World::new("0.05").await;
+    let dev = world.developer("ide", "", None).await;
+    let mut child = dev
+        .gw(&mock, &world.srv.url())
+        .env("GW_LOG", "debug")
+        .arg("proxy")
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // The export lines, up to the last one.
+    let exports: std::collections::HashMap<String, String> =
+        tokio::task::spawn_blocking(move || {
+            let mut exports = std::collections::HashMap::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some((name, value)) =
+                    line.strip_prefix("export ").and_then(|l| l.split_once('='))
+                {
+                    exports.insert(name.to_string(), value.to_string());
+                    if name == "GW_SESSION_ID" {
+                        break;
+                    }
+                }
+            }
+            exports
+        })
+        .await
+        .unwrap();
+    let base = &exports["ANTHROPIC_BASE_URL"];
+    let key = ("x-api-key", exports["ANTHROPIC_API_KEY"].as_str());
+    let mut statuses = Vec::new();
+    let mut refusal = String::new();
+    for _ in 0..10 {
+        let (status, _, body) = common::send(
+            "POST",
+            &format!("{base}/v1/messages"),
+            &[key],
+            r#"{"model":"claude-sonnet-4-5","max_tokens":10}"#,
+        )
+        .await;
+        statuses.push(status.as_u16());
+        if status == 402 {
+            refusal = String::from_utf8_lossy(&body).into_owned();
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&402), "{statuses:?}");
+    assert!(
+        refusal.contains("acme/backend") && refusal.contains("exhausted"),
+        "{refusal}"
+    );
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(
+        mock.seen().len(),
+        served,
+        "refused requests never reach the upstream"
+    );
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = finish(child, Duration::from_secs(30)).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (local, _, pending) = dev.local();
+    assert_eq!(pending, 0, "every row synced at stop");
+    assert!(local > 0);
+    assert_eq!(world.spent("team", "acme/backend").await, local);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_outside_the_allow_list_are_forbidden() {
     let mock = Mock::start().await;

@@ -4,6 +4,7 @@ mod admin;
 mod proxy;
 mod run;
 mod server;
+mod session;
 mod spend;
 mod team;
 
@@ -126,7 +127,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proxy(args) => {
             let config = Config::load()?;
             crate::logging::init(&config);
-            runtime()?.block_on(proxy::run(config, args))
+            // One thread, as gw run's proxy (see proxy::runtime).
+            crate::proxy::runtime()?.block_on(proxy::run(config, args))
         }
         Command::Config { env } => {
             let mut out = std::io::stdout().lock();

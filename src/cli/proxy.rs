@@ -3,18 +3,14 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
+use super::session::{Session, SessionSpec};
 use crate::agents::KEY_VARS;
-use crate::attribution::{self, Overrides};
-use crate::config::{Config, Credentials};
-use crate::ledger::LedgerWriter;
+use crate::config::Config;
 use crate::meter::Provider;
-use crate::pricing::PriceTable;
-use crate::proxy::{self, ProxyState, Recorder, SessionAuth};
 
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
@@ -35,32 +31,19 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("gw: warning: listening on {listen}, beyond loopback: any host that reaches it can spend through it");
     }
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let writer = LedgerWriter::start(&config.ledger_path())?;
-    let cwd = std::env::current_dir()?;
-    let attribution = attribution::discover(
-        &cwd,
-        Overrides {
-            developer: config.developer.clone(),
-            project: args.project,
-            task: args.task,
-            agent: Some("proxy".into()),
-            ..Default::default()
-        },
-        env,
-    );
-    let session_id = attribution.session_id.clone();
-    let recorder = Recorder {
-        writer: writer.handle(),
-        prices: PriceTable::embedded().with_overrides(&config.prices),
-        attribution,
+    let spec = SessionSpec {
+        agent: "proxy".into(),
+        agent_version: None,
+        project: args.project,
+        task: args.task,
+        listen,
     };
-    let auth = Arc::new(SessionAuth::new(
-        Credentials::load(&config.credentials_path)?.provider_keys(&env),
-    ));
-    let state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
-    let running = proxy::start(listen, state).await?;
-
-    let base = |p: Provider| running.session_base_url(&auth, p);
+    let session = Session::start(&config, spec, &env).await?;
+    for line in session.notices.take() {
+        eprintln!("{line}");
+    }
+    let (auth, session_id) = (session.auth.clone(), session.id.clone());
+    let base = |p: Provider| session.base_url(p);
     let mut exports = vec![
         ("ANTHROPIC_BASE_URL", base(Provider::Anthropic)),
         ("OPENAI_BASE_URL", format!("{}/v1", base(Provider::OpenAi))),
@@ -85,13 +68,16 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     drop(out);
     eprintln!(
         "gw proxy: listening on http://{} (session {session_id}); Ctrl-C stops",
-        running.local_addr()
+        session.proxy.local_addr()
     );
-    tracing::info!(addr = %running.local_addr(), %session_id, "proxy started");
+    tracing::info!(addr = %session.proxy.local_addr(), %session_id, "proxy started");
 
     wait_for_stop().await;
-    running.shutdown(Duration::from_secs(5)).await;
-    tokio::task::spawn_blocking(move || writer.shutdown()).await??;
+    let notices = session.notices.clone();
+    session.stop(Duration::from_secs(5)).await?;
+    for line in notices.take() {
+        eprintln!("{line}");
+    }
     eprintln!(
         "gw proxy: stopped; ledger at {}",
         config.ledger_path().display()

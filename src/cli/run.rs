@@ -5,20 +5,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
 
+use super::session::{Session, SessionSpec};
 use crate::agents::{self, Profile, WireContext};
-use crate::attribution::{self, Overrides};
-use crate::config::{Config, Credentials};
-use crate::ledger::{Ledger, LedgerWriter, Row};
+use crate::config::Config;
+use crate::ledger::{Ledger, Row};
 use crate::meter::Provider;
-use crate::pricing::PriceTable;
-use crate::proxy::{self, ProxyState, Recorder, SessionAuth};
-use crate::sync::{self, Notices, TeamSession};
+use crate::proxy;
 
 #[derive(Debug, Args)]
 #[command(
@@ -93,68 +90,29 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         ),
     };
 
-    let credentials = Credentials::load(&config.credentials_path)?;
-    // Team mode: a gw server and key (gw login, or GW_SERVER + GW_KEY).
-    let login = sync::resolve_login(&credentials, &env)?;
-    let key_id = login
-        .as_ref()
-        .and_then(|l| crate::server::secret::key_id(&l.key))
-        .map(str::to_string);
-    let held_keys = credentials.provider_keys(&env);
-    let held: Vec<Provider> = Provider::ALL
-        .into_iter()
-        .filter(|p| held_keys.contains_key(p))
-        .collect();
-    let auth = Arc::new(SessionAuth::new(held_keys));
-
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let attribution = attribution::discover(
-        &cwd,
-        Overrides {
-            developer: config.developer.clone(),
-            project: args.project,
-            task: args.task,
-            agent: Some(agent_name),
-            agent_version,
-            key_id,
-        },
-        env,
-    );
-    let session_id = attribution.session_id.clone();
-    let runtime_dir = RuntimeDir::create(&config.data_dir.join("run").join(&session_id))?;
-
     let rt = proxy::runtime()?;
-    let writer = LedgerWriter::start(&config.ledger_path())?;
-    let notices = Arc::new(Notices::default());
-    let team = match &login {
-        Some(login) => Some(rt.block_on(TeamSession::start(
-            login,
-            config.team,
-            &session_id,
-            config.ledger_path(),
-            notices.clone(),
-        ))?),
-        None => None,
+    let spec = SessionSpec {
+        agent: agent_name,
+        agent_version,
+        project: args.project,
+        task: args.task,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
     };
+    let session = rt.block_on(Session::start(&config, spec, &env))?;
     // Before the agent owns the terminal: say now what team mode found (offline, exhausted).
-    for line in notices.take() {
+    for line in session.notices.take() {
         eprintln!("{line}");
     }
-    let recorder = Recorder {
-        writer: writer.handle(),
-        prices: PriceTable::embedded().with_overrides(&config.prices),
-        attribution,
-    };
-    let mut state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
-    if let Some(team) = &team {
-        state = state.with_gate(team.gate());
-    }
-    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let running = rt.block_on(proxy::start(listen, state))?;
-
+    let session_id = session.id.clone();
+    let runtime_dir = RuntimeDir::create(&config.data_dir.join("run").join(&session_id))?;
+    let auth = session.auth.clone();
+    let held: Vec<Provider> = Provider::ALL
+        .into_iter()
+        .filter(|&p| auth.holds(p))
+        .collect();
     let base_urls: BTreeMap<Provider, String> = Provider::ALL
         .into_iter()
-        .map(|p| (p, running.session_base_url(&auth, p)))
+        .map(|p| (p, session.base_url(p)))
         .collect();
     let ctx = WireContext {
         base_urls: &base_urls,
@@ -190,26 +148,17 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     command.env("GW_SESSION_ID", &session_id);
     command.envs(wiring.env.iter().map(|(k, v)| (k, v)));
-    tracing::info!(session = %session_id, program = %program.display(), addr = %running.local_addr(), "session started");
+    tracing::info!(session = %session_id, program = %program.display(), addr = %session.proxy.local_addr(), "session started");
 
     let status = rt.block_on(agents::run_child(command));
-    rt.block_on(running.shutdown(Duration::from_secs(3)));
-    if let Some(team) = team {
-        // Every row in the ledger, then to the server; then the lease goes back.
-        let handle = writer.handle();
-        rt.block_on(async {
-            if let Err(e) = handle.flush().await {
-                tracing::warn!("ledger flush before the final sync failed: {e}");
-            }
-            team.finish().await;
-        });
-    }
+    let notices = session.notices.clone();
+    let stopped = rt.block_on(session.stop(Duration::from_secs(3)));
     drop(rt);
-    writer.shutdown()?;
     drop(runtime_dir);
     for line in notices.take() {
         eprintln!("{line}");
     }
+    stopped?;
     let status = status.with_context(|| format!("cannot start {}", program.display()))?;
 
     if !args.quiet {

@@ -1,0 +1,124 @@
+//! What `gw run` and `gw proxy` share: one metered session. Attribution, the ledger writer,
+//! the session key and held provider keys, team mode when logged in (budget gate, lease, usage
+//! upload), and the proxy serving them; at the end, every row durable and synced.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::attribution::{self, Overrides};
+use crate::config::{Config, Credentials};
+use crate::ledger::LedgerWriter;
+use crate::meter::Provider;
+use crate::pricing::PriceTable;
+use crate::proxy::{self, ProxyState, Recorder, RunningProxy, SessionAuth};
+use crate::sync::{self, Notices, TeamSession};
+
+/// Who is running and what a session is about, beyond what attribution discovers.
+pub struct SessionSpec {
+    pub agent: String,
+    pub agent_version: Option<String>,
+    pub project: Option<String>,
+    pub task: Option<String>,
+    pub listen: SocketAddr,
+}
+
+pub struct Session {
+    pub id: String,
+    pub auth: Arc<SessionAuth>,
+    pub proxy: RunningProxy,
+    /// What team mode has to say (offline, exhausted); print it where the user will see it.
+    pub notices: Arc<Notices>,
+    writer: LedgerWriter,
+    team: Option<TeamSession>,
+}
+
+impl Session {
+    /// Starts the session's proxy on the current runtime. Fails when the server refuses the
+    /// key, the ledger cannot be opened or the address cannot be bound.
+    pub async fn start(
+        config: &Config,
+        spec: SessionSpec,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Session> {
+        let credentials = Credentials::load(&config.credentials_path)?;
+        // Team mode: a gw server and key (gw login, or GW_SERVER + GW_KEY).
+        let login = sync::resolve_login(&credentials, env)?;
+        let key_id = login
+            .as_ref()
+            .and_then(|l| crate::server::secret::key_id(&l.key))
+            .map(str::to_string);
+        let auth = Arc::new(SessionAuth::new(credentials.provider_keys(env)));
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let attribution = attribution::discover(
+            &cwd,
+            Overrides {
+                developer: config.developer.clone(),
+                project: spec.project,
+                task: spec.task,
+                agent: Some(spec.agent),
+                agent_version: spec.agent_version,
+                key_id,
+            },
+            env,
+        );
+        let id = attribution.session_id.clone();
+        let writer = LedgerWriter::start(&config.ledger_path())?;
+        let notices = Arc::new(Notices::default());
+        let team = match &login {
+            Some(login) => Some(
+                TeamSession::start(
+                    login,
+                    config.team,
+                    &id,
+                    config.ledger_path(),
+                    notices.clone(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let recorder = Recorder {
+            writer: writer.handle(),
+            prices: PriceTable::embedded().with_overrides(&config.prices),
+            attribution,
+        };
+        let mut state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
+        if let Some(team) = &team {
+            state = state.with_gate(team.gate());
+        }
+        let proxy = proxy::start(spec.listen, state).await?;
+        Ok(Session {
+            id,
+            auth,
+            proxy,
+            notices,
+            writer,
+            team,
+        })
+    }
+
+    /// The base URL a client of this session uses for `provider`.
+    pub fn base_url(&self, provider: Provider) -> String {
+        self.proxy.session_base_url(&self.auth, provider)
+    }
+
+    /// Stops the proxy (open requests get `grace` to finish), makes every row durable, then in
+    /// team mode pushes them to the server and hands the lease back.
+    pub async fn stop(self, grace: Duration) -> anyhow::Result<()> {
+        self.proxy.shutdown(grace).await;
+        if let Some(team) = self.team {
+            if let Err(e) = self.writer.handle().flush().await {
+                tracing::warn!("ledger flush before the final sync failed: {e}");
+            }
+            team.finish().await;
+        }
+        let writer = self.writer;
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .context("the ledger writer panicked")??;
+        Ok(())
+    }
+}
