@@ -7,6 +7,7 @@
 
 pub mod agents;
 pub mod attribution;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod ledger;

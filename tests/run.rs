@@ -347,3 +347,124 @@ fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// `[budget]` caps the machine's spend with no server: a session's requests stop with a 402 in
+/// the provider's shape once the day's spend reaches the cap (overshoot: the one request that
+/// crossed it), the next session is refused at once, and `gw budget` shows the cap spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_daily_budget_stops_requests_without_a_server() {
+    const AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budget_agent.py");
+    const LIMIT: i64 = 100_000_000; // $0.10
+    let mock = Mock::start().await;
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("config.toml"),
+        "[budget]\ndaily_usd = 0.10\n",
+    )
+    .unwrap();
+
+    let out = run_to_end(
+        env.gw(&mock, true)
+            .args(["run", "-q", "--", "python3", AGENT]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = env.report();
+    assert_eq!(report["status"], 402, "{report}");
+    let body = report["body"].as_str().unwrap();
+    assert!(
+        body.contains(r#""type":"error""#) && body.contains("local daily budget of $0.10 is spent"),
+        "{body}"
+    );
+    let served = report["ok"].as_u64().unwrap() as usize;
+    assert!(served >= 2, "{report}");
+    assert_eq!(
+        mock.seen().len(),
+        served,
+        "the refused request never reached the upstream"
+    );
+    let rows = env.rows();
+    let costs: Vec<i64> = rows.iter().filter_map(|r| r.cost_nanos).collect();
+    let spent: i64 = costs.iter().sum();
+    let most = *costs.iter().max().unwrap();
+    assert!(
+        (LIMIT..LIMIT + most).contains(&spent),
+        "spent {spent} nanos of {LIMIT}: at the cap, by less than one request ({most})"
+    );
+    assert_eq!(rows.last().unwrap().status, 402);
+
+    // The day's cap is spent: the next session's first request is refused.
+    std::fs::remove_file(env.out()).unwrap();
+    let out = run_to_end(
+        env.gw(&mock, true)
+            .args(["run", "-q", "--", "python3", AGENT]),
+    )
+    .await;
+    assert!(out.status.success());
+    assert_eq!(env.report()["ok"], 0);
+    assert_eq!(env.report()["status"], 402);
+    assert_eq!(mock.seen().len(), served);
+
+    let out = run_to_end(env.gw(&mock, false).args(["budget", "--json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let budget: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let day = &budget["budgets"][0];
+    assert_eq!(day["period"], "day", "{budget}");
+    assert_eq!(day["limit_nanos"], LIMIT);
+    assert_eq!(day["spent_nanos"], spent);
+    assert_eq!(day["exhausted"], true);
+}
+
+/// Sessions running at once share a local cap: together they stop at it, each overshooting by
+/// at most the one request it had started when the cap was reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_share_a_local_budget() {
+    const AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budget_agent.py");
+    const LIMIT: i64 = 300_000_000; // $0.30
+    const SESSIONS: usize = 4;
+    let mock = Mock::start().await;
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("config.toml"),
+        "[budget]\ndaily_usd = 0.30\n",
+    )
+    .unwrap();
+    let runs: Vec<_> = (0..SESSIONS)
+        .map(|i| {
+            let out = env.dir.path().join(format!("out-{i}.json"));
+            let mut cmd = env.gw(&mock, true);
+            cmd.env("FAKE_OUT", &out)
+                .args(["run", "-q", "--", "python3", AGENT]);
+            tokio::spawn(async move { (run_to_end(&mut cmd).await, out) })
+        })
+        .collect();
+    for run in runs {
+        let (out, report) = run.await.unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        assert_eq!(
+            report["status"], 402,
+            "every session ends at the cap: {report}"
+        );
+    }
+    let costs: Vec<i64> = env.rows().iter().filter_map(|r| r.cost_nanos).collect();
+    let spent: i64 = costs.iter().sum();
+    let most = *costs.iter().max().unwrap();
+    assert!(
+        spent >= LIMIT && spent < LIMIT + SESSIONS as i64 * most,
+        "{SESSIONS} sessions spent {spent} nanos of {LIMIT} (one request: {most})"
+    );
+}

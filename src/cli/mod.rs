@@ -49,7 +49,7 @@ pub enum Command {
     Login(team::LoginArgs),
     /// Forget the stored gw server and key.
     Logout,
-    /// Show the budgets above your key: limit, spent, remaining, reset time.
+    /// Show your budgets: your team's above your key (team mode), else [budget]'s local caps.
     Budget(team::BudgetArgs),
     /// Send every request the gw server has not acknowledged yet.
     Sync,

@@ -1,6 +1,7 @@
 //! What `gw run` and `gw proxy` share: one metered session. Attribution, the ledger writer,
 //! the session key and held provider keys, team mode when logged in (budget gate, lease, usage
-//! upload), and the proxy serving them; at the end, every row durable and synced.
+//! upload) or else the local budgets of `[budget]`, and the proxy serving them; at the end,
+//! every row durable and synced.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,11 +10,13 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::attribution::{self, Overrides};
+use crate::budget::LocalBudgets;
 use crate::config::{Config, Credentials};
 use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
-use crate::proxy::{self, ProxyState, Recorder, RunningProxy, SessionAuth};
+use crate::proxy::gate::REQUEST_FLOOR_NANOS;
+use crate::proxy::{self, BudgetGate, ProxyState, Recorder, RunningProxy, SessionAuth};
 use crate::sync::{self, Notices, TeamSession};
 
 /// Who is running and what a session is about, beyond what attribution discovers.
@@ -88,6 +91,25 @@ impl Session {
         let mut state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
+            if !config.local_budgets.is_empty() {
+                notices.warn(
+                    "local-budget",
+                    format!(
+                        "gw: [budget] in {} is not applied in team mode: your team's budgets on the server apply",
+                        config.config_path.display()
+                    ),
+                );
+            }
+        } else if !config.local_budgets.is_empty() {
+            let gate = BudgetGate::new(None, REQUEST_FLOOR_NANOS);
+            LocalBudgets::attach(
+                &gate,
+                config.local_budgets.clone(),
+                config.ledger_path(),
+                config.config_path.clone(),
+                writer.handle(),
+            );
+            state = state.with_gate(gate);
         }
         let proxy = proxy::start(spec.listen, state).await?;
         Ok(Session {

@@ -153,24 +153,125 @@ pub fn logout(config: Config) -> anyhow::Result<ExitCode> {
 }
 
 pub fn budget(config: Config, args: BudgetArgs) -> anyhow::Result<ExitCode> {
-    let login = current_login(&config)?;
+    let credentials = Credentials::load(&config.credentials_path)?;
+    let Some(login) = sync::resolve_login(&credentials, &env)? else {
+        return local_budget(&config, args);
+    };
     let client = ServerClient::new(&login.url, &login.key)?;
     let budgets = runtime()?.block_on(client.budgets())?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let value = serde_json::json!({"server": login.url, "budgets": budgets});
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else if budgets.is_empty() {
+        writeln!(out, "No budgets apply to this key.")?;
     } else {
-        write!(out, "{}", budget_table(&budgets, Style::detect()))?;
+        let lines: Vec<BudgetLine> = budgets.iter().map(BudgetLine::from).collect();
+        write!(out, "{}", budget_table(&lines, Style::detect()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every budget above the key, one row each, with a bar of what is used.
-pub fn budget_table(budgets: &[BudgetStatus], style: Style) -> String {
-    if budgets.is_empty() {
-        return "No budgets apply to this key.\n".to_string();
+/// `gw budget` without a server: the caps of `[budget]` against the local ledger.
+fn local_budget(config: &Config, args: BudgetArgs) -> anyhow::Result<ExitCode> {
+    if config.local_budgets.is_empty() {
+        return Err(anyhow!(
+            "no budgets: not logged in to a gw server (gw login <url>) and no [budget] in {} (e.g. daily_usd = 20)",
+            config.config_path.display()
+        ));
     }
+    let tz = jiff::tz::TimeZone::system();
+    let statuses = crate::budget::status(
+        &config.ledger_path(),
+        &config.local_budgets,
+        jiff::Timestamp::now(),
+        &tz,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let budgets: Vec<serde_json::Value> = statuses
+            .iter()
+            .map(|s| {
+                let remaining = s.remaining_nanos().max(0);
+                serde_json::json!({
+                    "scope": "local",
+                    "period": s.budget.period.as_str(),
+                    "limit_nanos": s.budget.limit_nanos,
+                    "limit_usd": s.budget.limit_nanos as f64 / 1e9,
+                    "spent_nanos": s.spent_nanos,
+                    "spent_usd": s.spent_nanos as f64 / 1e9,
+                    "remaining_nanos": remaining,
+                    "remaining_usd": remaining as f64 / 1e9,
+                    "exhausted": s.exhausted(),
+                    "period_start": s.period.since.as_ref().map(crate::report::rfc3339),
+                    "resets_at": crate::report::rfc3339(&s.period.until),
+                    "tz": crate::report::zone_name(&tz),
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "server": null,
+            "config": config.config_path.display().to_string(),
+            "budgets": budgets,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        let lines: Vec<BudgetLine> = statuses.iter().map(BudgetLine::from).collect();
+        write!(out, "{}", budget_table(&lines, Style::detect()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row of `gw budget`'s table, from the server or from `[budget]`.
+pub struct BudgetLine {
+    pub scope: String,
+    pub name: String,
+    pub period: String,
+    pub limit_nanos: i64,
+    pub spent_nanos: i64,
+    pub reserved_nanos: i64,
+    pub remaining_nanos: i64,
+    pub exhausted: bool,
+    pub soft_exceeded: bool,
+    pub resets: String,
+}
+
+impl From<&BudgetStatus> for BudgetLine {
+    fn from(b: &BudgetStatus) -> BudgetLine {
+        BudgetLine {
+            scope: b.scope.as_str().to_string(),
+            name: b.name.clone(),
+            period: b.period.as_str().to_string(),
+            limit_nanos: b.limit_nanos,
+            spent_nanos: b.spent_nanos,
+            reserved_nanos: b.reserved_nanos,
+            remaining_nanos: b.remaining_nanos,
+            exhausted: b.exhausted,
+            soft_exceeded: b.soft_exceeded,
+            resets: b.resets_at.clone().unwrap_or_else(|| "never".into()),
+        }
+    }
+}
+
+impl From<&crate::budget::LocalStatus> for BudgetLine {
+    fn from(s: &crate::budget::LocalStatus) -> BudgetLine {
+        BudgetLine {
+            scope: "local".into(),
+            name: "this machine".into(),
+            period: s.budget.period.as_str().to_string(),
+            limit_nanos: s.budget.limit_nanos,
+            spent_nanos: s.spent_nanos,
+            reserved_nanos: 0,
+            remaining_nanos: s.remaining_nanos().max(0),
+            exhausted: s.exhausted(),
+            soft_exceeded: false,
+            resets: crate::report::rfc3339(&s.period.until),
+        }
+    }
+}
+
+/// Every budget, one row each, with a bar of what is used.
+pub fn budget_table(budgets: &[BudgetLine], style: Style) -> String {
     let mut table = style.table(
         &[
             "Scope",
@@ -199,9 +300,9 @@ pub fn budget_table(budgets: &[BudgetStatus], style: Style) -> String {
             _ => bar.fg(Color::Green),
         };
         table.add_row(vec![
-            Cell::new(b.scope.as_str()),
+            Cell::new(&b.scope),
             Cell::new(&b.name),
-            Cell::new(b.period.as_str()),
+            Cell::new(&b.period),
             Cell::new(usd(b.limit_nanos)),
             Cell::new(usd(b.spent_nanos)),
             Cell::new(usd(b.reserved_nanos)),
@@ -211,7 +312,7 @@ pub fn budget_table(budgets: &[BudgetStatus], style: Style) -> String {
                 Cell::new(usd(b.remaining_nanos))
             },
             bar,
-            Cell::new(b.resets_at.as_deref().unwrap_or("never")),
+            Cell::new(&b.resets),
         ]);
     }
     style.render(&table)

@@ -1,5 +1,6 @@
 //! Settings: defaults, then the TOML config file, then `GW_*` environment variables.
 
+mod budget;
 mod credentials;
 pub mod env_vars;
 mod team;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::agents::McpServer;
 use crate::meter::Provider;
 use crate::pricing::PriceOverride;
+pub use budget::{BudgetSection, LocalBudget, LocalPeriod};
 pub use credentials::{Credentials, CredentialsError, ServerLogin};
 pub use team::{OfflinePolicy, ServerSection, TeamSettings};
 pub use upstream::Upstream;
@@ -39,6 +41,9 @@ pub struct FileConfig {
     /// Team mode: offline policy and lease size (the server's URL and key: `gw login`).
     #[serde(skip_serializing_if = "ServerSection::is_empty")]
     pub server: ServerSection,
+    /// Local caps on this machine's spend per day, week or month (no server needed).
+    #[serde(skip_serializing_if = "BudgetSection::is_empty")]
+    pub budget: BudgetSection,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
@@ -95,6 +100,8 @@ pub struct Config {
     pub mcp_servers: BTreeMap<String, McpServer>,
     pub credentials_path: PathBuf,
     pub team: TeamSettings,
+    /// `[budget]`: what `gw run` and `gw proxy` may spend per period without a server.
+    pub local_budgets: Vec<LocalBudget>,
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +261,12 @@ impl Config {
                 message,
             }
         })?;
+        let local_budgets =
+            budget::local_budgets(&file.budget).map_err(|(key, message)| ConfigError::Invalid {
+                key,
+                source_name: file_source.clone(),
+                message,
+            })?;
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
             None => config_path
@@ -265,6 +278,7 @@ impl Config {
         Ok(Config {
             credentials_path,
             team,
+            local_budgets,
             agents: file.agents,
             mcp_servers: file.mcp.servers,
             config_path,
@@ -304,6 +318,7 @@ impl Config {
                 servers: self.mcp_servers.clone(),
             },
             server: self.team.section(),
+            budget: budget::section(&self.local_budgets),
         };
         let body = toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot render: {e}\n"));

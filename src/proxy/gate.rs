@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use http::StatusCode;
 use tokio::sync::Notify;
 
+/// What each request in flight reserves of the session's budget: $0.001.
+pub const REQUEST_FLOOR_NANOS: i64 = 1_000_000;
+
 /// Why a request may not go upstream: the status, error kind and message the agent sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

@@ -10,12 +10,11 @@ use tokio::task::JoinHandle;
 
 use super::{plan, LeaseManager, Notices, ServerClient, SyncError, Uploader};
 use crate::config::{ServerLogin, TeamSettings};
+use crate::proxy::gate::REQUEST_FLOOR_NANOS;
 use crate::proxy::BudgetGate;
 
 /// How often a session pushes its rows while it runs.
 const UPLOAD_EVERY: Duration = Duration::from_secs(2);
-/// What each request in flight reserves of the lease: $0.001.
-const REQUEST_FLOOR_NANOS: i64 = 1_000_000;
 
 pub struct TeamSession {
     gate: Arc<BudgetGate>,
