@@ -395,7 +395,14 @@ async fn a_local_daily_budget_stops_requests_without_a_server() {
         (LIMIT..LIMIT + most).contains(&spent),
         "spent {spent} nanos of {LIMIT}: at the cap, by less than one request ({most})"
     );
-    assert_eq!(rows.last().unwrap().status, 402);
+    let refused = rows.last().unwrap();
+    assert_eq!(refused.status, 402);
+    assert_eq!(
+        refused.requested_model.as_deref(),
+        Some("claude-sonnet-4-5"),
+        "a refused request still names its model"
+    );
+    assert_eq!(refused.cost_nanos, Some(0));
 
     // The day's cap is spent: the next session's first request is refused.
     std::fs::remove_file(env.out()).unwrap();

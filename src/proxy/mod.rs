@@ -363,6 +363,9 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {
                 tracing::info!(status = refusal.status.as_u16(), message = %refusal.message, "budget gate refused a request");
+                // The request goes no further, but its body says which model was refused: let
+                // the tap read it (bounded in size and time) so the row names the model.
+                read_for_the_tap(body).await;
                 let retry_after = refusal.retry_after;
                 let mut response = answer_failure(
                     context,
@@ -426,6 +429,22 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         parts,
         MeteredBody::new(incoming, tap, filter, context).boxed(),
     )
+}
+
+/// Reads a refused request's body so its [`RequestTapBody`] passes it to the tap: up to 4 MiB
+/// and 2 s, whichever comes first (the model is near the start of every agent's request).
+async fn read_for_the_tap(mut body: ProxyBody) {
+    const MAX_BYTES: usize = 4 << 20;
+    let read = async {
+        let mut seen = 0;
+        while seen < MAX_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
 }
 
 fn header_str_encoded(headers: &http::HeaderMap) -> bool {
