@@ -869,6 +869,22 @@ async fn bad_input_changes_nothing(db: &Db) {
         b["error"]["message"].as_str().unwrap().contains("rows[1]"),
         "{b}"
     );
+    // A token count that would overflow the sums is refused the same way.
+    let mut huge = usage_row("s", 10);
+    huge["cache_write_5m_tokens"] = json!(i64::MAX);
+    let (s, b) = w
+        .alice
+        .send(Method::POST, "/v1/usage", Some(&json!({"rows": [huge]})))
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cache_write_5m_tokens is implausibly large"),
+        "{b}"
+    );
     // Too many rows; too many bytes.
     let rows: Vec<Value> = (0..5001).map(|_| usage_row("s", 1)).collect();
     let (s, b) = w

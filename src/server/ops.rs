@@ -641,19 +641,36 @@ impl UsageRow {
         if self.started_at_us <= 0 {
             return Err(at("started_at_us is missing".into()));
         }
+        // Upper bounds far beyond any real request keep sums (rollups, totals, reports) from
+        // overflowing a BIGINT: a row past them is refused, not a batch failed by the database.
+        const MAX_TOKENS: i64 = 1_000_000_000_000;
+        const MAX_COST_NANOS: i64 = 1_000_000_000_000_000; // $1,000,000
         let counts = [
-            ("input_tokens", self.input_tokens),
-            ("output_tokens", self.output_tokens),
-            ("cache_read_tokens", self.cache_read_tokens),
-            ("cache_write_5m_tokens", self.cache_write_5m_tokens),
-            ("cache_write_1h_tokens", self.cache_write_1h_tokens),
-            ("reasoning_tokens", self.reasoning_tokens),
-            ("cost_nanos", self.cost_nanos.unwrap_or(0)),
-            ("latency_us", self.latency_us),
+            ("input_tokens", self.input_tokens, MAX_TOKENS),
+            ("output_tokens", self.output_tokens, MAX_TOKENS),
+            ("cache_read_tokens", self.cache_read_tokens, MAX_TOKENS),
+            (
+                "cache_write_5m_tokens",
+                self.cache_write_5m_tokens,
+                MAX_TOKENS,
+            ),
+            (
+                "cache_write_1h_tokens",
+                self.cache_write_1h_tokens,
+                MAX_TOKENS,
+            ),
+            ("reasoning_tokens", self.reasoning_tokens, MAX_TOKENS),
+            ("cost_nanos", self.cost_nanos.unwrap_or(0), MAX_COST_NANOS),
+            ("latency_us", self.latency_us, i64::MAX),
         ];
-        for (name, v) in counts {
+        for (name, v, max) in counts {
             if v < 0 {
                 return Err(at(format!("{name} is negative ({v})")));
+            }
+            if v > max {
+                return Err(at(format!(
+                    "{name} is implausibly large ({v}; at most {max})"
+                )));
             }
         }
         if !(0..1000).contains(&self.status) {
