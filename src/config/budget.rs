@@ -80,10 +80,10 @@ pub fn local_budgets(s: &BudgetSection) -> Result<Vec<LocalBudget>, (String, Str
         (LocalPeriod::Month, s.monthly_usd),
     ] {
         let Some(usd) = usd else { continue };
-        if !usd.is_finite() || usd <= 0.0 || usd > 1_000_000.0 {
+        if !(1e-9..=1_000_000.0).contains(&usd) {
             return Err((
                 period.key().to_string(),
-                format!("{usd} is out of range: give dollars above 0 and up to 1000000, or remove the key for no cap"),
+                format!("{usd} is out of range: give dollars from 0.000000001 to 1000000, or remove the key for no cap"),
             ));
         }
         out.push(LocalBudget {
@@ -135,7 +135,7 @@ mod tests {
             ]
         );
         assert_eq!(section(&budgets), s);
-        for bad in [0.0, -1.0, f64::NAN, 2e6] {
+        for bad in [0.0, 1e-10, -1.0, f64::NAN, 2e6] {
             let s = BudgetSection {
                 weekly_usd: Some(bad),
                 ..Default::default()
