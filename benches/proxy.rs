@@ -39,14 +39,14 @@ fn main() {
         openai: upstream.clone(),
         gemini: upstream,
     };
-    let recorder = Recorder {
-        writer: writer.handle(),
-        prices: PriceTable::embedded().clone(),
-        attribution: Attribution {
+    let recorder = Recorder::new(
+        writer.handle(),
+        PriceTable::embedded().clone(),
+        Attribution {
             session_id: "bench".into(),
             ..Default::default()
         },
-    };
+    );
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
     let bare_addr = spawn_bare_forwarder(mock.addr);
     let raw_addr = spawn_byte_forwarder(mock.addr);

@@ -39,15 +39,15 @@ impl Harness {
             openai: upstream.clone(),
             gemini: upstream,
         };
-        let recorder = Recorder {
-            writer: writer.handle(),
-            prices: PriceTable::embedded().clone(),
-            attribution: Attribution {
+        let recorder = Recorder::new(
+            writer.handle(),
+            PriceTable::embedded().clone(),
+            Attribution {
                 session_id: "test-session".into(),
                 agent: Some("test".into()),
                 ..Default::default()
             },
-        };
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = proxy::serve(listener, ProxyState::new(upstreams, recorder));
         Harness {
@@ -301,6 +301,47 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_row_with_usage_so_far() {
     assert!(row.cost_nanos.unwrap() > 0);
 }
 
+/// The client leaves while gw waits for the upstream's answer: the upstream may bill for it, so
+/// the request is still recorded (status 499, cut) rather than lost with the dropped handler.
+#[tokio::test]
+async fn a_client_that_leaves_before_the_response_begins_is_recorded() {
+    use tokio::io::AsyncWriteExt;
+    let h = Harness::start().await;
+    let addr = h.url("").trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = r#"{"model":"claude-sonnet-4-5"}"#;
+    conn.write_all(
+        format!(
+            "POST /anthropic/v1/messages HTTP/1.1\r\nhost: x\r\nx-mock: slow-head\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.mock.seen().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never reached the mock"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(conn);
+    let mock_release = h.mock.release.clone();
+    let rows = h.rows().await;
+    mock_release.notify_one();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.status, 499);
+    assert!(row.incomplete);
+    assert_eq!(row.requested_model.as_deref(), Some("claude-sonnet-4-5"));
+    assert!(
+        row.error.as_deref().unwrap().contains("client closed"),
+        "{row:?}"
+    );
+}
+
 #[tokio::test]
 async fn an_upstream_that_cuts_the_stream_leaves_a_row_marked_incomplete() {
     let h = Harness::start().await;
@@ -424,11 +465,11 @@ async fn an_unreachable_upstream_gets_a_502_in_the_provider_shape() {
         openai: upstream.clone(),
         gemini: upstream,
     };
-    let recorder = Recorder {
-        writer: writer.handle(),
-        prices: PriceTable::embedded().clone(),
-        attribution: Attribution::default(),
-    };
+    let recorder = Recorder::new(
+        writer.handle(),
+        PriceTable::embedded().clone(),
+        Attribution::default(),
+    );
     let proxy = proxy::serve(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
         ProxyState::new(upstreams, recorder),

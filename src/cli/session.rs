@@ -16,7 +16,7 @@ use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
-use crate::proxy::{self, BudgetGate, ProxyState, Recorder, RunningProxy, SessionAuth};
+use crate::proxy::{self, BudgetGate, ProxyError, ProxyState, Recorder, RunningProxy, SessionAuth};
 use crate::sync::{self, Notices, TeamSession};
 
 /// Who is running and what a session is about, beyond what attribution discovers.
@@ -68,6 +68,13 @@ impl Session {
             env,
         );
         let id = attribution.session_id.clone();
+        // Bound before team mode takes a lease, so an address in use costs the budget nothing.
+        let listener = tokio::net::TcpListener::bind(spec.listen)
+            .await
+            .map_err(|source| ProxyError::Bind {
+                addr: spec.listen,
+                source,
+            })?;
         let writer = LedgerWriter::start(&config.ledger_path())?;
         let notices = Arc::new(Notices::default());
         let team = match &login {
@@ -83,11 +90,11 @@ impl Session {
             ),
             None => None,
         };
-        let recorder = Recorder {
-            writer: writer.handle(),
-            prices: PriceTable::embedded().with_overrides(&config.prices),
+        let recorder = Recorder::new(
+            writer.handle(),
+            PriceTable::embedded().with_overrides(&config.prices),
             attribution,
-        };
+        );
         let mut state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
@@ -111,7 +118,7 @@ impl Session {
             );
             state = state.with_gate(gate);
         }
-        let proxy = proxy::start(spec.listen, state).await?;
+        let proxy = proxy::serve(listener, state);
         Ok(Session {
             id,
             auth,

@@ -1,8 +1,11 @@
 //! The per-request context: everything known about one proxied request, finished into exactly
 //! one ledger row in one place, whether the request succeeded, failed or was cut off.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
 
 use crate::ledger::{Row, WriterHandle};
 use crate::meter::{gemini_path_model, Extracted, Protocol, Provider, RequestInfo};
@@ -16,10 +19,71 @@ pub struct Recorder {
     pub writer: WriterHandle,
     pub prices: PriceTable,
     pub attribution: crate::ledger::Attribution,
+    open: Arc<OpenRequests>,
+}
+
+impl Recorder {
+    pub fn new(
+        writer: WriterHandle,
+        prices: PriceTable,
+        attribution: crate::ledger::Attribution,
+    ) -> Recorder {
+        Recorder {
+            writer,
+            prices,
+            attribution,
+            open: Arc::default(),
+        }
+    }
+
+    /// Requests begun and not yet handed to the ledger writer.
+    pub(super) fn open_requests(&self) -> Arc<OpenRequests> {
+        self.open.clone()
+    }
+}
+
+/// Counts requests from their context's creation until their row is handed to the writer, so a
+/// stopping proxy can wait for the last rows before the writer stops.
+#[derive(Default)]
+pub struct OpenRequests {
+    count: AtomicUsize,
+    none: Notify,
+}
+
+impl OpenRequests {
+    /// Resolves once no request is open.
+    pub async fn all_recorded(&self) {
+        loop {
+            let none = self.none.notified();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            none.await;
+        }
+    }
+}
+
+/// One open request; dropped when its context is, after its row was handed over.
+struct Open(Arc<OpenRequests>);
+
+impl Open {
+    fn new(open: &Arc<OpenRequests>) -> Open {
+        open.count.fetch_add(1, Ordering::SeqCst);
+        Open(open.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.none.notify_waiters();
+        }
+    }
 }
 
 pub struct RequestContext {
     recorder: Arc<Recorder>,
+    _open: Open,
     started: Instant,
     started_at_us: i64,
     pub provider: Provider,
@@ -55,6 +119,7 @@ impl RequestContext {
             None
         };
         RequestContext {
+            _open: Open::new(&recorder.open),
             recorder,
             started: Instant::now(),
             started_at_us: unix_micros(SystemTime::now()),
@@ -142,3 +207,56 @@ impl RequestContext {
         self.recorder.writer.record(row);
     }
 }
+
+/// A request's context while the proxy works on it, before its response begins. When the client
+/// goes away meanwhile, hyper drops the handler at an await and this records the request as cut
+/// (status 499 unless one is known): the upstream may still bill for it.
+pub struct InFlight(Option<RequestContext>);
+
+impl InFlight {
+    pub fn new(context: RequestContext) -> InFlight {
+        InFlight(Some(context))
+    }
+
+    /// The context, now in the hands of whoever ends it.
+    pub fn into_inner(mut self) -> RequestContext {
+        self.0
+            .take()
+            .expect("an InFlight holds its context until taken")
+    }
+}
+
+impl std::ops::Deref for InFlight {
+    type Target = RequestContext;
+
+    fn deref(&self) -> &RequestContext {
+        self.0
+            .as_ref()
+            .expect("an InFlight holds its context until taken")
+    }
+}
+
+impl std::ops::DerefMut for InFlight {
+    fn deref_mut(&mut self) -> &mut RequestContext {
+        self.0
+            .as_mut()
+            .expect("an InFlight holds its context until taken")
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(mut context) = self.0.take() {
+            if context.status == 0 {
+                context.status = CLIENT_CLOSED;
+            }
+            context.end(
+                true,
+                Some("client closed the connection before the response began".into()),
+            );
+        }
+    }
+}
+
+/// The status recorded for a request whose client left before any response (nginx's 499).
+pub const CLIENT_CLOSED: u16 = 499;

@@ -30,7 +30,7 @@ use crate::meter::{
 
 pub use auth::SessionAuth;
 pub use body::{BoxError, MeteredBody, RequestTapBody};
-pub use context::{unix_micros, Recorder, RequestContext};
+pub use context::{unix_micros, InFlight, Recorder, RequestContext};
 pub use gate::{BudgetGate, LeaseSource, Refusal};
 
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -83,6 +83,7 @@ pub struct RunningProxy {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    open: Arc<context::OpenRequests>,
 }
 
 impl RunningProxy {
@@ -106,15 +107,26 @@ impl RunningProxy {
         }
     }
 
-    /// Stops accepting, lets open requests finish (their rows are handed to the writer), then returns.
+    /// Stops accepting, lets open requests finish (those still open after `grace` are cut),
+    /// then waits until every request's row is handed to the ledger writer.
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
         let abort = self.task.abort_handle();
         if tokio::time::timeout(grace, self.task).await.is_err() {
             abort.abort();
         }
+        // Rows are built by each request's metering task, which may not have run yet.
+        if tokio::time::timeout(RECORD_GRACE, self.open.all_recorded())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: some requests were not recorded in time");
+        }
     }
 }
+
+/// How long a stopping proxy waits for the rows of requests that already ended.
+const RECORD_GRACE: Duration = Duration::from_secs(2);
 
 /// The runtime gw runs a proxy on: one thread. A session's proxy serves one agent, and on one
 /// thread a request crosses no worker boundaries (each costs a wake-up of tens of
@@ -139,6 +151,7 @@ pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
         .local_addr()
         .expect("a bound listener has an address");
     let (stop, mut stopped) = watch::channel(false);
+    let open = state.recorder.open_requests();
     let state = Arc::new(state);
     let task = tokio::spawn(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -174,7 +187,12 @@ pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
         drop(listener);
         graceful.shutdown().await;
     });
-    RunningProxy { addr, stop, task }
+    RunningProxy {
+        addr,
+        stop,
+        task,
+        open,
+    }
 }
 
 fn upstream_client() -> UpstreamClient {
@@ -216,12 +234,13 @@ fn error_response(
 /// A request gw answers itself: recorded with `status`, zero tokens and `message`, and
 /// answered in the provider's error shape. `cut` marks a request that broke off mid-way.
 fn answer_failure(
-    mut context: RequestContext,
+    context: InFlight,
     cut: bool,
     status: StatusCode,
     kind: &str,
     message: String,
 ) -> Response<ProxyBody> {
+    let mut context = context.into_inner();
     let provider = context.provider;
     context.status = status.as_u16();
     let response = error_response(Some(provider), status, kind, &message);
@@ -271,12 +290,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     }
     let upstream_path = upstream_path.as_str();
     let upstream = state.upstreams.get(provider);
-    let mut context = RequestContext::new(
+    let mut context = InFlight::new(RequestContext::new(
         state.recorder.clone(),
         provider,
         upstream_path,
         route::agent_session_id(&headers),
-    );
+    ));
     let uri = match upstream.join(upstream_path) {
         Ok(uri) => uri,
         Err(e) => {
@@ -427,7 +446,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     }
     Response::from_parts(
         parts,
-        MeteredBody::new(incoming, tap, filter, context).boxed(),
+        MeteredBody::new(incoming, tap, filter, context.into_inner()).boxed(),
     )
 }
 

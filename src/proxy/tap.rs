@@ -97,6 +97,8 @@ struct Metering {
     request_info: Option<RequestInfo>,
     response: Option<Box<ResponseTap>>,
     recorded: bool,
+    /// A parser panicked: frames are no longer parsed, the request is still recorded.
+    broken: bool,
 }
 
 impl Metering {
@@ -105,6 +107,7 @@ impl Metering {
             return;
         }
         match event {
+            Event::Request(_) | Event::Response(_) if self.broken => {}
             Event::Request(frame) => self.request.feed(&frame),
             Event::RequestInfo(info) => self.request_info = Some(info),
             Event::ResponseHead(tap) => self.response = Some(tap),
@@ -164,8 +167,14 @@ impl Drop for MeterTask {
     /// closed first, so later events are handled by their senders, then what was queued is
     /// metered here. A request is recorded exactly once either way.
     fn drop(&mut self) {
-        self.rx.close();
+        // Locked first: a sender refused once the channel closes waits here, so its event is
+        // handled after every event queued before it.
         let mut metering = lock(&self.metering);
+        if std::thread::panicking() {
+            // A parser panicked on a frame: feed it no more, but still record the request.
+            metering.broken = true;
+        }
+        self.rx.close();
         while let Ok(event) = self.rx.try_recv() {
             metering.on(event);
         }
@@ -184,14 +193,14 @@ mod tests {
         br#"{"model":"claude-sonnet-4-5","usage":{"input_tokens":12,"output_tokens":3}}"#;
 
     fn recorder(writer: &LedgerWriter, session: &str) -> Arc<Recorder> {
-        Arc::new(Recorder {
-            writer: writer.handle(),
-            prices: PriceTable::embedded().clone(),
-            attribution: Attribution {
+        Arc::new(Recorder::new(
+            writer.handle(),
+            PriceTable::embedded().clone(),
+            Attribution {
                 session_id: session.into(),
                 ..Default::default()
             },
-        })
+        ))
     }
 
     fn runtime() -> tokio::runtime::Runtime {

@@ -52,7 +52,8 @@ pub struct Seen {
 
 /// The mock upstream. Behaviour is chosen by the request (path, `stream` flag) and by an
 /// `x-mock` header: `gzip`, `truncate` (cuts the stream half-way, once released), `garbage`, `big`, `status-429`, `hold` (sends the first
-/// SSE event, then waits for `release`), `step` (waits for `release` before every event).
+/// SSE event, then waits for `release`), `step` (waits for `release` before every event),
+/// `slow-head` (waits for `release` before answering at all).
 pub struct Mock {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
@@ -160,6 +161,9 @@ async fn respond(
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let stream = json["stream"] == true || path.contains("streamGenerateContent");
 
+    if mode == "slow-head" {
+        release.notified().await;
+    }
     if mode == "status-429" {
         return reply(
             StatusCode::TOO_MANY_REQUESTS,
