@@ -94,6 +94,7 @@ async fn gw_proxy_prints_exports_meters_a_request_and_stops_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let _kill = common::KillOnPanic(child.id());
     let stdout = child.stdout.take().unwrap();
     let base = tokio::task::spawn_blocking(move || {
         BufReader::new(stdout)

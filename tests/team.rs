@@ -434,6 +434,7 @@ async fn gw_proxy_spends_against_the_team_budget_and_syncs_at_stop() {
         .arg("proxy")
         .spawn()
         .unwrap();
+    let _kill = common::KillOnPanic(child.id());
     let stdout = child.stdout.take().unwrap();
     // The export lines, up to the last one.
     let exports: std::collections::HashMap<String, String> =

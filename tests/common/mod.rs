@@ -368,3 +368,17 @@ pub async fn send(
         body.collect().await.unwrap().to_bytes(),
     )
 }
+
+/// Kills a child process (by pid) if the test panics before it would have stopped it: a failed
+/// assertion must not leave a `gw proxy` serving after the test.
+pub struct KillOnPanic(pub u32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = std::process::Command::new("kill")
+                .arg(self.0.to_string())
+                .status();
+        }
+    }
+}
