@@ -172,4 +172,8 @@ pub const MIGRATIONS: &[&str] = &[
         rollup_add!("spend_15m", "900000000"),
         "END;"
     ),
+    // 3: only rows made with a gw key are ever synced: the unsynced index covers just those, so
+    // a ledger used without a server no longer indexes every row it will ever hold.
+    "DROP INDEX requests_unsynced;
+    CREATE INDEX requests_unsynced ON requests(id) WHERE synced = 0 AND key_id IS NOT NULL;",
 ];

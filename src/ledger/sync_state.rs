@@ -1,5 +1,6 @@
 //! The sync cursor: which rows the gw server has not acknowledged yet (`synced = 0`, served by
-//! the `requests_unsynced` partial index), read in id (time) order and marked once acknowledged.
+//! the `requests_unsynced` partial index over rows with a key id), read in id (time) order and
+//! marked once acknowledged.
 
 use rusqlite::params_from_iter;
 use uuid::Uuid;
@@ -80,6 +81,46 @@ impl Ledger {
 mod tests {
     use super::super::tests::sample_row;
     use super::*;
+
+    /// The partial index holds only rows made with a key, and the cursor's query (a key's
+    /// pending rows) can still use it: `key_id = ?` implies `key_id IS NOT NULL`.
+    #[test]
+    fn pending_rows_use_the_unsynced_index_of_keyed_rows_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let mut keyed = sample_row("s", 1);
+        keyed.attribution.key_id = Some("k1".into());
+        ledger.insert(&[keyed, sample_row("s", 2)]).unwrap();
+        let filter = PendingFilter {
+            key_id: "k1",
+            session_id: None,
+        };
+        let (clause, args) = filter.sql();
+        let plan: Vec<String> = ledger
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM requests WHERE {clause} ORDER BY id"
+            ))
+            .unwrap()
+            .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter().any(|step| step.contains("requests_unsynced")),
+            "{plan:?}"
+        );
+        let definition: String = ledger
+            .conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'requests_unsynced'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(definition.contains("key_id IS NOT NULL"), "{definition}");
+        assert_eq!(ledger.pending_count(filter).unwrap(), 1);
+    }
 
     #[test]
     fn pending_rows_follow_the_cursor() {
