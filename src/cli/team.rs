@@ -44,9 +44,14 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// The login in effect, or an error saying how to log in.
-fn current_login(config: &Config) -> anyhow::Result<ServerLogin> {
+/// The gw server and key in use (GW_SERVER / GW_KEY over `gw login`'s), if any.
+fn stored_login(config: &Config) -> anyhow::Result<Option<ServerLogin>> {
     let credentials = Credentials::load(&config.credentials_path)?;
-    Ok(sync::resolve_login(&credentials, &env)?.ok_or(SyncError::NotLoggedIn)?)
+    Ok(sync::resolve_login(&credentials, &env)?)
+}
+
+fn current_login(config: &Config) -> anyhow::Result<ServerLogin> {
+    Ok(stored_login(config)?.ok_or(SyncError::NotLoggedIn)?)
 }
 
 pub fn login(config: Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
@@ -153,8 +158,7 @@ pub fn logout(config: Config) -> anyhow::Result<ExitCode> {
 }
 
 pub fn budget(config: Config, args: BudgetArgs) -> anyhow::Result<ExitCode> {
-    let credentials = Credentials::load(&config.credentials_path)?;
-    let Some(login) = sync::resolve_login(&credentials, &env)? else {
+    let Some(login) = stored_login(&config)? else {
         return local_budget(&config, args);
     };
     let client = ServerClient::new(&login.url, &login.key)?;
