@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::Mock;
-use gw::config::{Upstream, Upstreams};
 use gw::ledger::{Attribution, LedgerWriter};
 use gw::meter::{Protocol, ResponseTap};
 use gw::pricing::PriceTable;
@@ -28,17 +27,13 @@ const WARM_UP: usize = 50;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--test"); // `cargo test --benches` smoke run
-                                                         // As in use, the client, gw and the upstream each get their own runtime (and threads): the
-                                                         // agent and the provider are other processes, and gw runs its proxy on two workers.
+
+    // As in use, the client, gw and the upstream each get a thread and runtime of their own: the
+    // agent and the provider are other processes, and gw runs its proxy on one thread.
     let mock = spawn_mock();
     let dir = tempfile::tempdir().unwrap();
     let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
-    let upstream = Upstream::parse(&mock.url()).unwrap();
-    let upstreams = Upstreams {
-        anthropic: upstream.clone(),
-        openai: upstream.clone(),
-        gemini: upstream,
-    };
+    let upstreams = common::upstreams_at(&mock.url());
     let recorder = Recorder::new(
         writer.handle(),
         PriceTable::embedded().clone(),

@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{send, Mock};
@@ -96,18 +95,10 @@ async fn gw_proxy_prints_exports_meters_a_request_and_stops_on_sigterm() {
         .unwrap();
     let _kill = common::KillOnPanic(child.id());
     let stdout = child.stdout.take().unwrap();
-    let base = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.strip_prefix("export ANTHROPIC_BASE_URL=")
-                    .map(str::to_string)
-            })
-    })
-    .await
-    .unwrap()
-    .expect("gw proxy prints ANTHROPIC_BASE_URL");
+    let exports = common::proxy_exports(stdout).await;
+    let base = exports
+        .get("ANTHROPIC_BASE_URL")
+        .expect("gw proxy prints ANTHROPIC_BASE_URL");
     let (status, _, _) = send(
         "POST",
         &format!("{base}/v1/messages"),

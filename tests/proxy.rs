@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{fixture, send, Mock};
-use gw::config::{Upstream, Upstreams};
 use gw::ledger::{Attribution, Ledger, LedgerWriter, Row};
 use gw::meter::Usage;
 use gw::pricing::PriceTable;
@@ -33,12 +32,7 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let ledger_path = dir.path().join("ledger.db");
         let writer = LedgerWriter::start(&ledger_path).unwrap();
-        let upstream = Upstream::parse(&format!("{}{prefix}", mock.url())).unwrap();
-        let upstreams = Upstreams {
-            anthropic: upstream.clone(),
-            openai: upstream.clone(),
-            gemini: upstream,
-        };
+        let upstreams = common::upstreams_at(&format!("{}{prefix}", mock.url()));
         let recorder = Recorder::new(
             writer.handle(),
             PriceTable::embedded().clone(),
@@ -459,12 +453,7 @@ async fn an_unreachable_upstream_gets_a_502_in_the_provider_shape() {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
-    let upstream = Upstream::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-    let upstreams = Upstreams {
-        anthropic: upstream.clone(),
-        openai: upstream.clone(),
-        gemini: upstream,
-    };
+    let upstreams = common::upstreams_at(&format!("http://127.0.0.1:{port}"));
     let recorder = Recorder::new(
         writer.handle(),
         PriceTable::embedded().clone(),

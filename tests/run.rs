@@ -13,6 +13,8 @@ use gw::ledger::{Ledger, Row};
 
 const GW: &str = env!("CARGO_BIN_EXE_gw");
 const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake_agent.py");
+/// Sends requests until one is refused (see the file).
+const BUDGET_AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budget_agent.py");
 const KEYS: [(&str, &str); 3] = [
     ("ANTHROPIC_API_KEY", "sk-ant-real-1"),
     ("OPENAI_API_KEY", "sk-oai-real-2"),
@@ -353,7 +355,6 @@ fn make_executable(path: &Path) {
 /// crossed it), the next session is refused at once, and `gw budget` shows the cap spent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_daily_budget_stops_requests_without_a_server() {
-    const AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budget_agent.py");
     const LIMIT: i64 = 100_000_000; // $0.10
     let mock = Mock::start().await;
     let env = Env::new();
@@ -365,7 +366,7 @@ async fn a_local_daily_budget_stops_requests_without_a_server() {
 
     let out = run_to_end(
         env.gw(&mock, true)
-            .args(["run", "-q", "--", "python3", AGENT]),
+            .args(["run", "-q", "--", "python3", BUDGET_AGENT]),
     )
     .await;
     assert!(
@@ -408,7 +409,7 @@ async fn a_local_daily_budget_stops_requests_without_a_server() {
     std::fs::remove_file(env.out()).unwrap();
     let out = run_to_end(
         env.gw(&mock, true)
-            .args(["run", "-q", "--", "python3", AGENT]),
+            .args(["run", "-q", "--", "python3", BUDGET_AGENT]),
     )
     .await;
     assert!(out.status.success());
@@ -434,7 +435,6 @@ async fn a_local_daily_budget_stops_requests_without_a_server() {
 /// at most the one request it had started when the cap was reached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_sessions_share_a_local_budget() {
-    const AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budget_agent.py");
     const LIMIT: i64 = 300_000_000; // $0.30
     const SESSIONS: usize = 4;
     let mock = Mock::start().await;
@@ -449,7 +449,7 @@ async fn concurrent_sessions_share_a_local_budget() {
             let out = env.dir.path().join(format!("out-{i}.json"));
             let mut cmd = env.gw(&mock, true);
             cmd.env("FAKE_OUT", &out)
-                .args(["run", "-q", "--", "python3", AGENT]);
+                .args(["run", "-q", "--", "python3", BUDGET_AGENT]);
             tokio::spawn(async move { (run_to_end(&mut cmd).await, out) })
         })
         .collect();

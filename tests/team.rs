@@ -424,7 +424,6 @@ async fn server_restart_mid_session_allow_goes_on_deny_refuses_and_totals_match(
 /// the lease and stop with 402 at the budget, and its rows reach the server when it stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gw_proxy_spends_against_the_team_budget_and_syncs_at_stop() {
-    use std::io::{BufRead, BufReader};
     let mock = Mock::start().await;
     let world = World::new("0.05").await;
     let dev = world.developer("ide", "", None).await;
@@ -436,24 +435,7 @@ async fn gw_proxy_spends_against_the_team_budget_and_syncs_at_stop() {
         .unwrap();
     let _kill = common::KillOnPanic(child.id());
     let stdout = child.stdout.take().unwrap();
-    // The export lines, up to the last one.
-    let exports: std::collections::HashMap<String, String> =
-        tokio::task::spawn_blocking(move || {
-            let mut exports = std::collections::HashMap::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some((name, value)) =
-                    line.strip_prefix("export ").and_then(|l| l.split_once('='))
-                {
-                    exports.insert(name.to_string(), value.to_string());
-                    if name == "GW_SESSION_ID" {
-                        break;
-                    }
-                }
-            }
-            exports
-        })
-        .await
-        .unwrap();
+    let exports = common::proxy_exports(stdout).await;
     let base = &exports["ANTHROPIC_BASE_URL"];
     let key = ("x-api-key", exports["ANTHROPIC_API_KEY"].as_str());
     let mut statuses = Vec::new();

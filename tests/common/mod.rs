@@ -382,3 +382,40 @@ impl Drop for KillOnPanic {
         }
     }
 }
+
+/// What `gw proxy` prints on stdout before it serves: its `export NAME=value` lines, read up to
+/// the last one (`GW_SESSION_ID`).
+pub async fn proxy_exports(
+    stdout: std::process::ChildStdout,
+) -> std::collections::HashMap<String, String> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut exports = std::collections::HashMap::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some((name, value)) =
+                line.strip_prefix("export ").and_then(|l| l.split_once('='))
+            {
+                exports.insert(name.to_string(), value.to_string());
+                if name == "GW_SESSION_ID" {
+                    break;
+                }
+            }
+        }
+        exports
+    })
+    .await
+    .unwrap()
+}
+
+/// Every provider's upstream at one base URL (the mock, usually).
+pub fn upstreams_at(url: &str) -> gw::config::Upstreams {
+    let upstream = gw::config::Upstream::parse(url).unwrap();
+    gw::config::Upstreams {
+        anthropic: upstream.clone(),
+        openai: upstream.clone(),
+        gemini: upstream,
+    }
+}
