@@ -16,7 +16,7 @@ use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
-use crate::proxy::{self, BudgetGate, ProxyError, ProxyState, Recorder, RunningProxy, SessionAuth};
+use crate::proxy::{self, BudgetGate, ProxyState, Recorder, RunningProxy, SessionAuth};
 use crate::sync::{self, Notices, TeamSession};
 
 /// Who is running and what a session is about, beyond what attribution discovers.
@@ -69,12 +69,7 @@ impl Session {
         );
         let id = attribution.session_id.clone();
         // Bound before team mode takes a lease, so an address in use costs the budget nothing.
-        let listener = tokio::net::TcpListener::bind(spec.listen)
-            .await
-            .map_err(|source| ProxyError::Bind {
-                addr: spec.listen,
-                source,
-            })?;
+        let listener = proxy::bind(spec.listen).await?;
         let writer = LedgerWriter::start(&config.ledger_path())?;
         let notices = Arc::new(Notices::default());
         let team = match &login {

@@ -137,15 +137,14 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Binds `addr` and serves in a background task.
-pub async fn start(addr: SocketAddr, state: ProxyState) -> Result<RunningProxy, ProxyError> {
-    let listener = TcpListener::bind(addr)
+/// Binds the proxy's address, to [`serve`] on once the session around it is ready.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ProxyError> {
+    TcpListener::bind(addr)
         .await
-        .map_err(|source| ProxyError::Bind { addr, source })?;
-    Ok(serve(listener, state))
+        .map_err(|source| ProxyError::Bind { addr, source })
 }
 
-/// Serves on a listener handed in (tests bind port 0 themselves).
+/// Serves on a bound listener in a background task.
 pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
     let addr = listener
         .local_addr()
