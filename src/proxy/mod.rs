@@ -38,10 +38,11 @@ type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyB
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
-    #[error("cannot listen on {addr}: {source}\n  pick another address with --listen (or GW_LISTEN), or use port 0 for any free port")]
+    #[error("cannot listen on {addr}: {error}\n  pick another address with --listen (or GW_LISTEN), or use port 0 for any free port")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        /// In the message, not a `source`: the cause would otherwise print twice.
+        error: std::io::Error,
     },
 }
 
@@ -141,7 +142,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ProxyError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| ProxyError::Bind { addr, source })
+        .map_err(|error| ProxyError::Bind { addr, error })
 }
 
 /// Serves on a bound listener in a background task.
