@@ -62,8 +62,20 @@ impl Ledger {
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
+        // Switching a new file to WAL can meet another process's lock without SQLite waiting on
+        // the busy handler (two gw started at once on a fresh ledger): retry for as long.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                result => break result.map_err(open_err)?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         // The rollup triggers make SQLite keep a statement journal per insert; in a temp file it
