@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod logging;
 pub mod meter;
 pub mod pricing;
+pub mod private_fs;
 pub mod proxy;
 pub mod report;
 pub mod server;

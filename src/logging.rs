@@ -10,7 +10,8 @@ use crate::config::Config;
 /// Starts logging to the data dir's `gw.log` at the level `GW_LOG` sets. A log that cannot be
 /// opened is not fatal: gw works on, silently, rather than write into the agent's terminal.
 pub fn init(config: &Config) {
-    let _ = std::fs::create_dir_all(&config.data_dir);
+    let _ = crate::private_fs::private_dir(&config.data_dir);
+    let _ = crate::private_fs::private_file(&config.log_path());
     let Ok(file) = OpenOptions::new()
         .create(true)
         .append(true)

@@ -84,6 +84,18 @@ fn config_prints_effective_settings_redacted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gw_proxy_prints_exports_meters_a_request_and_stops_on_sigterm() {
+    proxy_stops_cleanly_on("TERM", 1).await;
+}
+
+/// A closed terminal sends SIGHUP: the proxy must stop as on SIGTERM, every row recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gw_proxy_records_every_request_when_its_terminal_hangs_up() {
+    proxy_stops_cleanly_on("HUP", 50).await;
+}
+
+/// Runs `gw proxy`, sends `requests` requests through it, sends it `signal` right after the last
+/// answer and checks it exits 0 with every request in the ledger.
+async fn proxy_stops_cleanly_on(signal: &str, requests: usize) {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut child = gw(dir.path())
@@ -99,17 +111,19 @@ async fn gw_proxy_prints_exports_meters_a_request_and_stops_on_sigterm() {
     let base = exports
         .get("ANTHROPIC_BASE_URL")
         .expect("gw proxy prints ANTHROPIC_BASE_URL");
-    let (status, _, _) = send(
-        "POST",
-        &format!("{base}/v1/messages"),
-        &[],
-        r#"{"model":"claude-sonnet-4-5"}"#,
-    )
-    .await;
-    assert_eq!(status, 200);
+    for _ in 0..requests {
+        let (status, _, _) = send(
+            "POST",
+            &format!("{base}/v1/messages"),
+            &[],
+            r#"{"model":"claude-sonnet-4-5"}"#,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
 
     assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap()
         .success());
@@ -117,13 +131,13 @@ async fn gw_proxy_prints_exports_meters_a_request_and_stops_on_sigterm() {
         .await
         .unwrap()
         .unwrap();
-    assert!(exit.success(), "gw proxy exits 0 on SIGTERM: {exit:?}");
+    assert!(exit.success(), "gw proxy exits 0 on SIG{signal}: {exit:?}");
 
     let rows = Ledger::open(&dir.path().join("data/ledger.db"))
         .unwrap()
-        .recent(10)
+        .recent(requests + 10)
         .unwrap();
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), requests, "every request recorded");
     assert_eq!(rows[0].usage.input, 1200);
     assert_eq!(rows[0].attribution.task.as_deref(), Some("demo"));
     assert_eq!(rows[0].attribution.agent.as_deref(), Some("proxy"));

@@ -475,3 +475,51 @@ async fn concurrent_sessions_share_a_local_budget() {
         "{SESSIONS} sessions spent {spent} nanos of {LIMIT} (one request: {most})"
     );
 }
+
+/// gw's own long-lived secrets (`GW_KEY`, `GW_ADMIN_TOKEN`, a database URL with its password,
+/// and any `GW_*` variable gw does not know to be harmless) never reach the agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_gw_secret_reaches_the_agent() {
+    let mock = Mock::start().await;
+    let env = Env::new();
+    let secrets = [
+        ("GW_ADMIN_TOKEN", "gwa_secret-admin-token"),
+        ("GW_KEY", "gwk_k1_secret-team-key"),
+        // Refuses connections at once: team mode starts offline.
+        ("GW_SERVER", "http://127.0.0.1:1"),
+        ("GW_SERVER_DATABASE", "postgres://gw:secret-db-password@127.0.0.1/gw"),
+        ("GW_SERVER_CA", "/secret-ca-path.pem"),
+        ("GW_SERVER_LISTEN", "127.0.0.1:9"),
+        ("GW_SOME_FUTURE_TOKEN", "secret-future"),
+    ];
+    let output = run_to_end(
+        env.gw(&mock, true)
+            .args(["run", "--quiet", "--", "python3", FAKE])
+            .env("GW_CREDENTIALS", env.dir.path().join("secret-creds.toml"))
+            .envs(secrets),
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = env.report();
+    let dump = serde_json::to_string(&report["env"]).unwrap()
+        + &serde_json::to_string(&report["argv"]).unwrap();
+    assert!(!dump.contains("secret"), "a gw secret reached the agent: {dump}");
+    let gw_vars: Vec<&String> = report["env"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with("GW_"))
+        .collect();
+    for var in &gw_vars {
+        assert!(
+            ["GW_SESSION_ID", "GW_SESSION_KEY"].contains(&var.as_str())
+                || gw::config::env_vars::PASSED_TO_AGENTS.contains(&var.as_str()),
+            "{var} reached the agent"
+        );
+    }
+    assert!(gw_vars.iter().any(|v| *v == "GW_SESSION_ID"));
+}

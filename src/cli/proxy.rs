@@ -75,10 +75,13 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     wait_for_stop().await;
     let notices = session.notices.clone();
     session.stop(Duration::from_secs(5)).await?;
+    // After a hang-up the terminal is gone: a failed write must not panic (eprintln! would).
+    let mut err = std::io::stderr().lock();
     for line in notices.take() {
-        eprintln!("{line}");
+        let _ = writeln!(err, "{line}");
     }
-    eprintln!(
+    let _ = writeln!(
+        err,
         "gw proxy: stopped; ledger at {}",
         config.ledger_path().display()
     );
@@ -90,9 +93,12 @@ async fn wait_for_stop() {
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        // A closed terminal sends SIGHUP: stop as cleanly as on SIGTERM, or the last rows are lost.
+        let mut hangup = signal(SignalKind::hangup()).expect("SIGHUP handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
+            _ = hangup.recv() => {}
         }
     }
     #[cfg(not(unix))]

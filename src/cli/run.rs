@@ -146,6 +146,15 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             command.env("ANTHROPIC_AUTH_TOKEN", token);
         }
     }
+    // Nor does any of gw's own secrets (GW_KEY, GW_ADMIN_TOKEN, ...): only the session's.
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(crate::config::env_vars::withheld_from_agents)
+        {
+            command.env_remove(name);
+        }
+    }
     command.env("GW_SESSION_ID", &session_id);
     command.envs(wiring.env.iter().map(|(k, v)| (k, v)));
     tracing::info!(session = %session_id, program = %program.display(), addr = %session.proxy.local_addr(), "session started");

@@ -67,3 +67,29 @@ pub const SET_FOR_AGENTS: &[(&str, &str)] = &[
         "the session key, where an agent reads its API key from a named variable",
     ),
 ];
+
+/// gw's own variables an agent may inherit: they name files and settings, never a secret. Every
+/// other `GW_*` variable in gw's environment (`GW_KEY`, `GW_ADMIN_TOKEN`, `GW_SERVER`, a
+/// database URL with its password, and any added later) is removed from the agent's: the agent
+/// runs whatever its model says, so it must not find gw's long-lived secrets.
+pub const PASSED_TO_AGENTS: &[&str] = &[GW_CONFIG, GW_DATA_DIR, GW_LOG, GW_DEVELOPER];
+
+/// Whether `name`, from gw's own environment, must not reach an agent (see [`PASSED_TO_AGENTS`]).
+pub fn withheld_from_agents(name: &str) -> bool {
+    name.starts_with("GW_") && !PASSED_TO_AGENTS.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_secret_gw_variable_is_withheld() {
+        for var in [GW_KEY, GW_ADMIN_TOKEN, GW_SERVER, GW_SERVER_DATABASE, GW_CREDENTIALS] {
+            assert!(withheld_from_agents(var), "{var}");
+        }
+        assert!(withheld_from_agents("GW_SOMETHING_NEW"), "unknown ones too");
+        assert!(!withheld_from_agents(GW_DATA_DIR));
+        assert!(!withheld_from_agents("HOME"));
+    }
+}

@@ -3,6 +3,7 @@
 mod budget;
 mod credentials;
 pub mod env_vars;
+mod redact;
 mod team;
 mod upstream;
 
@@ -18,6 +19,7 @@ use crate::pricing::PriceOverride;
 pub use budget::{BudgetSection, LocalBudget, LocalPeriod};
 pub use credentials::{Credentials, CredentialsError, ServerLogin};
 pub use team::{OfflinePolicy, ServerSection, TeamSettings};
+pub use redact::{redact_mcp, redact_url};
 pub use upstream::Upstream;
 
 /// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
@@ -315,7 +317,7 @@ impl Config {
             prices: self.prices.clone(),
             agents: self.agents.clone(),
             mcp: McpSection {
-                servers: self.mcp_servers.clone(),
+                servers: redact_mcp(&self.mcp_servers),
             },
             server: self.team.section(),
             budget: budget::section(&self.local_budgets),
@@ -431,6 +433,17 @@ mod tests {
         let (config, _dir) = load(&[], Some("[proxy]\nlisten = \"localhost\"\n"));
         let message = config.unwrap_err().to_string();
         assert!(message.contains("proxy.listen"), "{message}");
+    }
+
+    #[test]
+    fn render_redacts_mcp_secrets() {
+        let file = "[mcp.servers.gh]\ncommand = \"gh-mcp\"\nenv = { GITHUB_TOKEN = \"ghp_s3cret\" }\n\n[mcp.servers.remote]\nurl = \"https://mcp.corp/sse?token=t0ken\"\n";
+        let (config, _dir) = load(&[], Some(file));
+        let text = config.unwrap().render();
+        assert!(!text.contains("ghp_s3cret"), "{text}");
+        assert!(!text.contains("t0ken"), "{text}");
+        assert!(text.contains("GITHUB_TOKEN"), "names are kept: {text}");
+        assert!(text.contains("token=***"), "{text}");
     }
 
     #[test]

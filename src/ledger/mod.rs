@@ -17,7 +17,7 @@ pub use writer::{LedgerWriter, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("cannot create the data directory {path}: {source}\n  check its permissions, or set GW_DATA_DIR to a writable directory")]
+    #[error("cannot create the ledger {path} and its directory, private to you: {source}\n  check the directory's permissions, or set GW_DATA_DIR to a writable directory")]
     CreateDir {
         path: PathBuf,
         source: std::io::Error,
@@ -49,12 +49,10 @@ impl Ledger {
     /// Opens (creating if needed) the ledger file, in WAL mode with a busy timeout so several
     /// gw processes can write at once.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        crate::private_fs::private_database(path).map_err(|source| LedgerError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let open_err = |source| LedgerError::Open {
             path: path.to_path_buf(),
             source,

@@ -24,8 +24,8 @@ impl SqliteStore {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
+        if path != Path::new(":memory:") {
+            crate::private_fs::private_database(path).map_err(|e| open_err(&e))?;
         }
         let conn = Connection::open(path).map_err(|e| open_err(&e))?;
         conn.busy_timeout(Duration::from_secs(10))?;
