@@ -15,13 +15,10 @@ pub fn redact_url(url: &str) -> String {
         return url.to_string();
     };
     let (head, rest) = url.split_at(scheme_end + 3);
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
     let (before_query, query) = match rest.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (rest, None),
-    };
-    let (query, fragment) = match query.map(|q| q.split_once('#').unwrap_or((q, ""))) {
-        Some((q, f)) => (Some(q), f),
-        None => (None, ""),
     };
     // User info ends at the last `@` of the authority (before the first `/`).
     let authority_end = before_query.find('/').unwrap_or(before_query.len());
