@@ -490,7 +490,10 @@ async fn no_gw_secret_reaches_the_agent() {
         ),
         // Refuses connections at once: team mode starts offline.
         ("GW_SERVER", "http://127.0.0.1:1"),
-        ("GW_SERVER_DATABASE", "postgres://gw:secret-db-password@127.0.0.1/gw"),
+        (
+            "GW_SERVER_DATABASE",
+            "postgres://gw:secret-db-password@127.0.0.1/gw",
+        ),
         ("GW_SERVER_LISTEN", "127.0.0.1:9"),
         ("GW_SOME_FUTURE_TOKEN", "secret-future"),
     ];
@@ -512,7 +515,10 @@ async fn no_gw_secret_reaches_the_agent() {
     for (name, value) in secrets {
         assert!(!dump.contains(value), "{name} reached the agent: {dump}");
     }
-    assert!(!dump.contains("secret-creds"), "GW_CREDENTIALS reached the agent");
+    assert!(
+        !dump.contains("secret-creds"),
+        "GW_CREDENTIALS reached the agent"
+    );
     let gw_vars: Vec<&String> = report["env"]
         .as_object()
         .unwrap()

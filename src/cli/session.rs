@@ -89,8 +89,11 @@ impl Session {
             writer.handle(),
             PriceTable::embedded().with_overrides(&config.prices),
             attribution,
-        );
-        let mut state = ProxyState::new(config.upstreams.clone(), recorder).with_auth(auth.clone());
+        )
+        .with_unpriced(config.policy.unpriced.clone());
+        let mut state = ProxyState::new(config.upstreams.clone(), recorder)
+            .with_auth(auth.clone())
+            .with_policy(config.policy.clone());
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
             if !config.local_budgets.is_empty() {

@@ -85,7 +85,13 @@ mod tests {
 
     #[test]
     fn every_secret_gw_variable_is_withheld() {
-        for var in [GW_KEY, GW_ADMIN_TOKEN, GW_SERVER, GW_SERVER_DATABASE, GW_CREDENTIALS] {
+        for var in [
+            GW_KEY,
+            GW_ADMIN_TOKEN,
+            GW_SERVER,
+            GW_SERVER_DATABASE,
+            GW_CREDENTIALS,
+        ] {
             assert!(withheld_from_agents(var), "{var}");
         }
         assert!(withheld_from_agents("GW_SOMETHING_NEW"), "unknown ones too");

@@ -3,6 +3,7 @@
 mod budget;
 mod credentials;
 pub mod env_vars;
+mod proxy_policy;
 mod redact;
 mod team;
 mod upstream;
@@ -15,11 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::agents::McpServer;
 use crate::meter::Provider;
-use crate::pricing::PriceOverride;
+use crate::pricing::{PriceOverride, PriceTable, UnpricedPolicy};
 pub use budget::{BudgetSection, LocalBudget, LocalPeriod};
 pub use credentials::{Credentials, CredentialsError, ServerLogin};
-pub use team::{OfflinePolicy, ServerSection, TeamSettings};
+pub use proxy_policy::{ProxyPolicy, DEFAULT_MAX_BODY_MIB};
 pub use redact::{redact_mcp, redact_url};
+pub use team::{OfflinePolicy, ServerSection, TeamSettings};
 pub use upstream::Upstream;
 
 /// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
@@ -85,6 +87,18 @@ pub struct ProxySection {
     /// Listen address of `gw proxy`, e.g. "127.0.0.1:8080" (default: a free port on 127.0.0.1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Endpoints gw does not meter that a session under a budget may use anyway, as proxy
+    /// paths: `["/anthropic/v1/files*"]` (`*` ends a prefix).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_unmetered: Vec<String>,
+    /// Models gw has no price for, under a budget: "refuse" (default), "allow", or
+    /// `{ charge_as = "<priced model>" }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpriced: Option<UnpricedPolicy>,
+    /// The most of a request body gw reads to check its model, in MiB (default 32); larger
+    /// bodies that must be checked are answered 413.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_mib: Option<u64>,
 }
 
 /// The effective configuration every command works from.
@@ -104,6 +118,8 @@ pub struct Config {
     pub team: TeamSettings,
     /// `[budget]`: what `gw run` and `gw proxy` may spend per period without a server.
     pub local_budgets: Vec<LocalBudget>,
+    /// `[proxy]`: what a session under a budget or allow-list lets through.
+    pub policy: ProxyPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -269,6 +285,17 @@ impl Config {
                 source_name: file_source.clone(),
                 message,
             })?;
+        let policy = ProxyPolicy::new(
+            file.proxy.allow_unmetered.clone(),
+            file.proxy.unpriced.clone(),
+            file.proxy.max_body_mib,
+            || PriceTable::embedded().with_overrides(&file.prices),
+        )
+        .map_err(|(key, message)| ConfigError::Invalid {
+            key,
+            source_name: file_source.clone(),
+            message,
+        })?;
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
             None => config_path
@@ -280,6 +307,7 @@ impl Config {
         Ok(Config {
             credentials_path,
             team,
+            policy,
             local_budgets,
             agents: file.agents,
             mcp_servers: file.mcp.servers,
@@ -313,6 +341,9 @@ impl Config {
             },
             proxy: ProxySection {
                 listen: Some(self.listen.to_string()),
+                allow_unmetered: self.policy.allow_unmetered.clone(),
+                unpriced: Some(self.policy.unpriced.clone()),
+                max_body_mib: Some((self.policy.max_body_bytes >> 20) as u64),
             },
             prices: self.prices.clone(),
             agents: self.agents.clone(),

@@ -84,11 +84,12 @@ mod tests {
             redact_url("https://mcp.corp/sse?token=abc&flag"),
             "https://mcp.corp/sse?token=***&flag"
         );
+        assert_eq!(redact_url("https://user@h/p#frag"), "https://user@h/p#***");
         assert_eq!(
-            redact_url("https://user@h/p#frag"),
-            "https://user@h/p#***"
+            redact_url("http://h/a@b"),
+            "http://h/a@b",
+            "an @ in the path is no user info"
         );
-        assert_eq!(redact_url("http://h/a@b"), "http://h/a@b", "an @ in the path is no user info");
         assert_eq!(redact_url("--verbose"), "--verbose");
         assert_eq!(
             redact_url("postgres://postgres@127.0.0.1/test"),

@@ -16,6 +16,7 @@ mod model_price;
 mod normalize;
 mod price_override;
 mod table;
+mod unpriced;
 
 pub use error::PricingError;
 pub use generate::{generate_table, PRICES_JSON_PATH};
@@ -25,3 +26,4 @@ pub use model_price::{
 pub use normalize::normalize_model;
 pub use price_override::PriceOverride;
 pub use table::PriceTable;
+pub use unpriced::UnpricedPolicy;

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use crate::ledger::{Row, WriterHandle};
 use crate::meter::{gemini_path_model, Extracted, Protocol, Provider, RequestInfo};
-use crate::pricing::PriceTable;
+use crate::pricing::{PriceTable, UnpricedPolicy};
 
 use super::route;
 use super::tap::Tap;
@@ -19,6 +19,8 @@ pub struct Recorder {
     pub writer: WriterHandle,
     pub prices: PriceTable,
     pub attribution: crate::ledger::Attribution,
+    /// How a model without a price is charged (`[proxy] unpriced`).
+    pub unpriced: UnpricedPolicy,
     open: Arc<OpenRequests>,
 }
 
@@ -32,8 +34,48 @@ impl Recorder {
             writer,
             prices,
             attribution,
+            unpriced: UnpricedPolicy::default(),
             open: Arc::default(),
         }
+    }
+
+    /// Charges unpriced models as `[proxy] unpriced` says.
+    pub fn with_unpriced(mut self, unpriced: UnpricedPolicy) -> Recorder {
+        self.unpriced = unpriced;
+        self
+    }
+
+    /// What `usage` cost: at the first of `models` gw has a price for (the answering model, then
+    /// the requested one, which a gated session checked before forwarding), else at the
+    /// `charge_as` model if configured (named in the second value), else unknown.
+    pub fn cost(
+        &self,
+        provider: Provider,
+        models: [Option<&str>; 2],
+        usage: &crate::meter::Usage,
+    ) -> (Option<i64>, Option<&str>) {
+        let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+        if let Some(cost) = models
+            .into_iter()
+            .flatten()
+            .find_map(|m| self.prices.cost(provider, m, usage))
+        {
+            return (Some(clamp(cost)), None);
+        }
+        if let UnpricedPolicy::ChargeAs(model) = &self.unpriced {
+            // The fallback may be another provider's model: its rates apply as they are.
+            let cost = std::iter::once(provider)
+                .chain(Provider::ALL)
+                .find_map(|p| {
+                    self.prices
+                        .lookup(p, model)
+                        .map(|price| price.cost_nanos(p, usage))
+                });
+            if let Some(cost) = cost {
+                return (Some(clamp(cost)), Some(model));
+            }
+        }
+        (None, None)
     }
 
     /// Requests begun and not yet handed to the ledger writer.
@@ -167,13 +209,18 @@ impl RequestContext {
         let requested_model = request.model.clone().or_else(|| self.path_model.clone());
         let model = extracted.model.clone().or_else(|| requested_model.clone());
         let usage = extracted.usage;
-        let cost_nanos = if usage.is_zero() {
-            Some(0)
+        let (cost_nanos, charged_as) = if usage.is_zero() {
+            (Some(0), None)
         } else {
-            model
-                .as_deref()
-                .and_then(|m| self.recorder.prices.cost(self.provider, m, &usage))
-                .map(|n| n.min(i64::MAX as u64) as i64)
+            self.recorder.cost(
+                self.provider,
+                [model.as_deref(), requested_model.as_deref()],
+                &usage,
+            )
+        };
+        let price_version = match charged_as {
+            Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices.version()),
+            None => self.recorder.prices.version().to_string(),
         };
         if let Some(ticket) = self.ticket {
             ticket.settle(cost_nanos.unwrap_or(0));
@@ -195,7 +242,7 @@ impl RequestContext {
             incomplete,
             usage,
             cost_nanos,
-            price_version: self.recorder.prices.version().to_string(),
+            price_version,
             latency_us,
             ttfb_us: self.ttfb_us,
             upstream_request_id: self.upstream_request_id.or(extracted.upstream_id),

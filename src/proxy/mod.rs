@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod context;
 pub mod gate;
+mod policy;
 pub mod route;
 mod tap;
 
@@ -23,10 +24,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::Upstreams;
+use crate::config::{ProxyPolicy, Upstreams};
 use crate::meter::{
-    inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap, ResponseTap,
+    gemini_path_model, inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap,
+    ResponseTap,
 };
+use crate::pricing::UnpricedPolicy;
+use policy::{BodyError, Endpoint};
 
 pub use auth::SessionAuth;
 pub use body::{BoxError, MeteredBody, RequestTapBody};
@@ -53,6 +57,7 @@ pub struct ProxyState {
     recorder: Arc<Recorder>,
     auth: Option<Arc<SessionAuth>>,
     gate: Option<Arc<BudgetGate>>,
+    policy: ProxyPolicy,
 }
 
 impl ProxyState {
@@ -63,7 +68,14 @@ impl ProxyState {
             recorder: Arc::new(recorder),
             auth: None,
             gate: None,
+            policy: ProxyPolicy::default(),
         }
+    }
+
+    /// What a gated session lets through (`[proxy]` settings).
+    pub fn with_policy(mut self, policy: ProxyPolicy) -> ProxyState {
+        self.policy = policy;
+        self
     }
 
     /// Spends every metered request against a budget lease (team mode).
@@ -249,12 +261,15 @@ fn answer_failure(
 }
 
 async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<ProxyBody> {
-    let mut path_and_query = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
+    // One spelling of the path for every check below and for the upstream: `%6Dessages` is
+    // `messages`, and `/../` cannot climb out of an upstream's path prefix.
+    let mut path_and_query = route::normalize(
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/"),
+    )
+    .into_owned();
     let mut credential = None;
     if let Some(auth) = &state.auth {
         match auth.admit(&path_and_query, req.headers()) {
@@ -318,21 +333,63 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     }
     parts.uri = uri;
 
+    // Under a budget or allow-list only what gw can meter, or knows to be free, goes upstream.
+    let endpoint = policy::endpoint(
+        provider,
+        &parts.method,
+        context.protocol,
+        route::path_only(upstream_path),
+    );
+    let gate = match (&state.gate, endpoint) {
+        (None, _) | (Some(_), Endpoint::Free) => None,
+        (Some(gate), Endpoint::Metered) => Some(gate),
+        (Some(_), Endpoint::Unmetered) => {
+            let path = route::path_only(&path_and_query);
+            if state.policy.allows_unmetered(path) {
+                None
+            } else {
+                let message = format!(
+                    "gw: {} {path} is not an endpoint gw meters, and this session has a budget or a model allow-list, so gw does not forward it. To let it through unmetered, add \"{path}\" to [proxy] allow_unmetered in gw's config file (`gw config` shows where)",
+                    parts.method
+                );
+                return answer_failure(
+                    context,
+                    false,
+                    StatusCode::FORBIDDEN,
+                    "permission_error",
+                    message,
+                );
+            }
+        }
+    };
+
     // Chat Completions streams carry usage only when asked: gw asks, and hides the extra chunk.
-    // A key with a model allow-list needs the model before the request goes out: peek the body.
-    let gate = state
-        .gate
-        .as_ref()
-        .filter(|_| context.protocol != Protocol::Other);
-    let peek_model = gate.is_some_and(|g| g.needs_model()) && provider != Provider::Gemini;
+    // A gated request needs its model before it goes out: read the body (bounded) and parse it.
+    // Gemini names the model in the path instead.
+    let read_body = parts.method == http::Method::POST
+        && (context.protocol == Protocol::OpenAiChat
+            || (gate.is_some() && context.protocol != Protocol::Gemini));
     let mut filter = None;
-    let mut peeked_model = None;
-    let body = if parts.method == http::Method::POST
-        && (context.protocol == Protocol::OpenAiChat || peek_model)
-    {
-        let bytes = match incoming.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => {
+    let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
+    let body = if read_body {
+        let bytes = match policy::read_body(incoming, &parts.headers, state.policy.max_body_bytes)
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(BodyError::TooLarge { limit }) => {
+                let message = format!(
+                        "gw proxy: the request body is larger than {} MiB, the most gw reads to check a request; raise [proxy] max_body_mib in gw's config file if your agent really sends such requests",
+                        limit >> 20
+                    );
+                return answer_failure(
+                    context,
+                    false,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request_too_large",
+                    message,
+                );
+            }
+            Err(BodyError::Read(e)) => {
                 let message = format!("gw proxy: reading the request body failed: {e}");
                 return answer_failure(
                     context,
@@ -343,10 +400,19 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 );
             }
         };
-        let mut tap = RequestTap::new();
-        tap.feed(&bytes);
-        let info = tap.finish();
-        peeked_model = info.model.clone();
+        let info = match policy::peek(&bytes, &parts.headers) {
+            Ok(info) => {
+                peeked = Ok(info.model.clone());
+                info
+            }
+            Err(why) => {
+                peeked = Err(why);
+                // Still name what can be seen on the ledger row.
+                let mut tap = RequestTap::new();
+                tap.feed(&bytes);
+                tap.finish()
+            }
+        };
         context.tap().request_info(info);
         let injected = if context.protocol == Protocol::OpenAiChat {
             inject_include_usage(&bytes)
@@ -374,11 +440,26 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     };
 
     if let Some(gate) = gate {
-        let model = match provider {
-            Provider::Gemini => crate::meter::gemini_path_model(route::path_only(upstream_path)),
-            _ => peeked_model,
+        let model = match context.protocol {
+            Protocol::Gemini => gemini_path_model(route::path_only(upstream_path))
+                .ok_or_else(|| "the path names no model".to_string()),
+            _ => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
         };
-        match gate.admit(model.as_deref()).await {
+        let admitted = match model {
+            Err(why) => Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                kind: "invalid_request_error",
+                message: format!(
+                    "gw: cannot tell which model this request is for ({why}); under a budget or a model allow-list gw forwards only requests whose model it can check"
+                ),
+                retry_after: None,
+            }),
+            Ok(model) => match unpriced_refusal(state, provider, &model) {
+                Some(refusal) => Err(refusal),
+                None => gate.admit(Some(&model)).await,
+            },
+        };
+        match admitted {
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {
                 tracing::info!(status = refusal.status.as_u16(), message = %refusal.message, "budget gate refused a request");
@@ -448,6 +529,24 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         parts,
         MeteredBody::new(incoming, tap, filter, context.into_inner()).boxed(),
     )
+}
+
+/// Under a budget, a model gw has no price for would settle at $0: refused unless
+/// `[proxy] unpriced` says otherwise.
+fn unpriced_refusal(state: &ProxyState, provider: Provider, model: &str) -> Option<Refusal> {
+    if state.policy.unpriced != UnpricedPolicy::Refuse
+        || state.recorder.prices.lookup(provider, model).is_some()
+    {
+        return None;
+    }
+    Some(Refusal {
+        status: StatusCode::FORBIDDEN,
+        kind: "permission_error",
+        message: format!(
+            "gw: model `{model}` has no price in gw's table, and this session has a budget: gw cannot count what it costs, so it refuses it. Price it with [prices.\"{model}\"] in gw's config file (input and output USD per million tokens), ask an admin to price it on the gw server (gw admin price set), or set [proxy] unpriced = \"allow\" or {{ charge_as = \"<a priced model>\" }}"
+        ),
+        retry_after: None,
+    })
 }
 
 /// Reads a refused request's body so its [`RequestTapBody`] passes it to the tap: up to 4 MiB

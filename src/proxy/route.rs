@@ -6,6 +6,75 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::meter::Provider;
 
+/// One spelling of a request's path, so that every check and the upstream see the same one:
+/// percent-encoded unreserved characters decoded (`%6D` is `m`), dot segments removed
+/// (`/a/../b` is `/b`; RFC 3986 §2.3 and §5.2.4). Other escapes (`%2F`, `%3A`) are kept as
+/// sent, hex in upper case. The query is left alone. Borrows when there is nothing to do.
+pub fn normalize(path_and_query: &str) -> std::borrow::Cow<'_, str> {
+    let (path, query) = match path_and_query.find('?') {
+        Some(at) => path_and_query.split_at(at),
+        None => (path_and_query, ""),
+    };
+    if !path.contains('%') && !path.contains("/.") {
+        return std::borrow::Cow::Borrowed(path_and_query);
+    }
+    let decoded = decode_unreserved(path);
+    let mut out = remove_dot_segments(&decoded);
+    out.push_str(query);
+    std::borrow::Cow::Owned(out)
+}
+
+fn decode_unreserved(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                let b = (h * 16 + l) as u8;
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                    out.push(b as char);
+                } else {
+                    out.push('%');
+                    out.push_str(&format!("{b:02X}"));
+                }
+                i += 3;
+                continue;
+            }
+        }
+        // Multi-byte UTF-8 cannot occur: a request target is ASCII (hyper checks).
+        out.push(bytes[i] as char);
+        i += 1;
+    }
+    out
+}
+
+/// RFC 3986 §5.2.4 for an absolute path: `.` segments dropped, `..` removes the one before
+/// (never above the root).
+fn remove_dot_segments(path: &str) -> String {
+    let Some(rest) = path.strip_prefix('/') else {
+        return path.to_string();
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let last = segments.len() - 1;
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    out.pop();
+                }
+                if i == last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
 /// Splits `/openai/v1/responses?x=1` into the provider and `/v1/responses?x=1`.
 pub fn split_prefix(path_and_query: &str) -> Option<(Provider, &str)> {
     let rest = path_and_query.strip_prefix('/')?;
@@ -135,6 +204,37 @@ mod tests {
         assert_eq!(split_prefix("/gemini?x"), Some((Provider::Gemini, "?x")));
         assert_eq!(split_prefix("/openaix/v1"), None);
         assert_eq!(split_prefix("/v1/messages"), None);
+    }
+
+    #[test]
+    fn paths_have_one_spelling() {
+        let n = |p| normalize(p).into_owned();
+        assert_eq!(
+            n("/anthropic/v1/messages?beta=true"),
+            "/anthropic/v1/messages?beta=true"
+        );
+        assert_eq!(n("/anthropic/v1/%6Dessages"), "/anthropic/v1/messages");
+        assert_eq!(
+            n("/anthropic/v1/%6dessages?q=%2e"),
+            "/anthropic/v1/messages?q=%2e"
+        );
+        assert_eq!(n("/../openai/v1/models"), "/openai/v1/models");
+        assert_eq!(n("/anthropic/../openai/v1/models"), "/openai/v1/models");
+        assert_eq!(n("/anthropic/v1/%2e%2E/%2E/x"), "/anthropic/x");
+        assert_eq!(n("/anthropic/v1/.."), "/anthropic/");
+        assert_eq!(n("/a/b/."), "/a/b/");
+        assert_eq!(n("/a/..b/.c"), "/a/..b/.c", "only whole segments are dots");
+        assert_eq!(
+            n("/gemini/v1beta/models/m%3agenerateContent"),
+            "/gemini/v1beta/models/m%3AgenerateContent"
+        );
+        assert_eq!(n("/a%2Fb"), "/a%2Fb", "an encoded slash stays encoded");
+        assert_eq!(n("/a%zz%4"), "/a%zz%4", "broken escapes pass as sent");
+        assert_eq!(n("/"), "/");
+        assert!(matches!(
+            normalize("/openai/v1/responses"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

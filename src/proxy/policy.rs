@@ -1,0 +1,273 @@
+//! What a session under a budget or a model allow-list lets through, decided before a request
+//! goes upstream. The agent is untrusted: whatever gw cannot check is refused, never forwarded
+//! for free.
+//!
+//! - [`endpoint`] sorts a request into metered (gw reads its usage), free (known to cost
+//!   nothing: model lists, token counting) and unmetered (anything else, billed or not: batches,
+//!   legacy completions, embeddings, files…), which passes only where `[proxy]
+//!   allow_unmetered` names it.
+//! - [`read_body`] reads a body gw must look inside, up to `[proxy] max_body_mib`.
+//! - [`peek`] finds the model with a real JSON parser: an escaped key (`"mod\u0065l"`) is the
+//!   same key, a repeated `model` is refused rather than guessed at.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use http_body_util::{BodyExt, Limited};
+use serde::Deserialize;
+
+use crate::meter::{Protocol, Provider, RequestInfo};
+
+/// How a request's endpoint is treated under a budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Its usage is metered: it goes through the budget gate.
+    Metered,
+    /// Known to cost nothing.
+    Free,
+    /// Not metered by gw: refused under a budget unless allowed by config.
+    Unmetered,
+}
+
+/// Sorts a request by its provider, method, protocol and upstream path (normalised, no query).
+pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &str) -> Endpoint {
+    if protocol != Protocol::Other {
+        return Endpoint::Metered;
+    }
+    let path = path.split('?').next().unwrap_or_default();
+    let path = path.trim_end_matches('/');
+    let read = method == Method::GET || method == Method::HEAD;
+    let post = method == Method::POST;
+    let free = if path.is_empty() {
+        // Claude Code's `HEAD $B` before its first request.
+        read
+    } else {
+        match provider {
+            Provider::Anthropic => {
+                (read && model_list(path, "/v1/models"))
+                    || (post && path == "/v1/messages/count_tokens")
+            }
+            Provider::OpenAi => {
+                (read && model_list(path, "/v1/models"))
+                    || (post && path == "/v1/responses/input_tokens")
+            }
+            Provider::Gemini => {
+                (read
+                    && ["/v1beta/models", "/v1/models", "/v1beta/openai/models"]
+                        .iter()
+                        .any(|base| model_list(path, base)))
+                    || (post && gemini_count_tokens(path))
+            }
+        }
+    };
+    if free {
+        Endpoint::Free
+    } else {
+        Endpoint::Unmetered
+    }
+}
+
+/// `base` itself or `base/<one segment>`.
+fn model_list(path: &str, base: &str) -> bool {
+    match path.strip_prefix(base) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('/').is_some_and(|id| {
+            !id.is_empty()
+                && !id.contains('/')
+                && !id.contains(':')
+                && !id.to_ascii_lowercase().contains("%3a")
+        }),
+        None => false,
+    }
+}
+
+/// `/v1beta/models/<model>:countTokens` (the colon possibly escaped).
+fn gemini_count_tokens(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    let lower = last.to_ascii_lowercase();
+    path.contains("/models/")
+        && (lower.ends_with(":counttokens") || lower.ends_with("%3acounttokens"))
+}
+
+/// Why a body gw must look inside could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    TooLarge { limit: usize },
+    Read(String),
+}
+
+/// Reads a body of at most `limit` bytes; a larger one (by its `content-length` or as it
+/// arrives) is refused without reading the rest.
+pub async fn read_body<B>(body: B, headers: &HeaderMap, limit: usize) -> Result<Bytes, BodyError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge { limit }),
+        Err(e) => Err(BodyError::Read(e.to_string())),
+    }
+}
+
+/// The top-level members of a request gw checks. Unknown members are skipped; a repeated
+/// `model` or `stream` is an error (serde refuses duplicate fields).
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+/// The model and stream flag of a JSON request body, or why they cannot be known.
+pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<RequestInfo, String> {
+    let encoding = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("identity"));
+    if let Some(encoding) = encoding {
+        return Err(format!("the body is compressed ({encoding})"));
+    }
+    // A struct also deserializes from an array (`["m"]`): only an object is a request.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("the body is not a JSON object".into());
+    }
+    let peek: Peek = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not the JSON gw expects: {e}"))?;
+    Ok(RequestInfo {
+        model: peek.model.filter(|m| !m.is_empty()),
+        stream: peek.stream,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_endpoints() {
+        use Endpoint::*;
+        use Provider::{Anthropic, Gemini as G, OpenAi};
+        let get = Method::GET;
+        let post = Method::POST;
+        let head = Method::HEAD;
+        let cases = [
+            (Anthropic, &post, "/v1/messages", Metered),
+            (Anthropic, &head, "", Free),
+            (Anthropic, &head, "/", Free),
+            (Anthropic, &post, "/", Unmetered),
+            (Anthropic, &get, "/v1/models", Free),
+            (Anthropic, &get, "/v1/models/claude-opus-4-1", Free),
+            (Anthropic, &post, "/v1/models", Unmetered),
+            (Anthropic, &post, "/v1/messages/count_tokens", Free),
+            (Anthropic, &post, "/v1/messages/batches", Unmetered),
+            (
+                Anthropic,
+                &get,
+                "/v1/messages/batches/b1/results",
+                Unmetered,
+            ),
+            (Anthropic, &post, "/v1/complete", Unmetered),
+            (OpenAi, &post, "/v1/responses", Metered),
+            (OpenAi, &post, "/v1/chat/completions", Metered),
+            (OpenAi, &post, "/v1/completions", Unmetered),
+            (OpenAi, &post, "/v1/embeddings", Unmetered),
+            (OpenAi, &get, "/v1/models?client_version=1", Free),
+            (OpenAi, &post, "/v1/responses/input_tokens", Free),
+            (
+                G,
+                &post,
+                "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+                Metered,
+            ),
+            (G, &post, "/v1beta/models/gemini-2.5-pro:countTokens", Free),
+            (
+                G,
+                &post,
+                "/v1beta/models/gemini-2.5-pro%3AcountTokens",
+                Free,
+            ),
+            (G, &get, "/v1beta/models", Free),
+            (G, &get, "/v1beta/models/gemini-2.5-pro", Free),
+            (
+                G,
+                &get,
+                "/v1beta/models/gemini-2.5-pro:embedContent",
+                Unmetered,
+            ),
+            (
+                G,
+                &post,
+                "/v1beta/models/gemini-2.5-pro:embedContent",
+                Unmetered,
+            ),
+            (G, &post, "/v1beta/models/m:batchGenerateContent", Unmetered),
+            (G, &post, "/v1beta/cachedContents", Unmetered),
+        ];
+        for (provider, method, path, want) in cases {
+            let protocol = Protocol::classify(provider, path);
+            assert_eq!(
+                endpoint(provider, method, protocol, path),
+                want,
+                "{provider} {method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn peeks_with_a_real_parser() {
+        let h = HeaderMap::new();
+        let model = |b: &str| peek(b.as_bytes(), &h).map(|i| i.model);
+        assert_eq!(
+            model(r#"{"model":"claude-haiku-4-5","stream":true}"#)
+                .unwrap()
+                .as_deref(),
+            Some("claude-haiku-4-5")
+        );
+        assert_eq!(
+            model(r#"{"mod\u0065l":"claude-opus-4-1"}"#)
+                .unwrap()
+                .as_deref(),
+            Some("claude-opus-4-1"),
+            "an escaped key is the same key"
+        );
+        assert!(model(r#"{"model":"claude-haiku-4-5","model":"claude-opus-4-1"}"#).is_err());
+        assert!(model(r#"{"model":"a","mod\u0065l":"b"}"#).is_err());
+        assert!(model(r#"{"model":5}"#).is_err());
+        assert!(model(r#"["model"]"#).is_err());
+        assert!(model(r#"{"model":"m""#).is_err());
+        assert_eq!(model(r#"{"messages":[]}"#).unwrap(), None);
+        assert_eq!(model(r#"{"model":""}"#).unwrap(), None);
+        let mut gz = HeaderMap::new();
+        gz.insert("content-encoding", "gzip".parse().unwrap());
+        assert!(peek(br#"{"model":"m"}"#, &gz).unwrap_err().contains("gzip"));
+    }
+
+    #[tokio::test]
+    async fn reads_at_most_the_limit() {
+        use http_body_util::Full;
+        let h = HeaderMap::new();
+        let body = Full::new(Bytes::from(vec![b' '; 100]));
+        assert_eq!(read_body(body, &h, 100).await.unwrap().len(), 100);
+        let body = Full::new(Bytes::from(vec![b' '; 101]));
+        assert!(matches!(
+            read_body(body, &h, 100).await,
+            Err(BodyError::TooLarge { limit: 100 })
+        ));
+        let mut declared = HeaderMap::new();
+        declared.insert("content-length", "1000000000".parse().unwrap());
+        let body = Full::new(Bytes::new());
+        assert!(matches!(
+            read_body(body, &declared, 100).await,
+            Err(BodyError::TooLarge { .. })
+        ));
+    }
+}
