@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{fixture, send, Mock};
+use gw::config::ProxyPolicy;
 use gw::ledger::{Attribution, Ledger, LedgerWriter, Row};
 use gw::meter::Usage;
 use gw::pricing::PriceTable;
-use gw::proxy::{self, ProxyState, Recorder, RunningProxy};
+use gw::pricing::UnpricedPolicy;
+use gw::proxy::{self, BudgetGate, ProxyState, Recorder, RunningProxy};
 use http::StatusCode;
 use http_body_util::BodyExt;
 
@@ -28,6 +30,26 @@ impl Harness {
     }
 
     async fn start_with_prefix(prefix: &str) -> Harness {
+        Harness::start_with(prefix, |state| state).await
+    }
+
+    /// A session under a budget of `granted` nano-dollars with a model allow-list, as team
+    /// mode or local budgets set up, with `policy` for `[proxy]`.
+    async fn start_gated(
+        prefix: &str,
+        models: Option<Vec<String>>,
+        granted: i64,
+        policy: ProxyPolicy,
+    ) -> Harness {
+        let gate = BudgetGate::new(models, gw::proxy::gate::REQUEST_FLOOR_NANOS);
+        gate.set_granted(granted);
+        Harness::start_with(prefix, move |state| {
+            state.with_gate(gate).with_policy(policy)
+        })
+        .await
+    }
+
+    async fn start_with(prefix: &str, setup: impl FnOnce(ProxyState) -> ProxyState) -> Harness {
         let mock = Mock::start().await;
         let dir = tempfile::tempdir().unwrap();
         let ledger_path = dir.path().join("ledger.db");
@@ -43,7 +65,8 @@ impl Harness {
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy = proxy::serve(listener, ProxyState::new(upstreams, recorder));
+        let state = setup(ProxyState::new(upstreams, recorder));
+        let proxy = proxy::serve(listener, state);
         Harness {
             mock,
             proxy: Some(proxy),
@@ -529,4 +552,256 @@ async fn unknown_models_are_flagged_not_free() {
         rows[0].cost_nanos, None,
         "an unknown model has no cost, never $0"
     );
+}
+
+/// One model, $1 of budget: what the gate tests below run under.
+async fn gated(prefix: &str, policy: ProxyPolicy) -> Harness {
+    Harness::start_gated(
+        prefix,
+        Some(vec!["claude-haiku-4-5".into(), "gemini-2.5-flash".into()]),
+        1_000_000_000,
+        policy,
+    )
+    .await
+}
+
+fn policy(allow_unmetered: &[&str], unpriced: UnpricedPolicy, max_body_mib: u64) -> ProxyPolicy {
+    ProxyPolicy::new(
+        allow_unmetered.iter().map(|s| s.to_string()).collect(),
+        Some(unpriced),
+        Some(max_body_mib),
+        || PriceTable::embedded().clone(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn under_a_budget_unmetered_and_disguised_paths_never_reach_the_upstream() {
+    let h = gated(
+        "/corp",
+        policy(&["/openai/v1/files*"], UnpricedPolicy::Refuse, 32),
+    )
+    .await;
+    let haiku = r#"{"model":"claude-haiku-4-5","max_tokens":1}"#;
+    // Billed endpoints gw does not meter: refused, naming the endpoint and the config key.
+    for (method, path) in [
+        ("POST", "/anthropic/v1/messages/batches"),
+        ("POST", "/openai/v1/completions"),
+        ("POST", "/openai/v1/embeddings"),
+        (
+            "POST",
+            "/gemini/v1beta/models/gemini-2.5-flash:batchGenerateContent",
+        ),
+        (
+            "POST",
+            "/anthropic/v1/messages/batches/%2E%2E/%2E%2E/complete",
+        ),
+    ] {
+        let (status, _, body) = send(method, &h.url(path), &[], haiku).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("allow_unmetered"), "{path}: {text}");
+    }
+    // An escaped path is the path it spells: metered, so the allow-list applies to it.
+    let opus = r#"{"model":"claude-opus-4-1","max_tokens":1}"#;
+    let (status, _, _) = send("POST", &h.url("/anthropic/v1/%6Dessages"), &[], opus).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = send("POST", &h.url("/anthropic/v1/%6Dessages"), &[], haiku).await;
+    assert_eq!(status, StatusCode::OK);
+    // Dot segments cannot climb out of the upstream's path prefix.
+    let (status, _, body) = send("GET", &h.url("/openai/../../v1/models"), &[], "").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "not under a provider once normalised"
+    );
+    assert!(String::from_utf8_lossy(&body).contains("gw proxy: unknown path"));
+    let (status, _, _) = send(
+        "GET",
+        &h.url("/anthropic/x/../../openai/v1/models"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a free endpoint is forwarded (the mock has no such route)"
+    );
+    // Free and allowed endpoints pass.
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/anthropic/v1/messages/count_tokens"),
+        &[],
+        haiku,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send("GET", &h.url("/openai/v1/files/f1"), &[], "").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "forwarded (no such mock route)"
+    );
+
+    let seen: Vec<String> = h
+        .mock
+        .seen()
+        .into_iter()
+        .map(|s| s.path_and_query)
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "/corp/v1/messages",
+            "/corp/v1/models",
+            "/corp/v1/messages/count_tokens",
+            "/corp/v1/files/f1"
+        ]
+    );
+    let rows = h.rows().await;
+    assert_eq!(rows.iter().filter(|r| r.status == 403).count(), 6);
+}
+
+#[tokio::test]
+async fn escaped_or_repeated_model_keys_cannot_pass_the_allow_list() {
+    let h = gated("", policy(&[], UnpricedPolicy::Refuse, 32)).await;
+    let cases = [
+        (
+            "/anthropic/v1/messages",
+            r#"{"mod\u0065l":"claude-opus-4-1","max_tokens":1}"#,
+            403,
+        ),
+        (
+            "/anthropic/v1/messages",
+            r#"{"model":"claude-haiku-4-5","model":"claude-opus-4-1"}"#,
+            400,
+        ),
+        (
+            "/anthropic/v1/messages",
+            r#"{"model":"claude-haiku-4-5","mod\u0065l":"claude-opus-4-1"}"#,
+            400,
+        ),
+        ("/anthropic/v1/messages", r#"{"messages":[]}"#, 400),
+        (
+            "/anthropic/v1/messages",
+            r#"not json {"model":"claude-haiku-4-5"}"#,
+            400,
+        ),
+        (
+            "/openai/v1/responses",
+            r#"{"model":"gpt-5","input":"hi"}"#,
+            403,
+        ),
+        // Gemini's OpenAI-compatible endpoint names its model in the body, not the path.
+        (
+            "/gemini/v1beta/openai/chat/completions",
+            r#"{"model":"gemini-2.5-pro","messages":[]}"#,
+            403,
+        ),
+        (
+            "/gemini/v1beta/models/gemini-2.5-pro:generateContent",
+            r#"{"contents":[]}"#,
+            403,
+        ),
+        (
+            "/gemini/v1beta/tunedModels/x:generateContent",
+            r#"{"contents":[]}"#,
+            400,
+        ),
+    ];
+    for (path, body, want) in cases {
+        let (status, _, answer) = send("POST", &h.url(path), &[], body).await;
+        assert_eq!(
+            status.as_u16(),
+            want,
+            "{path} {body}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/gemini/v1beta/models/gemini-2.5-flash:generateContent"),
+        &[],
+        r#"{"contents":[]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        h.mock.seen().len(),
+        1,
+        "no forbidden model reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn under_a_budget_an_unpriced_model_is_refused_or_charged_as_configured() {
+    let unpriced = r#"{"model":"claude-opus-4-1","max_tokens":1}"#;
+    let h = Harness::start_gated(
+        "",
+        None,
+        10_000_000,
+        policy(&[], UnpricedPolicy::Refuse, 32),
+    )
+    .await;
+    let (status, _, body) = send("POST", &h.url("/anthropic/v1/messages"), &[], unpriced).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("claude-opus-4-1") && text.contains("[prices."),
+        "{text}"
+    );
+    assert!(h.mock.seen().is_empty());
+    drop(h);
+
+    // Charged as a priced model: the $0.01 budget runs out as it would for that model.
+    let charge = UnpricedPolicy::ChargeAs("claude-sonnet-4-5".into());
+    let h = Harness::start_gated("", None, 10_000_000, policy(&[], charge.clone(), 32)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, _, _) = send(
+            "POST",
+            &h.url("/anthropic/v1/messages"),
+            &[("x-mock-model", "claude-opus-4-1")],
+            unpriced,
+        )
+        .await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses[0], 200);
+    assert_eq!(statuses[4], 402, "the budget holds: {statuses:?}");
+    let rows = h.rows().await;
+    let charged: Vec<&Row> = rows.iter().filter(|r| r.status == 200).collect();
+    assert!(!charged.is_empty());
+    for row in charged {
+        assert!(row.cost_nanos.unwrap() > 0, "charged, not free");
+        assert!(
+            row.price_version.contains("charge_as:claude-sonnet-4-5"),
+            "{}",
+            row.price_version
+        );
+    }
+}
+
+#[tokio::test]
+async fn bodies_gw_must_read_are_bounded() {
+    let h = gated("", policy(&[], UnpricedPolicy::Refuse, 1)).await;
+    let big = format!(
+        r#"{{"model":"claude-haiku-4-5","messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "x".repeat(2 << 20)
+    );
+    let (status, _, body) = send("POST", &h.url("/anthropic/v1/messages"), &[], big.clone()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let refusal: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        refusal["error"]["type"], "request_too_large",
+        "Anthropic's shape"
+    );
+    assert!(refusal["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("max_body_mib"));
+    let (status, _, _) = send("POST", &h.url("/openai/v1/chat/completions"), &[], big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(h.mock.seen().is_empty());
 }

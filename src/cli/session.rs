@@ -89,8 +89,7 @@ impl Session {
             writer.handle(),
             PriceTable::embedded().with_overrides(&config.prices),
             attribution,
-        )
-        .with_unpriced(config.policy.unpriced.clone());
+        );
         let mut state = ProxyState::new(config.upstreams.clone(), recorder)
             .with_auth(auth.clone())
             .with_policy(config.policy.clone());

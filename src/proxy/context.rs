@@ -39,12 +39,6 @@ impl Recorder {
         }
     }
 
-    /// Charges unpriced models as `[proxy] unpriced` says.
-    pub fn with_unpriced(mut self, unpriced: UnpricedPolicy) -> Recorder {
-        self.unpriced = unpriced;
-        self
-    }
-
     /// What `usage` cost: at the first of `models` gw has a price for (the answering model, then
     /// the requested one, which a gated session checked before forwarding), else at the
     /// `charge_as` model if configured (named in the second value), else unknown.

@@ -72,8 +72,12 @@ impl ProxyState {
         }
     }
 
-    /// What a gated session lets through (`[proxy]` settings).
+    /// What a gated session lets through (`[proxy]` settings), and how its recorder charges a
+    /// model without a price. Call it while building the state.
     pub fn with_policy(mut self, policy: ProxyPolicy) -> ProxyState {
+        Arc::get_mut(&mut self.recorder)
+            .expect("with_policy is called before the proxy serves")
+            .unpriced = policy.unpriced.clone();
         self.policy = policy;
         self
     }
