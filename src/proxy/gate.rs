@@ -61,10 +61,25 @@ impl GateFigures {
     }
 }
 
+/// Which models a session's key may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRule {
+    Any,
+    /// Only these; an entry ending in `*` is a prefix.
+    Only(Vec<String>),
+    /// Not known yet (the server did not answer at start): nothing metered passes until it is.
+    Unknown,
+}
+
+impl From<Option<Vec<String>>> for ModelRule {
+    fn from(models: Option<Vec<String>>) -> ModelRule {
+        models.map_or(ModelRule::Any, ModelRule::Only)
+    }
+}
+
 pub struct BudgetGate {
     figures: Mutex<GateFigures>,
-    /// Models the key may use (`None`: any); an entry ending in `*` is a prefix.
-    models: Option<Vec<String>>,
+    models: Mutex<ModelRule>,
     /// Reserved per request in flight.
     floor: i64,
     source: OnceLock<Arc<dyn LeaseSource>>,
@@ -75,10 +90,10 @@ pub struct BudgetGate {
 }
 
 impl BudgetGate {
-    pub fn new(models: Option<Vec<String>>, floor: i64) -> Arc<BudgetGate> {
+    pub fn new(models: impl Into<ModelRule>, floor: i64) -> Arc<BudgetGate> {
         Arc::new(BudgetGate {
             figures: Mutex::new(GateFigures::default()),
-            models,
+            models: Mutex::new(models.into()),
             floor: floor.max(0),
             source: OnceLock::new(),
             refilling: tokio::sync::Mutex::new(()),
@@ -91,19 +106,56 @@ impl BudgetGate {
         let _ = self.source.set(source);
     }
 
-    /// Whether requests must name their model before they are admitted (an allow-list is set).
-    pub fn needs_model(&self) -> bool {
-        self.models.is_some()
+    /// Sets the models the key may use, once the server has said.
+    pub fn set_models(&self, models: impl Into<ModelRule>) {
+        *self.models.lock().unwrap() = models.into();
+    }
+
+    pub fn model_rule(&self) -> ModelRule {
+        self.models.lock().unwrap().clone()
     }
 
     pub fn model_allowed(&self, model: &str) -> bool {
-        let Some(list) = &self.models else {
-            return true;
+        match &*self.models.lock().unwrap() {
+            ModelRule::Any => true,
+            ModelRule::Unknown => false,
+            ModelRule::Only(list) => list.iter().any(|m| match m.strip_suffix('*') {
+                Some(prefix) => model.starts_with(prefix),
+                None => m == model,
+            }),
+        }
+    }
+
+    /// Why `model` may not be used, if it may not (`None`: a request that names no model,
+    /// which only a gate without an allow-list admits).
+    fn model_refusal(&self, model: Option<&str>) -> Option<Refusal> {
+        let rule = self.model_rule();
+        let forbidden = |message: String| Refusal {
+            status: StatusCode::FORBIDDEN,
+            kind: "permission_error",
+            message,
+            retry_after: None,
         };
-        list.iter().any(|m| match m.strip_suffix('*') {
-            Some(prefix) => model.starts_with(prefix),
-            None => m == model,
-        })
+        match (&rule, model) {
+            (ModelRule::Any, _) => None,
+            (ModelRule::Unknown, _) => Some(Refusal {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                kind: "api_error",
+                message: "gw: this session cannot check which models its gw key allows yet (the gw server did not answer); gw keeps asking, try again shortly".into(),
+                retry_after: Some(5),
+            }),
+            (ModelRule::Only(list), None) => Some(forbidden(format!(
+                "gw: this request names no model gw can check, and this gw key allows only {}",
+                list.join(", ")
+            ))),
+            (ModelRule::Only(list), Some(model)) if !self.model_allowed(model) => {
+                Some(forbidden(format!(
+                    "gw: model `{model}` is not allowed for this gw key (allowed: {}); pick one of those, or ask an admin to allow it",
+                    list.join(", ")
+                )))
+            }
+            (ModelRule::Only(_), Some(_)) => None,
+        }
     }
 
     pub fn figures(&self) -> GateFigures {
@@ -127,18 +179,8 @@ impl BudgetGate {
 
     /// Admits a request for `model` (when known), topping up once if the gate is dry.
     pub async fn admit(self: &Arc<Self>, model: Option<&str>) -> Result<Ticket, Refusal> {
-        if let Some(model) = model {
-            if !self.model_allowed(model) {
-                return Err(Refusal {
-                    status: StatusCode::FORBIDDEN,
-                    kind: "permission_error",
-                    message: format!(
-                        "gw: model `{model}` is not allowed for this gw key (allowed: {}); pick one of those, or ask an admin to allow it",
-                        self.models.as_deref().unwrap_or_default().join(", ")
-                    ),
-                    retry_after: None,
-                });
-            }
+        if let Some(refusal) = self.model_refusal(model) {
+            return Err(refusal);
         }
         if let Some(ticket) = self.try_reserve() {
             return Ok(ticket);
@@ -256,13 +298,13 @@ mod tests {
         let (gate, source) = gate_with(0);
         gate.set_granted(100);
         let a = gate.admit(Some("claude-sonnet-4-5")).await.unwrap();
-        let b = gate.admit(None).await.unwrap();
+        let b = gate.admit(Some("gpt-5")).await.unwrap();
         assert_eq!(gate.figures().reserved, 20);
         a.settle(60);
         b.settle(45); // overshoot by what was in flight
         let f = gate.figures();
         assert_eq!((f.charged, f.reserved, f.in_flight), (105, 0, 0));
-        let refused = gate.admit(None).await.unwrap_err();
+        let refused = gate.admit(Some("gpt-5")).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
         assert!(refused.message.contains("exhausted"));
         assert_eq!(source.calls.load(Ordering::SeqCst), 1, "one top-up try");
@@ -271,7 +313,7 @@ mod tests {
     #[tokio::test]
     async fn a_dry_gate_is_refilled_and_dropped_tickets_cost_nothing() {
         let (gate, source) = gate_with(50);
-        let t = gate.admit(None).await.unwrap();
+        let t = gate.admit(Some("gpt-5")).await.unwrap();
         assert_eq!(source.calls.load(Ordering::SeqCst), 1);
         drop(t);
         let f = gate.figures();
@@ -288,5 +330,22 @@ mod tests {
         assert!(gate.model_allowed("claude-opus-4-1"));
         assert!(!gate.model_allowed("gpt-5-mini"));
         assert!(BudgetGate::new(None, 0).model_allowed("anything"));
+        let refused = gate.admit(None).await.unwrap_err();
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "no model, allow-list set"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_allow_list_refuses_until_it_is_known() {
+        let (gate, _) = gate_with(50);
+        gate.set_models(ModelRule::Unknown);
+        let refused = gate.admit(Some("claude-sonnet-4-5")).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.retry_after.is_some());
+        gate.set_models(None);
+        assert!(gate.admit(Some("claude-sonnet-4-5")).await.is_ok());
     }
 }

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::{plan, LeaseManager, Notices, ServerClient, SyncError, Uploader};
 use crate::config::{ServerLogin, TeamSettings};
+use crate::proxy::gate::ModelRule;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
 use crate::proxy::BudgetGate;
 
@@ -44,9 +45,10 @@ impl TeamSession {
             })?
             .to_string();
         let client = ServerClient::new(&login.url, &login.key)?;
-        let models = match client.whoami().await {
-            Ok(identity) => identity.models,
-            Err(e) if e.is_transient() => None,
+        // Unknown until the server says: a key's allow-list must hold while it is offline too.
+        let (models, known) = match client.whoami().await {
+            Ok(identity) => (ModelRule::from(identity.models), true),
+            Err(e) if e.is_transient() => (ModelRule::Unknown, false),
             Err(e) => return Err(e),
         };
         let gate = BudgetGate::new(models, REQUEST_FLOOR_NANOS);
@@ -58,12 +60,24 @@ impl TeamSession {
             notices.clone(),
         );
         manager.start().await;
-        let uploader = Arc::new(Uploader::new(client, ledger_path, key_id.clone(), None));
+        let uploader = Arc::new(Uploader::new(
+            client.clone(),
+            ledger_path,
+            key_id.clone(),
+            None,
+        ));
         let (stop, stopped) = watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(manager.clone().run(stopped.clone())),
-            tokio::spawn(upload_loop(uploader.clone(), stopped)),
+            tokio::spawn(upload_loop(uploader.clone(), stopped.clone())),
         ];
+        if !known {
+            tasks.push(tokio::spawn(learn_models(
+                client.clone(),
+                gate.clone(),
+                stopped,
+            )));
+        }
         Ok(TeamSession {
             gate,
             manager,
@@ -109,6 +123,37 @@ impl TeamSession {
             Err(e) => tracing::warn!("cannot count unsynced rows: {e}"),
         }
         self.manager.release().await;
+    }
+}
+
+/// Asks the server who the key is until it answers, then tells the gate which models it allows.
+async fn learn_models(
+    client: ServerClient,
+    gate: Arc<BudgetGate>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let wait = plan::backoff(
+            failures.max(1),
+            Duration::from_secs(30),
+            rand::random::<f64>(),
+        )
+        .max(Duration::from_secs(1));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        match client.whoami().await {
+            Ok(identity) => {
+                gate.set_models(identity.models);
+                return;
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::debug!("whoami failed ({e}); the allow-list stays unknown");
+            }
+        }
     }
 }
 
