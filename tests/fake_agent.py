@@ -23,6 +23,12 @@ def post(url, headers, body):
 
 env = dict(os.environ)
 out = {"argv": sys.argv, "env": env, "statuses": {}, "files": {}}
+# What any local user sees of this process.
+try:
+    with open("/proc/self/cmdline", "rb") as f:
+        out["cmdline"] = f.read().decode("utf-8", "replace")
+except OSError:
+    out["cmdline"] = " ".join(sys.argv)
 headers = {"content-type": "application/json", "x-claude-code-session-id": "agent-own-session"}
 
 anthropic = env.get("ANTHROPIC_BASE_URL")

@@ -29,7 +29,10 @@ struct Env {
 impl Env {
     /// A home with a git repository to run in (branch `feat/x`, remote github.com/acme/app).
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
+        Env::in_dir(tempfile::tempdir().unwrap())
+    }
+
+    fn in_dir(dir: tempfile::TempDir) -> Env {
         let repo = dir.path().join("app");
         std::fs::create_dir_all(repo.join(".git")).unwrap();
         std::fs::write(repo.join(".git/HEAD"), "ref: refs/heads/feat/x\n").unwrap();
@@ -533,4 +536,62 @@ async fn no_gw_secret_reaches_the_agent() {
         );
     }
     assert!(gw_vars.iter().any(|v| *v == "GW_SESSION_ID"));
+}
+
+/// What any local user can read of each agent's process, `/proc/<pid>/cmdline`, holds no
+/// secret: not the session key (passthrough mode puts it in a base URL for some agents), not an
+/// MCP server's env.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_agent_gets_a_secret_on_its_command_line() {
+    let mock = Mock::start().await;
+    // Gemini's settings file is refused below a world-writable directory such as /tmp.
+    let env = Env::in_dir(common::secure_tempdir());
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for agent in ["claude", "codex", "gemini", "opencode"] {
+        let script = bin.join(agent);
+        std::fs::write(&script, format!("#!/bin/sh\nexec python3 {FAKE} \"$@\"\n")).unwrap();
+        make_executable(&script);
+    }
+    std::fs::write(
+        env.dir.path().join("config.toml"),
+        "[mcp.servers.gh]\ncommand = \"gh-mcp\"\nenv = { GITHUB_TOKEN = \"ghp_mcp-secret\" }\n",
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for agent in ["claude", "codex", "gemini", "opencode"] {
+        for keys in [false, true] {
+            let _ = std::fs::remove_file(env.out());
+            let output = run_to_end(
+                env.gw(&mock, keys)
+                    .env("PATH", &path)
+                    .args(["run", "--quiet", agent]),
+            )
+            .await;
+            assert!(
+                output.status.success(),
+                "{agent}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let report = env.report();
+            let cmdline = report["cmdline"].as_str().unwrap();
+            let key = report["env"]["GW_SESSION_KEY"]
+                .as_str()
+                .or_else(|| report["env"]["ANTHROPIC_API_KEY"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            assert!(cmdline.contains("fake_agent.py"), "{cmdline}");
+            assert!(
+                !cmdline.contains("ghp_"),
+                "{agent}: an MCP secret in argv: {cmdline}"
+            );
+            assert!(
+                !cmdline.contains("gws-"),
+                "{agent}: the session key in argv: {cmdline}"
+            );
+            if !key.is_empty() {
+                assert!(!cmdline.contains(&key), "{agent}: {cmdline}");
+            }
+        }
+    }
 }

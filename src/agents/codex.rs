@@ -1,5 +1,7 @@
 //! Codex CLI: ignores `OPENAI_BASE_URL`, so gw adds a custom model provider with `-c` flags
 //! (Responses wire API, key from `GW_SESSION_KEY`); MCP servers are `-c mcp_servers.<name>=…`.
+//! Those flags are visible to every local user, so they carry no secret: the session key is
+//! read from the environment, and MCP servers' env from a 0600 file.
 
 use super::{Profile, WireContext, WireError, Wiring};
 use crate::meter::Provider;
@@ -13,13 +15,19 @@ pub const PROFILE: Profile = Profile {
 
 fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
-    let base = format!("{}/v1", ctx.base(Provider::OpenAi));
+    // Nothing secret goes on codex's command line, which any local user can read: the session
+    // key travels in the environment (`env_key`, `env_http_headers`), never in the base URL.
+    w.set("GW_SESSION_KEY", ctx.session_key);
+    let base = format!("{}/{}/v1", ctx.origin, Provider::OpenAi.as_str());
     let auth = if ctx.holds(Provider::OpenAi) {
-        w.set("GW_SESSION_KEY", ctx.session_key);
         r#"env_key="GW_SESSION_KEY""#.to_string()
     } else {
-        // The user's own ChatGPT login or key, passed through untouched.
-        "requires_openai_auth=true".to_string()
+        // The user's own ChatGPT login or key, passed through untouched; the session key
+        // proves the request is this session's in a header of its own.
+        format!(
+            r#"requires_openai_auth=true,env_http_headers={{{}="GW_SESSION_KEY"}}"#,
+            toml_str(super::SESSION_KEY_HEADER)
+        )
     };
     let provider = format!(
         r#"model_providers.gw={{name="gw",base_url={},{auth},wire_api="responses"}}"#,
@@ -36,17 +44,13 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         let value = match &s.url {
             Some(url) => format!("{{url={}}}", toml_str(url)),
             None => {
-                let args: Vec<String> = s.args.iter().map(|a| toml_str(a)).collect();
-                let env: Vec<String> = s
-                    .env
-                    .iter()
-                    .map(|(k, v)| format!("{}={}", toml_str(k), toml_str(v)))
-                    .collect();
+                // The server's env comes from a private file, not from codex's argv.
+                let (command, args) = super::command_with_env_file(ctx, name, s)?;
+                let args: Vec<String> = args.iter().map(|a| toml_str(a)).collect();
                 format!(
-                    "{{command={},args=[{}],env={{{}}}}}",
-                    toml_str(s.command.as_deref().unwrap_or_default()),
-                    args.join(","),
-                    env.join(",")
+                    "{{command={},args=[{}]}}",
+                    toml_str(&command),
+                    args.join(",")
                 )
             }
         };
@@ -91,14 +95,64 @@ mod tests {
         );
         assert!(joined.contains(r#"env_key="GW_SESSION_KEY""#), "{joined}");
         assert!(
-            joined
-                .contains(r#"mcp_servers.echo={command="/bin/echo-mcp",args=["--stdio"],env={}}"#),
+            joined.contains(r#"mcp_servers.echo={command="/bin/echo-mcp",args=["--stdio"]}"#),
             "{joined}"
         );
         // Every -c value parses as TOML.
         for pair in w.args.chunks(2) {
             assert_eq!(pair[0], "-c");
             toml::from_str::<toml::Table>(&pair[1]).unwrap_or_else(|e| panic!("{}: {e}", pair[1]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+    use crate::agents::tests::{get, Fixture};
+    use crate::agents::McpServer;
+
+    #[test]
+    fn no_secret_on_the_command_line() {
+        let mut f = Fixture::new();
+        f.mcp.insert(
+            "gh".into(),
+            McpServer {
+                command: Some("gh-mcp".into()),
+                args: vec!["--stdio".into()],
+                env: [("GITHUB_TOKEN".to_string(), "ghp_it's-secret".to_string())].into(),
+                url: None,
+            },
+        );
+        // Passthrough (the user's own login): the key must not ride in the base URL.
+        f.bases
+            .insert(Provider::OpenAi, "http://127.0.0.1:9/gws-key/openai".into());
+        for held in [&[][..], &[Provider::OpenAi][..]] {
+            let w = f.wire(PROFILE, held, &|_| None);
+            let argv = w.args.join(" ");
+            assert!(!argv.contains("gws-key"), "{argv}");
+            assert!(!argv.contains("ghp_"), "{argv}");
+            assert_eq!(get(&w, "GW_SESSION_KEY"), Some("gws-key"));
+        }
+        let w = f.wire(PROFILE, &[], &|_| None);
+        assert!(w.args.join(" ").contains("env_http_headers"));
+        let file = f.dir.path().join("mcp-gh.env");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text, "GITHUB_TOKEN='ghp_it'\\''s-secret'\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            // The wrapper really passes the env to the server.
+            let out = std::process::Command::new("/bin/sh")
+                .args(["-c", r#"set -a; . "$0"; set +a; exec "$@""#])
+                .arg(&file)
+                .args(["/bin/sh", "-c", "printf %s \"$GITHUB_TOKEN\""])
+                .env_clear()
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "ghp_it's-secret");
         }
     }
 }

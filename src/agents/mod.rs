@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::meter::Provider;
 
+pub use crate::proxy::SESSION_KEY_HEADER;
 pub use child::{exit_code, run as run_child};
 pub use generic::KEY_VARS;
 pub use version::npm_package_version;
@@ -51,6 +52,9 @@ pub struct WireContext<'a> {
     /// Base URL per provider, without any version path, e.g. `http://127.0.0.1:P/anthropic` (or
     /// with the session's secret path segment when the agent uses its own login).
     pub base_urls: &'a BTreeMap<Provider, String>,
+    /// The proxy's origin (`http://127.0.0.1:P`), for an agent that sends the session key in
+    /// [`SESSION_KEY_HEADER`] rather than in its base URL's path, where `ps` would show it.
+    pub origin: &'a str,
     /// Providers whose key gw holds: the agent gets `session_key` as its API key for them.
     pub held: &'a [Provider],
     pub session_key: &'a str,
@@ -103,6 +107,55 @@ impl Profile {
     pub fn wire(&self, ctx: &WireContext) -> Result<Wiring, WireError> {
         (self.wire)(ctx)
     }
+}
+
+/// A local MCP server's command whose environment comes from a 0600 file in the session's
+/// private directory instead of the agent's command line (which any local user can read in
+/// `/proc/<pid>/cmdline`): `/bin/sh -c 'set -a; . "$0"; set +a; exec "$@"' <file> <command>
+/// <args>…`. Returns the command and its arguments.
+pub fn command_with_env_file(
+    ctx: &WireContext,
+    name: &str,
+    server: &McpServer,
+) -> Result<(String, Vec<String>), WireError> {
+    let command = server.command.clone().unwrap_or_default();
+    if server.env.is_empty() {
+        return Ok((command, server.args.clone()));
+    }
+    let mut text = String::new();
+    for (key, value) in &server.env {
+        let valid = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(WireError::Unsafe {
+                message: format!("MCP server `{name}`: `{key}` is not an environment variable name; use letters, digits and _ only"),
+            });
+        }
+        text.push_str(&format!("{key}='{}'\n", value.replace('\'', "'\\''")));
+    }
+    let safe_name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = ctx.runtime_dir.join(format!("mcp-{safe_name}.env"));
+    write_private(&path, &text)?;
+    let mut args = vec![
+        "-c".to_string(),
+        r#"set -a; . "$0"; set +a; exec "$@""#.to_string(),
+        path.display().to_string(),
+        command,
+    ];
+    args.extend(server.args.iter().cloned());
+    Ok(("/bin/sh".to_string(), args))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +303,7 @@ pub(crate) mod tests {
         ) -> WireContext<'a> {
             WireContext {
                 base_urls: &self.bases,
+                origin: "http://127.0.0.1:9",
                 held,
                 session_key: "gws-key",
                 session_id: "sess-1",

@@ -114,8 +114,10 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|p| (p, session.base_url(p)))
         .collect();
+    let origin = format!("http://{}", session.proxy.local_addr());
     let ctx = WireContext {
         base_urls: &base_urls,
+        origin: &origin,
         held: &held,
         session_key: auth.key(),
         session_id: &session_id,

@@ -17,6 +17,10 @@ pub struct SessionAuth {
     held: HashMap<Provider, String>,
 }
 
+/// A header an agent may carry the session key in when its own credentials pass through
+/// (codex: `env_http_headers`); gw removes it before forwarding.
+pub const SESSION_KEY_HEADER: &str = "x-gw-session-key";
+
 /// How a request proved it belongs to the session.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Admission<'a> {
@@ -24,6 +28,8 @@ pub enum Admission<'a> {
     Path(&'a str),
     /// By its credential, found in the header (or `key` query parameter for Gemini).
     Credential(CredentialPlace),
+    /// By [`SESSION_KEY_HEADER`]; the request's own credentials pass through.
+    Header,
     Refused,
 }
 
@@ -71,6 +77,9 @@ impl SessionAuth {
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
+        if is_key(header_str(SESSION_KEY_HEADER)) {
+            return Admission::Header;
+        }
         if is_key(header_str("x-api-key")) {
             return Admission::Credential(CredentialPlace::XApiKey);
         }

@@ -32,7 +32,7 @@ use crate::meter::{
 use crate::pricing::UnpricedPolicy;
 use policy::{BodyError, Endpoint};
 
-pub use auth::SessionAuth;
+pub use auth::{SessionAuth, SESSION_KEY_HEADER};
 pub use body::{BoxError, MeteredBody, RequestTapBody};
 pub use context::{unix_micros, InFlight, Recorder, RequestContext};
 pub use gate::{BudgetGate, LeaseSource, Refusal};
@@ -279,6 +279,9 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         match auth.admit(&path_and_query, req.headers()) {
             auth::Admission::Path(rest) => path_and_query = rest.to_string(),
             auth::Admission::Credential(place) => credential = Some(place),
+            auth::Admission::Header => {
+                req.headers_mut().remove(auth::SESSION_KEY_HEADER);
+            }
             auth::Admission::Refused => {
                 tracing::warn!(
                     path = route::path_only(&path_and_query),
