@@ -173,7 +173,7 @@ impl RequestContext {
             model
                 .as_deref()
                 .and_then(|m| self.recorder.prices.cost(self.provider, m, &usage))
-                .map(|n| n.min(i64::MAX as u64) as i64)
+                .map(crate::limits::cap_cost)
         };
         if let Some(ticket) = self.ticket {
             ticket.settle(cost_nanos.unwrap_or(0));
