@@ -1,17 +1,24 @@
 //! `Uploader`: pushes ledger rows the server has not acknowledged, in planned batches, and marks
 //! them synced only once the server answered. Ids are the rows' UUIDv7s and the server counts a
 //! known id as a duplicate, so a retry after a lost answer never counts a row twice.
+//!
+//! A row the server refuses for good (a 400 naming it) is quarantined in the ledger with the
+//! server's reason and the rest are sent again, so one bad row never stops the rows after it. A
+//! 400 or 413 that names no row is narrowed down by halving the batch until the refused row is
+//! alone.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::plan::{self, MAX_BATCH_BYTES, MAX_BATCH_ROWS};
+use super::plan::{self, MAX_BATCH_ROWS};
 use super::{ServerClient, SyncError};
 use crate::ledger::{Ledger, LedgerError, PendingFilter, Row};
-use crate::server::ops::UsageRow;
+use crate::server::ops::{RefusedRow, UsageRow};
 
 /// What one push did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +29,8 @@ pub struct PushReport {
     pub accepted: u64,
     /// Rows it had already (an earlier answer was lost).
     pub duplicates: u64,
+    /// Rows it refused for good, now quarantined in the ledger.
+    pub quarantined: u64,
 }
 
 pub struct Uploader {
@@ -79,15 +88,21 @@ impl Uploader {
         self.with_ledger(|l, f| l.pending_count(f)).await
     }
 
-    /// Pushes every pending row once; stops at the first failure (what was acknowledged stays
-    /// marked). `progress` gets the number of rows acknowledged so far.
+    /// Rows quarantined (refused for good by the server), counted by reason, most first.
+    pub async fn quarantined(&self) -> Result<Vec<(String, u64)>, SyncError> {
+        self.with_ledger(|l, f| l.quarantined(f)).await
+    }
+
+    /// Pushes every pending row once, quarantining the rows the server refuses for good; stops at
+    /// the first other failure (what was acknowledged stays marked). `progress` gets the number
+    /// of rows acknowledged so far.
     pub async fn push(
         &self,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<PushReport, SyncError> {
         let _guard = self.one_at_a_time.lock().await;
         let mut report = PushReport::default();
-        loop {
+        'page: loop {
             let rows = self
                 .with_ledger(|l, f| l.pending_rows(f, MAX_BATCH_ROWS))
                 .await?;
@@ -100,24 +115,67 @@ impl Uploader {
                 .map(|r| serde_json::to_string(&usage_row(r)).expect("rows serialize"))
                 .collect();
             let sizes: Vec<usize> = encoded.iter().map(String::len).collect();
-            for range in plan::batches(&sizes, MAX_BATCH_ROWS, MAX_BATCH_BYTES) {
+            let costs: Vec<i64> = rows.iter().map(|r| r.cost_nanos.unwrap_or(0)).collect();
+            // What is left to send, the next batch last.
+            let mut todo: Vec<Range<usize>> = plan::batches(&sizes, &costs, plan::LIMITS);
+            todo.reverse();
+            while let Some(range) = todo.pop() {
                 let mut body =
                     String::with_capacity(sizes[range.clone()].iter().sum::<usize>() + 16);
                 body.push_str("{\"rows\":[");
                 body.push_str(&encoded[range.clone()].join(","));
                 body.push_str("]}");
-                let ack = self.client.push_usage(Bytes::from(body)).await?;
-                let ids: Vec<uuid::Uuid> = rows[range.clone()].iter().map(|r| r.id).collect();
-                self.with_ledger(move |l, _| l.mark_synced(&ids)).await?;
-                report.sent += range.len() as u64;
-                report.accepted += ack.accepted;
-                report.duplicates += ack.duplicates;
-                progress(report.sent);
+                let batch = &rows[range.clone()];
+                let refusal = match self.client.push_usage(Bytes::from(body)).await {
+                    Ok(ack) => {
+                        let ids: Vec<uuid::Uuid> = batch.iter().map(|r| r.id).collect();
+                        self.with_ledger(move |l, _| l.mark_synced(&ids)).await?;
+                        report.sent += range.len() as u64;
+                        report.accepted += ack.accepted;
+                        report.duplicates += ack.duplicates;
+                        progress(report.sent);
+                        continue;
+                    }
+                    Err(e) if e.refuses_rows() => e,
+                    Err(e) => return Err(e),
+                };
+                let named = match &refusal {
+                    SyncError::RowsRefused { rows: refused, .. } => named_rows(batch, refused),
+                    _ => Vec::new(),
+                };
+                if !named.is_empty() {
+                    report.quarantined += self.quarantine(named).await?;
+                    // The rest of this page, read again without them.
+                    continue 'page;
+                }
+                // No row named: halve the batch until the refused row is alone.
+                if range.len() > 1 {
+                    let mid = range.start + range.len() / 2;
+                    todo.push(mid..range.end);
+                    todo.push(range.start..mid);
+                } else {
+                    let reason = match refusal {
+                        SyncError::Api { message, .. } | SyncError::RowsRefused { message, .. } => {
+                            message
+                        }
+                        other => other.to_string(),
+                    };
+                    let one = vec![(batch[0].id, reason)];
+                    report.quarantined += self.quarantine(one).await?;
+                }
             }
             if !full_page {
                 return Ok(report);
             }
         }
+    }
+
+    async fn quarantine(&self, rows: Vec<(uuid::Uuid, String)>) -> Result<u64, SyncError> {
+        for (id, reason) in &rows {
+            tracing::warn!("the gw server refused row {id}: {reason}; quarantined in the ledger");
+        }
+        let n = self.with_ledger(move |l, _| l.quarantine(&rows)).await?;
+        Ok(n as u64)
     }
 
     /// `push`, retrying an unreachable server with backoff, `attempts` tries in all.
@@ -137,6 +195,7 @@ impl Uploader {
                     total.sent += r.sent;
                     total.accepted += r.accepted;
                     total.duplicates += r.duplicates;
+                    total.quarantined += r.quarantined;
                     return Ok(total);
                 }
                 Err(e) if e.is_transient() && attempt + 1 < attempts => {
@@ -149,6 +208,21 @@ impl Uploader {
             }
         }
     }
+}
+
+/// The rows of `batch` the server named, with its reasons.
+fn named_rows(batch: &[Row], refused: &[RefusedRow]) -> Vec<(uuid::Uuid, String)> {
+    let reasons: HashMap<&str, &str> = refused
+        .iter()
+        .map(|r| (r.id.as_str(), r.reason.as_str()))
+        .collect();
+    batch
+        .iter()
+        .filter_map(|r| {
+            let reason = reasons.get(r.id.to_string().as_str())?;
+            Some((r.id, reason.to_string()))
+        })
+        .collect()
 }
 
 /// A ledger row as the server's API takes it.
