@@ -264,3 +264,77 @@ pub fn usage_row(r: &Row) -> UsageRow {
         error: r.error.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::ledger::PendingFilter;
+
+    /// A server that refuses any batch holding a row of session `bad`, without naming it (as a
+    /// server from before `error.rows` does), and takes every other batch.
+    async fn refusing_server(batches: Arc<Mutex<Vec<usize>>>) -> String {
+        let app = Router::new().route(
+            "/v1/usage",
+            post(move |Json(body): Json<Value>| {
+                let batches = batches.clone();
+                async move {
+                    let rows = body["rows"].as_array().cloned().unwrap_or_default();
+                    batches.lock().unwrap().push(rows.len());
+                    if rows.iter().any(|r| r["session_id"] == "bad") {
+                        let error = json!({"error": {"type": "invalid_request", "message": "status is odd"}});
+                        return (StatusCode::BAD_REQUEST, Json(error));
+                    }
+                    let ack = json!({"accepted": rows.len(), "duplicates": 0, "budgets": []});
+                    (StatusCode::OK, Json(ack))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_batch_refused_without_naming_a_row_is_halved_until_the_row_is_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let rows: Vec<Row> = (0..7)
+            .map(|i| {
+                let session = if i == 4 { "bad" } else { "s" };
+                let mut r = crate::ledger::tests::sample_row(session, i);
+                r.attribution.key_id = Some("k1".into());
+                r
+            })
+            .collect();
+        Ledger::open(&path).unwrap().insert(&rows).unwrap();
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let url = refusing_server(batches.clone()).await;
+        let client = ServerClient::new(&url, "gwk_test").unwrap();
+        let uploader = Uploader::new(client, path.clone(), "k1".into(), None);
+
+        let report = uploader.push(&|_| {}).await.unwrap();
+        assert_eq!((report.sent, report.quarantined), (6, 1));
+        // 7 refused, 3 taken, 4 refused, 2 refused, 1 taken, 1 (the bad row) refused, 2 taken.
+        assert_eq!(*batches.lock().unwrap(), vec![7, 3, 4, 2, 1, 1, 2]);
+        assert_eq!(
+            uploader.quarantined().await.unwrap(),
+            vec![("status is odd".to_string(), 1)]
+        );
+        let ledger = Ledger::open(&path).unwrap();
+        let filter = PendingFilter {
+            key_id: "k1",
+            session_id: None,
+        };
+        assert_eq!(ledger.pending_count(filter).unwrap(), 0);
+        assert_eq!(uploader.push(&|_| {}).await.unwrap(), PushReport::default());
+        assert_eq!(batches.lock().unwrap().len(), 7, "not sent again");
+    }
+}
