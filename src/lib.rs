@@ -3,7 +3,7 @@
 //! The parts follow `DESIGN.md`: `cli` parses and dispatches, `config` resolves settings,
 //! `proxy` forwards and meters, `meter` extracts usage from wire protocols, `pricing` turns
 //! usage into cost, `ledger` stores one row per request, `attribution` says who and where, `sync` talks to
-//! the gw server (leases, usage upload) in team mode.
+//! the gw server (leases, usage upload) in team mode, `limits` bounds what one request can claim.
 
 pub mod agents;
 pub mod attribution;
@@ -11,6 +11,7 @@ pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod ledger;
+pub mod limits;
 pub mod logging;
 pub mod meter;
 pub mod pricing;

@@ -223,6 +223,9 @@ on_both!(
     expired_leases_free_their_reservation,
     reports_and_metrics,
     renaming_and_revoking_teams_and_orgs,
+    an_overflow_attack_is_refused_and_the_org_keeps_working,
+    sums_of_huge_stored_rows_saturate,
+    a_failing_ingest_stores_nothing,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -1178,4 +1181,300 @@ async fn serves_tls_from_certificate_files() {
 
     let _ = stop.send(());
     task.await.unwrap().unwrap();
+}
+
+/// Runs statements on the test's database directly (data an older server stored, faults).
+async fn exec(db: &Db, sql: &str) {
+    let mut tx = db.store.begin(true).await.unwrap();
+    for statement in sql.split(";\n").filter(|s| !s.trim().is_empty()) {
+        tx.execute(statement, &[]).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Requests of a scope on the server, from the admin's report.
+async fn stored_requests(w: &World, scope: &str, name: &str) -> i64 {
+    let path = format!(
+        "/v1/reports/spend?period=all&scope={scope}&name={}",
+        gw::server::client::encode(name)
+    );
+    let r = w.admin.call(Method::GET, &path, None).await.unwrap();
+    r["totals"]["requests"].as_i64().unwrap()
+}
+
+/// What must keep answering 200 for everyone else in the org, whatever one key sent.
+async fn org_still_answers(w: &World) -> Vec<String> {
+    let mut failures = Vec::new();
+    let lease = json!({"session_id": "bob-session", "amount_nanos": USD});
+    let checks: [(&Client, Method, &str, Option<&Value>); 5] = [
+        (&w.bob, Method::POST, "/v1/leases", Some(&lease)),
+        (&w.bob, Method::GET, "/v1/budgets", None),
+        (&w.admin, Method::GET, "/metrics", None),
+        (
+            &w.admin,
+            Method::GET,
+            "/v1/reports/spend?period=all&scope=org&name=acme&by=developer,model",
+            None,
+        ),
+        (&w.alice, Method::GET, "/v1/reports/spend?period=all", None),
+    ];
+    for (client, method, path, body) in checks {
+        let (s, b) = client.send(method.clone(), path, body).await.unwrap();
+        if s != StatusCode::OK {
+            failures.push(format!("{method} {path}: {s} {b}"));
+        }
+    }
+    failures
+}
+
+/// Item 9 of the hostile-agent issue: two batches of 5000 rows at $1M each overflowed the org's
+/// sums, and every lease, budget, report and scrape of the org answered 500 from then on.
+async fn an_overflow_attack_is_refused_and_the_org_keeps_working(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "org", "acme", "10000", "total").await;
+    budget(&w.admin, "developer", "bob@acme.test", "50", "total").await;
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let rows: Vec<Value> = (0..5000)
+            .map(|_| usage_row("attack", 1_000_000 * USD))
+            .collect();
+        let first_id = rows[0]["id"].clone();
+        let answer = w
+            .alice
+            .send(Method::POST, "/v1/usage", Some(&json!({ "rows": rows })))
+            .await
+            .unwrap();
+        answers.push((first_id, answer));
+    }
+    // Every row within the per-request bound, the batch past the per-batch one.
+    let rows: Vec<Value> = (0..5000).map(|_| usage_row("attack", 1000 * USD)).collect();
+    let batch_answer = w
+        .alice
+        .send(Method::POST, "/v1/usage", Some(&json!({ "rows": rows })))
+        .await
+        .unwrap();
+
+    let failures = org_still_answers(&w).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+    for (first_id, (s, b)) in answers {
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+        let message = b["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("cost_nanos") && message.contains("at most 1000000000000"),
+            "{message}"
+        );
+        // Every refused row is named, so a client can set exactly those aside.
+        let refused = b["error"]["rows"].as_array().unwrap();
+        assert_eq!(refused.len(), 5000);
+        assert_eq!(refused[0]["id"], first_id);
+        assert_eq!(refused[0]["index"], 0);
+        assert!(
+            refused[0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("cost_nanos is implausibly large"),
+            "{}",
+            refused[0]
+        );
+    }
+    let (s, b) = batch_answer;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let message = b["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("batch") && message.contains("100000000000000"),
+        "{message}"
+    );
+    assert!(
+        b["error"].get("rows").is_none(),
+        "no single row is at fault: {b}"
+    );
+    assert_eq!(
+        stored_requests(&w, "org", "acme").await,
+        0,
+        "nothing stored"
+    );
+    let b = w.bob.call(Method::GET, "/v1/budgets", None).await.unwrap();
+    assert!(b["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["spent_nanos"] == 0));
+    srv.stop().await;
+}
+
+/// Rows an older server accepted (up to $1M each) can already sum past 2^63 nano-dollars:
+/// budgets, leases, reports, scrapes and further ingest saturate instead of failing.
+async fn sums_of_huge_stored_rows_saturate(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    let org_budget = budget(&w.admin, "org", "acme", "10000", "total").await;
+    budget(&w.admin, "developer", "bob@acme.test", "50", "total").await;
+    let mut tx = db.store.begin(false).await.unwrap();
+    let ids = tx
+        .one(
+            "SELECT id, developer_id, team_id, org_id FROM keys WHERE key_id = $1",
+            &[w.alice_key_id.as_str().into()],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let (key, dev, team, org) = (ids.int(0), ids.int(1), ids.int(2), ids.int(3));
+    let now = jiff::Timestamp::now().as_microsecond();
+    let huge: i64 = 4_000_000_000_000_000_000;
+    let mut sql = String::new();
+    for i in 0..3i64 {
+        let at = now - i * 900_000_000;
+        let bucket = at - at.rem_euclid(900_000_000);
+        sql.push_str(&format!(
+            "INSERT INTO usage (id, key_ref, developer_id, team_id, org_id, started_at_us,
+                ended_at_us, provider, endpoint, model, status, streamed, incomplete,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                cache_write_1h_tokens, reasoning_tokens, cost_nanos, price_version, latency_us,
+                session_id, received_at_us)
+             VALUES ('{}', {key}, {dev}, {team}, {org}, {at}, {at}, 'anthropic', '/v1/messages',
+                'claude-sonnet-4-5', 200, 0, 0, {huge}, {huge}, 0, 0, 0, 0, {huge}, 'v', 1, 'old', {at});\n",
+            uuid::Uuid::now_v7()
+        ));
+        for (kind, id) in [
+            ("org", org),
+            ("team", team),
+            ("developer", dev),
+            ("key", key),
+        ] {
+            sql.push_str(&format!(
+                "INSERT INTO usage_rollup (scope_kind, scope_id, bucket_us, cost_nanos)
+                 VALUES ('{kind}', {id}, {bucket}, {huge});\n"
+            ));
+        }
+    }
+    sql.push_str(&format!(
+        "INSERT INTO usage_totals VALUES ({org}, {team}, {dev}, 'claude-sonnet-4-5', 3, {max},
+            {max}, {max}, 0, 0, 0);\n",
+        max = i64::MAX
+    ));
+    exec(db, &sql).await;
+
+    // Alice's new rows are taken (and answered) whole.
+    let (s, b) = w
+        .alice
+        .send(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [usage_row("s", 5), usage_row("s", 7)]})),
+        )
+        .await
+        .unwrap();
+    let stored = stored_requests(&w, "developer", "alice@acme.test").await;
+    assert_eq!(
+        (s, stored),
+        (StatusCode::OK, 5),
+        "an answer that is not 200 must store nothing: {b}"
+    );
+    let org_status = b["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["scope"] == "org")
+        .unwrap()
+        .clone();
+    assert_eq!(org_status["spent_nanos"], i64::MAX);
+    assert_eq!(org_status["exhausted"], true);
+
+    // The org's budget is spent, so Bob's lease is refused as such, never failed.
+    let lease = json!({"session_id": "bob-session", "amount_nanos": USD});
+    let (s, b) = w
+        .bob
+        .send(Method::POST, "/v1/leases", Some(&lease))
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::PAYMENT_REQUIRED, "{b}");
+    assert_eq!(b["error"]["budget"]["scope"], "org");
+    let (s, text) = w.admin.send(Method::GET, "/metrics", None).await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let report = w
+        .admin
+        .call(
+            Method::GET,
+            "/v1/reports/spend?period=all&scope=org&name=acme&by=developer",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report["totals"]["cost_nanos"], i64::MAX);
+    assert_eq!(report["totals"]["input_tokens"], i64::MAX);
+    assert_eq!(report["totals"]["total_tokens"], i64::MAX);
+
+    // Without the org budget, the other keys' own budgets decide again.
+    let id = org_budget["id"].as_i64().unwrap();
+    w.admin
+        .call(Method::DELETE, &format!("/v1/admin/budgets/{id}"), None)
+        .await
+        .unwrap();
+    let failures = org_still_answers(&w).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+    srv.stop().await;
+}
+
+/// Ingest is one transaction, budgets included: a failure anywhere stores nothing, and the
+/// client's retry then counts every row once.
+async fn a_failing_ingest_stores_nothing(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "org", "acme", "100", "total").await;
+    match db.store.backend() {
+        gw::server::Backend::Sqlite => {
+            exec(
+                db,
+                "CREATE TRIGGER gw_test_fault BEFORE INSERT ON usage_totals
+                 BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+            )
+            .await
+        }
+        gw::server::Backend::Postgres => {
+            exec(
+                db,
+                "CREATE FUNCTION gw_test_fault() RETURNS trigger LANGUAGE plpgsql
+                    AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$;
+                CREATE TRIGGER gw_test_fault BEFORE INSERT ON usage_totals
+                    FOR EACH ROW EXECUTE FUNCTION gw_test_fault()",
+            )
+            .await
+        }
+    }
+    let rows: Vec<Value> = (0..300).map(|i| usage_row("s", 10 + i)).collect();
+    let batch = json!({ "rows": rows });
+    let (s, b) = w
+        .alice
+        .send(Method::POST, "/v1/usage", Some(&batch))
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    assert_eq!(stored_requests(&w, "org", "acme").await, 0);
+    let b = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    assert_eq!(b["budgets"][0]["spent_nanos"], 0);
+
+    exec(
+        db,
+        match db.store.backend() {
+            gw::server::Backend::Sqlite => "DROP TRIGGER gw_test_fault",
+            gw::server::Backend::Postgres => "DROP TRIGGER gw_test_fault ON usage_totals",
+        },
+    )
+    .await;
+    let r = w
+        .alice
+        .call(Method::POST, "/v1/usage", Some(&batch))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["accepted"].as_u64(), r["duplicates"].as_u64()),
+        (Some(300), Some(0))
+    );
+    srv.stop().await;
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Mock;
-use gw::ledger::{Ledger, PendingFilter};
+use gw::ledger::{Attribution, Ledger, PendingFilter, Row};
+use gw::meter::Usage;
 use gw::server::client::Client;
 use gw::server::{self, ServeOptions, Store};
 use http::Method;
@@ -569,6 +570,98 @@ async fn login_budget_sync_logout() {
     let not_in = gw(&["budget"]);
     assert_eq!(not_in.status.code(), Some(1));
     assert!(text(&not_in.stderr).contains("gw login"));
+}
+
+/// Issue item 10: a row the server refuses (here a token count the meter of an older gw let
+/// through) is quarantined with the server's reason, the rows around it sync, and the next
+/// `gw sync` does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_row_is_quarantined_and_the_rest_sync() {
+    let mock = Mock::start().await;
+    let world = World::new("100").await;
+    let dev = world.developer("q", "", None).await;
+    let url = world.srv.url();
+    let now = jiff::Timestamp::now().as_microsecond();
+    let mut rows: Vec<Row> = (0..3)
+        .map(|i| Row {
+            id: uuid::Uuid::now_v7(),
+            started_at_us: now + i,
+            ended_at_us: now + i + 1_000,
+            provider: "anthropic".into(),
+            endpoint: "/v1/messages".into(),
+            model: Some("claude-sonnet-4-5".into()),
+            status: 200,
+            usage: Usage {
+                input: 100,
+                output: 10,
+                ..Usage::default()
+            },
+            cost_nanos: Some(1_000),
+            price_version: "test".into(),
+            latency_us: 1_000,
+            attribution: Attribution {
+                session_id: "old-session".into(),
+                key_id: Some(dev.key_id.clone()),
+                ..Attribution::default()
+            },
+            ..Row::default()
+        })
+        .collect();
+    rows[1].usage.input = 1 << 48;
+    dev.ledger().insert(&rows).unwrap();
+    let usage_400 = || async {
+        let (_, m) = world
+            .admin
+            .send(Method::GET, "/metrics", None)
+            .await
+            .unwrap();
+        let line = r#"gw_http_requests_total{method="POST",route="/v1/usage",status="400"} "#;
+        m.as_str()
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(line))
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+
+    let sync = dev.gw(&mock, &url).arg("sync").output().unwrap();
+    let err = text(&sync.stderr);
+    assert!(sync.status.success(), "{err}");
+    assert!(err.contains("synced 2 request(s)"), "{err}");
+    assert!(err.contains("1 request(s) quarantined"), "{err}");
+    assert!(
+        err.contains("1 × input_tokens is implausibly large (281474976710656; at most 1000000000)"),
+        "{err}"
+    );
+    assert_eq!(
+        world.spent("key", &dev.key_id).await,
+        2_000,
+        "the good rows"
+    );
+    assert_eq!(
+        usage_400().await,
+        1,
+        "the server named the row in one answer"
+    );
+    let ledger = dev.ledger();
+    let (synced, reason): (i64, Option<String>) = ledger
+        .conn()
+        .query_row(
+            "SELECT synced, sync_error FROM requests WHERE id = ?1",
+            [rows[1].id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(synced, 2, "kept, quarantined");
+    assert!(reason.unwrap().starts_with("input_tokens"));
+    assert_eq!(dev.local().2, 0, "nothing left to send");
+
+    let again = dev.gw(&mock, &url).arg("sync").output().unwrap();
+    let err = text(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(err.contains("nothing to sync"), "{err}");
+    assert!(err.contains("1 request(s) quarantined"), "{err}");
+    assert_eq!(usage_400().await, 1, "not sent again");
+    assert_eq!(world.spent("key", &dev.key_id).await, 2_000);
 }
 
 fn agents_bin() -> Option<PathBuf> {

@@ -344,7 +344,8 @@ pub fn sync(config: Config) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let pending = rt.block_on(uploader.pending())?;
     if pending == 0 {
-        eprintln!("gw: nothing to sync; the server has every request");
+        eprintln!("gw: nothing to sync; the server has every request it takes");
+        print_quarantined(&rt.block_on(uploader.quarantined())?);
         return Ok(ExitCode::SUCCESS);
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -368,7 +369,28 @@ pub fn sync(config: Config) -> anyhow::Result<ExitCode> {
         "gw: synced {} request(s) to {} ({} new, {} already there)",
         report.sent, login.url, report.accepted, report.duplicates
     );
+    print_quarantined(&rt.block_on(uploader.quarantined())?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rows the server refused for good, by reason: kept in the ledger, never sent again.
+fn print_quarantined(reasons: &[(String, u64)]) {
+    const SHOWN: usize = 5;
+    let total: u64 = reasons.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return;
+    }
+    eprintln!(
+        "gw: {total} request(s) quarantined: the server refused them, so they stay in the local \
+         ledger (and in `gw spend`) and are not sent again:"
+    );
+    for (reason, n) in reasons.iter().take(SHOWN) {
+        eprintln!("  {n} × {reason}");
+    }
+    if reasons.len() > SHOWN {
+        let rest: u64 = reasons[SHOWN..].iter().map(|(_, n)| n).sum();
+        eprintln!("  {rest} more, for {} other reasons", reasons.len() - SHOWN);
+    }
 }
 
 #[cfg(test)]

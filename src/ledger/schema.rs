@@ -176,4 +176,9 @@ pub const MIGRATIONS: &[&str] = &[
     // a ledger used without a server no longer indexes every row it will ever hold.
     "DROP INDEX requests_unsynced;
     CREATE INDEX requests_unsynced ON requests(id) WHERE synced = 0 AND key_id IS NOT NULL;",
+    // 4: rows the gw server refused for good are quarantined (`synced = 2`, beside 0: waiting and
+    // 1: acknowledged) with the server's reason, kept but never sent again, so one bad row no
+    // longer stops every later row's sync.
+    "ALTER TABLE requests ADD COLUMN sync_error TEXT;
+    CREATE INDEX requests_quarantined ON requests(key_id) WHERE synced = 2;",
 ];

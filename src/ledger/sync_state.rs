@@ -1,6 +1,7 @@
 //! The sync cursor: which rows the gw server has not acknowledged yet (`synced = 0`, served by
 //! the `requests_unsynced` partial index over rows with a key id), read in id (time) order and
-//! marked once acknowledged.
+//! marked once acknowledged (`synced = 1`), or quarantined once the server refused them for good
+//! (`synced = 2`, with its reason in `sync_error`; kept, never sent again).
 
 use rusqlite::params_from_iter;
 use uuid::Uuid;
@@ -57,6 +58,45 @@ impl Ledger {
             .conn
             .query_row(&sql, params_from_iter(args), |r| r.get(0))?;
         Ok(n.max(0) as u64)
+    }
+
+    /// Quarantines rows the server refused for good, each with the server's reason: they stay in
+    /// the ledger (and in `gw spend`) but leave the cursor. Returns how many changed.
+    pub fn quarantine(&mut self, rows: &[(Uuid, String)]) -> Result<usize, LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE requests SET synced = 2, sync_error = ?2 WHERE id = ?1 AND synced = 0",
+            )?;
+            for (id, reason) in rows {
+                changed += stmt.execute(rusqlite::params![id.to_string(), reason])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Quarantined rows, counted by reason, most frequent first.
+    pub fn quarantined(
+        &self,
+        filter: PendingFilter<'_>,
+    ) -> Result<Vec<(String, u64)>, LedgerError> {
+        let (clause, args) = filter.sql();
+        let clause = clause.replacen("synced = 0", "synced = 2", 1);
+        let sql = format!(
+            "SELECT coalesce(sync_error, ''), count(*) FROM requests WHERE {clause}
+             GROUP BY 1 ORDER BY 2 DESC, 1"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// Marks rows as acknowledged by the server; returns how many changed.
@@ -151,5 +191,42 @@ mod tests {
         assert_eq!(ledger.mark_synced(&[rows[0].id]).unwrap(), 0);
         assert_eq!(ledger.pending_rows(all, 10).unwrap(), rows[2..4].to_vec());
         assert_eq!(ledger.pending_count(s1).unwrap(), 1);
+    }
+
+    #[test]
+    fn quarantined_rows_leave_the_cursor_and_keep_their_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let rows: Vec<Row> = (0..4)
+            .map(|i| {
+                let mut r = sample_row("s1", i);
+                r.attribution.key_id = Some("k1".into());
+                r
+            })
+            .collect();
+        ledger.insert(&rows).unwrap();
+        let all = PendingFilter {
+            key_id: "k1",
+            session_id: None,
+        };
+        let set = [
+            (rows[1].id, "input_tokens is implausibly large".to_string()),
+            (rows[2].id, "input_tokens is implausibly large".to_string()),
+            (rows[3].id, "status 1234 is not an HTTP status".to_string()),
+        ];
+        assert_eq!(ledger.quarantine(&set).unwrap(), 3);
+        assert_eq!(ledger.quarantine(&set[..1]).unwrap(), 0, "once");
+        assert_eq!(ledger.pending_rows(all, 10).unwrap(), rows[..1].to_vec());
+        assert_eq!(
+            ledger.quarantined(all).unwrap(),
+            vec![
+                ("input_tokens is implausibly large".to_string(), 2),
+                ("status 1234 is not an HTTP status".to_string(), 1),
+            ]
+        );
+        // Kept: still in the ledger, and an acknowledgement never touches them.
+        assert_eq!(ledger.get(&rows[3].id).unwrap().unwrap(), rows[3]);
+        assert_eq!(ledger.mark_synced(&[rows[3].id]).unwrap(), 0);
+        assert_eq!(ledger.quarantined(all).unwrap().len(), 2);
     }
 }

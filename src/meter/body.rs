@@ -97,7 +97,7 @@ impl BodyParser {
         };
         let e = &self.extractor;
         Extracted {
-            usage: e.usage,
+            usage: e.usage.capped(),
             model: e.model.clone(),
             upstream_id: e.upstream_id.clone(),
             saw_usage: e.saw_usage,

@@ -71,4 +71,18 @@ impl Usage {
     pub fn is_zero(&self) -> bool {
         *self == Usage::default()
     }
+
+    /// Every count capped at [`crate::limits::MAX_TOKENS`] (sums of capped fields, such as
+    /// Gemini's output plus thoughts, can pass it), so a recorded row is one the server takes.
+    pub fn capped(self) -> Usage {
+        let cap = crate::limits::cap_tokens;
+        Usage {
+            input: cap(self.input),
+            output: cap(self.output),
+            cache_read: cap(self.cache_read),
+            cache_write_5m: cap(self.cache_write_5m),
+            cache_write_1h: cap(self.cache_write_1h),
+            reasoning: cap(self.reasoning),
+        }
+    }
 }

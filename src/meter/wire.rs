@@ -13,9 +13,10 @@ use super::Usage;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Count(Option<u64>);
 
-/// No real count comes near this (2^48, about 2.8e14); capping here keeps sums of a [`Usage`]'s
-/// fields, and costs computed from them, far from overflow whatever an upstream sends.
-pub(crate) const MAX_COUNT: u64 = 1 << 48;
+/// No real count comes near this ([`crate::limits::MAX_TOKENS`], the bound the gw server
+/// refuses past); capping here keeps sums of a [`Usage`]'s fields, and costs computed from them,
+/// far from overflow whatever an upstream sends.
+pub(crate) const MAX_COUNT: u64 = crate::limits::MAX_TOKENS as u64;
 
 impl Count {
     pub(crate) fn get(self) -> Option<u64> {

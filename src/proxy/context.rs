@@ -48,7 +48,7 @@ impl Recorder {
         models: [Option<&str>; 2],
         usage: &crate::meter::Usage,
     ) -> (Option<i64>, Option<&str>) {
-        let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+        let clamp = crate::limits::cap_cost;
         if let Some(cost) = models
             .into_iter()
             .flatten()

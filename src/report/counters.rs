@@ -16,7 +16,10 @@ impl Counters {
 
     pub fn total_tokens(&self) -> i64 {
         let s = &self.0;
-        s.input_tokens + s.cache_read_tokens + s.cache_write_tokens + s.output_tokens
+        s.input_tokens
+            .saturating_add(s.cache_read_tokens)
+            .saturating_add(s.cache_write_tokens)
+            .saturating_add(s.output_tokens)
     }
 
     /// USD of the priced requests, as a float for JSON (`cost_nanos` is the exact figure).
@@ -27,7 +30,10 @@ impl Counters {
     /// Cache read / (input + cache read + cache write); `None` when there was no input.
     pub fn cache_hit_ratio(&self) -> Option<f64> {
         let s = &self.0;
-        let all = s.input_tokens + s.cache_read_tokens + s.cache_write_tokens;
+        let all = s
+            .input_tokens
+            .saturating_add(s.cache_read_tokens)
+            .saturating_add(s.cache_write_tokens);
         (all > 0).then(|| s.cache_read_tokens as f64 / all as f64)
     }
 

@@ -10,6 +10,9 @@
 //! Errors: `{"error": {"type": "...", "message": "..."}}` with 400 `invalid_request`,
 //! 401 `unauthorized`, 403 `forbidden`, 404 `not_found`, 409 `conflict`, 410 `gone`,
 //! 413 `too_large`, 402 `budget_exhausted` (plus `"budget": <budget status>`), 500 `server_error`.
+//! A usage batch refused for rows that can never be taken answers 400 with
+//! `"rows": [{index, id, reason}]`, every such row named: the client sets those aside and sends
+//! the rest again.
 //!
 //! | method and path | who | body → answer |
 //! | --- | --- | --- |
@@ -20,7 +23,7 @@
 //! | `POST /v1/leases` | key | `{session_id, amount_nanos}` → `{lease_id, session_id, granted_nanos, expires_at, ttl_secs, limited_by}`; 402 when nothing is left |
 //! | `POST /v1/leases/{lease_id}/renew` | key | `{amount_nanos?}` (top-up) → `{lease_id, session_id, granted_nanos, added_nanos, consumed_nanos, expires_at, ttl_secs, limited_by}`; 410 once expired, 409 once released |
 //! | `POST /v1/leases/{lease_id}/release` | key | `{spent_nanos}` → `{lease_id, granted_nanos, spent_nanos, returned_nanos}` (idempotent) |
-//! | `POST /v1/usage` | key | `{"rows": [usage row]}` (≤ 5000 rows, ≤ 8 MiB) → `{accepted, duplicates, budgets: [budget status]}` |
+//! | `POST /v1/usage` | key | `{"rows": [usage row]}` (≤ 5000 rows, ≤ 8 MiB, ≤ $100,000 in all) → `{accepted, duplicates, budgets: [budget status]}`; all or nothing |
 //! | `GET /v1/reports/spend` | key, admin | query `period=today\|yesterday\|week\|month\|all`, `since`, `until`, `tz`, `by=day,model,…`, `scope`, `name` → the `gw spend --json` shape plus `scope` |
 //! | `GET/POST /v1/admin/orgs`, `PATCH /v1/admin/orgs/{name}`, `POST /v1/admin/orgs/{name}/revoke` | admin | `{name, tz?}` / `{tz}` → org `{name, tz, created_at}`; list `{"orgs": [...]}`; revoke deactivates the org's developers and revokes its keys → `{"keys": [revoked key]}` |
 //! | `GET/POST /v1/admin/teams` (`?org=`), `PATCH /v1/admin/teams/{org}/{team}`, `POST /v1/admin/teams/{org}/{team}/revoke` | admin | `{org, name}` / `{name}` (rename) → `{org, name, path, created_at}`; list `{"teams": [...]}`; revoke revokes the keys issued for the team → `{"keys": [revoked key]}` |
@@ -39,7 +42,8 @@
 //! cost_nanos (null: unpriced), price_version, latency_us, ttfb_us, upstream_request_id,
 //! session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd,
 //! host, key_id, error}`; `id`, `started_at_us`, `provider` and `session_id` are required, the
-//! rest default. A row's cost is charged to the latest lease of its key and `session_id`.
+//! rest default. Token counts are at most 10^9 each and `cost_nanos` at most $1,000 per row
+//! (`crate::limits`). A row's cost is charged to the latest lease of its key and `session_id`.
 
 use std::sync::Arc;
 
@@ -389,9 +393,7 @@ async fn ingest(
                 batch.rows.len()
             )));
         }
-        for (i, r) in batch.rows.iter().enumerate() {
-            r.validate(i).map_err(ApiError::BadRequest)?;
-        }
+        ops::check_batch(&batch.rows)?;
         ops::ingest(state.store.as_ref(), &k, &batch.rows).await
     }
     .await;

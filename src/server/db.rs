@@ -79,6 +79,38 @@ impl DbRow {
     }
 }
 
+impl DbRow {
+    /// A sum selected with [`sum_sql`] at columns `i` and `i + 1`, saturating at `i64::MAX`.
+    pub fn sum(&self, i: usize) -> i64 {
+        self.int(i)
+            .saturating_mul(SUM_SPLIT)
+            .saturating_add(self.int(i + 1))
+    }
+}
+
+/// Where [`sum_sql`] splits each value.
+const SUM_SPLIT: i64 = 1_000_000_000;
+
+/// `sum(expr)` of non-negative 64-bit values as two columns that overflow on neither backend
+/// (SQLite's `sum` fails past 2^63, PostgreSQL's does not fit back in a BIGINT): the sums of
+/// `expr / 10^9` and of `expr % 10^9`, each far from 2^63 for fewer than a billion rows. Read
+/// it back with [`DbRow::sum`]; a sum past 2^63 reads as `i64::MAX`.
+pub fn sum_sql(expr: &str) -> String {
+    format!(
+        "CAST(coalesce(sum(({expr}) / {SUM_SPLIT}), 0) AS BIGINT), \
+         CAST(coalesce(sum(({expr}) % {SUM_SPLIT}), 0) AS BIGINT)"
+    )
+}
+
+/// `a + b` in SQL for a non-negative `b`, saturating at `i64::MAX` instead of failing
+/// (PostgreSQL) or turning into a float (SQLite).
+pub fn add_sql(a: &str, b: &str) -> String {
+    format!(
+        "CASE WHEN {a} > {max} - {b} THEN {max} ELSE {a} + {b} END",
+        max = i64::MAX
+    )
+}
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -1,17 +1,24 @@
 //! `ApiError`: every failure the API answers with, its status and its JSON body
-//! `{"error": {"type", "message", …}}`.
+//! `{"error": {"type", "message", …}}` (plus `"budget"` on a 402, `"rows"` on a 400 that
+//! refuses usage rows).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::db::StoreError;
-use super::ops::BudgetStatus;
+use super::ops::{BudgetStatus, RefusedRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// Usage rows that can never be taken, each named (a 400 with `"rows"`).
+    #[error("{message}")]
+    RowsRefused {
+        message: String,
+        rows: Vec<RefusedRow>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -36,7 +43,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::RowsRefused { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -50,7 +57,7 @@ impl ApiError {
 
     fn kind(&self) -> &'static str {
         match self {
-            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::BadRequest(_) | ApiError::RowsRefused { .. } => "invalid_request",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -71,6 +78,9 @@ impl IntoResponse for ApiError {
         let mut error = serde_json::json!({"type": self.kind(), "message": self.to_string()});
         if let ApiError::BudgetExhausted { budget, .. } = &self {
             error["budget"] = serde_json::to_value(budget).unwrap_or_default();
+        }
+        if let ApiError::RowsRefused { rows, .. } = &self {
+            error["rows"] = serde_json::to_value(rows).unwrap_or_default();
         }
         let mut response =
             (self.status(), Json(serde_json::json!({ "error": error }))).into_response();

@@ -189,7 +189,7 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
                 "gw_budget_spent_usd" => b.spent_usd,
                 "gw_budget_reserved_usd" => money::usd(b.reserved_nanos),
                 _ if b.limit_nanos > 0 => {
-                    (b.spent_nanos + b.reserved_nanos) as f64 / b.limit_nanos as f64
+                    b.spent_nanos.saturating_add(b.reserved_nanos) as f64 / b.limit_nanos as f64
                 }
                 _ => 1.0,
             };

@@ -18,10 +18,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::db::{DbRow, Store, StoreError, Tx, Value};
+use super::db::{add_sql, sum_sql, DbRow, Store, StoreError, Tx, Value};
 use super::error::ApiError;
 use super::money::{self, BudgetPeriod};
 use super::secret;
+use crate::limits::{MAX_BATCH_COST_NANOS, MAX_COST_NANOS, MAX_TOKENS};
 
 /// How long a released lease keeps the spend it reported reserved, waiting for its rows.
 pub const SETTLE_SECS: i64 = 300;
@@ -190,10 +191,16 @@ pub(super) async fn status_of(
     let now_ts = Timestamp::from_microsecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
     let (start, end) = b.period.bounds(now_ts, &tz);
     let col = b.scope.column();
+    // Sums saturate: rows an older server took can add up past 2^63, and one key's data must
+    // never make its org's budgets fail.
+    let spent_sql = format!(
+        "SELECT {} FROM usage_rollup
+         WHERE scope_kind = $1 AND scope_id = $2 AND bucket_us >= $3 AND bucket_us < $4",
+        sum_sql("cost_nanos")
+    );
     let spent = tx
         .one(
-            "SELECT CAST(coalesce(sum(cost_nanos), 0) AS BIGINT) FROM usage_rollup
-             WHERE scope_kind = $1 AND scope_id = $2 AND bucket_us >= $3 AND bucket_us < $4",
+            &spent_sql,
             &[
                 b.scope.as_str().into(),
                 b.scope_id.into(),
@@ -202,15 +209,15 @@ pub(super) async fn status_of(
             ],
         )
         .await?
-        .map_or(0, |r| r.int(0));
+        .map_or(0, |r| r.sum(0));
     let reserved_sql = format!(
-        "SELECT CAST(coalesce(sum({OUTSTANDING}), 0) AS BIGINT) FROM leases
-         WHERE {col} = $1 AND expires_at_us > $2"
+        "SELECT {} FROM leases WHERE {col} = $1 AND expires_at_us > $2",
+        sum_sql(OUTSTANDING)
     );
     let reserved = tx
         .one(&reserved_sql, &[b.scope_id.into(), now.into()])
         .await?
-        .map_or(0, |r| r.int(0));
+        .map_or(0, |r| r.sum(0));
     let remaining = b.limit_nanos.saturating_sub(spent).saturating_sub(reserved);
     let soft = b.soft_bp as f64 / 10_000.0;
     Ok(BudgetStatus {
@@ -278,7 +285,10 @@ fn grant_from(asked: i64, budgets: &[BudgetStatus]) -> (i64, Option<BudgetStatus
     let mut grant = asked;
     let mut limiting = None;
     for b in budgets {
-        let remaining = b.limit_nanos - b.spent_nanos - b.reserved_nanos;
+        let remaining = b
+            .limit_nanos
+            .saturating_sub(b.spent_nanos)
+            .saturating_sub(b.reserved_nanos);
         if remaining < grant {
             grant = remaining.max(0);
             limiting = Some(b.clone());
@@ -523,16 +533,17 @@ pub async fn renew_lease(
     }
     let (added, limiting) = grant_from(top_up, &budgets);
     let expires = now + ttl_secs * 1_000_000;
-    tx.execute(
-        "UPDATE leases SET granted_nanos = granted_nanos + $1, expires_at_us = $2 WHERE id = $3",
-        &[added.into(), expires.into(), lease.id.into()],
-    )
-    .await?;
+    let sql = format!(
+        "UPDATE leases SET granted_nanos = {}, expires_at_us = $2 WHERE id = $3",
+        add_sql("granted_nanos", "$1")
+    );
+    tx.execute(&sql, &[added.into(), expires.into(), lease.id.into()])
+        .await?;
     tx.commit().await?;
     Ok(LeaseState {
         lease_id: lease_id.to_string(),
         session_id: lease.session_id,
-        granted_nanos: lease.granted + added,
+        granted_nanos: lease.granted.saturating_add(added),
         added_nanos: added,
         consumed_nanos: lease.consumed,
         expires_at: money::rfc3339_us(expires),
@@ -624,27 +635,24 @@ pub struct UsageRow {
 }
 
 impl UsageRow {
-    /// Checks one row; `i` is its index in the batch, for the message.
-    pub fn validate(&self, i: usize) -> Result<(), String> {
-        let at = |m: String| format!("rows[{i}]: {m}");
+    /// Checks one row against what a request can be ([`crate::limits`]); the error is the
+    /// reason, naming the field.
+    pub fn check(&self) -> Result<(), String> {
         let id =
-            Uuid::parse_str(&self.id).map_err(|_| at(format!("id `{}` is not a UUID", self.id)))?;
+            Uuid::parse_str(&self.id).map_err(|_| format!("id `{}` is not a UUID", self.id))?;
         if id.get_version_num() != 7 {
-            return Err(at(format!("id `{}` is not a UUIDv7", self.id)));
+            return Err(format!("id `{}` is not a UUIDv7", self.id));
         }
         if self.session_id.is_empty() {
-            return Err(at("session_id is missing".into()));
+            return Err("session_id is missing".into());
         }
         if self.provider.is_empty() {
-            return Err(at("provider is missing".into()));
+            return Err("provider is missing".into());
         }
         if self.started_at_us <= 0 {
-            return Err(at("started_at_us is missing".into()));
+            return Err("started_at_us is missing".into());
         }
-        // Upper bounds far beyond any real request keep sums (rollups, totals, reports) from
-        // overflowing a BIGINT: a row past them is refused, not a batch failed by the database.
-        const MAX_TOKENS: i64 = 1_000_000_000_000;
-        const MAX_COST_NANOS: i64 = 1_000_000_000_000_000; // $1,000,000
+        // Far beyond any real request, and low enough that no batch's sums come near 2^63.
         let counts = [
             ("input_tokens", self.input_tokens, MAX_TOKENS),
             ("output_tokens", self.output_tokens, MAX_TOKENS),
@@ -665,19 +673,63 @@ impl UsageRow {
         ];
         for (name, v, max) in counts {
             if v < 0 {
-                return Err(at(format!("{name} is negative ({v})")));
+                return Err(format!("{name} is negative ({v})"));
             }
             if v > max {
-                return Err(at(format!(
-                    "{name} is implausibly large ({v}; at most {max})"
-                )));
+                return Err(format!("{name} is implausibly large ({v}; at most {max})"));
             }
         }
         if !(0..1000).contains(&self.status) {
-            return Err(at(format!("status {} is not an HTTP status", self.status)));
+            return Err(format!("status {} is not an HTTP status", self.status));
         }
         Ok(())
     }
+}
+
+/// A row the server refused, in a 400's `error.rows`: a client sets exactly these aside
+/// (the refusal is permanent: the same row is refused again) and sends the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRow {
+    /// Position in the batch.
+    pub index: usize,
+    pub id: String,
+    /// Why, naming the field and the bound.
+    pub reason: String,
+}
+
+/// Checks a batch before anything is stored: every row ([`UsageRow::check`]; all refused rows
+/// are named), then the batch's total cost against [`MAX_BATCH_COST_NANOS`].
+pub fn check_batch(rows: &[UsageRow]) -> Result<(), ApiError> {
+    let refused: Vec<RefusedRow> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(index, r)| {
+            r.check().err().map(|reason| RefusedRow {
+                index,
+                id: r.id.clone(),
+                reason,
+            })
+        })
+        .collect();
+    if let Some(first) = refused.first() {
+        let more = match refused.len() {
+            1 => String::new(),
+            n => format!(" (and {} more refused rows, listed in `rows`)", n - 1),
+        };
+        return Err(ApiError::RowsRefused {
+            message: format!("rows[{}]: {}{more}", first.index, first.reason),
+            rows: refused,
+        });
+    }
+    // Each cost is at most MAX_COST_NANOS now, so 5000 of them cannot overflow.
+    let cost: i64 = rows.iter().map(|r| r.cost_nanos.unwrap_or(0)).sum();
+    if cost > MAX_BATCH_COST_NANOS {
+        return Err(ApiError::BadRequest(format!(
+            "the batch's rows cost {cost} nano-dollars together, more than a batch can \
+             (at most {MAX_BATCH_COST_NANOS}); send them in smaller batches"
+        )));
+    }
+    Ok(())
 }
 
 const USAGE_COLUMNS: [&str; 36] = [
@@ -795,7 +847,9 @@ pub struct IngestResult {
 }
 
 /// Inserts rows idempotently (a known id is a duplicate, counted once ever) and charges the
-/// new rows' cost to their session's latest lease.
+/// new rows' cost to their session's latest lease. The rows must have passed [`check_batch`].
+/// One transaction from the first insert to the budgets it answers with: a failure stores
+/// nothing, so the client's retry of the same batch counts every row once.
 pub async fn ingest(
     store: &dyn Store,
     ctx: &KeyCtx,
@@ -817,7 +871,8 @@ pub async fn ingest(
         for r in tx.query(&sql, &params).await? {
             accepted += 1;
             let cost = r.opt_int(1).unwrap_or(0);
-            *by_session.entry(r.text(0)).or_default() += cost;
+            let session = by_session.entry(r.text(0)).or_default();
+            *session = session.saturating_add(cost);
             let at = r.int(2);
             let bucket = at - at.rem_euclid(QUARTER_HOUR_US);
             let scopes = [
@@ -827,18 +882,46 @@ pub async fn ingest(
                 Some((Scope::Key, ctx.key_ref)),
             ];
             for (scope, id) in scopes.into_iter().flatten() {
-                *rollup.entry((scope, id, bucket)).or_default() += cost;
+                let sum = rollup.entry((scope, id, bucket)).or_default();
+                *sum = sum.saturating_add(cost);
             }
             let model = r.opt_text(3).unwrap_or_default();
             let sums = totals.entry(model).or_default();
             sums[0] += 1;
-            sums[1] += cost;
+            sums[1] = sums[1].saturating_add(cost);
             for (i, sum) in sums[2..].iter_mut().enumerate() {
-                *sum += r.int(4 + i);
+                *sum = sum.saturating_add(r.int(4 + i));
             }
         }
     }
-    // In key order too, for the same reason.
+    // Stored sums saturate (see `status_of`). In key order too, for the same reason.
+    let totals_sql = {
+        let cols = [
+            "requests",
+            "cost_nanos",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ];
+        let set: Vec<String> = cols
+            .iter()
+            .map(|c| {
+                format!(
+                    "{c} = {}",
+                    add_sql(&format!("usage_totals.{c}"), &format!("excluded.{c}"))
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO usage_totals (org_id, team_id, developer_id, model, {})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (org_id, team_id, developer_id, model) DO UPDATE SET {}",
+            cols.join(", "),
+            set.join(", ")
+        )
+    };
     for (model, sums) in &totals {
         let mut params = vec![
             ctx.org_id.into(),
@@ -847,43 +930,42 @@ pub async fn ingest(
             model.into(),
         ];
         params.extend(sums.iter().map(|&v| v.into()));
-        tx.execute(
-            "INSERT INTO usage_totals (org_id, team_id, developer_id, model, requests, cost_nanos,
-                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (org_id, team_id, developer_id, model) DO UPDATE SET
-                requests = usage_totals.requests + excluded.requests,
-                cost_nanos = usage_totals.cost_nanos + excluded.cost_nanos,
-                input_tokens = usage_totals.input_tokens + excluded.input_tokens,
-                output_tokens = usage_totals.output_tokens + excluded.output_tokens,
-                cache_read_tokens = usage_totals.cache_read_tokens + excluded.cache_read_tokens,
-                cache_write_tokens = usage_totals.cache_write_tokens + excluded.cache_write_tokens,
-                reasoning_tokens = usage_totals.reasoning_tokens + excluded.reasoning_tokens",
-            &params,
-        )
-        .await?;
+        tx.execute(&totals_sql, &params).await?;
     }
     // In key order, so concurrent batches lock rollup rows in one order (no deadlocks).
+    let rollup_sql = format!(
+        "INSERT INTO usage_rollup (scope_kind, scope_id, bucket_us, cost_nanos) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (scope_kind, scope_id, bucket_us) DO UPDATE SET cost_nanos = {}",
+        add_sql("usage_rollup.cost_nanos", "excluded.cost_nanos")
+    );
     for ((scope, id, bucket), cost) in &rollup {
         tx.execute(
-            "INSERT INTO usage_rollup (scope_kind, scope_id, bucket_us, cost_nanos) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (scope_kind, scope_id, bucket_us)
-             DO UPDATE SET cost_nanos = usage_rollup.cost_nanos + excluded.cost_nanos",
-            &[scope.as_str().into(), (*id).into(), (*bucket).into(), (*cost).into()],
+            &rollup_sql,
+            &[
+                scope.as_str().into(),
+                (*id).into(),
+                (*bucket).into(),
+                (*cost).into(),
+            ],
         )
         .await?;
     }
+    let lease_sql = format!(
+        "UPDATE leases SET consumed_nanos = {} WHERE id = (
+            SELECT id FROM leases WHERE key_ref = $2 AND session_id = $3
+            ORDER BY created_at_us DESC, id DESC LIMIT 1)",
+        add_sql("consumed_nanos", "$1")
+    );
     for (session, cost) in by_session.iter().filter(|(_, c)| **c > 0) {
         tx.execute(
-            "UPDATE leases SET consumed_nanos = consumed_nanos + $1 WHERE id = (
-                SELECT id FROM leases WHERE key_ref = $2 AND session_id = $3
-                ORDER BY created_at_us DESC, id DESC LIMIT 1)",
+            &lease_sql,
             &[(*cost).into(), ctx.key_ref.into(), session.into()],
         )
         .await?;
     }
+    // Before the commit: an answer that fails must leave nothing stored.
+    let budgets = key_budgets(&mut *tx, ctx, now, false).await?;
     tx.commit().await?;
-    let budgets = budgets_for_key(store, ctx).await?;
     Ok(IngestResult {
         accepted,
         duplicates: rows.len() as u64 - accepted,

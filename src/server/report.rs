@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::query::Sums;
 use crate::report::Counters;
 
-use super::db::{Store, Value};
+use super::db::{sum_sql, Store, Value};
 use super::error::ApiError;
 use super::money;
 use super::ops::Scope;
@@ -285,15 +285,26 @@ pub async fn spend(
     }
     params_v.push(until.as_microsecond().into());
     filter.push(format!("u.started_at_us < ${}", params_v.len()));
+    // Sums saturate (rows an older server took can add up past 2^63): two columns each.
+    let sums: Vec<String> = [
+        "u.input_tokens",
+        "u.output_tokens",
+        "u.cache_read_tokens",
+        "u.cache_write_5m_tokens + u.cache_write_1h_tokens",
+        "u.reasoning_tokens",
+        "coalesce(u.cost_nanos, 0)",
+    ]
+    .iter()
+    .map(|e| sum_sql(e))
+    .collect();
     let sql = format!(
-        "SELECT {}, CAST(count(*) AS BIGINT), CAST(sum(u.input_tokens) AS BIGINT), CAST(sum(u.output_tokens) AS BIGINT),
-            CAST(sum(u.cache_read_tokens) AS BIGINT), CAST(sum(u.cache_write_5m_tokens + u.cache_write_1h_tokens) AS BIGINT),
-            CAST(sum(u.reasoning_tokens) AS BIGINT), CAST(coalesce(sum(u.cost_nanos), 0) AS BIGINT),
+        "SELECT {}, CAST(count(*) AS BIGINT), {},
             CAST(sum(CASE WHEN u.cost_nanos IS NULL THEN 1 ELSE 0 END) AS BIGINT)
          FROM usage u JOIN developers d ON d.id = u.developer_id JOIN keys k ON k.id = u.key_ref
             LEFT JOIN teams t ON t.id = u.team_id
          WHERE {} GROUP BY {}",
         select.join(", "),
+        sums.join(", "),
         filter.join(" AND "),
         group.join(", ")
     );
@@ -319,13 +330,13 @@ pub async fn spend(
         let b = n_keys;
         let c = Counters(Sums {
             requests: r.int(b),
-            input_tokens: r.int(b + 1),
-            output_tokens: r.int(b + 2),
-            cache_read_tokens: r.int(b + 3),
-            cache_write_tokens: r.int(b + 4),
-            reasoning_tokens: r.int(b + 5),
-            cost_nanos: r.int(b + 6),
-            unpriced_requests: r.int(b + 7),
+            input_tokens: r.sum(b + 1),
+            output_tokens: r.sum(b + 3),
+            cache_read_tokens: r.sum(b + 5),
+            cache_write_tokens: r.sum(b + 7),
+            reasoning_tokens: r.sum(b + 9),
+            cost_nanos: r.sum(b + 11),
+            unpriced_requests: r.int(b + 13),
         });
         totals.add(&c);
         groups.entry(key).or_default().add(&c);

@@ -10,7 +10,9 @@ use serde_json::json;
 
 use super::SyncError;
 use crate::server::client::{encode, Client, ClientError};
-use crate::server::ops::{BudgetStatus, IngestResult, LeaseGrant, LeaseState, Released};
+use crate::server::ops::{
+    BudgetStatus, IngestResult, LeaseGrant, LeaseState, RefusedRow, Released,
+};
 
 /// Deadline of a lease or identity call: a session never waits longer than this on the server.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -175,6 +177,15 @@ fn check(
                 },
                 Err(_) => SyncError::Api {
                     status: 402,
+                    message,
+                },
+            }
+        }
+        StatusCode::BAD_REQUEST if value["error"]["rows"].is_array() => {
+            match serde_json::from_value::<Vec<RefusedRow>>(value["error"]["rows"].clone()) {
+                Ok(rows) => SyncError::RowsRefused { message, rows },
+                Err(_) => SyncError::Api {
+                    status: 400,
                     message,
                 },
             }

@@ -10,7 +10,7 @@ pub mod uploader;
 
 use crate::config::{env_vars, Credentials, CredentialsError, ServerLogin};
 use crate::ledger::LedgerError;
-use crate::server::ops::BudgetStatus;
+use crate::server::ops::{BudgetStatus, RefusedRow};
 
 pub use client::{Identity, ServerClient};
 pub use lease::LeaseManager;
@@ -33,6 +33,12 @@ pub enum SyncError {
     LeaseGone(String),
     #[error("the gw server answered {status}: {message}")]
     Api { status: u16, message: String },
+    /// A usage batch refused for the rows named (the uploader quarantines them).
+    #[error("the gw server refused rows of a usage batch: {message}\n  `gw sync` quarantines them in the ledger and sends the rest")]
+    RowsRefused {
+        message: String,
+        rows: Vec<RefusedRow>,
+    },
     #[error("{0}")]
     Protocol(String),
     #[error("{0}")]
@@ -49,6 +55,19 @@ impl SyncError {
     /// Whether trying again later may succeed (the server or the network is down).
     pub fn is_transient(&self) -> bool {
         matches!(self, SyncError::Unreachable { .. })
+    }
+
+    /// The server refused a usage batch for what is in it (400, 413): sending the same rows again
+    /// would be refused again.
+    pub fn refuses_rows(&self) -> bool {
+        matches!(
+            self,
+            SyncError::RowsRefused { .. }
+                | SyncError::Api {
+                    status: 400 | 413,
+                    ..
+                }
+        )
     }
 }
 

@@ -109,8 +109,18 @@ impl TeamSession {
             .uploader
             .push_with_retries(3, Duration::from_secs(1), &|_| {})
             .await;
-        if let Err(e) = pushed {
-            tracing::warn!("final usage sync failed: {e}");
+        match pushed {
+            Ok(report) if report.quarantined > 0 => {
+                self.notices.warn(
+                    "quarantined",
+                    format!(
+                        "gw: the gw server refused {} request(s); they are kept in the ledger and not sent again (`gw sync` says why)",
+                        report.quarantined
+                    ),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("final usage sync failed: {e}"),
         }
         match self.uploader.pending().await {
             Ok(0) => {}

@@ -1,0 +1,45 @@
+//! What one request can plausibly claim: the bounds the meter caps a recorded row at and the
+//! gw server refuses an ingested row past. One definition, so every row the meter writes is a
+//! row the server takes, and no sum the server keeps can be pushed to overflow by a few rows.
+
+/// Most tokens of one kind (input, output, cache read, each cache write, reasoning) in one
+/// request. The largest context windows hold a few million tokens; a billion leaves a hundred
+/// times that as headroom and keeps a batch's sums (5000 rows) far from 2^63.
+pub const MAX_TOKENS: i64 = 1_000_000_000;
+
+/// Most cost of one request, in nano-dollars: $1,000. The most expensive request the price table
+/// can describe today (a full long context at the dearest rates) costs under $100.
+pub const MAX_COST_NANOS: i64 = 1_000 * NANOS_PER_USD;
+
+/// Most cost of one usage batch, in nano-dollars: $100,000, a hundred requests at the per-request
+/// bound. Uploaders cut batches to stay under it; past it a batch is refused whole.
+pub const MAX_BATCH_COST_NANOS: i64 = 100_000 * NANOS_PER_USD;
+
+const NANOS_PER_USD: i64 = 1_000_000_000;
+
+// The bounds nest, and a full batch of rows at every bound still sums inside an i64.
+const _: () = assert!(MAX_COST_NANOS <= MAX_BATCH_COST_NANOS);
+const _: () = assert!((MAX_TOKENS as i128) * 6 * 5000 < i64::MAX as i128);
+
+/// A token count capped at [`MAX_TOKENS`].
+pub fn cap_tokens(n: u64) -> u64 {
+    n.min(MAX_TOKENS as u64)
+}
+
+/// A cost capped at [`MAX_COST_NANOS`].
+pub fn cap_cost(nanos: u64) -> i64 {
+    nanos.min(MAX_COST_NANOS as u64) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_hold() {
+        assert_eq!(cap_tokens(u64::MAX), MAX_TOKENS as u64);
+        assert_eq!(cap_tokens(7), 7);
+        assert_eq!(cap_cost(u64::MAX), MAX_COST_NANOS);
+        assert_eq!(cap_cost(12), 12);
+    }
+}
