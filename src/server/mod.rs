@@ -10,6 +10,7 @@ mod error;
 pub mod metrics;
 pub mod money;
 pub mod ops;
+pub mod pg_tls;
 pub mod postgres;
 pub mod report;
 pub mod schema;
