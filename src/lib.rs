@@ -10,6 +10,7 @@ pub mod attribution;
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod first_request;
 pub mod ledger;
 pub mod limits;
 pub mod logging;

@@ -386,6 +386,69 @@ async fn an_upstream_that_cuts_the_stream_leaves_a_row_marked_incomplete() {
     assert!(rows[0].error.is_some());
 }
 
+/// A hung upstream no longer holds a request until the client leaves: silent before its head,
+/// gw answers 504 in the provider's shape; silent mid-stream, gw cuts the stream. Both are
+/// recorded, marked incomplete (the upstream may bill for them).
+#[tokio::test]
+async fn a_silent_upstream_gets_a_504_or_a_cut_stream_and_both_are_recorded() {
+    let h = Harness::start_with("", |state| {
+        state.with_upstream_idle_timeout(Duration::from_millis(500))
+    })
+    .await;
+    // The mock never answers `slow-head` (this test does not release it).
+    let url = h.url("/anthropic/v1/messages");
+    let answer = send(
+        "POST",
+        &url,
+        &[("x-mock", "slow-head")],
+        r#"{"model":"claude-sonnet-4-5"}"#,
+    );
+    let (status, _, body) = tokio::time::timeout(Duration::from_secs(30), answer)
+        .await
+        .expect("gw answers a hung upstream instead of waiting with it");
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["type"], "error", "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sent no response"),
+        "{json}"
+    );
+
+    // `hold` sends the first event, then nothing until released (never, here).
+    let request = http::Request::post(h.url("/anthropic/v1/messages"))
+        .header("x-mock", "hold")
+        .body(http_body_util::Full::new(Bytes::from_static(
+            br#"{"model":"claude-sonnet-4-5","stream":true}"#,
+        )))
+        .unwrap();
+    let mut body = common::client().request(request).await.unwrap().into_body();
+    body.frame().await.unwrap().unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(30), body.collect())
+        .await
+        .expect("gw cuts a stream the upstream stopped feeding");
+    assert!(rest.is_err(), "the client sees the cut, not a clean end");
+
+    let rows = h.rows().await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].status, 504);
+    assert!(rows[0].incomplete);
+    assert_eq!(
+        rows[0].requested_model.as_deref(),
+        Some("claude-sonnet-4-5")
+    );
+    assert_eq!(rows[1].status, 200);
+    assert!(rows[1].incomplete);
+    assert_eq!(rows[1].usage.input, 1200, "usage so far is kept");
+    assert!(
+        rows[1].error.as_deref().unwrap().contains("sent nothing"),
+        "{:?}",
+        rows[1]
+    );
+}
+
 #[tokio::test]
 async fn gzip_arrives_byte_identical_and_is_metered() {
     let h = Harness::start().await;

@@ -131,6 +131,7 @@ async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
     let options = ServeOptions {
         tls,
         lease_ttl_secs: args.lease_ttl.max(1),
+        ..ServeOptions::default()
     };
     server::serve(listener, store, options, shutdown_signal()).await?;
     eprintln!("gw server: stopped");

@@ -1,11 +1,14 @@
 //! Body wrappers on the hot path. Neither buffers nor parses: each frame is forwarded as it
 //! arrives, and a reference to it goes to the request's metering task (see [`super::tap`]).
 
+use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 use crate::meter::{ChatUsageChunkFilter, ResponseTap};
 
@@ -15,8 +18,8 @@ use super::tap::Tap;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A response body that hands each frame to the request's [`Tap`] as it passes and ends the
-/// request exactly once: at end of stream, on an upstream error, or when dropped early (the
-/// client went away).
+/// request exactly once: at end of stream, on an upstream error, when the upstream sends nothing
+/// for `idle`, or when dropped early (the client went away).
 pub struct MeteredBody<B> {
     inner: B,
     /// Present when gw asked for `include_usage` itself: hides that extra chunk from the client.
@@ -24,23 +27,47 @@ pub struct MeteredBody<B> {
     tap: Tap,
     context: Option<RequestContext>,
     done: bool,
+    idle: Duration,
+    /// When the upstream last sent a frame (or the head).
+    last_frame: Instant,
+    /// Fires `idle` after some earlier frame; when it fires it is moved to `idle` after the last
+    /// frame, so passing frames cost a clock read and never touch the timer.
+    idle_timer: Pin<Box<Sleep>>,
 }
 
 impl<B> MeteredBody<B> {
+    /// `idle`: how long the upstream may send nothing before gw cuts the stream.
     pub fn new(
         inner: B,
         tap: ResponseTap,
         filter: Option<ChatUsageChunkFilter>,
         context: RequestContext,
+        idle: Duration,
     ) -> Self {
         let meter = context.tap();
         meter.response_head(tap);
+        let now = Instant::now();
         MeteredBody {
             inner,
             filter,
             tap: meter,
             context: Some(context),
             done: false,
+            idle,
+            last_frame: now,
+            idle_timer: Box::pin(tokio::time::sleep_until(now + idle)),
+        }
+    }
+
+    /// Ready once the upstream has sent nothing for `idle`.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            ready!(self.idle_timer.as_mut().poll(cx));
+            let deadline = self.last_frame + self.idle;
+            if deadline <= Instant::now() {
+                return Poll::Ready(());
+            }
+            self.idle_timer.as_mut().reset(deadline);
         }
     }
 
@@ -69,8 +96,18 @@ where
         }
         loop {
             match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    ready!(this.poll_idle(cx));
+                    this.done = true;
+                    let message = format!(
+                        "upstream sent nothing for {} s; gw cut the stream",
+                        this.idle.as_secs_f32()
+                    );
+                    this.finish(true, Some(message.clone()));
+                    return Poll::Ready(Some(Err(message.into())));
+                }
                 Poll::Ready(Some(Ok(frame))) => {
+                    this.last_frame = Instant::now();
                     let Some(data) = frame.data_ref() else {
                         return Poll::Ready(Some(Ok(frame)));
                     };

@@ -19,12 +19,13 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ProxyPolicy, Upstreams};
+use crate::first_request::FirstRequest;
 use crate::meter::{
     gemini_path_model, inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap,
     ResponseTap,
@@ -50,6 +51,15 @@ pub enum ProxyError {
     },
 }
 
+/// How long an upstream may send nothing, while gw waits for the response's head (504 in the
+/// provider's error shape) or between frames of its body (the stream is cut). Long, because a
+/// model may think for minutes before its first byte; what it bounds is a hung upstream.
+pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long an agent has to send a request's head, counted from the connection's start for the
+/// first request and from the previous response on a kept-alive connection (so it also bounds
+/// idle connections).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What the proxy needs: upstreams and the recorder rows go to.
 pub struct ProxyState {
     upstreams: Upstreams,
@@ -58,6 +68,7 @@ pub struct ProxyState {
     auth: Option<Arc<SessionAuth>>,
     gate: Option<Arc<BudgetGate>>,
     policy: ProxyPolicy,
+    upstream_idle: Duration,
 }
 
 impl ProxyState {
@@ -69,6 +80,7 @@ impl ProxyState {
             auth: None,
             gate: None,
             policy: ProxyPolicy::default(),
+            upstream_idle: UPSTREAM_IDLE_TIMEOUT,
         }
     }
 
@@ -79,6 +91,12 @@ impl ProxyState {
             .expect("with_policy is called before the proxy serves")
             .unpriced = policy.unpriced.clone();
         self.policy = policy;
+        self
+    }
+
+    /// Replaces [`UPSTREAM_IDLE_TIMEOUT`] (tests wait seconds, not minutes).
+    pub fn with_upstream_idle_timeout(mut self, idle: Duration) -> ProxyState {
+        self.upstream_idle = idle;
         self
     }
 
@@ -171,7 +189,11 @@ pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
     let state = Arc::new(state);
     let task = tokio::spawn(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
@@ -185,15 +207,20 @@ pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
                     };
                     let _ = stream.set_nodelay(true);
                     let state = state.clone();
+                    let first = FirstRequest::default();
+                    let arrived = first.clone();
                     let service = hyper::service::service_fn(move |req| {
+                        arrived.arrived();
                         let state = state.clone();
                         async move { Ok::<_, Infallible>(handle(&state, req).await) }
                     });
                     let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
+                        match first.guard(conn, HEADER_READ_TIMEOUT).await {
+                            Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+                            None => tracing::debug!("closed a connection that sent no request in time"),
+                            Some(Ok(())) => {}
                         }
                     });
                 }
@@ -491,9 +518,30 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         }
     }
 
-    let upstream_response = match state.client.request(Request::from_parts(parts, body)).await {
-        Ok(response) => response,
-        Err(e) => {
+    // The timer also runs while the request body streams up: agents send theirs at once.
+    let sent = tokio::time::timeout(
+        state.upstream_idle,
+        state.client.request(Request::from_parts(parts, body)),
+    );
+    let upstream_response = match sent.await {
+        Ok(Ok(response)) => response,
+        Err(_) => {
+            let message = format!(
+                "gw proxy: upstream {} sent no response in {} s",
+                upstream.host(),
+                state.upstream_idle.as_secs_f32()
+            );
+            tracing::warn!(%message);
+            // Cut: the upstream may still bill for a request it received.
+            return answer_failure(
+                context,
+                true,
+                StatusCode::GATEWAY_TIMEOUT,
+                "api_error",
+                message,
+            );
+        }
+        Ok(Err(e)) => {
             let message = format!(
                 "gw proxy: upstream {} unreachable: {}",
                 upstream.host(),
@@ -534,7 +582,14 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     }
     Response::from_parts(
         parts,
-        MeteredBody::new(incoming, tap, filter, context.into_inner()).boxed(),
+        MeteredBody::new(
+            incoming,
+            tap,
+            filter,
+            context.into_inner(),
+            state.upstream_idle,
+        )
+        .boxed(),
     )
 }
 

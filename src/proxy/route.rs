@@ -118,7 +118,8 @@ fn gemini_status(status: StatusCode) -> &'static str {
         402 | 429 => "RESOURCE_EXHAUSTED",
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
-        502..=504 => "UNAVAILABLE",
+        502 | 503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
         _ => "INTERNAL",
     }
 }

@@ -82,7 +82,11 @@ impl Client {
         Ok(Client {
             base,
             token,
-            http: HyperClient::builder(TokioExecutor::new()).build(https),
+            // The server closes a connection idle for its header-read timeout (10 s): drop idle
+            // ones sooner, so a request never races that close on a connection about to go.
+            http: HyperClient::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(5))
+                .build(https),
         })
     }
 

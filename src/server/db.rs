@@ -143,6 +143,12 @@ pub enum StoreError {
     BadUrl(String),
     #[error("the database worker stopped")]
     Gone,
+    #[error("invalid sslmode `{0}` in --database: use disable, allow, prefer, require, verify-ca or verify-full")]
+    SslMode(String),
+    #[error("cannot use sslrootcert {path}: {message}\n  point sslrootcert= in --database at a readable PEM file holding the certificate of the CA that signed the server's")]
+    RootCert { path: String, message: String },
+    #[error("cannot connect to PostgreSQL over TLS (sslmode={mode}): {message}\n  check the server's TLS setup and sslrootcert in --database; only for a server without TLS on a trusted network, use sslmode=disable")]
+    Tls { mode: &'static str, message: String },
 }
 
 impl StoreError {

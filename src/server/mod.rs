@@ -10,6 +10,7 @@ mod error;
 pub mod metrics;
 pub mod money;
 pub mod ops;
+pub mod pg_tls;
 pub mod postgres;
 pub mod report;
 pub mod schema;
@@ -23,11 +24,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
+
+use crate::first_request::FirstRequest;
 
 pub use db::{Backend, Store, StoreError};
 pub use error::ApiError;
@@ -38,6 +42,24 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_LEASE_TTL_SECS: i64 = 60;
 /// How long shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's head, counted from the connection's start (or
+/// the TLS handshake's end) for the first request. On a kept-alive HTTP/1 connection the same
+/// timer bounds the idle time before the next request, so idle and half-open connections give
+/// their slot back within this time. gw's own client drops idle connections sooner.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to complete the TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; further ones wait in the kernel's accept backlog (using no file
+/// descriptor of gw's) until a slot is free. Lowered to fit the open-file limit, see
+/// [`connection_limit`].
+pub const MAX_CONNECTIONS: usize = 1024;
+/// File descriptors left for the database, the listener and stdio when the open-file limit
+/// lowers the connection limit.
+const RESERVED_FDS: libc::rlim_t = 32;
+/// An idle HTTP/2 connection is pinged this often, and closed when a ping goes unanswered for
+/// [`H2_KEEP_ALIVE_TIMEOUT`]: a vanished client's connection does not stay open.
+const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
+const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the server runs, besides its listener and store.
 #[derive(Clone)]
@@ -45,6 +67,12 @@ pub struct ServeOptions {
     /// Serve HTTPS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub lease_ttl_secs: i64,
+    /// See [`HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// See [`TLS_HANDSHAKE_TIMEOUT`].
+    pub tls_handshake_timeout: Duration,
+    /// See [`MAX_CONNECTIONS`].
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -52,8 +80,29 @@ impl Default for ServeOptions {
         ServeOptions {
             tls: None,
             lease_ttl_secs: DEFAULT_LEASE_TTL_SECS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
     }
+}
+
+/// `wanted` connections, lowered so that they fit the process's open-file limit with
+/// [`RESERVED_FDS`] to spare (at least 4): past the limit `accept` fails, and a server that
+/// cannot accept cannot answer `/healthz` either.
+pub fn connection_limit(wanted: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes to the struct it is given and reads nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return wanted.max(1);
+    }
+    let fit = limit.rlim_cur.saturating_sub(RESERVED_FDS).max(4);
+    wanted.clamp(1, usize::try_from(fit).unwrap_or(usize::MAX))
 }
 
 /// Opens the store a `--database` URL names: `sqlite://PATH` (or a bare path) or
@@ -84,6 +133,11 @@ pub fn default_database(data_dir: &Path) -> String {
 
 /// Serves the API on `listener` until `shutdown` completes, then drains requests in flight
 /// (for up to 10 s). Tests hand in a listener bound to port 0.
+///
+/// The client is untrusted: each connection has [`ServeOptions::tls_handshake_timeout`] to
+/// finish TLS and [`ServeOptions::header_read_timeout`] to send each request's head, and at
+/// most [`connection_limit`]`(max_connections)` are served at once, so connections that send
+/// nothing cannot keep `/healthz` from answering.
 pub async fn serve(
     listener: TcpListener,
     store: Arc<dyn Store>,
@@ -98,24 +152,31 @@ pub async fn serve(
     let app = api::router(state);
     let acceptor = options.tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+    let slots = Arc::new(Semaphore::new(connection_limit(options.max_connections)));
+    let (header_read_timeout, tls_handshake_timeout) =
+        (options.header_read_timeout, options.tls_handshake_timeout);
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let (slot, stream, peer) = tokio::select! {
+            accepted = accept(&listener, &slots) => accepted,
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let first = FirstRequest::default();
         let app = app.clone();
+        let arrived = first.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            arrived.arrived();
             let mut app = app.clone();
             async move { app.call(req.map(axum::body::Body::new)).await }
         });
@@ -123,26 +184,34 @@ pub async fn serve(
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let result = match acceptor {
                 None => {
-                    watcher
-                        .watch(builder.serve_connection(TokioIo::new(stream), service))
-                        .await
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    first.guard(watcher.watch(conn), header_read_timeout).await
                 }
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        watcher
-                            .watch(builder.serve_connection(TokioIo::new(tls), service))
-                            .await
+                Some(acceptor) => {
+                    match tokio::time::timeout(tls_handshake_timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(tls)) => {
+                            let conn = builder.serve_connection(TokioIo::new(tls), service);
+                            first.guard(watcher.watch(conn), header_read_timeout).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {peer} timed out");
+                            return;
+                        }
                     }
-                    Err(e) => {
-                        tracing::debug!("TLS handshake with {peer} failed: {e}");
-                        return;
-                    }
-                },
+                }
             };
-            if let Err(e) = result {
-                tracing::debug!("connection from {peer}: {e}");
+            match result {
+                None => tracing::debug!("closed the connection from {peer}: no request in time"),
+                Some(Err(e)) => tracing::debug!("connection from {peer}: {e}"),
+                Some(Ok(())) => {}
             }
         });
     }
@@ -152,6 +221,29 @@ pub async fn serve(
         () = tokio::time::sleep(DRAIN) => tracing::warn!("shutdown: gave up waiting for requests in flight"),
     }
     Ok(())
+}
+
+/// Waits for a free connection slot, then for a connection. While every slot is taken, new
+/// connections wait in the kernel's backlog rather than take a file descriptor.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (OwnedSemaphorePermit, TcpStream, SocketAddr) {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the connection semaphore is never closed");
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => return (slot, stream, peer),
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
 
 /// TLS from PEM files: a certificate chain and its private key.

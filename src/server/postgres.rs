@@ -10,10 +10,12 @@ use std::error::Error as StdError;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::future::BoxFuture;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
 use super::db::{Backend, DbRow, Store, StoreError, Tx, Value};
+use super::pg_tls::{self, Connector, TlsRequest, Verify};
 
 /// Advisory lock key held while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6777_5f73_7276; // "gw_srv"
@@ -24,24 +26,54 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects (pool of `max_size` connections) and migrates. Extra connection settings go in
-    /// the URL, e.g. `?options=-c%20search_path%3Dgw` for a schema of its own.
+    /// the URL, e.g. `?options=-c%20search_path%3Dgw` for a schema of its own; `sslmode` and
+    /// `sslrootcert` work as in libpq (see [`pg_tls`]).
     pub async fn connect(url: &str, max_size: usize) -> Result<PgStore, StoreError> {
-        let config: tokio_postgres::Config = url
+        let tls = TlsRequest::from_url(url)?;
+        let mut config: tokio_postgres::Config = tls
+            .url
             .parse()
             .map_err(|e| StoreError::BadUrl(format!("{}: {e}", redact(url))))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
+        let connector = pg_tls::connector(
+            tls.mode,
+            tls.root_cert.is_some(),
+            pg_tls::is_loopback(&config),
         );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match connector {
+            Connector::Plain => {
+                config.ssl_mode(SslMode::Disable);
+                Manager::from_config(config, NoTls, manager_config)
+            }
+            Connector::Opportunistic => {
+                config.ssl_mode(SslMode::Prefer);
+                let rustls = pg_tls::make_connector(Verify::Nothing, None)?;
+                Manager::from_config(config, rustls, manager_config)
+            }
+            Connector::Required(verify) => {
+                config.ssl_mode(SslMode::Require);
+                let rustls = pg_tls::make_connector(verify, tls.root_cert.as_deref())?;
+                Manager::from_config(config, rustls, manager_config)
+            }
+        };
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let store = PgStore { pool };
-        store.migrate().await?;
+        store.migrate().await.map_err(|e| match e {
+            StoreError::Pool(message)
+                if matches!(connector, Connector::Required(_)) && message.contains("TLS") =>
+            {
+                StoreError::Tls {
+                    mode: tls.mode.as_str(),
+                    message,
+                }
+            }
+            e => e,
+        })?;
         Ok(store)
     }
 
@@ -49,7 +81,7 @@ impl PgStore {
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Pool(e.to_string()))
+            .map_err(|e| StoreError::Pool(error_chain(&e)))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -81,6 +113,22 @@ impl PgStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The error and its causes on one line (tokio-postgres's own message, e.g. "error performing
+/// TLS handshake", keeps the reason in its source), each said once.
+fn error_chain(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The URL without its password (or query values), for messages.
