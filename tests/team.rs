@@ -714,3 +714,96 @@ fn path_with(dir: &Path) -> String {
         std::env::var("PATH").unwrap_or_default()
     )
 }
+
+const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hostile_agent.py");
+
+/// A prompt-injected agent (tests/hostile_agent.py) under a $0.05 team budget and a one-model
+/// allow-list tries every bypass: unmetered and disguised paths, hidden model keys, an unpriced
+/// model, an oversized body, and reading secrets from its environment and every process's
+/// command line. None gets through: the budget holds within one request, no forbidden model
+/// reaches the upstream, no secret is found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_agent_cannot_pass_the_budget_the_allow_list_or_find_a_secret() {
+    const ALLOWED: &str = "claude-haiku-4-5";
+    let mock = Mock::start().await;
+    let world = World::new("0.05").await;
+    let dev = world
+        .developer("mallory", "", Some(&[&format!("{ALLOWED}*")]))
+        .await;
+    let admin_token = "gwa_hostiletestadmintoken0123456789";
+    let openai_key = "sk-oai-hostile-test-key";
+    let child = dev
+        .gw(&mock, &world.srv.url())
+        .args(["run", "--", "python3", HOSTILE])
+        .env("HOSTILE_ALLOWED_MODEL", ALLOWED)
+        .env("GW_ADMIN_TOKEN", admin_token)
+        .env("OPENAI_API_KEY", openai_key)
+        .spawn()
+        .unwrap();
+    let out = finish(child, Duration::from_secs(120)).await;
+    let report: Value = std::fs::read_to_string(dev.out())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| panic!("the agent wrote no report: {}", text(&out.stderr)));
+
+    let status = |name: &str| report["attempts"][name][0].as_i64().unwrap();
+    for (name, want) in [
+        ("batches", 403),
+        ("legacy_completions", 403),
+        ("embeddings", 403),
+        ("encoded_path", 403),
+        ("dot_segments", 403),
+        ("dot_segments_batches", 403),
+        ("escaped_key", 403),
+        ("repeated_key", 400),
+        ("array_body", 400),
+        ("unpriced_model", 403),
+    ] {
+        assert_eq!(status(name), want, "{name}: {}", report["attempts"][name]);
+    }
+    // gw answers 413 from the declared length and closes; a client still writing may see only
+    // the closed connection.
+    let oversized = &report["attempts"]["oversized_body"];
+    assert!(
+        status("oversized_body") == 413 || oversized[1].as_str().unwrap().contains("Broken pipe"),
+        "oversized_body: {oversized}"
+    );
+
+    // Only requests for the allowed model reached the upstream, all to the metered endpoint.
+    let seen = mock.seen();
+    assert_eq!(seen.len() as i64, report["spent_ok"].as_i64().unwrap());
+    for request in &seen {
+        assert_eq!(request.path_and_query, "/v1/messages");
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(
+            body["model"], ALLOWED,
+            "a forbidden model reached the upstream"
+        );
+    }
+
+    // The budget held: spent no more than $0.05 plus one request.
+    assert_eq!(report["last"][0], 402, "{}", report["last"]);
+    let (local, max_request, _) = dev.local();
+    assert!(report["spent_ok"].as_i64().unwrap() > 0);
+    assert!(
+        local <= 50_000_000 + max_request,
+        "spent {local} nanos on a $0.05 budget (one request: {max_request})"
+    );
+    assert_eq!(world.spent("team", "acme/backend").await, local);
+
+    // No secret of gw's: not the admin token, the gw key or a provider key.
+    let found: Vec<&str> = report["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for secret in [admin_token, dev.key.as_str(), openai_key, "sk-ant-test"] {
+        assert!(
+            !found
+                .iter()
+                .any(|f| secret.contains(f) || f.contains(secret)),
+            "the agent found {secret:?}: {found:?}"
+        );
+    }
+}
