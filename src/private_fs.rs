@@ -31,7 +31,7 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
         }
         let meta = std::fs::metadata(dir)?;
         let mode = meta.mode() & 0o7777;
-        let shared = mode & libc::S_ISVTX as u32 != 0;
+        let shared = mode & 0o1000 != 0; // the sticky bit
         // SAFETY: geteuid has no preconditions and cannot fail.
         let ours = meta.uid() == unsafe { libc::geteuid() };
         if meta.is_dir() && !shared && ours && mode & 0o077 != 0 {
