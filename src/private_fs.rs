@@ -31,7 +31,8 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
         }
         let meta = std::fs::metadata(dir)?;
         let mode = meta.mode() & 0o7777;
-        let shared = mode & 0o1000 != 0; // the sticky bit
+        // The sticky bit: a directory shared on purpose.
+        let shared = mode & 0o1000 != 0;
         // SAFETY: geteuid has no preconditions and cannot fail.
         let ours = meta.uid() == unsafe { libc::geteuid() };
         if meta.is_dir() && !shared && ours && mode & 0o077 != 0 {
