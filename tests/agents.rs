@@ -32,7 +32,7 @@ impl Trial {
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         let config = format!(
-            "[mcp.servers.gwtest]\ncommand = \"python3\"\nargs = [\"{MCP_SERVER}\", \"{}\"]\n",
+            "[mcp.servers.gwtest]\ncommand = \"python3\"\nargs = [\"{MCP_SERVER}\", \"{}\"]\nenv = {{ GWTEST_MCP_TOKEN = \"mcp-env-reached\" }}\n",
             dir.path().join("mcp.log").display()
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
@@ -156,6 +156,11 @@ async fn trial(agent: &str, provider: Provider, args: &[&str], extra_env: &[(&st
     assert!(
         trial.mcp_log().contains("initialize"),
         "{agent} started the MCP server: {}",
+        trial.mcp_log()
+    );
+    assert!(
+        trial.mcp_log().contains("started mcp-env-reached"),
+        "{agent} gave the MCP server its env: {}",
         trial.mcp_log()
     );
 }

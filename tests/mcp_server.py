@@ -3,6 +3,7 @@
 argument when started and for each method it is asked, and answers initialize, tools/list and
 ping so agents consider it healthy."""
 import json
+import os
 import sys
 
 log_path = sys.argv[1]
@@ -13,7 +14,8 @@ def log(line):
         f.write(line + "\n")
 
 
-log("started")
+# The env gw configured for this server (codex gets it from a private file, not argv).
+log("started " + os.environ.get("GWTEST_MCP_TOKEN", "-"))
 for raw in sys.stdin:
     raw = raw.strip()
     if not raw:
