@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Show one session''s requests')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token')
-            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)')
+            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a gw server (team mode): checks and stores its URL and your gw key')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the stored gw server and key')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Show your budgets: your team''s above your key (team mode), else [budget]''s local caps')
@@ -155,6 +155,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('price', 'price', [CompletionResultType]::ParameterValue, 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -578,12 +579,91 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;budget;help;help' {
             break
         }
+        'gw;admin;price' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set (create or replace) an org''s price of a model, in USD per million tokens')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List model prices')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an org''s price of a model')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;price;set' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'The org whose sessions charge by this price')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Input tokens')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output tokens')
+            [CompletionResult]::new('--cache-read', '--cache-read', [CompletionResultType]::ParameterName, 'Cache reads (default: derived from input as for gw''s table)')
+            [CompletionResult]::new('--cache-write-5m', '--cache-write-5m', [CompletionResultType]::ParameterName, 'Cache writes with a 5-minute lifetime')
+            [CompletionResult]::new('--cache-write-1h', '--cache-write-1h', [CompletionResultType]::ParameterName, 'Cache writes with a 1-hour lifetime')
+            [CompletionResult]::new('--reasoning', '--reasoning', [CompletionResultType]::ParameterName, 'Reasoning tokens, when they differ from output')
+            [CompletionResult]::new('--above-tokens', '--above-tokens', [CompletionResultType]::ParameterName, 'The long-context threshold: the --*-above prices apply to requests with more input')
+            [CompletionResult]::new('--input-above', '--input-above', [CompletionResultType]::ParameterName, 'Input tokens above --above-tokens')
+            [CompletionResult]::new('--output-above', '--output-above', [CompletionResultType]::ParameterName, 'Output tokens above --above-tokens')
+            [CompletionResult]::new('--cache-read-above', '--cache-read-above', [CompletionResultType]::ParameterName, 'Cache reads above --above-tokens')
+            [CompletionResult]::new('--cache-write-5m-above', '--cache-write-5m-above', [CompletionResultType]::ParameterName, '5-minute cache writes above --above-tokens')
+            [CompletionResult]::new('--cache-write-1h-above', '--cache-write-1h-above', [CompletionResultType]::ParameterName, '1-hour cache writes above --above-tokens')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;price;list' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'org')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;price;delete' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'The org whose price it is')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate (e.g. the server''s self-signed one)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;price;help' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set (create or replace) an org''s price of a model, in USD per million tokens')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List model prices')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an org''s price of a model')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;price;help;set' {
+            break
+        }
+        'gw;admin;price;help;list' {
+            break
+        }
+        'gw;admin;price;help;delete' {
+            break
+        }
+        'gw;admin;price;help;help' {
+            break
+        }
         'gw;admin;help' {
             [CompletionResult]::new('org', 'org', [CompletionResultType]::ParameterValue, 'Organisations (each with the time zone its budgets align to)')
             [CompletionResult]::new('team', 'team', [CompletionResultType]::ParameterValue, 'Teams of an org')
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('price', 'price', [CompletionResultType]::ParameterValue, 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -680,6 +760,21 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;admin;help;budget;revoke' {
+            break
+        }
+        'gw;admin;help;price' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set (create or replace) an org''s price of a model, in USD per million tokens')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List model prices')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an org''s price of a model')
+            break
+        }
+        'gw;admin;help;price;set' {
+            break
+        }
+        'gw;admin;help;price;list' {
+            break
+        }
+        'gw;admin;help;price;delete' {
             break
         }
         'gw;admin;help;help' {
@@ -783,7 +878,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Show one session''s requests')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token')
-            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)')
+            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a gw server (team mode): checks and stores its URL and your gw key')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the stored gw server and key')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Show your budgets: your team''s above your key (team mode), else [budget]''s local caps')
@@ -822,6 +917,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('price', 'price', [CompletionResultType]::ParameterValue, 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them')
             break
         }
         'gw;help;admin;org' {
@@ -917,6 +1013,21 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;help;admin;budget;revoke' {
+            break
+        }
+        'gw;help;admin;price' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set (create or replace) an org''s price of a model, in USD per million tokens')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List model prices')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an org''s price of a model')
+            break
+        }
+        'gw;help;admin;price;set' {
+            break
+        }
+        'gw;help;admin;price;list' {
+            break
+        }
+        'gw;help;admin;price;delete' {
             break
         }
         'gw;help;login' {

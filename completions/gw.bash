@@ -73,6 +73,9 @@ _gw() {
             gw__subcmd__admin,org)
                 cmd="gw__subcmd__admin__subcmd__org"
                 ;;
+            gw__subcmd__admin,price)
+                cmd="gw__subcmd__admin__subcmd__price"
+                ;;
             gw__subcmd__admin,team)
                 cmd="gw__subcmd__admin__subcmd__team"
                 ;;
@@ -121,6 +124,9 @@ _gw() {
             gw__subcmd__admin__subcmd__help,org)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__org"
                 ;;
+            gw__subcmd__admin__subcmd__help,price)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__price"
+                ;;
             gw__subcmd__admin__subcmd__help,team)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__team"
                 ;;
@@ -162,6 +168,15 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__help__subcmd__org,update)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__price,delete)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__price__subcmd__delete"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__price,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__price__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__price,set)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__price__subcmd__set"
                 ;;
             gw__subcmd__admin__subcmd__help__subcmd__team,create)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__team__subcmd__create"
@@ -246,6 +261,30 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__org__subcmd__help,update)
                 cmd="gw__subcmd__admin__subcmd__org__subcmd__help__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__price,delete)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__delete"
+                ;;
+            gw__subcmd__admin__subcmd__price,help)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__price,list)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__price,set)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__set"
+                ;;
+            gw__subcmd__admin__subcmd__price__subcmd__help,delete)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__delete"
+                ;;
+            gw__subcmd__admin__subcmd__price__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__price__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__price__subcmd__help,set)
+                cmd="gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__set"
                 ;;
             gw__subcmd__admin__subcmd__team,create)
                 cmd="gw__subcmd__admin__subcmd__team__subcmd__create"
@@ -379,6 +418,9 @@ _gw() {
             gw__subcmd__help__subcmd__admin,org)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__org"
                 ;;
+            gw__subcmd__help__subcmd__admin,price)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__price"
+                ;;
             gw__subcmd__help__subcmd__admin,team)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__team"
                 ;;
@@ -420,6 +462,15 @@ _gw() {
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__org,update)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__update"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__price,delete)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__price__subcmd__delete"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__price,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__price__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__price,set)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__price__subcmd__set"
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__team,create)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__team__subcmd__create"
@@ -487,7 +538,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin)
-            opts="-h -V --server --ca-cert --json --help --version org team user key budget help"
+            opts="-h -V --server --ca-cert --json --help --version org team user key budget price help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,7 +790,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help)
-            opts="org team user key budget help"
+            opts="org team user key budget price help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,6 +1014,62 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__price)
+            opts="set list delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__price__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__price__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__price__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1534,6 +1641,224 @@ _gw() {
             fi
             case "${prev}" in
                 --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price)
+            opts="-h -V --server --ca-cert --json --help --version set list delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__delete)
+            opts="-h -V --org --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__help)
+            opts="set list delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__list)
+            opts="-h -V --org --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__price__subcmd__set)
+            opts="-h -V --org --input --output --cache-read --cache-write-5m --cache-write-1h --reasoning --above-tokens --input-above --output-above --cache-read-above --cache-write-5m-above --cache-write-1h-above --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-read)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-write-5m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-write-1h)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reasoning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --above-tokens)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-above)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-above)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-read-above)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-write-5m-above)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-write-1h-above)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2159,7 +2484,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin)
-            opts="org team user key budget"
+            opts="org team user key budget price"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2369,6 +2694,62 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__price)
+            opts="set list delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__price__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__price__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__price__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -28,7 +28,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand session 'Show one session''s requests'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
             cand server 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
-            cand admin 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)'
+            cand admin 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
             cand login 'Log in to a gw server (team mode): checks and stores its URL and your gw key'
             cand logout 'Forget the stored gw server and key'
             cand budget 'Show your budgets: your team''s above your key (team mode), else [budget]''s local caps'
@@ -141,6 +141,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand user 'Developers'
             cand key 'Virtual keys'
             cand budget 'Budgets on an org, team, developer or key'
+            cand price 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;org'= {
@@ -508,12 +509,82 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;budget;help;help'= {
         }
+        &'gw;admin;price'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Set (create or replace) an org''s price of a model, in USD per million tokens'
+            cand list 'List model prices'
+            cand delete 'Delete an org''s price of a model'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;price;set'= {
+            cand --org 'The org whose sessions charge by this price'
+            cand --input 'Input tokens'
+            cand --output 'Output tokens'
+            cand --cache-read 'Cache reads (default: derived from input as for gw''s table)'
+            cand --cache-write-5m 'Cache writes with a 5-minute lifetime'
+            cand --cache-write-1h 'Cache writes with a 1-hour lifetime'
+            cand --reasoning 'Reasoning tokens, when they differ from output'
+            cand --above-tokens 'The long-context threshold: the --*-above prices apply to requests with more input'
+            cand --input-above 'Input tokens above --above-tokens'
+            cand --output-above 'Output tokens above --above-tokens'
+            cand --cache-read-above 'Cache reads above --above-tokens'
+            cand --cache-write-5m-above '5-minute cache writes above --above-tokens'
+            cand --cache-write-1h-above '1-hour cache writes above --above-tokens'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;price;list'= {
+            cand --org 'org'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;price;delete'= {
+            cand --org 'The org whose price it is'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;price;help'= {
+            cand set 'Set (create or replace) an org''s price of a model, in USD per million tokens'
+            cand list 'List model prices'
+            cand delete 'Delete an org''s price of a model'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;price;help;set'= {
+        }
+        &'gw;admin;price;help;list'= {
+        }
+        &'gw;admin;price;help;delete'= {
+        }
+        &'gw;admin;price;help;help'= {
+        }
         &'gw;admin;help'= {
             cand org 'Organisations (each with the time zone its budgets align to)'
             cand team 'Teams of an org'
             cand user 'Developers'
             cand key 'Virtual keys'
             cand budget 'Budgets on an org, team, developer or key'
+            cand price 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gw;admin;help;org'= {
@@ -585,6 +656,17 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;help;budget;update'= {
         }
         &'gw;admin;help;budget;revoke'= {
+        }
+        &'gw;admin;help;price'= {
+            cand set 'Set (create or replace) an org''s price of a model, in USD per million tokens'
+            cand list 'List model prices'
+            cand delete 'Delete an org''s price of a model'
+        }
+        &'gw;admin;help;price;set'= {
+        }
+        &'gw;admin;help;price;list'= {
+        }
+        &'gw;admin;help;price;delete'= {
         }
         &'gw;admin;help;help'= {
         }
@@ -673,7 +755,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand session 'Show one session''s requests'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
             cand server 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
-            cand admin 'Manage the server''s orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN)'
+            cand admin 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
             cand login 'Log in to a gw server (team mode): checks and stores its URL and your gw key'
             cand logout 'Forget the stored gw server and key'
             cand budget 'Show your budgets: your team''s above your key (team mode), else [budget]''s local caps'
@@ -704,6 +786,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand user 'Developers'
             cand key 'Virtual keys'
             cand budget 'Budgets on an org, team, developer or key'
+            cand price 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them'
         }
         &'gw;help;admin;org'= {
             cand create 'Create an org'
@@ -774,6 +857,17 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;help;admin;budget;update'= {
         }
         &'gw;help;admin;budget;revoke'= {
+        }
+        &'gw;help;admin;price'= {
+            cand set 'Set (create or replace) an org''s price of a model, in USD per million tokens'
+            cand list 'List model prices'
+            cand delete 'Delete an org''s price of a model'
+        }
+        &'gw;help;admin;price;set'= {
+        }
+        &'gw;help;admin;price;list'= {
+        }
+        &'gw;help;admin;price;delete'= {
         }
         &'gw;help;login'= {
         }

@@ -26,8 +26,11 @@ def report():
 for _ in range(400):
     if stop and os.path.exists(stop):
         break
-    body = json.dumps({"model": env.get("BUDGET_MODEL", "claude-sonnet-4-5"), "stream": True}).encode()
-    req = urllib.request.Request(base + "/v1/messages?beta=true", data=body, headers=headers, method="POST")
+    model = env.get("BUDGET_MODEL", "claude-sonnet-4-5")
+    body = json.dumps({"model": model, "stream": True}).encode()
+    # The mock answers as the model asked for, as the real API does.
+    req = urllib.request.Request(base + "/v1/messages?beta=true", data=body,
+                                 headers={**headers, "x-mock-model": model}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             resp.read()

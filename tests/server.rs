@@ -226,6 +226,7 @@ on_both!(
     an_overflow_attack_is_refused_and_the_org_keeps_working,
     sums_of_huge_stored_rows_saturate,
     a_failing_ingest_stores_nothing,
+    org_prices_set_list_delete_and_reach_whoami,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -1475,6 +1476,171 @@ async fn a_failing_ingest_stores_nothing(db: &Db) {
     assert_eq!(
         (r["accepted"].as_u64(), r["duplicates"].as_u64()),
         (Some(300), Some(0))
+    );
+    srv.stop().await;
+}
+
+/// An admin prices a model for an org; the org's keys learn it from whoami, other orgs do not.
+async fn org_prices_set_list_delete_and_reach_whoami(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    w.admin
+        .call(
+            Method::POST,
+            "/v1/admin/orgs",
+            Some(&json!({"name": "globex"})),
+        )
+        .await
+        .unwrap();
+    let set = |org: &str, model: &str, body: Value| {
+        let admin = &w.admin;
+        let path = format!(
+            "/v1/admin/prices/{}/{}",
+            server::client::encode(org),
+            server::client::encode(model)
+        );
+        async move { admin.send(Method::PUT, &path, Some(&body)).await.unwrap() }
+    };
+    let (s, v) = set(
+        "acme",
+        "Claude-Opus-4-1",
+        json!({"input": 15, "output": 75.0, "cache_read": 1.5}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["org"], "acme");
+    assert_eq!(v["model"], "claude-opus-4-1", "stored lower-case");
+    assert_eq!(
+        v["price"],
+        json!({"input": 15.0, "output": 75.0, "cache_read": 1.5})
+    );
+    // Setting again replaces; a name with a slash is one path segment.
+    let (s, _) = set(
+        "acme",
+        "claude-opus-4-1",
+        json!({"input": 10, "output": 50}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = set("acme", "vendor/model-x", json!({"input": 1, "output": 2})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = set(
+        "globex",
+        "claude-opus-4-1",
+        json!({"input": 1, "output": 1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let list = w
+        .admin
+        .call(Method::GET, "/v1/admin/prices?org=acme", None)
+        .await
+        .unwrap();
+    let models: Vec<&str> = list["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["claude-opus-4-1", "vendor/model-x"]);
+    assert_eq!(
+        list["prices"][0]["price"],
+        json!({"input": 10.0, "output": 50.0})
+    );
+    let all = w
+        .admin
+        .call(Method::GET, "/v1/admin/prices", None)
+        .await
+        .unwrap();
+    assert_eq!(all["prices"].as_array().unwrap().len(), 3);
+
+    // A key of acme learns acme's prices, not globex's.
+    let me = w.alice.call(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(
+        me["prices"],
+        json!({
+            "claude-opus-4-1": {"input": 10.0, "output": 50.0},
+            "vendor/model-x": {"input": 1.0, "output": 2.0},
+        })
+    );
+
+    // Bad input: 400 naming the field; nothing changes.
+    for (body, field) in [
+        (json!({"input": -1, "output": 2}), "input = -1"),
+        (json!({"input": 1}), "output"),
+        (
+            json!({"input": 1, "output": 2, "cache_reads": 1}),
+            "cache_reads",
+        ),
+        (
+            json!({"input": 1, "output": 2, "input_above": 3}),
+            "above_tokens",
+        ),
+        (json!({"input": 1, "output": 2e7}), "output"),
+        (json!({"input": "x", "output": 2}), "input"),
+    ] {
+        let (s, v) = set("acme", "claude-opus-4-1", body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert_eq!(v["error"]["type"], "invalid_request");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let (s, v) = set("acme", " ", json!({"input": 1, "output": 2})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = set("initech", "m", json!({"input": 1, "output": 2})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = w
+        .admin
+        .send(Method::GET, "/v1/admin/prices?org=initech", None)
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let still = w
+        .admin
+        .call(Method::GET, "/v1/admin/prices?org=acme", None)
+        .await
+        .unwrap();
+    assert_eq!(still, list, "bad input changed nothing");
+
+    // Admin only.
+    for (method, path) in [
+        (Method::GET, "/v1/admin/prices"),
+        (Method::PUT, "/v1/admin/prices/acme/m"),
+        (Method::DELETE, "/v1/admin/prices/acme/claude-opus-4-1"),
+    ] {
+        let body = json!({"input": 0, "output": 0});
+        let (s, v) = w.bob.send(method.clone(), path, Some(&body)).await.unwrap();
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {v}");
+        assert_eq!(v["error"]["type"], "forbidden");
+    }
+
+    // Delete answers what it deleted; a second delete finds nothing.
+    let gone = w
+        .admin
+        .call(
+            Method::DELETE,
+            "/v1/admin/prices/acme/CLAUDE-OPUS-4-1",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(gone["model"], "claude-opus-4-1");
+    assert_eq!(gone["price"]["input"], 10.0);
+    let (s, v) = w
+        .admin
+        .send(
+            Method::DELETE,
+            "/v1/admin/prices/acme/claude-opus-4-1",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let me = w.alice.call(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(
+        me["prices"],
+        json!({"vendor/model-x": {"input": 1.0, "output": 2.0}})
     );
     srv.stop().await;
 }

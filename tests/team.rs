@@ -76,6 +76,8 @@ struct World {
     _db: tempfile::TempDir,
     srv: Srv,
     admin: Client,
+    /// The admin token, for `gw admin`.
+    token: String,
 }
 
 impl World {
@@ -88,7 +90,7 @@ impl World {
             .await
             .unwrap()
             .unwrap();
-        let admin = Client::new(&srv.url(), Some(token), None).unwrap();
+        let admin = Client::new(&srv.url(), Some(token.clone()), None).unwrap();
         for (path, body) in [
             ("/v1/admin/orgs", json!({"name": "acme", "tz": "UTC"})),
             ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
@@ -103,6 +105,7 @@ impl World {
             _db: db,
             srv,
             admin,
+            token,
         }
     }
 
@@ -806,4 +809,86 @@ async fn a_hostile_agent_cannot_pass_the_budget_the_allow_list_or_find_a_secret(
             "the agent found {secret:?}: {found:?}"
         );
     }
+
+/// A model gw's table does not price is refused under the team budget, naming the model and
+/// the fix; once an admin prices it for the org, new sessions charge by that price (over a
+/// developer's own lower `[prices]` entry) and the budget stops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_price_makes_an_unpriced_model_count_against_the_team_budget() {
+    const MODEL: &str = "claude-opus-4-1";
+    let mock = Mock::start().await;
+    let world = World::new("1.00").await;
+    let dev = world
+        .developer("opus", "[server]\nlease_usd = 0.2\n", None)
+        .await;
+    let url = world.srv.url();
+    let model = [("BUDGET_MODEL", MODEL)];
+
+    let out = finish(dev.run_agent(&mock, &url, &model), Duration::from_secs(60)).await;
+    let report = dev.report();
+    assert_eq!(report["status"], 403, "{report} {}", text(&out.stderr));
+    let body = report["body"].as_str().unwrap();
+    assert!(
+        body.contains(MODEL) && body.contains("gw admin price set"),
+        "names the model and the fix: {body}"
+    );
+    assert!(mock.seen().is_empty(), "nothing reached the upstream");
+
+    // The admin prices it for the org (USD per million tokens).
+    let set = Command::new(GW)
+        .env_clear()
+        .env("GW_ADMIN_TOKEN", &world.token)
+        .args(["admin", "price", "set", MODEL, "--org", "acme"])
+        .args(["--input", "15", "--output", "75"])
+        .args(["--cache-read", "1.5", "--cache-write-5m", "18.75"])
+        .args(["--server", &url])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    assert!(text(&set.stdout).contains(MODEL), "{}", text(&set.stdout));
+    let list = Command::new(GW)
+        .env_clear()
+        .env("GW_ADMIN_TOKEN", &world.token)
+        .args([
+            "admin", "price", "list", "--org", "acme", "--json", "--server", &url,
+        ])
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed["prices"][0]["price"]["output"], 75.0, "{listed}");
+
+    // The developer's own cheaper entry does not undercut the org's price.
+    std::fs::write(
+        dev.dir.path().join("config.toml"),
+        format!("[server]\nlease_usd = 0.2\n\n[prices.\"{MODEL}\"]\ninput = 0.01\noutput = 0.01\n"),
+    )
+    .unwrap();
+    let out = finish(dev.run_agent(&mock, &url, &model), Duration::from_secs(120)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = dev.report();
+    assert_eq!(report["status"], 402, "stopped by the budget: {report}");
+    assert!(report["body"].as_str().unwrap().contains("acme/backend"));
+    assert!(report["ok"].as_i64().unwrap() >= 3, "{report}");
+
+    // The mock's usage: 1200 input, 50000 cache read, 3000 5-minute cache write, 85 output.
+    let per_request = 1200 * 15_000 + 50_000 * 1_500 + 3000 * 18_750 + 85 * 75_000;
+    let rows = dev.ledger().recent(1000).unwrap();
+    let served: Vec<&Row> = rows.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(served.len() as i64, report["ok"].as_i64().unwrap());
+    for row in &served {
+        assert_eq!(row.model.as_deref(), Some(MODEL));
+        assert_eq!(
+            row.cost_nanos,
+            Some(per_request),
+            "charged at the org's price"
+        );
+    }
+    let (local, _, pending) = dev.local();
+    assert_eq!(pending, 0, "every row synced at exit");
+    assert_eq!(local, per_request * served.len() as i64);
+    assert_eq!(world.spent("team", "acme/backend").await, local);
+    assert!(
+        local <= 1_000_000_000 + per_request,
+        "the budget held: {local}"
+    );
 }

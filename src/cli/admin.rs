@@ -1,5 +1,6 @@
-//! `gw admin org|team|user|key|budget create|list|update|revoke`: the server's admin API over
-//! HTTP, with the admin token from `GW_ADMIN_TOKEN`; tables, or `--json`.
+//! `gw admin org|team|user|key|budget create|list|update|revoke` and `gw admin price
+//! set|list|delete`: the server's admin API over HTTP, with the admin token from
+//! `GW_ADMIN_TOKEN`; tables, or `--json`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use http::Method;
 use serde_json::{json, Value};
 
 use crate::config::env_vars;
+use crate::pricing::PriceOverride;
 use crate::server::client::{encode, Client, ClientError};
 
 #[derive(Debug, Args)]
@@ -44,6 +46,10 @@ enum What {
     /// Budgets on an org, team, developer or key.
     #[command(subcommand)]
     Budget(BudgetCmd),
+    /// Model prices for an org (USD per million tokens), for models gw's table lacks or
+    /// prices otherwise; the org's sessions charge by them.
+    #[command(subcommand)]
+    Price(PriceCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +209,92 @@ enum BudgetCmd {
     Revoke { id: i64 },
 }
 
+#[derive(Debug, Subcommand)]
+enum PriceCmd {
+    /// Set (create or replace) an org's price of a model, in USD per million tokens.
+    Set {
+        /// The model name as agents send it (stored lower-case).
+        model: String,
+        /// The org whose sessions charge by this price.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        price: PriceArgs,
+    },
+    /// List model prices.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Delete an org's price of a model.
+    Delete {
+        model: String,
+        /// The org whose price it is.
+        #[arg(long)]
+        org: String,
+    },
+}
+
+/// A price in USD per million tokens, as `[prices."model"]` in gw's config.
+#[derive(Debug, Args)]
+struct PriceArgs {
+    /// Input tokens.
+    #[arg(long, value_name = "USD")]
+    input: f64,
+    /// Output tokens.
+    #[arg(long, value_name = "USD")]
+    output: f64,
+    /// Cache reads (default: derived from input as for gw's table).
+    #[arg(long, value_name = "USD")]
+    cache_read: Option<f64>,
+    /// Cache writes with a 5-minute lifetime.
+    #[arg(long, value_name = "USD")]
+    cache_write_5m: Option<f64>,
+    /// Cache writes with a 1-hour lifetime.
+    #[arg(long, value_name = "USD")]
+    cache_write_1h: Option<f64>,
+    /// Reasoning tokens, when they differ from output.
+    #[arg(long, value_name = "USD")]
+    reasoning: Option<f64>,
+    /// The long-context threshold: the --*-above prices apply to requests with more input.
+    #[arg(long, value_name = "TOKENS")]
+    above_tokens: Option<u64>,
+    /// Input tokens above --above-tokens.
+    #[arg(long, value_name = "USD")]
+    input_above: Option<f64>,
+    /// Output tokens above --above-tokens.
+    #[arg(long, value_name = "USD")]
+    output_above: Option<f64>,
+    /// Cache reads above --above-tokens.
+    #[arg(long, value_name = "USD")]
+    cache_read_above: Option<f64>,
+    /// 5-minute cache writes above --above-tokens.
+    #[arg(long, value_name = "USD")]
+    cache_write_5m_above: Option<f64>,
+    /// 1-hour cache writes above --above-tokens.
+    #[arg(long, value_name = "USD")]
+    cache_write_1h_above: Option<f64>,
+}
+
+impl From<PriceArgs> for PriceOverride {
+    fn from(a: PriceArgs) -> PriceOverride {
+        PriceOverride {
+            input: a.input,
+            output: a.output,
+            cache_read: a.cache_read,
+            cache_write_5m: a.cache_write_5m,
+            cache_write_1h: a.cache_write_1h,
+            reasoning: a.reasoning,
+            above_tokens: a.above_tokens,
+            input_above: a.input_above,
+            output_above: a.output_above,
+            cache_read_above: a.cache_read_above,
+            cache_write_5m_above: a.cache_write_5m_above,
+            cache_write_1h_above: a.cache_write_1h_above,
+        }
+    }
+}
+
 pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     let Some(token) = std::env::var(env_vars::GW_ADMIN_TOKEN)
         .ok()
@@ -240,6 +332,7 @@ enum View {
     Users,
     Keys,
     Budgets,
+    Prices,
 }
 
 /// `acme/backend` → (`acme`, `backend`).
@@ -446,7 +539,32 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
             },
             View::Budgets,
         ),
+        What::Price(cmd) => (
+            match cmd {
+                PriceCmd::Set { model, org, price } => {
+                    let body = json!(PriceOverride::from(price));
+                    c.call(M::PUT, &price_path(&org, &model), Some(&body))
+                        .await?
+                }
+                PriceCmd::List { org } => {
+                    c.call(
+                        M::GET,
+                        &format!("/v1/admin/prices{}", query(&[("org", &org)])),
+                        None,
+                    )
+                    .await?
+                }
+                PriceCmd::Delete { model, org } => {
+                    c.call(M::DELETE, &price_path(&org, &model), None).await?
+                }
+            },
+            View::Prices,
+        ),
     })
+}
+
+fn price_path(org: &str, model: &str) -> String {
+    format!("/v1/admin/prices/{}/{}", encode(org), encode(model))
 }
 
 fn query(pairs: &[(&str, &Option<String>)]) -> String {
@@ -511,6 +629,19 @@ fn render(value: &Value, view: View) -> String {
                 "resets at",
             ],
         ),
+        View::Prices => (
+            "prices",
+            &[
+                "org",
+                "model",
+                "input",
+                "output",
+                "cache read",
+                "cache write 5m",
+                "cache write 1h",
+                "updated",
+            ],
+        ),
     };
     let items: Vec<&Value> = match value.get(list_key).and_then(Value::as_array) {
         Some(a) => a.iter().collect(),
@@ -552,6 +683,16 @@ fn render(value: &Value, view: View) -> String {
                 format!("${:.2}", v["reserved_nanos"].as_f64().unwrap_or(0.0) / 1e9),
                 usd(&v["remaining_usd"]),
                 text(&v["resets_at"]),
+            ],
+            View::Prices => vec![
+                text(&v["org"]),
+                text(&v["model"]),
+                text(&v["price"]["input"]),
+                text(&v["price"]["output"]),
+                text(&v["price"]["cache_read"]),
+                text(&v["price"]["cache_write_5m"]),
+                text(&v["price"]["cache_write_1h"]),
+                text(&v["updated_at"]),
             ],
         };
         table.add_row(row);

@@ -43,7 +43,7 @@ pub enum Command {
     Proxy(proxy::ProxyArgs),
     /// Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token.
     Server(server::ServerArgs),
-    /// Manage the server's orgs, teams, users, keys and budgets (needs GW_ADMIN_TOKEN).
+    /// Manage the server's orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN).
     Admin(admin::AdminArgs),
     /// Log in to a gw server (team mode): checks and stores its URL and your gw key.
     Login(team::LoginArgs),

@@ -85,11 +85,14 @@ impl Session {
             ),
             None => None,
         };
-        let recorder = Recorder::new(
-            writer.handle(),
-            PriceTable::embedded().with_overrides(&config.prices),
-            attribution,
-        );
+        // The org's prices go last: they replace a local `[prices]` entry of the same model, so
+        // a developer cannot price a model the org priced lower to spend less of its budgets.
+        // Local entries still price models the org has not.
+        let mut prices = PriceTable::embedded().with_overrides(&config.prices);
+        if let Some(team) = &team {
+            prices = prices.with_overrides(team.prices());
+        }
+        let recorder = Recorder::new(writer.handle(), prices, attribution);
         let mut state = ProxyState::new(config.upstreams.clone(), recorder)
             .with_auth(auth.clone())
             .with_policy(config.policy.clone());

@@ -1,6 +1,9 @@
-//! Admin operations on orgs, teams, developers, keys and budgets (the `/v1/admin/…` endpoints).
+//! Admin operations on orgs, teams, developers, keys, budgets and model prices (the
+//! `/v1/admin/…` endpoints).
 //! Entities are named, not numbered: an org by its name, a team as `org/team`, a developer by
 //! email, a key by its key id, a budget by its id.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -9,6 +12,7 @@ use super::error::ApiError;
 use super::money::{self, BudgetPeriod, UsdAmount};
 use super::ops::{now_us, BudgetStatus, Scope};
 use super::secret;
+use crate::pricing::{PriceOverride, PricingError};
 
 fn valid_name(kind: &str, name: &str) -> Result<(), ApiError> {
     if name.is_empty() || name.len() > 200 || name.contains('/') || name.trim() != name {
@@ -866,4 +870,134 @@ pub async fn delete_budget(store: &dyn Store, id: i64) -> Result<BudgetStatus, A
         .await?;
     tx.commit().await?;
     Ok(status)
+}
+
+// ---- prices
+
+/// A model price an admin set for an org: what keys of the org charge for that model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PriceView {
+    pub org: String,
+    /// Lower-case, as the proxy looks it up.
+    pub model: String,
+    /// USD per million tokens, as `[prices."model"]` in gw's config.
+    pub price: PriceOverride,
+    pub updated_at: String,
+}
+
+/// The model name a price is stored under, checked; the price checked with it.
+fn price_model(model: &str, price: Option<&PriceOverride>) -> Result<String, ApiError> {
+    let name = model.trim().to_lowercase();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::BadRequest(format!(
+            "invalid model name `{model}`: 1-200 characters"
+        )));
+    }
+    if let Some(price) = price {
+        price.validate(&name).map_err(|e| match e {
+            PricingError::BadOverride { reason, .. } => ApiError::BadRequest(format!(
+                "invalid price for `{name}`: {reason}; prices are USD per million tokens"
+            )),
+            other => ApiError::BadRequest(other.to_string()),
+        })?;
+    }
+    Ok(name)
+}
+
+fn price_view(r: &DbRow) -> PriceView {
+    PriceView {
+        org: r.text(0),
+        model: r.text(1),
+        // Written by `set_price` from a checked entry; a row that does not parse reads as free
+        // and unusable rather than failing every list.
+        price: serde_json::from_str(&r.text(2)).unwrap_or_else(|_| PriceOverride::new(0.0, 0.0)),
+        updated_at: money::rfc3339_us(r.int(3)),
+    }
+}
+
+const PRICE_SQL: &str = "SELECT o.name, p.model, p.price_json, p.updated_at_us
+    FROM model_prices p JOIN orgs o ON o.id = p.org_id";
+
+/// Sets (creates or replaces) an org's price of a model.
+pub async fn set_price(
+    store: &dyn Store,
+    org_name: &str,
+    model: &str,
+    price: PriceOverride,
+) -> Result<PriceView, ApiError> {
+    let model = price_model(model, Some(&price))?;
+    let json = serde_json::to_string(&price)
+        .map_err(|e| ApiError::BadRequest(format!("invalid price: {e}")))?;
+    let now = now_us();
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, org_name).await?;
+    tx.execute(
+        "INSERT INTO model_prices (org_id, model, price_json, updated_at_us) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (org_id, model) DO UPDATE SET price_json = excluded.price_json,
+            updated_at_us = excluded.updated_at_us",
+        &[org.into(), (&model).into(), json.into(), now.into()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PriceView {
+        org: org_name.to_string(),
+        model,
+        price,
+        updated_at: money::rfc3339_us(now),
+    })
+}
+
+/// Every price, or one org's, by org and model.
+pub async fn list_prices(store: &dyn Store, org: Option<&str>) -> Result<Vec<PriceView>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    if let Some(org) = org {
+        org_id(&mut *tx, org).await?;
+    }
+    let sql = format!(
+        "{PRICE_SQL} WHERE (CAST($1 AS TEXT) = '' OR o.name = $1) ORDER BY o.name, p.model"
+    );
+    let rows = tx.query(&sql, &[org.unwrap_or("").into()]).await?;
+    Ok(rows.iter().map(price_view).collect())
+}
+
+/// Deletes an org's price of a model; answers the price it deleted.
+pub async fn delete_price(
+    store: &dyn Store,
+    org_name: &str,
+    model: &str,
+) -> Result<PriceView, ApiError> {
+    let model = price_model(model, None)?;
+    let mut tx = store.begin(true).await?;
+    let org = org_id(&mut *tx, org_name).await?;
+    let sql = format!("{PRICE_SQL} WHERE p.org_id = $1 AND p.model = $2");
+    let view = tx
+        .one(&sql, &[org.into(), (&model).into()])
+        .await?
+        .map(|r| price_view(&r))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("org `{org_name}` has no price for `{model}`"))
+        })?;
+    tx.execute(
+        "DELETE FROM model_prices WHERE org_id = $1 AND model = $2",
+        &[org.into(), (&model).into()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// The prices an org's keys charge by, by model (what whoami tells a key).
+pub async fn org_prices(
+    store: &dyn Store,
+    org_id: i64,
+) -> Result<BTreeMap<String, PriceOverride>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let sql = format!("{PRICE_SQL} WHERE p.org_id = $1 ORDER BY p.model");
+    let rows = tx.query(&sql, &[org_id.into()]).await?;
+    // A row that does not parse is left out: that model stays unpriced (refused under a
+    // budget), never free.
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((r.text(1), serde_json::from_str(&r.text(2)).ok()?)))
+        .collect())
 }

@@ -18,7 +18,7 @@
 //! | --- | --- | --- |
 //! | `GET /healthz` | anyone | `{"status":"ok","backend":"sqlite"}` (503 when the database is unreachable) |
 //! | `GET /metrics` | admin | Prometheus text |
-//! | `GET /v1/whoami` | key | `{key_id, key_name, developer, developer_name, team, org, tz, models, expires_at}`; admin: `{"admin": true}` |
+//! | `GET /v1/whoami` | key | `{key_id, key_name, developer, developer_name, team, org, tz, models, expires_at, prices}` (`prices`: the org's model prices, model → price); admin: `{"admin": true}` |
 //! | `GET /v1/budgets` | key | `{"budgets": [budget status]}`: every budget on the key, its developer, team and org |
 //! | `POST /v1/leases` | key | `{session_id, amount_nanos}` → `{lease_id, session_id, granted_nanos, expires_at, ttl_secs, limited_by}`; 402 when nothing is left |
 //! | `POST /v1/leases/{lease_id}/renew` | key | `{amount_nanos?}` (top-up) → `{lease_id, session_id, granted_nanos, added_nanos, consumed_nanos, expires_at, ttl_secs, limited_by}`; 410 once expired, 409 once released |
@@ -30,6 +30,12 @@
 //! | `GET/POST /v1/admin/users` (`?org=`), `PATCH /v1/admin/users/{email}`, `POST /v1/admin/users/{email}/revoke` | admin | `{email, org, team?, name?}` / `{name?, team?}` → `{email, name, org, team, active, created_at}`; list `{"users": [...]}`; revoke also revokes the user's keys |
 //! | `GET/POST /v1/admin/keys` (`?developer=&org=`), `PATCH /v1/admin/keys/{key_id}`, `POST /v1/admin/keys/{key_id}/revoke` | admin | `{developer, team?, name?, expires_at?, models?}` / `{name?, expires_at?, models?}` → `{key_id, name, developer, org, team, active, expires_at, models, created_at, key}` (`key` only on create); list `{"keys": [...]}` |
 //! | `GET/POST /v1/admin/budgets` (`?scope=&name=`), `PATCH/DELETE /v1/admin/budgets/{id}` | admin | `{scope, name, limit_usd, period, soft_threshold?}` / `{limit_usd?, soft_threshold?}` → budget status; list `{"budgets": [...]}` |
+//! | `GET /v1/admin/prices` (`?org=`), `PUT/DELETE /v1/admin/prices/{org}/{model}` | admin | a price → `{org, model, price, updated_at}`; list `{"prices": [...]}`; delete answers the price it deleted |
+//!
+//! A price is USD per million tokens, as `[prices."model"]` in gw's config (`PriceOverride`):
+//! `{input, output, cache_read?, cache_write_5m?, cache_write_1h?, reasoning?, above_tokens?,
+//! input_above?, output_above?, cache_read_above?, cache_write_5m_above?, cache_write_1h_above?}`.
+//! Model names are stored lower-case; setting one again replaces it.
 //!
 //! A budget status: `{id, scope: org|team|developer|key, name, period: hour|day|week|month|total,
 //! limit_nanos, limit_usd, spent_nanos, spent_usd, reserved_nanos, remaining_nanos,
@@ -55,7 +61,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -67,6 +73,7 @@ use super::error::ApiError;
 use super::metrics::Metrics;
 use super::ops::{self, Caller, KeyCtx, Scope, UsageRow};
 use super::report::{self, ReportScope, SpendParams};
+use crate::pricing::PriceOverride;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -109,6 +116,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/admin/budgets/{id}",
             patch(update_budget).delete(delete_budget),
+        )
+        .route("/v1/admin/prices", get(list_prices))
+        .route(
+            "/v1/admin/prices/{org}/{model}",
+            put(set_price).delete(delete_price),
         )
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see the API in src/server/api.rs".into())
@@ -270,7 +282,12 @@ async fn metrics(State(state): State<AppState>, _: Admin) -> Result<Response, Ap
 async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     Ok(match caller(&state, &headers).await? {
         Caller::Admin => Json(json!({"admin": true})).into_response(),
-        Caller::Key(k) => Json(*k).into_response(),
+        Caller::Key(k) => {
+            let prices = admin::org_prices(state.store.as_ref(), k.org_id).await?;
+            let mut answer = serde_json::to_value(&*k).unwrap_or_default();
+            answer["prices"] = serde_json::to_value(prices).unwrap_or_default();
+            Json(answer).into_response()
+        }
     })
 }
 
@@ -688,6 +705,32 @@ async fn delete_budget(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(admin::delete_budget(s.store.as_ref(), budget_id(&id)?).await?).into_response())
+}
+
+async fn list_prices(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiQuery(f): ApiQuery<ListFilter>,
+) -> Result<Response, ApiError> {
+    let prices = admin::list_prices(s.store.as_ref(), f.org.as_deref()).await?;
+    Ok(Json(json!({ "prices": prices })).into_response())
+}
+
+async fn set_price(
+    State(s): State<AppState>,
+    _: Admin,
+    Path((org, model)): Path<(String, String)>,
+    ApiJson(price): ApiJson<PriceOverride>,
+) -> Result<Response, ApiError> {
+    Ok(Json(admin::set_price(s.store.as_ref(), &org, &model, price).await?).into_response())
+}
+
+async fn delete_price(
+    State(s): State<AppState>,
+    _: Admin,
+    Path((org, model)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(admin::delete_price(s.store.as_ref(), &org, &model).await?).into_response())
 }
 
 #[cfg(test)]

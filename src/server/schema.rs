@@ -164,6 +164,16 @@ pub const MIGRATIONS: &[&str] = &[
         CAST(sum(cache_write_5m_tokens + cache_write_1h_tokens) AS BIGINT),
         CAST(sum(reasoning_tokens) AS BIGINT)
         FROM usage GROUP BY 1, 2, 3, 4;",
+    // 4: model prices an admin set for an org (`gw admin price set`): a `PriceOverride` as
+    // JSON (USD per million tokens), by lower-case model name. Keys learn their org's prices
+    // from whoami and charge by them, so an unpriced model can be priced for everyone.
+    "CREATE TABLE model_prices (
+        org_id BIGINT NOT NULL REFERENCES orgs(id),
+        model TEXT NOT NULL,
+        price_json TEXT NOT NULL,
+        updated_at_us BIGINT NOT NULL,
+        PRIMARY KEY (org_id, model)
+    );",
 ];
 
 /// The migrations in SQLite's dialect.

@@ -1,6 +1,7 @@
 //! `ServerClient`: the developer side of the gw server's API (whoami, budgets, leases, usage),
 //! with a deadline on every call and errors sorted into what a session can act on.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::SyncError;
+use crate::pricing::PriceOverride;
 use crate::server::client::{encode, Client, ClientError};
 use crate::server::ops::{
     BudgetStatus, IngestResult, LeaseGrant, LeaseState, RefusedRow, Released,
@@ -31,6 +33,9 @@ pub struct Identity {
     pub tz: String,
     pub models: Option<Vec<String>>,
     pub expires_at: Option<String>,
+    /// The model prices the key's org set (`gw admin price set`), by lower-case model name.
+    #[serde(default)]
+    pub prices: BTreeMap<String, PriceOverride>,
 }
 
 #[derive(Clone)]

@@ -1,6 +1,7 @@
 //! `TeamSession`: team mode for one `gw run`: the budget gate and its lease manager, and the
 //! background usage upload, from start to the final sync and lease release at exit.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::{plan, LeaseManager, Notices, ServerClient, SyncError, Uploader};
 use crate::config::{ServerLogin, TeamSettings};
+use crate::pricing::PriceOverride;
 use crate::proxy::gate::ModelRule;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
 use crate::proxy::BudgetGate;
@@ -23,6 +25,7 @@ pub struct TeamSession {
     uploader: Arc<Uploader>,
     notices: Arc<Notices>,
     key_id: String,
+    prices: BTreeMap<String, PriceOverride>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -46,9 +49,11 @@ impl TeamSession {
             .to_string();
         let client = ServerClient::new(&login.url, &login.key)?;
         // Unknown until the server says: a key's allow-list must hold while it is offline too.
-        let (models, known) = match client.whoami().await {
-            Ok(identity) => (ModelRule::from(identity.models), true),
-            Err(e) if e.is_transient() => (ModelRule::Unknown, false),
+        // Unknown prices are none: a model only the org prices stays unpriced (and refused
+        // under the budget) until a session starts with the server reachable.
+        let (models, prices, known) = match client.whoami().await {
+            Ok(identity) => (ModelRule::from(identity.models), identity.prices, true),
+            Err(e) if e.is_transient() => (ModelRule::Unknown, BTreeMap::new(), false),
             Err(e) => return Err(e),
         };
         let gate = BudgetGate::new(models, REQUEST_FLOOR_NANOS);
@@ -84,6 +89,7 @@ impl TeamSession {
             uploader,
             notices,
             key_id,
+            prices,
             stop,
             tasks,
         })
@@ -91,6 +97,12 @@ impl TeamSession {
 
     pub fn gate(&self) -> Arc<BudgetGate> {
         self.gate.clone()
+    }
+
+    /// The model prices the key's org set on the server, as whoami said at start (empty when
+    /// the server was unreachable then).
+    pub fn prices(&self) -> &BTreeMap<String, PriceOverride> {
+        &self.prices
     }
 
     /// The key id rows of this session carry.
