@@ -809,6 +809,7 @@ async fn a_hostile_agent_cannot_pass_the_budget_the_allow_list_or_find_a_secret(
             "the agent found {secret:?}: {found:?}"
         );
     }
+}
 
 /// A model gw's table does not price is refused under the team budget, naming the model and
 /// the fix; once an admin prices it for the org, new sessions charge by that price (over a
