@@ -868,3 +868,60 @@ async fn bodies_gw_must_read_are_bounded() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(h.mock.seen().is_empty());
 }
+
+/// Found by review: requests whose usage the upstream would hide from gw, or that a later hop
+/// could read as another path, are refused under a budget; gw's session header never leaves.
+#[tokio::test]
+async fn under_a_budget_requests_that_hide_their_usage_are_refused() {
+    let h = Harness::start_gated(
+        "",
+        None,
+        1_000_000_000,
+        policy(&["/anthropic/v1/files*"], UnpricedPolicy::Refuse, 32),
+    )
+    .await;
+    let cases: [(&str, &[(&str, &str)], &str); 6] = [
+        (
+            "/openai/v1/chat/completions",
+            &[],
+            r#"{"model":"gpt-5","stream":true,"stream_options":{"include_usage":false},"stream_options":{"include_usage":false}}"#,
+        ),
+        (
+            "/openai/v1/responses",
+            &[],
+            r#"{"model":"gpt-5","background":true,"input":"x"}"#,
+        ),
+        (
+            "/gemini/v1beta/models/gemini-2.5-pro:generateContent?fields=candidates",
+            &[],
+            "{}",
+        ),
+        (
+            "/gemini/v1beta/models/gemini-2.5-pro:generateContent",
+            &[("x-goog-fieldmask", "candidates")],
+            "{}",
+        ),
+        ("/anthropic/v1/files%2F..%2Fmessages", &[], "{}"),
+        ("/anthropic/v1/files\\..\\messages", &[], "{}"),
+    ];
+    for (path, headers, body) in cases {
+        let (status, _, answer) = send("POST", &h.url(path), headers, body).await;
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::FORBIDDEN,
+            "{path}: {status} {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    // A plain stream passes (gw asks for its usage), without gw's header upstream.
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/openai/v1/chat/completions"),
+        &[("x-gw-session-key", "anything")],
+        r#"{"model":"gpt-5","stream":true}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(!seen[0].headers.contains_key("x-gw-session-key"));
+}

@@ -90,7 +90,14 @@ impl ProxyPolicy {
         self.allow_unmetered
             .iter()
             .any(|entry| match entry.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix),
+                // Whole segments: `/v1/files*` is `/v1/files` and below, not `/v1/filesX`.
+                Some(prefix) if prefix.ends_with('/') => path.starts_with(prefix),
+                Some(prefix) => {
+                    path == prefix
+                        || path
+                            .strip_prefix(prefix)
+                            .is_some_and(|rest| rest.starts_with('/'))
+                }
                 None => path == entry,
             })
     }
@@ -114,6 +121,11 @@ mod tests {
         )
         .unwrap();
         assert!(p.allows_unmetered("/anthropic/v1/files/f_1"));
+        assert!(p.allows_unmetered("/anthropic/v1/files"));
+        assert!(
+            !p.allows_unmetered("/anthropic/v1/filesX"),
+            "whole segments only"
+        );
         assert!(p.allows_unmetered("/openai/v1/embeddings"));
         assert!(!p.allows_unmetered("/openai/v1/embeddings/x"));
         assert!(!p.allows_unmetered("/anthropic/v1/messages/batches"));

@@ -306,9 +306,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         match auth.admit(&path_and_query, req.headers()) {
             auth::Admission::Path(rest) => path_and_query = rest.to_string(),
             auth::Admission::Credential(place) => credential = Some(place),
-            auth::Admission::Header => {
-                req.headers_mut().remove(auth::SESSION_KEY_HEADER);
-            }
+            auth::Admission::Header => {}
             auth::Admission::Refused => {
                 tracing::warn!(
                     path = route::path_only(&path_and_query),
@@ -334,6 +332,17 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     };
     let mut upstream_path = upstream_path.to_string();
     let mut headers = std::mem::take(req.headers_mut());
+    // gw's own header never leaves the machine, however the request was admitted.
+    headers.remove(auth::SESSION_KEY_HEADER);
+    if credential == Some(auth::CredentialPlace::QueryKey) && provider != Provider::Gemini {
+        // `?key=` is Gemini's: elsewhere gw would put a held key in a URL the upstream logs.
+        return error_response(
+            Some(provider),
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "gw proxy: send the session key in this provider's auth header, not in `?key=`",
+        );
+    }
     if let (Some(auth), Some(place)) = (&state.auth, credential) {
         auth.swap(provider, place, &mut headers, &mut upstream_path);
     }
@@ -405,6 +414,8 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             || (gate.is_some() && context.protocol != Protocol::Gemini));
     let mut filter = None;
     let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
+    // Why a gated request could not be metered even with its model known.
+    let mut unmeterable = gate.and_then(|_| policy::unmeterable(upstream_path, &parts.headers));
     let body = if read_body {
         let bytes = match policy::read_body(incoming, &parts.headers, state.policy.max_body_bytes)
             .await
@@ -435,9 +446,14 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             }
         };
         let info = match policy::peek(&bytes, &parts.headers) {
-            Ok(info) => {
-                peeked = Ok(info.model.clone());
-                info
+            Ok(checked) => {
+                peeked = Ok(checked.info.model.clone());
+                if checked.background && gate.is_some() {
+                    unmeterable.get_or_insert_with(|| {
+                        "it asks for a background response, billed after an answer that carries no usage".into()
+                    });
+                }
+                checked.info
             }
             Err(why) => {
                 peeked = Err(why);
@@ -465,6 +481,22 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             }
             None => bytes,
         };
+        // A gated stream must report its usage: check what goes out, as the upstream reads it.
+        if gate.is_some()
+            && context.protocol == Protocol::OpenAiChat
+            && matches!(&peeked, Ok(Some(_)))
+        {
+            let asks = policy::peek(&bytes, &parts.headers);
+            if asks
+                .as_ref()
+                .is_ok_and(|p| p.info.stream == Some(true) && !p.include_usage)
+                || asks.is_err()
+            {
+                unmeterable.get_or_insert_with(|| {
+                    "it is a stream whose usage gw cannot ask for (check stream_options)".into()
+                });
+            }
+        }
         parts
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
@@ -480,6 +512,15 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             _ => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
         };
         let admitted = match model {
+            _ if unmeterable.is_some() => Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                kind: "invalid_request_error",
+                message: format!(
+                    "gw: this request cannot be metered: {}; under a budget gw forwards only requests it can meter",
+                    unmeterable.take().unwrap_or_default()
+                ),
+                retry_after: None,
+            }),
             Err(why) => Err(Refusal {
                 status: StatusCode::BAD_REQUEST,
                 kind: "invalid_request_error",

@@ -117,17 +117,72 @@ where
 }
 
 /// The top-level members of a request gw checks. Unknown members are skipped; a repeated
-/// `model` or `stream` is an error (serde refuses duplicate fields).
+/// member is an error (serde refuses duplicate fields), so gw never reads one value where the
+/// upstream reads another.
 #[derive(Deserialize)]
 struct Peek {
     #[serde(default)]
     model: Option<String>,
     #[serde(default)]
     stream: Option<bool>,
+    /// OpenAI Responses: answered at once with no usage, billed later.
+    #[serde(default)]
+    background: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+/// What gw read of a request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peeked {
+    pub info: RequestInfo,
+    /// `background: true`: the upstream bills after its first answer, which carries no usage.
+    pub background: bool,
+    /// `stream_options.include_usage: true`: a Chat Completions stream reports its usage.
+    pub include_usage: bool,
+}
+
+/// Why a request under a budget could not be metered, from its path, query and headers: bytes
+/// gw does not normalise (a later hop might read `\` or `%2F` as `/`), or Google's system
+/// parameters that strip usage from a response (`fields`, `alt=proto`, a field mask).
+pub fn unmeterable(path_and_query: &str, headers: &HeaderMap) -> Option<String> {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let lower = path.to_ascii_lowercase();
+    if path.contains('\\') || lower.contains("%2f") || lower.contains("%5c") || !path.is_ascii() {
+        return Some("its path holds an escaped slash, a backslash or non-ASCII bytes".into());
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = name.to_ascii_lowercase().replace("%24", "$");
+        let bad = match name.trim_start_matches('$') {
+            "fields" | "ct" | "callback" => true,
+            "alt" => !matches!(value, "sse" | "json"),
+            _ => false,
+        };
+        if bad {
+            return Some(format!(
+                "its query sets `{name}`, which can hide usage from gw"
+            ));
+        }
+    }
+    for name in ["x-goog-fieldmask", "x-http-method-override"] {
+        if headers.contains_key(name) {
+            return Some(format!("it sends `{name}`, which can hide usage from gw"));
+        }
+    }
+    None
 }
 
 /// The model and stream flag of a JSON request body, or why they cannot be known.
-pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<RequestInfo, String> {
+pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<Peeked, String> {
     let encoding = headers
         .get(http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -142,9 +197,16 @@ pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<RequestInfo, String> {
     }
     let peek: Peek = serde_json::from_slice(body)
         .map_err(|e| format!("the body is not the JSON gw expects: {e}"))?;
-    Ok(RequestInfo {
-        model: peek.model.filter(|m| !m.is_empty()),
-        stream: peek.stream,
+    Ok(Peeked {
+        info: RequestInfo {
+            model: peek.model.filter(|m| !m.is_empty()),
+            stream: peek.stream,
+        },
+        background: peek.background == Some(true),
+        include_usage: peek
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false),
     })
 }
 
@@ -225,7 +287,7 @@ mod tests {
     #[test]
     fn peeks_with_a_real_parser() {
         let h = HeaderMap::new();
-        let model = |b: &str| peek(b.as_bytes(), &h).map(|i| i.model);
+        let model = |b: &str| peek(b.as_bytes(), &h).map(|p| p.info.model);
         assert_eq!(
             model(r#"{"model":"claude-haiku-4-5","stream":true}"#)
                 .unwrap()
@@ -249,6 +311,41 @@ mod tests {
         let mut gz = HeaderMap::new();
         gz.insert("content-encoding", "gzip".parse().unwrap());
         assert!(peek(br#"{"model":"m"}"#, &gz).unwrap_err().contains("gzip"));
+    }
+
+    #[test]
+    fn sees_what_hides_usage() {
+        let h = HeaderMap::new();
+        let p = |b: &str| peek(b.as_bytes(), &h);
+        assert!(
+            p(r#"{"model":"gpt-5","background":true}"#)
+                .unwrap()
+                .background
+        );
+        assert!(
+            p(r#"{"model":"m","stream_options":{"include_usage":true}}"#)
+                .unwrap()
+                .include_usage
+        );
+        assert!(p(r#"{"model":"m","stream_options":{"include_usage":false},"stream_options":{"include_usage":false}}"#).is_err());
+        assert!(p(
+            r#"{"model":"m","stream_optio\u006es":{"include_usage":true},"stream_options":{}}"#
+        )
+        .is_err());
+        for bad in [
+            "/v1beta/models/m:generateContent?fields=candidates",
+            "/v1beta/models/m:generateContent?%24fields=candidates",
+            "/v1beta/models/m:generateContent?$alt=proto",
+            "/v1beta/models/m:streamGenerateContent?alt=proto",
+            "/v1/files\\..\\messages",
+            "/v1/files%2F..%2Fmessages",
+        ] {
+            assert!(unmeterable(bad, &h).is_some(), "{bad}");
+        }
+        assert!(unmeterable("/v1beta/models/m:streamGenerateContent?alt=sse&key=k", &h).is_none());
+        let mut masked = HeaderMap::new();
+        masked.insert("x-goog-fieldmask", "candidates".parse().unwrap());
+        assert!(unmeterable("/v1/messages", &masked).is_some());
     }
 
     #[tokio::test]
