@@ -880,7 +880,8 @@ async fn under_a_budget_requests_that_hide_their_usage_are_refused() {
         policy(&["/anthropic/v1/files*"], UnpricedPolicy::Refuse, 32),
     )
     .await;
-    let cases: [(&str, &[(&str, &str)], &str); 6] = [
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Headers, &str); 6] = [
         (
             "/openai/v1/chat/completions",
             &[],
