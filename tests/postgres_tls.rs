@@ -2,6 +2,8 @@
 //! are checked as libpq checks them, and plain connections still work. Needs
 //! `GW_TEST_POSTGRES_URL` (skipped with a note otherwise).
 
+mod common;
+
 use gw::server::postgres::PgStore;
 use gw::server::{Store, StoreError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,33 +18,6 @@ fn base_url() -> Option<String> {
         eprintln!("note: GW_TEST_POSTGRES_URL is not set; the PostgreSQL TLS test is skipped");
     }
     url
-}
-
-/// A schema of its own for one test, so migrations do not touch the others'.
-async fn with_schema(base: &str) -> (String, String) {
-    let schema = format!("gw_tls_{}", uuid::Uuid::now_v7().simple());
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    (
-        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-        schema,
-    )
-}
-
-async fn drop_schema(base: &str, schema: &str) {
-    if let Ok((client, conn)) = tokio_postgres::connect(base, tokio_postgres::NoTls).await {
-        tokio::spawn(conn);
-        let _ = client
-            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .await;
-    }
 }
 
 /// Whether the store's connection is encrypted, as the server sees it.
@@ -86,7 +61,7 @@ fn host_port(url: &str) -> String {
 #[tokio::test]
 async fn sslmode_require_uses_tls_and_disable_does_not() {
     let Some(base) = base_url() else { return };
-    let (url, schema) = with_schema(&base).await;
+    let (url, schema) = common::pg_schema(&base, "gw_tls").await;
 
     let plain = PgStore::connect(&format!("{url}&sslmode=disable"), 2)
         .await
@@ -126,7 +101,7 @@ async fn sslmode_require_uses_tls_and_disable_does_not() {
     .expect("a missing sslrootcert is an error");
     assert!(err.to_string().contains("/nonexistent/root.pem"), "{err}");
 
-    drop_schema(&base, &schema).await;
+    common::drop_pg_schema(&base, &schema).await;
 }
 
 /// A TLS front for the test database with a certificate for `localhost` only: answers the
@@ -162,7 +137,7 @@ async fn certificates_are_checked_as_libpq_checks_them() {
     let Some(base) = base_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (port, ca) = tls_front(host_port(&base), &dir).await;
-    let (url, schema) = with_schema(&base).await;
+    let (url, schema) = common::pg_schema(&base, "gw_tls").await;
     let config: tokio_postgres::Config = base.parse().unwrap();
     let user = config.get_user().unwrap_or("postgres");
     let db = config.get_dbname().unwrap_or("postgres");
@@ -200,5 +175,5 @@ async fn certificates_are_checked_as_libpq_checks_them() {
         .unwrap_err();
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
 
-    drop_schema(&base, &schema).await;
+    common::drop_pg_schema(&base, &schema).await;
 }

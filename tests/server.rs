@@ -1,6 +1,8 @@
 //! API tests of `gw server`: every test runs on SQLite, and on PostgreSQL when
 //! `GW_TEST_POSTGRES_URL` is set (each in a schema of its own, dropped at the end).
 
+mod common;
+
 use std::sync::Arc;
 
 use gw::server::client::Client;
@@ -37,17 +39,7 @@ impl Db {
         let base = std::env::var("GW_TEST_POSTGRES_URL")
             .ok()
             .filter(|u| !u.is_empty())?;
-        let schema = format!("gw_test_{}", uuid::Uuid::now_v7().simple());
-        let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .await
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        let (url, schema) = common::pg_schema(&base, "gw_test").await;
         let store = server::open_store(&url).await.unwrap();
         Some(Db {
             store,
@@ -60,13 +52,7 @@ impl Db {
     async fn cleanup(self) {
         if let Some((base, schema)) = self.pg {
             drop(self.store);
-            if let Ok((client, conn)) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await
-            {
-                tokio::spawn(conn);
-                let _ = client
-                    .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                    .await;
-            }
+            common::drop_pg_schema(&base, &schema).await;
         }
     }
 }

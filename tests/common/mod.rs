@@ -1,5 +1,5 @@
 //! Shared test helpers: an in-process mock upstream speaking all four protocols on 127.0.0.1:0,
-//! and a small HTTP client.
+//! a small HTTP client, and a PostgreSQL schema of a test's own.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -417,5 +417,34 @@ pub fn upstreams_at(url: &str) -> gw::config::Upstreams {
         anthropic: upstream.clone(),
         openai: upstream.clone(),
         gemini: upstream,
+    }
+}
+
+/// A fresh schema named `<prefix>_<uuid>` in the database at `base`, and a URL whose
+/// connections use it, so one test's migrations never touch another's. Returns (url, schema).
+pub async fn pg_schema(base: &str, prefix: &str) -> (String, String) {
+    let schema = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (
+        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        schema,
+    )
+}
+
+/// Drops a schema [`pg_schema`] made (best effort: a test's cleanup must not fail it).
+pub async fn drop_pg_schema(base: &str, schema: &str) {
+    if let Ok((client, conn)) = tokio_postgres::connect(base, tokio_postgres::NoTls).await {
+        tokio::spawn(conn);
+        let _ = client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await;
     }
 }
