@@ -26,7 +26,7 @@ pub fn normalize(path_and_query: &str) -> std::borrow::Cow<'_, str> {
 
 fn decode_unreserved(path: &str) -> String {
     let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
+    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
@@ -34,20 +34,20 @@ fn decode_unreserved(path: &str) -> String {
             if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 let b = (h * 16 + l) as u8;
                 if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                    out.push(b as char);
+                    out.push(b);
                 } else {
-                    out.push('%');
-                    out.push_str(&format!("{b:02X}"));
+                    out.extend_from_slice(format!("%{b:02X}").as_bytes());
                 }
                 i += 3;
                 continue;
             }
         }
-        // Multi-byte UTF-8 cannot occur: a request target is ASCII (hyper checks).
-        out.push(bytes[i] as char);
+        // Any other byte as sent: a request target may hold raw bytes past ASCII.
+        out.push(bytes[i]);
         i += 1;
     }
-    out
+    // Valid UTF-8: the input's bytes are copied whole, and decoded bytes are ASCII.
+    String::from_utf8(out).expect("decoding unreserved escapes keeps UTF-8 valid")
 }
 
 /// RFC 3986 §5.2.4 for an absolute path: `.` segments dropped, `..` removes the one before
@@ -232,6 +232,11 @@ mod tests {
         assert_eq!(n("/a%2Fb"), "/a%2Fb", "an encoded slash stays encoded");
         assert_eq!(n("/a%zz%4"), "/a%zz%4", "broken escapes pass as sent");
         assert_eq!(n("/"), "/");
+        assert_eq!(
+            n("/a%41/\u{e9}t\u{e9}"),
+            "/aA/\u{e9}t\u{e9}",
+            "other bytes as sent"
+        );
         assert!(matches!(
             normalize("/openai/v1/responses"),
             std::borrow::Cow::Borrowed(_)
