@@ -71,6 +71,20 @@ pub enum ModelRule {
     Unknown,
 }
 
+impl ModelRule {
+    /// Whether `model` may be used (never while the rule is unknown).
+    pub fn allows(&self, model: &str) -> bool {
+        match self {
+            ModelRule::Any => true,
+            ModelRule::Unknown => false,
+            ModelRule::Only(list) => list.iter().any(|m| match m.strip_suffix('*') {
+                Some(prefix) => model.starts_with(prefix),
+                None => m == model,
+            }),
+        }
+    }
+}
+
 impl From<Option<Vec<String>>> for ModelRule {
     fn from(models: Option<Vec<String>>) -> ModelRule {
         models.map_or(ModelRule::Any, ModelRule::Only)
@@ -111,32 +125,21 @@ impl BudgetGate {
         *self.models.lock().unwrap() = models.into();
     }
 
-    pub fn model_rule(&self) -> ModelRule {
-        self.models.lock().unwrap().clone()
-    }
-
     pub fn model_allowed(&self, model: &str) -> bool {
-        match &*self.models.lock().unwrap() {
-            ModelRule::Any => true,
-            ModelRule::Unknown => false,
-            ModelRule::Only(list) => list.iter().any(|m| match m.strip_suffix('*') {
-                Some(prefix) => model.starts_with(prefix),
-                None => m == model,
-            }),
-        }
+        self.models.lock().unwrap().allows(model)
     }
 
     /// Why `model` may not be used, if it may not (`None`: a request that names no model,
     /// which only a gate without an allow-list admits).
     fn model_refusal(&self, model: Option<&str>) -> Option<Refusal> {
-        let rule = self.model_rule();
+        let rule = self.models.lock().unwrap();
         let forbidden = |message: String| Refusal {
             status: StatusCode::FORBIDDEN,
             kind: "permission_error",
             message,
             retry_after: None,
         };
-        match (&rule, model) {
+        match (&*rule, model) {
             (ModelRule::Any, _) => None,
             (ModelRule::Unknown, _) => Some(Refusal {
                 status: StatusCode::SERVICE_UNAVAILABLE,
@@ -148,7 +151,7 @@ impl BudgetGate {
                 "gw: this request names no model gw can check, and this gw key allows only {}",
                 list.join(", ")
             ))),
-            (ModelRule::Only(list), Some(model)) if !self.model_allowed(model) => {
+            (ModelRule::Only(list), Some(model)) if !rule.allows(model) => {
                 Some(forbidden(format!(
                     "gw: model `{model}` is not allowed for this gw key (allowed: {}); pick one of those, or ask an admin to allow it",
                     list.join(", ")
