@@ -414,6 +414,8 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             || (gate.is_some() && context.protocol != Protocol::Gemini));
     let mut filter = None;
     let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
+    // A stream that does not ask for its usage: gw must ask for it, or cannot meter it.
+    let mut stream_without_usage = false;
     // Why a gated request could not be metered even with its model known.
     let mut unmeterable = gate.and_then(|_| policy::unmeterable(upstream_path, &parts.headers));
     let body = if read_body {
@@ -448,6 +450,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         let info = match policy::peek(&bytes, &parts.headers) {
             Ok(checked) => {
                 peeked = Ok(checked.info.model.clone());
+                stream_without_usage = checked.info.stream == Some(true) && !checked.include_usage;
                 if checked.background && gate.is_some() {
                     unmeterable.get_or_insert_with(|| {
                         "it asks for a background response, billed after an answer that carries no usage".into()
@@ -469,6 +472,15 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         } else {
             None
         };
+        if gate.is_some()
+            && context.protocol == Protocol::OpenAiChat
+            && stream_without_usage
+            && injected.is_none()
+        {
+            unmeterable.get_or_insert_with(|| {
+                "it is a stream whose usage gw cannot ask for (check stream_options)".into()
+            });
+        }
         let bytes = match injected {
             Some(changed) => {
                 filter = Some(ChatUsageChunkFilter::new());
@@ -481,22 +493,6 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             }
             None => bytes,
         };
-        // A gated stream must report its usage: check what goes out, as the upstream reads it.
-        if gate.is_some()
-            && context.protocol == Protocol::OpenAiChat
-            && matches!(&peeked, Ok(Some(_)))
-        {
-            let asks = policy::peek(&bytes, &parts.headers);
-            if asks
-                .as_ref()
-                .is_ok_and(|p| p.info.stream == Some(true) && !p.include_usage)
-                || asks.is_err()
-            {
-                unmeterable.get_or_insert_with(|| {
-                    "it is a stream whose usage gw cannot ask for (check stream_options)".into()
-                });
-            }
-        }
         parts
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
@@ -511,17 +507,16 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 .ok_or_else(|| "the path names no model".to_string()),
             _ => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
         };
-        let admitted = match model {
-            _ if unmeterable.is_some() => Err(Refusal {
+        let admitted = match (unmeterable, model) {
+            (Some(why), _) => Err(Refusal {
                 status: StatusCode::BAD_REQUEST,
                 kind: "invalid_request_error",
                 message: format!(
-                    "gw: this request cannot be metered: {}; under a budget gw forwards only requests it can meter",
-                    unmeterable.take().unwrap_or_default()
+                    "gw: this request cannot be metered: {why}; under a budget gw forwards only requests it can meter"
                 ),
                 retry_after: None,
             }),
-            Err(why) => Err(Refusal {
+            (None, Err(why)) => Err(Refusal {
                 status: StatusCode::BAD_REQUEST,
                 kind: "invalid_request_error",
                 message: format!(
@@ -529,7 +524,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 ),
                 retry_after: None,
             }),
-            Ok(model) => match unpriced_refusal(state, provider, &model) {
+            (None, Ok(model)) => match unpriced_refusal(state, provider, &model) {
                 Some(refusal) => Err(refusal),
                 None => gate.admit(Some(&model)).await,
             },
@@ -637,7 +632,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
 /// Under a budget, a model gw has no price for would settle at $0: refused unless
 /// `[proxy] unpriced` says otherwise.
 fn unpriced_refusal(state: &ProxyState, provider: Provider, model: &str) -> Option<Refusal> {
-    if state.policy.unpriced != UnpricedPolicy::Refuse
+    if state.recorder.unpriced != UnpricedPolicy::Refuse
         || state.recorder.prices.lookup(provider, model).is_some()
     {
         return None;
