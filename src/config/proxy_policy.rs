@@ -59,11 +59,7 @@ impl ProxyPolicy {
         let unpriced = unpriced.unwrap_or_default();
         if let UnpricedPolicy::ChargeAs(model) = &unpriced {
             // Built only here: parsing the price table costs more than the rest of a config.
-            let prices = prices();
-            if !Provider::ALL
-                .into_iter()
-                .any(|p| prices.lookup(p, model).is_some())
-            {
+            if prices().lookup_any(None, model).is_none() {
                 return Err((
                     "proxy.unpriced".into(),
                     format!("charge_as names {model:?}, which gw has no price for either; name a priced model, or price it with [prices.\"{model}\"]"),

@@ -130,6 +130,19 @@ impl PriceTable {
         self.resolve(provider, model).map(|(_, price)| price)
     }
 
+    /// The price of `model` under `prefer` if it has one there, else under the first provider
+    /// that does (a `charge_as` model may be another provider's), with that provider.
+    pub fn lookup_any(
+        &self,
+        prefer: Option<Provider>,
+        model: &str,
+    ) -> Option<(Provider, &ModelPrice)> {
+        prefer
+            .into_iter()
+            .chain(Provider::ALL)
+            .find_map(|p| self.lookup(p, model).map(|price| (p, price)))
+    }
+
     /// What `usage` cost on `model`, in nano-dollars (1e-9 USD), rounded once, half up.
     /// `None` when the model is unknown: never a silent 0.
     pub fn cost(&self, provider: Provider, model: &str, usage: &Usage) -> Option<u64> {

@@ -58,13 +58,10 @@ impl Recorder {
         }
         if let UnpricedPolicy::ChargeAs(model) = &self.unpriced {
             // The fallback may be another provider's model: its rates apply as they are.
-            let cost = std::iter::once(provider)
-                .chain(Provider::ALL)
-                .find_map(|p| {
-                    self.prices
-                        .lookup(p, model)
-                        .map(|price| price.cost_nanos(p, usage))
-                });
+            let cost = self
+                .prices
+                .lookup_any(Some(provider), model)
+                .map(|(p, price)| price.cost_nanos(p, usage));
             if let Some(cost) = cost {
                 return (Some(clamp(cost)), Some(model));
             }
