@@ -136,7 +136,7 @@ mod secret_tests {
         }
         let w = f.wire(PROFILE, &[], &|_| None);
         assert!(w.args.join(" ").contains("env_http_headers"));
-        let file = f.dir.path().join("mcp-gh.env");
+        let file = f.dir.path().join("mcp-6768.env"); // "gh" in hex
         let text = std::fs::read_to_string(&file).unwrap();
         assert_eq!(text, "GITHUB_TOKEN='ghp_it'\\''s-secret'\n");
         #[cfg(unix)]
@@ -154,5 +154,26 @@ mod secret_tests {
                 .unwrap();
             assert_eq!(String::from_utf8_lossy(&out.stdout), "ghp_it's-secret");
         }
+    }
+
+    #[test]
+    fn servers_whose_names_differ_get_files_of_their_own() {
+        let f = Fixture::new();
+        let server = |token: &str| McpServer {
+            command: Some("mcp".into()),
+            env: [("TOKEN".to_string(), token.to_string())].into(),
+            ..Default::default()
+        };
+        let ctx = f.context(&[], &|_| None);
+        let (_, dotted) =
+            crate::agents::command_with_env_file(&ctx, "a.b", &server("one")).unwrap();
+        let (_, under) = crate::agents::command_with_env_file(&ctx, "a_b", &server("two")).unwrap();
+        assert_ne!(dotted[2], under[2]);
+        assert!(std::path::Path::new(&dotted[2]).is_absolute());
+        assert_eq!(
+            std::fs::read_to_string(&dotted[2]).unwrap(),
+            "TOKEN='one'\n"
+        );
+        assert_eq!(std::fs::read_to_string(&under[2]).unwrap(), "TOKEN='two'\n");
     }
 }

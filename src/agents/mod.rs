@@ -136,17 +136,16 @@ pub fn command_with_env_file(
         }
         text.push_str(&format!("{key}='{}'\n", value.replace('\'', "'\\''")));
     }
-    let safe_name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
+    // One file per server name, whatever characters it holds (`a.b` and `a_b` differ), at an
+    // absolute path: codex may start the server in another directory.
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    let path =
+        std::path::absolute(ctx.runtime_dir.join(format!("mcp-{hex}.env"))).map_err(|source| {
+            WireError::Write {
+                path: ctx.runtime_dir.to_path_buf(),
+                source,
             }
-        })
-        .collect();
-    let path = ctx.runtime_dir.join(format!("mcp-{safe_name}.env"));
+        })?;
     write_private(&path, &text)?;
     let mut args = vec![
         "-c".to_string(),
