@@ -36,17 +36,19 @@ def send(url, body, raw=None, method="POST", auth="x-api-key"):
 
 
 opus = {"model": "claude-opus-4-1", "max_tokens": 1, "messages": []}
+# Priced, and outside the allow-list: refused by the allow-list, not for want of a price.
+sonnet = {"model": "claude-sonnet-4-5", "max_tokens": 1, "messages": []}
 attempts = {
     # Endpoints gw does not meter, billed upstream.
     "batches": send(anthropic + "/v1/messages/batches", {"requests": [{"params": opus}]}),
     "legacy_completions": send(openai + "/completions", {"model": "gpt-3.5-turbo-instruct", "prompt": "x"}, auth="bearer"),
     "embeddings": send(openai + "/embeddings", {"model": "text-embedding-3-large", "input": "x"}, auth="bearer"),
     # Encoded paths and dot segments.
-    "encoded_path": send(anthropic + "/v1/%6Dessages", opus),
+    "encoded_path": send(anthropic + "/v1/%6Dessages", sonnet),
     "dot_segments": send(origin + "/anthropic/../openai/v1/completions", {"model": "gpt-4.1", "prompt": "x"}, auth="bearer"),
     "dot_segments_batches": send(anthropic + "/v1/x/../messages/batches", {"requests": []}),
     # The model hidden from a byte matcher.
-    "escaped_key": send(anthropic + "/v1/messages", None, raw=b'{"mod\\u0065l":"claude-opus-4-1","max_tokens":1}'),
+    "escaped_key": send(anthropic + "/v1/messages", None, raw=b'{"mod\\u0065l":"claude-sonnet-4-5","max_tokens":1}'),
     "repeated_key": send(anthropic + "/v1/messages", None, raw=('{"model":"%s","model":"claude-opus-4-1"}' % allowed).encode()),
     "array_body": send(anthropic + "/v1/messages", None, raw=b'["claude-opus-4-1"]'),
     # A model gw cannot price, within the allow-list's prefix.

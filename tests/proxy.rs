@@ -666,9 +666,10 @@ async fn under_a_budget_unmetered_and_disguised_paths_never_reach_the_upstream()
         assert!(text.contains("allow_unmetered"), "{path}: {text}");
     }
     // An escaped path is the path it spells: metered, so the allow-list applies to it.
-    let opus = r#"{"model":"claude-opus-4-1","max_tokens":1}"#;
-    let (status, _, _) = send("POST", &h.url("/anthropic/v1/%6Dessages"), &[], opus).await;
+    let sonnet = r#"{"model":"claude-sonnet-4-5","max_tokens":1}"#;
+    let (status, _, body) = send("POST", &h.url("/anthropic/v1/%6Dessages"), &[], sonnet).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&body).contains("is not allowed for this gw key"));
     let (status, _, _) = send("POST", &h.url("/anthropic/v1/%6Dessages"), &[], haiku).await;
     assert_eq!(status, StatusCode::OK);
     // Dot segments cannot climb out of the upstream's path prefix.
@@ -732,7 +733,7 @@ async fn escaped_or_repeated_model_keys_cannot_pass_the_allow_list() {
     let cases = [
         (
             "/anthropic/v1/messages",
-            r#"{"mod\u0065l":"claude-opus-4-1","max_tokens":1}"#,
+            r#"{"mod\u0065l":"claude-sonnet-4-5","max_tokens":1}"#,
             403,
         ),
         (
@@ -775,12 +776,15 @@ async fn escaped_or_repeated_model_keys_cannot_pass_the_allow_list() {
     ];
     for (path, body, want) in cases {
         let (status, _, answer) = send("POST", &h.url(path), &[], body).await;
-        assert_eq!(
-            status.as_u16(),
-            want,
-            "{path} {body}: {}",
-            String::from_utf8_lossy(&answer)
-        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert_eq!(status.as_u16(), want, "{path} {body}: {answer}");
+        if want == 403 {
+            // Priced models: the allow-list refuses them, not the unpriced policy.
+            assert!(
+                answer.contains("is not allowed for this gw key"),
+                "{answer}"
+            );
+        }
     }
     let (status, _, _) = send(
         "POST",

@@ -764,6 +764,13 @@ async fn a_hostile_agent_cannot_pass_the_budget_the_allow_list_or_find_a_secret(
     ] {
         assert_eq!(status(name), want, "{name}: {}", report["attempts"][name]);
     }
+    for name in ["encoded_path", "escaped_key"] {
+        let body = report["attempts"][name][1].as_str().unwrap();
+        assert!(
+            body.contains("is not allowed for this gw key"),
+            "{name}: {body}"
+        );
+    }
     // gw answers 413 from the declared length and closes; a client still writing may see only
     // the closed connection.
     let oversized = &report["attempts"]["oversized_body"];
