@@ -930,3 +930,40 @@ async fn under_a_budget_requests_that_hide_their_usage_are_refused() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(!seen[0].headers.contains_key("x-gw-session-key"));
 }
+
+/// The session key is gw's: in `?key=` it is taken only for Gemini (elsewhere gw would write
+/// the held provider key into a URL the upstream logs), and in `x-gw-session-key` it admits a
+/// request whose own credentials pass through untouched, without the header going upstream.
+#[tokio::test]
+async fn session_key_places_are_checked_per_provider() {
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(gw::meter::Provider::Anthropic, "sk-ant-held".to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
+    let body = r#"{"model":"claude-sonnet-4-5"}"#;
+    let (status, _, _) = send(
+        "POST",
+        &h.url(&format!("/anthropic/v1/messages?key={key}")),
+        &[],
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/openai/v1/responses"),
+        &[
+            ("x-gw-session-key", key.as_str()),
+            ("authorization", "Bearer own-login"),
+        ],
+        r#"{"model":"gpt-5"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 1, "the ?key= request never left");
+    assert!(!seen[0].path_and_query.contains("sk-ant-held"));
+    assert!(!seen[0].headers.contains_key("x-gw-session-key"));
+    assert_eq!(seen[0].headers["authorization"], "Bearer own-login");
+}

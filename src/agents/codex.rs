@@ -175,5 +175,9 @@ mod secret_tests {
             "TOKEN='one'\n"
         );
         assert_eq!(std::fs::read_to_string(&under[2]).unwrap(), "TOKEN='two'\n");
+        // A name that is no variable name could inject shell: refused.
+        let mut hostile = server("x");
+        hostile.env = [("X=1;touch /tmp/p;Y".to_string(), "v".to_string())].into();
+        assert!(crate::agents::command_with_env_file(&ctx, "h", &hostile).is_err());
     }
 }
