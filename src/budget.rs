@@ -52,8 +52,8 @@ impl LocalStatus {
         format!(
             "gw: your local {} budget of {} is spent ({} since {}); it resets at {}. Raise or remove [budget] {} in {} to go on",
             self.budget.period.adjective(),
-            crate::report::usd(self.budget.limit_nanos),
-            crate::report::usd(self.spent_nanos),
+            crate::report::usd_readable(self.budget.limit_nanos),
+            crate::report::usd_readable(self.spent_nanos),
             self.period.since.as_ref().map(|z| z.strftime("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
             self.period.until.strftime("%Y-%m-%d %H:%M %Z"),
             self.budget.period.key().trim_start_matches("budget."),
@@ -134,7 +134,7 @@ impl LocalBudgets {
 
     async fn top_up(&self) -> Result<(), Refusal> {
         let Some(gate) = self.gate.upgrade() else {
-            return Err(Refusal::budget("gw: this session is ending"));
+            return Err(Refusal::budget("session ending", "gw: this session is ending"));
         };
         // This session's finished requests count too: get them into the ledger first.
         if let Err(e) = self.writer.flush().await {
@@ -145,16 +145,25 @@ impl LocalBudgets {
             status(&path, &budgets, Timestamp::now(), &TimeZone::system())
         })
         .await
-        .map_err(|e| Refusal::budget(format!("gw: the local budget check failed: {e}")))?
         .map_err(|e| {
-            Refusal::budget(format!(
-                "gw: cannot read the ledger to check the local budget: {e}"
-            ))
+            Refusal::budget(
+                "budget unchecked",
+                format!("gw: the local budget check failed: {e}"),
+            )
+        })?
+        .map_err(|e| {
+            Refusal::budget(
+                "budget unchecked",
+                format!("gw: cannot read the ledger to check the local budget: {e}"),
+            )
         })?;
         let mut room = self.chunk_nanos;
         for s in &statuses {
             if s.exhausted() {
-                return Err(Refusal::budget(s.exhausted_message(&self.config_path)));
+                return Err(Refusal::budget(
+                    format!("{} budget", s.budget.period.adjective()),
+                    s.exhausted_message(&self.config_path),
+                ));
             }
             room = room.min(s.remaining_nanos());
         }

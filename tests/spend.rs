@@ -66,6 +66,7 @@ fn row(r: &Req, n: u128) -> Row {
         upstream_request_id: None,
         agent_session_id: None,
         error: r.model.is_none().then(|| "upstream unreachable".into()),
+        billing: Default::default(),
         attribution: Attribution {
             session_id: r.session.into(),
             agent: Some(r.agent.into()),

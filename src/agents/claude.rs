@@ -1,5 +1,5 @@
-//! Claude Code: `ANTHROPIC_BASE_URL` (no `/v1`), key in `ANTHROPIC_API_KEY`, MCP through
-//! `--mcp-config <file>`.
+//! Claude Code: `ANTHROPIC_BASE_URL` (no `/v1`), the session key in `ANTHROPIC_AUTH_TOKEN`,
+//! MCP through `--mcp-config <file>`.
 
 use super::{write_private, Profile, WireContext, WireError, Wiring};
 use crate::meter::Provider;
@@ -15,7 +15,11 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
     w.set("ANTHROPIC_BASE_URL", ctx.base(Provider::Anthropic));
     if ctx.holds(Provider::Anthropic) {
-        w.set("ANTHROPIC_API_KEY", ctx.session_key);
+        // As `ANTHROPIC_API_KEY`, a key Claude Code has not seen before makes it ask the user
+        // to approve it (and Enter picks "No"), on every launch as the key is new each session.
+        // As a bearer token it is used without a question; the proxy swaps it for the held key
+        // in `x-api-key`.
+        w.set("ANTHROPIC_AUTH_TOKEN", ctx.session_key);
     }
     // No telemetry or update checks past the proxy: they would leave the machine unmetered.
     w.set("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
@@ -55,7 +59,8 @@ mod tests {
             get(&w, "ANTHROPIC_BASE_URL"),
             Some("http://127.0.0.1:9/anthropic")
         );
-        assert_eq!(get(&w, "ANTHROPIC_API_KEY"), Some("gws-key"));
+        assert_eq!(get(&w, "ANTHROPIC_AUTH_TOKEN"), Some("gws-key"));
+        assert_eq!(get(&w, "ANTHROPIC_API_KEY"), None);
         assert_eq!(w.args[0], "--mcp-config");
         let file: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&w.args[1]).unwrap()).unwrap();
@@ -67,5 +72,6 @@ mod tests {
     fn own_login_leaves_the_key_alone() {
         let w = Fixture::new().wire(PROFILE, &[], &|_| None);
         assert_eq!(get(&w, "ANTHROPIC_API_KEY"), None);
+        assert_eq!(get(&w, "ANTHROPIC_AUTH_TOKEN"), None);
     }
 }

@@ -163,6 +163,7 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let status = rt.block_on(agents::run_child(command));
     let notices = session.notices.clone();
+    let refusals = session.refusals.clone();
     let stopped = rt.block_on(session.stop(Duration::from_secs(3)));
     drop(rt);
     drop(runtime_dir);
@@ -174,7 +175,10 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
 
     if !args.quiet {
         match Ledger::open(&config.ledger_path()).and_then(|l| l.session_rows(&session_id)) {
-            Ok(rows) => eprintln!("{}", summary_line(&rows, &session_id)),
+            Ok(rows) => eprintln!(
+                "{}",
+                summary_line(&rows, refusals.summary(), &session_id)
+            ),
             Err(e) => eprintln!(
                 "gw: session {session_id} ended; cannot read the ledger for a summary: {e}"
             ),
@@ -183,8 +187,9 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(agents::exit_code(status)))
 }
 
-/// `gw: 3 requests · 52.3k in (50k cached) · 85 out · $0.0311 · claude-sonnet-4-5 · session …`
-pub fn summary_line(rows: &[Row], session_id: &str) -> String {
+/// `gw: 3 requests · 52.3k in (50k cached) · 85 out · $0.0311 · claude-sonnet-4-5 · session …`,
+/// with `· 12 refused (daily budget)` when gw refused some.
+pub fn summary_line(rows: &[Row], refused: Option<String>, session_id: &str) -> String {
     let mut input = 0u64;
     let mut cache_read = 0u64;
     let mut cache_write = 0u64;
@@ -232,6 +237,7 @@ pub fn summary_line(rows: &[Row], session_id: &str) -> String {
         money.push_str(&format!(" + {unpriced} unpriced"));
     }
     parts.push(money);
+    parts.extend(refused);
     if !models.is_empty() {
         parts.push(models.join(", "));
     }
@@ -306,11 +312,26 @@ mod tests {
                 row("claude-sonnet-4-5", Some(31_125_000)),
                 row("mystery", None),
             ],
+            None,
             "s-1",
         );
         assert_eq!(
             line,
             "gw: 2 requests · 2.4k in · 100.0k cache read, 6.0k cache write · 170 out · $0.0311 + 1 unpriced · claude-sonnet-4-5, mystery · session s-1"
+        );
+        let refused = Row {
+            status: 402,
+            cost_nanos: Some(0),
+            ..Default::default()
+        };
+        let line = summary_line(
+            &[refused.clone(), refused],
+            Some("2 refused (daily budget)".into()),
+            "s-2",
+        );
+        assert_eq!(
+            line,
+            "gw: 2 requests · 0 in · 0 out · $0.0000 · 2 refused (daily budget) · session s-2"
         );
     }
 }

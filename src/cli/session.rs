@@ -16,7 +16,9 @@ use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
-use crate::proxy::{self, BudgetGate, ProxyState, Recorder, RunningProxy, SessionAuth};
+use crate::proxy::{
+    self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth,
+};
 use crate::sync::{self, Notices, TeamSession};
 
 /// Who is running and what a session is about, beyond what attribution discovers.
@@ -34,6 +36,8 @@ pub struct Session {
     pub proxy: RunningProxy,
     /// What team mode has to say (offline, exhausted); print it where the user will see it.
     pub notices: Arc<Notices>,
+    /// What gw refused, by reason, for the summary line.
+    pub refusals: Arc<Refusals>,
     writer: LedgerWriter,
     team: Option<TeamSession>,
 }
@@ -118,12 +122,14 @@ impl Session {
             );
             state = state.with_gate(gate);
         }
+        let refusals = state.refusals();
         let proxy = proxy::serve(listener, state);
         Ok(Session {
             id,
             auth,
             proxy,
             notices,
+            refusals,
             writer,
             team,
         })

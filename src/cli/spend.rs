@@ -165,11 +165,23 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
     .filter(|(_, values)| !values.is_empty())
     .map(|(column, values)| Filter { column, values })
     .collect();
+    let config = Config::load()?;
+    let ledger = Ledger::open_existing(&config.ledger_path())?;
+    let group_by = match args.by {
+        Some(by) => by.0,
+        None => {
+            let mut by = SpendRequest::default_group_by(&period);
+            // Usage on a plan (priced at API rates, not billed per token) is told apart.
+            if let Some(ledger) = &ledger {
+                if ledger.has_subscription_use(period.since_us(), period.until_us())? {
+                    by.push(Dimension::Billing);
+                }
+            }
+            by
+        }
+    };
     let request = SpendRequest {
-        group_by: args
-            .by
-            .map(|b| b.0)
-            .unwrap_or_else(|| SpendRequest::default_group_by(&period)),
+        group_by,
         period,
         breakdown: args.breakdown,
         filters,
@@ -179,8 +191,6 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
             Source::Rollup
         },
     };
-    let config = Config::load()?;
-    let ledger = Ledger::open_existing(&config.ledger_path())?;
     let report = SpendReport::build(ledger.as_ref(), &request)?;
     let text = if args.json {
         let mut json = report.to_json();

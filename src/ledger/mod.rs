@@ -173,6 +173,7 @@ impl Ledger {
                     a.host,
                     a.key_id,
                     r.error,
+                    r.billing.as_str(),
                 ])?;
             }
         }
@@ -216,15 +217,17 @@ const INSERT: &str = "INSERT INTO requests (
     id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
-    session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error
+    session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
+    billing
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)
+          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
 ON CONFLICT(id) DO NOTHING";
 
 const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
-    session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error";
+    session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
+    billing";
 
 fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let id: String = r.get(0)?;
@@ -270,6 +273,16 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         },
         agent_session_id: r.get(24)?,
         error: r.get(32)?,
+        billing: {
+            let text: String = r.get(33)?;
+            crate::meter::Billing::parse(&text).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    33,
+                    rusqlite::types::Type::Text,
+                    format!("unknown billing `{text}`").into(),
+                )
+            })?
+        },
     })
 }
 
@@ -305,6 +318,7 @@ pub(crate) mod tests {
             upstream_request_id: Some("req_1".into()),
             agent_session_id: Some("agent-sess".into()),
             error: None,
+            billing: Default::default(),
             attribution: Attribution {
                 session_id: session.into(),
                 agent: Some("claude".into()),

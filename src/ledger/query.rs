@@ -32,6 +32,7 @@ pub enum Column {
     Task,
     Developer,
     Key,
+    Billing,
 }
 
 impl Column {
@@ -47,6 +48,7 @@ impl Column {
             Column::Task => "task",
             Column::Developer => "developer",
             Column::Key => "key_id",
+            Column::Billing => "billing",
         }
     }
 }
@@ -212,6 +214,23 @@ impl Ledger {
         Ok(self
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM requests)", [], |r| r.get(0))?)
+    }
+
+    /// Whether a request paid by a subscription started at or after `since_us` (UTC day
+    /// precision: a request earlier on that day counts too) and before `until_us`.
+    pub fn has_subscription_use(
+        &self,
+        since_us: Option<i64>,
+        until_us: i64,
+    ) -> Result<bool, LedgerError> {
+        const DAY_US: i64 = 86_400_000_000;
+        let since = since_us.map_or(i64::MIN, |s| s - s.rem_euclid(DAY_US));
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM spend_1d
+                WHERE billing = 'subscription' AND bucket >= ?1 AND bucket < ?2)",
+            [since, until_us],
+            |r| r.get(0),
+        )?)
     }
 
     /// When the first request started, Unix µs.

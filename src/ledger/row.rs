@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::meter::Usage;
+use crate::meter::{Billing, Usage};
 
 /// Who and what a request is attributed to. Fixed for a proxy session, except the agent's own
 /// session id, which comes from each request's headers.
@@ -46,5 +46,6 @@ pub struct Row {
     pub upstream_request_id: Option<String>,
     pub agent_session_id: Option<String>,
     pub error: Option<String>,
+    pub billing: Billing,
     pub attribution: Attribution,
 }

@@ -7,6 +7,14 @@
 #[rustfmt::skip]
 macro_rules! rollup_table {
     ($table:literal, $us:literal) => {
+        rollup_table!(@ $table, $us, "", "", "", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10")
+    };
+    // Migration 5 on: `billing` is a key too.
+    ($table:literal, $us:literal, billing) => {
+        rollup_table!(@ $table, $us, "
+                billing TEXT NOT NULL,", ", billing", ", billing", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")
+    };
+    (@ $table:literal, $us:literal, $def:literal, $pk:literal, $sel:literal, $group:literal) => {
         concat!(
             "CREATE TABLE ", $table, " (
                 bucket INTEGER NOT NULL,
@@ -18,7 +26,7 @@ macro_rules! rollup_table {
                 branch TEXT NOT NULL,
                 task TEXT NOT NULL,
                 developer TEXT NOT NULL,
-                key_id TEXT NOT NULL,
+                key_id TEXT NOT NULL,", $def, "
                 requests INTEGER NOT NULL,
                 input_tokens INTEGER NOT NULL,
                 output_tokens INTEGER NOT NULL,
@@ -28,16 +36,16 @@ macro_rules! rollup_table {
                 reasoning_tokens INTEGER NOT NULL,
                 cost_nanos INTEGER NOT NULL,
                 unpriced_requests INTEGER NOT NULL,
-                PRIMARY KEY (bucket, session_id, provider, model, agent, project, branch, task, developer, key_id)
+                PRIMARY KEY (bucket, session_id, provider, model, agent, project, branch, task, developer, key_id", $pk, ")
             ) STRICT, WITHOUT ROWID;
             INSERT INTO ", $table, "
             SELECT started_at - ((started_at % ", $us, ") + ", $us, ") % ", $us, ", session_id, provider,
                    coalesce(model, ''), coalesce(agent, ''), coalesce(project, ''), coalesce(branch, ''),
-                   coalesce(task, ''), coalesce(developer, ''), coalesce(key_id, ''),
+                   coalesce(task, ''), coalesce(developer, ''), coalesce(key_id, '')", $sel, ",
                    count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
                    sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
                    coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL)
-            FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
+            FROM requests GROUP BY ", $group, ";
             "
         )
     };
@@ -47,12 +55,18 @@ macro_rules! rollup_table {
 #[rustfmt::skip]
 macro_rules! rollup_add {
     ($table:literal, $us:literal) => {
+        rollup_add!(@ $table, $us, "")
+    };
+    ($table:literal, $us:literal, billing) => {
+        rollup_add!(@ $table, $us, " NEW.billing,")
+    };
+    (@ $table:literal, $us:literal, $billing:literal) => {
         concat!(
             "INSERT INTO ", $table, " VALUES (
                 NEW.started_at - ((NEW.started_at % ", $us, ") + ", $us, ") % ", $us, ", NEW.session_id,
                 NEW.provider, coalesce(NEW.model, ''), coalesce(NEW.agent, ''), coalesce(NEW.project, ''),
                 coalesce(NEW.branch, ''), coalesce(NEW.task, ''), coalesce(NEW.developer, ''),
-                coalesce(NEW.key_id, ''), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+                coalesce(NEW.key_id, ''),", $billing, " 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
                 NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens,
                 coalesce(NEW.cost_nanos, 0), NEW.cost_nanos IS NULL)
             ON CONFLICT DO UPDATE SET
@@ -74,6 +88,13 @@ macro_rules! rollup_add {
 #[rustfmt::skip]
 macro_rules! rollup_remove {
     ($table:literal, $us:literal) => {
+        rollup_remove!(@ $table, $us, "")
+    };
+    ($table:literal, $us:literal, billing) => {
+        rollup_remove!(@ $table, $us, "
+              AND billing = OLD.billing")
+    };
+    (@ $table:literal, $us:literal, $billing:literal) => {
         concat!(
             "UPDATE ", $table, " SET
                 requests = requests - 1,
@@ -90,7 +111,7 @@ macro_rules! rollup_remove {
               AND model = coalesce(OLD.model, '') AND agent = coalesce(OLD.agent, '')
               AND project = coalesce(OLD.project, '') AND branch = coalesce(OLD.branch, '')
               AND task = coalesce(OLD.task, '') AND developer = coalesce(OLD.developer, '')
-              AND key_id = coalesce(OLD.key_id, '');
+              AND key_id = coalesce(OLD.key_id, '')", $billing, ";
             DELETE FROM ", $table, " WHERE requests = 0
               AND bucket = OLD.started_at - ((OLD.started_at % ", $us, ") + ", $us, ") % ", $us, "
               AND session_id = OLD.session_id;
@@ -181,4 +202,42 @@ pub const MIGRATIONS: &[&str] = &[
     // longer stops every later row's sync.
     "ALTER TABLE requests ADD COLUMN sync_error TEXT;
     CREATE INDEX requests_quarantined ON requests(key_id) WHERE synced = 2;",
+    // 5: how a request is paid for, `api` (per token) or `subscription` (a plan the agent logged
+    // in with: ChatGPT, claude.ai, Google), kept in the rollups so `gw spend` can tell them
+    // apart. The rollups are rebuilt from the rows with it as a key.
+    concat!(
+        "ALTER TABLE requests ADD COLUMN billing TEXT NOT NULL DEFAULT 'api'
+            CHECK (billing IN ('api', 'subscription'));
+        DROP TRIGGER spend_rollup_insert;
+        DROP TRIGGER spend_rollup_delete;
+        DROP TRIGGER spend_rollup_update;
+        DROP TABLE spend_1d;
+        DROP TABLE spend_1h;
+        DROP TABLE spend_15m;",
+        rollup_table!("spend_1d", "86400000000", billing),
+        rollup_table!("spend_1h", "3600000000", billing),
+        rollup_table!("spend_15m", "900000000", billing),
+        "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
+        rollup_add!("spend_1d", "86400000000", billing),
+        rollup_add!("spend_1h", "3600000000", billing),
+        rollup_add!("spend_15m", "900000000", billing),
+        "END;
+        CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
+        rollup_remove!("spend_1d", "86400000000", billing),
+        rollup_remove!("spend_1h", "3600000000", billing),
+        rollup_remove!("spend_15m", "900000000", billing),
+        "END;
+        CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
+            started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
+            cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
+            session_id, agent, developer, project, branch, task, key_id, billing
+        ON requests BEGIN ",
+        rollup_remove!("spend_1d", "86400000000", billing),
+        rollup_remove!("spend_1h", "3600000000", billing),
+        rollup_remove!("spend_15m", "900000000", billing),
+        rollup_add!("spend_1d", "86400000000", billing),
+        rollup_add!("spend_1h", "3600000000", billing),
+        rollup_add!("spend_15m", "900000000", billing),
+        "END;"
+    ),
 ];

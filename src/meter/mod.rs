@@ -28,7 +28,7 @@ pub use include_usage::{inject_include_usage, ChatUsageChunkFilter};
 pub use protocol::{gemini_path_model, Protocol};
 pub use request_tap::{RequestInfo, RequestTap};
 pub use response_tap::{Extracted, ResponseTap};
-pub use usage::{Provider, Usage};
+pub use usage::{Billing, Provider, Usage};
 
 /// The largest single SSE event or JSON value held for parsing; a larger one is skipped.
 const MAX_EVENT_BYTES: usize = 16 << 20;

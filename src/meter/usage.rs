@@ -23,6 +23,11 @@ impl Provider {
         }
     }
 
+    /// How requests on this route are paid for when nothing in them says otherwise.
+    pub fn billing(self) -> Billing {
+        Billing::Api
+    }
+
     pub fn from_prefix(s: &str) -> Option<Provider> {
         Provider::ALL.into_iter().find(|p| p.as_str() == s)
     }
@@ -31,6 +36,33 @@ impl Provider {
 impl std::fmt::Display for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How a request is paid for: per token on an API key (`api`), or by a plan the agent logged in
+/// with (`subscription`: ChatGPT, claude.ai, Google), whose usage gw still prices at API rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Billing {
+    #[default]
+    Api,
+    Subscription,
+}
+
+impl Billing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Billing::Api => "api",
+            Billing::Subscription => "subscription",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Billing> {
+        match s {
+            "api" => Some(Billing::Api),
+            "subscription" => Some(Billing::Subscription),
+            _ => None,
+        }
     }
 }
 

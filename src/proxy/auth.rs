@@ -123,6 +123,13 @@ impl SessionAuth {
         };
         match place {
             CredentialPlace::XApiKey => set(headers, "x-api-key", real.cloned()),
+            // Claude Code takes the session key as `ANTHROPIC_AUTH_TOKEN` (as an API key it
+            // asks the user to approve it on every launch) and sends it as a bearer token;
+            // Anthropic wants an API key in `x-api-key`.
+            CredentialPlace::Bearer if provider == Provider::Anthropic => {
+                headers.remove(header::AUTHORIZATION);
+                set(headers, "x-api-key", real.cloned());
+            }
             CredentialPlace::Bearer => set(
                 headers,
                 "authorization",
@@ -230,6 +237,15 @@ mod tests {
             "authorization",
             format!("Bearer {}", a.key()).parse().unwrap(),
         );
+        let mut anthropic = h.clone();
+        a.swap(
+            Provider::Anthropic,
+            CredentialPlace::Bearer,
+            &mut anthropic,
+            &mut p,
+        );
+        assert_eq!(anthropic["x-api-key"], "sk-real", "Anthropic takes x-api-key");
+        assert!(!anthropic.contains_key("authorization"));
         a.swap(Provider::OpenAi, CredentialPlace::Bearer, &mut h, &mut p);
         assert!(
             !h.contains_key("authorization"),

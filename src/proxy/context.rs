@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
 use crate::ledger::{Row, WriterHandle};
-use crate::meter::{gemini_path_model, Extracted, Protocol, Provider, RequestInfo};
+use crate::meter::{gemini_path_model, Billing, Extracted, Protocol, Provider, RequestInfo};
 use crate::pricing::{PriceTable, UnpricedPolicy};
 
 use super::route;
@@ -130,6 +130,8 @@ pub struct RequestContext {
     pub ttfb_us: Option<i64>,
     /// The budget gate's claim on this request, settled with its cost in `finish`.
     pub ticket: Option<super::gate::Ticket>,
+    /// How the request is paid for: the route's, or a plan's login the proxy recognised.
+    pub billing: Billing,
 }
 
 pub fn unix_micros(t: SystemTime) -> i64 {
@@ -166,6 +168,7 @@ impl RequestContext {
             upstream_request_id: None,
             ttfb_us: None,
             ticket: None,
+            billing: provider.billing(),
         }
     }
 
@@ -239,6 +242,7 @@ impl RequestContext {
             upstream_request_id: self.upstream_request_id.or(extracted.upstream_id),
             agent_session_id: self.agent_session_id,
             error,
+            billing: self.billing,
             attribution: self.recorder.attribution.clone(),
         };
         tracing::debug!(id = %row.id, status = row.status, endpoint = %row.endpoint, incomplete, "request recorded");

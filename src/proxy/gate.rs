@@ -8,6 +8,8 @@
 //! gate runs dry it asks its [`LeaseSource`] for more once (single-flight: concurrent requests
 //! wait for the same top-up) before refusing with the source's reason.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,16 +28,64 @@ pub struct Refusal {
     pub message: String,
     /// Seconds, for a 429.
     pub retry_after: Option<u64>,
+    /// Why, in a few words for the session's summary: `daily budget`, `model not allowed`.
+    pub reason: Cow<'static, str>,
 }
 
 impl Refusal {
-    /// 402: a budget is spent (or cannot be checked under a fail-closed policy).
-    pub fn budget(message: impl Into<String>) -> Refusal {
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        reason: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Refusal {
         Refusal {
-            status: StatusCode::PAYMENT_REQUIRED,
-            kind: "budget_exhausted",
+            status,
+            kind,
             message: message.into(),
             retry_after: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// 402: a budget is spent (or cannot be checked under a fail-closed policy).
+    pub fn budget(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Refusal {
+        Refusal::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "budget_exhausted",
+            reason,
+            message,
+        )
+    }
+}
+
+/// How many requests gw refused in a session, by reason: for the summary line.
+#[derive(Debug, Default)]
+pub struct Refusals(Mutex<BTreeMap<Cow<'static, str>, u64>>);
+
+impl Refusals {
+    pub fn count(&self, reason: &Cow<'static, str>) {
+        *self.0.lock().unwrap().entry(reason.clone()).or_default() += 1;
+    }
+
+    /// `12 refused (daily budget)`, `3 refused (2 daily budget, 1 model not allowed)`, or
+    /// `None` when nothing was refused.
+    pub fn summary(&self) -> Option<String> {
+        let counts = self.0.lock().unwrap();
+        let total: u64 = counts.values().sum();
+        match counts.len() {
+            0 => None,
+            1 => counts
+                .keys()
+                .next()
+                .map(|reason| format!("{total} refused ({reason})")),
+            _ => {
+                let mut parts: Vec<(&u64, &Cow<str>)> =
+                    counts.iter().map(|(r, n)| (n, r)).collect();
+                parts.sort_by(|a, b| b.0.cmp(a.0).then(a.1.cmp(b.1)));
+                let parts: Vec<String> = parts.iter().map(|(n, r)| format!("{n} {r}")).collect();
+                Some(format!("{total} refused ({})", parts.join(", ")))
+            }
         }
     }
 }
@@ -133,19 +183,24 @@ impl BudgetGate {
     /// which only a gate without an allow-list admits).
     fn model_refusal(&self, model: Option<&str>) -> Option<Refusal> {
         let rule = self.models.lock().unwrap();
-        let forbidden = |message: String| Refusal {
-            status: StatusCode::FORBIDDEN,
-            kind: "permission_error",
-            message,
-            retry_after: None,
+        let forbidden = |message: String| {
+            Refusal::new(
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "model not allowed",
+                message,
+            )
         };
         match (&*rule, model) {
             (ModelRule::Any, _) => None,
             (ModelRule::Unknown, _) => Some(Refusal {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                kind: "api_error",
-                message: "gw: this session cannot check which models its gw key allows yet (the gw server did not answer); gw keeps asking, try again shortly".into(),
                 retry_after: Some(5),
+                ..Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "api_error",
+                    "allowed models not known yet",
+                    "gw: this session cannot check which models its gw key allows yet (the gw server did not answer); gw keeps asking, try again shortly",
+                )
             }),
             (ModelRule::Only(list), None) => Some(forbidden(format!(
                 "gw: this request names no model gw can check, and this gw key allows only {}",
@@ -194,10 +249,16 @@ impl BudgetGate {
         }
         match self.source.get() {
             Some(source) => source.refill().await?,
-            None => return Err(Refusal::budget("gw: this session has no budget lease")),
+            None => {
+                return Err(Refusal::budget(
+                    "no budget lease",
+                    "gw: this session has no budget lease",
+                ))
+            }
         }
-        self.try_reserve()
-            .ok_or_else(|| Refusal::budget("gw: the budget lease ran out; try again"))
+        self.try_reserve().ok_or_else(|| {
+            Refusal::budget("budget", "gw: the budget lease ran out; try again")
+        })
     }
 
     fn try_reserve(self: &Arc<Self>) -> Option<Ticket> {
@@ -276,7 +337,10 @@ mod tests {
                 self.calls.fetch_add(1, Ordering::SeqCst);
                 let gate = self.gate.upgrade().unwrap();
                 if self.grant == 0 {
-                    return Err(Refusal::budget("team budget `t` is exhausted"));
+                    return Err(Refusal::budget(
+                        "team daily budget",
+                        "team budget `t` is exhausted",
+                    ));
                 }
                 let granted = gate.figures().granted;
                 gate.set_granted(granted + self.grant);
@@ -311,6 +375,22 @@ mod tests {
         assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
         assert!(refused.message.contains("exhausted"));
         assert_eq!(source.calls.load(Ordering::SeqCst), 1, "one top-up try");
+    }
+
+    #[test]
+    fn refusals_are_summed_by_reason() {
+        let refusals = Refusals::default();
+        assert_eq!(refusals.summary(), None);
+        let budget = Cow::Borrowed("daily budget");
+        for _ in 0..12 {
+            refusals.count(&budget);
+        }
+        assert_eq!(refusals.summary().unwrap(), "12 refused (daily budget)");
+        refusals.count(&Cow::Borrowed("model not allowed"));
+        assert_eq!(
+            refusals.summary().unwrap(),
+            "13 refused (12 daily budget, 1 model not allowed)"
+        );
     }
 
     #[tokio::test]

@@ -36,7 +36,7 @@ use policy::{BodyError, Endpoint};
 pub use auth::{SessionAuth, SESSION_KEY_HEADER};
 pub use body::{BoxError, MeteredBody, RequestTapBody};
 pub use context::{unix_micros, InFlight, Recorder, RequestContext};
-pub use gate::{BudgetGate, LeaseSource, Refusal};
+pub use gate::{BudgetGate, LeaseSource, Refusal, Refusals};
 
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
 type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>;
@@ -69,6 +69,7 @@ pub struct ProxyState {
     gate: Option<Arc<BudgetGate>>,
     policy: ProxyPolicy,
     upstream_idle: Duration,
+    refusals: Arc<Refusals>,
 }
 
 impl ProxyState {
@@ -81,7 +82,13 @@ impl ProxyState {
             gate: None,
             policy: ProxyPolicy::default(),
             upstream_idle: UPSTREAM_IDLE_TIMEOUT,
+            refusals: Arc::default(),
         }
+    }
+
+    /// What gw refused in this proxy's session, by reason (for the summary line).
+    pub fn refusals(&self) -> Arc<Refusals> {
+        self.refusals.clone()
     }
 
     /// What a gated session lets through (`[proxy]` settings), and how its recorder charges a
@@ -301,6 +308,11 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             .unwrap_or("/"),
     )
     .into_owned();
+    if route::is_base_probe(req.method(), &path_and_query) {
+        // Claude Code checks its base URL answers before its first request: gw answers for the
+        // upstream, with no session key needed and nothing recorded, as it costs nothing.
+        return Response::new(full(Bytes::new()));
+    }
     let mut credential = None;
     if let Some(auth) = &state.auth {
         match auth.admit(&path_and_query, req.headers()) {
@@ -354,6 +366,9 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         upstream_path,
         route::agent_session_id(&headers),
     ));
+    if credential.is_none() && route::subscription_login(provider, &headers) {
+        context.billing = crate::meter::Billing::Subscription;
+    }
     let uri = match upstream.join(upstream_path) {
         Ok(uri) => uri,
         Err(e) => {
@@ -391,6 +406,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             if state.policy.allows_unmetered(path) {
                 None
             } else {
+                state.refusals.count(&"unmetered endpoint".into());
                 let message = format!(
                     "gw: {} {path} is not an endpoint gw meters, and this session has a budget or a model allow-list, so gw does not forward it. To let it through unmetered, add \"{path}\" to [proxy] allow_unmetered in gw's config file (`gw config` shows where)",
                     parts.method
@@ -508,22 +524,22 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             _ => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
         };
         let admitted = match (unmeterable, model) {
-            (Some(why), _) => Err(Refusal {
-                status: StatusCode::BAD_REQUEST,
-                kind: "invalid_request_error",
-                message: format!(
+            (Some(why), _) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "cannot be metered",
+                format!(
                     "gw: this request cannot be metered: {why}; under a budget gw forwards only requests it can meter"
                 ),
-                retry_after: None,
-            }),
-            (None, Err(why)) => Err(Refusal {
-                status: StatusCode::BAD_REQUEST,
-                kind: "invalid_request_error",
-                message: format!(
+            )),
+            (None, Err(why)) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "model unknown",
+                format!(
                     "gw: cannot tell which model this request is for ({why}); under a budget or a model allow-list gw forwards only requests whose model it can check"
                 ),
-                retry_after: None,
-            }),
+            )),
             (None, Ok(model)) => match unpriced_refusal(state, provider, &model) {
                 Some(refusal) => Err(refusal),
                 None => gate.admit(Some(&model)).await,
@@ -533,6 +549,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {
                 tracing::info!(status = refusal.status.as_u16(), message = %refusal.message, "budget gate refused a request");
+                state.refusals.count(&refusal.reason);
                 // The request goes no further, but its body says which model was refused: let
                 // the tap read it (bounded in size and time) so the row names the model.
                 read_for_the_tap(body).await;
@@ -637,14 +654,14 @@ fn unpriced_refusal(state: &ProxyState, provider: Provider, model: &str) -> Opti
     {
         return None;
     }
-    Some(Refusal {
-        status: StatusCode::FORBIDDEN,
-        kind: "permission_error",
-        message: format!(
+    Some(Refusal::new(
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        "unpriced model",
+        format!(
             "gw: model `{model}` has no price in gw's table, and this session has a budget: gw cannot count what it costs, so it refuses it. Price it with [prices.\"{model}\"] in gw's config file (input and output USD per million tokens), ask an admin to price it on the gw server (gw admin price set), or set [proxy] unpriced = \"allow\" or {{ charge_as = \"<a priced model>\" }}"
         ),
-        retry_after: None,
-    })
+    ))
 }
 
 /// Reads a refused request's body so its [`RequestTapBody`] passes it to the tap: up to 4 MiB

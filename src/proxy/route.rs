@@ -83,6 +83,35 @@ pub fn split_prefix(path_and_query: &str) -> Option<(Provider, &str)> {
     Some((provider, &rest[end..]))
 }
 
+/// Whether a request's own credentials are a plan's login rather than an API key: Claude Code
+/// signed in with claude.ai sends an OAuth access token (`sk-ant-oat…`) as a bearer token.
+pub fn subscription_login(provider: Provider, headers: &http::HeaderMap) -> bool {
+    match provider {
+        Provider::Anthropic => headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|token| token.trim_start().starts_with("sk-ant-oat")),
+        _ => false,
+    }
+}
+
+/// Whether a request is an agent's check that its base URL answers (Claude Code's `HEAD $B` at
+/// startup): a `HEAD` of a provider's root, with or without the session's path segment before it.
+pub fn is_base_probe(method: &http::Method, path_and_query: &str) -> bool {
+    if method != http::Method::HEAD {
+        return false;
+    }
+    let segments: Vec<&str> = path_only(path_and_query)
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match segments.as_slice() {
+        [provider] | [_, provider] => Provider::from_prefix(provider).is_some(),
+        _ => false,
+    }
+}
+
 /// The path without its query string: queries can carry API keys (`?key=`), so only this is stored.
 pub fn path_only(path_and_query: &str) -> &str {
     path_and_query.split('?').next().unwrap_or("")
@@ -194,6 +223,18 @@ fn first_value(headers: &HeaderMap, names: &[HeaderName]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_probes_are_heads_of_a_provider_root() {
+        let head = http::Method::HEAD;
+        for yes in ["/anthropic", "/anthropic/", "/gws-k/anthropic", "/openai?x=1"] {
+            assert!(is_base_probe(&head, yes), "{yes}");
+        }
+        for no in ["/anthropic/v1/messages", "/", "/gws-k/other", "/a/b/anthropic"] {
+            assert!(!is_base_probe(&head, no), "{no}");
+        }
+        assert!(!is_base_probe(&http::Method::GET, "/anthropic"));
+    }
 
     #[test]
     fn splits_prefixes() {

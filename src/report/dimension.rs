@@ -24,10 +24,11 @@ pub enum Dimension {
     Task,
     Developer,
     Key,
+    Billing,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 12] = [
+    pub const ALL: [Dimension; 13] = [
         Dimension::Day,
         Dimension::Week,
         Dimension::Month,
@@ -40,6 +41,7 @@ impl Dimension {
         Dimension::Task,
         Dimension::Developer,
         Dimension::Key,
+        Dimension::Billing,
     ];
 
     /// The name in `--by`, in JSON keys and in CSV headers.
@@ -57,6 +59,7 @@ impl Dimension {
             Dimension::Task => "task",
             Dimension::Developer => "developer",
             Dimension::Key => "key",
+            Dimension::Billing => "billing",
         }
     }
 
@@ -75,6 +78,7 @@ impl Dimension {
             Dimension::Task => "Task",
             Dimension::Developer => "Developer",
             Dimension::Key => "Key",
+            Dimension::Billing => "Billing",
         }
     }
 
@@ -91,6 +95,7 @@ impl Dimension {
             Dimension::Task => Column::Task,
             Dimension::Developer => Column::Developer,
             Dimension::Key => Column::Key,
+            Dimension::Billing => Column::Billing,
         })
     }
 

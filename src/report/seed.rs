@@ -293,6 +293,7 @@ impl Seeder {
                 upstream_request_id: Some(format!("req_{:016x}", rng.random::<u64>())),
                 agent_session_id: agent_session_id.clone(),
                 error: (status != 200).then(|| format!("upstream answered {status}")),
+                billing: Default::default(),
                 attribution: attribution.clone(),
             });
             at += latency + rng.random_range(2_000_000..90_000_000);

@@ -251,6 +251,16 @@ pub fn usd_fine(nanos: i64) -> String {
     )
 }
 
+/// Nano-dollars to `$1,234.56`, or with [`usd_fine`]'s decimals below a cent (`$0.0031`): for
+/// messages where an amount must be read, not just glanced at (a budget that stopped a request).
+pub fn usd_readable(nanos: i64) -> String {
+    if nanos != 0 && nanos.unsigned_abs() < 10_000_000 {
+        usd_fine(nanos)
+    } else {
+        usd(nanos)
+    }
+}
+
 /// Microseconds to `2h 05m`, `12m 03s`, `45s`, `850ms`.
 pub fn duration(us: i64) -> String {
     let us = us.max(0);
@@ -292,6 +302,12 @@ mod tests {
     fn money_formats() {
         assert_eq!(usd(0), "$0.00");
         assert_eq!(usd(4_999_999), "<$0.01");
+        assert_eq!(usd_readable(4_999_999), "$0.0050");
+        assert_eq!(usd_readable(3_100_000), "$0.0031");
+        assert_eq!(usd_readable(12_000), "$0.000012");
+        assert_eq!(usd_readable(10_000_000), "$0.01");
+        assert_eq!(usd_readable(1_234_560_000_000), "$1,234.56");
+        assert_eq!(usd_readable(0), "$0.00");
         assert_eq!(usd(5_000_000), "$0.01");
         assert_eq!(usd(1_234_565_000_000), "$1,234.57");
         assert_eq!(usd(31_530_000), "$0.03");

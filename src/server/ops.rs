@@ -134,6 +134,18 @@ pub struct BudgetStatus {
 }
 
 impl BudgetStatus {
+    /// A few words for a session's summary: `team daily budget`, `org total budget`.
+    pub fn reason(&self) -> String {
+        let period = match self.period {
+            BudgetPeriod::Hour => "hourly",
+            BudgetPeriod::Day => "daily",
+            BudgetPeriod::Week => "weekly",
+            BudgetPeriod::Month => "monthly",
+            BudgetPeriod::Total => "total",
+        };
+        format!("{} {period} budget", self.scope.as_str())
+    }
+
     pub fn exhausted_message(&self) -> String {
         let when = match &self.resets_at {
             Some(t) => format!("; it resets at {t}"),
@@ -147,9 +159,9 @@ impl BudgetStatus {
             "{} budget `{}` is exhausted: {} spent and {} reserved of {} {period}{when}",
             self.scope.as_str(),
             self.name,
-            crate::report::usd(self.spent_nanos),
-            crate::report::usd(self.reserved_nanos),
-            crate::report::usd(self.limit_nanos),
+            crate::report::usd_readable(self.spent_nanos),
+            crate::report::usd_readable(self.reserved_nanos),
+            crate::report::usd_readable(self.limit_nanos),
         )
     }
 }

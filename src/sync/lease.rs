@@ -167,16 +167,13 @@ impl LeaseManager {
                 self.back_online(inner);
                 self.apply(inner);
                 if amount > 0 && added == 0 {
-                    let budget = limited_by
-                        .map(|b| exhausted(&b))
-                        .unwrap_or_else(|| "gw: the team budget is exhausted".to_string());
-                    return Err(self.exhausted_refusal(budget));
+                    return Err(self.exhausted_refusal(limited_by.as_ref()));
                 }
                 Ok(())
             }
             Err(SyncError::BudgetExhausted { budget, .. }) => {
                 self.back_online(inner);
-                Err(self.exhausted_refusal(exhausted(&budget)))
+                Err(self.exhausted_refusal(Some(&budget)))
             }
             Err(e) if e.is_transient() => {
                 self.went_offline(inner, &e);
@@ -187,16 +184,17 @@ impl LeaseManager {
                     "unauthorized",
                     format!("gw: the gw server refused this session's key: {message}"),
                 );
-                Err(Refusal {
-                    status: http::StatusCode::FORBIDDEN,
-                    kind: "permission_error",
-                    message: format!("gw: the gw server refused this session's key: {message}; log in again with `gw login`"),
-                    retry_after: None,
-                })
+                Err(Refusal::new(
+                    http::StatusCode::FORBIDDEN,
+                    "permission_error",
+                    "gw key refused",
+                    format!("gw: the gw server refused this session's key: {message}; log in again with `gw login`"),
+                ))
             }
-            Err(e) => Err(Refusal::budget(format!(
-                "gw: cannot get a budget lease from the gw server: {e}"
-            ))),
+            Err(e) => Err(Refusal::budget(
+                "no budget lease",
+                format!("gw: cannot get a budget lease from the gw server: {e}"),
+            )),
         }
     }
 
@@ -232,9 +230,16 @@ impl LeaseManager {
             .set_granted(inner.base + lease + inner.offline.unwrap_or(0));
     }
 
-    fn exhausted_refusal(&self, message: String) -> Refusal {
+    fn exhausted_refusal(&self, budget: Option<&BudgetStatus>) -> Refusal {
+        let (reason, message) = match budget {
+            Some(b) => (b.reason(), format!("gw: {}", b.exhausted_message())),
+            None => (
+                "team budget".to_string(),
+                "gw: the team budget is exhausted".to_string(),
+            ),
+        };
         self.notices.warn("exhausted", message.clone());
-        Refusal::budget(message)
+        Refusal::budget(reason, message)
     }
 
     fn went_offline(&self, inner: &mut Inner, e: &SyncError) {
@@ -273,14 +278,20 @@ impl LeaseManager {
                     self.apply(inner);
                     return Ok(());
                 }
-                Err(Refusal::budget(format!(
-                    "gw: the gw server at {url} is unreachable and this session's offline allowance of {} is spent (offline = \"allow\"); requests resume when the server is back",
-                    crate::report::usd(self.settings.offline_allowance_nanos)
-                )))
+                Err(Refusal::budget(
+                    "gw server unreachable",
+                    format!(
+                        "gw: the gw server at {url} is unreachable and this session's offline allowance of {} is spent (offline = \"allow\"); requests resume when the server is back",
+                        crate::report::usd_readable(self.settings.offline_allowance_nanos)
+                    ),
+                ))
             }
-            OfflinePolicy::Deny => Err(Refusal::budget(format!(
-                "gw: cannot check the budget: the gw server at {url} is unreachable and the offline policy is \"deny\"; requests resume when the server is back"
-            ))),
+            OfflinePolicy::Deny => Err(Refusal::budget(
+                "gw server unreachable",
+                format!(
+                    "gw: cannot check the budget: the gw server at {url} is unreachable and the offline policy is \"deny\"; requests resume when the server is back"
+                ),
+            )),
         }
     }
 
@@ -317,8 +328,4 @@ impl LeaseSource for LeaseManager {
             result
         })
     }
-}
-
-fn exhausted(budget: &BudgetStatus) -> String {
-    format!("gw: {}", budget.exhausted_message())
 }
