@@ -34,8 +34,11 @@ headers = {"content-type": "application/json", "x-claude-code-session-id": "agen
 anthropic = env.get("ANTHROPIC_BASE_URL")
 if anthropic:
     h = dict(headers)
+    # As Claude Code: an API key goes in x-api-key, an auth token as a bearer token.
     if env.get("ANTHROPIC_API_KEY"):
         h["x-api-key"] = env["ANTHROPIC_API_KEY"]
+    elif env.get("ANTHROPIC_AUTH_TOKEN"):
+        h["authorization"] = "Bearer " + env["ANTHROPIC_AUTH_TOKEN"]
     out["statuses"]["anthropic"] = post(anthropic + "/v1/messages?beta=true", h, {"model": "claude-sonnet-4-5", "stream": True})
     # The same request without the session key must be refused.
     origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(anthropic))

@@ -967,3 +967,45 @@ async fn session_key_places_are_checked_per_provider() {
     assert!(!seen[0].headers.contains_key("x-gw-session-key"));
     assert_eq!(seen[0].headers["authorization"], "Bearer own-login");
 }
+
+#[tokio::test]
+async fn claudes_probe_is_answered_here_and_its_bearer_token_becomes_the_held_key() {
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(gw::meter::Provider::Anthropic, "sk-ant-held".to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
+    // The startup probe, with and without the session's path segment and with no key at all.
+    for path in ["/anthropic", "/anthropic/", &format!("/{key}/anthropic")] {
+        let (status, _, body) = send("HEAD", &h.url(path), &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.is_empty());
+    }
+    let bearer = format!("Bearer {key}");
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/anthropic/v1/messages"),
+        &[("authorization", bearer.as_str())],
+        r#"{"model":"claude-sonnet-4-5"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Own login (claude.ai): its OAuth token passes through, the session proven by the path.
+    let (status, _, _) = send(
+        "POST",
+        &h.url(&format!("/{key}/anthropic/v1/messages")),
+        &[("authorization", "Bearer sk-ant-oat01-own")],
+        r#"{"model":"claude-sonnet-4-5"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 2, "the probes never left: {seen:?}");
+    assert_eq!(seen[0].headers["x-api-key"], "sk-ant-held");
+    assert!(!seen[0].headers.contains_key("authorization"));
+    assert_eq!(seen[1].headers["authorization"], "Bearer sk-ant-oat01-own");
+    let rows = h.rows().await;
+    assert_eq!(rows.len(), 2, "no row for a probe");
+    assert_eq!(rows[0].billing, gw::meter::Billing::Api);
+    assert_eq!(rows[1].billing, gw::meter::Billing::Subscription);
+}

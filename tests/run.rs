@@ -577,7 +577,7 @@ async fn no_agent_gets_a_secret_on_its_command_line() {
             let cmdline = report["cmdline"].as_str().unwrap();
             let key = report["env"]["GW_SESSION_KEY"]
                 .as_str()
-                .or_else(|| report["env"]["ANTHROPIC_API_KEY"].as_str())
+                .or_else(|| report["env"]["ANTHROPIC_AUTH_TOKEN"].as_str())
                 .unwrap_or_default()
                 .to_string();
             assert!(cmdline.contains("fake_agent.py"), "{cmdline}");
