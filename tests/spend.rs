@@ -681,6 +681,7 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
                 "DROP TRIGGER spend_rollup_insert; DROP TRIGGER spend_rollup_delete; DROP TRIGGER spend_rollup_update;
                  DROP TABLE spend_1d; DROP TABLE spend_1h; DROP TABLE spend_15m;
                  DROP INDEX requests_quarantined; ALTER TABLE requests DROP COLUMN sync_error;
+                 ALTER TABLE requests DROP COLUMN billing;
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -1080,4 +1081,54 @@ fn cli_seed_ledger_then_report() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["totals"]["requests"], 3000);
+}
+
+#[test]
+fn subscription_use_gets_a_billing_column_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("data/ledger.db")).unwrap();
+    let mut rows: Vec<Row> = WEEK
+        .iter()
+        .enumerate()
+        .map(|(i, r)| row(r, i as u128))
+        .collect();
+    let on_plan = rows
+        .iter_mut()
+        .find(|r| r.model.as_deref() == Some("gpt-5"))
+        .unwrap();
+    on_plan.billing = gw::meter::Billing::Subscription;
+    let day = on_plan.started_at_us;
+    ledger.insert(&rows).unwrap();
+    drop(ledger);
+    let now = Timestamp::from_microsecond(day)
+        .unwrap()
+        .checked_add(jiff::SignedDuration::from_mins(1))
+        .unwrap()
+        .to_string();
+    let (code, stdout, stderr) = run(gw(dir.path()).args(["spend", "--today", "--now", &now]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Billing"), "{stdout}");
+    assert!(stdout.contains("subscription"), "{stdout}");
+    // A period with no subscription use keeps its usual columns.
+    let (code, stdout, _) = run(gw(dir.path()).args([
+        "spend",
+        "--today",
+        "--now",
+        "2025-03-20T12:00:00Z",
+    ]));
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("Billing"), "{stdout}");
+    // Asked for, it groups like any key, in JSON too.
+    let (_, stdout, _) = run(gw(dir.path()).args([
+        "spend", "--week", "--by", "billing", "--json", "--now", &now,
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let keys: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"]["billing"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"api") && keys.contains(&"subscription"), "{v}");
 }
