@@ -52,7 +52,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --since 'From this day or time: 2025-03-09, 20250309, 2025-03-09T14:00, 2025-03-09T14:00:00Z, today, yesterday, 7d (the day 7 days ago), 2w, 12h (12 hours ago)'
             cand --until 'Up to this day (included) or time (excluded); same forms as --since. Default: today'
             cand --tz 'Time zone for days, weeks and months: an IANA name (Europe/Berlin), UTC, or +05:30. Default: the system''s'
-            cand --by 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key (comma-separated: --by day,model). Default: model for a single day, day otherwise'
+            cand --by 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login'
             cand --agent 'Only these agents (comma-separated; `*` globs: --agent ''claude*'')'
             cand --model 'Only these models (comma-separated; `*` globs: --model ''claude-sonnet-*'')'
             cand --project 'Only these projects (comma-separated; `*` globs)'

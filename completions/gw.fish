@@ -49,7 +49,7 @@ complete -c gw -n "__fish_gw_using_subcommand run" -s V -l version -d 'Print ver
 complete -c gw -n "__fish_gw_using_subcommand spend" -l since -d 'From this day or time: 2025-03-09, 20250309, 2025-03-09T14:00, 2025-03-09T14:00:00Z, today, yesterday, 7d (the day 7 days ago), 2w, 12h (12 hours ago)' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l until -d 'Up to this day (included) or time (excluded); same forms as --since. Default: today' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l tz -d 'Time zone for days, weeks and months: an IANA name (Europe/Berlin), UTC, or +05:30. Default: the system\'s' -r
-complete -c gw -n "__fish_gw_using_subcommand spend" -l by -d 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key (comma-separated: --by day,model). Default: model for a single day, day otherwise' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l by -d 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l agent -d 'Only these agents (comma-separated; `*` globs: --agent \'claude*\')' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l model -d 'Only these models (comma-separated; `*` globs: --model \'claude-sonnet-*\')' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l project -d 'Only these projects (comma-separated; `*` globs)' -r

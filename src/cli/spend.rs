@@ -47,8 +47,9 @@ pub struct SpendArgs {
     #[arg(long, value_name = "ZONE")]
     tz: Option<Zone>,
     /// Group by one or more of day, week, month, agent, model, provider, project, branch,
-    /// session, task, developer, key (comma-separated: --by day,model).
-    /// Default: model for a single day, day otherwise.
+    /// session, task, developer, key, billing (comma-separated: --by day,model).
+    /// Default: model for a single day, day otherwise; billing (api or subscription) is
+    /// added when the period holds use on a subscription login.
     #[arg(long, value_name = "KEYS")]
     by: Option<ByList>,
     /// Add per-model sub-rows under each row.
