@@ -16,6 +16,10 @@ pub const GW_ANTHROPIC_UPSTREAM: &str = "GW_ANTHROPIC_UPSTREAM";
 pub const GW_OPENAI_UPSTREAM: &str = "GW_OPENAI_UPSTREAM";
 /// Upstream base URL for Gemini (overrides `[upstream] gemini`).
 pub const GW_GEMINI_UPSTREAM: &str = "GW_GEMINI_UPSTREAM";
+/// Upstream base URL for ChatGPT's backend (overrides `[upstream] chatgpt`).
+pub const GW_CHATGPT_UPSTREAM: &str = "GW_CHATGPT_UPSTREAM";
+/// Upstream base URL for Google's Code Assist API (overrides `[upstream] codeassist`).
+pub const GW_CODEASSIST_UPSTREAM: &str = "GW_CODEASSIST_UPSTREAM";
 /// Address the standalone proxy listens on (overrides `[proxy] listen`).
 pub const GW_LISTEN: &str = "GW_LISTEN";
 /// Developer name recorded on ledger rows (overrides `developer`).
@@ -43,6 +47,8 @@ pub const ALL: &[(&str, &str)] = &[
     (GW_ANTHROPIC_UPSTREAM, "Anthropic upstream base URL (overrides [upstream] anthropic)"),
     (GW_OPENAI_UPSTREAM, "OpenAI upstream base URL (overrides [upstream] openai)"),
     (GW_GEMINI_UPSTREAM, "Gemini upstream base URL (overrides [upstream] gemini)"),
+    (GW_CHATGPT_UPSTREAM, "ChatGPT backend base URL, for Codex on a ChatGPT plan (overrides [upstream] chatgpt)"),
+    (GW_CODEASSIST_UPSTREAM, "Code Assist base URL, for Gemini CLI on a Google login (overrides [upstream] codeassist)"),
     (GW_LISTEN, "listen address of `gw proxy` (overrides [proxy] listen; default 127.0.0.1:0)"),
     (GW_DEVELOPER, "developer recorded on each ledger row (overrides developer; default: git user.email, else $USER)"),
     (GW_SERVER_DATABASE, "database of `gw server`: sqlite://PATH or postgres://... (default: sqlite://<data dir>/server.db)"),

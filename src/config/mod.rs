@@ -79,6 +79,10 @@ pub struct UpstreamSection {
     pub openai: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gemini: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chatgpt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codeassist: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -127,6 +131,8 @@ pub struct Upstreams {
     pub anthropic: Upstream,
     pub openai: Upstream,
     pub gemini: Upstream,
+    pub chatgpt: Upstream,
+    pub codeassist: Upstream,
 }
 
 impl Upstreams {
@@ -135,6 +141,8 @@ impl Upstreams {
             Provider::Anthropic => &self.anthropic,
             Provider::OpenAi => &self.openai,
             Provider::Gemini => &self.gemini,
+            Provider::ChatGpt => &self.chatgpt,
+            Provider::CodeAssist => &self.codeassist,
         }
     }
 }
@@ -160,12 +168,17 @@ pub enum ConfigError {
     NoHome,
 }
 
-pub const DEFAULT_UPSTREAMS: [(Provider, &str); 3] = [
+pub const DEFAULT_UPSTREAMS: [(Provider, &str); 5] = [
     (Provider::Anthropic, "https://api.anthropic.com"),
     (Provider::OpenAi, "https://api.openai.com"),
     (
         Provider::Gemini,
         "https://generativelanguage.googleapis.com",
+    ),
+    (Provider::ChatGpt, "https://chatgpt.com"),
+    (
+        Provider::CodeAssist,
+        "https://cloudcode-pa.googleapis.com",
     ),
 ];
 
@@ -229,6 +242,16 @@ impl Config {
                 Provider::Gemini,
                 &file.upstream.gemini,
                 env_vars::GW_GEMINI_UPSTREAM,
+            )?,
+            chatgpt: upstream(
+                Provider::ChatGpt,
+                &file.upstream.chatgpt,
+                env_vars::GW_CHATGPT_UPSTREAM,
+            )?,
+            codeassist: upstream(
+                Provider::CodeAssist,
+                &file.upstream.codeassist,
+                env_vars::GW_CODEASSIST_UPSTREAM,
             )?,
         };
 
@@ -338,6 +361,8 @@ impl Config {
                 anthropic: Some(self.upstreams.anthropic.redacted()),
                 openai: Some(self.upstreams.openai.redacted()),
                 gemini: Some(self.upstreams.gemini.redacted()),
+                chatgpt: Some(self.upstreams.chatgpt.redacted()),
+                codeassist: Some(self.upstreams.codeassist.redacted()),
             },
             proxy: ProxySection {
                 listen: Some(self.listen.to_string()),

@@ -4,8 +4,8 @@ use serde::de::DeserializeOwned;
 
 use super::scan::{contains, has_usage_value, trim_json_start};
 use super::wire::{
-    AnthropicEvent, AnthropicMessage, ChatChunk, GeminiChunk, Kind, OpenAiUsage, ResponseObject,
-    ResponsesEvent,
+    AnthropicEvent, AnthropicMessage, ChatChunk, CodeAssistChunk, GeminiChunk, Kind, OpenAiUsage,
+    ResponseObject, ResponsesEvent,
 };
 use super::{Protocol, Usage};
 
@@ -62,7 +62,7 @@ impl UsageExtractor {
             _ if event.is_empty() => true,
             Protocol::AnthropicMessages => anthropic_event_matters(event),
             Protocol::OpenAiResponses => responses_event_matters(event),
-            Protocol::OpenAiChat | Protocol::Gemini => true,
+            Protocol::OpenAiChat | Protocol::Gemini | Protocol::CodeAssist => true,
         }
     }
 
@@ -77,6 +77,7 @@ impl UsageExtractor {
             Protocol::OpenAiResponses => self.responses_chunk(event, data),
             Protocol::OpenAiChat => self.chat_chunk(data),
             Protocol::Gemini => self.gemini_chunk(data),
+            Protocol::CodeAssist => self.code_assist_chunk(data),
             Protocol::Other => {}
         }
     }
@@ -86,6 +87,7 @@ impl UsageExtractor {
         match self.protocol {
             Protocol::Other => false,
             Protocol::Gemini => matches!(key, b"usageMetadata" | b"modelVersion" | b"responseId"),
+            Protocol::CodeAssist => matches!(key, b"response" | b"traceId"),
             _ => matches!(key, b"id" | b"model" | b"usage"),
         }
     }
@@ -114,6 +116,11 @@ impl UsageExtractor {
             Protocol::Gemini => {
                 if let Some(chunk) = parse::<GeminiChunk>(json) {
                     self.gemini(chunk);
+                }
+            }
+            Protocol::CodeAssist => {
+                if let Some(wrapped) = parse::<CodeAssistChunk>(json) {
+                    self.code_assist(wrapped);
                 }
             }
             Protocol::Other => {}
@@ -236,6 +243,27 @@ impl UsageExtractor {
             let terminal = chunk.has_finish_reason();
             self.gemini(chunk);
             self.complete |= terminal;
+        }
+    }
+
+    fn code_assist_chunk(&mut self, data: &[u8]) {
+        if let Some(wrapped) = parse::<CodeAssistChunk>(data) {
+            let terminal = wrapped
+                .response
+                .as_ref()
+                .is_some_and(GeminiChunk::has_finish_reason);
+            self.code_assist(wrapped);
+            self.complete |= terminal;
+        }
+    }
+
+    /// The wrapped response's own id is kept, as for Gemini; the trace id stands in without one.
+    fn code_assist(&mut self, wrapped: CodeAssistChunk) {
+        if let Some(chunk) = wrapped.response {
+            self.gemini(chunk);
+        }
+        if self.upstream_id.is_none() {
+            self.upstream_id = wrapped.trace_id.filter(|s| !s.is_empty());
         }
     }
 

@@ -9,6 +9,9 @@ pub enum Protocol {
     OpenAiResponses,
     OpenAiChat,
     Gemini,
+    /// Google's Code Assist API: Gemini's methods on `/v1internal`, the model in the body and
+    /// each response wrapped in `{"response": …}`.
+    CodeAssist,
     /// Anything that carries no billed usage: token counting, model lists, `HEAD /`.
     Other,
 }
@@ -20,18 +23,24 @@ impl Protocol {
         let path = strip_query(path_and_query).trim_end_matches('/');
         match provider {
             Provider::Anthropic if path.ends_with("/messages") => Protocol::AnthropicMessages,
-            Provider::OpenAi if path.ends_with("/responses") => Protocol::OpenAiResponses,
+            Provider::OpenAi | Provider::ChatGpt if path.ends_with("/responses") => {
+                Protocol::OpenAiResponses
+            }
             // Gemini also serves an OpenAI-compatible endpoint under `/v1beta/openai/`.
             Provider::OpenAi | Provider::Gemini if path.ends_with("/chat/completions") => {
                 Protocol::OpenAiChat
             }
-            Provider::Gemini
+            Provider::Gemini | Provider::CodeAssist
                 if matches!(
                     gemini_method(path),
                     Some("generateContent" | "streamGenerateContent")
                 ) =>
             {
-                Protocol::Gemini
+                if provider == Provider::CodeAssist {
+                    Protocol::CodeAssist
+                } else {
+                    Protocol::Gemini
+                }
             }
             _ => Protocol::Other,
         }
@@ -45,6 +54,7 @@ impl Protocol {
             Protocol::OpenAiResponses => "openai.responses",
             Protocol::OpenAiChat => "openai.chat",
             Protocol::Gemini => "gemini.generate",
+            Protocol::CodeAssist => "codeassist.generate",
             Protocol::Other => "other",
         }
     }

@@ -638,6 +638,35 @@ mod tests {
     }
 
     #[test]
+    fn code_assist_wraps_gemini_responses() {
+        // Gemini CLI on a Google login: each chunk is `{"response": <Gemini chunk>, "traceId"}`.
+        let wrap = |chunk: &str| format!(r#"{{"response": {chunk}, "traceId": "trace-1"}}"#);
+        let sse: String = data_lines(GEMINI_SSE)
+            .iter()
+            .map(|c| format!("data: {}\r\n\r\n", wrap(c)))
+            .collect();
+        let want = cases().remove(3).want;
+        assert_any_chunking(
+            "code assist sse",
+            Protocol::CodeAssist,
+            SSE,
+            None,
+            sse.as_bytes(),
+            &want,
+        );
+        let json = wrap(std::str::from_utf8(GEMINI_JSON).unwrap());
+        let got = tap(Protocol::CodeAssist, JSON, None, [json.as_bytes()]);
+        let plain = tap(Protocol::Gemini, JSON, None, [GEMINI_JSON]);
+        assert_eq!(got.usage, plain.usage);
+        assert_eq!(got.model, plain.model);
+        assert!(got.complete && got.saw_usage);
+        assert_eq!(got.upstream_id, plain.upstream_id);
+        let bare = wrap(r#"{"candidates": []}"#);
+        let got = tap(Protocol::CodeAssist, JSON, None, [bare.as_bytes()]);
+        assert_eq!(got.upstream_id.as_deref(), Some("trace-1"));
+    }
+
+    #[test]
     fn error_bodies_yield_zero_usage() {
         use Protocol::*;
         let anthropic =

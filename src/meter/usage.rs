@@ -9,23 +9,51 @@ pub enum Provider {
     Anthropic,
     OpenAi,
     Gemini,
+    /// ChatGPT's backend, where Codex signed in with a ChatGPT plan sends its turns.
+    #[serde(rename = "chatgpt")]
+    ChatGpt,
+    /// Google's Code Assist API, where Gemini CLI signed in with a Google account sends its.
+    #[serde(rename = "codeassist")]
+    CodeAssist,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Anthropic, Provider::OpenAi, Provider::Gemini];
+    pub const ALL: [Provider; 5] = [
+        Provider::Anthropic,
+        Provider::OpenAi,
+        Provider::Gemini,
+        Provider::ChatGpt,
+        Provider::CodeAssist,
+    ];
 
-    /// The path prefix and ledger name: `anthropic`, `openai`, `gemini`.
+    /// The path prefix and ledger name: `anthropic`, `openai`, `gemini`, `chatgpt`,
+    /// `codeassist`.
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Anthropic => "anthropic",
             Provider::OpenAi => "openai",
             Provider::Gemini => "gemini",
+            Provider::ChatGpt => "chatgpt",
+            Provider::CodeAssist => "codeassist",
+        }
+    }
+
+    /// Whose models, prices and error shapes a route has: ChatGPT's backend serves OpenAI's
+    /// models, Code Assist Google's.
+    pub fn family(self) -> Provider {
+        match self {
+            Provider::ChatGpt => Provider::OpenAi,
+            Provider::CodeAssist => Provider::Gemini,
+            p => p,
         }
     }
 
     /// How requests on this route are paid for when nothing in them says otherwise.
     pub fn billing(self) -> Billing {
-        Billing::Api
+        match self {
+            Provider::ChatGpt | Provider::CodeAssist => Billing::Subscription,
+            _ => Billing::Api,
+        }
     }
 
     pub fn from_prefix(s: &str) -> Option<Provider> {

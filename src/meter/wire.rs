@@ -282,6 +282,16 @@ pub(crate) struct GeminiChunk {
     pub candidates: Option<Vec<GeminiCandidate>>,
 }
 
+/// A Code Assist response (Gemini CLI on a Google login): a Gemini response wrapped with the
+/// API's trace id, `{"response": {…}, "traceId": "…"}`; streamed, each chunk is one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct CodeAssistChunk {
+    pub response: Option<GeminiChunk>,
+    #[serde(alias = "trace_id")]
+    pub trace_id: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct GeminiCandidate {

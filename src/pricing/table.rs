@@ -115,6 +115,8 @@ impl PriceTable {
     /// then the table; each with the name as sent, then ever looser forms of it (see
     /// `normalize_model`). `None` for a model gw has no price for.
     pub fn resolve(&self, provider: Provider, model: &str) -> Option<(&str, &ModelPrice)> {
+        // A subscription route's models are its family's, at its family's prices.
+        let provider = provider.family();
         let names = candidates(provider, model);
         let table = &self.models[provider_index(provider)];
         [&self.overrides, table].into_iter().find_map(|map| {
@@ -147,15 +149,16 @@ impl PriceTable {
     /// `None` when the model is unknown: never a silent 0.
     pub fn cost(&self, provider: Provider, model: &str, usage: &Usage) -> Option<u64> {
         self.lookup(provider, model)
-            .map(|price| price.cost_nanos(provider, usage))
+            .map(|price| price.cost_nanos(provider.family(), usage))
     }
 }
 
 fn provider_index(provider: Provider) -> usize {
-    match provider {
+    match provider.family() {
         Provider::Anthropic => 0,
         Provider::OpenAi => 1,
         Provider::Gemini => 2,
+        Provider::ChatGpt | Provider::CodeAssist => unreachable!("a family is a price provider"),
     }
 }
 

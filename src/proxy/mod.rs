@@ -339,7 +339,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             None,
             StatusCode::NOT_FOUND,
             "not_found",
-            "gw proxy: unknown path; requests go under /anthropic/, /openai/ or /gemini/",
+            "gw proxy: unknown path; requests go under /anthropic/, /openai/, /gemini/, /chatgpt/ or /codeassist/",
         );
     };
     let mut upstream_path = upstream_path.to_string();

@@ -57,6 +57,7 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
                         .any(|base| model_list(path, base)))
                     || (post && gemini_count_tokens(path))
             }
+            Provider::ChatGpt | Provider::CodeAssist => false,
         }
     };
     if free {

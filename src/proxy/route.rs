@@ -124,14 +124,14 @@ pub fn error_body(
     kind: &str,
     message: &str,
 ) -> Bytes {
-    let value = match provider {
+    let value = match provider.map(Provider::family) {
         Some(Provider::Anthropic) => {
             serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
         }
         Some(Provider::OpenAi) | None => {
             serde_json::json!({"error": {"message": message, "type": kind, "code": kind}})
         }
-        Some(Provider::Gemini) => serde_json::json!({"error": {
+        Some(_) => serde_json::json!({"error": {
             "code": status.as_u16(),
             "message": message,
             "status": gemini_status(status),
