@@ -1009,3 +1009,71 @@ async fn claudes_probe_is_answered_here_and_its_bearer_token_becomes_the_held_ke
     assert_eq!(rows[0].billing, gw::meter::Billing::Api);
     assert_eq!(rows[1].billing, gw::meter::Billing::Subscription);
 }
+
+#[tokio::test]
+async fn codex_gets_refusals_as_plain_text_and_its_chatgpt_login_goes_to_chatgpt() {
+    let h = Harness::start_gated("", None, 0, ProxyPolicy::default()).await;
+    let body = r#"{"model":"gpt-5","stream":true}"#;
+    let (status, headers, text) = send(
+        "POST",
+        &h.url("/openai/v1/responses"),
+        &[("originator", "codex_exec")],
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "codex stops at once on a 400");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(
+        String::from_utf8_lossy(&text).starts_with("gw: "),
+        "the message alone: {text:?}"
+    );
+    let (status, _, text) = send("POST", &h.url("/openai/v1/responses"), &[], body).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "others keep the 402");
+    assert!(serde_json::from_slice::<serde_json::Value>(&text).is_ok());
+    assert!(h.mock.seen().is_empty());
+    let rows = h.rows().await;
+    assert_eq!(
+        rows.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [402, 402],
+        "the ledger keeps the real status"
+    );
+
+    // A ChatGPT login through OpenAI's route: to ChatGPT's backend, billed as a subscription.
+    let h = Harness::start().await;
+    let headers = [
+        ("authorization", "Bearer chatgpt-access-token"),
+        ("chatgpt-account-id", "acc-1"),
+        ("originator", "codex-tui"),
+    ];
+    let (status, _, _) = send("POST", &h.url("/openai/v1/responses"), &headers, body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(
+        "GET",
+        &h.url("/openai/v1/models?client_version=0.171.0"),
+        &headers,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the mock has no model list");
+    let seen = h.mock.seen();
+    assert_eq!(seen[0].path_and_query, "/backend-api/codex/responses");
+    assert_eq!(
+        seen[1].path_and_query,
+        "/backend-api/codex/models?client_version=0.171.0"
+    );
+    assert_eq!(seen[0].headers["authorization"], "Bearer chatgpt-access-token");
+    let rows = h.rows().await;
+    assert_eq!(rows[0].provider, "chatgpt");
+    assert_eq!(rows[0].billing, gw::meter::Billing::Subscription);
+    assert_eq!(rows[0].usage, OPENAI_USAGE);
+    assert_eq!(
+        rows[0].cost_nanos,
+        PriceTable::embedded()
+            .cost(gw::meter::Provider::OpenAi, "gpt-5", &OPENAI_USAGE)
+            .map(|c| c as i64),
+        "priced at API rates"
+    );
+}

@@ -33,6 +33,11 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         r#"model_providers.gw={{name="gw",base_url={},{auth},wire_api="responses"}}"#,
         toml_str(&base)
     );
+    if takes_no_daemon(ctx.args) {
+        // Codex's TUI warns on every launch that `-c` overrides keep it from its shared
+        // background server; run it embedded, as those overrides need anyway.
+        w.args.push("--no-daemon".into());
+    }
     for flag in [
         r#"model_provider="gw""#.to_string(),
         provider,
@@ -60,6 +65,17 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         ]);
     }
     Ok(w)
+}
+
+/// Whether codex accepts `--no-daemon` before these arguments: not with `--remote`, nor before
+/// the subcommands that need the shared server.
+fn takes_no_daemon(args: &[String]) -> bool {
+    let subcommand = args.iter().find(|a| !a.starts_with('-'));
+    !args.iter().any(|a| a == "--remote" || a.starts_with("--remote="))
+        && !matches!(
+            subcommand.map(String::as_str),
+            Some("queue" | "remote-control" | "app-server")
+        )
 }
 
 /// A TOML basic string.
@@ -98,11 +114,28 @@ mod tests {
             joined.contains(r#"mcp_servers.echo={command="/bin/echo-mcp",args=["--stdio"]}"#),
             "{joined}"
         );
+        assert_eq!(w.args[0], "--no-daemon", "before any subcommand");
         // Every -c value parses as TOML.
-        for pair in w.args.chunks(2) {
+        for pair in w.args[1..].chunks(2) {
             assert_eq!(pair[0], "-c");
             toml::from_str::<toml::Table>(&pair[1]).unwrap_or_else(|e| panic!("{}: {e}", pair[1]));
         }
+    }
+}
+
+#[cfg(test)]
+mod daemon_tests {
+    use super::takes_no_daemon;
+
+    #[test]
+    fn no_daemon_only_where_codex_takes_it() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(takes_no_daemon(&args(&[])));
+        assert!(takes_no_daemon(&args(&["exec", "hi"])));
+        assert!(takes_no_daemon(&args(&["resume", "--last"])));
+        assert!(!takes_no_daemon(&args(&["--remote", "ws://x"])));
+        assert!(!takes_no_daemon(&args(&["queue", "hi"])));
+        assert!(!takes_no_daemon(&args(&["remote-control", "start"])));
     }
 }
 

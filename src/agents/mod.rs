@@ -64,6 +64,8 @@ pub struct WireContext<'a> {
     pub mcp: &'a BTreeMap<String, McpServer>,
     /// The user's environment, to merge with rather than replace.
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The user's own arguments, which follow the wiring's.
+    pub args: &'a [String],
 }
 
 impl WireContext<'_> {
@@ -309,6 +311,7 @@ pub(crate) mod tests {
                 runtime_dir: self.dir.path(),
                 mcp: &self.mcp,
                 env,
+                args: &[],
             }
         }
 

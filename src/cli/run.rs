@@ -124,6 +124,7 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         runtime_dir: runtime_dir.path(),
         mcp: &config.mcp_servers,
         env: &env,
+        args: &child_args,
     };
     let wiring = match &target {
         Target::Agent(profile) => profile.wire(&ctx)?,

@@ -219,7 +219,15 @@ pub fn serve(listener: TcpListener, state: ProxyState) -> RunningProxy {
                     let service = hyper::service::service_fn(move |req| {
                         arrived.arrived();
                         let state = state.clone();
-                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                        async move {
+                            let plain = route::wants_plain_errors(req.headers());
+                            let response = handle(&state, req).await;
+                            Ok::<_, Infallible>(if plain {
+                                plain_error(response)
+                            } else {
+                                response
+                            })
+                        }
                     });
                     let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                     let conn = graceful.watch(conn);
@@ -266,6 +274,10 @@ fn full(bytes: Bytes) -> ProxyBody {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
+/// Marks a response gw answered itself, with its message.
+#[derive(Clone)]
+struct GwAnswer(String);
+
 fn error_response(
     provider: Option<Provider>,
     status: StatusCode,
@@ -279,6 +291,28 @@ fn error_response(
         HeaderValue::from_static("application/json"),
     );
     response
+        .extensions_mut()
+        .insert(GwAnswer(message.to_string()));
+    response
+}
+
+/// For a client that shows only a plain-text 400 at once (Codex retries every other 4xx five
+/// times, then prints it wrapped in its own words; see [`route::wants_plain_errors`]): gw's own
+/// refusals become `400 text/plain` holding the message. The ledger keeps the real status.
+fn plain_error(response: Response<ProxyBody>) -> Response<ProxyBody> {
+    let refusal = response.status().is_client_error();
+    match response.extensions().get::<GwAnswer>() {
+        Some(GwAnswer(message)) if refusal => {
+            let mut plain = Response::new(full(Bytes::from(message.clone())));
+            *plain.status_mut() = StatusCode::BAD_REQUEST;
+            plain.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            plain
+        }
+        _ => response,
+    }
 }
 
 /// A request gw answers itself: recorded with `status`, zero tokens and `message`, and
@@ -343,6 +377,15 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         );
     };
     let mut upstream_path = upstream_path.to_string();
+    let mut provider = provider;
+    if credential.is_none() {
+        // Codex signed in with a ChatGPT plan sends its turns to the base URL gw gave it, but
+        // only ChatGPT's backend takes that login: route there what says it is one.
+        if let Some(path) = route::chatgpt_route(provider, &upstream_path, req.headers()) {
+            provider = Provider::ChatGpt;
+            upstream_path = path;
+        }
+    }
     let mut headers = std::mem::take(req.headers_mut());
     // gw's own header never leaves the machine, however the request was admitted.
     headers.remove(auth::SESSION_KEY_HEADER);

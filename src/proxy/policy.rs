@@ -57,7 +57,9 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
                         .any(|base| model_list(path, base)))
                     || (post && gemini_count_tokens(path))
             }
-            Provider::ChatGpt | Provider::CodeAssist => false,
+            // Codex on a ChatGPT plan lists its models before a turn.
+            Provider::ChatGpt => read && model_list(path, "/backend-api/codex/models"),
+            Provider::CodeAssist => false,
         }
     };
     if free {

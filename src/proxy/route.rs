@@ -83,6 +83,32 @@ pub fn split_prefix(path_and_query: &str) -> Option<(Provider, &str)> {
     Some((provider, &rest[end..]))
 }
 
+/// Whether the client is one that shows a gw refusal only as a plain-text 400: Codex (its
+/// `originator` header is `codex_exec`, `codex-tui`, …) retries every other 4xx five times
+/// and then prints it wrapped in its own words, or shows its own text for a quota error.
+pub fn wants_plain_errors(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("originator")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("codex"))
+}
+
+/// Where a request to OpenAI's route that carries a ChatGPT login goes instead: ChatGPT's
+/// backend (`/v1/responses` → `/backend-api/codex/responses`, `/v1/models` likewise). Codex
+/// sends `chatgpt-account-id` with that login and only with it.
+pub fn chatgpt_route(
+    provider: Provider,
+    path_and_query: &str,
+    headers: &http::HeaderMap,
+) -> Option<String> {
+    if provider != Provider::OpenAi || !headers.contains_key("chatgpt-account-id") {
+        return None;
+    }
+    let rest = path_and_query.strip_prefix("/v1")?;
+    (rest.starts_with('/') || rest.starts_with('?') || rest.is_empty())
+        .then(|| format!("/backend-api/codex{rest}"))
+}
+
 /// Whether a request's own credentials are a plan's login rather than an API key: Claude Code
 /// signed in with claude.ai sends an OAuth access token (`sk-ant-oat…`) as a bearer token.
 pub fn subscription_login(provider: Provider, headers: &http::HeaderMap) -> bool {
@@ -223,6 +249,23 @@ fn first_value(headers: &HeaderMap, names: &[HeaderName]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chatgpt_logins_go_to_chatgpts_backend() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(chatgpt_route(Provider::OpenAi, "/v1/responses", &h), None);
+        h.insert("chatgpt-account-id", "acc-1".parse().unwrap());
+        assert_eq!(
+            chatgpt_route(Provider::OpenAi, "/v1/responses", &h).as_deref(),
+            Some("/backend-api/codex/responses")
+        );
+        assert_eq!(
+            chatgpt_route(Provider::OpenAi, "/v1/models?client_version=1", &h).as_deref(),
+            Some("/backend-api/codex/models?client_version=1")
+        );
+        assert_eq!(chatgpt_route(Provider::OpenAi, "/v1x/responses", &h), None);
+        assert_eq!(chatgpt_route(Provider::Anthropic, "/v1/messages", &h), None);
+    }
 
     #[test]
     fn base_probes_are_heads_of_a_provider_root() {

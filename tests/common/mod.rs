@@ -197,7 +197,8 @@ async fn respond(
                 ("anthropic_messages.json", "application/json")
             }
         }
-        _ if path.contains("/v1/responses") => {
+        // OpenAI's API, or ChatGPT's backend for Codex on a ChatGPT plan.
+        _ if path.contains("/v1/responses") || path.contains("/backend-api/codex/responses") => {
             if stream {
                 ("openai_responses_stream.sse", "text/event-stream")
             } else {
@@ -416,7 +417,9 @@ pub fn upstreams_at(url: &str) -> gw::config::Upstreams {
     gw::config::Upstreams {
         anthropic: upstream.clone(),
         openai: upstream.clone(),
-        gemini: upstream,
+        gemini: upstream.clone(),
+        chatgpt: upstream.clone(),
+        codeassist: upstream,
     }
 }
 
