@@ -100,14 +100,20 @@ impl Screen {
     }
 
     fn wait_until(&self, secs: u64, what: &str, done: impl Fn(&str) -> bool) -> String {
+        self.poll(secs, done)
+            .unwrap_or_else(|text| panic!("waited {secs}s for {what:?}; the screen:\n{text}"))
+    }
+
+    /// The screen once `done` holds, or the last screen after `secs`.
+    fn poll(&self, secs: u64, done: impl Fn(&str) -> bool) -> Result<String, String> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let text = self.text();
             if done(&text) {
-                return text;
+                return Ok(text);
             }
             if Instant::now() > deadline {
-                panic!("waited {secs}s for {what:?}; the screen:\n{text}");
+                return Err(text);
             }
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -305,7 +311,13 @@ fn answers(screen: &str) -> usize {
 /// One session: launch, two turns, quit; returns the summary line and the session's rows.
 fn session(ui: &Ui, desk: &Desk, mock: &Mock, extra: &[(&str, &str)]) -> (String, Vec<Row>) {
     let screen = desk.launch(mock, ui.agent, &[], extra);
-    screen.wait_for(ui.ready, 90);
+    let forbidden = |text: &str| ui.forbidden.iter().find(|f| text.contains(**f)).copied();
+    let first = screen.wait_until(90, ui.ready, |text| {
+        text.contains(ui.ready) || forbidden(text).is_some()
+    });
+    if let Some(text) = forbidden(&first) {
+        panic!("{}: the screen showed {text:?} at launch:\n{first}", ui.agent);
+    }
     for (turn, prompt) in ["say pong", "say pong again"].into_iter().enumerate() {
         screen.type_line(prompt);
         screen.wait_until(60, "an answer", |text| answers(text) > turn);
@@ -335,9 +347,15 @@ fn session(ui: &Ui, desk: &Desk, mock: &Mock, extra: &[(&str, &str)]) -> (String
         screen.keys(&["Escape"]);
         std::thread::sleep(Duration::from_millis(500));
     }
-    for key in ui.quit {
-        screen.keys(&[key]);
-        std::thread::sleep(Duration::from_millis(800));
+    // A key may land while the UI is still busy (a title, a redraw): try again, as a user would.
+    for _ in 0..3 {
+        for key in ui.quit {
+            screen.keys(&[key]);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        if screen.poll(10, |text| text.contains("[exit ")).is_ok() {
+            break;
+        }
     }
     let summary = check_screen(&screen, ui.agent, ui.forbidden);
     let id = summary.rsplit("session ").next().unwrap().trim().to_string();
@@ -461,5 +479,92 @@ async fn opencode_tui_sessions_through_gw() {
     for (summary, rows) in &results {
         assert!(summary.contains("claude-sonnet-4-5"), "{summary}");
         assert!(rows.iter().all(|r| r.provider == "anthropic"));
+    }
+}
+
+static CLAUDE: Ui = Ui {
+    agent: "claude",
+    ready: "? for shortcuts",
+    quit: &["C-c", "C-c"],
+    forbidden: &[
+        "Detected a custom API key",
+        "Do you want to use this API key",
+        "Not logged in",
+        "Auth conflict",
+        "gws-",
+    ],
+};
+
+/// Claude Code's own first-launch screens (theme, folder trust), answered as a user would.
+fn claude_onboarded(desk: &Desk) {
+    desk.write_home(
+        ".claude.json",
+        &serde_json::json!({
+            "hasCompletedOnboarding": true,
+            "projects": { desk.work().display().to_string(): { "hasTrustDialogAccepted": true } },
+        })
+        .to_string(),
+    );
+    desk.write_home(".claude/settings.json", r#"{"theme":"dark"}"#);
+}
+
+static GEMINI: Ui = Ui {
+    agent: "gemini",
+    ready: "Type your message",
+    quit: &["C-c", "C-c"],
+    forbidden: &["gws-", "Invalid auth method", "Warning:"],
+};
+
+/// Gemini CLI's own first-launch question (folder trust), answered as a user would.
+fn gemini_onboarded(desk: &Desk) {
+    desk.write_home(
+        ".gemini/trustedFolders.json",
+        &serde_json::json!({ desk.work().display().to_string(): "TRUST_FOLDER" }).to_string(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_tui_sessions_through_gw() {
+    let Some(bin) = prerequisites("claude") else {
+        return;
+    };
+    let desk = Desk::new(bin);
+    claude_onboarded(&desk);
+    let results = three_sessions(
+        &CLAUDE,
+        desk,
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+        // Signed in with claude.ai (a Max plan): the OAuth credentials `claude /login` saves.
+        |desk| {
+            let expires = (std::time::SystemTime::now() + Duration::from_secs(365 * 86_400))
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis();
+            desk.write_home(
+                ".claude/.credentials.json",
+                &serde_json::json!({"claudeAiOauth": {
+                    "accessToken": "sk-ant-oat01-test-access",
+                    "refreshToken": "sk-ant-ort01-test-refresh",
+                    "expiresAt": expires,
+                    "scopes": ["user:inference", "user:profile", "user:sessions:claude_code"],
+                    "subscriptionType": "max",
+                }})
+                .to_string(),
+            );
+        },
+        &[],
+    )
+    .await;
+    for (i, (summary, rows)) in results.iter().enumerate() {
+        assert!(summary.contains("claude-sonnet-4-5"), "{summary}");
+        let billing = if i < 2 {
+            gw::meter::Billing::Api
+        } else {
+            gw::meter::Billing::Subscription
+        };
+        assert!(
+            rows.iter().all(|r| r.provider == "anthropic" && r.billing == billing),
+            "session {i}: {rows:#?}"
+        );
     }
 }
