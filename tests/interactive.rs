@@ -568,3 +568,47 @@ async fn claude_code_tui_sessions_through_gw() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_cli_tui_sessions_through_gw() {
+    let Some(bin) = prerequisites("gemini") else {
+        return;
+    };
+    let desk = Desk::new(bin);
+    gemini_onboarded(&desk);
+    let results = three_sessions(
+        &GEMINI,
+        desk,
+        &[("GEMINI_API_KEY", "gm-test"), ("COLORTERM", "truecolor")],
+        // Signed in with Google. Offline, the OAuth file `/auth` saves cannot be used (Gemini
+        // CLI checks it with Google's tokeninfo first): the Code Assist access token it also
+        // takes from the environment stands in for it, on the same route.
+        |desk| {
+            desk.write_home(
+                ".gemini/settings.json",
+                r#"{"security":{"auth":{"selectedType":"oauth-personal"}}}"#,
+            );
+        },
+        &[
+            ("COLORTERM", "truecolor"),
+            ("GOOGLE_GENAI_USE_GCA", "true"),
+            ("GOOGLE_CLOUD_ACCESS_TOKEN", "ya29.test-access"),
+        ],
+    )
+    .await;
+    for (i, (summary, rows)) in results.iter().enumerate() {
+        assert!(summary.contains("gemini-2.5-pro"), "{summary}");
+        let (provider, billing) = if i < 2 {
+            ("gemini", gw::meter::Billing::Api)
+        } else {
+            ("codeassist", gw::meter::Billing::Subscription)
+        };
+        let metered: Vec<&Row> = rows.iter().filter(|r| !r.usage.is_zero()).collect();
+        assert!(
+            metered
+                .iter()
+                .all(|r| r.provider == provider && r.billing == billing),
+            "session {i}: {rows:#?}"
+        );
+    }
+}

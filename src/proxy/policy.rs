@@ -59,7 +59,26 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
             }
             // Codex on a ChatGPT plan lists its models before a turn.
             Provider::ChatGpt => read && model_list(path, "/backend-api/codex/models"),
-            Provider::CodeAssist => false,
+            // Gemini CLI on a Google login: setup, quota, experiments and telemetry calls,
+            // and reading the operation its onboarding started.
+            Provider::CodeAssist => {
+                (read && path.starts_with("/v1internal/operations/"))
+                    || (post
+                        && path.strip_prefix("/v1internal:").is_some_and(|method| {
+                            matches!(
+                                method,
+                                "loadCodeAssist"
+                                    | "onboardUser"
+                                    | "countTokens"
+                                    | "listExperiments"
+                                    | "retrieveUserQuota"
+                                    | "recordCodeAssistMetrics"
+                                    | "fetchAdminControls"
+                                    | "getCodeAssistGlobalUserSetting"
+                                    | "setCodeAssistGlobalUserSetting"
+                            )
+                        }))
+            }
         }
     };
     if free {

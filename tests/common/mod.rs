@@ -189,6 +189,9 @@ async fn respond(
         return reply(StatusCode::OK, "text/event-stream", full(text));
     }
 
+    if let Some(method) = path.split("/v1internal:").nth(1) {
+        return code_assist(method, &body);
+    }
     let (fixture_name, content_type) = match () {
         _ if path.contains("/v1/messages") => {
             if stream {
@@ -250,22 +253,7 @@ async fn respond(
             .collect();
     }
     if fixture_name == "gemini.json" {
-        // Gemini CLI's model router asks for JSON that scores the prompt or names a model;
-        // answer as the real API would, or it retries for a minute and a half.
-        let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
-        let routed = if has(b"complexity_score") {
-            Some(r#""{\"complexity_reasoning\": \"simple\", \"complexity_score\": 10}""#)
-        } else if has(b"model_choice") {
-            Some(r#""{\"reasoning\": \"simple\", \"model_choice\": \"flash\"}""#)
-        } else {
-            None
-        };
-        if let Some(answer) = routed {
-            payload = String::from_utf8(payload)
-                .unwrap()
-                .replace("\"pong\"", answer)
-                .into_bytes();
-        }
+        payload = gemini_routed(&payload, &body);
     }
     if path.contains(":streamGenerateContent") && !path.contains("alt=sse") {
         // Gemini without alt=sse: a JSON array of the chunks.
@@ -328,6 +316,65 @@ async fn respond(
         .headers_mut()
         .insert("request-id", "req_mock_1".parse().unwrap());
     response
+}
+
+/// Google's Code Assist API (Gemini CLI on a Google login): its setup calls, and Gemini's
+/// responses wrapped in `{"response": …, "traceId": …}`.
+fn code_assist(method_and_query: &str, body: &[u8]) -> Response<MockBody> {
+    let json = |value: serde_json::Value| {
+        reply(StatusCode::OK, "application/json", full(value.to_string()))
+    };
+    let method = method_and_query.split('?').next().unwrap_or_default();
+    let wrap = |chunk: &str| format!(r#"{{"response":{chunk},"traceId":"trace-mock"}}"#);
+    match method {
+        "loadCodeAssist" => json(serde_json::json!({
+            "currentTier": {"id": "standard-tier", "name": "Gemini Code Assist Standard",
+                "userDefinedCloudaicompanionProject": false, "hasOnboardedPreviously": true},
+            "allowedTiers": [{"id": "standard-tier", "name": "Gemini Code Assist Standard",
+                "isDefault": true, "userDefinedCloudaicompanionProject": false}],
+            "cloudaicompanionProject": "gw-mock-project",
+        })),
+        "onboardUser" => json(serde_json::json!({"name": "operations/mock", "done": true,
+            "response": {"cloudaicompanionProject": {"id": "gw-mock-project", "name": "gw-mock-project"}}})),
+        "streamGenerateContent" => {
+            let text: String = String::from_utf8(fixture("gemini_stream.sse"))
+                .unwrap()
+                .lines()
+                .filter_map(|line| line.strip_prefix("data: "))
+                .map(|data| format!("data: {}\r\n\r\n", wrap(data.trim())))
+                .collect();
+            reply(StatusCode::OK, "text/event-stream", full(text))
+        }
+        "generateContent" => {
+            let answer = gemini_routed(&fixture("gemini.json"), body);
+            let answer = String::from_utf8(answer).unwrap();
+            reply(StatusCode::OK, "application/json", full(wrap(&answer)))
+        }
+        "countTokens" => json(serde_json::json!({"totalTokens": 42})),
+        "listExperiments" => json(serde_json::json!({"experimentIds": [], "flags": []})),
+        "retrieveUserQuota" => json(serde_json::json!({"buckets": []})),
+        _ => json(serde_json::json!({})),
+    }
+}
+
+/// Gemini CLI's model router asks for JSON that scores the prompt or names a model; answers as
+/// the real API would, or it retries for a minute and a half.
+fn gemini_routed(payload: &[u8], body: &[u8]) -> Vec<u8> {
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    let routed = if has(b"complexity_score") {
+        Some(r#""{\"complexity_reasoning\": \"simple\", \"complexity_score\": 10}""#)
+    } else if has(b"model_choice") {
+        Some(r#""{\"reasoning\": \"simple\", \"model_choice\": \"flash\"}""#)
+    } else {
+        None
+    };
+    match routed {
+        Some(answer) => String::from_utf8(payload.to_vec())
+            .unwrap()
+            .replace("\"pong\"", answer)
+            .into_bytes(),
+        None => payload.to_vec(),
+    }
 }
 
 fn reply(status: StatusCode, content_type: &str, body: MockBody) -> Response<MockBody> {
