@@ -214,3 +214,123 @@ async fn opencode_run_is_metered() {
     ];
     trial("opencode", Provider::Anthropic, &args, &[]).await;
 }
+
+/// A fake ChatGPT login as `codex login` saves it: unsigned JWTs that expire in ten years
+/// (codex refreshes only an expired access token, straight with auth.openai.com).
+fn chatgpt_auth_json() -> String {
+    use base64::Engine;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": "https://auth.openai.com", "sub": "user-1", "email": "dev@example.com",
+        "iat": now, "exp": now + 10 * 365 * 86_400,
+        "https://api.openai.com/auth": {"chatgpt_plan_type": "plus", "chatgpt_account_id": "acc-1",
+            "chatgpt_user_id": "user-1", "user_id": "user-1"},
+    });
+    let jwt = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"alg": "none", "typ": "JWT"})),
+        b64(claims)
+    );
+    serde_json::json!({
+        "auth_mode": "chatgpt", "OPENAI_API_KEY": null, "last_refresh": "2026-01-01T00:00:00Z",
+        "tokens": {"id_token": jwt, "access_token": jwt, "refresh_token": "rt-test", "account_id": "acc-1"},
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_on_a_chatgpt_plan_is_metered_as_subscription() {
+    let Some(bin) = agents_bin() else {
+        eprintln!("GW_TEST_AGENTS_BIN not set: the codex ChatGPT test did not run (see .ci/run)");
+        return;
+    };
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let home = trial.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".codex")).unwrap();
+    std::fs::write(home.join(".codex/auth.json"), chatgpt_auth_json()).unwrap();
+    let args = [
+        "run",
+        "codex",
+        "--",
+        "exec",
+        "--skip-git-repo-check",
+        "say pong",
+    ];
+    // No OpenAI key for gw: codex uses its own (ChatGPT) login.
+    let output = trial
+        .run(&mock, &bin, &args, &[("OPENAI_API_KEY", ""), ("GW_CHATGPT_UPSTREAM", &mock.url())])
+        .await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("pong"));
+    let seen = mock.seen();
+    let turn = seen
+        .iter()
+        .find(|s| s.method == "POST")
+        .expect("the turn reached the mock");
+    assert_eq!(turn.path_and_query, "/backend-api/codex/responses");
+    assert_eq!(turn.headers["chatgpt-account-id"], "acc-1");
+    assert!(!turn.headers.contains_key("x-gw-session-key"));
+    let rows = trial.rows();
+    let metered: Vec<&Row> = rows.iter().filter(|r| !r.usage.is_zero()).collect();
+    assert_eq!(metered.len(), 1, "{rows:#?}");
+    assert_eq!(metered[0].provider, "chatgpt");
+    assert_eq!(metered[0].billing, gw::meter::Billing::Subscription);
+    assert!(metered[0].cost_nanos.is_some(), "priced at API rates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_stops_at_once_on_a_spent_budget_and_shows_why() {
+    let Some(bin) = agents_bin() else {
+        eprintln!("GW_TEST_AGENTS_BIN not set: the codex budget test did not run (see .ci/run)");
+        return;
+    };
+    let trial = Trial::new();
+    let config = trial.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[budget]\ndaily_usd = 0.001\n");
+    std::fs::write(&config, text).unwrap();
+    let args = [
+        "run",
+        "codex",
+        "--",
+        "exec",
+        "--skip-git-repo-check",
+        "-m",
+        "gpt-5",
+        "say pong",
+    ];
+    // The first session spends more than the day's $0.001.
+    let mock = Mock::start().await;
+    let first = trial.run(&mock, &bin, &args, &[]).await;
+    assert!(first.status.success(), "{}", explain(&first));
+    // The next is refused: codex gives up at its first refusal and shows gw's message.
+    let mock = Mock::start().await;
+    let started = std::time::Instant::now();
+    let second = trial.run(&mock, &bin, &args, &[]).await;
+    let took = started.elapsed();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&second.stdout),
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(!second.status.success(), "{}", explain(&second));
+    assert!(
+        shown.contains("daily budget of $0.0010 is spent"),
+        "{}",
+        explain(&second)
+    );
+    assert!(mock.seen().is_empty(), "nothing reached the upstream");
+    let refused: Vec<Row> = trial.rows().into_iter().filter(|r| r.status == 402).collect();
+    assert_eq!(refused.len(), 1, "one request, no retries: {refused:#?}");
+    assert!(
+        shown.contains("1 refused (daily budget)"),
+        "the summary says so: {shown}"
+    );
+    eprintln!("codex stopped {took:?} after launch");
+}
