@@ -134,7 +134,10 @@ impl LocalBudgets {
 
     async fn top_up(&self) -> Result<(), Refusal> {
         let Some(gate) = self.gate.upgrade() else {
-            return Err(Refusal::budget("session ending", "gw: this session is ending"));
+            return Err(Refusal::budget(
+                "session ending",
+                "gw: this session is ending",
+            ));
         };
         // This session's finished requests count too: get them into the ledger first.
         if let Err(e) = self.writer.flush().await {

@@ -264,7 +264,12 @@ async fn codex_on_a_chatgpt_plan_is_metered_as_subscription() {
     ];
     // No OpenAI key for gw: codex uses its own (ChatGPT) login.
     let output = trial
-        .run(&mock, &bin, &args, &[("OPENAI_API_KEY", ""), ("GW_CHATGPT_UPSTREAM", &mock.url())])
+        .run(
+            &mock,
+            &bin,
+            &args,
+            &[("OPENAI_API_KEY", ""), ("GW_CHATGPT_UPSTREAM", &mock.url())],
+        )
         .await;
     assert!(output.status.success(), "{}", explain(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("pong"));
@@ -326,7 +331,11 @@ async fn codex_stops_at_once_on_a_spent_budget_and_shows_why() {
         explain(&second)
     );
     assert!(mock.seen().is_empty(), "nothing reached the upstream");
-    let refused: Vec<Row> = trial.rows().into_iter().filter(|r| r.status == 402).collect();
+    let refused: Vec<Row> = trial
+        .rows()
+        .into_iter()
+        .filter(|r| r.status == 402)
+        .collect();
     assert_eq!(refused.len(), 1, "one request, no retries: {refused:#?}");
     assert!(
         shown.contains("1 refused (daily budget)"),

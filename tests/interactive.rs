@@ -33,7 +33,9 @@ fn tmux_available() -> bool {
 /// Whether the interactive tests can run here; says why not when they cannot.
 fn prerequisites(agent: &str) -> Option<PathBuf> {
     let Some(bin) = agents_bin() else {
-        eprintln!("GW_TEST_AGENTS_BIN not set: the interactive {agent} test did not run (see .ci/run)");
+        eprintln!(
+            "GW_TEST_AGENTS_BIN not set: the interactive {agent} test did not run (see .ci/run)"
+        );
         return None;
     };
     if !tmux_available() {
@@ -59,7 +61,17 @@ impl Screen {
             .env("TERM", "xterm-256color")
             .arg("-S")
             .arg(&socket)
-            .args(["-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "50", "-c"])
+            .args([
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "50",
+                "-c",
+            ])
             .arg(cwd)
             .arg("--")
             .args(command);
@@ -243,7 +255,10 @@ impl Desk {
 fn check_screen(screen: &Screen, agent: &str, forbidden: &[&str]) -> String {
     let done = screen.wait_for("[exit ", 60);
     let all = screen.everything_shown();
-    assert!(done.contains("[exit 0]"), "{agent} exited non-zero:\n{done}");
+    assert!(
+        done.contains("[exit 0]"),
+        "{agent} exited non-zero:\n{done}"
+    );
     let summary: Vec<&str> = done
         .lines()
         .filter(|l| l.starts_with("gw: ") && l.contains(" request"))
@@ -264,7 +279,10 @@ fn check_screen(screen: &Screen, agent: &str, forbidden: &[&str]) -> String {
         assert!(!trimmed.contains(" WARN "), "{agent}: a warning: {line}");
     }
     for text in forbidden {
-        assert!(!all.contains(text), "{agent}: the screen showed {text:?}:\n{all}");
+        assert!(
+            !all.contains(text),
+            "{agent}: the screen showed {text:?}:\n{all}"
+        );
     }
     summary[0].to_string()
 }
@@ -278,7 +296,8 @@ fn check_ledger(rows: &[Row], mock: &Mock, summary: &str, agent: &str) {
         "{agent}: one row per request that reached the upstream: {seen:#?}"
     );
     assert!(
-        rows.iter().all(|r| r.endpoint != "/" && !r.endpoint.is_empty()),
+        rows.iter()
+            .all(|r| r.endpoint != "/" && !r.endpoint.is_empty()),
         "{agent}: a probe was recorded: {rows:#?}"
     );
     assert!(
@@ -286,7 +305,11 @@ fn check_ledger(rows: &[Row], mock: &Mock, summary: &str, agent: &str) {
         "{agent}: a probe reached the upstream"
     );
     let count = format!("gw: {} request", rows.len());
-    assert!(summary.starts_with(&count), "{summary} (rows: {})", rows.len());
+    assert!(
+        summary.starts_with(&count),
+        "{summary} (rows: {})",
+        rows.len()
+    );
 }
 
 /// How one agent's full-screen UI is driven.
@@ -316,7 +339,10 @@ fn session(ui: &Ui, desk: &Desk, mock: &Mock, extra: &[(&str, &str)]) -> (String
         text.contains(ui.ready) || forbidden(text).is_some()
     });
     if let Some(text) = forbidden(&first) {
-        panic!("{}: the screen showed {text:?} at launch:\n{first}", ui.agent);
+        panic!(
+            "{}: the screen showed {text:?} at launch:\n{first}",
+            ui.agent
+        );
     }
     for (turn, prompt) in ["say pong", "say pong again"].into_iter().enumerate() {
         screen.type_line(prompt);
@@ -341,7 +367,11 @@ fn session(ui: &Ui, desk: &Desk, mock: &Mock, extra: &[(&str, &str)]) -> (String
         }
         for panel in &panels {
             for text in ui.forbidden {
-                assert!(!panel.contains(text), "{}: warning {text:?}:\n{panel}", ui.agent);
+                assert!(
+                    !panel.contains(text),
+                    "{}: warning {text:?}:\n{panel}",
+                    ui.agent
+                );
             }
         }
         screen.keys(&["Escape"]);
@@ -358,7 +388,12 @@ fn session(ui: &Ui, desk: &Desk, mock: &Mock, extra: &[(&str, &str)]) -> (String
         }
     }
     let summary = check_screen(&screen, ui.agent, ui.forbidden);
-    let id = summary.rsplit("session ").next().unwrap().trim().to_string();
+    let id = summary
+        .rsplit("session ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
     let rows: Vec<Row> = desk
         .rows()
         .into_iter()
@@ -563,7 +598,8 @@ async fn claude_code_tui_sessions_through_gw() {
             gw::meter::Billing::Subscription
         };
         assert!(
-            rows.iter().all(|r| r.provider == "anthropic" && r.billing == billing),
+            rows.iter()
+                .all(|r| r.provider == "anthropic" && r.billing == billing),
             "session {i}: {rows:#?}"
         );
     }

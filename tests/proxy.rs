@@ -1021,7 +1021,11 @@ async fn codex_gets_refusals_as_plain_text_and_its_chatgpt_login_goes_to_chatgpt
         body,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "codex stops at once on a 400");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "codex stops at once on a 400"
+    );
     assert!(headers["content-type"]
         .to_str()
         .unwrap()
@@ -1064,7 +1068,10 @@ async fn codex_gets_refusals_as_plain_text_and_its_chatgpt_login_goes_to_chatgpt
         seen[1].path_and_query,
         "/backend-api/codex/models?client_version=0.171.0"
     );
-    assert_eq!(seen[0].headers["authorization"], "Bearer chatgpt-access-token");
+    assert_eq!(
+        seen[0].headers["authorization"],
+        "Bearer chatgpt-access-token"
+    );
     let rows = h.rows().await;
     assert_eq!(rows[0].provider, "chatgpt");
     assert_eq!(rows[0].billing, gw::meter::Billing::Subscription);

@@ -1111,12 +1111,8 @@ fn subscription_use_gets_a_billing_column_of_its_own() {
     assert!(stdout.contains("Billing"), "{stdout}");
     assert!(stdout.contains("subscription"), "{stdout}");
     // A period with no subscription use keeps its usual columns.
-    let (code, stdout, _) = run(gw(dir.path()).args([
-        "spend",
-        "--today",
-        "--now",
-        "2025-03-20T12:00:00Z",
-    ]));
+    let (code, stdout, _) =
+        run(gw(dir.path()).args(["spend", "--today", "--now", "2025-03-20T12:00:00Z"]));
     assert_eq!(code, 0);
     assert!(!stdout.contains("Billing"), "{stdout}");
     // Asked for, it groups like any key, in JSON too.
@@ -1130,5 +1126,8 @@ fn subscription_use_gets_a_billing_column_of_its_own() {
         .iter()
         .map(|r| r["key"]["billing"].as_str().unwrap())
         .collect();
-    assert!(keys.contains(&"api") && keys.contains(&"subscription"), "{v}");
+    assert!(
+        keys.contains(&"api") && keys.contains(&"subscription"),
+        "{v}"
+    );
 }

@@ -71,7 +71,9 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
 /// the subcommands that need the shared server.
 fn takes_no_daemon(args: &[String]) -> bool {
     let subcommand = args.iter().find(|a| !a.starts_with('-'));
-    !args.iter().any(|a| a == "--remote" || a.starts_with("--remote="))
+    !args
+        .iter()
+        .any(|a| a == "--remote" || a.starts_with("--remote="))
         && !matches!(
             subcommand.map(String::as_str),
             Some("queue" | "remote-control" | "app-server")

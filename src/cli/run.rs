@@ -176,10 +176,7 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
 
     if !args.quiet {
         match Ledger::open(&config.ledger_path()).and_then(|l| l.session_rows(&session_id)) {
-            Ok(rows) => eprintln!(
-                "{}",
-                summary_line(&rows, refusals.summary(), &session_id)
-            ),
+            Ok(rows) => eprintln!("{}", summary_line(&rows, refusals.summary(), &session_id)),
             Err(e) => eprintln!(
                 "gw: session {session_id} ended; cannot read the ledger for a summary: {e}"
             ),

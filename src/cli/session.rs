@@ -16,9 +16,7 @@ use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
-use crate::proxy::{
-    self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth,
-};
+use crate::proxy::{self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth};
 use crate::sync::{self, Notices, TeamSession};
 
 /// Who is running and what a session is about, beyond what attribution discovers.

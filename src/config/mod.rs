@@ -176,10 +176,7 @@ pub const DEFAULT_UPSTREAMS: [(Provider, &str); 5] = [
         "https://generativelanguage.googleapis.com",
     ),
     (Provider::ChatGpt, "https://chatgpt.com"),
-    (
-        Provider::CodeAssist,
-        "https://cloudcode-pa.googleapis.com",
-    ),
+    (Provider::CodeAssist, "https://cloudcode-pa.googleapis.com"),
 ];
 
 impl Config {

@@ -69,7 +69,9 @@ impl std::fmt::Display for Provider {
 
 /// How a request is paid for: per token on an API key (`api`), or by a plan the agent logged in
 /// with (`subscription`: ChatGPT, claude.ai, Google), whose usage gw still prices at API rates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Billing {
     #[default]

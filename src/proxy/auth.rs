@@ -244,7 +244,10 @@ mod tests {
             &mut anthropic,
             &mut p,
         );
-        assert_eq!(anthropic["x-api-key"], "sk-real", "Anthropic takes x-api-key");
+        assert_eq!(
+            anthropic["x-api-key"], "sk-real",
+            "Anthropic takes x-api-key"
+        );
         assert!(!anthropic.contains_key("authorization"));
         a.swap(Provider::OpenAi, CredentialPlace::Bearer, &mut h, &mut p);
         assert!(

@@ -256,9 +256,8 @@ impl BudgetGate {
                 ))
             }
         }
-        self.try_reserve().ok_or_else(|| {
-            Refusal::budget("budget", "gw: the budget lease ran out; try again")
-        })
+        self.try_reserve()
+            .ok_or_else(|| Refusal::budget("budget", "gw: the budget lease ran out; try again"))
     }
 
     fn try_reserve(self: &Arc<Self>) -> Option<Ticket> {

@@ -270,10 +270,20 @@ mod tests {
     #[test]
     fn base_probes_are_heads_of_a_provider_root() {
         let head = http::Method::HEAD;
-        for yes in ["/anthropic", "/anthropic/", "/gws-k/anthropic", "/openai?x=1"] {
+        for yes in [
+            "/anthropic",
+            "/anthropic/",
+            "/gws-k/anthropic",
+            "/openai?x=1",
+        ] {
             assert!(is_base_probe(&head, yes), "{yes}");
         }
-        for no in ["/anthropic/v1/messages", "/", "/gws-k/other", "/a/b/anthropic"] {
+        for no in [
+            "/anthropic/v1/messages",
+            "/",
+            "/gws-k/other",
+            "/a/b/anthropic",
+        ] {
             assert!(!is_base_probe(&head, no), "{no}");
         }
         assert!(!is_base_probe(&http::Method::GET, "/anthropic"));
