@@ -61,11 +61,17 @@ impl Refusal {
 
 /// How many requests gw refused in a session, by reason: for the summary line.
 #[derive(Debug, Default)]
-pub struct Refusals(Mutex<BTreeMap<Cow<'static, str>, u64>>);
+pub struct Refusals(Mutex<BTreeMap<String, u64>>);
 
 impl Refusals {
-    pub fn count(&self, reason: &Cow<'static, str>) {
-        *self.0.lock().unwrap().entry(reason.clone()).or_default() += 1;
+    pub fn count(&self, reason: &str) {
+        let mut counts = self.0.lock().unwrap();
+        match counts.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(reason.to_string(), 1);
+            }
+        }
     }
 
     /// `12 refused (daily budget)`, `3 refused (2 daily budget, 1 model not allowed)`, or
@@ -80,8 +86,7 @@ impl Refusals {
                 .next()
                 .map(|reason| format!("{total} refused ({reason})")),
             _ => {
-                let mut parts: Vec<(&u64, &Cow<str>)> =
-                    counts.iter().map(|(r, n)| (n, r)).collect();
+                let mut parts: Vec<(&u64, &String)> = counts.iter().map(|(r, n)| (n, r)).collect();
                 parts.sort_by(|a, b| b.0.cmp(a.0).then(a.1.cmp(b.1)));
                 let parts: Vec<String> = parts.iter().map(|(n, r)| format!("{n} {r}")).collect();
                 Some(format!("{total} refused ({})", parts.join(", ")))
@@ -380,12 +385,11 @@ mod tests {
     fn refusals_are_summed_by_reason() {
         let refusals = Refusals::default();
         assert_eq!(refusals.summary(), None);
-        let budget = Cow::Borrowed("daily budget");
         for _ in 0..12 {
-            refusals.count(&budget);
+            refusals.count("daily budget");
         }
         assert_eq!(refusals.summary().unwrap(), "12 refused (daily budget)");
-        refusals.count(&Cow::Borrowed("model not allowed"));
+        refusals.count("model not allowed");
         assert_eq!(
             refusals.summary().unwrap(),
             "13 refused (12 daily budget, 1 model not allowed)"

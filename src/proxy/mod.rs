@@ -449,7 +449,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             if state.policy.allows_unmetered(path) {
                 None
             } else {
-                state.refusals.count(&"unmetered endpoint".into());
+                state.refusals.count("unmetered endpoint");
                 let message = format!(
                     "gw: {} {path} is not an endpoint gw meters, and this session has a budget or a model allow-list, so gw does not forward it. To let it through unmetered, add \"{path}\" to [proxy] allow_unmetered in gw's config file (`gw config` shows where)",
                     parts.method
