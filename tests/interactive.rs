@@ -400,6 +400,17 @@ fn session(ui: &Ui, desk: &Desk, mock: &Mock, extra: &[(&str, &str)]) -> (String
         .filter(|r| r.attribution.session_id == id)
         .collect();
     check_ledger(&rows, mock, &summary, ui.agent);
+    // Nor anything gw had to warn about in its log (a refused probe once did, every launch).
+    let log = std::fs::read_to_string(desk.dir.path().join("data/gw.log")).unwrap_or_default();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "{}: gw's log warned: {warnings:#?}",
+        ui.agent
+    );
     assert!(
         rows.iter().filter(|r| !r.usage.is_zero()).count() >= 2,
         "{}: two metered turns: {rows:#?}",

@@ -33,10 +33,9 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         })?,
         None => serde_json::json!({}),
     };
-    if !ctx.holds(Provider::Gemini) {
-        // Signed in with Google, Gemini CLI talks to Code Assist instead of the Gemini API.
-        w.set("CODE_ASSIST_ENDPOINT", ctx.base(Provider::CodeAssist));
-    }
+    // Signed in with Google, Gemini CLI talks to Code Assist instead of the Gemini API: through
+    // gw too, whichever login it ends up using.
+    w.set("CODE_ASSIST_ENDPOINT", ctx.base(Provider::CodeAssist));
     if ctx.holds(Provider::Gemini) {
         w.set("GEMINI_API_KEY", ctx.session_key);
         merge_json(
@@ -109,12 +108,10 @@ mod tests {
             (k == SETTINGS_VAR).then(|| user_path.clone())
         });
         assert_eq!(get(&w, "GEMINI_API_KEY"), Some("gws-key"));
-        assert_eq!(get(&w, "CODE_ASSIST_ENDPOINT"), None);
-        let own = f.wire(PROFILE, &[], &|_| None);
+        // A Google login (the user's choice in their own settings) goes to Code Assist, through gw.
         assert_eq!(
-            get(&own, "CODE_ASSIST_ENDPOINT"),
-            Some("http://127.0.0.1:9/codeassist"),
-            "a Google login goes to Code Assist through gw"
+            get(&w, "CODE_ASSIST_ENDPOINT"),
+            Some("http://127.0.0.1:9/codeassist")
         );
         let settings: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(get(&w, SETTINGS_VAR).unwrap()).unwrap())

@@ -23,6 +23,11 @@ pub fn normalize_model(provider: Provider, model: &str) -> String {
 /// lists keeps its own price, and one it does not list gets its family's.
 pub(crate) fn candidates(provider: Provider, model: &str) -> Vec<String> {
     let lower = model.trim().to_lowercase();
+    // Claude Code names a context-window variant in brackets: `claude-opus-4-8[1m]`.
+    let lower = match lower.split_once('[') {
+        Some((base, rest)) if rest.ends_with(']') && !base.is_empty() => base.to_string(),
+        _ => lower,
+    };
     let unprefixed = strip_prefixes(provider, &lower);
     let undated = strip_snapshot(unprefixed);
     let unlatest = undated.strip_suffix("-latest").unwrap_or(undated);
@@ -174,6 +179,12 @@ mod tests {
             ]
         );
         assert_eq!(candidates(Provider::OpenAi, "gpt-5"), ["gpt-5"]);
+        assert_eq!(
+            candidates(Provider::Anthropic, "claude-sonnet-4-5[1m]"),
+            ["claude-sonnet-4-5"],
+            "Claude Code's context-window variant is priced as its model"
+        );
+        assert_eq!(candidates(Provider::Anthropic, "[1m]"), ["[1m]"]);
         assert!(candidates(Provider::OpenAi, "  ").is_empty());
         assert_eq!(candidates(Provider::Gemini, "models/"), ["models/"]);
     }
