@@ -1084,3 +1084,65 @@ async fn codex_gets_refusals_as_plain_text_and_its_chatgpt_login_goes_to_chatgpt
         "priced at API rates"
     );
 }
+
+#[tokio::test]
+async fn under_a_budget_an_answer_without_usage_spends_what_was_left() {
+    let h = Harness::start_gated("", None, 1_000_000_000, ProxyPolicy::default()).await;
+    let body = r#"{"model":"gpt-5"}"#;
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/openai/v1/responses"),
+        &[("x-mock", "no-usage")],
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the answer itself passes");
+    let (status, _, _) = send("POST", &h.url("/openai/v1/responses"), &[], body).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYMENT_REQUIRED,
+        "what it cost is unknown: the budget counts as spent"
+    );
+    assert_eq!(h.mock.seen().len(), 1);
+    let rows = h.rows().await;
+    assert!(
+        rows[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no usage gw could read")),
+        "{rows:#?}"
+    );
+}
+
+#[tokio::test]
+async fn subscription_routes_meter_only_their_turn_endpoints() {
+    let h = Harness::start_gated("", None, 1_000_000_000, ProxyPolicy::default()).await;
+    for path in [
+        "/chatgpt/backend-api/other/responses",
+        "/codeassist/v1beta/models/gemini-2.5-pro:generateContent",
+        "/codeassist/v1internal:setCodeAssistGlobalUserSetting",
+    ] {
+        let (status, _, text) = send("POST", &h.url(path), &[], r#"{"model":"gpt-5"}"#).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            String::from_utf8_lossy(&text).contains(path),
+            "names the route it takes: {}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+    // A ChatGPT login re-routed from /openai/ is named (and allowed) by its real route.
+    let (status, _, text) = send(
+        "POST",
+        &h.url("/openai/v1/responses/compact"),
+        &[("chatgpt-account-id", "acc-1")],
+        r#"{"model":"gpt-5"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        String::from_utf8_lossy(&text).contains("/chatgpt/backend-api/codex/responses/compact"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+    assert!(h.mock.seen().is_empty());
+}

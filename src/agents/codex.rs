@@ -69,15 +69,15 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
 
 /// Whether codex accepts `--no-daemon` before these arguments: not with `--remote`, nor before
 /// the subcommands that need the shared server.
+/// (Any argument naming one of those subcommands counts: telling a subcommand from an option's
+/// value would mean knowing every option of every codex version.)
 fn takes_no_daemon(args: &[String]) -> bool {
-    let subcommand = args.iter().find(|a| !a.starts_with('-'));
-    !args
-        .iter()
-        .any(|a| a == "--remote" || a.starts_with("--remote="))
-        && !matches!(
-            subcommand.map(String::as_str),
-            Some("queue" | "remote-control" | "app-server")
-        )
+    !args.iter().any(|a| {
+        matches!(
+            a.as_str(),
+            "--remote" | "queue" | "remote-control" | "app-server"
+        ) || a.starts_with("--remote=")
+    })
 }
 
 /// A TOML basic string.
@@ -138,6 +138,7 @@ mod daemon_tests {
         assert!(!takes_no_daemon(&args(&["--remote", "ws://x"])));
         assert!(!takes_no_daemon(&args(&["queue", "hi"])));
         assert!(!takes_no_daemon(&args(&["remote-control", "start"])));
+        assert!(!takes_no_daemon(&args(&["-c", "k=v", "queue", "hi"])));
     }
 }
 

@@ -263,7 +263,12 @@ impl UsageExtractor {
             self.gemini(chunk);
         }
         if self.upstream_id.is_none() {
-            self.upstream_id = wrapped.trace_id.filter(|s| !s.is_empty());
+            self.upstream_id = wrapped
+                .trace_id
+                .as_ref()
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
         }
     }
 

@@ -23,24 +23,31 @@ impl Protocol {
         let path = strip_query(path_and_query).trim_end_matches('/');
         match provider {
             Provider::Anthropic if path.ends_with("/messages") => Protocol::AnthropicMessages,
-            Provider::OpenAi | Provider::ChatGpt if path.ends_with("/responses") => {
+            Provider::OpenAi if path.ends_with("/responses") => Protocol::OpenAiResponses,
+            // The subscription routes meter their one turn endpoint each, exactly: anything
+            // else there is not a model call gw knows the shape of.
+            Provider::ChatGpt if path == "/backend-api/codex/responses" => {
                 Protocol::OpenAiResponses
+            }
+            Provider::CodeAssist
+                if matches!(
+                    path.replace("%3A", ":").replace("%3a", ":").as_str(),
+                    "/v1internal:generateContent" | "/v1internal:streamGenerateContent"
+                ) =>
+            {
+                Protocol::CodeAssist
             }
             // Gemini also serves an OpenAI-compatible endpoint under `/v1beta/openai/`.
             Provider::OpenAi | Provider::Gemini if path.ends_with("/chat/completions") => {
                 Protocol::OpenAiChat
             }
-            Provider::Gemini | Provider::CodeAssist
+            Provider::Gemini
                 if matches!(
                     gemini_method(path),
                     Some("generateContent" | "streamGenerateContent")
                 ) =>
             {
-                if provider == Provider::CodeAssist {
-                    Protocol::CodeAssist
-                } else {
-                    Protocol::Gemini
-                }
+                Protocol::Gemini
             }
             _ => Protocol::Other,
         }
@@ -129,6 +136,33 @@ mod tests {
             (G, "/v1beta/models", Other),
             (G, "/v1beta/openai/chat/completions", OpenAiChat),
             (G, "/v1/messages", Other),
+            (
+                Provider::ChatGpt,
+                "/backend-api/codex/responses",
+                OpenAiResponses,
+            ),
+            (Provider::ChatGpt, "/backend-api/other/responses", Other),
+            (
+                Provider::ChatGpt,
+                "/backend-api/codex/responses/compact",
+                Other,
+            ),
+            (
+                Provider::CodeAssist,
+                "/v1internal:streamGenerateContent?alt=sse",
+                CodeAssist,
+            ),
+            (
+                Provider::CodeAssist,
+                "/v1internal%3AgenerateContent",
+                CodeAssist,
+            ),
+            (Provider::CodeAssist, "/v1internal:loadCodeAssist", Other),
+            (
+                Provider::CodeAssist,
+                "/v1beta/models/gemini-2.5-pro:generateContent",
+                Other,
+            ),
         ];
         for (provider, path, want) in cases {
             assert_eq!(

@@ -288,8 +288,8 @@ pub(crate) struct GeminiChunk {
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct CodeAssistChunk {
     pub response: Option<GeminiChunk>,
-    #[serde(alias = "trace_id")]
-    pub trace_id: Option<String>,
+    /// Read leniently: a trace id of another type must not cost the chunk its usage.
+    pub trace_id: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -216,13 +216,25 @@ impl RequestContext {
             Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices.version()),
             None => self.recorder.prices.version().to_string(),
         };
-        if let Some(ticket) = self.ticket {
-            ticket.settle(cost_nanos.unwrap_or(0));
-        }
         let metered = self.protocol != Protocol::Other;
         let success = (200..300).contains(&self.status);
+        // A whole successful answer to a metered request always states its usage; one gw could
+        // not read it in (an unexpected shape, a part too large to hold) may have cost anything.
+        let unread = metered && success && extracted.complete && !extracted.saw_usage && !cut;
+        if let Some(ticket) = self.ticket {
+            if unread {
+                // Fail closed: it is taken to have spent what the session had left.
+                ticket.settle_all_available();
+            } else {
+                ticket.settle(cost_nanos.unwrap_or(0));
+            }
+        }
         let incomplete = cut || (metered && success && !extracted.complete);
-        let error = error.or(extracted.decode_error.clone());
+        let error = error.or(extracted.decode_error.clone()).or_else(|| {
+            unread.then(|| {
+                "gw: the response carried no usage gw could read; under a budget it counts as having spent the rest of the session's budget".to_string()
+            })
+        });
         let row = Row {
             id: uuid::Uuid::now_v7(),
             started_at_us: self.started_at_us,

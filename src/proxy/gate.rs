@@ -306,6 +306,13 @@ impl Ticket {
         self.settled = true;
         self.gate.settle(self.reserved, cost_nanos);
     }
+
+    /// Settles a request whose cost gw could not read at everything the gate still had
+    /// available (its own reservation included), so the session asks its source for more.
+    pub fn settle_all_available(self) {
+        let available = self.gate.figures().available() + self.reserved;
+        self.settle(available.max(0));
+    }
 }
 
 impl Drop for Ticket {
@@ -379,6 +386,24 @@ mod tests {
         assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
         assert!(refused.message.contains("exhausted"));
         assert_eq!(source.calls.load(Ordering::SeqCst), 1, "one top-up try");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_cost_spends_what_was_left() {
+        let (gate, _) = gate_with(0);
+        gate.set_granted(100);
+        let other = gate.admit(Some("gpt-5")).await.unwrap();
+        let unread = gate.admit(Some("gpt-5")).await.unwrap();
+        unread.settle_all_available();
+        let f = gate.figures();
+        assert_eq!(
+            (f.charged, f.available()),
+            (90, 0),
+            "all but the other's floor"
+        );
+        assert!(gate.admit(Some("gpt-5")).await.is_err(), "refused once dry");
+        other.settle(10);
+        assert_eq!(gate.figures().available(), 0);
     }
 
     #[test]

@@ -309,6 +309,11 @@ fn plain_error(response: Response<ProxyBody>) -> Response<ProxyBody> {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
+            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+                plain
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry.clone());
+            }
             plain
         }
         _ => response,
@@ -445,7 +450,10 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         (None, _) | (Some(_), Endpoint::Free) => None,
         (Some(gate), Endpoint::Metered) => Some(gate),
         (Some(_), Endpoint::Unmetered) => {
-            let path = route::path_only(&path_and_query);
+            // The route the request really takes: a ChatGPT login re-routed from `/openai/`
+            // is checked (and named) as `/chatgpt/…`.
+            let path = format!("/{provider}{}", route::path_only(upstream_path));
+            let path = path.as_str();
             if state.policy.allows_unmetered(path) {
                 None
             } else {

@@ -75,7 +75,6 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
                                     | "recordCodeAssistMetrics"
                                     | "fetchAdminControls"
                                     | "getCodeAssistGlobalUserSetting"
-                                    | "setCodeAssistGlobalUserSetting"
                             )
                         }))
             }

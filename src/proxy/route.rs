@@ -113,11 +113,15 @@ pub fn chatgpt_route(
 /// signed in with claude.ai sends an OAuth access token (`sk-ant-oat…`) as a bearer token.
 pub fn subscription_login(provider: Provider, headers: &http::HeaderMap) -> bool {
     match provider {
-        Provider::Anthropic => headers
+        // An API key beside it is what Anthropic bills: then it is not a plan's login.
+        Provider::Anthropic if !headers.contains_key("x-api-key") => headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|token| token.trim_start().starts_with("sk-ant-oat")),
+            .and_then(|v| v.split_once(' '))
+            .is_some_and(|(scheme, token)| {
+                scheme.eq_ignore_ascii_case("bearer")
+                    && token.trim_start().starts_with("sk-ant-oat")
+            }),
         _ => false,
     }
 }
@@ -265,6 +269,21 @@ mod tests {
         );
         assert_eq!(chatgpt_route(Provider::OpenAi, "/v1x/responses", &h), None);
         assert_eq!(chatgpt_route(Provider::Anthropic, "/v1/messages", &h), None);
+    }
+
+    #[test]
+    fn only_an_oauth_token_alone_marks_a_plans_login() {
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "bearer sk-ant-oat01-x".parse().unwrap());
+        assert!(subscription_login(Provider::Anthropic, &h));
+        h.insert("x-api-key", "sk-ant-api03-x".parse().unwrap());
+        assert!(
+            !subscription_login(Provider::Anthropic, &h),
+            "an API key pays"
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "Bearer sk-ant-api03-x".parse().unwrap());
+        assert!(!subscription_login(Provider::Anthropic, &h));
     }
 
     #[test]

@@ -171,6 +171,14 @@ async fn respond(
             full(r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#),
         );
     }
+    if mode == "no-usage" {
+        // A whole, successful answer that states no usage.
+        return reply(
+            StatusCode::OK,
+            "application/json",
+            full(r#"{"id":"resp_1","object":"response","model":"gpt-5","output":[]}"#),
+        );
+    }
     if mode == "garbage" {
         let mut junk = vec![0xffu8, 0xfe, b'{', b'"', 0x00, 0xc3];
         junk.extend((0..5000u32).map(|i| (i * 7 % 251) as u8));
