@@ -60,7 +60,43 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let path = ctx.runtime_dir.join("gemini-settings.json");
     write_private(&path, &settings.to_string())?;
     w.set(SETTINGS_VAR, path.display().to_string());
+    if ctx.holds(Provider::Gemini) && !reads_system_settings(&path) && !user_chose_auth(ctx) {
+        w.notices.push(format!(
+            "gw: Gemini CLI reads the settings gw gives it only from files root owns, so it will ask how to sign in: pick \"Use Gemini API key\" once (gw has set the key), or add \"security\": {{\"auth\": {{\"selectedType\": \"gemini-api-key\"}}}} to {}. Until then gw's MCP servers do not reach it either",
+            user_settings(ctx).display()
+        ));
+    }
     Ok(w)
+}
+
+/// Whether Gemini CLI takes a system settings file at `path`: on Unix only one that root owns,
+/// below directories root owns, none of them writable by group or others.
+fn reads_system_settings(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        path.ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .all(|p| std::fs::metadata(p).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
+}
+
+/// The user's own Gemini CLI settings file.
+fn user_settings(ctx: &WireContext) -> std::path::PathBuf {
+    let home = (ctx.env)("GEMINI_CLI_HOME")
+        .or_else(|| (ctx.env)("HOME"))
+        .unwrap_or_default();
+    std::path::Path::new(&home).join(".gemini/settings.json")
+}
+
+/// Whether the user's own settings already say how Gemini CLI signs in.
+fn user_chose_auth(ctx: &WireContext) -> bool {
+    std::fs::read_to_string(user_settings(ctx)).is_ok_and(|text| text.contains("\"selectedType\""))
 }
 
 #[cfg(test)]
@@ -88,6 +124,44 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn says_what_to_do_when_gemini_will_not_read_gws_settings() {
+        use std::os::unix::fs::MetadataExt;
+        let f = Fixture::new();
+        if crate::agents::writable_by_others(f.dir.path()).is_some() {
+            eprintln!("no directory without world-writable ancestors for this test; skipped");
+            return;
+        }
+        let home = f.dir.path().join("home");
+        std::fs::create_dir_all(home.join(".gemini")).unwrap();
+        let home_text = home.display().to_string();
+        let env = |k: &str| (k == "HOME").then(|| home_text.clone());
+        if std::fs::metadata(f.dir.path()).unwrap().uid() == 0 {
+            // As root: a directory root does not own, as every other user's.
+            std::os::unix::fs::chown(f.dir.path(), Some(12345), None).unwrap();
+        }
+        let w = f.wire(PROFILE, &[Provider::Gemini], &env);
+        assert_eq!(w.notices.len(), 1, "{:?}", w.notices);
+        assert!(
+            w.notices[0].contains("Use Gemini API key"),
+            "{}",
+            w.notices[0]
+        );
+        // Once the user's own settings choose, nothing to say; nor without a key gw holds.
+        std::fs::write(
+            home.join(".gemini/settings.json"),
+            r#"{"security":{"auth":{"selectedType":"gemini-api-key"}}}"#,
+        )
+        .unwrap();
+        assert!(f
+            .wire(PROFILE, &[Provider::Gemini], &env)
+            .notices
+            .is_empty());
+        std::fs::remove_file(home.join(".gemini/settings.json")).unwrap();
+        assert!(f.wire(PROFILE, &[], &env).notices.is_empty());
     }
 
     #[test]

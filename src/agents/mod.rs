@@ -86,6 +86,9 @@ impl WireContext<'_> {
 pub struct Wiring {
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// What the user must know before the agent starts (gw prints it, then the agent owns the
+    /// terminal): a setting of theirs gw cannot make for them.
+    pub notices: Vec<String>,
 }
 
 impl Wiring {

@@ -130,6 +130,9 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         Target::Agent(profile) => profile.wire(&ctx)?,
         Target::Command => agents::generic(&ctx)?,
     };
+    for line in &wiring.notices {
+        eprintln!("{line}");
+    }
 
     let mut command = tokio::process::Command::new(&program);
     command.args(&wiring.args).args(&child_args);
