@@ -6,6 +6,7 @@
 //! the gw server (leases, usage upload) in team mode, `limits` bounds what one request can claim.
 
 pub mod agents;
+pub mod api;
 pub mod attribution;
 pub mod budget;
 pub mod cli;

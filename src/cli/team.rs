@@ -8,10 +8,10 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 use comfy_table::{Cell, Color};
 
+use crate::api::BudgetStatus;
 use crate::config::{env_vars, Config, Credentials, ServerLogin};
 use crate::report::usd;
 use crate::report::Style;
-use crate::server::ops::BudgetStatus;
 use crate::sync::{self, ServerClient, SyncError, Uploader};
 
 #[derive(Debug, Args)]

@@ -71,16 +71,12 @@ use super::admin;
 use super::db::Store;
 use super::error::ApiError;
 use super::metrics::Metrics;
-use super::ops::{self, Caller, KeyCtx, Scope, UsageRow};
+use super::ops::{self, Caller, KeyCtx};
 use super::report::{self, ReportScope, SpendParams};
+use crate::api::{LeaseRequest, ReleaseRequest, RenewRequest, Scope, UsageBatch};
 use crate::pricing::PriceOverride;
 
-/// Largest request body.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// Most usage rows in one batch.
-pub const MAX_BATCH_ROWS: usize = 5000;
-/// Largest lease or top-up: $1,000,000.
-pub const MAX_AMOUNT_NANOS: i64 = 1_000_000 * 1_000_000_000;
+pub use crate::api::{MAX_AMOUNT_NANOS, MAX_BATCH_ROWS, MAX_BODY_BYTES};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -284,9 +280,7 @@ async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         Caller::Admin => Json(json!({"admin": true})).into_response(),
         Caller::Key(k) => {
             let prices = admin::org_prices(state.store.as_ref(), k.org_id).await?;
-            let mut answer = serde_json::to_value(&*k).unwrap_or_default();
-            answer["prices"] = serde_json::to_value(prices).unwrap_or_default();
-            Json(answer).into_response()
+            Json(k.whoami(prices)).into_response()
         }
     })
 }
@@ -295,32 +289,6 @@ async fn budgets(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let k = key(&state, &headers).await?;
     let budgets = ops::budgets_for_key(state.store.as_ref(), &k).await?;
     Ok(Json(json!({ "budgets": budgets })).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LeaseRequest {
-    session_id: String,
-    amount_nanos: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RenewRequest {
-    #[serde(default)]
-    amount_nanos: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReleaseRequest {
-    spent_nanos: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UsageBatch {
-    rows: Vec<UsageRow>,
 }
 
 fn check_amount(field: &str, v: i64, allow_zero: bool) -> Result<i64, ApiError> {

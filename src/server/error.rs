@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::db::StoreError;
-use super::ops::{BudgetStatus, RefusedRow};
+use crate::api::{BudgetStatus, RefusedRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -15,14 +15,17 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::db::{add_sql, sum_sql, DbRow, Store, StoreError, Tx, Value};
 use super::error::ApiError;
 use super::money::{self, BudgetPeriod};
 use super::secret;
-use crate::limits::{MAX_BATCH_COST_NANOS, MAX_COST_NANOS, MAX_TOKENS};
+pub use crate::api::{
+    BudgetStatus, IngestResult, LeaseGrant, LeaseState, RefusedRow, Released, Scope, UsageRow,
+};
+use crate::limits::MAX_BATCH_COST_NANOS;
 
 /// How long a released lease keeps the spend it reported reserved, waiting for its rows.
 pub const SETTLE_SECS: i64 = 300;
@@ -57,6 +60,27 @@ pub struct KeyCtx {
     pub expires_at: Option<String>,
 }
 
+impl KeyCtx {
+    /// The key's identity as `GET /v1/whoami` answers it, with its org's model prices.
+    pub fn whoami(
+        &self,
+        prices: std::collections::BTreeMap<String, crate::pricing::PriceOverride>,
+    ) -> crate::api::Whoami {
+        crate::api::Whoami {
+            key_id: self.key_id.clone(),
+            key_name: self.key_name.clone(),
+            developer: self.developer.clone(),
+            developer_name: self.developer_name.clone(),
+            team: self.team.clone(),
+            org: self.org.clone(),
+            tz: self.tz.clone(),
+            models: self.models.clone(),
+            expires_at: self.expires_at.clone(),
+            prices,
+        }
+    }
+}
+
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -64,105 +88,13 @@ pub enum Caller {
     Key(Box<KeyCtx>),
 }
 
-/// A budget's scope kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Org,
-    Team,
-    Developer,
-    Key,
-}
-
-impl Scope {
-    pub const NAMES: &'static str = "org|team|developer|key";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Org => "org",
-            Scope::Team => "team",
-            Scope::Developer => "developer",
-            Scope::Key => "key",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        Some(match s {
-            "org" => Scope::Org,
-            "team" => Scope::Team,
-            "developer" | "user" => Scope::Developer,
-            "key" => Scope::Key,
-            _ => return None,
-        })
-    }
-
-    /// The usage / lease column holding this scope's id.
-    fn column(self) -> &'static str {
-        match self {
-            Scope::Org => "org_id",
-            Scope::Team => "team_id",
-            Scope::Developer => "developer_id",
-            Scope::Key => "key_ref",
-        }
-    }
-}
-
-/// A budget with its current period's figures.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BudgetStatus {
-    pub id: i64,
-    pub scope: Scope,
-    /// Org name, `org/team`, developer email, or key id.
-    pub name: String,
-    pub period: BudgetPeriod,
-    pub limit_nanos: i64,
-    pub limit_usd: f64,
-    pub spent_nanos: i64,
-    pub spent_usd: f64,
-    pub reserved_nanos: i64,
-    pub remaining_nanos: i64,
-    pub remaining_usd: f64,
-    /// Fraction of the limit at which clients warn.
-    pub soft_threshold: f64,
-    pub soft_exceeded: bool,
-    pub exhausted: bool,
-    /// Start of the current period (RFC 3339, UTC); `null` for `total`.
-    pub period_start: Option<String>,
-    /// When the current period ends; `null` for `total`.
-    pub resets_at: Option<String>,
-    pub tz: String,
-}
-
-impl BudgetStatus {
-    /// A few words for a session's summary: `team daily budget`, `org total budget`.
-    pub fn reason(&self) -> String {
-        let period = match self.period {
-            BudgetPeriod::Hour => "hourly",
-            BudgetPeriod::Day => "daily",
-            BudgetPeriod::Week => "weekly",
-            BudgetPeriod::Month => "monthly",
-            BudgetPeriod::Total => "total",
-        };
-        format!("{} {period} budget", self.scope.as_str())
-    }
-
-    pub fn exhausted_message(&self) -> String {
-        let when = match &self.resets_at {
-            Some(t) => format!("; it resets at {t}"),
-            None => "; it is a total budget and does not reset (ask an admin to raise it)".into(),
-        };
-        let period = match self.period {
-            BudgetPeriod::Total => "in total".to_string(),
-            p => format!("this {}", p.as_str()),
-        };
-        format!(
-            "{} budget `{}` is exhausted: {} spent and {} reserved of {} {period}{when}",
-            self.scope.as_str(),
-            self.name,
-            crate::report::usd_readable(self.spent_nanos),
-            crate::report::usd_readable(self.reserved_nanos),
-            crate::report::usd_readable(self.limit_nanos),
-        )
+/// The usage / lease column holding a scope's id.
+fn scope_column(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Org => "org_id",
+        Scope::Team => "team_id",
+        Scope::Developer => "developer_id",
+        Scope::Key => "key_ref",
     }
 }
 
@@ -202,7 +134,7 @@ pub(super) async fn status_of(
     let tz = money::parse_zone(tz_name).unwrap_or(jiff::tz::TimeZone::UTC);
     let now_ts = Timestamp::from_microsecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
     let (start, end) = b.period.bounds(now_ts, &tz);
-    let col = b.scope.column();
+    let col = scope_column(b.scope);
     // Sums saturate: rows an older server took can add up past 2^63, and one key's data must
     // never make its org's budgets fail.
     let spent_sql = format!(
@@ -412,17 +344,6 @@ pub async fn budgets_for_key(
     key_budgets(&mut *tx, ctx, now_us(), false).await
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LeaseGrant {
-    pub lease_id: String,
-    pub session_id: String,
-    pub granted_nanos: i64,
-    pub expires_at: String,
-    pub ttl_secs: i64,
-    /// The budget that granted less than asked, if one did.
-    pub limited_by: Option<BudgetStatus>,
-}
-
 pub async fn create_lease(
     store: &dyn Store,
     ctx: &KeyCtx,
@@ -468,21 +389,6 @@ pub async fn create_lease(
         ttl_secs,
         limited_by: limiting,
     })
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LeaseState {
-    pub lease_id: String,
-    pub session_id: String,
-    /// Total granted so far (top-ups included).
-    pub granted_nanos: i64,
-    /// Granted by this call.
-    pub added_nanos: i64,
-    /// Cost of usage rows ingested for this lease so far.
-    pub consumed_nanos: i64,
-    pub expires_at: String,
-    pub ttl_secs: i64,
-    pub limited_by: Option<BudgetStatus>,
 }
 
 struct LeaseRow {
@@ -564,15 +470,6 @@ pub async fn renew_lease(
     })
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Released {
-    pub lease_id: String,
-    pub granted_nanos: i64,
-    pub spent_nanos: i64,
-    /// What went back to the budgets: max(0, granted − spent).
-    pub returned_nanos: i64,
-}
-
 /// Releases a lease with what the session spent. Releasing again answers the first release.
 pub async fn release_lease(
     store: &dyn Store,
@@ -605,109 +502,6 @@ pub async fn release_lease(
 
 // ---------------------------------------------------------------------------------------------
 // Usage ingest
-
-/// One ledger row as clients send it (mirrors `ledger::Row`). The key, developer, team and org
-/// are the authenticated key's, whatever the row says.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct UsageRow {
-    pub id: String,
-    pub started_at_us: i64,
-    pub ended_at_us: i64,
-    pub provider: String,
-    pub endpoint: String,
-    pub requested_model: Option<String>,
-    pub model: Option<String>,
-    pub status: i64,
-    pub streamed: bool,
-    pub incomplete: bool,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    pub cache_read_tokens: i64,
-    pub cache_write_5m_tokens: i64,
-    pub cache_write_1h_tokens: i64,
-    pub reasoning_tokens: i64,
-    pub cost_nanos: Option<i64>,
-    pub price_version: String,
-    pub latency_us: i64,
-    pub ttfb_us: Option<i64>,
-    pub upstream_request_id: Option<String>,
-    pub session_id: String,
-    pub agent: Option<String>,
-    pub agent_version: Option<String>,
-    pub agent_session_id: Option<String>,
-    pub developer: Option<String>,
-    pub project: Option<String>,
-    pub branch: Option<String>,
-    pub task: Option<String>,
-    pub cwd: Option<String>,
-    pub host: Option<String>,
-    pub key_id: Option<String>,
-    pub error: Option<String>,
-}
-
-impl UsageRow {
-    /// Checks one row against what a request can be ([`crate::limits`]); the error is the
-    /// reason, naming the field.
-    pub fn check(&self) -> Result<(), String> {
-        let id =
-            Uuid::parse_str(&self.id).map_err(|_| format!("id `{}` is not a UUID", self.id))?;
-        if id.get_version_num() != 7 {
-            return Err(format!("id `{}` is not a UUIDv7", self.id));
-        }
-        if self.session_id.is_empty() {
-            return Err("session_id is missing".into());
-        }
-        if self.provider.is_empty() {
-            return Err("provider is missing".into());
-        }
-        if self.started_at_us <= 0 {
-            return Err("started_at_us is missing".into());
-        }
-        // Far beyond any real request, and low enough that no batch's sums come near 2^63.
-        let counts = [
-            ("input_tokens", self.input_tokens, MAX_TOKENS),
-            ("output_tokens", self.output_tokens, MAX_TOKENS),
-            ("cache_read_tokens", self.cache_read_tokens, MAX_TOKENS),
-            (
-                "cache_write_5m_tokens",
-                self.cache_write_5m_tokens,
-                MAX_TOKENS,
-            ),
-            (
-                "cache_write_1h_tokens",
-                self.cache_write_1h_tokens,
-                MAX_TOKENS,
-            ),
-            ("reasoning_tokens", self.reasoning_tokens, MAX_TOKENS),
-            ("cost_nanos", self.cost_nanos.unwrap_or(0), MAX_COST_NANOS),
-            ("latency_us", self.latency_us, i64::MAX),
-        ];
-        for (name, v, max) in counts {
-            if v < 0 {
-                return Err(format!("{name} is negative ({v})"));
-            }
-            if v > max {
-                return Err(format!("{name} is implausibly large ({v}; at most {max})"));
-            }
-        }
-        if !(0..1000).contains(&self.status) {
-            return Err(format!("status {} is not an HTTP status", self.status));
-        }
-        Ok(())
-    }
-}
-
-/// A row the server refused, in a 400's `error.rows`: a client sets exactly these aside
-/// (the refusal is permanent: the same row is refused again) and sends the rest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefusedRow {
-    /// Position in the batch.
-    pub index: usize,
-    pub id: String,
-    /// Why, naming the field and the bound.
-    pub reason: String,
-}
 
 /// Checks a batch before anything is stored: every row ([`UsageRow::check`]; all refused rows
 /// are named), then the batch's total cost against [`MAX_BATCH_COST_NANOS`].
@@ -849,13 +643,6 @@ fn insert_sql(rows: usize) -> String {
             cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens",
     );
     sql
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IngestResult {
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub budgets: Vec<BudgetStatus>,
 }
 
 /// Inserts rows idempotently (a known id is a duplicate, counted once ever) and charges the

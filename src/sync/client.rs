@@ -1,20 +1,17 @@
 //! `ServerClient`: the developer side of the gw server's API (whoami, budgets, leases, usage),
 //! with a deadline on every call and errors sorted into what a session can act on.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
 
 use super::SyncError;
-use crate::pricing::PriceOverride;
-use crate::server::client::{encode, Client, ClientError};
-use crate::server::ops::{
-    BudgetStatus, IngestResult, LeaseGrant, LeaseState, RefusedRow, Released,
+use crate::api::{
+    BudgetStatus, IngestResult, LeaseGrant, LeaseRequest, LeaseState, RefusedRow, ReleaseRequest,
+    Released, RenewRequest, Whoami,
 };
+use crate::server::client::{encode, Client, ClientError};
 
 /// Deadline of a lease or identity call: a session never waits longer than this on the server.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -22,21 +19,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Who a key is (`GET /v1/whoami`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Identity {
-    pub key_id: String,
-    pub key_name: Option<String>,
-    pub developer: String,
-    pub developer_name: Option<String>,
-    pub team: Option<String>,
-    pub org: String,
-    pub tz: String,
-    pub models: Option<Vec<String>>,
-    pub expires_at: Option<String>,
-    /// The model prices the key's org set (`gw admin price set`), by lower-case model name.
-    #[serde(default)]
-    pub prices: BTreeMap<String, PriceOverride>,
-}
+pub type Identity = Whoami;
 
 #[derive(Clone)]
 pub struct ServerClient {
@@ -88,7 +71,10 @@ impl ServerClient {
         session_id: &str,
         amount: i64,
     ) -> Result<LeaseGrant, SyncError> {
-        let body = json!({"session_id": session_id, "amount_nanos": amount});
+        let body = to_value(LeaseRequest {
+            session_id: session_id.to_string(),
+            amount_nanos: amount,
+        });
         parse(
             self.call(Method::POST, "/v1/leases", Some(body), CALL_TIMEOUT)
                 .await?,
@@ -98,7 +84,9 @@ impl ServerClient {
     /// Extends the lease (a heartbeat) and adds `top_up` to it.
     pub async fn renew_lease(&self, lease_id: &str, top_up: i64) -> Result<LeaseState, SyncError> {
         let path = format!("/v1/leases/{}/renew", encode(lease_id));
-        let body = json!({"amount_nanos": top_up});
+        let body = to_value(RenewRequest {
+            amount_nanos: Some(top_up),
+        });
         parse(
             self.call(Method::POST, &path, Some(body), CALL_TIMEOUT)
                 .await?,
@@ -107,7 +95,9 @@ impl ServerClient {
 
     pub async fn release_lease(&self, lease_id: &str, spent: i64) -> Result<Released, SyncError> {
         let path = format!("/v1/leases/{}/release", encode(lease_id));
-        let body = json!({"spent_nanos": spent.max(0)});
+        let body = to_value(ReleaseRequest {
+            spent_nanos: spent.max(0),
+        });
         parse(
             self.call(Method::POST, &path, Some(body), CALL_TIMEOUT)
                 .await?,
@@ -152,6 +142,10 @@ impl ServerClient {
             other => SyncError::Config(other.to_string()),
         }
     }
+}
+
+fn to_value(body: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(body).expect("request bodies serialize")
 }
 
 fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, SyncError> {

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{Notices, ServerClient, SyncError};
+use crate::api::BudgetStatus;
 use crate::config::{OfflinePolicy, TeamSettings};
 use crate::proxy::{BudgetGate, LeaseSource, Refusal};
-use crate::server::ops::BudgetStatus;
 
 /// How long a refusal from the server is reused before asking again.
 const REFUSAL_FRESH: Duration = Duration::from_secs(1);

@@ -8,9 +8,9 @@ pub mod plan;
 pub mod session;
 pub mod uploader;
 
+use crate::api::{BudgetStatus, RefusedRow};
 use crate::config::{env_vars, Credentials, CredentialsError, ServerLogin};
 use crate::ledger::LedgerError;
-use crate::server::ops::{BudgetStatus, RefusedRow};
 
 pub use client::{Identity, ServerClient};
 pub use lease::LeaseManager;

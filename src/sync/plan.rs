@@ -4,12 +4,11 @@
 use std::ops::Range;
 use std::time::Duration;
 
-/// Most rows in one batch (the server's limit).
-pub const MAX_BATCH_ROWS: usize = 5000;
 /// Most bytes of one batch body: half the server's 8 MiB, leaving room for the envelope and
 /// for rows that grow.
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
+use crate::api::MAX_BATCH_ROWS;
 use crate::limits::MAX_BATCH_COST_NANOS;
 
 /// What a batch may hold.

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::plan::{self, MAX_BATCH_ROWS};
+use super::plan;
 use super::{ServerClient, SyncError};
+use crate::api::MAX_BATCH_ROWS;
+use crate::api::{RefusedRow, UsageRow};
 use crate::ledger::{Ledger, LedgerError, PendingFilter, Row};
-use crate::server::ops::{RefusedRow, UsageRow};
 
 /// What one push did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +113,7 @@ impl Uploader {
             let full_page = rows.len() == MAX_BATCH_ROWS;
             let encoded: Vec<String> = rows
                 .iter()
-                .map(|r| serde_json::to_string(&usage_row(r)).expect("rows serialize"))
+                .map(|r| serde_json::to_string(&UsageRow::from(r)).expect("rows serialize"))
                 .collect();
             let sizes: Vec<usize> = encoded.iter().map(String::len).collect();
             let costs: Vec<i64> = rows.iter().map(|r| r.cost_nanos.unwrap_or(0)).collect();
@@ -223,46 +224,6 @@ fn named_rows(batch: &[Row], refused: &[RefusedRow]) -> Vec<(uuid::Uuid, String)
             Some((r.id, reason.to_string()))
         })
         .collect()
-}
-
-/// A ledger row as the server's API takes it.
-pub fn usage_row(r: &Row) -> UsageRow {
-    let a = &r.attribution;
-    UsageRow {
-        id: r.id.to_string(),
-        started_at_us: r.started_at_us,
-        ended_at_us: r.ended_at_us,
-        provider: r.provider.clone(),
-        endpoint: r.endpoint.clone(),
-        requested_model: r.requested_model.clone(),
-        model: r.model.clone(),
-        status: i64::from(r.status),
-        streamed: r.streamed,
-        incomplete: r.incomplete,
-        input_tokens: r.usage.input as i64,
-        output_tokens: r.usage.output as i64,
-        cache_read_tokens: r.usage.cache_read as i64,
-        cache_write_5m_tokens: r.usage.cache_write_5m as i64,
-        cache_write_1h_tokens: r.usage.cache_write_1h as i64,
-        reasoning_tokens: r.usage.reasoning as i64,
-        cost_nanos: r.cost_nanos,
-        price_version: r.price_version.clone(),
-        latency_us: r.latency_us,
-        ttfb_us: r.ttfb_us,
-        upstream_request_id: r.upstream_request_id.clone(),
-        session_id: a.session_id.clone(),
-        agent: a.agent.clone(),
-        agent_version: a.agent_version.clone(),
-        agent_session_id: r.agent_session_id.clone(),
-        developer: a.developer.clone(),
-        project: a.project.clone(),
-        branch: a.branch.clone(),
-        task: a.task.clone(),
-        cwd: a.cwd.clone(),
-        host: a.host.clone(),
-        key_id: a.key_id.clone(),
-        error: r.error.clone(),
-    }
 }
 
 #[cfg(test)]

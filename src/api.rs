@@ -1,0 +1,349 @@
+//! The gw server's HTTP API as data: what each endpoint takes and answers, and its limits. One
+//! home for the server (`server::api` parses requests into these, `server::ops` answers with
+//! them), the developer's client (`sync`) and `gw admin`: a field renamed here is renamed for
+//! all of them, and a client that reads an answer reads it as one of these types, so a missing
+//! field fails instead of printing "-". The routes themselves are listed in `server::api`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ledger::Row;
+use crate::limits::{MAX_COST_NANOS, MAX_TOKENS};
+use crate::pricing::PriceOverride;
+pub use crate::server::money::BudgetPeriod;
+
+/// Largest request body the server reads.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Most usage rows in one batch.
+pub const MAX_BATCH_ROWS: usize = 5000;
+/// Largest lease or top-up: $1,000,000.
+pub const MAX_AMOUNT_NANOS: i64 = 1_000_000 * 1_000_000_000;
+
+/// Who a key is (`GET /v1/whoami`); the admin token gets `{"admin": true}` instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Whoami {
+    pub key_id: String,
+    pub key_name: Option<String>,
+    pub developer: String,
+    pub developer_name: Option<String>,
+    pub team: Option<String>,
+    pub org: String,
+    pub tz: String,
+    /// Models this key may use; `None`: any.
+    pub models: Option<Vec<String>>,
+    pub expires_at: Option<String>,
+    /// The model prices the key's org set (`gw admin price set`), by lower-case model name.
+    #[serde(default)]
+    pub prices: BTreeMap<String, PriceOverride>,
+}
+
+/// `POST /v1/leases`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseRequest {
+    pub session_id: String,
+    pub amount_nanos: i64,
+}
+
+/// `POST /v1/leases/{id}/renew`: a heartbeat, with an optional top-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    #[serde(default)]
+    pub amount_nanos: Option<i64>,
+}
+
+/// `POST /v1/leases/{id}/release`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub spent_nanos: i64,
+}
+
+/// `POST /v1/usage`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageBatch {
+    pub rows: Vec<UsageRow>,
+}
+
+/// A budget's scope kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Org,
+    Team,
+    Developer,
+    Key,
+}
+
+impl Scope {
+    pub const NAMES: &'static str = "org|team|developer|key";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Org => "org",
+            Scope::Team => "team",
+            Scope::Developer => "developer",
+            Scope::Key => "key",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Some(match s {
+            "org" => Scope::Org,
+            "team" => Scope::Team,
+            "developer" | "user" => Scope::Developer,
+            "key" => Scope::Key,
+            _ => return None,
+        })
+    }
+}
+
+/// A budget with its current period's figures.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BudgetStatus {
+    pub id: i64,
+    pub scope: Scope,
+    /// Org name, `org/team`, developer email, or key id.
+    pub name: String,
+    pub period: BudgetPeriod,
+    pub limit_nanos: i64,
+    pub limit_usd: f64,
+    pub spent_nanos: i64,
+    pub spent_usd: f64,
+    pub reserved_nanos: i64,
+    pub remaining_nanos: i64,
+    pub remaining_usd: f64,
+    /// Fraction of the limit at which clients warn.
+    pub soft_threshold: f64,
+    pub soft_exceeded: bool,
+    pub exhausted: bool,
+    /// Start of the current period (RFC 3339, UTC); `null` for `total`.
+    pub period_start: Option<String>,
+    /// When the current period ends; `null` for `total`.
+    pub resets_at: Option<String>,
+    pub tz: String,
+}
+
+impl BudgetStatus {
+    /// A few words for a session's summary: `team daily budget`, `org total budget`.
+    pub fn reason(&self) -> String {
+        let period = match self.period {
+            BudgetPeriod::Hour => "hourly",
+            BudgetPeriod::Day => "daily",
+            BudgetPeriod::Week => "weekly",
+            BudgetPeriod::Month => "monthly",
+            BudgetPeriod::Total => "total",
+        };
+        format!("{} {period} budget", self.scope.as_str())
+    }
+
+    pub fn exhausted_message(&self) -> String {
+        let when = match &self.resets_at {
+            Some(t) => format!("; it resets at {t}"),
+            None => "; it is a total budget and does not reset (ask an admin to raise it)".into(),
+        };
+        let period = match self.period {
+            BudgetPeriod::Total => "in total".to_string(),
+            p => format!("this {}", p.as_str()),
+        };
+        format!(
+            "{} budget `{}` is exhausted: {} spent and {} reserved of {} {period}{when}",
+            self.scope.as_str(),
+            self.name,
+            crate::report::usd_readable(self.spent_nanos),
+            crate::report::usd_readable(self.reserved_nanos),
+            crate::report::usd_readable(self.limit_nanos),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeaseGrant {
+    pub lease_id: String,
+    pub session_id: String,
+    pub granted_nanos: i64,
+    pub expires_at: String,
+    pub ttl_secs: i64,
+    /// The budget that granted less than asked, if one did.
+    pub limited_by: Option<BudgetStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeaseState {
+    pub lease_id: String,
+    pub session_id: String,
+    /// Total granted so far (top-ups included).
+    pub granted_nanos: i64,
+    /// Granted by this call.
+    pub added_nanos: i64,
+    /// Cost of usage rows ingested for this lease so far.
+    pub consumed_nanos: i64,
+    pub expires_at: String,
+    pub ttl_secs: i64,
+    pub limited_by: Option<BudgetStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Released {
+    pub lease_id: String,
+    pub granted_nanos: i64,
+    pub spent_nanos: i64,
+    /// What went back to the budgets: max(0, granted − spent).
+    pub returned_nanos: i64,
+}
+
+/// One ledger row as clients send it (mirrors `ledger::Row`). The key, developer, team and org
+/// are the authenticated key's, whatever the row says.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsageRow {
+    pub id: String,
+    pub started_at_us: i64,
+    pub ended_at_us: i64,
+    pub provider: String,
+    pub endpoint: String,
+    pub requested_model: Option<String>,
+    pub model: Option<String>,
+    pub status: i64,
+    pub streamed: bool,
+    pub incomplete: bool,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_5m_tokens: i64,
+    pub cache_write_1h_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub cost_nanos: Option<i64>,
+    pub price_version: String,
+    pub latency_us: i64,
+    pub ttfb_us: Option<i64>,
+    pub upstream_request_id: Option<String>,
+    pub session_id: String,
+    pub agent: Option<String>,
+    pub agent_version: Option<String>,
+    pub agent_session_id: Option<String>,
+    pub developer: Option<String>,
+    pub project: Option<String>,
+    pub branch: Option<String>,
+    pub task: Option<String>,
+    pub cwd: Option<String>,
+    pub host: Option<String>,
+    pub key_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl UsageRow {
+    /// Checks one row against what a request can be ([`crate::limits`]); the error is the
+    /// reason, naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        let id =
+            Uuid::parse_str(&self.id).map_err(|_| format!("id `{}` is not a UUID", self.id))?;
+        if id.get_version_num() != 7 {
+            return Err(format!("id `{}` is not a UUIDv7", self.id));
+        }
+        if self.session_id.is_empty() {
+            return Err("session_id is missing".into());
+        }
+        if self.provider.is_empty() {
+            return Err("provider is missing".into());
+        }
+        if self.started_at_us <= 0 {
+            return Err("started_at_us is missing".into());
+        }
+        // Far beyond any real request, and low enough that no batch's sums come near 2^63.
+        let counts = [
+            ("input_tokens", self.input_tokens, MAX_TOKENS),
+            ("output_tokens", self.output_tokens, MAX_TOKENS),
+            ("cache_read_tokens", self.cache_read_tokens, MAX_TOKENS),
+            (
+                "cache_write_5m_tokens",
+                self.cache_write_5m_tokens,
+                MAX_TOKENS,
+            ),
+            (
+                "cache_write_1h_tokens",
+                self.cache_write_1h_tokens,
+                MAX_TOKENS,
+            ),
+            ("reasoning_tokens", self.reasoning_tokens, MAX_TOKENS),
+            ("cost_nanos", self.cost_nanos.unwrap_or(0), MAX_COST_NANOS),
+            ("latency_us", self.latency_us, i64::MAX),
+        ];
+        for (name, v, max) in counts {
+            if v < 0 {
+                return Err(format!("{name} is negative ({v})"));
+            }
+            if v > max {
+                return Err(format!("{name} is implausibly large ({v}; at most {max})"));
+            }
+        }
+        if !(0..1000).contains(&self.status) {
+            return Err(format!("status {} is not an HTTP status", self.status));
+        }
+        Ok(())
+    }
+}
+
+/// A row the server refused, in a 400's `error.rows`: a client sets exactly these aside
+/// (the refusal is permanent: the same row is refused again) and sends the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRow {
+    /// Position in the batch.
+    pub index: usize,
+    pub id: String,
+    /// Why, naming the field and the bound.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IngestResult {
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub budgets: Vec<BudgetStatus>,
+}
+
+/// A ledger row as the server's API takes it: the one conversion between the two.
+impl From<&Row> for UsageRow {
+    fn from(r: &Row) -> UsageRow {
+        let a = &r.attribution;
+        UsageRow {
+            id: r.id.to_string(),
+            started_at_us: r.started_at_us,
+            ended_at_us: r.ended_at_us,
+            provider: r.provider.clone(),
+            endpoint: r.endpoint.clone(),
+            requested_model: r.requested_model.clone(),
+            model: r.model.clone(),
+            status: i64::from(r.status),
+            streamed: r.streamed,
+            incomplete: r.incomplete,
+            input_tokens: r.usage.input as i64,
+            output_tokens: r.usage.output as i64,
+            cache_read_tokens: r.usage.cache_read as i64,
+            cache_write_5m_tokens: r.usage.cache_write_5m as i64,
+            cache_write_1h_tokens: r.usage.cache_write_1h as i64,
+            reasoning_tokens: r.usage.reasoning as i64,
+            cost_nanos: r.cost_nanos,
+            price_version: r.price_version.clone(),
+            latency_us: r.latency_us,
+            ttfb_us: r.ttfb_us,
+            upstream_request_id: r.upstream_request_id.clone(),
+            session_id: a.session_id.clone(),
+            agent: a.agent.clone(),
+            agent_version: a.agent_version.clone(),
+            agent_session_id: r.agent_session_id.clone(),
+            developer: a.developer.clone(),
+            project: a.project.clone(),
+            branch: a.branch.clone(),
+            task: a.task.clone(),
+            cwd: a.cwd.clone(),
+            host: a.host.clone(),
+            key_id: a.key_id.clone(),
+            error: r.error.clone(),
+        }
+    }
+}
