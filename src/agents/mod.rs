@@ -16,10 +16,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::meter::Provider;
 
-pub use crate::proxy::SESSION_KEY_HEADER;
 pub use child::{exit_code, run as run_child};
 pub use generic::KEY_VARS;
 pub use version::npm_package_version;
+
+/// A header an agent may carry the session key in when its own credentials pass through
+/// (codex: `env_http_headers`); the proxy admits the request by it and removes it before
+/// forwarding. Part of how agents are wired, so it lives here; the proxy reads it from here.
+pub const SESSION_KEY_HEADER: &str = "x-gw-session-key";
 
 /// An MCP server from gw's config (`[mcp.servers.<name>]`): a local command or a URL.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
+use super::extracted::Extracted;
 use super::extractor::UsageExtractor;
 use super::json_split::{ChildSink, JsonSplitter};
-use super::response_tap::Extracted;
 use super::scan::is_leading_filler;
 use super::sse::{SseParser, SseSink};
 use super::{Protocol, MAX_EVENT_BYTES};

@@ -10,6 +10,7 @@
 
 mod body;
 mod decode;
+mod extracted;
 mod extractor;
 mod include_usage;
 mod json_split;
@@ -24,10 +25,11 @@ mod wire;
 #[cfg(test)]
 mod fixtures;
 
+pub use extracted::Extracted;
 pub use include_usage::{inject_include_usage, ChatUsageChunkFilter};
 pub use protocol::{gemini_path_model, Protocol};
 pub use request_tap::{RequestInfo, RequestTap};
-pub use response_tap::{Extracted, ResponseTap};
+pub use response_tap::ResponseTap;
 pub use usage::{Billing, Provider, Usage};
 
 /// The largest single SSE event or JSON value held for parsing; a larger one is skipped.

@@ -17,9 +17,7 @@ pub struct SessionAuth {
     held: HashMap<Provider, String>,
 }
 
-/// A header an agent may carry the session key in when its own credentials pass through
-/// (codex: `env_http_headers`); gw removes it before forwarding.
-pub const SESSION_KEY_HEADER: &str = "x-gw-session-key";
+pub use crate::agents::SESSION_KEY_HEADER;
 
 /// How a request proved it belongs to the session.
 #[derive(Debug, PartialEq, Eq)]

@@ -188,11 +188,14 @@ impl RequestContext {
     /// after everything sent to it before.
     pub fn end(self, cut: bool, error: Option<String>) {
         let latency_us = self.started.elapsed().as_micros() as i64;
-        self.tap.clone().finish(self, latency_us, cut, error);
+        let tap = self.tap.clone();
+        tap.finish(Box::new(move |request, extracted| {
+            self.record(request, extracted, latency_us, cut, error)
+        }));
     }
 
     /// Builds the row and hands it to the ledger writer (from the metering task).
-    pub(super) fn record(
+    fn record(
         self,
         request: RequestInfo,
         extracted: Extracted,

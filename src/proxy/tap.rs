@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::meter::{RequestInfo, RequestTap, ResponseTap};
+use crate::meter::{Extracted, RequestInfo, RequestTap, ResponseTap};
 
-use super::context::RequestContext;
+/// What records a request once its metering is done: given what the request and the response
+/// said, it builds the row and hands it on (the proxy's request context does).
+pub type Record = Box<dyn FnOnce(RequestInfo, Extracted) + Send>;
 
 enum Event {
     Request(Bytes),
@@ -21,13 +23,8 @@ enum Event {
     /// The response's head arrived: how its body is to be parsed.
     ResponseHead(Box<ResponseTap>),
     Response(Bytes),
-    /// The request is over: record it. `cut` when it broke off before its end.
-    Finish {
-        context: Box<RequestContext>,
-        latency_us: i64,
-        cut: bool,
-        error: Option<String>,
-    },
+    /// The request is over: record it.
+    Finish(Record),
 }
 
 /// The sending side, one per request, cloned into both bodies.
@@ -66,19 +63,9 @@ impl Tap {
         self.send(Event::Response(frame.clone()));
     }
 
-    pub fn finish(
-        &self,
-        context: RequestContext,
-        latency_us: i64,
-        cut: bool,
-        error: Option<String>,
-    ) {
-        self.send(Event::Finish {
-            context: Box::new(context),
-            latency_us,
-            cut,
-            error,
-        });
+    /// Ends the request's metering; `record` gets what was read, exactly once.
+    pub fn finish(&self, record: Record) {
+        self.send(Event::Finish(record));
     }
 
     /// Queues the event for the task, or, once the task is gone (it ends after `Finish`, or
@@ -116,12 +103,7 @@ impl Metering {
                     tap.feed(&frame);
                 }
             }
-            Event::Finish {
-                context,
-                latency_us,
-                cut,
-                error,
-            } => {
+            Event::Finish(record) => {
                 self.recorded = true;
                 let request = self
                     .request_info
@@ -132,7 +114,7 @@ impl Metering {
                     .as_mut()
                     .map(|tap| tap.finish())
                     .unwrap_or_default();
-                context.record(request, extracted, latency_us, cut, error);
+                record(request, extracted);
             }
         }
     }
@@ -187,7 +169,7 @@ mod tests {
     use crate::ledger::{Attribution, Ledger, LedgerWriter};
     use crate::meter::{Protocol, Provider};
     use crate::pricing::PriceTable;
-    use crate::proxy::Recorder;
+    use crate::proxy::{Recorder, RequestContext};
 
     const RESPONSE: &[u8] =
         br#"{"model":"claude-sonnet-4-5","usage":{"input_tokens":12,"output_tokens":3}}"#;
