@@ -174,7 +174,7 @@ mod tests {
         table().cost(provider, model, &usage)
     }
 
-    /// The usage of `shared/fixtures/anthropic_messages.json`.
+    /// The usage of `tests/fixtures/anthropic_messages.json`.
     const ANTHROPIC_FIXTURE: Usage = Usage {
         input: 1200,
         output: 85,
@@ -184,7 +184,7 @@ mod tests {
         reasoning: 0,
     };
 
-    /// The usage of `shared/fixtures/openai_responses.json` and `gemini.json`: a prompt of
+    /// The usage of `tests/fixtures/openai_responses.json` and `gemini.json`: a prompt of
     /// 51,200 tokens of which 50,000 cached, 85 output tokens of which 40 reasoning.
     const CACHED_PROMPT_FIXTURE: Usage = Usage {
         input: 1200,
