@@ -17,7 +17,10 @@ fn modules() -> BTreeMap<String, PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                // A source file's tests moved beside it (`#[path = "x_tests.rs"] mod tests;`).
+                && !path.to_string_lossy().ends_with("_tests.rs")
+            {
                 out.push(path);
             }
         }
