@@ -8,8 +8,15 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use comfy_table::{presets, Table};
 use http::Method;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
 
+use crate::api::admin::{
+    BudgetUpdate, KeyUpdate, KeyView, NewBudget, NewKey, NewOrg, NewTeam, NewUser, OrgUpdate,
+    OrgView, PriceView, TeamUpdate, TeamView, UsdAmount, UserUpdate, UserView,
+};
+use crate::api::{BudgetPeriod, BudgetStatus, Scope};
 use crate::config::env_vars;
 use crate::pricing::PriceOverride;
 use crate::server::client::{encode, Client, ClientError};
@@ -313,7 +320,13 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             if json_out {
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
-                print!("{}", render(&value, view));
+                match render(&value, view) {
+                    Ok(table) => print!("{table}"),
+                    Err(message) => {
+                        eprintln!("gw: error: {message}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -345,8 +358,33 @@ fn team_path(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn opt(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| json!(s))
+/// A request body, as the server's own type for it.
+fn body(request: impl Serialize) -> Value {
+    serde_json::to_value(request).expect("request bodies serialize")
+}
+
+/// Bad input caught before asking the server, reported as the server would have.
+fn bad_request(message: String) -> ClientError {
+    ClientError::Api {
+        status: http::StatusCode::BAD_REQUEST,
+        kind: "invalid_request_error".into(),
+        message,
+        body: Value::Null,
+    }
+}
+
+fn parse_scope(text: &str) -> Result<Scope, ClientError> {
+    Scope::parse(text)
+        .ok_or_else(|| bad_request(format!("invalid scope `{text}`: use {}", Scope::NAMES)))
+}
+
+fn parse_period(text: &str) -> Result<BudgetPeriod, ClientError> {
+    BudgetPeriod::parse(text).ok_or_else(|| {
+        bad_request(format!(
+            "invalid period `{text}`: use {}",
+            BudgetPeriod::NAMES
+        ))
+    })
 }
 
 async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> {
@@ -358,7 +396,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     c.call(
                         M::POST,
                         "/v1/admin/orgs",
-                        Some(&json!({"name": name, "tz": tz})),
+                        Some(&body(NewOrg { name, tz: Some(tz) })),
                     )
                     .await?
                 }
@@ -367,7 +405,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     c.call(
                         M::PATCH,
                         &format!("/v1/admin/orgs/{}", encode(&name)),
-                        Some(&json!({"tz": tz})),
+                        Some(&body(OrgUpdate { tz: Some(tz) })),
                     )
                     .await?
                 }
@@ -384,7 +422,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     c.call(
                         M::POST,
                         "/v1/admin/teams",
-                        Some(&json!({"org": org, "name": name})),
+                        Some(&body(NewTeam { org, name })),
                     )
                     .await?
                 }
@@ -401,7 +439,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     name,
                 } => {
                     let path = format!("/v1/admin/teams/{}/{}", encode(&org), encode(&team));
-                    c.call(M::PATCH, &path, Some(&json!({ "name": name })))
+                    c.call(M::PATCH, &path, Some(&body(TeamUpdate { name })))
                         .await?
                 }
                 TeamCmd::Revoke { team: (org, name) } => {
@@ -419,8 +457,12 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     team,
                     name,
                 } => {
-                    let body =
-                        json!({"email": email, "org": org, "team": opt(&team), "name": opt(&name)});
+                    let body = body(NewUser {
+                        email,
+                        org,
+                        team,
+                        name,
+                    });
                     c.call(M::POST, "/v1/admin/users", Some(&body)).await?
                 }
                 UserCmd::List { org } => {
@@ -432,7 +474,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     .await?
                 }
                 UserCmd::Update { email, name, team } => {
-                    let body = json!({"name": opt(&name), "team": opt(&team)});
+                    let body = body(UserUpdate { name, team });
                     c.call(
                         M::PATCH,
                         &format!("/v1/admin/users/{}", encode(&email)),
@@ -460,8 +502,13 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     expires,
                     models,
                 } => {
-                    let body = json!({"developer": user, "team": opt(&team), "name": opt(&name),
-                        "expires_at": opt(&expires), "models": models});
+                    let body = body(NewKey {
+                        developer: user,
+                        team,
+                        name,
+                        expires_at: expires,
+                        models,
+                    });
                     c.call(M::POST, "/v1/admin/keys", Some(&body)).await?
                 }
                 KeyCmd::List { user, org } => {
@@ -483,8 +530,11 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                 } => {
                     let models =
                         models.map(|m| m.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>());
-                    let body =
-                        json!({"name": opt(&name), "expires_at": opt(&expires), "models": models});
+                    let body = body(KeyUpdate {
+                        name,
+                        expires_at: expires,
+                        models,
+                    });
                     c.call(
                         M::PATCH,
                         &format!("/v1/admin/keys/{}", encode(&key_id)),
@@ -512,8 +562,13 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     period,
                     soft,
                 } => {
-                    let body = json!({"scope": scope, "name": name, "limit_usd": limit, "period": period,
-                        "soft_threshold": soft});
+                    let body = body(NewBudget {
+                        scope: parse_scope(&scope)?,
+                        name,
+                        limit_usd: UsdAmount::Text(limit),
+                        period: parse_period(&period)?,
+                        soft_threshold: soft,
+                    });
                     c.call(M::POST, "/v1/admin/budgets", Some(&body)).await?
                 }
                 BudgetCmd::List { scope, name } => {
@@ -528,7 +583,10 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     .await?
                 }
                 BudgetCmd::Update { id, limit, soft } => {
-                    let body = json!({"limit_usd": opt(&limit), "soft_threshold": soft});
+                    let body = body(BudgetUpdate {
+                        limit_usd: limit.map(UsdAmount::Text),
+                        soft_threshold: soft,
+                    });
                     c.call(M::PATCH, &format!("/v1/admin/budgets/{id}"), Some(&body))
                         .await?
                 }
@@ -542,7 +600,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
         What::Price(cmd) => (
             match cmd {
                 PriceCmd::Set { model, org, price } => {
-                    let body = json!(PriceOverride::from(price));
+                    let body = body(PriceOverride::from(price));
                     c.call(M::PUT, &price_path(&org, &model), Some(&body))
                         .await?
                 }
@@ -579,31 +637,74 @@ fn query(pairs: &[(&str, &Option<String>)]) -> String {
     }
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
-        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(","),
-        other => other.to_string(),
-    }
+/// An optional text cell: `-` when absent.
+fn cell(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
 }
 
-fn usd(v: &Value) -> String {
-    format!("${:.2}", v.as_f64().unwrap_or(0.0))
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+/// A number as the server's JSON writes it (`3.0`, `0.3`).
+fn num(x: f64) -> String {
+    serde_json::Number::from_f64(x).map_or_else(|| x.to_string(), |n| n.to_string())
+}
+
+fn opt_num(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), num)
+}
+
+fn usd(x: f64) -> String {
+    format!("${x:.2}")
+}
+
+/// The items of a list answer (`{"orgs": [...]}`) or of a single answer, read as the server's
+/// own type for them: an answer in another shape is an error, not a table of `-`.
+fn items<T: DeserializeOwned>(value: &Value, list_key: &str) -> Result<Vec<T>, String> {
+    let list = match value.get(list_key) {
+        Some(list) => list.clone(),
+        None => Value::Array(vec![value.clone()]),
+    };
+    serde_json::from_value(list).map_err(|e| {
+        format!("the gw server answered in a shape this gw does not read ({e}); are gw and the server the same version?")
+    })
 }
 
 /// A list answer (`{"orgs": [...]}`) or a single object, as a table.
-fn render(value: &Value, view: View) -> String {
-    let (list_key, headers): (&str, &[&str]) = match view {
-        View::Orgs => ("orgs", &["org", "time zone", "created"]),
-        View::Teams => ("teams", &["team", "created"]),
+fn render(value: &Value, view: View) -> Result<String, String> {
+    let (headers, rows): (&[&str], Vec<Vec<String>>) = match view {
+        View::Orgs => (
+            &["org", "time zone", "created"],
+            items::<OrgView>(value, "orgs")?
+                .into_iter()
+                .map(|o| vec![o.name, o.tz, o.created_at])
+                .collect(),
+        ),
+        View::Teams => (
+            &["team", "created"],
+            items::<TeamView>(value, "teams")?
+                .into_iter()
+                .map(|t| vec![t.path, t.created_at])
+                .collect(),
+        ),
         View::Users => (
-            "users",
             &["email", "name", "org", "team", "active", "created"],
+            items::<UserView>(value, "users")?
+                .into_iter()
+                .map(|u| {
+                    vec![
+                        u.email,
+                        cell(&u.name),
+                        u.org,
+                        cell(&u.team),
+                        yes_no(u.active),
+                        u.created_at,
+                    ]
+                })
+                .collect(),
         ),
         View::Keys => (
-            "keys",
             &[
                 "key id",
                 "name",
@@ -614,9 +715,23 @@ fn render(value: &Value, view: View) -> String {
                 "expires",
                 "models",
             ],
+            items::<KeyView>(value, "keys")?
+                .into_iter()
+                .map(|k| {
+                    vec![
+                        k.key_id,
+                        cell(&k.name),
+                        k.developer,
+                        k.org,
+                        cell(&k.team),
+                        yes_no(k.active),
+                        cell(&k.expires_at),
+                        k.models.map_or_else(|| "-".into(), |m| m.join(",")),
+                    ]
+                })
+                .collect(),
         ),
         View::Budgets => (
-            "budgets",
             &[
                 "id",
                 "scope",
@@ -628,9 +743,24 @@ fn render(value: &Value, view: View) -> String {
                 "remaining",
                 "resets at",
             ],
+            items::<BudgetStatus>(value, "budgets")?
+                .into_iter()
+                .map(|b| {
+                    vec![
+                        b.id.to_string(),
+                        b.scope.as_str().into(),
+                        b.name,
+                        b.period.as_str().into(),
+                        usd(b.limit_usd),
+                        usd(b.spent_usd),
+                        usd(b.reserved_nanos as f64 / 1e9),
+                        usd(b.remaining_usd),
+                        cell(&b.resets_at),
+                    ]
+                })
+                .collect(),
         ),
         View::Prices => (
-            "prices",
             &[
                 "org",
                 "model",
@@ -641,60 +771,28 @@ fn render(value: &Value, view: View) -> String {
                 "cache write 1h",
                 "updated",
             ],
+            items::<PriceView>(value, "prices")?
+                .into_iter()
+                .map(|p| {
+                    vec![
+                        p.org,
+                        p.model,
+                        num(p.price.input),
+                        num(p.price.output),
+                        opt_num(p.price.cache_read),
+                        opt_num(p.price.cache_write_5m),
+                        opt_num(p.price.cache_write_1h),
+                        p.updated_at,
+                    ]
+                })
+                .collect(),
         ),
-    };
-    let items: Vec<&Value> = match value.get(list_key).and_then(Value::as_array) {
-        Some(a) => a.iter().collect(),
-        None => vec![value],
     };
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_BORDERS_ONLY)
         .set_header(headers.to_vec());
-    for v in &items {
-        let row: Vec<String> = match view {
-            View::Orgs => vec![text(&v["name"]), text(&v["tz"]), text(&v["created_at"])],
-            View::Teams => vec![text(&v["path"]), text(&v["created_at"])],
-            View::Users => vec![
-                text(&v["email"]),
-                text(&v["name"]),
-                text(&v["org"]),
-                text(&v["team"]),
-                text(&v["active"]),
-                text(&v["created_at"]),
-            ],
-            View::Keys => vec![
-                text(&v["key_id"]),
-                text(&v["name"]),
-                text(&v["developer"]),
-                text(&v["org"]),
-                text(&v["team"]),
-                text(&v["active"]),
-                text(&v["expires_at"]),
-                text(&v["models"]),
-            ],
-            View::Budgets => vec![
-                text(&v["id"]),
-                text(&v["scope"]),
-                text(&v["name"]),
-                text(&v["period"]),
-                usd(&v["limit_usd"]),
-                usd(&v["spent_usd"]),
-                format!("${:.2}", v["reserved_nanos"].as_f64().unwrap_or(0.0) / 1e9),
-                usd(&v["remaining_usd"]),
-                text(&v["resets_at"]),
-            ],
-            View::Prices => vec![
-                text(&v["org"]),
-                text(&v["model"]),
-                text(&v["price"]["input"]),
-                text(&v["price"]["output"]),
-                text(&v["price"]["cache_read"]),
-                text(&v["price"]["cache_write_5m"]),
-                text(&v["price"]["cache_write_1h"]),
-                text(&v["updated_at"]),
-            ],
-        };
+    for row in rows {
         table.add_row(row);
     }
     let mut out = format!("{table}\n");
@@ -703,5 +801,50 @@ fn render(value: &Value, view: View) -> String {
             "\nkey (shown once; give it to the developer, who runs `gw login`):\n{key}\n"
         ));
     }
-    out
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_read_as_the_servers_types() {
+        let key = serde_json::json!({"keys": [{
+            "key_id": "gwk_1", "name": null, "developer": "dev@example.com", "org": "acme",
+            "team": "backend", "active": true, "expires_at": null, "models": ["gpt-5", "claude-*"],
+            "created_at": "2026-11-29T00:00:00Z",
+        }]});
+        let table = render(&key, View::Keys).unwrap();
+        assert!(
+            table.contains("gwk_1") && table.contains("gpt-5,claude-*"),
+            "{table}"
+        );
+        assert!(table.contains(" - "), "absent fields show as -: {table}");
+        // A field renamed on the server fails loudly instead of printing `-`.
+        let mut renamed = key.clone();
+        let row = renamed["keys"][0].as_object_mut().unwrap();
+        let id = row.remove("key_id").unwrap();
+        row.insert("id".into(), id);
+        let error = render(&renamed, View::Keys).unwrap_err();
+        assert!(error.contains("key_id"), "{error}");
+    }
+
+    #[test]
+    fn request_bodies_are_the_servers_types() {
+        let budget = body(NewBudget {
+            scope: parse_scope("team").unwrap(),
+            name: "acme/backend".into(),
+            limit_usd: UsdAmount::Text("10.50".into()),
+            period: parse_period("day").unwrap(),
+            soft_threshold: None,
+        });
+        assert_eq!(
+            budget,
+            serde_json::json!({"scope": "team", "name": "acme/backend", "limit_usd": "10.50",
+                "period": "day", "soft_threshold": null})
+        );
+        assert!(parse_scope("galaxy").is_err());
+        assert!(parse_period("fortnight").is_err());
+    }
 }

@@ -5,13 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::db::{DbRow, Store, Tx};
 use super::error::ApiError;
-use super::money::{self, BudgetPeriod, UsdAmount};
+use super::money;
 use super::ops::{now_us, BudgetStatus, Scope};
 use super::secret;
+pub use crate::api::admin::{
+    BudgetUpdate, KeyUpdate, KeyView, NewBudget, NewKey, NewOrg, NewTeam, NewUser, OrgUpdate,
+    OrgView, PriceView, TeamUpdate, TeamView, UserUpdate, UserView,
+};
 use crate::pricing::{PriceOverride, PricingError};
 
 fn valid_name(kind: &str, name: &str) -> Result<(), ApiError> {
@@ -32,28 +34,6 @@ fn conflict_or(e: super::db::StoreError, what: String) -> ApiError {
 }
 
 // ---- orgs
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewOrg {
-    pub name: String,
-    /// IANA time zone budgets align to (default UTC).
-    #[serde(default)]
-    pub tz: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrgUpdate {
-    pub tz: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct OrgView {
-    pub name: String,
-    pub tz: String,
-    pub created_at: String,
-}
 
 fn check_tz(tz: &str) -> Result<String, ApiError> {
     money::parse_zone(tz).map_err(ApiError::BadRequest)?;
@@ -143,22 +123,6 @@ async fn org_id(tx: &mut dyn Tx, name: &str) -> Result<i64, ApiError> {
 
 // ---- teams
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTeam {
-    pub org: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TeamView {
-    pub org: String,
-    pub name: String,
-    /// `org/team`, as budgets and reports name it.
-    pub path: String,
-    pub created_at: String,
-}
-
 pub async fn create_team(store: &dyn Store, new: NewTeam) -> Result<TeamView, ApiError> {
     valid_name("team", &new.name)?;
     let now = now_us();
@@ -177,13 +141,6 @@ pub async fn create_team(store: &dyn Store, new: NewTeam) -> Result<TeamView, Ap
         name: new.name,
         created_at: money::rfc3339_us(now),
     })
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TeamUpdate {
-    /// The team's new name; budgets, keys and usage follow it (they refer to the team by id).
-    pub name: String,
 }
 
 pub async fn update_team(
@@ -249,35 +206,6 @@ async fn team_id(tx: &mut dyn Tx, org: i64, org_name: &str, team: &str) -> Resul
 }
 
 // ---- developers
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    pub email: String,
-    pub org: String,
-    #[serde(default)]
-    pub team: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserUpdate {
-    pub name: Option<String>,
-    /// A team of the user's org; `""` removes the user from their team.
-    pub team: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct UserView {
-    pub email: String,
-    pub name: Option<String>,
-    pub org: String,
-    pub team: Option<String>,
-    pub active: bool,
-    pub created_at: String,
-}
 
 const USER_SQL: &str = "SELECT d.email, d.name, o.name, t.name, d.active, d.created_at_us
     FROM developers d JOIN orgs o ON o.id = d.org_id LEFT JOIN teams t ON t.id = d.team_id";
@@ -396,50 +324,6 @@ pub async fn revoke_user(store: &dyn Store, email: &str) -> Result<UserView, Api
 }
 
 // ---- keys
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewKey {
-    /// The owner's email.
-    pub developer: String,
-    /// A team of the owner's org (default: the owner's team).
-    #[serde(default)]
-    pub team: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    /// RFC 3339 instant after which the key is refused.
-    #[serde(default)]
-    pub expires_at: Option<String>,
-    /// Models the key may use (default: any).
-    #[serde(default)]
-    pub models: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyUpdate {
-    pub name: Option<String>,
-    /// RFC 3339; `""` removes the expiry.
-    pub expires_at: Option<String>,
-    /// `[]` removes the allow-list.
-    pub models: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct KeyView {
-    pub key_id: String,
-    pub name: Option<String>,
-    pub developer: String,
-    pub org: String,
-    pub team: Option<String>,
-    pub active: bool,
-    pub expires_at: Option<String>,
-    pub models: Option<Vec<String>>,
-    pub created_at: String,
-    /// The key itself: present only in the answer that created it.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub key: Option<String>,
-}
 
 const KEY_SQL: &str = "SELECT k.key_id, k.name, d.email, o.name, t.name, k.active, k.expires_at_us, k.models, k.created_at_us
     FROM keys k JOIN developers d ON d.id = k.developer_id JOIN orgs o ON o.id = k.org_id
@@ -672,26 +556,6 @@ async fn keys_by_ids(tx: &mut dyn Tx, key_ids: &[String]) -> Result<Vec<KeyView>
 
 // ---- budgets
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewBudget {
-    pub scope: Scope,
-    /// Org name, `org/team`, developer email, or key id.
-    pub name: String,
-    pub limit_usd: UsdAmount,
-    pub period: BudgetPeriod,
-    /// Fraction of the limit at which clients warn (default 0.8).
-    #[serde(default)]
-    pub soft_threshold: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BudgetUpdate {
-    pub limit_usd: Option<UsdAmount>,
-    pub soft_threshold: Option<f64>,
-}
-
 fn soft_bp(soft: Option<f64>) -> Result<Option<i64>, ApiError> {
     match soft {
         None => Ok(None),
@@ -873,17 +737,6 @@ pub async fn delete_budget(store: &dyn Store, id: i64) -> Result<BudgetStatus, A
 }
 
 // ---- prices
-
-/// A model price an admin set for an org: what keys of the org charge for that model.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PriceView {
-    pub org: String,
-    /// Lower-case, as the proxy looks it up.
-    pub model: String,
-    /// USD per million tokens, as `[prices."model"]` in gw's config.
-    pub price: PriceOverride,
-    pub updated_at: String,
-}
 
 /// The model name a price is stored under, checked; the price checked with it.
 fn price_model(model: &str, price: Option<&PriceOverride>) -> Result<String, ApiError> {

@@ -124,7 +124,7 @@ pub fn parse_usd(text: &str) -> Result<i64, String> {
 }
 
 /// A USD amount in JSON: a number, or a string for exactness (`"10.50"`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum UsdAmount {
     Number(serde_json::Number),

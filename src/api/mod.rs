@@ -4,6 +4,8 @@
 //! all of them, and a client that reads an answer reads it as one of these types, so a missing
 //! field fails instead of printing "-". The routes themselves are listed in `server::api`.
 
+pub mod admin;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
