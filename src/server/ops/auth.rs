@@ -1,0 +1,93 @@
+//! Authentication: the admin token, and the developer keys whose identity (`KeyCtx`) every
+//! other operation runs as.
+
+use super::*;
+
+pub async fn set_admin_token(
+    store: &dyn Store,
+    token: &str,
+    rotate: bool,
+) -> Result<bool, StoreError> {
+    let mut tx = store.begin(true).await?;
+    let exists = tx
+        .one("SELECT id FROM admin_tokens WHERE id = 1", &[])
+        .await?
+        .is_some();
+    if exists && !rotate {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM admin_tokens", &[]).await?;
+    tx.execute(
+        "INSERT INTO admin_tokens (id, token_hash, created_at_us) VALUES (1, $1, $2)",
+        &[secret::hash(token).into(), now_us().into()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) const KEY_CTX_SQL: &str =
+    "SELECT k.id, k.key_id, k.name, d.id, d.email, d.name, t.id, t.name, o.id, o.name, o.tz,
+        k.models, k.expires_at_us, k.key_hash, k.active, d.active
+    FROM keys k JOIN developers d ON d.id = k.developer_id JOIN orgs o ON o.id = k.org_id
+    LEFT JOIN teams t ON t.id = k.team_id";
+
+pub(super) fn key_ctx(r: &DbRow) -> KeyCtx {
+    KeyCtx {
+        key_ref: r.int(0),
+        key_id: r.text(1),
+        key_name: r.opt_text(2),
+        developer_id: r.int(3),
+        developer: r.text(4),
+        developer_name: r.opt_text(5),
+        team_id: r.opt_int(6),
+        team: r.opt_text(7),
+        org_id: r.int(8),
+        org: r.text(9),
+        tz: r.text(10),
+        models: r.opt_text(11).and_then(|m| serde_json::from_str(&m).ok()),
+        expires_at: r.opt_int(12).map(money::rfc3339_us),
+    }
+}
+
+/// Resolves a bearer token to the admin or a key, refusing unknown, revoked and expired ones.
+pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiError> {
+    let unauthorized = || {
+        ApiError::Unauthorized(
+            "invalid key or token: send `Authorization: Bearer <gw key or admin token>`".into(),
+        )
+    };
+    if token.starts_with(secret::ADMIN_PREFIX) {
+        let mut tx = store.begin(false).await?;
+        let row = tx
+            .one("SELECT token_hash FROM admin_tokens WHERE id = 1", &[])
+            .await?;
+        return match row {
+            Some(r) if secret::matches(token, &r.text(0)) => Ok(Caller::Admin),
+            _ => Err(unauthorized()),
+        };
+    }
+    let Some(id) = secret::key_id(token) else {
+        return Err(unauthorized());
+    };
+    let mut tx = store.begin(false).await?;
+    let sql = format!("{KEY_CTX_SQL} WHERE k.key_id = $1");
+    let Some(r) = tx.one(&sql, &[id.into()]).await? else {
+        return Err(unauthorized());
+    };
+    if !secret::matches(token, &r.text(13)) {
+        return Err(unauthorized());
+    }
+    if r.int(14) == 0 || r.int(15) == 0 {
+        return Err(ApiError::Unauthorized(format!(
+            "key {id} has been revoked; ask an admin for a new one"
+        )));
+    }
+    if r.opt_int(12).is_some_and(|e| e <= now_us()) {
+        return Err(ApiError::Unauthorized(format!(
+            "key {id} expired at {}; ask an admin for a new one",
+            money::rfc3339_us(r.int(12))
+        )));
+    }
+    Ok(Caller::Key(Box::new(key_ctx(&r))))
+}

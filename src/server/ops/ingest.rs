@@ -1,0 +1,277 @@
+//! Usage ingest: checking a batch of rows, then storing it idempotently and charging each new
+//! row to its session's lease, in one transaction.
+
+use super::budgets::key_budgets;
+use super::*;
+
+/// Width of the spend rollup's buckets.
+pub(super) const QUARTER_HOUR_US: i64 = 900_000_000;
+
+/// Checks a batch before anything is stored: every row ([`UsageRow::check`]; all refused rows
+/// are named), then the batch's total cost against [`MAX_BATCH_COST_NANOS`].
+pub fn check_batch(rows: &[UsageRow]) -> Result<(), ApiError> {
+    let refused: Vec<RefusedRow> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(index, r)| {
+            r.check().err().map(|reason| RefusedRow {
+                index,
+                id: r.id.clone(),
+                reason,
+            })
+        })
+        .collect();
+    if let Some(first) = refused.first() {
+        let more = match refused.len() {
+            1 => String::new(),
+            n => format!(" (and {} more refused rows, listed in `rows`)", n - 1),
+        };
+        return Err(ApiError::RowsRefused {
+            message: format!("rows[{}]: {}{more}", first.index, first.reason),
+            rows: refused,
+        });
+    }
+    // Each cost is at most MAX_COST_NANOS now, so 5000 of them cannot overflow.
+    let cost: i64 = rows.iter().map(|r| r.cost_nanos.unwrap_or(0)).sum();
+    if cost > MAX_BATCH_COST_NANOS {
+        return Err(ApiError::BadRequest(format!(
+            "the batch's rows cost {cost} nano-dollars together, more than a batch can \
+             (at most {MAX_BATCH_COST_NANOS}); send them in smaller batches"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) const USAGE_COLUMNS: [&str; 36] = [
+    "id",
+    "key_ref",
+    "developer_id",
+    "team_id",
+    "org_id",
+    "started_at_us",
+    "ended_at_us",
+    "provider",
+    "endpoint",
+    "requested_model",
+    "model",
+    "status",
+    "streamed",
+    "incomplete",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "price_version",
+    "latency_us",
+    "ttfb_us",
+    "upstream_request_id",
+    "session_id",
+    "agent",
+    "agent_version",
+    "agent_session_id",
+    "project",
+    "branch",
+    "task",
+    "cwd",
+    "host",
+    "error",
+    "received_at_us",
+];
+
+/// Rows per INSERT statement (36 parameters each; well under both backends' limits).
+pub(super) const INSERT_CHUNK: usize = 200;
+
+pub(super) fn usage_values(r: &UsageRow, ctx: &KeyCtx, now: i64, out: &mut Vec<Value>) {
+    out.extend([
+        Value::from(&r.id),
+        ctx.key_ref.into(),
+        ctx.developer_id.into(),
+        ctx.team_id.into(),
+        ctx.org_id.into(),
+        r.started_at_us.into(),
+        r.ended_at_us.max(r.started_at_us).into(),
+        (&r.provider).into(),
+        (&r.endpoint).into(),
+        r.requested_model.clone().into(),
+        r.model.clone().into(),
+        r.status.into(),
+        r.streamed.into(),
+        r.incomplete.into(),
+        r.input_tokens.into(),
+        r.output_tokens.into(),
+        r.cache_read_tokens.into(),
+        r.cache_write_5m_tokens.into(),
+        r.cache_write_1h_tokens.into(),
+        r.reasoning_tokens.into(),
+        r.cost_nanos.into(),
+        (&r.price_version).into(),
+        r.latency_us.into(),
+        r.ttfb_us.into(),
+        r.upstream_request_id.clone().into(),
+        (&r.session_id).into(),
+        r.agent.clone().into(),
+        r.agent_version.clone().into(),
+        r.agent_session_id.clone().into(),
+        r.project.clone().into(),
+        r.branch.clone().into(),
+        r.task.clone().into(),
+        r.cwd.clone().into(),
+        r.host.clone().into(),
+        r.error.clone().into(),
+        now.into(),
+    ]);
+}
+
+pub(super) fn insert_sql(rows: usize) -> String {
+    let cols = USAGE_COLUMNS.len();
+    let mut sql = format!("INSERT INTO usage ({}) VALUES ", USAGE_COLUMNS.join(", "));
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * cols + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(
+        " ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us, model,
+            input_tokens, output_tokens, cache_read_tokens,
+            cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens",
+    );
+    sql
+}
+
+/// Inserts rows idempotently (a known id is a duplicate, counted once ever) and charges the
+/// new rows' cost to their session's latest lease. The rows must have passed [`check_batch`].
+/// One transaction from the first insert to the budgets it answers with: a failure stores
+/// nothing, so the client's retry of the same batch counts every row once.
+pub async fn ingest(
+    store: &dyn Store,
+    ctx: &KeyCtx,
+    rows: &[UsageRow],
+) -> Result<IngestResult, ApiError> {
+    let now = now_us();
+    let mut tx = store.begin(true).await?;
+    let mut accepted = 0u64;
+    let mut by_session: BTreeMap<String, i64> = BTreeMap::new();
+    let mut rollup: BTreeMap<(Scope, i64, i64), i64> = BTreeMap::new();
+    // Per model: requests, cost, then input, output, cache read, cache write, reasoning tokens.
+    let mut totals: BTreeMap<String, [i64; 7]> = BTreeMap::new();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let sql = insert_sql(chunk.len());
+        let mut params = Vec::with_capacity(chunk.len() * USAGE_COLUMNS.len());
+        for r in chunk {
+            usage_values(r, ctx, now, &mut params);
+        }
+        for r in tx.query(&sql, &params).await? {
+            accepted += 1;
+            let cost = r.opt_int(1).unwrap_or(0);
+            let session = by_session.entry(r.text(0)).or_default();
+            *session = session.saturating_add(cost);
+            let at = r.int(2);
+            let bucket = at - at.rem_euclid(QUARTER_HOUR_US);
+            let scopes = [
+                Some((Scope::Org, ctx.org_id)),
+                ctx.team_id.map(|t| (Scope::Team, t)),
+                Some((Scope::Developer, ctx.developer_id)),
+                Some((Scope::Key, ctx.key_ref)),
+            ];
+            for (scope, id) in scopes.into_iter().flatten() {
+                let sum = rollup.entry((scope, id, bucket)).or_default();
+                *sum = sum.saturating_add(cost);
+            }
+            let model = r.opt_text(3).unwrap_or_default();
+            let sums = totals.entry(model).or_default();
+            sums[0] += 1;
+            sums[1] = sums[1].saturating_add(cost);
+            for (i, sum) in sums[2..].iter_mut().enumerate() {
+                *sum = sum.saturating_add(r.int(4 + i));
+            }
+        }
+    }
+    // Stored sums saturate (see `status_of`). In key order too, for the same reason.
+    let totals_sql = {
+        let cols = [
+            "requests",
+            "cost_nanos",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ];
+        let set: Vec<String> = cols
+            .iter()
+            .map(|c| {
+                format!(
+                    "{c} = {}",
+                    add_sql(&format!("usage_totals.{c}"), &format!("excluded.{c}"))
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO usage_totals (org_id, team_id, developer_id, model, {})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (org_id, team_id, developer_id, model) DO UPDATE SET {}",
+            cols.join(", "),
+            set.join(", ")
+        )
+    };
+    for (model, sums) in &totals {
+        let mut params = vec![
+            ctx.org_id.into(),
+            ctx.team_id.unwrap_or(0).into(),
+            ctx.developer_id.into(),
+            model.into(),
+        ];
+        params.extend(sums.iter().map(|&v| v.into()));
+        tx.execute(&totals_sql, &params).await?;
+    }
+    // In key order, so concurrent batches lock rollup rows in one order (no deadlocks).
+    let rollup_sql = format!(
+        "INSERT INTO usage_rollup (scope_kind, scope_id, bucket_us, cost_nanos) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (scope_kind, scope_id, bucket_us) DO UPDATE SET cost_nanos = {}",
+        add_sql("usage_rollup.cost_nanos", "excluded.cost_nanos")
+    );
+    for ((scope, id, bucket), cost) in &rollup {
+        tx.execute(
+            &rollup_sql,
+            &[
+                scope.as_str().into(),
+                (*id).into(),
+                (*bucket).into(),
+                (*cost).into(),
+            ],
+        )
+        .await?;
+    }
+    let lease_sql = format!(
+        "UPDATE leases SET consumed_nanos = {} WHERE id = (
+            SELECT id FROM leases WHERE key_ref = $2 AND session_id = $3
+            ORDER BY created_at_us DESC, id DESC LIMIT 1)",
+        add_sql("consumed_nanos", "$1")
+    );
+    for (session, cost) in by_session.iter().filter(|(_, c)| **c > 0) {
+        tx.execute(
+            &lease_sql,
+            &[(*cost).into(), ctx.key_ref.into(), session.into()],
+        )
+        .await?;
+    }
+    // Before the commit: an answer that fails must leave nothing stored.
+    let budgets = key_budgets(&mut *tx, ctx, now, false).await?;
+    tx.commit().await?;
+    Ok(IngestResult {
+        accepted,
+        duplicates: rows.len() as u64 - accepted,
+        budgets,
+    })
+}
