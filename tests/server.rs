@@ -213,6 +213,7 @@ on_both!(
     sums_of_huge_stored_rows_saturate,
     a_failing_ingest_stores_nothing,
     org_prices_set_list_delete_and_reach_whoami,
+    a_usage_row_keeps_every_field_from_the_proxy_to_the_report,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -1628,5 +1629,179 @@ async fn org_prices_set_list_delete_and_reach_whoami(db: &Db) {
         me["prices"],
         json!({"vendor/model-x": {"input": 1.0, "output": 2.0}})
     );
+    srv.stop().await;
+}
+
+/// The usage row from end to end: a ledger row as the proxy writes it, read back from the
+/// ledger, sent as the wire row, stored by the server, reported. The row is built and taken
+/// apart field by field without `..`, so a field added to `Row` or `Attribution` fails to
+/// compile here until it is carried (or named as not carried); a field added to the wire row
+/// without a server column fails the SELECT below.
+async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
+    use gw::api::UsageRow;
+    use gw::ledger::{Attribution, Ledger, Row};
+    use gw::meter::{Billing, Usage};
+    use gw::server::db::Value as DbValue;
+
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    let now = jiff::Timestamp::now().as_microsecond();
+    let row = Row {
+        id: uuid::Uuid::now_v7(),
+        started_at_us: now - 5_000_000,
+        ended_at_us: now - 4_000_000,
+        provider: "anthropic".into(),
+        endpoint: "/v1/messages".into(),
+        requested_model: Some("claude-sonnet-4-5".into()),
+        model: Some("claude-sonnet-4-5-20250929".into()),
+        status: 200,
+        streamed: true,
+        incomplete: true,
+        usage: Usage {
+            input: 11,
+            output: 22,
+            cache_read: 33,
+            cache_write_5m: 44,
+            cache_write_1h: 55,
+            reasoning: 6,
+        },
+        cost_nanos: Some(777_000),
+        price_version: "pv-roundtrip".into(),
+        latency_us: 1_234,
+        ttfb_us: Some(567),
+        upstream_request_id: Some("req_roundtrip".into()),
+        agent_session_id: Some("agent-session".into()),
+        error: Some("stream cut".into()),
+        billing: Billing::Subscription,
+        attribution: Attribution {
+            session_id: "s-roundtrip".into(),
+            agent: Some("claude".into()),
+            agent_version: Some("2.1.197".into()),
+            developer: Some("alice@acme.test".into()),
+            project: Some("gw".into()),
+            branch: Some("main".into()),
+            task: Some("TASK-1".into()),
+            cwd: Some("/work/gw".into()),
+            host: Some("devbox".into()),
+            key_id: Some(w.alice_key_id.clone()),
+        },
+    };
+
+    // The ledger keeps every field.
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    ledger.insert([&row]).unwrap();
+    assert_eq!(ledger.get(&row.id).unwrap().as_ref(), Some(&row));
+
+    // The wire row carries every field, and what it does not is named here.
+    let wire = UsageRow::from(&row);
+    let Row {
+        id,
+        started_at_us,
+        ended_at_us,
+        provider,
+        endpoint,
+        requested_model,
+        model,
+        status,
+        streamed,
+        incomplete,
+        usage,
+        cost_nanos,
+        price_version,
+        latency_us,
+        ttfb_us,
+        upstream_request_id,
+        agent_session_id,
+        error,
+        billing: _, // local only for now: the server's rows have no billing yet
+        attribution:
+            Attribution {
+                session_id,
+                agent,
+                agent_version,
+                developer,
+                project,
+                branch,
+                task,
+                cwd,
+                host,
+                key_id,
+            },
+    } = &row;
+    let as_json = serde_json::to_value(&wire).unwrap();
+    let expected = json!({
+        "id": id.to_string(), "started_at_us": started_at_us, "ended_at_us": ended_at_us,
+        "provider": provider, "endpoint": endpoint, "requested_model": requested_model,
+        "model": model, "status": status, "streamed": streamed, "incomplete": incomplete,
+        "input_tokens": usage.input, "output_tokens": usage.output,
+        "cache_read_tokens": usage.cache_read, "cache_write_5m_tokens": usage.cache_write_5m,
+        "cache_write_1h_tokens": usage.cache_write_1h, "reasoning_tokens": usage.reasoning,
+        "cost_nanos": cost_nanos, "price_version": price_version, "latency_us": latency_us,
+        "ttfb_us": ttfb_us, "upstream_request_id": upstream_request_id,
+        "agent_session_id": agent_session_id, "error": error, "session_id": session_id,
+        "agent": agent, "agent_version": agent_version, "developer": developer,
+        "project": project, "branch": branch, "task": task, "cwd": cwd, "host": host,
+        "key_id": key_id,
+    });
+    assert_eq!(as_json, expected);
+    let parsed: UsageRow = serde_json::from_value(as_json.clone()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&parsed).unwrap(),
+        as_json,
+        "the server reads it whole"
+    );
+
+    // The server stores every field but the two it takes from the key instead.
+    let answer = w
+        .alice
+        .call(Method::POST, "/v1/usage", Some(&json!({ "rows": [wire] })))
+        .await
+        .unwrap();
+    assert_eq!(answer["accepted"], 1);
+    let fields: Vec<&String> = as_json
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !["developer", "key_id"].contains(&k.as_str()))
+        .collect();
+    let columns: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+    let sql = format!("SELECT {} FROM usage WHERE id = $1", columns.join(", "));
+    let mut tx = db.store.begin(false).await.unwrap();
+    let stored = tx
+        .query(&sql, &[DbValue::Text(id.to_string())])
+        .await
+        .unwrap_or_else(|e| panic!("a wire field with no server column? {e}"));
+    drop(tx);
+    assert_eq!(stored.len(), 1);
+    for (i, field) in fields.iter().enumerate() {
+        let want = match &as_json[field.as_str()] {
+            Value::Null => DbValue::Null,
+            Value::Bool(b) => DbValue::Int(i64::from(*b)),
+            Value::Number(n) => DbValue::Int(n.as_i64().unwrap()),
+            Value::String(s) => DbValue::Text(s.clone()),
+            other => panic!("{field}: {other}"),
+        };
+        assert_eq!(stored[0].0[i], want, "server column `{field}`");
+    }
+
+    // And the report counts it.
+    let report = w
+        .alice
+        .call(Method::GET, "/v1/reports/spend?period=all&by=model", None)
+        .await
+        .unwrap();
+    let totals = &report["totals"];
+    assert_eq!(totals["requests"], 1, "{report}");
+    assert_eq!(totals["input_tokens"], usage.input);
+    assert_eq!(totals["output_tokens"], usage.output);
+    assert_eq!(totals["cache_read_tokens"], usage.cache_read);
+    assert_eq!(
+        totals["cache_write_tokens"],
+        usage.cache_write_5m + usage.cache_write_1h
+    );
+    assert_eq!(totals["reasoning_tokens"], usage.reasoning);
+    assert_eq!(totals["cost_nanos"], cost_nanos.unwrap());
+    assert_eq!(report["rows"][0]["key"]["model"], json!(model), "{report}");
     srv.stop().await;
 }
