@@ -229,60 +229,61 @@ const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_m
     session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
     billing";
 
+/// A row of `SELECT {COLUMNS}`, read by column name.
 fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    let id: String = r.get(0)?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+    let bad = |column: &str, message: String| {
+        let index = r.as_ref().column_index(column).unwrap_or(0);
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            message.into(),
+        )
+    };
+    let id: String = r.get("id")?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|e| bad("id", e.to_string()))?;
+    let billing: String = r.get("billing")?;
+    let billing = crate::meter::Billing::parse(&billing)
+        .ok_or_else(|| bad("billing", format!("unknown billing `{billing}`")))?;
+    let n = |column: &str| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(column)?.max(0) as u64) };
     Ok(Row {
         id,
-        started_at_us: r.get(1)?,
-        ended_at_us: r.get(2)?,
-        provider: r.get(3)?,
-        endpoint: r.get(4)?,
-        requested_model: r.get(5)?,
-        model: r.get(6)?,
-        status: r.get(7)?,
-        streamed: r.get(8)?,
-        incomplete: r.get(9)?,
+        started_at_us: r.get("started_at")?,
+        ended_at_us: r.get("ended_at")?,
+        provider: r.get("provider")?,
+        endpoint: r.get("endpoint")?,
+        requested_model: r.get("requested_model")?,
+        model: r.get("model")?,
+        status: r.get("status")?,
+        streamed: r.get("streamed")?,
+        incomplete: r.get("incomplete")?,
         usage: crate::meter::Usage {
-            input: n(10)?,
-            output: n(11)?,
-            cache_read: n(12)?,
-            cache_write_5m: n(13)?,
-            cache_write_1h: n(14)?,
-            reasoning: n(15)?,
+            input: n("input_tokens")?,
+            output: n("output_tokens")?,
+            cache_read: n("cache_read_tokens")?,
+            cache_write_5m: n("cache_write_5m_tokens")?,
+            cache_write_1h: n("cache_write_1h_tokens")?,
+            reasoning: n("reasoning_tokens")?,
         },
-        cost_nanos: r.get(16)?,
-        price_version: r.get(17)?,
-        latency_us: r.get(18)?,
-        ttfb_us: r.get(19)?,
-        upstream_request_id: r.get(20)?,
+        cost_nanos: r.get("cost_nanos")?,
+        price_version: r.get("price_version")?,
+        latency_us: r.get("latency_us")?,
+        ttfb_us: r.get("ttfb_us")?,
+        upstream_request_id: r.get("upstream_request_id")?,
         attribution: Attribution {
-            session_id: r.get(21)?,
-            agent: r.get(22)?,
-            agent_version: r.get(23)?,
-            developer: r.get(25)?,
-            project: r.get(26)?,
-            branch: r.get(27)?,
-            task: r.get(28)?,
-            cwd: r.get(29)?,
-            host: r.get(30)?,
-            key_id: r.get(31)?,
+            session_id: r.get("session_id")?,
+            agent: r.get("agent")?,
+            agent_version: r.get("agent_version")?,
+            developer: r.get("developer")?,
+            project: r.get("project")?,
+            branch: r.get("branch")?,
+            task: r.get("task")?,
+            cwd: r.get("cwd")?,
+            host: r.get("host")?,
+            key_id: r.get("key_id")?,
         },
-        agent_session_id: r.get(24)?,
-        error: r.get(32)?,
-        billing: {
-            let text: String = r.get(33)?;
-            crate::meter::Billing::parse(&text).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    33,
-                    rusqlite::types::Type::Text,
-                    format!("unknown billing `{text}`").into(),
-                )
-            })?
-        },
+        agent_session_id: r.get("agent_session_id")?,
+        error: r.get("error")?,
+        billing,
     })
 }
 
