@@ -30,7 +30,7 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     if !listen.ip().is_loopback() {
         eprintln!("gw: warning: listening on {listen}, beyond loopback: any host that reaches it can spend through it");
     }
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = crate::config::env_vars::var;
     let spec = SessionSpec {
         agent: "proxy".into(),
         agent_version: None,

@@ -46,7 +46,7 @@ enum Target {
 }
 
 pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = crate::config::env_vars::var;
     let (target, program, child_args) = match args.agent.as_deref() {
         Some(name) => {
             let profile = agents::profile(name).ok_or_else(|| {

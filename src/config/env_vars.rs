@@ -38,6 +38,12 @@ pub const GW_ADMIN_TOKEN: &str = "GW_ADMIN_TOKEN";
 /// A PEM CA certificate `gw admin` trusts for an HTTPS server (e.g. a self-signed one).
 pub const GW_SERVER_CA: &str = "GW_SERVER_CA";
 
+/// `std::env::var`, with an empty value read as unset: `GW_LOG= gw run` is `gw run`. Every
+/// variable gw reads from its environment goes through here.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// Every variable with its one-line description, in the order `gw config --env` prints them.
 pub const ALL: &[(&str, &str)] = &[
     (GW_CONFIG, "config file path (default: <config dir>/gw/config.toml)"),

@@ -182,7 +182,7 @@ pub const DEFAULT_UPSTREAMS: [(Provider, &str); 5] = [
 impl Config {
     /// Loads from the real process environment.
     pub fn load() -> Result<Config, ConfigError> {
-        Config::load_with(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Config::load_with(env_vars::var)
     }
 
     /// Loads with `env` standing in for the environment, so tests never touch the real one.
