@@ -50,7 +50,7 @@ pub struct ProviderInfo {
     pub default_upstream: &'static str,
     /// The variable that overrides the upstream and `[upstream] <name>` (`GW_ANTHROPIC_UPSTREAM`).
     pub upstream_var: &'static str,
-    /// `upstream_var` in `gw config --env`, before "(overrides [upstream] <name>)".
+    /// `upstream_var` in `gw config --env`, before `(overrides [upstream] <name>)`.
     pub upstream_doc: &'static str,
     /// The variables gw reads the provider's API key from, in order, before the credentials
     /// file. None of them reaches the agent; where gw holds the key, `gw run -- cmd` and
@@ -74,8 +74,10 @@ pub struct ProviderInfo {
 ///
 /// Adding a provider (Bedrock, Vertex, Azure…) is a [`Provider`] variant and an entry here, plus
 /// an [`ErrorShape`] variant and its body in `proxy::route::error_body` if its clients read a
-/// shape none of these is. Metering it is its own work: its wire protocol in
-/// `meter::Protocol::classify` and its free endpoints in `proxy::policy::endpoint`.
+/// shape none of these is. That is all gw needs to route to it, set and keep its variables, and
+/// answer in its shape. Metering it is its own work, not provider knowledge: its wire protocol in
+/// `meter::Protocol::classify`, its free endpoints in `proxy::policy::endpoint` and, for a new
+/// family, its prices in `pricing` (the compiler names the last two's matches).
 pub const PROVIDERS: &[ProviderInfo] = &[
     ProviderInfo {
         provider: Provider::Anthropic,
