@@ -1,30 +1,67 @@
 //! `gw run -- <command>`: every provider's base-URL variable, and the session key as the API key
-//! for each provider whose key gw holds.
+//! for each provider whose key gw holds. `gw proxy` prints the same variables.
 
 use super::{WireContext, WireError, Wiring};
-use crate::meter::Provider;
+use crate::meter::{Provider, PROVIDERS};
 
 pub fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
-    w.set("ANTHROPIC_BASE_URL", ctx.base(Provider::Anthropic));
-    w.set(
-        "OPENAI_BASE_URL",
-        format!("{}/v1", ctx.base(Provider::OpenAi)),
-    );
-    w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
-    w.set("GEMINI_BASE_URL", ctx.base(Provider::Gemini));
-    for (provider, var) in KEY_VARS {
-        if ctx.holds(provider) {
-            w.set(var, ctx.session_key);
-        }
+    for (name, value) in exports(
+        &|p| ctx.base(p).to_string(),
+        &|p| ctx.holds(p),
+        ctx.session_key,
+    ) {
+        w.set(name, value);
     }
-    w.set("GW_SESSION_KEY", ctx.session_key);
     Ok(w)
 }
 
-/// The variable each provider's SDKs read their key from.
-pub const KEY_VARS: [(Provider, &str); 3] = [
-    (Provider::Anthropic, "ANTHROPIC_API_KEY"),
-    (Provider::OpenAi, "OPENAI_API_KEY"),
-    (Provider::Gemini, "GEMINI_API_KEY"),
-];
+/// The variables that point any program at the proxy, in order: each provider's base-URL
+/// variables (`base` gives its base URL), the session key in the first key variable of each
+/// provider `holds` says gw has the key of, then `GW_SESSION_KEY`.
+pub fn exports(
+    base: &dyn Fn(Provider) -> String,
+    holds: &dyn Fn(Provider) -> bool,
+    session_key: &str,
+) -> Vec<(&'static str, String)> {
+    let mut exports = Vec::new();
+    for info in PROVIDERS {
+        for (name, suffix) in info.base_url_vars {
+            exports.push((*name, format!("{}{suffix}", base(info.provider))));
+        }
+    }
+    for info in PROVIDERS {
+        if let Some(name) = info.key_vars.first().filter(|_| holds(info.provider)) {
+            exports.push((*name, session_key.to_string()));
+        }
+    }
+    exports.push(("GW_SESSION_KEY", session_key.to_string()));
+    exports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::tests::Fixture;
+
+    #[test]
+    fn every_base_url_then_the_keys_gw_holds() {
+        let fixture = Fixture::new();
+        let env = |_: &str| None;
+        let held = [Provider::Gemini, Provider::Anthropic];
+        let w = wire(&fixture.context(&held, &env)).unwrap();
+        let env: Vec<(&str, &str)> = w.env.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        assert_eq!(
+            env,
+            [
+                ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/anthropic"),
+                ("OPENAI_BASE_URL", "http://127.0.0.1:9/openai/v1"),
+                ("GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:9/gemini"),
+                ("GEMINI_BASE_URL", "http://127.0.0.1:9/gemini"),
+                ("ANTHROPIC_API_KEY", "gws-key"),
+                ("GEMINI_API_KEY", "gws-key"),
+                ("GW_SESSION_KEY", "gws-key"),
+            ]
+        );
+    }
+}

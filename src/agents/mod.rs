@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::meter::Provider;
 
 pub use child::{exit_code, run as run_child};
-pub use generic::KEY_VARS;
+pub use generic::exports;
 pub use version::npm_package_version;
 
 /// A header an agent may carry the session key in when its own credentials pass through

@@ -303,10 +303,7 @@ impl From<PriceArgs> for PriceOverride {
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
-    let Some(token) = std::env::var(env_vars::GW_ADMIN_TOKEN)
-        .ok()
-        .filter(|t| !t.is_empty())
-    else {
+    let Some(token) = env_vars::var(env_vars::GW_ADMIN_TOKEN) else {
         anyhow::bail!(
             "set {} to the admin token (`gw server init` prints it once; `gw server init --rotate` makes a new one)",
             env_vars::GW_ADMIN_TOKEN

@@ -133,7 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config { env } => {
             let mut out = std::io::stdout().lock();
             if env {
-                for (name, doc) in env_vars::ALL {
+                for (name, doc) in env_vars::all() {
                     writeln!(out, "{name:<24} {doc}")?;
                 }
             } else {

@@ -8,9 +8,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::session::{Session, SessionSpec};
-use crate::agents::KEY_VARS;
+use crate::agents;
 use crate::config::Config;
-use crate::meter::Provider;
 
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
@@ -30,7 +29,7 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     if !listen.ip().is_loopback() {
         eprintln!("gw: warning: listening on {listen}, beyond loopback: any host that reaches it can spend through it");
     }
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = crate::config::env_vars::var;
     let spec = SessionSpec {
         agent: "proxy".into(),
         agent_version: None,
@@ -43,19 +42,8 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     let (auth, session_id) = (session.auth.clone(), session.id.clone());
-    let base = |p: Provider| session.base_url(p);
-    let mut exports = vec![
-        ("ANTHROPIC_BASE_URL", base(Provider::Anthropic)),
-        ("OPENAI_BASE_URL", format!("{}/v1", base(Provider::OpenAi))),
-        ("GOOGLE_GEMINI_BASE_URL", base(Provider::Gemini)),
-        ("GEMINI_BASE_URL", base(Provider::Gemini)),
-    ];
-    for (provider, var) in KEY_VARS {
-        if auth.holds(provider) {
-            exports.push((var, auth.key().to_string()));
-        }
-    }
-    exports.push(("GW_SESSION_KEY", auth.key().to_string()));
+    // What `gw run -- cmd` sets, and the session's id.
+    let mut exports = agents::exports(&|p| session.base_url(p), &|p| auth.holds(p), auth.key());
     exports.push(("GW_SESSION_ID", session_id.clone()));
     // Whoever reads these may stop reading (`gw proxy | head -1`): the proxy serves on regardless.
     let mut out = std::io::stdout().lock();

@@ -14,7 +14,7 @@ use super::session::{Session, SessionSpec};
 use crate::agents::{self, Profile, WireContext};
 use crate::config::Config;
 use crate::ledger::{Ledger, Row};
-use crate::meter::Provider;
+use crate::meter::{Provider, PROVIDERS};
 use crate::proxy;
 
 #[derive(Debug, Args)]
@@ -46,7 +46,7 @@ enum Target {
 }
 
 pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = crate::config::env_vars::var;
     let (target, program, child_args) = match args.agent.as_deref() {
         Some(name) => {
             let profile = agents::profile(name).ok_or_else(|| {
@@ -137,19 +137,17 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut command = tokio::process::Command::new(&program);
     command.args(&wiring.args).args(&child_args);
     // No provider key gw holds reaches the agent: it gets the session key instead.
-    for var in [
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_AUTH_TOKEN",
-        "OPENAI_API_KEY",
-        "GEMINI_API_KEY",
-        "GOOGLE_API_KEY",
-    ] {
-        command.env_remove(var);
-    }
-    if !auth.holds(Provider::Anthropic) {
-        // The agent's own Anthropic login: an OAuth token in the env is the user's own, pass it.
-        if let Some(token) = env("ANTHROPIC_AUTH_TOKEN") {
-            command.env("ANTHROPIC_AUTH_TOKEN", token);
+    for info in PROVIDERS {
+        for var in info.key_vars.iter().chain(info.login_vars) {
+            command.env_remove(var);
+        }
+        if !auth.holds(info.provider) {
+            // The agent's own login (an OAuth token in the env) is the user's own: pass it.
+            for var in info.login_vars {
+                if let Some(token) = env(var) {
+                    command.env(var, token);
+                }
+            }
         }
     }
     // Nor does any of gw's own secrets (GW_KEY, GW_ADMIN_TOKEN, ...): only the session's.

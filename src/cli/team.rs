@@ -39,8 +39,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The team commands' environment: blank, not only empty, is unset here (`GW_KEY=" "` is no key).
 fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    env_vars::var(name).filter(|v| !v.trim().is_empty())
 }
 
 /// The login in effect, or an error saying how to log in.

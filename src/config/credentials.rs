@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::meter::Provider;
+use super::per_provider::ProviderKeys;
+use crate::meter::{Provider, PROVIDERS};
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -41,14 +42,6 @@ impl std::fmt::Debug for ServerLogin {
             .field("key", &"<redacted>")
             .finish()
     }
-}
-
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProviderKeys {
-    pub anthropic: Option<String>,
-    pub openai: Option<String>,
-    pub gemini: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,33 +139,18 @@ impl Credentials {
     /// The provider keys gw holds: from gw's own environment first, then this file.
     pub fn provider_keys(&self, env: &dyn Fn(&str) -> Option<String>) -> HashMap<Provider, String> {
         let mut keys = HashMap::new();
-        let from_env = |names: &[&str]| {
-            names
+        // A blank key is no key, from either place.
+        let given = |k: &str| !k.trim().is_empty();
+        for info in PROVIDERS.iter().filter(|p| !p.key_vars.is_empty()) {
+            // The first of its variables that is set, as the provider's own SDKs read them.
+            let from_env = info
+                .key_vars
                 .iter()
                 .find_map(|n| env(n))
-                .filter(|k| !k.trim().is_empty())
-        };
-        let entries = [
-            (
-                Provider::Anthropic,
-                from_env(&["ANTHROPIC_API_KEY"]),
-                &self.providers.anthropic,
-            ),
-            (
-                Provider::OpenAi,
-                from_env(&["OPENAI_API_KEY"]),
-                &self.providers.openai,
-            ),
-            (
-                Provider::Gemini,
-                from_env(&["GEMINI_API_KEY", "GOOGLE_API_KEY"]),
-                &self.providers.gemini,
-            ),
-        ];
-        for (provider, env_key, file_key) in entries {
-            if let Some(key) = env_key.or_else(|| file_key.clone().filter(|k| !k.trim().is_empty()))
-            {
-                keys.insert(provider, key);
+                .filter(|k| given(k));
+            let from_file = || self.providers.get(info.provider).filter(|k| given(k));
+            if let Some(key) = from_env.or_else(|| from_file().map(str::to_string)) {
+                keys.insert(info.provider, key);
             }
         }
         keys
@@ -241,7 +219,7 @@ mod tests {
         Credentials::save_server(&path, None).unwrap();
         let creds = Credentials::load(&path).unwrap();
         assert!(creds.server.is_none());
-        assert_eq!(creds.providers.openai.as_deref(), Some("sk-1"));
+        assert_eq!(creds.providers.get(Provider::OpenAi), Some("sk-1"));
     }
 
     #[test]
@@ -266,10 +244,12 @@ mod tests {
         assert_eq!(keys[&Provider::Anthropic], "file-a");
         assert_eq!(keys[&Provider::OpenAi], "env-o");
         assert!(!keys.contains_key(&Provider::Gemini));
+        let keys = creds.provider_keys(&|k| (k == "GOOGLE_API_KEY").then(|| "env-g".to_string()));
+        assert_eq!(keys[&Provider::Gemini], "env-g", "Gemini's second variable");
         assert!(Credentials::load(&dir.path().join("missing.toml"))
             .unwrap()
             .providers
-            .anthropic
+            .get(Provider::Anthropic)
             .is_none());
     }
 }

@@ -1,6 +1,9 @@
 //! Every environment variable gw reads, in one place, with what it does.
 //!
-//! `gw config --env` prints this list; the README links to it. Adding a variable means adding it here.
+//! `gw config --env` prints this list; the README links to it. Adding a variable means adding it
+//! here, or for a provider's variables, to its entry in [`PROVIDERS`].
+
+use crate::meter::PROVIDERS;
 
 /// Path of the config file (default: `<platform config dir>/gw/config.toml`).
 pub const GW_CONFIG: &str = "GW_CONFIG";
@@ -10,16 +13,8 @@ pub const GW_CREDENTIALS: &str = "GW_CREDENTIALS";
 pub const GW_DATA_DIR: &str = "GW_DATA_DIR";
 /// Log level or filter for gw's log file (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter).
 pub const GW_LOG: &str = "GW_LOG";
-/// Upstream base URL for Anthropic (overrides `[upstream] anthropic`).
-pub const GW_ANTHROPIC_UPSTREAM: &str = "GW_ANTHROPIC_UPSTREAM";
-/// Upstream base URL for OpenAI (overrides `[upstream] openai`).
-pub const GW_OPENAI_UPSTREAM: &str = "GW_OPENAI_UPSTREAM";
-/// Upstream base URL for Gemini (overrides `[upstream] gemini`).
-pub const GW_GEMINI_UPSTREAM: &str = "GW_GEMINI_UPSTREAM";
-/// Upstream base URL for ChatGPT's backend (overrides `[upstream] chatgpt`).
-pub const GW_CHATGPT_UPSTREAM: &str = "GW_CHATGPT_UPSTREAM";
-/// Upstream base URL for Google's Code Assist API (overrides `[upstream] codeassist`).
-pub const GW_CODEASSIST_UPSTREAM: &str = "GW_CODEASSIST_UPSTREAM";
+// Each provider's upstream variable (`GW_ANTHROPIC_UPSTREAM`, …) and API-key variables are in
+// its entry in `PROVIDERS`.
 /// Address the standalone proxy listens on (overrides `[proxy] listen`).
 pub const GW_LISTEN: &str = "GW_LISTEN";
 /// Developer name recorded on ledger rows (overrides `developer`).
@@ -38,17 +33,54 @@ pub const GW_ADMIN_TOKEN: &str = "GW_ADMIN_TOKEN";
 /// A PEM CA certificate `gw admin` trusts for an HTTPS server (e.g. a self-signed one).
 pub const GW_SERVER_CA: &str = "GW_SERVER_CA";
 
-/// Every variable with its one-line description, in the order `gw config --env` prints them.
-pub const ALL: &[(&str, &str)] = &[
-    (GW_CONFIG, "config file path (default: <config dir>/gw/config.toml)"),
-    (GW_CREDENTIALS, "credentials file path, mode 0600 (default: credentials.toml beside the config file)"),
-    (GW_DATA_DIR, "data dir for ledger.db, gw.log and runtime files (default: <data dir>/gw)"),
-    (GW_LOG, "log level for the log file in the data dir: error|warn|info|debug|trace (default: info)"),
-    (GW_ANTHROPIC_UPSTREAM, "Anthropic upstream base URL (overrides [upstream] anthropic)"),
-    (GW_OPENAI_UPSTREAM, "OpenAI upstream base URL (overrides [upstream] openai)"),
-    (GW_GEMINI_UPSTREAM, "Gemini upstream base URL (overrides [upstream] gemini)"),
-    (GW_CHATGPT_UPSTREAM, "ChatGPT backend base URL, for Codex on a ChatGPT plan (overrides [upstream] chatgpt)"),
-    (GW_CODEASSIST_UPSTREAM, "Code Assist base URL, for Gemini CLI on a Google login (overrides [upstream] codeassist)"),
+/// `std::env::var`, with an empty value read as unset: `GW_LOG= gw run` is `gw run`. Every
+/// variable gw reads from its environment goes through here.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Every variable with its one-line description, in the order `gw config --env` prints them:
+/// gw's files, each provider's upstream, gw's other settings, each provider's key.
+pub fn all() -> Vec<(&'static str, String)> {
+    let own = |vars: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        vars.iter()
+            .map(|&(name, doc)| (name, doc.to_string()))
+            .collect()
+    };
+    let upstreams = PROVIDERS.iter().map(|p| {
+        let doc = format!("{} (overrides [upstream] {})", p.upstream_doc, p.name);
+        (p.upstream_var, doc)
+    });
+    let keys = PROVIDERS
+        .iter()
+        .filter_map(|p| Some((*p.key_vars.first()?, p.key_doc.to_string())));
+    let mut all = own(FILES);
+    all.extend(upstreams);
+    all.extend(own(SETTINGS));
+    all.extend(keys);
+    all
+}
+
+const FILES: &[(&str, &str)] = &[
+    (
+        GW_CONFIG,
+        "config file path (default: <config dir>/gw/config.toml)",
+    ),
+    (
+        GW_CREDENTIALS,
+        "credentials file path, mode 0600 (default: credentials.toml beside the config file)",
+    ),
+    (
+        GW_DATA_DIR,
+        "data dir for ledger.db, gw.log and runtime files (default: <data dir>/gw)",
+    ),
+    (
+        GW_LOG,
+        "log level for the log file in the data dir: error|warn|info|debug|trace (default: info)",
+    ),
+];
+
+const SETTINGS: &[(&str, &str)] = &[
     (GW_LISTEN, "listen address of `gw proxy` (overrides [proxy] listen; default 127.0.0.1:0)"),
     (GW_DEVELOPER, "developer recorded on each ledger row (overrides developer; default: git user.email, else $USER)"),
     (GW_SERVER_DATABASE, "database of `gw server`: sqlite://PATH or postgres://... (default: sqlite://<data dir>/server.db)"),
@@ -57,9 +89,6 @@ pub const ALL: &[(&str, &str)] = &[
     (GW_KEY, "the developer's gw key for team mode: gw run, gw budget, gw sync (overrides `gw login`)"),
     (GW_ADMIN_TOKEN, "admin token for `gw admin` (printed once by `gw server init`)"),
     (GW_SERVER_CA, "PEM CA certificate `gw admin` trusts for an HTTPS server"),
-    ("ANTHROPIC_API_KEY", "read by `gw run`: gw holds the key, swaps it in upstream and keeps it from the agent"),
-    ("OPENAI_API_KEY", "read by `gw run`: as ANTHROPIC_API_KEY, for OpenAI"),
-    ("GEMINI_API_KEY", "read by `gw run`: as ANTHROPIC_API_KEY, for Gemini (GOOGLE_API_KEY too)"),
 ];
 
 /// Variables gw sets for the agents it launches (besides each agent's own, in `src/agents/`).

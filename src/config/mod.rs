@@ -3,6 +3,7 @@
 mod budget;
 mod credentials;
 pub mod env_vars;
+mod per_provider;
 mod proxy_policy;
 mod redact;
 mod team;
@@ -19,6 +20,7 @@ use crate::meter::Provider;
 use crate::pricing::{PriceOverride, PriceTable, UnpricedPolicy};
 pub use budget::{BudgetSection, LocalBudget, LocalPeriod};
 pub use credentials::{Credentials, CredentialsError, ServerLogin};
+pub use per_provider::{PerProvider, ProviderKeys, UpstreamSection};
 pub use proxy_policy::{ProxyPolicy, DEFAULT_MAX_BODY_MIB};
 pub use redact::{redact_mcp, redact_url};
 pub use team::{OfflinePolicy, ServerSection, TeamSettings};
@@ -72,21 +74,6 @@ impl McpSection {
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct UpstreamSection {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub anthropic: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub openai: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gemini: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chatgpt: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codeassist: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct ProxySection {
     /// Listen address of `gw proxy`, e.g. "127.0.0.1:8080" (default: a free port on 127.0.0.1).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,24 +113,32 @@ pub struct Config {
     pub policy: ProxyPolicy,
 }
 
+/// Every provider's upstream.
 #[derive(Debug, Clone)]
-pub struct Upstreams {
-    pub anthropic: Upstream,
-    pub openai: Upstream,
-    pub gemini: Upstream,
-    pub chatgpt: Upstream,
-    pub codeassist: Upstream,
-}
+pub struct Upstreams([Upstream; Provider::ALL.len()]);
 
 impl Upstreams {
-    pub fn get(&self, provider: Provider) -> &Upstream {
-        match provider {
-            Provider::Anthropic => &self.anthropic,
-            Provider::OpenAi => &self.openai,
-            Provider::Gemini => &self.gemini,
-            Provider::ChatGpt => &self.chatgpt,
-            Provider::CodeAssist => &self.codeassist,
+    /// Each provider's upstream as `f` gives it.
+    pub fn from_fn(f: impl FnMut(Provider) -> Upstream) -> Upstreams {
+        Upstreams(Provider::ALL.map(f))
+    }
+
+    /// Each provider's upstream as `f` gives it, or the first error, in the table's order.
+    pub fn try_from_fn<E>(
+        mut f: impl FnMut(Provider) -> Result<Upstream, E>,
+    ) -> Result<Upstreams, E> {
+        let mut upstreams = Vec::with_capacity(Provider::ALL.len());
+        for provider in Provider::ALL {
+            upstreams.push(f(provider)?);
         }
+        Ok(Upstreams(
+            upstreams.try_into().expect("one upstream per provider"),
+        ))
+    }
+
+    pub fn get(&self, provider: Provider) -> &Upstream {
+        // `Provider::ALL` is in variant order (see `meter::PROVIDERS`).
+        &self.0[provider as usize]
     }
 }
 
@@ -168,21 +163,10 @@ pub enum ConfigError {
     NoHome,
 }
 
-pub const DEFAULT_UPSTREAMS: [(Provider, &str); 5] = [
-    (Provider::Anthropic, "https://api.anthropic.com"),
-    (Provider::OpenAi, "https://api.openai.com"),
-    (
-        Provider::Gemini,
-        "https://generativelanguage.googleapis.com",
-    ),
-    (Provider::ChatGpt, "https://chatgpt.com"),
-    (Provider::CodeAssist, "https://cloudcode-pa.googleapis.com"),
-];
-
 impl Config {
     /// Loads from the real process environment.
     pub fn load() -> Result<Config, ConfigError> {
-        Config::load_with(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Config::load_with(env_vars::var)
     }
 
     /// Loads with `env` standing in for the environment, so tests never touch the real one.
@@ -207,50 +191,20 @@ impl Config {
         let (file, found) = read_file_config(&config_path)?;
         let file_source = config_path.display().to_string();
 
-        let upstream = |provider: Provider, file_value: &Option<String>, var: &str| {
-            let default = DEFAULT_UPSTREAMS
-                .iter()
-                .find(|(p, _)| *p == provider)
-                .map(|(_, u)| *u)
-                .unwrap_or_default();
-            let (value, source_name) = match (env(var), file_value) {
-                (Some(v), _) => (v, var.to_string()),
-                (None, Some(v)) => (v.clone(), file_source.clone()),
-                (None, None) => (default.to_string(), "default".to_string()),
+        // Each provider's: its variable, else the config file, else its default.
+        let upstreams = Upstreams::try_from_fn(|provider| {
+            let info = provider.info();
+            let (value, source_name) = match (env(info.upstream_var), file.upstream.get(provider)) {
+                (Some(v), _) => (v, info.upstream_var.to_string()),
+                (None, Some(v)) => (v.to_string(), file_source.clone()),
+                (None, None) => (info.default_upstream.to_string(), "default".to_string()),
             };
             Upstream::parse(&value).map_err(|message| ConfigError::Invalid {
-                key: format!("upstream.{}", provider.as_str()),
+                key: format!("upstream.{}", info.name),
                 source_name,
                 message,
             })
-        };
-        let upstreams = Upstreams {
-            anthropic: upstream(
-                Provider::Anthropic,
-                &file.upstream.anthropic,
-                env_vars::GW_ANTHROPIC_UPSTREAM,
-            )?,
-            openai: upstream(
-                Provider::OpenAi,
-                &file.upstream.openai,
-                env_vars::GW_OPENAI_UPSTREAM,
-            )?,
-            gemini: upstream(
-                Provider::Gemini,
-                &file.upstream.gemini,
-                env_vars::GW_GEMINI_UPSTREAM,
-            )?,
-            chatgpt: upstream(
-                Provider::ChatGpt,
-                &file.upstream.chatgpt,
-                env_vars::GW_CHATGPT_UPSTREAM,
-            )?,
-            codeassist: upstream(
-                Provider::CodeAssist,
-                &file.upstream.codeassist,
-                env_vars::GW_CODEASSIST_UPSTREAM,
-            )?,
-        };
+        })?;
 
         let (listen_text, listen_source) = match (env(env_vars::GW_LISTEN), &file.proxy.listen) {
             (Some(v), _) => (v, env_vars::GW_LISTEN.to_string()),
@@ -354,13 +308,10 @@ impl Config {
     pub fn render(&self) -> String {
         let effective = FileConfig {
             developer: self.developer.clone(),
-            upstream: UpstreamSection {
-                anthropic: Some(self.upstreams.anthropic.redacted()),
-                openai: Some(self.upstreams.openai.redacted()),
-                gemini: Some(self.upstreams.gemini.redacted()),
-                chatgpt: Some(self.upstreams.chatgpt.redacted()),
-                codeassist: Some(self.upstreams.codeassist.redacted()),
-            },
+            upstream: Provider::ALL
+                .into_iter()
+                .map(|p| (p, self.upstreams.get(p).redacted()))
+                .collect(),
             proxy: ProxySection {
                 listen: Some(self.listen.to_string()),
                 allow_unmetered: self.policy.allow_unmetered.clone(),
@@ -441,7 +392,7 @@ mod tests {
         let config = config.unwrap();
         assert!(!config.config_file_found);
         assert_eq!(
-            config.upstreams.anthropic.base(),
+            config.upstreams.get(Provider::Anthropic).base(),
             "https://api.anthropic.com"
         );
         assert_eq!(config.listen.to_string(), "127.0.0.1:0");
@@ -457,8 +408,14 @@ mod tests {
             Some(file),
         );
         let config = config.unwrap();
-        assert_eq!(config.upstreams.openai.base(), "http://127.0.0.1:7/env");
-        assert_eq!(config.upstreams.gemini.base(), "http://127.0.0.1:9/g");
+        assert_eq!(
+            config.upstreams.get(Provider::OpenAi).base(),
+            "http://127.0.0.1:7/env"
+        );
+        assert_eq!(
+            config.upstreams.get(Provider::Gemini).base(),
+            "http://127.0.0.1:9/g"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod extractor;
 mod include_usage;
 mod json_split;
 mod protocol;
+mod provider;
 mod request_tap;
 mod response_tap;
 mod scan;
@@ -28,9 +29,10 @@ mod fixtures;
 pub use extracted::Extracted;
 pub use include_usage::{inject_include_usage, ChatUsageChunkFilter};
 pub use protocol::{gemini_path_model, Protocol};
+pub use provider::{ErrorShape, Provider, ProviderInfo, PROVIDERS};
 pub use request_tap::{RequestInfo, RequestTap};
 pub use response_tap::ResponseTap;
-pub use usage::{Billing, Provider, Usage};
+pub use usage::{Billing, Usage};
 
 /// The largest single SSE event or JSON value held for parsing; a larger one is skipped.
 const MAX_EVENT_BYTES: usize = 16 << 20;

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use crate::meter::Provider;
+use crate::meter::{ErrorShape, Provider};
 
 /// One spelling of a request's path, so that every check and the upstream see the same one:
 /// percent-encoded unreserved characters decoded (`%6D` is `m`), dot segments removed
@@ -154,14 +154,16 @@ pub fn error_body(
     kind: &str,
     message: &str,
 ) -> Bytes {
-    let value = match provider.map(Provider::family) {
-        Some(Provider::Anthropic) => {
+    // Off every provider's route, OpenAI's shape: the one most clients read.
+    let shape = provider.map_or(ErrorShape::OpenAi, |p| p.info().error_shape);
+    let value = match shape {
+        ErrorShape::Anthropic => {
             serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
         }
-        Some(Provider::OpenAi) | None => {
+        ErrorShape::OpenAi => {
             serde_json::json!({"error": {"message": message, "type": kind, "code": kind}})
         }
-        Some(_) => serde_json::json!({"error": {
+        ErrorShape::Google => serde_json::json!({"error": {
             "code": status.as_u16(),
             "message": message,
             "status": gemini_status(status),

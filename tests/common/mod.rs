@@ -469,13 +469,7 @@ pub async fn proxy_exports(
 /// Every provider's upstream at one base URL (the mock, usually).
 pub fn upstreams_at(url: &str) -> gw::config::Upstreams {
     let upstream = gw::config::Upstream::parse(url).unwrap();
-    gw::config::Upstreams {
-        anthropic: upstream.clone(),
-        openai: upstream.clone(),
-        gemini: upstream.clone(),
-        chatgpt: upstream.clone(),
-        codeassist: upstream,
-    }
+    gw::config::Upstreams::from_fn(|_| upstream.clone())
 }
 
 /// A fresh schema named `<prefix>_<uuid>` in the database at `base`, and a URL whose
