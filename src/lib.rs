@@ -9,6 +9,7 @@ pub mod agents;
 pub mod api;
 pub mod attribution;
 pub mod budget;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod first_request;

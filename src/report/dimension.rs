@@ -3,10 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+use crate::calendar::week_start;
 use crate::ledger::query::Column;
 
 /// One `--by` key.
@@ -130,13 +130,6 @@ impl Dimension {
         }
         Ok(list)
     }
-}
-
-/// The Monday that starts the ISO week of `date`.
-pub fn week_start(date: Date) -> Date {
-    let back = i64::from(date.weekday().to_monday_zero_offset());
-    date.checked_sub(jiff::Span::new().days(back))
-        .unwrap_or(date)
 }
 
 fn names() -> String {

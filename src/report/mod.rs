@@ -12,9 +12,7 @@ mod style;
 
 pub use counters::{usd_exact, CounterValue, Counters};
 pub use dimension::Dimension;
-pub use period::{
-    day_start, rfc3339, zone_name, DateSpec, Period, PeriodError, PeriodSpec, Zone, DATE_FORMS,
-};
+pub use period::{rfc3339, zone_name, DateSpec, Period, PeriodError, PeriodSpec, Zone, DATE_FORMS};
 pub use seed::{SeedPlan, Seeder};
 pub use session::SessionDetail;
 pub use sessions::SessionList;
