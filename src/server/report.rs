@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::week_start;
 use crate::ledger::query::Sums;
-use crate::report::Counters;
+use crate::report::{rfc3339, Counters, DateSpec, Period, PeriodError, PeriodSpec};
 
 use super::db::{sum_sql, Store, Value};
 use super::error::ApiError;
@@ -117,93 +118,48 @@ fn bad(m: String) -> ApiError {
     ApiError::BadRequest(m)
 }
 
-fn day_start(d: Date, tz: &TimeZone) -> Result<Timestamp, ApiError> {
-    d.to_zoned(tz.clone())
-        .and_then(|z| z.start_of_day())
-        .map(|z| z.timestamp())
-        .map_err(|_| bad(format!("date {d} is out of range")))
-}
-
-/// `[since, until)` from the parameters, in `tz`.
-fn resolve_period(
-    p: &SpendParams,
-    tz: &TimeZone,
-    now: Timestamp,
-) -> Result<(Option<Timestamp>, Timestamp), ApiError> {
-    let today = now.to_zoned(tz.clone()).date();
-    let bound = |text: &str, end: bool| -> Result<Timestamp, ApiError> {
+/// `[since, until)` from the parameters, in `tz`: `gw spend`'s periods, from the server's forms.
+fn resolve_period(p: &SpendParams, tz: &TimeZone, now: Timestamp) -> Result<Period, ApiError> {
+    let date = |text: &str| -> Result<DateSpec, ApiError> {
         if let Ok(d) = text.parse::<Date>() {
-            let d = if end {
-                d.checked_add(1.day())
-                    .map_err(|_| bad(format!("date {d} is out of range")))?
-            } else {
-                d
-            };
-            return day_start(d, tz);
+            return Ok(DateSpec::Date(d));
         }
-        text.parse::<Timestamp>().map_err(|_| {
-            bad(format!(
-                "invalid date `{text}`: use YYYY-MM-DD or an RFC 3339 time"
-            ))
-        })
+        text.parse::<Timestamp>()
+            .map(DateSpec::Instant)
+            .map_err(|_| {
+                bad(format!(
+                    "invalid date `{text}`: use YYYY-MM-DD or an RFC 3339 time"
+                ))
+            })
     };
-    if p.since.is_some() || p.until.is_some() {
-        let since = p.since.as_deref().map(|s| bound(s, false)).transpose()?;
-        let until = match &p.until {
-            Some(u) => bound(u, true)?,
-            None => day_start(
-                today
-                    .checked_add(1.day())
-                    .map_err(|_| bad("out of range".into()))?,
-                tz,
-            )?,
-        };
-        if since.is_some_and(|s| s >= until) {
-            return Err(bad(
-                "since is not before until; the period would be empty".into()
-            ));
+    let spec = if p.since.is_some() || p.until.is_some() {
+        PeriodSpec::Range {
+            since: p.since.as_deref().map(date).transpose()?,
+            until: p.until.as_deref().map(date).transpose()?,
         }
-        return Ok((since, until));
-    }
-    let tomorrow = today
-        .checked_add(1.day())
-        .map_err(|_| bad("out of range".into()))?;
-    let (since, until) = match p.period.as_deref().unwrap_or("today") {
-        "today" => (today, tomorrow),
-        "yesterday" => (
-            today
-                .checked_sub(1.day())
-                .map_err(|_| bad("out of range".into()))?,
-            today,
-        ),
-        "week" => {
-            let monday = today
-                .checked_sub((today.weekday().to_monday_zero_offset() as i64).days())
-                .map_err(|_| bad("out of range".into()))?;
-            (
-                monday,
-                monday
-                    .checked_add(7.days())
-                    .map_err(|_| bad("out of range".into()))?,
-            )
-        }
-        "month" => {
-            let first = today.first_of_month();
-            (
-                first,
-                first
-                    .checked_add(1.month())
-                    .map_err(|_| bad("out of range".into()))?,
-            )
-        }
-        "all" => return Ok((None, day_start(tomorrow, tz)?)),
-        other => {
-            return Err(bad(format!(
-                "invalid period `{other}`: use today, yesterday, week, month or all"
-            )))
+    } else {
+        match p.period.as_deref().unwrap_or("today") {
+            "today" => PeriodSpec::Today,
+            "yesterday" => PeriodSpec::Yesterday,
+            "week" => PeriodSpec::Week,
+            "month" => PeriodSpec::Month,
+            "all" => PeriodSpec::Range {
+                since: None,
+                until: Some(DateSpec::Today),
+            },
+            other => {
+                return Err(bad(format!(
+                    "invalid period `{other}`: use today, yesterday, week, month or all"
+                )))
+            }
         }
     };
-    Ok((Some(day_start(since, tz)?), day_start(until, tz)?))
+    Period::resolve(spec, now, tz).map_err(|e| match e {
+        PeriodError::Empty { .. } => {
+            bad("since is not before until; the period would be empty".into())
+        }
+        PeriodError::OutOfRange => bad("out of range".into()),
+    })
 }
 
 fn time_key(d: Dim, bucket_us: i64, tz: &TimeZone) -> Option<String> {
@@ -213,10 +169,7 @@ fn time_key(d: Dim, bucket_us: i64, tz: &TimeZone) -> Option<String> {
         .date();
     Some(match d {
         Dim::Day => date.to_string(),
-        Dim::Week => date
-            .checked_sub((date.weekday().to_monday_zero_offset() as i64).days())
-            .ok()?
-            .to_string(),
+        Dim::Week => week_start(date).to_string(),
         Dim::Month => format!("{:04}-{:02}", date.year(), date.month()),
         _ => return None,
     })
@@ -249,7 +202,7 @@ pub async fn spend(
         .or_else(|| scope.as_ref().map(|s| s.tz.clone()))
         .unwrap_or_else(|| "UTC".into());
     let tz = money::parse_zone(&tz_name).map_err(bad)?;
-    let (since, until) = resolve_period(params, &tz, Timestamp::now())?;
+    let period = resolve_period(params, &tz, Timestamp::now())?;
 
     let sql_dims: Vec<&str> = dims
         .iter()
@@ -279,11 +232,11 @@ pub async fn spend(
             }
         ));
     }
-    if let Some(s) = since {
-        params_v.push(s.as_microsecond().into());
+    if let Some(s) = period.since_us() {
+        params_v.push(s.into());
         filter.push(format!("u.started_at_us >= ${}", params_v.len()));
     }
-    params_v.push(until.as_microsecond().into());
+    params_v.push(period.until_us().into());
     filter.push(format!("u.started_at_us < ${}", params_v.len()));
     // Sums saturate (rows an older server took can add up past 2^63): two columns each.
     let sums: Vec<String> = [
@@ -355,14 +308,9 @@ pub async fn spend(
     if !by_time {
         out.sort_by_key(|r| std::cmp::Reverse(r.counters.0.cost_nanos));
     }
-    let zoned = |t: Timestamp| {
-        t.to_zoned(tz.clone())
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string()
-    };
     Ok(SpendReport {
-        since: since.map(zoned),
-        until: zoned(until),
+        since: period.since.as_ref().map(rfc3339),
+        until: rfc3339(&period.until),
         tz: tz_name,
         group_by: dims.iter().map(|d| dim_name(*d).to_string()).collect(),
         scope: scope.map(|s| {
@@ -374,4 +322,76 @@ pub async fn spend(
         rows: out,
         totals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(
+        period: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<(Option<String>, String), String> {
+        let p = SpendParams {
+            period: period.map(String::from),
+            since: since.map(String::from),
+            until: until.map(String::from),
+            ..SpendParams::default()
+        };
+        let tz = TimeZone::get("America/New_York").unwrap();
+        // A Sunday; New York changed to summer time that day.
+        let now = "2025-03-09T18:30:00Z".parse().unwrap();
+        resolve_period(&p, &tz, now)
+            .map(|p| (p.since.as_ref().map(rfc3339), rfc3339(&p.until)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn ok(since: &str, until: &str) -> Result<(Option<String>, String), String> {
+        Ok((Some(since.into()), until.into()))
+    }
+
+    #[test]
+    fn periods_resolve_in_the_zone() {
+        let (day, next) = ("2025-03-09T00:00:00-05:00", "2025-03-10T00:00:00-04:00");
+        assert_eq!(resolve(None, None, None), ok(day, next));
+        assert_eq!(
+            resolve(Some("yesterday"), None, None),
+            ok("2025-03-08T00:00:00-05:00", day)
+        );
+        assert_eq!(
+            resolve(Some("week"), None, None),
+            ok("2025-03-03T00:00:00-05:00", next)
+        );
+        assert_eq!(
+            resolve(Some("month"), None, None),
+            ok("2025-03-01T00:00:00-05:00", "2025-04-01T00:00:00-04:00")
+        );
+        assert_eq!(resolve(Some("all"), None, None), Ok((None, next.into())));
+        // Dates are whole days; instants exact; `period` is ignored beside them.
+        assert_eq!(
+            resolve(Some("bogus"), Some("2025-03-01"), Some("2025-03-09")),
+            ok("2025-03-01T00:00:00-05:00", next)
+        );
+        assert_eq!(
+            resolve(None, Some("2025-03-09T12:00:00Z"), None),
+            ok("2025-03-09T08:00:00-04:00", next)
+        );
+        assert_eq!(
+            resolve(None, None, Some("2025-03-09T12:00:00Z")),
+            Ok((None, "2025-03-09T08:00:00-04:00".into()))
+        );
+        assert_eq!(
+            resolve(None, Some("2025-03-10"), Some("2025-03-09")),
+            Err("since is not before until; the period would be empty".into())
+        );
+        assert_eq!(
+            resolve(None, Some("7d"), None),
+            Err("invalid date `7d`: use YYYY-MM-DD or an RFC 3339 time".into())
+        );
+        assert_eq!(
+            resolve(Some("year"), None, None),
+            Err("invalid period `year`: use today, yesterday, week, month or all".into())
+        );
+    }
 }
