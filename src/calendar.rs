@@ -8,6 +8,11 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{RoundMode, Span, Timestamp, ToSpan, Zoned, ZonedRound};
 
+/// The finest bucket spend is summed in, in the local ledger and on the server: 15 minutes.
+/// Every zone in use today starts its hours and days on a quarter hour, so sums per UTC quarter
+/// hour add up exactly to local hours, days, weeks and months.
+pub const QUARTER_HOUR_US: i64 = 900_000_000;
+
 /// A calendar unit that periods align to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Unit {

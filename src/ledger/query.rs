@@ -8,6 +8,7 @@ use std::time::Duration;
 use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 
 use super::{schema, Ledger, LedgerError, Row};
+use crate::calendar::QUARTER_HOUR_US;
 
 /// The rollup tables (migration 2) and their bucket widths in microseconds, coarsest first.
 /// UTC days serve the inside of long periods, hours the local days of whole-hour zones, and
@@ -15,10 +16,8 @@ use super::{schema, Ledger, LedgerError, Row};
 const LEVELS: [(&str, i64); 3] = [
     ("spend_1d", 86_400_000_000),
     ("spend_1h", 3_600_000_000),
-    ("spend_15m", QUARTER_US),
+    ("spend_15m", QUARTER_HOUR_US),
 ];
-/// The finest rollup bucket: 15 minutes.
-pub const QUARTER_US: i64 = 900_000_000;
 
 /// A request attribute reports group and filter by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -653,9 +652,9 @@ fn filter_conditions(
 mod tests {
     use super::*;
 
-    const Q: i64 = QUARTER_US;
-    const H: i64 = 4 * QUARTER_US;
-    const D: i64 = 96 * QUARTER_US;
+    const Q: i64 = QUARTER_HOUR_US;
+    const H: i64 = 4 * QUARTER_HOUR_US;
+    const D: i64 = 96 * QUARTER_HOUR_US;
 
     fn plan(since: Option<i64>, until: Option<i64>, split_at: Vec<i64>) -> Plan {
         Plan::new(&SpendQuery {

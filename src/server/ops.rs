@@ -25,13 +25,11 @@ use super::secret;
 pub use crate::api::{
     BudgetStatus, IngestResult, LeaseGrant, LeaseState, RefusedRow, Released, Scope, UsageRow,
 };
+use crate::calendar::QUARTER_HOUR_US;
 use crate::limits::MAX_BATCH_COST_NANOS;
 
 /// How long a released lease keeps the spend it reported reserved, waiting for its rows.
 pub const SETTLE_SECS: i64 = 300;
-
-/// Width of the spend rollup's buckets.
-const QUARTER_HOUR_US: i64 = 900_000_000;
 
 pub fn now_us() -> i64 {
     Timestamp::now().as_microsecond()

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::week_start;
+use crate::calendar::{week_start, QUARTER_HOUR_US};
 use crate::ledger::query::Sums;
 use crate::report::{rfc3339, Counters, DateSpec, Period, PeriodError, PeriodSpec};
 
@@ -19,8 +19,6 @@ use super::db::{sum_sql, Store, Value};
 use super::error::ApiError;
 use super::money;
 use super::ops::Scope;
-
-const QUARTER_HOUR_US: i64 = 900_000_000;
 
 /// The query string of `GET /v1/reports/spend`.
 #[derive(Debug, Clone, Default, Deserialize)]
