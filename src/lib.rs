@@ -12,6 +12,7 @@ pub mod budget;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod dimension;
 pub mod first_request;
 pub mod ledger;
 pub mod limits;

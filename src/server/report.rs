@@ -11,7 +11,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{week_start, QUARTER_HOUR_US};
+use crate::calendar::QUARTER_HOUR_US;
+use crate::dimension::Dimension;
 use crate::ledger::query::Sums;
 use crate::report::{rfc3339, Counters, DateSpec, Period, PeriodError, PeriodSpec};
 
@@ -32,56 +33,13 @@ pub struct SpendParams {
     pub until: Option<String>,
     /// IANA zone for periods and day keys (default: the scope's org's, else UTC).
     pub tz: Option<String>,
-    /// Comma-separated groupings: day, week, month, model, provider, project, branch, agent,
+    /// Comma-separated groupings: day, week, month, agent, model, provider, project, branch,
     /// session, task, developer, key, team (default: model).
     pub by: Option<String>,
     /// org | team | developer | key (admin: any; a key: `developer` (own, default) or `key`).
     pub scope: Option<String>,
     /// The scope's name (admin only; a key's scope is its own).
     pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dim {
-    Day,
-    Week,
-    Month,
-    Model,
-    Provider,
-    Project,
-    Branch,
-    Agent,
-    Session,
-    Task,
-    Developer,
-    Key,
-    Team,
-}
-
-const DIMS: &[(&str, Dim, &str)] = &[
-    ("day", Dim::Day, ""),
-    ("week", Dim::Week, ""),
-    ("month", Dim::Month, ""),
-    ("model", Dim::Model, "u.model"),
-    ("provider", Dim::Provider, "u.provider"),
-    ("project", Dim::Project, "u.project"),
-    ("branch", Dim::Branch, "u.branch"),
-    ("agent", Dim::Agent, "u.agent"),
-    ("session", Dim::Session, "u.session_id"),
-    ("task", Dim::Task, "u.task"),
-    ("developer", Dim::Developer, "d.email"),
-    ("key", Dim::Key, "k.key_id"),
-    ("team", Dim::Team, "t.name"),
-];
-
-fn dim_name(d: Dim) -> &'static str {
-    DIMS.iter()
-        .find(|(_, x, _)| *x == d)
-        .map_or("", |(n, _, _)| n)
-}
-
-fn is_time(d: Dim) -> bool {
-    matches!(d, Dim::Day | Dim::Week | Dim::Month)
 }
 
 /// A row as `gw spend --json` writes it: its key, then the same counters.
@@ -160,37 +118,25 @@ fn resolve_period(p: &SpendParams, tz: &TimeZone, now: Timestamp) -> Result<Peri
     })
 }
 
-fn time_key(d: Dim, bucket_us: i64, tz: &TimeZone) -> Option<String> {
-    let date = Timestamp::from_microsecond(bucket_us)
-        .ok()?
-        .to_zoned(tz.clone())
-        .date();
-    Some(match d {
-        Dim::Day => date.to_string(),
-        Dim::Week => week_start(date).to_string(),
-        Dim::Month => format!("{:04}-{:02}", date.year(), date.month()),
-        _ => return None,
-    })
-}
-
 pub async fn spend(
     store: &dyn Store,
     params: &SpendParams,
     scope: Option<ReportScope>,
 ) -> Result<SpendReport, ApiError> {
-    let dims: Vec<Dim> = match params.by.as_deref().filter(|b| !b.trim().is_empty()) {
-        None => vec![Dim::Model],
+    let dims: Vec<Dimension> = match params.by.as_deref().filter(|b| !b.trim().is_empty()) {
+        None => vec![Dimension::Model],
         Some(by) => by
             .split(',')
             .map(|n| {
                 let n = n.trim();
-                DIMS.iter()
-                    .find(|(name, _, _)| *name == n)
-                    .map(|(_, d, _)| *d)
-                    .ok_or_else(|| {
-                        let all: Vec<&str> = DIMS.iter().map(|(n, _, _)| *n).collect();
-                        bad(format!("unknown grouping `{n}`: use {}", all.join(", ")))
-                    })
+                Dimension::on_server_named(n).ok_or_else(|| {
+                    let all: Vec<&str> = Dimension::ALL
+                        .iter()
+                        .filter(|d| d.on_server())
+                        .map(|d| d.name())
+                        .collect();
+                    bad(format!("unknown grouping `{n}`: use {}", all.join(", ")))
+                })
             })
             .collect::<Result<_, _>>()?,
     };
@@ -204,10 +150,10 @@ pub async fn spend(
 
     let sql_dims: Vec<&str> = dims
         .iter()
-        .filter(|d| !is_time(**d))
-        .map(|d| DIMS.iter().find(|x| x.1 == *d).map_or("''", |x| x.2))
+        .filter(|d| !d.is_time())
+        .map(|d| d.server_column().unwrap_or("''"))
         .collect();
-    let by_time = dims.iter().any(|d| is_time(*d));
+    let by_time = dims.iter().any(|d| d.is_time());
     let mut select: Vec<String> = sql_dims.iter().map(|c| c.to_string()).collect();
     select.push(if by_time {
         format!("u.started_at_us - (u.started_at_us % {QUARTER_HOUR_US})")
@@ -271,8 +217,10 @@ pub async fn spend(
         let key: Vec<Option<String>> = dims
             .iter()
             .map(|d| {
-                if is_time(*d) {
-                    time_key(*d, bucket, &tz)
+                if d.is_time() {
+                    Timestamp::from_microsecond(bucket)
+                        .ok()
+                        .and_then(|at| d.time_key(at, &tz))
                 } else {
                     plain.next().flatten()
                 }
@@ -295,11 +243,7 @@ pub async fn spend(
     let mut out: Vec<ReportRow> = groups
         .into_iter()
         .map(|(key, counters)| ReportRow {
-            key: dims
-                .iter()
-                .map(|d| dim_name(*d).to_string())
-                .zip(key)
-                .collect(),
+            key: dims.iter().map(|d| d.name().to_string()).zip(key).collect(),
             counters,
         })
         .collect();
@@ -310,7 +254,7 @@ pub async fn spend(
         since: period.since.as_ref().map(rfc3339),
         until: rfc3339(&period.until),
         tz: tz_name,
-        group_by: dims.iter().map(|d| dim_name(*d).to_string()).collect(),
+        group_by: dims.iter().map(|d| d.name().to_string()).collect(),
         scope: scope.map(|s| {
             BTreeMap::from([
                 ("scope".to_string(), s.scope.as_str().to_string()),
