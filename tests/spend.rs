@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use gw::ledger::query::{Column, Filter, Source, Sums};
+use gw::ledger::query::{Filter, Source, Sums};
 use gw::ledger::{Attribution, Ledger, Row};
 use gw::meter::Usage;
 use gw::report::{
@@ -322,7 +322,7 @@ fn filters_with_lists_and_globs() {
         &[Dimension::Project],
     );
     req.filters = vec![Filter {
-        column: Column::Model,
+        column: Dimension::Model,
         values: vec!["claude-*".into()],
     }];
     let report = SpendReport::build(Some(&ledger), &req).unwrap();
@@ -335,11 +335,11 @@ fn filters_with_lists_and_globs() {
 
     req.filters = vec![
         Filter {
-            column: Column::Agent,
+            column: Dimension::Agent,
             values: vec!["codex".into(), "opencode".into()],
         },
         Filter {
-            column: Column::Branch,
+            column: Dimension::Branch,
             values: vec!["main".into()],
         },
     ];
@@ -590,7 +590,7 @@ fn assert_rollup_matches_raw(ledger: &Ledger) {
         for filters in [
             vec![],
             vec![Filter {
-                column: Column::Model,
+                column: Dimension::Model,
                 values: vec!["claude-*".into(), "gpt-5".into()],
             }],
         ] {

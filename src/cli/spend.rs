@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::config::Config;
-use crate::ledger::query::{Column, Filter, SessionMatch, Source};
+use crate::ledger::query::{Filter, SessionMatch, Source};
 use crate::ledger::Ledger;
 use crate::report::{
     DateSpec, Dimension, Period, PeriodSpec, SeedPlan, Seeder, SessionDetail, SessionList,
@@ -157,10 +157,10 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return usage_error(&e.to_string()),
     };
     let filters: Vec<Filter> = [
-        (Column::Agent, args.agent),
-        (Column::Model, args.model),
-        (Column::Project, args.project),
-        (Column::Branch, args.branch),
+        (Dimension::Agent, args.agent),
+        (Dimension::Model, args.model),
+        (Dimension::Project, args.project),
+        (Dimension::Branch, args.branch),
     ]
     .into_iter()
     .filter(|(_, values)| !values.is_empty())

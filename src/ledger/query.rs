@@ -8,6 +8,8 @@ use std::time::Duration;
 use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 
 use super::{schema, Ledger, LedgerError, Row};
+use crate::calendar::QUARTER_HOUR_US;
+use crate::dimension::Dimension;
 
 /// The rollup tables (migration 2) and their bucket widths in microseconds, coarsest first.
 /// UTC days serve the inside of long periods, hours the local days of whole-hour zones, and
@@ -15,42 +17,13 @@ use super::{schema, Ledger, LedgerError, Row};
 const LEVELS: [(&str, i64); 3] = [
     ("spend_1d", 86_400_000_000),
     ("spend_1h", 3_600_000_000),
-    ("spend_15m", QUARTER_US),
+    ("spend_15m", QUARTER_HOUR_US),
 ];
-/// The finest rollup bucket: 15 minutes.
-pub const QUARTER_US: i64 = 900_000_000;
 
-/// A request attribute reports group and filter by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Column {
-    Agent,
-    Model,
-    Provider,
-    Project,
-    Branch,
-    Session,
-    Task,
-    Developer,
-    Key,
-    Billing,
-}
-
-impl Column {
-    /// The column's name in `requests` and in the rollups.
-    pub fn sql(self) -> &'static str {
-        match self {
-            Column::Agent => "agent",
-            Column::Model => "model",
-            Column::Provider => "provider",
-            Column::Project => "project",
-            Column::Branch => "branch",
-            Column::Session => "session_id",
-            Column::Task => "task",
-            Column::Developer => "developer",
-            Column::Key => "key_id",
-            Column::Billing => "billing",
-        }
-    }
+/// A request attribute's column in `requests` and in the rollups. A key the ledger does not
+/// record (or a calendar key, which is no column) reads as the empty text: not recorded.
+fn column(d: Dimension) -> &'static str {
+    d.ledger_column().unwrap_or("''")
 }
 
 /// Which table answers a spend query.
@@ -117,7 +90,7 @@ impl Sums {
 /// Keeps requests whose `column` equals one of `values`; a value with `*` is a glob (`claude-*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
-    pub column: Column,
+    pub column: Dimension,
     pub values: Vec<String>,
 }
 
@@ -128,8 +101,8 @@ pub struct SpendQuery {
     pub since_us: Option<i64>,
     /// Exclusive end, Unix µs; `None` = to the last request.
     pub until_us: Option<i64>,
-    /// Group by these attributes, in this order.
-    pub group_by: Vec<Column>,
+    /// Group by these attributes (not calendar keys: see `by_time`), in this order.
+    pub group_by: Vec<Dimension>,
     /// Also group by time: each group then carries an instant (`SpendGroup::at_us`) that lies in
     /// the same piece between two `split_at` instants as all of its requests.
     pub by_time: bool,
@@ -268,11 +241,11 @@ impl Ledger {
         let mut conditions = vec![ranges_condition("bucket", ranges, &mut params)];
         filter_conditions(
             &query.filters,
-            |c| c.sql().to_string(),
+            |c| column(c).to_string(),
             &mut conditions,
             &mut params,
         );
-        let select = select_list(query, "bucket", |c| c.sql().to_string());
+        let select = select_list(query, "bucket", |c| column(c).to_string());
         let sums = "sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
                     sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens), \
                     sum(cost_nanos), sum(unpriced_requests)";
@@ -292,7 +265,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut params: Vec<rusqlite::types::Value> = Vec::new();
         let mut conditions = vec![ranges_condition("started_at", ranges, &mut params)];
-        let raw_column = |c: Column| format!("coalesce({}, '')", c.sql());
+        let raw_column = |c: Dimension| format!("coalesce({}, '')", column(c));
         filter_conditions(&query.filters, raw_column, &mut conditions, &mut params);
         let select = select_list(query, "started_at", raw_column);
         let sums = "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), \
@@ -599,7 +572,11 @@ fn ranges_condition(
     format!("({})", any.join(" OR "))
 }
 
-fn select_list(query: &SpendQuery, time_column: &str, column: impl Fn(Column) -> String) -> String {
+fn select_list(
+    query: &SpendQuery,
+    time_column: &str,
+    column: impl Fn(Dimension) -> String,
+) -> String {
     let mut select = String::new();
     if query.by_time {
         select.push_str(time_column);
@@ -631,7 +608,7 @@ fn where_clause(conditions: &[String]) -> String {
 
 fn filter_conditions(
     filters: &[Filter],
-    column: impl Fn(Column) -> String,
+    column: impl Fn(Dimension) -> String,
     conditions: &mut Vec<String>,
     params: &mut Vec<rusqlite::types::Value>,
 ) {
@@ -653,9 +630,9 @@ fn filter_conditions(
 mod tests {
     use super::*;
 
-    const Q: i64 = QUARTER_US;
-    const H: i64 = 4 * QUARTER_US;
-    const D: i64 = 96 * QUARTER_US;
+    const Q: i64 = QUARTER_HOUR_US;
+    const H: i64 = 4 * QUARTER_HOUR_US;
+    const D: i64 = 96 * QUARTER_HOUR_US;
 
     fn plan(since: Option<i64>, until: Option<i64>, split_at: Vec<i64>) -> Plan {
         Plan::new(&SpendQuery {

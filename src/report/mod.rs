@@ -2,7 +2,6 @@
 //! for `gw spend`, `gw sessions` and `gw session`.
 
 mod counters;
-mod dimension;
 mod period;
 mod seed;
 mod session;
@@ -10,11 +9,9 @@ mod sessions;
 mod spend;
 mod style;
 
+pub use crate::dimension::Dimension;
 pub use counters::{usd_exact, CounterValue, Counters};
-pub use dimension::Dimension;
-pub use period::{
-    day_start, rfc3339, zone_name, DateSpec, Period, PeriodError, PeriodSpec, Zone, DATE_FORMS,
-};
+pub use period::{rfc3339, zone_name, DateSpec, Period, PeriodError, PeriodSpec, Zone, DATE_FORMS};
 pub use seed::{SeedPlan, Seeder};
 pub use session::SessionDetail;
 pub use sessions::SessionList;

@@ -1,5 +1,5 @@
 //! The period a report covers: `--today`, `--week`, `--since 7d --until 2025-03-31`, … resolved to
-//! exact instants in the report's time zone (DST-aware: a day is not always 24 hours).
+//! exact instants in the report's time zone, by the calendar arithmetic of [`crate::calendar`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,6 +7,8 @@ use std::str::FromStr;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan, Zoned};
+
+use crate::calendar::{self, Unit};
 
 /// What `--since` / `--until` accept, for error messages and `--help`.
 pub const DATE_FORMS: &str = "a date (2025-03-09 or 20250309), a local time (2025-03-09T14:00), \
@@ -99,22 +101,16 @@ impl DateSpec {
 
     /// As a start: a day starts at its first instant.
     fn start(self, now: &Zoned) -> Result<Zoned, PeriodError> {
-        let tz = now.time_zone();
         match self.date(now.date()) {
-            Some(d) => day_start(d, tz),
+            Some(d) => Ok(calendar::day_start(d, now.time_zone())?),
             None => self.instant(now),
         }
     }
 
     /// As an end (exclusive): a day is included whole, so it ends where the next one starts.
     fn end(self, now: &Zoned) -> Result<Zoned, PeriodError> {
-        let tz = now.time_zone();
         match self.date(now.date()) {
-            Some(d) => day_start(
-                d.checked_add(1.day())
-                    .map_err(|_| PeriodError::OutOfRange)?,
-                tz,
-            ),
+            Some(d) => Ok(Unit::Day.next(&calendar::day_start(d, now.time_zone())?)?),
             None => self.instant(now),
         }
     }
@@ -168,25 +164,21 @@ pub enum PeriodError {
     OutOfRange,
 }
 
+impl From<calendar::OutOfRange> for PeriodError {
+    fn from(_: calendar::OutOfRange) -> PeriodError {
+        PeriodError::OutOfRange
+    }
+}
+
 impl Period {
     /// Resolves the flags against `now` in `tz`.
     pub fn resolve(spec: PeriodSpec, now: Timestamp, tz: &TimeZone) -> Result<Period, PeriodError> {
         let now = now.to_zoned(tz.clone());
-        let today = now.date();
-        let day = |d: Date| day_start(d, tz);
-        let add =
-            |d: Date, span: jiff::Span| d.checked_add(span).map_err(|_| PeriodError::OutOfRange);
         let (since, until) = match spec {
-            PeriodSpec::Today => (day(today)?, day(add(today, 1.day())?)?),
-            PeriodSpec::Yesterday => (day(add(today, (-1).days())?)?, day(today)?),
-            PeriodSpec::Week => {
-                let monday = super::dimension::week_start(today);
-                (day(monday)?, day(add(monday, 7.days())?)?)
-            }
-            PeriodSpec::Month => {
-                let first = today.first_of_month();
-                (day(first)?, day(add(first, 1.month())?)?)
-            }
+            PeriodSpec::Today => (Unit::Day.start(&now)?, Unit::Day.next(&now)?),
+            PeriodSpec::Yesterday => (Unit::Day.previous(&now)?, Unit::Day.start(&now)?),
+            PeriodSpec::Week => (Unit::Week.start(&now)?, Unit::Week.next(&now)?),
+            PeriodSpec::Month => (Unit::Month.start(&now)?, Unit::Month.next(&now)?),
             PeriodSpec::Range {
                 since: None,
                 until: None,
@@ -194,7 +186,7 @@ impl Period {
             PeriodSpec::Range { since, until } => {
                 let until = match until {
                     Some(u) => u.end(&now)?,
-                    None => day(add(today, 1.day())?)?,
+                    None => Unit::Day.next(&now)?,
                 };
                 let Some(since) = since else {
                     return Ok(Period { since: None, until });
@@ -220,14 +212,7 @@ impl Period {
         let Some(since) = &self.since else {
             return false;
         };
-        let Ok(start) = since.start_of_day() else {
-            return false;
-        };
-        start == *since
-            && since
-                .tomorrow()
-                .and_then(|t| t.start_of_day())
-                .is_ok_and(|t| t == self.until)
+        starts_a_day(since) && Unit::Day.next(since).is_ok_and(|t| t == self.until)
     }
 
     pub fn since_us(&self) -> Option<i64> {
@@ -241,28 +226,21 @@ impl Period {
     /// The first instant of every local day that starts inside `(from, until)`: where day, week
     /// and month keys can change.
     pub fn day_starts(&self, from: Timestamp) -> Vec<i64> {
-        let tz = self.until.time_zone();
         let mut out = Vec::new();
-        let mut date = tz.to_datetime(from).date();
-        loop {
-            let Ok(next) = date.checked_add(1.day()) else {
-                break;
-            };
-            let Ok(start) = day_start(next, tz) else {
-                break;
-            };
+        let mut at = from.to_zoned(self.until.time_zone().clone());
+        while let Ok(start) = Unit::Day.next(&at) {
             if start.timestamp() >= self.until.timestamp() {
                 break;
             }
             out.push(start.timestamp().as_microsecond());
-            date = next;
+            at = start;
         }
         out
     }
 
     /// For titles: `2025-03-09`, `2025-03-01 – 2025-03-31`, or exact times when not whole days.
     pub fn describe(&self) -> String {
-        let whole = |z: &Zoned| z.start_of_day().is_ok_and(|s| s == *z);
+        let whole = starts_a_day;
         let until_text = if whole(&self.until) {
             let last = self
                 .until
@@ -282,11 +260,9 @@ impl Period {
     }
 }
 
-/// The first instant of a local day (midnight, or later when a DST change skips midnight).
-pub fn day_start(date: Date, tz: &TimeZone) -> Result<Zoned, PeriodError> {
-    date.to_zoned(tz.clone())
-        .and_then(|z| z.start_of_day())
-        .map_err(|_| PeriodError::OutOfRange)
+/// Whether `z` is the first instant of its local day.
+fn starts_a_day(z: &Zoned) -> bool {
+    Unit::Day.start(z).is_ok_and(|s| s == *z)
 }
 
 /// `2025-03-09T00:00:00-05:00`: the JSON form of period ends and request times.

@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::counters::Counters;
-use super::dimension::Dimension;
 use super::period::{rfc3339, zone_name, Period};
 use super::style::{self, Style};
-use crate::ledger::query::{Column, Filter, Source, SpendQuery, Sums};
+use crate::dimension::Dimension;
+use crate::ledger::query::{Filter, Source, SpendQuery, Sums};
 use crate::ledger::{Ledger, LedgerError};
 
 /// What to report.
@@ -96,12 +96,17 @@ impl SpendReport {
 
         let tz = request.tz();
         let by_time = request.group_by.iter().any(|d| d.is_time());
-        let mut columns: Vec<Column> = request.group_by.iter().filter_map(|d| d.column()).collect();
+        let mut columns: Vec<Dimension> = request
+            .group_by
+            .iter()
+            .copied()
+            .filter(|d| !d.is_time())
+            .collect();
         // The model is always asked for: it feeds `--breakdown` and the unpriced footnote.
-        let model_at = match columns.iter().position(|c| *c == Column::Model) {
+        let model_at = match columns.iter().position(|c| *c == Dimension::Model) {
             Some(i) => i,
             None => {
-                columns.push(Column::Model);
+                columns.push(Dimension::Model);
                 columns.len() - 1
             }
         };
@@ -235,11 +240,7 @@ impl SpendReport {
         let tz = zone_name(self.period.until.time_zone());
         let mut title = format!("Spend {} ({tz})", self.period.describe());
         for f in &self.filters {
-            title.push_str(&format!(
-                " · {} {}",
-                filter_name(f.column),
-                f.values.join(",")
-            ));
+            title.push_str(&format!(" · {} {}", f.column.name(), f.values.join(",")));
         }
         let mut out = style.bold_text(&title);
         out.push('\n');
@@ -380,14 +381,6 @@ fn key_text(d: Dimension, v: &Option<String>) -> String {
         (_, Some(v)) => v.clone(),
         (Dimension::Model, None) => "(unknown)".to_string(),
         (_, None) => "(none)".to_string(),
-    }
-}
-
-fn filter_name(c: Column) -> &'static str {
-    match c {
-        Column::Session => "session",
-        Column::Key => "key",
-        other => other.sql(),
     }
 }
 

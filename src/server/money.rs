@@ -1,10 +1,11 @@
 //! Money and budget periods: integer nano-dollars inside, USD decimals only at the API edge;
 //! periods calendar-aligned in the org's time zone.
 
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{RoundMode, Timestamp, ToSpan, Unit, Zoned, ZonedRound};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::calendar::Unit;
 
 pub const NANOS_PER_USD: i64 = 1_000_000_000;
 
@@ -44,43 +45,26 @@ impl BudgetPeriod {
         })
     }
 
+    /// The calendar unit it aligns to; `None` for `total`.
+    pub fn unit(self) -> Option<Unit> {
+        Some(match self {
+            BudgetPeriod::Hour => Unit::Hour,
+            BudgetPeriod::Day => Unit::Day,
+            BudgetPeriod::Week => Unit::Week,
+            BudgetPeriod::Month => Unit::Month,
+            BudgetPeriod::Total => return None,
+        })
+    }
+
     /// The current period `[start, end)` in Unix microseconds; `total` has no end.
     pub fn bounds(self, now: Timestamp, tz: &TimeZone) -> (i64, Option<i64>) {
-        let z = now.to_zoned(tz.clone());
-        let us = |z: &Zoned| z.timestamp().as_microsecond();
-        let day = |d: Date| d.to_zoned(tz.clone()).and_then(|z| z.start_of_day());
-        let range = match self {
-            BudgetPeriod::Total => return (i64::MIN, None),
-            BudgetPeriod::Hour => z
-                .round(
-                    ZonedRound::new()
-                        .smallest(Unit::Hour)
-                        .mode(RoundMode::Trunc),
-                )
-                .map(|s| {
-                    let start = s.timestamp();
-                    (start, start.checked_add(1.hour()).unwrap_or(start))
-                })
-                .map(|(s, e)| (s.as_microsecond(), e.as_microsecond())),
-            BudgetPeriod::Day => day(z.date()).and_then(|s| {
-                let next = day(z.date().checked_add(1.day())?)?;
-                Ok((us(&s), us(&next)))
-            }),
-            BudgetPeriod::Week => {
-                let monday = z
-                    .date()
-                    .checked_sub((z.date().weekday().to_monday_zero_offset() as i64).days());
-                monday.and_then(|m| Ok((us(&day(m)?), us(&day(m.checked_add(7.days())?)?))))
-            }
-            BudgetPeriod::Month => {
-                let first = z.date().first_of_month();
-                day(first).and_then(|s| Ok((us(&s), us(&day(first.checked_add(1.month())?)?))))
-            }
-        };
-        match range {
-            Ok((s, e)) => (s, Some(e)),
-            // Only at the ends of jiff's range: treat as one unbounded period.
-            Err(_) => (i64::MIN, None),
+        match self.unit().map(|unit| unit.around(now, tz)) {
+            Some(Ok((start, end))) => (
+                start.timestamp().as_microsecond(),
+                Some(end.timestamp().as_microsecond()),
+            ),
+            // `total`; or at the ends of jiff's range: treat as one unbounded period.
+            None | Some(Err(_)) => (i64::MIN, None),
         }
     }
 }

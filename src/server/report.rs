@@ -8,18 +8,18 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::QUARTER_HOUR_US;
+use crate::dimension::Dimension;
 use crate::ledger::query::Sums;
-use crate::report::Counters;
+use crate::report::{rfc3339, Counters, DateSpec, Period, PeriodError, PeriodSpec};
 
 use super::db::{sum_sql, Store, Value};
 use super::error::ApiError;
 use super::money;
 use super::ops::Scope;
-
-const QUARTER_HOUR_US: i64 = 900_000_000;
 
 /// The query string of `GET /v1/reports/spend`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,56 +33,13 @@ pub struct SpendParams {
     pub until: Option<String>,
     /// IANA zone for periods and day keys (default: the scope's org's, else UTC).
     pub tz: Option<String>,
-    /// Comma-separated groupings: day, week, month, model, provider, project, branch, agent,
+    /// Comma-separated groupings: day, week, month, agent, model, provider, project, branch,
     /// session, task, developer, key, team (default: model).
     pub by: Option<String>,
     /// org | team | developer | key (admin: any; a key: `developer` (own, default) or `key`).
     pub scope: Option<String>,
     /// The scope's name (admin only; a key's scope is its own).
     pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dim {
-    Day,
-    Week,
-    Month,
-    Model,
-    Provider,
-    Project,
-    Branch,
-    Agent,
-    Session,
-    Task,
-    Developer,
-    Key,
-    Team,
-}
-
-const DIMS: &[(&str, Dim, &str)] = &[
-    ("day", Dim::Day, ""),
-    ("week", Dim::Week, ""),
-    ("month", Dim::Month, ""),
-    ("model", Dim::Model, "u.model"),
-    ("provider", Dim::Provider, "u.provider"),
-    ("project", Dim::Project, "u.project"),
-    ("branch", Dim::Branch, "u.branch"),
-    ("agent", Dim::Agent, "u.agent"),
-    ("session", Dim::Session, "u.session_id"),
-    ("task", Dim::Task, "u.task"),
-    ("developer", Dim::Developer, "d.email"),
-    ("key", Dim::Key, "k.key_id"),
-    ("team", Dim::Team, "t.name"),
-];
-
-fn dim_name(d: Dim) -> &'static str {
-    DIMS.iter()
-        .find(|(_, x, _)| *x == d)
-        .map_or("", |(n, _, _)| n)
-}
-
-fn is_time(d: Dim) -> bool {
-    matches!(d, Dim::Day | Dim::Week | Dim::Month)
 }
 
 /// A row as `gw spend --json` writes it: its key, then the same counters.
@@ -117,108 +74,47 @@ fn bad(m: String) -> ApiError {
     ApiError::BadRequest(m)
 }
 
-fn day_start(d: Date, tz: &TimeZone) -> Result<Timestamp, ApiError> {
-    d.to_zoned(tz.clone())
-        .and_then(|z| z.start_of_day())
-        .map(|z| z.timestamp())
-        .map_err(|_| bad(format!("date {d} is out of range")))
-}
-
-/// `[since, until)` from the parameters, in `tz`.
-fn resolve_period(
-    p: &SpendParams,
-    tz: &TimeZone,
-    now: Timestamp,
-) -> Result<(Option<Timestamp>, Timestamp), ApiError> {
-    let today = now.to_zoned(tz.clone()).date();
-    let bound = |text: &str, end: bool| -> Result<Timestamp, ApiError> {
+/// `[since, until)` from the parameters, in `tz`: `gw spend`'s periods, from the server's forms.
+fn resolve_period(p: &SpendParams, tz: &TimeZone, now: Timestamp) -> Result<Period, ApiError> {
+    let date = |text: &str| -> Result<DateSpec, ApiError> {
         if let Ok(d) = text.parse::<Date>() {
-            let d = if end {
-                d.checked_add(1.day())
-                    .map_err(|_| bad(format!("date {d} is out of range")))?
-            } else {
-                d
-            };
-            return day_start(d, tz);
+            return Ok(DateSpec::Date(d));
         }
-        text.parse::<Timestamp>().map_err(|_| {
-            bad(format!(
-                "invalid date `{text}`: use YYYY-MM-DD or an RFC 3339 time"
-            ))
-        })
+        text.parse::<Timestamp>()
+            .map(DateSpec::Instant)
+            .map_err(|_| {
+                bad(format!(
+                    "invalid date `{text}`: use YYYY-MM-DD or an RFC 3339 time"
+                ))
+            })
     };
-    if p.since.is_some() || p.until.is_some() {
-        let since = p.since.as_deref().map(|s| bound(s, false)).transpose()?;
-        let until = match &p.until {
-            Some(u) => bound(u, true)?,
-            None => day_start(
-                today
-                    .checked_add(1.day())
-                    .map_err(|_| bad("out of range".into()))?,
-                tz,
-            )?,
-        };
-        if since.is_some_and(|s| s >= until) {
-            return Err(bad(
-                "since is not before until; the period would be empty".into()
-            ));
+    let spec = if p.since.is_some() || p.until.is_some() {
+        PeriodSpec::Range {
+            since: p.since.as_deref().map(date).transpose()?,
+            until: p.until.as_deref().map(date).transpose()?,
         }
-        return Ok((since, until));
-    }
-    let tomorrow = today
-        .checked_add(1.day())
-        .map_err(|_| bad("out of range".into()))?;
-    let (since, until) = match p.period.as_deref().unwrap_or("today") {
-        "today" => (today, tomorrow),
-        "yesterday" => (
-            today
-                .checked_sub(1.day())
-                .map_err(|_| bad("out of range".into()))?,
-            today,
-        ),
-        "week" => {
-            let monday = today
-                .checked_sub((today.weekday().to_monday_zero_offset() as i64).days())
-                .map_err(|_| bad("out of range".into()))?;
-            (
-                monday,
-                monday
-                    .checked_add(7.days())
-                    .map_err(|_| bad("out of range".into()))?,
-            )
-        }
-        "month" => {
-            let first = today.first_of_month();
-            (
-                first,
-                first
-                    .checked_add(1.month())
-                    .map_err(|_| bad("out of range".into()))?,
-            )
-        }
-        "all" => return Ok((None, day_start(tomorrow, tz)?)),
-        other => {
-            return Err(bad(format!(
-                "invalid period `{other}`: use today, yesterday, week, month or all"
-            )))
+    } else {
+        match p.period.as_deref().unwrap_or("today") {
+            "today" => PeriodSpec::Today,
+            "yesterday" => PeriodSpec::Yesterday,
+            "week" => PeriodSpec::Week,
+            "month" => PeriodSpec::Month,
+            "all" => PeriodSpec::Range {
+                since: None,
+                until: Some(DateSpec::Today),
+            },
+            other => {
+                return Err(bad(format!(
+                    "invalid period `{other}`: use today, yesterday, week, month or all"
+                )))
+            }
         }
     };
-    Ok((Some(day_start(since, tz)?), day_start(until, tz)?))
-}
-
-fn time_key(d: Dim, bucket_us: i64, tz: &TimeZone) -> Option<String> {
-    let date = Timestamp::from_microsecond(bucket_us)
-        .ok()?
-        .to_zoned(tz.clone())
-        .date();
-    Some(match d {
-        Dim::Day => date.to_string(),
-        Dim::Week => date
-            .checked_sub((date.weekday().to_monday_zero_offset() as i64).days())
-            .ok()?
-            .to_string(),
-        Dim::Month => format!("{:04}-{:02}", date.year(), date.month()),
-        _ => return None,
+    Period::resolve(spec, now, tz).map_err(|e| match e {
+        PeriodError::Empty { .. } => {
+            bad("since is not before until; the period would be empty".into())
+        }
+        PeriodError::OutOfRange => bad("out of range".into()),
     })
 }
 
@@ -227,19 +123,20 @@ pub async fn spend(
     params: &SpendParams,
     scope: Option<ReportScope>,
 ) -> Result<SpendReport, ApiError> {
-    let dims: Vec<Dim> = match params.by.as_deref().filter(|b| !b.trim().is_empty()) {
-        None => vec![Dim::Model],
+    let dims: Vec<Dimension> = match params.by.as_deref().filter(|b| !b.trim().is_empty()) {
+        None => vec![Dimension::Model],
         Some(by) => by
             .split(',')
             .map(|n| {
                 let n = n.trim();
-                DIMS.iter()
-                    .find(|(name, _, _)| *name == n)
-                    .map(|(_, d, _)| *d)
-                    .ok_or_else(|| {
-                        let all: Vec<&str> = DIMS.iter().map(|(n, _, _)| *n).collect();
-                        bad(format!("unknown grouping `{n}`: use {}", all.join(", ")))
-                    })
+                Dimension::on_server_named(n).ok_or_else(|| {
+                    let all: Vec<&str> = Dimension::ALL
+                        .iter()
+                        .filter(|d| d.on_server())
+                        .map(|d| d.name())
+                        .collect();
+                    bad(format!("unknown grouping `{n}`: use {}", all.join(", ")))
+                })
             })
             .collect::<Result<_, _>>()?,
     };
@@ -249,14 +146,14 @@ pub async fn spend(
         .or_else(|| scope.as_ref().map(|s| s.tz.clone()))
         .unwrap_or_else(|| "UTC".into());
     let tz = money::parse_zone(&tz_name).map_err(bad)?;
-    let (since, until) = resolve_period(params, &tz, Timestamp::now())?;
+    let period = resolve_period(params, &tz, Timestamp::now())?;
 
     let sql_dims: Vec<&str> = dims
         .iter()
-        .filter(|d| !is_time(**d))
-        .map(|d| DIMS.iter().find(|x| x.1 == *d).map_or("''", |x| x.2))
+        .filter(|d| !d.is_time())
+        .map(|d| d.server_column().unwrap_or("''"))
         .collect();
-    let by_time = dims.iter().any(|d| is_time(*d));
+    let by_time = dims.iter().any(|d| d.is_time());
     let mut select: Vec<String> = sql_dims.iter().map(|c| c.to_string()).collect();
     select.push(if by_time {
         format!("u.started_at_us - (u.started_at_us % {QUARTER_HOUR_US})")
@@ -279,11 +176,11 @@ pub async fn spend(
             }
         ));
     }
-    if let Some(s) = since {
-        params_v.push(s.as_microsecond().into());
+    if let Some(s) = period.since_us() {
+        params_v.push(s.into());
         filter.push(format!("u.started_at_us >= ${}", params_v.len()));
     }
-    params_v.push(until.as_microsecond().into());
+    params_v.push(period.until_us().into());
     filter.push(format!("u.started_at_us < ${}", params_v.len()));
     // Sums saturate (rows an older server took can add up past 2^63): two columns each.
     let sums: Vec<String> = [
@@ -320,8 +217,10 @@ pub async fn spend(
         let key: Vec<Option<String>> = dims
             .iter()
             .map(|d| {
-                if is_time(*d) {
-                    time_key(*d, bucket, &tz)
+                if d.is_time() {
+                    Timestamp::from_microsecond(bucket)
+                        .ok()
+                        .and_then(|at| d.time_key(at, &tz))
                 } else {
                     plain.next().flatten()
                 }
@@ -344,27 +243,18 @@ pub async fn spend(
     let mut out: Vec<ReportRow> = groups
         .into_iter()
         .map(|(key, counters)| ReportRow {
-            key: dims
-                .iter()
-                .map(|d| dim_name(*d).to_string())
-                .zip(key)
-                .collect(),
+            key: dims.iter().map(|d| d.name().to_string()).zip(key).collect(),
             counters,
         })
         .collect();
     if !by_time {
         out.sort_by_key(|r| std::cmp::Reverse(r.counters.0.cost_nanos));
     }
-    let zoned = |t: Timestamp| {
-        t.to_zoned(tz.clone())
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string()
-    };
     Ok(SpendReport {
-        since: since.map(zoned),
-        until: zoned(until),
+        since: period.since.as_ref().map(rfc3339),
+        until: rfc3339(&period.until),
         tz: tz_name,
-        group_by: dims.iter().map(|d| dim_name(*d).to_string()).collect(),
+        group_by: dims.iter().map(|d| d.name().to_string()).collect(),
         scope: scope.map(|s| {
             BTreeMap::from([
                 ("scope".to_string(), s.scope.as_str().to_string()),
@@ -374,4 +264,76 @@ pub async fn spend(
         rows: out,
         totals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(
+        period: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<(Option<String>, String), String> {
+        let p = SpendParams {
+            period: period.map(String::from),
+            since: since.map(String::from),
+            until: until.map(String::from),
+            ..SpendParams::default()
+        };
+        let tz = TimeZone::get("America/New_York").unwrap();
+        // A Sunday; New York changed to summer time that day.
+        let now = "2025-03-09T18:30:00Z".parse().unwrap();
+        resolve_period(&p, &tz, now)
+            .map(|p| (p.since.as_ref().map(rfc3339), rfc3339(&p.until)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn ok(since: &str, until: &str) -> Result<(Option<String>, String), String> {
+        Ok((Some(since.into()), until.into()))
+    }
+
+    #[test]
+    fn periods_resolve_in_the_zone() {
+        let (day, next) = ("2025-03-09T00:00:00-05:00", "2025-03-10T00:00:00-04:00");
+        assert_eq!(resolve(None, None, None), ok(day, next));
+        assert_eq!(
+            resolve(Some("yesterday"), None, None),
+            ok("2025-03-08T00:00:00-05:00", day)
+        );
+        assert_eq!(
+            resolve(Some("week"), None, None),
+            ok("2025-03-03T00:00:00-05:00", next)
+        );
+        assert_eq!(
+            resolve(Some("month"), None, None),
+            ok("2025-03-01T00:00:00-05:00", "2025-04-01T00:00:00-04:00")
+        );
+        assert_eq!(resolve(Some("all"), None, None), Ok((None, next.into())));
+        // Dates are whole days; instants exact; `period` is ignored beside them.
+        assert_eq!(
+            resolve(Some("bogus"), Some("2025-03-01"), Some("2025-03-09")),
+            ok("2025-03-01T00:00:00-05:00", next)
+        );
+        assert_eq!(
+            resolve(None, Some("2025-03-09T12:00:00Z"), None),
+            ok("2025-03-09T08:00:00-04:00", next)
+        );
+        assert_eq!(
+            resolve(None, None, Some("2025-03-09T12:00:00Z")),
+            Ok((None, "2025-03-09T08:00:00-04:00".into()))
+        );
+        assert_eq!(
+            resolve(None, Some("2025-03-10"), Some("2025-03-09")),
+            Err("since is not before until; the period would be empty".into())
+        );
+        assert_eq!(
+            resolve(None, Some("7d"), None),
+            Err("invalid date `7d`: use YYYY-MM-DD or an RFC 3339 time".into())
+        );
+        assert_eq!(
+            resolve(Some("year"), None, None),
+            Err("invalid period `year`: use today, yesterday, week, month or all".into())
+        );
+    }
 }

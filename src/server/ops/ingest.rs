@@ -3,9 +3,7 @@
 
 use super::budgets::key_budgets;
 use super::*;
-
-/// Width of the spend rollup's buckets.
-pub(super) const QUARTER_HOUR_US: i64 = 900_000_000;
+use crate::calendar::QUARTER_HOUR_US;
 
 /// Checks a batch before anything is stored: every row ([`UsageRow::check`]; all refused rows
 /// are named), then the batch's total cost against [`MAX_BATCH_COST_NANOS`].
