@@ -337,7 +337,24 @@ fn answer_failure(
     response
 }
 
-async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<ProxyBody> {
+/// A request let in: where it goes and with which headers, the session key already swapped for
+/// a held provider key or removed.
+struct Admitted {
+    provider: Provider,
+    /// Path and query after gw's prefix, as the upstream gets them.
+    upstream_path: String,
+    headers: http::HeaderMap,
+    /// How the request proved it belongs to the session, when by a credential gw swapped.
+    credential: Option<auth::CredentialPlace>,
+}
+
+/// The first phase: answers the agent's probe, checks the session key, picks the route (a
+/// ChatGPT login on OpenAI's goes to ChatGPT's) and swaps the key. `Err` is the answer for a
+/// request that goes no further.
+fn admit(
+    state: &ProxyState,
+    req: &mut Request<Incoming>,
+) -> Result<Admitted, Box<Response<ProxyBody>>> {
     // One spelling of the path for every check below and for the upstream: `%6Dessages` is
     // `messages`, and `/../` cannot climb out of an upstream's path prefix.
     let mut path_and_query = route::normalize(
@@ -350,7 +367,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     if route::is_base_probe(req.method(), &path_and_query) {
         // Claude Code checks its base URL answers before its first request: gw answers for the
         // upstream, with no session key needed and nothing recorded, as it costs nothing.
-        return Response::new(full(Bytes::new()));
+        return Err(Box::new(Response::new(full(Bytes::new()))));
     }
     let mut credential = None;
     if let Some(auth) = &state.auth {
@@ -364,22 +381,22 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                     "refused a request without the session key"
                 );
                 let provider = route::split_prefix(&path_and_query).map(|(p, _)| p);
-                return error_response(
+                return Err(Box::new(error_response(
                     provider,
                     StatusCode::UNAUTHORIZED,
                     "authentication_error",
                     "gw proxy: this proxy belongs to one gw session; send its session key (gw run sets it for the agent)",
-                );
+                )));
             }
         }
     }
     let Some((provider, upstream_path)) = route::split_prefix(&path_and_query) else {
-        return error_response(
+        return Err(Box::new(error_response(
             None,
             StatusCode::NOT_FOUND,
             "not_found",
             "gw proxy: unknown path; requests go under /anthropic/, /openai/, /gemini/, /chatgpt/ or /codeassist/",
-        );
+        )));
     };
     let mut upstream_path = upstream_path.to_string();
     let mut provider = provider;
@@ -396,16 +413,34 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     headers.remove(auth::SESSION_KEY_HEADER);
     if credential == Some(auth::CredentialPlace::QueryKey) && provider != Provider::Gemini {
         // `?key=` is Gemini's: elsewhere gw would put a held key in a URL the upstream logs.
-        return error_response(
+        return Err(Box::new(error_response(
             Some(provider),
             StatusCode::UNAUTHORIZED,
             "authentication_error",
             "gw proxy: send the session key in this provider's auth header, not in `?key=`",
-        );
+        )));
     }
     if let (Some(auth), Some(place)) = (&state.auth, credential) {
         auth.swap(provider, place, &mut headers, &mut upstream_path);
     }
+    Ok(Admitted {
+        provider,
+        upstream_path,
+        headers,
+        credential,
+    })
+}
+
+async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<ProxyBody> {
+    let Admitted {
+        provider,
+        upstream_path,
+        headers,
+        credential,
+    } = match admit(state, &mut req) {
+        Ok(admitted) => admitted,
+        Err(answer) => return *answer,
+    };
     let upstream_path = upstream_path.as_str();
     let upstream = state.upstreams.get(provider);
     let mut context = InFlight::new(RequestContext::new(
