@@ -475,36 +475,23 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     parts.uri = uri;
 
     // Under a budget or allow-list only what gw can meter, or knows to be free, goes upstream.
-    let endpoint = policy::endpoint(
+    let gate = match gate_for(
+        state,
         provider,
         &parts.method,
         context.protocol,
-        route::path_only(upstream_path),
-    );
-    let gate = match (&state.gate, endpoint) {
-        (None, _) | (Some(_), Endpoint::Free) => None,
-        (Some(gate), Endpoint::Metered) => Some(gate),
-        (Some(_), Endpoint::Unmetered) => {
-            // The route the request really takes: a ChatGPT login re-routed from `/openai/`
-            // is checked (and named) as `/chatgpt/…`.
-            let path = format!("/{provider}{}", route::path_only(upstream_path));
-            let path = path.as_str();
-            if state.policy.allows_unmetered(path) {
-                None
-            } else {
-                state.refusals.count("unmetered endpoint");
-                let message = format!(
-                    "gw: {} {path} is not an endpoint gw meters, and this session has a budget or a model allow-list, so gw does not forward it. To let it through unmetered, add \"{path}\" to [proxy] allow_unmetered in gw's config file (`gw config` shows where)",
-                    parts.method
-                );
-                return answer_failure(
-                    context,
-                    false,
-                    StatusCode::FORBIDDEN,
-                    "permission_error",
-                    message,
-                );
-            }
+        upstream_path,
+    ) {
+        Ok(gate) => gate,
+        Err(refusal) => {
+            state.refusals.count(&refusal.reason);
+            return answer_failure(
+                context,
+                false,
+                refusal.status,
+                refusal.kind,
+                refusal.message,
+            );
         }
     };
 
@@ -609,28 +596,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 .ok_or_else(|| "the path names no model".to_string()),
             _ => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
         };
-        let admitted = match (unmeterable, model) {
-            (Some(why), _) => Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "cannot be metered",
-                format!(
-                    "gw: this request cannot be metered: {why}; under a budget gw forwards only requests it can meter"
-                ),
-            )),
-            (None, Err(why)) => Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "model unknown",
-                format!(
-                    "gw: cannot tell which model this request is for ({why}); under a budget or a model allow-list gw forwards only requests whose model it can check"
-                ),
-            )),
-            (None, Ok(model)) => match unpriced_refusal(state, provider, &model) {
-                Some(refusal) => Err(refusal),
-                None => gate.admit(Some(&model)).await,
-            },
-        };
+        let admitted = admit_to_gate(state, gate, provider, unmeterable, model).await;
         match admitted {
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {
@@ -730,6 +696,72 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         )
         .boxed(),
     )
+}
+
+/// The gate phase's first half: which budget gate, if any, a request answers to. Under a budget
+/// or a model allow-list, an endpoint gw does not meter is refused unless `[proxy]
+/// allow_unmetered` names it; one gw meters goes through the gate; a free one does not.
+fn gate_for<'s>(
+    state: &'s ProxyState,
+    provider: Provider,
+    method: &http::Method,
+    protocol: Protocol,
+    upstream_path: &str,
+) -> Result<Option<&'s Arc<BudgetGate>>, Refusal> {
+    let endpoint = policy::endpoint(provider, method, protocol, route::path_only(upstream_path));
+    match (&state.gate, endpoint) {
+        (None, _) | (Some(_), Endpoint::Free) => Ok(None),
+        (Some(gate), Endpoint::Metered) => Ok(Some(gate)),
+        (Some(_), Endpoint::Unmetered) => {
+            // The route the request really takes: a ChatGPT login re-routed from `/openai/`
+            // is checked (and named) as `/chatgpt/…`.
+            let path = format!("/{provider}{}", route::path_only(upstream_path));
+            if state.policy.allows_unmetered(&path) {
+                return Ok(None);
+            }
+            Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "unmetered endpoint",
+                format!(
+                    "gw: {method} {path} is not an endpoint gw meters, and this session has a budget or a model allow-list, so gw does not forward it. To let it through unmetered, add \"{path}\" to [proxy] allow_unmetered in gw's config file (`gw config` shows where)"
+                ),
+            ))
+        }
+    }
+}
+
+/// The gate phase's second half: a metered request goes upstream only when gw can meter it,
+/// knows its model, can price it, and the gate (budget and allow-list) admits it.
+async fn admit_to_gate(
+    state: &ProxyState,
+    gate: &Arc<BudgetGate>,
+    provider: Provider,
+    unmeterable: Option<String>,
+    model: Result<String, String>,
+) -> Result<gate::Ticket, Refusal> {
+    match (unmeterable, model) {
+        (Some(why), _) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "cannot be metered",
+            format!(
+                "gw: this request cannot be metered: {why}; under a budget gw forwards only requests it can meter"
+            ),
+        )),
+        (None, Err(why)) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "model unknown",
+            format!(
+                "gw: cannot tell which model this request is for ({why}); under a budget or a model allow-list gw forwards only requests whose model it can check"
+            ),
+        )),
+        (None, Ok(model)) => match unpriced_refusal(state, provider, &model) {
+            Some(refusal) => Err(refusal),
+            None => gate.admit(Some(&model)).await,
+        },
+    }
 }
 
 /// Under a budget, a model gw has no price for would settle at $0: refused unless
