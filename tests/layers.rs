@@ -66,7 +66,7 @@ fn code(file: &Path) -> String {
     out
 }
 
-/// The module paths a file's code names, absolute (`proxy::tap::Tap`, …), one per mention;
+/// The module paths a file's code names, absolute (`proxy::metering::MeterFeed`, …), one per mention;
 /// a `use` tree's braces give one per item (`crate::meter::{Usage, wire::X}`).
 fn mentions(module: &str, code: &str) -> Vec<Vec<String>> {
     let here: Vec<String> = if module.is_empty() {

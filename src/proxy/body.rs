@@ -1,5 +1,5 @@
 //! Body wrappers on the hot path. Neither buffers nor parses: each frame is forwarded as it
-//! arrives, and a reference to it goes to the request's metering task (see [`super::tap`]).
+//! arrives, and a reference to it goes to the request's metering task (see [`super::metering`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,18 +13,18 @@ use tokio::time::{Instant, Sleep};
 use crate::meter::{ChatUsageChunkFilter, ResponseTap};
 
 use super::context::RequestContext;
-use super::tap::Tap;
+use super::metering::MeterFeed;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A response body that hands each frame to the request's [`Tap`] as it passes and ends the
+/// A response body that hands each frame to the request's [`MeterFeed`] as it passes and ends the
 /// request exactly once: at end of stream, on an upstream error, when the upstream sends nothing
 /// for `idle`, or when dropped early (the client went away).
 pub struct MeteredBody<B> {
     inner: B,
     /// Present when gw asked for `include_usage` itself: hides that extra chunk from the client.
     filter: Option<ChatUsageChunkFilter>,
-    tap: Tap,
+    meter: MeterFeed,
     context: Option<RequestContext>,
     done: bool,
     idle: Duration,
@@ -44,13 +44,13 @@ impl<B> MeteredBody<B> {
         context: RequestContext,
         idle: Duration,
     ) -> Self {
-        let meter = context.tap();
+        let meter = context.meter();
         meter.response_head(tap);
         let now = Instant::now();
         MeteredBody {
             inner,
             filter,
-            tap: meter,
+            meter,
             context: Some(context),
             done: false,
             idle,
@@ -114,7 +114,7 @@ where
                     if let Some(context) = this.context.as_mut() {
                         context.mark_first_byte();
                     }
-                    this.tap.response(data);
+                    this.meter.response(data);
                     match this.filter.as_mut() {
                         None => {
                             // A sized body is over with its last byte: hyper may never poll again.
@@ -177,15 +177,15 @@ impl<B> Drop for MeteredBody<B> {
 }
 
 /// A request body that streams to the upstream while handing each frame to the request's
-/// [`Tap`], which reads the model and `stream` flag from it beside the stream.
+/// [`MeterFeed`], which reads the model and `stream` flag from it beside the stream.
 pub struct RequestTapBody<B> {
     inner: B,
-    tap: Tap,
+    meter: MeterFeed,
 }
 
 impl<B> RequestTapBody<B> {
-    pub fn new(inner: B, tap: Tap) -> Self {
-        RequestTapBody { inner, tap }
+    pub fn new(inner: B, meter: MeterFeed) -> Self {
+        RequestTapBody { inner, meter }
     }
 }
 
@@ -205,7 +205,7 @@ where
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.tap.request(data);
+                    this.meter.request(data);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }

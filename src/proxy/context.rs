@@ -11,8 +11,8 @@ use crate::ledger::{Row, WriterHandle};
 use crate::meter::{gemini_path_model, Billing, Extracted, Protocol, Provider, RequestInfo};
 use crate::pricing::{PriceTable, UnpricedPolicy};
 
+use super::metering::MeterFeed;
 use super::route;
-use super::tap::Tap;
 
 /// Shared by every request of a proxy: where rows go and how they are priced and attributed.
 pub struct Recorder {
@@ -123,7 +123,7 @@ pub struct RequestContext {
     pub protocol: Protocol,
     endpoint: String,
     path_model: Option<String>,
-    tap: Tap,
+    meter: MeterFeed,
     agent_session_id: Option<String>,
     pub status: u16,
     pub upstream_request_id: Option<String>,
@@ -162,7 +162,7 @@ impl RequestContext {
             protocol: Protocol::classify(provider, upstream_path_and_query),
             endpoint,
             path_model,
-            tap: Tap::start(),
+            meter: MeterFeed::start(),
             agent_session_id,
             status: 0,
             upstream_request_id: None,
@@ -179,8 +179,8 @@ impl RequestContext {
     }
 
     /// Where the request's bodies hand their frames.
-    pub fn tap(&self) -> Tap {
-        self.tap.clone()
+    pub fn meter(&self) -> MeterFeed {
+        self.meter.clone()
     }
 
     /// Ends the request. `cut` is true when it ended before its end (client gone, upstream
@@ -188,8 +188,8 @@ impl RequestContext {
     /// after everything sent to it before.
     pub fn end(self, cut: bool, error: Option<String>) {
         let latency_us = self.started.elapsed().as_micros() as i64;
-        let tap = self.tap.clone();
-        tap.finish(Box::new(move |request, extracted| {
+        let meter = self.meter.clone();
+        meter.finish(Box::new(move |request, extracted| {
             self.record(request, extracted, latency_us, cut, error)
         }));
     }

@@ -5,9 +5,9 @@ mod auth;
 mod body;
 mod context;
 pub mod gate;
+mod metering;
 mod policy;
 pub mod route;
-mod tap;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -555,7 +555,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 tap.finish()
             }
         };
-        context.tap().request_info(info);
+        context.meter().request_info(info);
         let injected = if context.protocol == Protocol::OpenAiChat {
             inject_include_usage(&bytes)
         } else {
@@ -587,7 +587,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
         full(bytes)
     } else {
-        RequestTapBody::new(incoming, context.tap()).boxed()
+        RequestTapBody::new(incoming, context.meter()).boxed()
     };
 
     if let Some(gate) = gate {

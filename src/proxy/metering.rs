@@ -27,16 +27,17 @@ enum Event {
     Finish(Record),
 }
 
-/// The sending side, one per request, cloned into both bodies.
+/// What feeds a request's metering task: one per request, cloned into both bodies, which hand
+/// it each frame (not the parsers: those are `meter::RequestTap` and `meter::ResponseTap`).
 #[derive(Clone)]
-pub struct Tap {
+pub struct MeterFeed {
     tx: mpsc::UnboundedSender<Event>,
     metering: Arc<Mutex<Metering>>,
 }
 
-impl Tap {
+impl MeterFeed {
     /// Starts the request's metering task. Must run on a Tokio runtime (the proxy always does).
-    pub fn start() -> Tap {
+    pub fn start() -> MeterFeed {
         let (tx, rx) = mpsc::unbounded_channel();
         let metering = Arc::new(Mutex::new(Metering::default()));
         let task = MeterTask {
@@ -44,7 +45,7 @@ impl Tap {
             metering: metering.clone(),
         };
         drop(tokio::spawn(task.run()));
-        Tap { tx, metering }
+        MeterFeed { tx, metering }
     }
 
     pub fn request(&self, frame: &Bytes) {
@@ -191,18 +192,18 @@ mod tests {
             .unwrap()
     }
 
-    /// Feeds a whole request and response to the context's tap, as the bodies would.
+    /// Feeds a whole request and response to the context's meter, as the bodies would.
     fn feed(context: &RequestContext) {
-        let tap = context.tap();
-        tap.request(&Bytes::from_static(
+        let meter = context.meter();
+        meter.request(&Bytes::from_static(
             br#"{"model":"claude-sonnet-4-5","stream":false}"#,
         ));
-        tap.response_head(ResponseTap::new(
+        meter.response_head(ResponseTap::new(
             Protocol::AnthropicMessages,
             Some("application/json"),
             None,
         ));
-        tap.response(&Bytes::from_static(RESPONSE));
+        meter.response(&Bytes::from_static(RESPONSE));
     }
 
     fn rows(dir: &std::path::Path, session: &str) -> Vec<crate::ledger::Row> {
