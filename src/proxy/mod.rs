@@ -495,99 +495,24 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         }
     };
 
-    // Chat Completions streams carry usage only when asked: gw asks, and hides the extra chunk.
-    // A gated request needs its model before it goes out: read the body (bounded) and parse it.
-    // Gemini names the model in the path instead.
-    let read_body = parts.method == http::Method::POST
-        && (context.protocol == Protocol::OpenAiChat
-            || (gate.is_some() && context.protocol != Protocol::Gemini));
-    let mut filter = None;
-    let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
-    // A stream that does not ask for its usage: gw must ask for it, or cannot meter it.
-    let mut stream_without_usage = false;
-    // Why a gated request could not be metered even with its model known.
-    let mut unmeterable = gate.and_then(|_| policy::unmeterable(upstream_path, &parts.headers));
-    let body = if read_body {
-        let bytes = match policy::read_body(incoming, &parts.headers, state.policy.max_body_bytes)
-            .await
-        {
-            Ok(bytes) => bytes,
-            Err(BodyError::TooLarge { limit }) => {
-                let message = format!(
-                        "gw proxy: the request body is larger than {} MiB, the most gw reads to check a request; raise [proxy] max_body_mib in gw's config file if your agent really sends such requests",
-                        limit >> 20
-                    );
-                return answer_failure(
-                    context,
-                    false,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request_too_large",
-                    message,
-                );
-            }
-            Err(BodyError::Read(e)) => {
-                let message = format!("gw proxy: reading the request body failed: {e}");
-                return answer_failure(
-                    context,
-                    true,
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    message,
-                );
-            }
-        };
-        let info = match policy::peek(&bytes, &parts.headers) {
-            Ok(checked) => {
-                peeked = Ok(checked.info.model.clone());
-                stream_without_usage = checked.info.stream == Some(true) && !checked.include_usage;
-                if checked.background && gate.is_some() {
-                    unmeterable.get_or_insert_with(|| {
-                        "it asks for a background response, billed after an answer that carries no usage".into()
-                    });
-                }
-                checked.info
-            }
-            Err(why) => {
-                peeked = Err(why);
-                // Still name what can be seen on the ledger row.
-                let mut tap = RequestTap::new();
-                tap.feed(&bytes);
-                tap.finish()
-            }
-        };
-        context.meter().request_info(info);
-        let injected = if context.protocol == Protocol::OpenAiChat {
-            inject_include_usage(&bytes)
-        } else {
-            None
-        };
-        if gate.is_some()
-            && context.protocol == Protocol::OpenAiChat
-            && stream_without_usage
-            && injected.is_none()
-        {
-            unmeterable.get_or_insert_with(|| {
-                "it is a stream whose usage gw cannot ask for (check stream_options)".into()
-            });
-        }
-        let bytes = match injected {
-            Some(changed) => {
-                filter = Some(ChatUsageChunkFilter::new());
-                // The filter works on plain SSE, so ask for it uncompressed.
-                parts.headers.insert(
-                    header::ACCEPT_ENCODING,
-                    HeaderValue::from_static("identity"),
-                );
-                Bytes::from(changed)
-            }
-            None => bytes,
-        };
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-        full(bytes)
-    } else {
-        RequestTapBody::new(incoming, context.meter()).boxed()
+    let RequestBody {
+        body,
+        mut filter,
+        peeked,
+        unmeterable,
+    } = match read_request(
+        state,
+        gate.is_some(),
+        context.protocol,
+        context.meter(),
+        &mut parts,
+        incoming,
+        upstream_path,
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(f) => return answer_failure(context, f.cut, f.status, f.kind, f.message),
     };
 
     if let Some(gate) = gate {
@@ -696,6 +621,136 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         )
         .boxed(),
     )
+}
+
+/// What the body phase learnt of a request, and the body to send on.
+struct RequestBody {
+    body: ProxyBody,
+    /// Hides from the client the usage chunk gw asked for.
+    filter: Option<ChatUsageChunkFilter>,
+    /// The model the body names, or why that cannot be told.
+    peeked: Result<Option<String>, String>,
+    /// Why a gated request cannot be metered, model or not.
+    unmeterable: Option<String>,
+}
+
+/// An answer gw gives instead of forwarding; `cut` when the request broke off.
+struct Failure {
+    cut: bool,
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+/// The body phase: a body gw must read (Chat Completions, where gw asks for the usage; a gated
+/// request, whose model must be checked first) is read, bounded, and parsed once; any other
+/// streams through to the upstream while the meter reads it.
+async fn read_request(
+    state: &ProxyState,
+    gated: bool,
+    protocol: Protocol,
+    meter: metering::MeterFeed,
+    parts: &mut http::request::Parts,
+    incoming: Incoming,
+    upstream_path: &str,
+) -> Result<RequestBody, Failure> {
+    // Chat Completions streams carry usage only when asked: gw asks, and hides the extra chunk.
+    // A gated request needs its model before it goes out: read the body (bounded) and parse it.
+    // Gemini names the model in the path instead.
+    let read_body = parts.method == http::Method::POST
+        && (protocol == Protocol::OpenAiChat || (gated && protocol != Protocol::Gemini));
+    let mut filter = None;
+    let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
+    // A stream that does not ask for its usage: gw must ask for it, or cannot meter it.
+    let mut stream_without_usage = false;
+    // Why a gated request could not be metered even with its model known.
+    let mut unmeterable = if gated {
+        policy::unmeterable(upstream_path, &parts.headers)
+    } else {
+        None
+    };
+    let body = if read_body {
+        let bytes = match policy::read_body(incoming, &parts.headers, state.policy.max_body_bytes)
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(BodyError::TooLarge { limit }) => {
+                let message = format!(
+                        "gw proxy: the request body is larger than {} MiB, the most gw reads to check a request; raise [proxy] max_body_mib in gw's config file if your agent really sends such requests",
+                        limit >> 20
+                    );
+                return Err(Failure {
+                    cut: false,
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    kind: "request_too_large",
+                    message,
+                });
+            }
+            Err(BodyError::Read(e)) => {
+                let message = format!("gw proxy: reading the request body failed: {e}");
+                return Err(Failure {
+                    cut: true,
+                    status: StatusCode::BAD_REQUEST,
+                    kind: "invalid_request_error",
+                    message,
+                });
+            }
+        };
+        let info = match policy::peek(&bytes, &parts.headers) {
+            Ok(checked) => {
+                peeked = Ok(checked.info.model.clone());
+                stream_without_usage = checked.info.stream == Some(true) && !checked.include_usage;
+                if checked.background && gated {
+                    unmeterable.get_or_insert_with(|| {
+                        "it asks for a background response, billed after an answer that carries no usage".into()
+                    });
+                }
+                checked.info
+            }
+            Err(why) => {
+                peeked = Err(why);
+                // Still name what can be seen on the ledger row.
+                let mut tap = RequestTap::new();
+                tap.feed(&bytes);
+                tap.finish()
+            }
+        };
+        meter.request_info(info);
+        let injected = if protocol == Protocol::OpenAiChat {
+            inject_include_usage(&bytes)
+        } else {
+            None
+        };
+        if gated && protocol == Protocol::OpenAiChat && stream_without_usage && injected.is_none() {
+            unmeterable.get_or_insert_with(|| {
+                "it is a stream whose usage gw cannot ask for (check stream_options)".into()
+            });
+        }
+        let bytes = match injected {
+            Some(changed) => {
+                filter = Some(ChatUsageChunkFilter::new());
+                // The filter works on plain SSE, so ask for it uncompressed.
+                parts.headers.insert(
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_static("identity"),
+                );
+                Bytes::from(changed)
+            }
+            None => bytes,
+        };
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        full(bytes)
+    } else {
+        RequestTapBody::new(incoming, meter).boxed()
+    };
+    Ok(RequestBody {
+        body,
+        filter,
+        peeked,
+        unmeterable,
+    })
 }
 
 /// The gate phase's first half: which budget gate, if any, a request answers to. Under a budget
