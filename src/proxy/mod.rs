@@ -497,7 +497,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
 
     let RequestBody {
         body,
-        mut filter,
+        filter,
         peeked,
         unmeterable,
     } = match read_request(
@@ -548,47 +548,63 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         }
     }
 
-    // The timer also runs while the request body streams up: agents send theirs at once.
-    let sent = tokio::time::timeout(
-        state.upstream_idle,
-        state.client.request(Request::from_parts(parts, body)),
-    );
-    let upstream_response = match sent.await {
-        Ok(Ok(response)) => response,
+    let upstream_response =
+        match forward(state, upstream.host(), Request::from_parts(parts, body)).await {
+            Ok(response) => response,
+            Err(f) => return answer_failure(context, f.cut, f.status, f.kind, f.message),
+        };
+    wrap_response(state, context, upstream_response, filter)
+}
+
+/// The forward phase: the request goes upstream, within the idle timeout (which also runs
+/// while the body streams up: agents send theirs at once). `Err` is gw's answer instead: 504 for
+/// a silent upstream (cut: it may still bill for what it received), 502 for an unreachable one.
+async fn forward(
+    state: &ProxyState,
+    upstream_host: &str,
+    request: Request<ProxyBody>,
+) -> Result<Response<Incoming>, Failure> {
+    match tokio::time::timeout(state.upstream_idle, state.client.request(request)).await {
+        Ok(Ok(response)) => Ok(response),
         Err(_) => {
             let message = format!(
-                "gw proxy: upstream {} sent no response in {} s",
-                upstream.host(),
+                "gw proxy: upstream {upstream_host} sent no response in {} s",
                 state.upstream_idle.as_secs_f32()
             );
             tracing::warn!(%message);
-            // Cut: the upstream may still bill for a request it received.
-            return answer_failure(
-                context,
-                true,
-                StatusCode::GATEWAY_TIMEOUT,
-                "api_error",
+            Err(Failure {
+                cut: true,
+                status: StatusCode::GATEWAY_TIMEOUT,
+                kind: "api_error",
                 message,
-            );
+            })
         }
         Ok(Err(e)) => {
             let message = format!(
-                "gw proxy: upstream {} unreachable: {}",
-                upstream.host(),
+                "gw proxy: upstream {upstream_host} unreachable: {}",
                 error_chain(&e)
             );
             tracing::warn!(%message);
-            return answer_failure(
-                context,
-                false,
-                StatusCode::BAD_GATEWAY,
-                "api_error",
+            Err(Failure {
+                cut: false,
+                status: StatusCode::BAD_GATEWAY,
+                kind: "api_error",
                 message,
-            );
+            })
         }
-    };
+    }
+}
 
-    let (mut parts, incoming) = upstream_response.into_parts();
+/// The last phase: the upstream's response goes back to the agent unchanged, through the
+/// meter (and the filter that hides a usage chunk gw asked for, unless the upstream compressed
+/// the stream anyway); the request is recorded when its body ends.
+fn wrap_response(
+    state: &ProxyState,
+    mut context: InFlight,
+    response: Response<Incoming>,
+    mut filter: Option<ChatUsageChunkFilter>,
+) -> Response<ProxyBody> {
+    let (mut parts, incoming) = response.into_parts();
     context.status = parts.status.as_u16();
     context.upstream_request_id = route::upstream_request_id(&parts.headers);
     let header_str = |name| {
