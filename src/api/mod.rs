@@ -102,6 +102,11 @@ impl Scope {
             _ => return None,
         })
     }
+
+    /// [`Scope::parse`], or the message that says which names there are.
+    pub fn from_name(text: &str) -> Result<Scope, String> {
+        Scope::parse(text).ok_or_else(|| format!("invalid scope `{text}`: use {}", Scope::NAMES))
+    }
 }
 
 /// A budget with its current period's figures.

@@ -371,8 +371,7 @@ fn bad_request(message: String) -> ClientError {
 }
 
 fn parse_scope(text: &str) -> Result<Scope, ClientError> {
-    Scope::parse(text)
-        .ok_or_else(|| bad_request(format!("invalid scope `{text}`: use {}", Scope::NAMES)))
+    Scope::from_name(text).map_err(bad_request)
 }
 
 fn parse_period(text: &str) -> Result<BudgetPeriod, ClientError> {

@@ -431,9 +431,7 @@ async fn spend(
         Caller::Admin => match (&params.scope, &params.name) {
             (None, None) => None,
             (Some(scope), Some(name)) => {
-                let scope = Scope::parse(scope).ok_or_else(|| {
-                    ApiError::BadRequest(format!("invalid scope `{scope}`: use {}", Scope::NAMES))
-                })?;
+                let scope = Scope::from_name(scope).map_err(ApiError::BadRequest)?;
                 let mut tx = state.store.begin(false).await?;
                 let (id, tz) = admin::resolve_scope(&mut *tx, scope, name).await?;
                 Some(ReportScope {
@@ -637,11 +635,7 @@ async fn list_budgets(
     let scope = f
         .scope
         .as_deref()
-        .map(|x| {
-            Scope::parse(x).ok_or_else(|| {
-                ApiError::BadRequest(format!("invalid scope `{x}`: use {}", Scope::NAMES))
-            })
-        })
+        .map(|x| Scope::from_name(x).map_err(ApiError::BadRequest))
         .transpose()?;
     if f.name.is_some() && scope.is_none() {
         return Err(ApiError::BadRequest("give scope with name".into()));
