@@ -38,7 +38,8 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
     let read = method == Method::GET || method == Method::HEAD;
     let post = method == Method::POST;
     let free = if path.is_empty() {
-        // Claude Code's `HEAD $B` before its first request.
+        // A read of the provider's root (Claude Code's `HEAD $B` probe is answered before
+        // the policy, by the proxy itself).
         read
     } else {
         match provider {
