@@ -525,6 +525,33 @@ fn code_assist_wraps_gemini_responses() {
 }
 
 #[test]
+fn code_assist_answers_in_odd_shapes_keep_or_lose_only_what_they_should() {
+    let last = data_lines(GEMINI_SSE).pop().unwrap();
+    let plain = tap(Protocol::Gemini, SSE, None, [GEMINI_SSE]);
+    // A trace id of another type costs the chunk nothing.
+    for trace in ["5", "null", "{\"x\": 1}", "[\"a\"]"] {
+        let chunk = format!("data: {{\"response\": {last}, \"traceId\": {trace}}}\r\n\r\n");
+        let got = tap(Protocol::CodeAssist, SSE, None, [chunk.as_bytes()]);
+        assert_eq!(got.usage, plain.usage, "traceId {trace}");
+        assert!(got.saw_usage && got.complete, "traceId {trace}");
+    }
+    // Usage beside the response, not in it, is not the answer's: nothing is read, so a
+    // whole answer with no usage is what the proxy fails closed on.
+    let beside = r#"{"usageMetadata": {"promptTokenCount": 1}, "response": {"candidates": []}}"#;
+    let got = tap(Protocol::CodeAssist, JSON, None, [beside.as_bytes()]);
+    assert!(!got.saw_usage && got.complete, "{got:?}");
+    // A response that is not an object, or a body that is not JSON, reads as nothing.
+    for body in [
+        r#"{"response": "pong"}"#,
+        r#"{"response": [1, 2]}"#,
+        "not json",
+    ] {
+        let got = tap(Protocol::CodeAssist, JSON, None, [body.as_bytes()]);
+        assert!(!got.saw_usage, "{body}: {got:?}");
+    }
+}
+
+#[test]
 fn error_bodies_yield_zero_usage() {
     use Protocol::*;
     let anthropic =
