@@ -75,9 +75,11 @@ fn reads_system_settings(path: &std::path::Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        path.ancestors()
-            .filter(|p| !p.as_os_str().is_empty())
-            .all(|p| std::fs::metadata(p).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0))
+        super::writable_by_others(path).is_none()
+            && path
+                .ancestors()
+                .filter(|p| !p.as_os_str().is_empty())
+                .all(|p| std::fs::metadata(p).is_ok_and(|m| m.uid() == 0))
     }
     #[cfg(not(unix))]
     {
