@@ -1146,3 +1146,33 @@ async fn subscription_routes_meter_only_their_turn_endpoints() {
     );
     assert!(h.mock.seen().is_empty());
 }
+
+#[tokio::test]
+async fn a_held_key_never_follows_a_chatgpt_header_to_chatgpt() {
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(gw::meter::Provider::OpenAi, "sk-held-openai".to_string())].into(),
+    ));
+    let bearer = format!("Bearer {}", auth.key());
+    let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
+    // The agent adds ChatGPT's header to a request that carries the session key as its key.
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/openai/v1/responses"),
+        &[
+            ("authorization", bearer.as_str()),
+            ("chatgpt-account-id", "acc-evil"),
+        ],
+        r#"{"model":"gpt-5"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = h.mock.seen();
+    assert_eq!(
+        seen[0].path_and_query, "/v1/responses",
+        "a request gw swaps a key into stays on OpenAI's route"
+    );
+    assert_eq!(seen[0].headers["authorization"], "Bearer sk-held-openai");
+    let rows = h.rows().await;
+    assert_eq!(rows[0].provider, "openai");
+    assert_eq!(rows[0].billing, gw::meter::Billing::Api);
+}

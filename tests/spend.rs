@@ -1131,3 +1131,20 @@ fn subscription_use_gets_a_billing_column_of_its_own() {
         "{v}"
     );
 }
+
+#[test]
+fn the_ledger_takes_no_billing_but_api_and_subscription() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with(dir.path(), WEEK);
+    // Another writer (sqlite3, an older or hostile tool) cannot store a third kind.
+    let refused = ledger
+        .conn()
+        .execute("UPDATE requests SET billing = 'free'", []);
+    assert!(refused.is_err(), "the CHECK constraint holds");
+    let refused = ledger
+        .conn()
+        .execute("UPDATE requests SET billing = NULL", []);
+    assert!(refused.is_err(), "NOT NULL holds");
+    let rows = ledger.recent(100).unwrap();
+    assert!(rows.iter().all(|r| r.billing == gw::meter::Billing::Api));
+}
