@@ -248,7 +248,7 @@ impl LeaseManager {
             let policy = match self.settings.offline {
                 OfflinePolicy::Allow => format!(
                     "went on with an offline allowance of {} (offline = \"allow\")",
-                    crate::report::usd(self.settings.offline_allowance_nanos)
+                    crate::report::usd_readable(self.settings.offline_allowance_nanos)
                 ),
                 OfflinePolicy::Deny => {
                     "spent only what its lease held (offline = \"deny\")".to_string()
