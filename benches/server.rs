@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gw::server::client::Client;
+use gw::server::trust::Trust;
 use gw::server::{self, ServeOptions, Store};
 use http::Method;
 use serde_json::{json, Value};
@@ -47,7 +48,7 @@ async fn bench(name: &str, store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    let admin = Client::new(&base, Some(token), None).unwrap();
+    let admin = Client::new(&base, Some(token), &Trust::default()).unwrap();
     let call = |c: &Client, m: Method, p: &str, b: Value| {
         let c = c.clone();
         let p = p.to_string();
@@ -90,7 +91,12 @@ async fn bench(name: &str, store: Arc<dyn Store>) {
         )
         .await;
     }
-    let key = Client::new(&base, Some(k["key"].as_str().unwrap().to_string()), None).unwrap();
+    let key = Client::new(
+        &base,
+        Some(k["key"].as_str().unwrap().to_string()),
+        &Trust::default(),
+    )
+    .unwrap();
 
     // Ingest: batches of 1000 rows, sequentially.
     let batches: Vec<Value> = (0..BATCHES)

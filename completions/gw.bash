@@ -538,7 +538,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin)
-            opts="-h -V --server --ca-cert --json --help --version org team user key budget price help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version org team user key budget price help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +552,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -560,7 +564,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget)
-            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -574,6 +578,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -582,7 +590,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget__subcmd__create)
-            opts="-h -V --scope --name --limit --period --soft --server --ca-cert --json --help --version"
+            opts="-h -V --scope --name --limit --period --soft --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,6 +621,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -708,7 +720,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget__subcmd__list)
-            opts="-h -V --scope --name --server --ca-cert --json --help --version"
+            opts="-h -V --scope --name --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,6 +742,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -738,7 +754,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget__subcmd__revoke)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,6 +768,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -760,7 +780,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget__subcmd__update)
-            opts="-h -V --limit --soft --server --ca-cert --json --help --version"
+            opts="-h -V --limit --soft --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -779,6 +799,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1224,7 +1248,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__key)
-            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1238,6 +1262,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1246,7 +1274,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__key__subcmd__create)
-            opts="-h -V --user --team --name --expires --models --server --ca-cert --json --help --version"
+            opts="-h -V --user --team --name --expires --models --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1277,6 +1305,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1372,7 +1404,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__key__subcmd__list)
-            opts="-h -V --user --org --server --ca-cert --json --help --version"
+            opts="-h -V --user --org --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1394,6 +1426,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1402,7 +1438,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__key__subcmd__revoke)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1416,6 +1452,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1424,7 +1464,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__key__subcmd__update)
-            opts="-h -V --name --expires --models --server --ca-cert --json --help --version"
+            opts="-h -V --name --expires --models --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1450,6 +1490,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1458,7 +1502,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org)
-            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1472,6 +1516,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1480,7 +1528,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org__subcmd__create)
-            opts="-h -V --tz --server --ca-cert --json --help --version"
+            opts="-h -V --tz --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1495,6 +1543,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1590,7 +1642,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org__subcmd__list)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1601,6 +1653,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1612,7 +1668,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org__subcmd__revoke)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1626,6 +1682,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1634,7 +1694,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__org__subcmd__update)
-            opts="-h -V --tz --server --ca-cert --json --help --version"
+            opts="-h -V --tz --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1652,6 +1712,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1660,7 +1724,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__price)
-            opts="-h -V --server --ca-cert --json --help --version set list delete help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version set list delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1674,6 +1738,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1682,7 +1750,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__price__subcmd__delete)
-            opts="-h -V --org --server --ca-cert --json --help --version"
+            opts="-h -V --org --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1697,6 +1765,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1778,7 +1850,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__price__subcmd__list)
-            opts="-h -V --org --server --ca-cert --json --help --version"
+            opts="-h -V --org --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1796,6 +1868,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1804,7 +1880,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__price__subcmd__set)
-            opts="-h -V --org --input --output --cache-read --cache-write-5m --cache-write-1h --reasoning --above-tokens --input-above --output-above --cache-read-above --cache-write-5m-above --cache-write-1h-above --server --ca-cert --json --help --version"
+            opts="-h -V --org --input --output --cache-read --cache-write-5m --cache-write-1h --reasoning --above-tokens --input-above --output-above --cache-read-above --cache-write-5m-above --cache-write-1h-above --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1870,6 +1946,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1878,7 +1958,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team)
-            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1892,6 +1972,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1900,7 +1984,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team__subcmd__create)
-            opts="-h -V --org --server --ca-cert --json --help --version"
+            opts="-h -V --org --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1915,6 +1999,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2010,7 +2098,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team__subcmd__list)
-            opts="-h -V --org --server --ca-cert --json --help --version"
+            opts="-h -V --org --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2028,6 +2116,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2036,7 +2128,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team__subcmd__revoke)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2050,6 +2142,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2058,7 +2154,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__team__subcmd__update)
-            opts="-h -V --name --server --ca-cert --json --help --version"
+            opts="-h -V --name --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2076,6 +2172,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2084,7 +2184,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__user)
-            opts="-h -V --server --ca-cert --json --help --version create list update revoke help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version create list update revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2098,6 +2198,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2106,7 +2210,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__user__subcmd__create)
-            opts="-h -V --org --team --name --server --ca-cert --json --help --version"
+            opts="-h -V --org --team --name --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2129,6 +2233,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2224,7 +2332,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__user__subcmd__list)
-            opts="-h -V --org --server --ca-cert --json --help --version"
+            opts="-h -V --org --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2242,6 +2350,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2250,7 +2362,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__user__subcmd__revoke)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2264,6 +2376,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2272,7 +2388,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__user__subcmd__update)
-            opts="-h -V --name --team --server --ca-cert --json --help --version"
+            opts="-h -V --name --team --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2291,6 +2407,10 @@ _gw() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3142,13 +3262,21 @@ _gw() {
             return 0
             ;;
         gw__subcmd__login)
-            opts="-h -V --key --help --version"
+            opts="-h -V --key --ca-cert --fingerprint --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3222,7 +3350,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__server)
-            opts="-h -V --listen --database --tls-cert --tls-key --tls-self-signed --lease-ttl --help --version init help"
+            opts="-h -V --listen --database --tls-cert --tls-key --tls-self-signed --tls-name --lease-ttl --help --version init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3241,6 +3369,10 @@ _gw() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -103,8 +103,9 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --database 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)'
             cand --tls-cert 'Serve HTTPS with this PEM certificate chain (with --tls-key)'
             cand --tls-key 'The PEM private key of --tls-cert'
+            cand --tls-name 'Another name (DNS name or IP address) clients reach the server by, for the --tls-self-signed certificate (localhost and the listen address are always in it)'
             cand --lease-ttl 'Seconds a lease lives without a renewal'
-            cand --tls-self-signed 'Serve HTTPS with a fresh self-signed certificate (for trials); its PEM is written to server-cert.pem in the data dir for clients to trust (`gw admin --ca-cert`)'
+            cand --tls-self-signed 'Serve HTTPS with gw''s own CA and a certificate it signs, kept in <data dir>/tls/ and reused at every start (renewed when expiring). Clients trust tls/ca.pem with `gw login <url> --ca-cert`, or pin the fingerprint printed at start with `--fingerprint`'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -130,7 +131,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -146,7 +148,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;org'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -161,7 +164,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;org;create'= {
             cand --tz 'IANA time zone its budgets align to'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -170,7 +174,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;org;list'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -180,7 +185,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;org;update'= {
             cand --tz 'tz'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -189,7 +195,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;org;revoke'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -215,7 +222,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;team'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -230,7 +238,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;team;create'= {
             cand --org 'org'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -240,7 +249,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;team;list'= {
             cand --org 'org'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -250,7 +260,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;team;update'= {
             cand --name 'The new name'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -259,7 +270,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;team;revoke'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -285,7 +297,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;user'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -302,7 +315,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --team 'team'
             cand --name 'name'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -312,7 +326,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;user;list'= {
             cand --org 'org'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -323,7 +338,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --name 'name'
             cand --team 'team'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -332,7 +348,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;user;revoke'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -358,7 +375,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;key'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -377,7 +395,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --expires 'RFC 3339 expiry, e.g. 2026-12-31T00:00:00Z'
             cand --models 'Comma-separated models the key may use'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -388,7 +407,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --user 'user'
             cand --org 'org'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -400,7 +420,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --expires 'expires'
             cand --models 'models'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -409,7 +430,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;key;revoke'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -435,7 +457,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;budget'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -454,7 +477,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --period 'hour | day | week | month | total'
             cand --soft 'Fraction of the limit at which clients warn (default 0.8)'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -465,7 +489,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --scope 'scope'
             cand --name 'name'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -476,7 +501,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --limit 'limit'
             cand --soft 'soft'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -485,7 +511,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;budget;revoke'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -511,7 +538,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;price'= {
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -537,7 +565,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --cache-write-5m-above '5-minute cache writes above --above-tokens'
             cand --cache-write-1h-above '1-hour cache writes above --above-tokens'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -547,7 +576,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;price;list'= {
             cand --org 'org'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -557,7 +587,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;price;delete'= {
             cand --org 'The org whose price it is'
             cand --server 'The gw server''s URL'
-            cand --ca-cert 'Trust this PEM CA certificate (e.g. the server''s self-signed one)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -672,6 +703,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;login'= {
             cand --key 'Your gw key (default: GW_KEY, else a prompt)'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (its own CA, e.g. tls/ca.pem of `gw server --tls-self-signed`); copied beside the credentials and used by every team command'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint, as `gw server` prints it at start (AB:CD:…); alone it trusts exactly that certificate, with --ca-cert it is checked too'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -83,8 +83,9 @@ complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcom
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l database -d 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)' -r
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (with --tls-key)' -r -F
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
+complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-name -d 'Another name (DNS name or IP address) clients reach the server by, for the --tls-self-signed certificate (localhost and the listen address are always in it)' -r
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l lease-ttl -d 'Seconds a lease lives without a renewal' -r
-complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-self-signed -d 'Serve HTTPS with a fresh self-signed certificate (for trials); its PEM is written to server-cert.pem in the data dir for clients to trust (`gw admin --ca-cert`)'
+complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-self-signed -d 'Serve HTTPS with gw\'s own CA and a certificate it signs, kept in <data dir>/tls/ and reused at every start (renewed when expiring). Clients trust tls/ca.pem with `gw login <url> --ca-cert`, or pin the fingerprint printed at start with `--fingerprint`'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -f -a "init" -d 'Create the admin token (printed once; stored hashed). Refuses when one exists'
@@ -96,7 +97,8 @@ complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create the admin token (printed once; stored hashed). Refuses when one exists'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -s V -l version -d 'Print version'
@@ -108,7 +110,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcomm
 complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "price" -d 'Model prices for an org (USD per million tokens), for models gw\'s table lacks or prices otherwise; the org\'s sessions charge by them'
 complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -s V -l version -d 'Print version'
@@ -118,7 +121,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -f -a "revoke" -d 'Deactivate every developer of an org and revoke its keys (the org\'s history stays)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -s V -l version -d 'Print version'
@@ -128,7 +132,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "revoke" -d 'Revoke every key issued for a team, named org/team (its developers stay)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from team" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -s V -l version -d 'Print version'
@@ -138,7 +143,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -f -a "revoke" -d 'Deactivate a developer and revoke their keys'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from user" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -s V -l version -d 'Print version'
@@ -148,7 +154,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -f -a "revoke" -d 'Revoke a key'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from key" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -s V -l version -d 'Print version'
@@ -158,7 +165,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "revoke" -d 'Delete a budget'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l ca-cert -d 'Trust this PEM CA certificate (e.g. the server\'s self-signed one)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l json -d 'Print the server\'s JSON instead of a table'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -s V -l version -d 'Print version'
@@ -174,6 +182,8 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "price" -d 'Model prices for an org (USD per million tokens), for models gw\'s table lacks or prices otherwise; the org\'s sessions charge by them'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand login" -l key -d 'Your gw key (default: GW_KEY, else a prompt)' -r
+complete -c gw -n "__fish_gw_using_subcommand login" -l ca-cert -d 'Trust this PEM CA certificate for the server (its own CA, e.g. tls/ca.pem of `gw server --tls-self-signed`); copied beside the credentials and used by every team command' -r -F
+complete -c gw -n "__fish_gw_using_subcommand login" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint, as `gw server` prints it at start (AB:CD:…); alone it trusts exactly that certificate, with --ca-cert it is checked too' -r
 complete -c gw -n "__fish_gw_using_subcommand login" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand login" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand logout" -s h -l help -d 'Print help'

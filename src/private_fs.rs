@@ -96,6 +96,38 @@ pub fn tighten(file: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to a temporary file (mode 0600) beside `path`, then renames it over `path`:
+/// a reader sees the old file or the new one, never half of it, and never a readable one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(FILE_MODE);
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        #[cfg(unix)]
+        file.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Prepares an SQLite database at `path` to be private: its directory, the file, and the WAL
 /// and shared-memory files an older gw may have left readable (SQLite gives new ones the
 /// database file's mode).

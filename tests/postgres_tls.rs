@@ -112,7 +112,7 @@ async fn tls_front(database: String, dir: &tempfile::TempDir) -> (u16, std::path
     std::fs::write(&cert, ck.cert.pem()).unwrap();
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
     let acceptor =
-        tokio_rustls::TlsAcceptor::from(gw::server::tls_from_files(&cert, &key).unwrap());
+        tokio_rustls::TlsAcceptor::from(gw::server::tls::from_files(&cert, &key).unwrap().config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

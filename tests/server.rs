@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use gw::server::client::Client;
+use gw::server::trust::Trust;
 use gw::server::{self, ServeOptions, Store};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -79,7 +80,7 @@ impl Srv {
     }
 
     fn client(&self, token: &str) -> Client {
-        Client::new(&self.base, Some(token.to_string()), None).unwrap()
+        Client::new(&self.base, Some(token.to_string()), &Trust::default()).unwrap()
     }
 
     async fn stop(mut self) {
@@ -441,7 +442,7 @@ async fn entities_keys_and_whoami(db: &Db) {
     );
 
     // No token, a wrong token, a wrong admin token.
-    let anon = Client::new(&srv.base, None, None).unwrap();
+    let anon = Client::new(&srv.base, None, &Trust::default()).unwrap();
     assert_eq!(
         anon.send(Method::GET, "/v1/whoami", None).await.unwrap().0,
         StatusCode::UNAUTHORIZED
@@ -1135,7 +1136,7 @@ async fn serves_tls_from_certificate_files() {
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
 
     let db = Db::sqlite().await;
-    let tls = server::tls_from_files(&cert, &key).unwrap();
+    let tls = server::tls::from_files(&cert, &key).unwrap().config;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -1147,24 +1148,28 @@ async fn serves_tls_from_certificate_files() {
         let _ = stopped.await;
     }));
 
-    let trusted = Client::new(&format!("https://{addr}"), None, Some(cert.as_path())).unwrap();
+    let trust = Trust {
+        ca: Some(cert.clone()),
+        pin: None,
+    };
+    let trusted = Client::new(&format!("https://{addr}"), None, &trust).unwrap();
     let health = trusted.call(Method::GET, "/healthz", None).await.unwrap();
     assert_eq!(health["status"], "ok", "{health}");
 
-    let untrusting = Client::new(&format!("https://{addr}"), None, None).unwrap();
+    let untrusting = Client::new(&format!("https://{addr}"), None, &Trust::default()).unwrap();
     let refused = untrusting.call(Method::GET, "/healthz", None).await;
     let refused = refused.unwrap_err().to_string();
     assert!(refused.contains("certificate"), "{refused}");
-    let plain = Client::new(&format!("http://{addr}"), None, None).unwrap();
+    let plain = Client::new(&format!("http://{addr}"), None, &Trust::default()).unwrap();
     assert!(plain.call(Method::GET, "/healthz", None).await.is_err());
 
     // Bad files are named in the error.
     let missing = dir.path().join("missing.pem");
-    let err = server::tls_from_files(&missing, &key).unwrap_err();
+    let err = server::tls::from_files(&missing, &key).err().unwrap();
     assert!(err.contains("missing.pem"), "{err}");
-    let err = server::tls_from_files(&key, &key).unwrap_err();
+    let err = server::tls::from_files(&key, &key).err().unwrap();
     assert!(err.contains("no certificate in"), "{err}");
-    let err = server::tls_from_files(&cert, &cert).unwrap_err();
+    let err = server::tls::from_files(&cert, &cert).err().unwrap();
     assert!(err.contains("cert.pem"), "{err}");
 
     let _ = stop.send(());

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use gw::server::client::Client;
+use gw::server::trust::Trust;
 use gw::server::{self, ServeOptions};
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -77,7 +78,7 @@ async fn silent_connections_are_closed_and_healthz_still_answers() {
         idle.push(conn);
     }
 
-    let client = Client::new(&format!("http://{addr}"), None, None).unwrap();
+    let client = Client::new(&format!("http://{addr}"), None, &Trust::default()).unwrap();
     let health = tokio::time::timeout(CLOSED_WITHIN, client.call(Method::GET, "/healthz", None))
         .await
         .expect("/healthz answers while idle connections fill every slot")
@@ -94,9 +95,14 @@ async fn silent_connections_are_closed_and_healthz_still_answers() {
 async fn a_connection_that_never_starts_tls_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let listen = "127.0.0.1:0".parse().unwrap();
-    let (tls, pem) = server::tls_self_signed(&listen).unwrap();
+    let own = server::tls::self_signed(
+        &dir.path().join("tls"),
+        &server::tls::self_signed_names(&listen, &[]),
+        jiff::Timestamp::now(),
+    )
+    .unwrap();
     let options = ServeOptions {
-        tls: Some(tls),
+        tls: Some(own.tls.config),
         ..ServeOptions::default()
     };
     let (addr, stop, task) = start(&dir, options).await;
@@ -105,9 +111,11 @@ async fn a_connection_that_never_starts_tls_is_closed() {
     closed_by_server(silent).await;
 
     // A real client still gets through.
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pem).unwrap();
-    let client = Client::new(&format!("https://{addr}"), None, Some(ca.as_path())).unwrap();
+    let trust = Trust {
+        ca: Some(own.ca_path),
+        pin: None,
+    };
+    let client = Client::new(&format!("https://{addr}"), None, &trust).unwrap();
     let health = client.call(Method::GET, "/healthz", None).await.unwrap();
     assert_eq!(health["status"], "ok", "{health}");
 

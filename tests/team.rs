@@ -13,6 +13,7 @@ use common::Mock;
 use gw::ledger::{Attribution, Ledger, PendingFilter, Row};
 use gw::meter::Usage;
 use gw::server::client::Client;
+use gw::server::trust::Trust;
 use gw::server::{self, ServeOptions, Store};
 use http::Method;
 use serde_json::{json, Value};
@@ -90,7 +91,7 @@ impl World {
             .await
             .unwrap()
             .unwrap();
-        let admin = Client::new(&srv.url(), Some(token.clone()), None).unwrap();
+        let admin = Client::new(&srv.url(), Some(token.clone()), &Trust::default()).unwrap();
         for (path, body) in [
             ("/v1/admin/orgs", json!({"name": "acme", "tz": "UTC"})),
             ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),

@@ -17,18 +17,23 @@ use crate::api::admin::{
     OrgView, PriceView, TeamUpdate, TeamView, UsdAmount, UserUpdate, UserView,
 };
 use crate::api::{BudgetPeriod, BudgetStatus, Scope};
-use crate::config::env_vars;
+use crate::config::{env_vars, Config, Credentials, ServerLogin};
 use crate::pricing::PriceOverride;
 use crate::server::client::{encode, Client, ClientError};
+use crate::server::trust::{Fingerprint, Trust};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// The gw server's URL.
     #[arg(long, global = true, value_name = "URL", env = env_vars::GW_SERVER, default_value = "http://127.0.0.1:8787")]
     server: String,
-    /// Trust this PEM CA certificate (e.g. the server's self-signed one).
+    /// Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server
+    /// --tls-self-signed`); default: the one `gw login` kept for the same server.
     #[arg(long, global = true, value_name = "PEM", env = env_vars::GW_SERVER_CA)]
     ca_cert: Option<PathBuf>,
+    /// Pin the server certificate's SHA-256 fingerprint (as `gw server` prints it at start).
+    #[arg(long, global = true, value_name = "SHA256", env = env_vars::GW_SERVER_FINGERPRINT)]
+    fingerprint: Option<String>,
     /// Print the server's JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -302,14 +307,37 @@ impl From<PriceArgs> for PriceOverride {
     }
 }
 
-pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
+/// What `gw admin` trusts of the server's certificate: the flags, else what `gw login` stored
+/// for the same server, else the public roots.
+fn trust(args: &AdminArgs, stored: Option<&ServerLogin>) -> anyhow::Result<Trust> {
+    let stored = stored.filter(|s| crate::sync::same_url(&s.url, &args.server));
+    let pin = args
+        .fingerprint
+        .clone()
+        .or_else(|| stored.and_then(|s| s.fingerprint.clone()))
+        .map(|f| Fingerprint::parse(&f))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let ca = args
+        .ca_cert
+        .clone()
+        .or_else(|| stored.and_then(|s| s.ca_cert.clone()));
+    Ok(Trust { ca, pin })
+}
+
+pub fn run(config: Option<Config>, args: AdminArgs) -> anyhow::Result<ExitCode> {
     let Some(token) = env_vars::var(env_vars::GW_ADMIN_TOKEN) else {
         anyhow::bail!(
             "set {} to the admin token (`gw server init` prints it once; `gw server init --rotate` makes a new one)",
             env_vars::GW_ADMIN_TOKEN
         );
     };
-    let client = Client::new(&args.server, Some(token), args.ca_cert.as_deref())?;
+    // An unreadable credentials file only loses the stored trust, not the admin command.
+    let stored = config
+        .and_then(|c| Credentials::load(&c.credentials_path).ok())
+        .and_then(|c| c.server);
+    let trust = trust(&args, stored.as_ref())?;
+    let client = Client::new(&args.server, Some(token), &trust)?;
     let json_out = args.json;
     let result = super::runtime()?.block_on(dispatch(&client, args.what));
     match result {

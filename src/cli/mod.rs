@@ -115,7 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::logging::init(&config);
             server::run(config, args)
         }
-        Command::Admin(args) => admin::run(args),
+        // A broken config only costs `gw admin` the trust `gw login` stored.
+        Command::Admin(args) => admin::run(Config::load().ok(), args),
         Command::Login(args) => team::login(Config::load()?, args),
         Command::Logout => team::logout(Config::load()?),
         Command::Budget(args) => team::budget(Config::load()?, args),

@@ -25,10 +25,15 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Serve HTTPS with a fresh self-signed certificate (for trials); its PEM is written to
-    /// server-cert.pem in the data dir for clients to trust (`gw admin --ca-cert`).
+    /// Serve HTTPS with gw's own CA and a certificate it signs, kept in <data dir>/tls/ and
+    /// reused at every start (renewed when expiring). Clients trust tls/ca.pem with `gw login
+    /// <url> --ca-cert`, or pin the fingerprint printed at start with `--fingerprint`.
     #[arg(long, conflicts_with = "tls_cert")]
     tls_self_signed: bool,
+    /// Another name (DNS name or IP address) clients reach the server by, for the
+    /// --tls-self-signed certificate (localhost and the listen address are always in it).
+    #[arg(long, value_name = "NAME", requires = "tls_self_signed")]
+    tls_name: Vec<String>,
     /// Seconds a lease lives without a renewal.
     #[arg(long, value_name = "SECS", default_value_t = server::DEFAULT_LEASE_TTL_SECS)]
     lease_ttl: i64,
@@ -95,20 +100,30 @@ async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
     let url = database_url(config, args.database);
     let store = server::open_store(&url).await?;
     let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        Some(server::tls_from_files(cert, key).map_err(anyhow::Error::msg)?)
+        Some(server::tls::from_files(cert, key).map_err(anyhow::Error::msg)?)
     } else if args.tls_self_signed {
-        let (tls, pem) = server::tls_self_signed(&args.listen).map_err(anyhow::Error::msg)?;
-        let path = config.data_dir.join("server-cert.pem");
-        std::fs::create_dir_all(&config.data_dir)?;
-        std::fs::write(&path, pem)?;
+        let names = server::tls::self_signed_names(&args.listen, &args.tls_name);
+        let own =
+            server::tls::self_signed(&config.data_dir.join("tls"), &names, jiff::Timestamp::now())
+                .map_err(anyhow::Error::msg)?;
+        for line in &own.made {
+            eprintln!("gw server: {line}");
+        }
         eprintln!(
-            "gw server: self-signed certificate written to {}",
-            path.display()
+            "gw server: clients trust this server with `gw login <url> --ca-cert {}` (copy the file to them)",
+            own.ca_path.display()
         );
-        Some(tls)
+        Some(own.tls)
     } else {
         None
     };
+    if let Some(tls) = &tls {
+        eprintln!(
+            "gw server: certificate SHA-256 fingerprint {} (clients can pin it: --fingerprint)",
+            tls.fingerprint
+        );
+    }
+    let tls = tls.map(|t| t.config);
     if tls.is_none() && !args.listen.ip().is_loopback() {
         eprintln!(
             "gw server: warning: listening on {} without TLS: keys and tokens cross the network in clear; \

@@ -1,6 +1,7 @@
 //! `gw login`, `gw logout`, `gw budget` and `gw sync`: team mode from the command line.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::api::BudgetStatus;
 use crate::config::{env_vars, Config, Credentials, ServerLogin};
 use crate::report::usd;
 use crate::report::Style;
+use crate::server::trust::Fingerprint;
 use crate::sync::{self, ServerClient, SyncError, Uploader};
 
 #[derive(Debug, Args)]
@@ -24,6 +26,14 @@ pub struct LoginArgs {
     /// Your gw key (default: GW_KEY, else a prompt).
     #[arg(long)]
     key: Option<String>,
+    /// Trust this PEM CA certificate for the server (its own CA, e.g. tls/ca.pem of `gw server
+    /// --tls-self-signed`); copied beside the credentials and used by every team command.
+    #[arg(long, value_name = "PEM", env = env_vars::GW_SERVER_CA)]
+    ca_cert: Option<PathBuf>,
+    /// Pin the server certificate's SHA-256 fingerprint, as `gw server` prints it at start
+    /// (AB:CD:…); alone it trusts exactly that certificate, with --ca-cert it is checked too.
+    #[arg(long, value_name = "SHA256", env = env_vars::GW_SERVER_FINGERPRINT)]
+    fingerprint: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -63,19 +73,35 @@ pub fn login(config: Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
     let key = key.trim().to_string();
     if crate::server::secret::key_id(&key).is_none() {
         return Err(anyhow!(
-            "that is not a gw key (they look like gwk_<12 hex>_<64 hex>); ask your gw admin for one (`gw admin keys create`)"
+            "that is not a gw key (they look like gwk_<12 hex>_<64 hex>); ask your gw admin for one (`gw admin key create`)"
         ));
     }
     let url = args.url.trim().trim_end_matches('/').to_string();
-    let client = ServerClient::new(&url, &key)?;
+    if let Some(fingerprint) = &args.fingerprint {
+        Fingerprint::parse(fingerprint).map_err(|e| anyhow!("{e}"))?;
+    }
+    let mut login = ServerLogin {
+        url: url.clone(),
+        key,
+        ca_cert: args.ca_cert.clone(),
+        fingerprint: args.fingerprint.clone(),
+    };
+    let client = ServerClient::new(&login)?;
     let me = runtime()?.block_on(client.whoami())?;
-    Credentials::save_server(
-        &config.credentials_path,
-        Some(&ServerLogin {
-            url: url.clone(),
-            key,
-        }),
-    )?;
+    // The CA the login trusts lives beside the credentials, so it outlives the shell that
+    // named it (and the file it was copied from).
+    let kept = kept_ca_path(&config);
+    match &args.ca_cert {
+        Some(given) => {
+            let pem = std::fs::read(given)
+                .with_context(|| format!("cannot read the CA certificate {}", given.display()))?;
+            crate::private_fs::write_private(&kept, &pem)
+                .with_context(|| format!("cannot keep the CA certificate in {}", kept.display()))?;
+            login.ca_cert = Some(kept.clone());
+        }
+        None => remove_kept_ca(&kept)?,
+    }
+    Credentials::save_server(&config.credentials_path, Some(&login))?;
     let team = me
         .team
         .as_deref()
@@ -88,7 +114,28 @@ pub fn login(config: Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
         me.org,
         config.credentials_path.display()
     );
+    if let Some(ca) = &login.ca_cert {
+        eprintln!("gw: trusting the server's CA, kept in {}", ca.display());
+    }
+    if let Some(fingerprint) = &login.fingerprint {
+        eprintln!("gw: pinned the server's certificate {fingerprint}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `gw login --ca-cert` keeps the server's CA: beside the credentials file.
+fn kept_ca_path(config: &Config) -> PathBuf {
+    config.credentials_path.with_file_name("server-ca.pem")
+}
+
+/// Removes the CA a previous login kept (only that file: a path someone wrote into the
+/// credentials by hand is theirs).
+fn remove_kept_ca(kept: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(kept) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow!("cannot remove {}: {e}", kept.display())),
+    }
 }
 
 /// Reads the key from the terminal without echoing it.
@@ -148,6 +195,7 @@ pub fn logout(config: Config) -> anyhow::Result<ExitCode> {
     match credentials.server {
         Some(s) => {
             Credentials::save_server(&config.credentials_path, None)?;
+            remove_kept_ca(&kept_ca_path(&config))?;
             eprintln!("gw: logged out of {}", s.url);
         }
         None => eprintln!("gw: not logged in"),
@@ -162,7 +210,7 @@ pub fn budget(config: Config, args: BudgetArgs) -> anyhow::Result<ExitCode> {
     let Some(login) = stored_login(&config)? else {
         return local_budget(&config, args);
     };
-    let client = ServerClient::new(&login.url, &login.key)?;
+    let client = ServerClient::new(&login)?;
     let budgets = runtime()?.block_on(client.budgets())?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -340,7 +388,7 @@ pub fn sync(config: Config) -> anyhow::Result<ExitCode> {
     let key_id = crate::server::secret::key_id(&login.key)
         .ok_or_else(|| anyhow!("the gw key is malformed; run `gw login <url>` again"))?
         .to_string();
-    let client = ServerClient::new(&login.url, &login.key)?;
+    let client = ServerClient::new(&login)?;
     let uploader = Uploader::new(client, config.ledger_path(), key_id, None);
     let rt = runtime()?;
     let pending = rt.block_on(uploader.pending())?;

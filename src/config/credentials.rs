@@ -27,12 +27,31 @@ pub struct Credentials {
     pub server: Option<ServerLogin>,
 }
 
-/// The gw server and the developer's virtual key on it.
+/// The gw server, the developer's virtual key on it, and how its certificate is trusted when
+/// not by the public roots.
 #[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerLogin {
     pub url: String,
     pub key: String,
+    /// The server's CA, copied beside this file by `gw login --ca-cert` (0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
+    /// The server certificate's pinned SHA-256 fingerprint (`gw login --fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+impl ServerLogin {
+    /// A login trusting the public roots.
+    pub fn new(url: impl Into<String>, key: impl Into<String>) -> ServerLogin {
+        ServerLogin {
+            url: url.into(),
+            key: key.into(),
+            ca_cert: None,
+            fingerprint: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServerLogin {
@@ -40,6 +59,8 @@ impl std::fmt::Debug for ServerLogin {
         f.debug_struct("ServerLogin")
             .field("url", &self.url)
             .field("key", &"<redacted>")
+            .field("ca_cert", &self.ca_cert)
+            .field("fingerprint", &self.fingerprint)
             .finish()
     }
 }
@@ -130,9 +151,11 @@ impl Credentials {
             path: path.into(),
             message: e.to_string(),
         })?;
-        write_private(path, text.as_bytes()).map_err(|source| CredentialsError::Write {
-            path: path.into(),
-            source,
+        crate::private_fs::write_private(path, text.as_bytes()).map_err(|source| {
+            CredentialsError::Write {
+                path: path.into(),
+                source,
+            }
         })
     }
 
@@ -157,40 +180,6 @@ impl Credentials {
     }
 }
 
-/// Writes `bytes` to a temporary file (mode 0600) beside `path`, then renames it over `path`.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "credentials.toml".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,10 +188,7 @@ mod tests {
     fn server_section_is_written_private_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/credentials.toml");
-        let login = ServerLogin {
-            url: "http://127.0.0.1:1".into(),
-            key: "gwk_a_b".into(),
-        };
+        let login = ServerLogin::new("http://127.0.0.1:1", "gwk_a_b");
         Credentials::save_server(&path, Some(&login)).unwrap();
         #[cfg(unix)]
         {

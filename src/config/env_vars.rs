@@ -30,8 +30,12 @@ pub const GW_SERVER: &str = "GW_SERVER";
 pub const GW_KEY: &str = "GW_KEY";
 /// The admin token `gw admin` sends (printed by `gw server init`).
 pub const GW_ADMIN_TOKEN: &str = "GW_ADMIN_TOKEN";
-/// A PEM CA certificate `gw admin` trusts for an HTTPS server (e.g. a self-signed one).
+/// A PEM CA certificate trusted for an HTTPS gw server (e.g. a self-signed one), over the one
+/// `gw login --ca-cert` stored.
 pub const GW_SERVER_CA: &str = "GW_SERVER_CA";
+/// The SHA-256 fingerprint of the gw server's certificate to pin, over the one `gw login
+/// --fingerprint` stored.
+pub const GW_SERVER_FINGERPRINT: &str = "GW_SERVER_FINGERPRINT";
 
 /// `std::env::var`, with an empty value read as unset: `GW_LOG= gw run` is `gw run`. Every
 /// variable gw reads from its environment goes through here.
@@ -88,7 +92,8 @@ const SETTINGS: &[(&str, &str)] = &[
     (GW_SERVER, "URL of the gw server for `gw admin` (default http://127.0.0.1:8787) and team mode (overrides `gw login`)"),
     (GW_KEY, "the developer's gw key for team mode: gw run, gw budget, gw sync (overrides `gw login`)"),
     (GW_ADMIN_TOKEN, "admin token for `gw admin` (printed once by `gw server init`)"),
-    (GW_SERVER_CA, "PEM CA certificate `gw admin` trusts for an HTTPS server"),
+    (GW_SERVER_CA, "PEM CA certificate trusted for an HTTPS gw server (overrides `gw login --ca-cert`)"),
+    (GW_SERVER_FINGERPRINT, "SHA-256 fingerprint of the gw server's certificate to pin (overrides `gw login --fingerprint`)"),
 ];
 
 /// Variables gw sets for the agents it launches (besides each agent's own, in `src/agents/`).

@@ -1,7 +1,6 @@
 //! A small JSON client of the server API (HTTP or HTTPS), used by `gw admin` and the tests.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +10,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
+use super::trust::{self, Seen, Trust};
+
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,8 +20,11 @@ pub enum ClientError {
     BadUrl(String),
     #[error("cannot reach the gw server at {url}: {message}\n  is `gw server` running there? (set --server or GW_SERVER)")]
     Unreachable { url: String, message: String },
-    #[error("cannot read the CA certificate {0}")]
+    #[error("{0}")]
     Ca(String),
+    /// The server's certificate was refused: the cause and the fix, in words.
+    #[error("{0}")]
+    Certificate(String),
     #[error("the server answered {status}: {message}")]
     Api {
         status: StatusCode,
@@ -34,17 +38,15 @@ pub enum ClientError {
 pub struct Client {
     base: String,
     token: Option<String>,
+    /// What the server presented at the last TLS handshake, to explain a refusal.
+    seen: Arc<Mutex<Seen>>,
     http: HyperClient<Https, Full<Bytes>>,
 }
 
 impl Client {
-    /// A client of the server at `base` (e.g. `http://127.0.0.1:8787`), trusting `ca_cert`
-    /// (PEM) instead of the public roots when given.
-    pub fn new(
-        base: &str,
-        token: Option<String>,
-        ca_cert: Option<&Path>,
-    ) -> Result<Client, ClientError> {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:8787`) trusting, over HTTPS,
+    /// the certificates `trust` allows.
+    pub fn new(base: &str, token: Option<String>, trust: &Trust) -> Result<Client, ClientError> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::BadUrl(base));
@@ -53,35 +55,13 @@ impl Client {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = match ca_cert {
-            None => builder.with_webpki_roots(),
-            Some(path) => {
-                use rustls::pki_types::pem::PemObject;
-                let mut roots = rustls::RootCertStore::empty();
-                for cert in rustls::pki_types::CertificateDer::pem_file_iter(path)
-                    .map_err(|e| ClientError::Ca(format!("{}: {e}", path.display())))?
-                {
-                    let cert =
-                        cert.map_err(|e| ClientError::Ca(format!("{}: {e}", path.display())))?;
-                    roots
-                        .add(cert)
-                        .map_err(|e| ClientError::Ca(format!("{}: {e}", path.display())))?;
-                }
-                let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                    rustls::crypto::ring::default_provider(),
-                ))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| ClientError::Ca(e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-                builder.with_tls_config(config)
-            }
-        };
+        let (tls, seen) = trust::client_config(trust).map_err(ClientError::Ca)?;
+        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
         let https = builder.https_or_http().enable_http1().wrap_connector(http);
         Ok(Client {
             base,
             token,
+            seen,
             // The server closes a connection idle for its header-read timeout (10 s): drop idle
             // ones sooner, so a request never races that close on a connection about to go.
             http: HyperClient::builder(TokioExecutor::new())
@@ -129,11 +109,15 @@ impl Client {
             url: self.base.clone(),
             message,
         };
-        let resp = self
-            .http
-            .request(req)
-            .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
+        let resp = self.http.request(req).await.map_err(|e| {
+            let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match seen.problem {
+                Some(problem) => {
+                    ClientError::Certificate(problem.explain(&self.base, seen.fingerprint))
+                }
+                None => unreachable(error_chain(&e)),
+            }
+        })?;
         let status = resp.status();
         let bytes = resp
             .into_body()

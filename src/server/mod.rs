@@ -16,6 +16,8 @@ pub mod report;
 pub mod schema;
 pub mod secret;
 pub mod sqlite;
+pub mod tls;
+pub mod trust;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -244,51 +246,6 @@ async fn accept(
             }
         }
     }
-}
-
-/// TLS from PEM files: a certificate chain and its private key.
-pub fn tls_from_files(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(cert)
-        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificate in {}", cert.display()));
-    }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("cannot read the private key {}: {e}", key.display()))?;
-    tls_config(certs, key)
-}
-
-/// A self-signed certificate for `localhost` and the listen address, for trials; returns the
-/// configuration and the certificate's PEM (for clients to trust).
-pub fn tls_self_signed(listen: &SocketAddr) -> Result<(Arc<rustls::ServerConfig>, String), String> {
-    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-    if !listen.ip().is_unspecified() {
-        names.push(listen.ip().to_string());
-    }
-    let ck = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| format!("cannot make a certificate: {e}"))?;
-    let pem = ck.cert.pem();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    Ok((tls_config(vec![ck.cert.der().clone()], key)?, pem))
-}
-
-fn tls_config(
-    certs: Vec<rustls::pki_types::CertificateDer<'static>>,
-    key: rustls::pki_types::PrivateKeyDer<'static>,
-) -> Result<Arc<rustls::ServerConfig>, String> {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| format!("invalid certificate or key: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
 }
 
 /// Creates the admin token (or replaces it with `rotate`); `None` when one exists and

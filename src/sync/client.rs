@@ -11,6 +11,7 @@ use crate::api::{
     BudgetStatus, IngestResult, LeaseGrant, LeaseRequest, LeaseState, RefusedRow, ReleaseRequest,
     Released, RenewRequest, Whoami,
 };
+use crate::config::ServerLogin;
 use crate::server::client::{encode, Client, ClientError};
 
 /// Deadline of a lease or identity call: a session never waits longer than this on the server.
@@ -28,15 +29,17 @@ pub struct ServerClient {
 }
 
 impl ServerClient {
-    /// A client of the server at `url` with the developer's key. When `GW_SERVER_CA` names a
-    /// PEM file, that CA is trusted instead of the public roots (a self-signed server).
-    pub fn new(url: &str, key: &str) -> Result<ServerClient, SyncError> {
-        let ca = std::env::var_os(crate::config::env_vars::GW_SERVER_CA)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from);
-        let http = Client::new(url, Some(key.to_string()), ca.as_deref()).map_err(|e| {
-            SyncError::Config(format!("{e}; run `gw login <url>` with the server's URL"))
-        })?;
+    /// A client of the login's server with its key, trusting the certificates the login
+    /// trusts (its CA or pin, else the public roots).
+    pub fn new(login: &ServerLogin) -> Result<ServerClient, SyncError> {
+        let trust = super::trust_of(login)?;
+        let http =
+            Client::new(&login.url, Some(login.key.clone()), &trust).map_err(|e| match e {
+                ClientError::BadUrl(_) => {
+                    SyncError::Config(format!("{e}; run `gw login <url>` with the server's URL"))
+                }
+                other => SyncError::Config(other.to_string()),
+            })?;
         Ok(ServerClient {
             url: http.base().to_string(),
             http,
@@ -53,7 +56,7 @@ impl ServerClient {
             .await?;
         if value["admin"] == true {
             return Err(SyncError::Unauthorized(
-                "that is the admin token, not a developer key; use a key from `gw admin keys create`".into(),
+                "that is the admin token, not a developer key; use a key from `gw admin key create`".into(),
             ));
         }
         parse(value)

@@ -11,6 +11,7 @@ pub mod uploader;
 use crate::api::{BudgetStatus, RefusedRow};
 use crate::config::{env_vars, Credentials, CredentialsError, ServerLogin};
 use crate::ledger::LedgerError;
+use crate::server::trust::{Fingerprint, Trust};
 
 pub use client::{Identity, ServerClient};
 pub use lease::LeaseManager;
@@ -89,7 +90,44 @@ pub fn resolve_login(
                 "GW_KEY is set but no server URL is: set GW_SERVER, or run `gw login <url>`".into(),
             )
         })?;
-    Ok(Some(ServerLogin { url, key }))
+    // The stored CA and pin belong to the stored server: another GW_SERVER gets neither.
+    let same_server = stored.filter(|s| same_url(&s.url, &url));
+    let ca_cert = env(env_vars::GW_SERVER_CA)
+        .map(std::path::PathBuf::from)
+        .or_else(|| same_server.and_then(|s| s.ca_cert.clone()));
+    let fingerprint = env(env_vars::GW_SERVER_FINGERPRINT)
+        .or_else(|| same_server.and_then(|s| s.fingerprint.clone()));
+    Ok(Some(ServerLogin {
+        url,
+        key,
+        ca_cert,
+        fingerprint,
+    }))
+}
+
+/// Whether two spellings of a server URL name the same server (a trailing `/` and the case of
+/// the scheme and host do not matter).
+pub fn same_url(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+/// What a login trusts of the server's certificate.
+pub fn trust_of(login: &ServerLogin) -> Result<Trust, SyncError> {
+    let pin = login
+        .fingerprint
+        .as_deref()
+        .map(Fingerprint::parse)
+        .transpose()
+        .map_err(|e| {
+            SyncError::Config(format!(
+                "{e}; fix GW_SERVER_FINGERPRINT or run `gw login <url> --fingerprint <it>` again"
+            ))
+        })?;
+    Ok(Trust {
+        ca: login.ca_cert.clone(),
+        pin,
+    })
 }
 
 #[cfg(test)]
@@ -99,10 +137,7 @@ mod tests {
     #[test]
     fn env_overrides_the_stored_login() {
         let creds = Credentials {
-            server: Some(ServerLogin {
-                url: "http://file".into(),
-                key: "gwk_file".into(),
-            }),
+            server: Some(ServerLogin::new("http://file", "gwk_file")),
             ..Default::default()
         };
         let none = |_: &str| None;

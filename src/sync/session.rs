@@ -47,7 +47,7 @@ impl TeamSession {
                 )
             })?
             .to_string();
-        let client = ServerClient::new(&login.url, &login.key)?;
+        let client = ServerClient::new(login)?;
         // Unknown until the server says: a key's allow-list must hold while it is offline too.
         // Unknown prices are none: a model only the org prices stays unpriced (and refused
         // under the budget) until a session starts with the server reachable.

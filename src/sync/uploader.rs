@@ -278,7 +278,7 @@ mod tests {
         Ledger::open(&path).unwrap().insert(&rows).unwrap();
         let batches = Arc::new(Mutex::new(Vec::new()));
         let url = refusing_server(batches.clone()).await;
-        let client = ServerClient::new(&url, "gwk_test").unwrap();
+        let client = ServerClient::new(&crate::config::ServerLogin::new(url, "gwk_test")).unwrap();
         let uploader = Uploader::new(client, path.clone(), "k1".into(), None);
 
         let report = uploader.push(&|_| {}).await.unwrap();
