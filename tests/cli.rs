@@ -142,3 +142,145 @@ async fn proxy_stops_cleanly_on(signal: &str, requests: usize) {
     assert_eq!(rows[0].attribution.task.as_deref(), Some("demo"));
     assert_eq!(rows[0].attribution.agent.as_deref(), Some("proxy"));
 }
+
+/// Every command a message or doc comment tells the user to run (`gw …` in backticks, after a
+/// colon, or on an example line) parses with the real CLI: no hint names a subcommand or flag
+/// that does not exist (`gw admin keys create` for `gw admin key create`).
+#[test]
+fn every_hint_names_a_real_command() {
+    use clap::error::ErrorKind;
+    use clap::Parser;
+
+    let subcommands: Vec<String> = <gw::cli::Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let mut hints = Vec::new();
+    let mut files = Vec::new();
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    walk(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
+        &mut files,
+    );
+    let placeholder = |s: &str| {
+        let mut out = String::new();
+        let mut depth = 0;
+        for c in s.chars() {
+            match c {
+                '<' | '{' => {
+                    if depth == 0 {
+                        out.push('x');
+                    }
+                    depth += 1;
+                }
+                '>' | '}' if depth > 0 => depth -= 1,
+                _ if depth == 0 => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let mut found: Vec<&str> = Vec::new();
+            // `gw …` in backticks.
+            for (i, part) in line.split('`').enumerate() {
+                let word = part.get(3..).and_then(|p| p.split_whitespace().next());
+                if i % 2 == 1
+                    && part.starts_with("gw ")
+                    && word.is_some_and(|w| subcommands.iter().any(|s| s == w))
+                {
+                    found.push(part);
+                }
+            }
+            // "…: gw login <url> --key gwk_..." and example lines ("\n  gw login …").
+            for lead in [": gw ", "\\n  gw "] {
+                let mut from = 0;
+                while let Some(i) = line[from..].find(lead) {
+                    let start = from + i + lead.len() - "gw ".len();
+                    let after = &line[start..];
+                    let end = [after.find(['"', '`', ')', ',']), after.find("\\n")]
+                        .into_iter()
+                        .flatten()
+                        .min()
+                        .unwrap_or(after.len());
+                    // Prose ("gw holds the key") is not a command.
+                    let word = after[3..].split_whitespace().next().unwrap_or("");
+                    if subcommands.iter().any(|s| s == word) {
+                        found.push(&after[..end]);
+                    }
+                    from = start + 3;
+                }
+            }
+            for hint in found {
+                hints.push((format!("{}:{}", file.display(), n + 1), hint.to_string()));
+            }
+        }
+    }
+    assert!(
+        hints.len() > 50,
+        "the scan finds the hints: {}",
+        hints.len()
+    );
+    let mut wrong = Vec::new();
+    for (place, hint) in &hints {
+        let command = placeholder(hint.split(" | ").next().unwrap());
+        // `org|team|user create|list`: every combination it claims.
+        let mut variants: Vec<Vec<String>> = vec![Vec::new()];
+        for word in command.split_whitespace() {
+            let choices: Vec<&str> = if word.starts_with('-') || !word.contains('|') {
+                vec![word]
+            } else {
+                word.split('|').collect()
+            };
+            variants = variants
+                .iter()
+                .flat_map(|v| {
+                    choices.iter().map(move |c| {
+                        let mut v = v.clone();
+                        v.push(c.trim_end_matches(['.', ',', ';']).to_string());
+                        v
+                    })
+                })
+                .collect();
+        }
+        for words in variants {
+            let words: Vec<String> = words
+                .into_iter()
+                .filter(|w| w != "..." && w != "…")
+                .collect();
+            if let Err(e) = gw::cli::Cli::try_parse_from(&words) {
+                if matches!(
+                    e.kind(),
+                    ErrorKind::UnknownArgument
+                        | ErrorKind::InvalidSubcommand
+                        | ErrorKind::ArgumentConflict
+                ) {
+                    wrong.push(format!("{place}: `{}`: {}", words.join(" "), e.kind()));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "hints naming no real command:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_hint_check_catches_a_wrong_subcommand() {
+    use clap::Parser;
+    let e = gw::cli::Cli::try_parse_from(["gw", "admin", "keys", "create"]).unwrap_err();
+    assert_eq!(e.kind(), clap::error::ErrorKind::InvalidSubcommand);
+}
