@@ -12,20 +12,20 @@ use tokio::time::{Instant, Sleep};
 
 use crate::meter::{ChatUsageChunkFilter, ResponseTap};
 
-use super::context::RequestContext;
+use super::context::InFlight;
 use super::metering::MeterFeed;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A response body that hands each frame to the request's [`MeterFeed`] as it passes and ends the
-/// request exactly once: at end of stream, on an upstream error, when the upstream sends nothing
-/// for `idle`, or when dropped early (the client went away).
+/// request: at end of stream, on an upstream error, when the upstream sends nothing for `idle`,
+/// or (through [`InFlight`]'s drop) when dropped early because the client went away.
 pub struct MeteredBody<B> {
     inner: B,
     /// Present when gw asked for `include_usage` itself: hides that extra chunk from the client.
     filter: Option<ChatUsageChunkFilter>,
     meter: MeterFeed,
-    context: Option<RequestContext>,
+    request: InFlight,
     done: bool,
     idle: Duration,
     /// When the upstream last sent a frame (or the head).
@@ -41,17 +41,17 @@ impl<B> MeteredBody<B> {
         inner: B,
         tap: ResponseTap,
         filter: Option<ChatUsageChunkFilter>,
-        context: RequestContext,
+        request: InFlight,
         idle: Duration,
     ) -> Self {
-        let meter = context.meter();
+        let meter = request.meter();
         meter.response_head(tap);
         let now = Instant::now();
         MeteredBody {
             inner,
             filter,
             meter,
-            context: Some(context),
+            request,
             done: false,
             idle,
             last_frame: now,
@@ -72,9 +72,7 @@ impl<B> MeteredBody<B> {
     }
 
     fn finish(&mut self, cut: bool, error: Option<String>) {
-        if let Some(context) = self.context.take() {
-            context.end(cut, error);
-        }
+        self.request.end(cut, error);
     }
 }
 
@@ -111,7 +109,7 @@ where
                     let Some(data) = frame.data_ref() else {
                         return Poll::Ready(Some(Ok(frame)));
                     };
-                    if let Some(context) = this.context.as_mut() {
+                    if let Some(context) = this.request.get_mut() {
                         context.mark_first_byte();
                     }
                     this.meter.response(data);
@@ -161,17 +159,6 @@ where
             SizeHint::default()
         } else {
             self.inner.size_hint()
-        }
-    }
-}
-
-impl<B> Drop for MeteredBody<B> {
-    fn drop(&mut self) {
-        if self.context.is_some() {
-            self.finish(
-                true,
-                Some("client closed the response before its end".into()),
-            );
         }
     }
 }

@@ -265,21 +265,45 @@ impl RequestContext {
     }
 }
 
-/// A request's context while the proxy works on it, before its response begins. When the client
-/// goes away meanwhile, hyper drops the handler at an await and this records the request as cut
-/// (status 499 unless one is known): the upstream may still bill for it.
-pub struct InFlight(Option<RequestContext>);
+/// A request not yet ended: the one guard that every request is ended, and ended once. The proxy
+/// holds it from admission to the response head, the response body after that; whoever holds it
+/// ends it (`end`), and dropping it unended (hyper drops the handler or the body when the client
+/// goes away) ends it as cut, with status 499 when none is known: the upstream may still bill.
+///
+/// "Recorded exactly once" rests on this and on one more guard, in the metering task
+/// ([`super::metering`]): `end` hands the row's assembly to the task, which runs it once, or,
+/// when the runtime drops the task unrun, its drop does. `RequestContext::end` takes the context
+/// by value, so nothing else can end it.
+pub struct InFlight {
+    context: Option<RequestContext>,
+    /// Why the request ended if dropped unended.
+    dropped: &'static str,
+}
 
 impl InFlight {
     pub fn new(context: RequestContext) -> InFlight {
-        InFlight(Some(context))
+        InFlight {
+            context: Some(context),
+            dropped: "client closed the connection before the response began",
+        }
     }
 
-    /// The context, now in the hands of whoever ends it.
-    pub fn into_inner(mut self) -> RequestContext {
-        self.0
-            .take()
-            .expect("an InFlight holds its context until taken")
+    /// The response began: a drop from now on means the client left mid-response.
+    pub fn responding(mut self) -> InFlight {
+        self.dropped = "client closed the response before its end";
+        self
+    }
+
+    /// Ends the request (see [`RequestContext::end`]); later calls do nothing.
+    pub fn end(&mut self, cut: bool, error: Option<String>) {
+        if let Some(context) = self.context.take() {
+            context.end(cut, error);
+        }
+    }
+
+    /// The context, while the request is not ended.
+    pub fn get_mut(&mut self) -> Option<&mut RequestContext> {
+        self.context.as_mut()
     }
 }
 
@@ -287,33 +311,103 @@ impl std::ops::Deref for InFlight {
     type Target = RequestContext;
 
     fn deref(&self) -> &RequestContext {
-        self.0
+        self.context
             .as_ref()
-            .expect("an InFlight holds its context until taken")
+            .expect("an InFlight is read before it is ended")
     }
 }
 
 impl std::ops::DerefMut for InFlight {
     fn deref_mut(&mut self) -> &mut RequestContext {
-        self.0
+        self.context
             .as_mut()
-            .expect("an InFlight holds its context until taken")
+            .expect("an InFlight is changed before it is ended")
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some(mut context) = self.0.take() {
+        if let Some(context) = self.context.as_mut() {
             if context.status == 0 {
                 context.status = CLIENT_CLOSED;
             }
-            context.end(
-                true,
-                Some("client closed the connection before the response began".into()),
-            );
+            self.end(true, Some(self.dropped.into()));
         }
     }
 }
 
 /// The status recorded for a request whose client left before any response (nginx's 499).
 pub const CLIENT_CLOSED: u16 = 499;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Attribution, Ledger, LedgerWriter};
+
+    fn rows(dir: &std::path::Path, session: &str) -> Vec<Row> {
+        Ledger::open(&dir.join("ledger.db"))
+            .unwrap()
+            .session_rows(session)
+            .unwrap()
+    }
+
+    /// Each way a request can end leaves exactly one row: ended by its holder (twice, even),
+    /// dropped before the response (499), dropped mid-response (its status, cut).
+    #[test]
+    fn an_in_flight_request_is_recorded_once_however_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
+        let recorder = |session: &str| {
+            Arc::new(Recorder::new(
+                writer.handle(),
+                PriceTable::embedded().clone(),
+                Attribution {
+                    session_id: session.into(),
+                    ..Default::default()
+                },
+            ))
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let request = |session: &str| {
+                InFlight::new(RequestContext::new(
+                    recorder(session),
+                    Provider::Anthropic,
+                    "/v1/messages",
+                    None,
+                ))
+            };
+            let mut ended = request("ended");
+            ended.status = 200;
+            ended.end(false, None);
+            ended.end(true, Some("again".into()));
+            drop(ended);
+
+            drop(request("before"));
+
+            let mut during = request("during");
+            during.status = 200;
+            drop(during.responding());
+            tokio::task::yield_now().await;
+        });
+        drop(runtime);
+        writer.shutdown().unwrap();
+
+        let one = |session: &str| {
+            let rows = rows(dir.path(), session);
+            assert_eq!(rows.len(), 1, "{session}: recorded exactly once");
+            rows.into_iter().next().unwrap()
+        };
+        let ended = one("ended");
+        // Ended by its holder: the first end's account (no error), not the second's.
+        assert_eq!((ended.status, ended.error), (200, None));
+        let before = one("before");
+        assert_eq!((before.status, before.incomplete), (CLIENT_CLOSED, true));
+        assert!(before.error.unwrap().contains("before the response began"));
+        let during = one("during");
+        assert_eq!((during.status, during.incomplete), (200, true));
+        assert!(during.error.unwrap().contains("before its end"));
+    }
+}

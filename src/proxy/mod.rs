@@ -323,13 +323,12 @@ fn plain_error(response: Response<ProxyBody>) -> Response<ProxyBody> {
 /// A request gw answers itself: recorded with `status`, zero tokens and `message`, and
 /// answered in the provider's error shape. `cut` marks a request that broke off mid-way.
 fn answer_failure(
-    context: InFlight,
+    mut context: InFlight,
     cut: bool,
     status: StatusCode,
     kind: &str,
     message: String,
 ) -> Response<ProxyBody> {
-    let mut context = context.into_inner();
     let provider = context.provider;
     context.status = status.as_u16();
     let response = error_response(Some(provider), status, kind, &message);
@@ -632,7 +631,7 @@ fn wrap_response(
             incoming,
             tap,
             filter,
-            context.into_inner(),
+            context.responding(),
             state.upstream_idle,
         )
         .boxed(),
