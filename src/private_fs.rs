@@ -109,11 +109,13 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // A fresh name, created new and never through a link: nothing planted beside the file in a
+    // directory others can write to is written through.
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    options.mode(FILE_MODE);
+    options.mode(FILE_MODE).custom_flags(libc::O_NOFOLLOW);
     let result = (|| {
         let mut file = options.open(&tmp)?;
         #[cfg(unix)]

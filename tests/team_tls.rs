@@ -241,6 +241,40 @@ async fn a_self_signed_server_keeps_its_certificate_and_a_login_keeps_its_ca() {
         assert_eq!(mode, 0o600);
     }
 
+    // A login that fails leaves the kept CA as it was; trust flags on plain HTTP are refused.
+    let stranger = dev_home.path().join("stranger.pem");
+    let other = server::tls::self_signed(
+        &dev_home.path().join("other-ca"),
+        &["localhost".to_string()],
+        jiff::Timestamp::now(),
+    )
+    .unwrap();
+    std::fs::copy(&other.ca_path, &stranger).unwrap();
+    let failed = dev(&[
+        "login",
+        &url,
+        "--key",
+        &key,
+        "--ca-cert",
+        stranger.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&ca).unwrap());
+    let plain = url.replace("https://", "http://");
+    let clear = dev(&[
+        "login",
+        &plain,
+        "--key",
+        &key,
+        "--fingerprint",
+        &fingerprint,
+    ]);
+    assert!(
+        text(&clear.stderr).contains("plain HTTP"),
+        "{}",
+        text(&clear.stderr)
+    );
+
     // The server restarts again; every team command goes on trusting it.
     second.stop();
     let third = ServerProcess::start(admin_home.path(), &listen);

@@ -99,6 +99,11 @@ async fn init(config: &Config, database: DatabaseArg, rotate: bool) -> anyhow::R
 async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
     let url = database_url(config, args.database);
     let store = server::open_store(&url).await?;
+    // Bound first: a start that cannot listen changes nothing on disk (the certificate a
+    // running server serves stays the one its clients pinned).
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}\n  is another server running there? pick another --listen", args.listen))?;
     let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         Some(server::tls::from_files(cert, key).map_err(anyhow::Error::msg)?)
     } else if args.tls_self_signed {
@@ -131,9 +136,6 @@ async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
             args.listen
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}\n  is another server running there? pick another --listen", args.listen))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     eprintln!(
         "gw server: listening on {scheme}://{} (database: {}); Ctrl-C stops",

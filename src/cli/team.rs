@@ -80,28 +80,49 @@ pub fn login(config: Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
     if let Some(fingerprint) = &args.fingerprint {
         Fingerprint::parse(fingerprint).map_err(|e| anyhow!("{e}"))?;
     }
-    let mut login = ServerLogin {
-        url: url.clone(),
-        key,
-        ca_cert: args.ca_cert.clone(),
-        fingerprint: args.fingerprint.clone(),
-    };
-    let client = ServerClient::new(&login)?;
-    let me = runtime()?.block_on(client.whoami())?;
-    // The CA the login trusts lives beside the credentials, so it outlives the shell that
-    // named it (and the file it was copied from).
+    if (args.ca_cert.is_some() || args.fingerprint.is_some())
+        && !url.to_ascii_lowercase().starts_with("https://")
+    {
+        return Err(anyhow!(
+            "--ca-cert and --fingerprint (or GW_SERVER_CA / GW_SERVER_FINGERPRINT) secure an HTTPS server, \
+             but {url} is plain HTTP, where the key crosses in clear: use the server's https:// URL"
+        ));
+    }
+    // The file and its mode are checked before anything is written.
+    let previous = Credentials::load(&config.credentials_path)?.server;
+    // The CA the login trusts lives beside the credentials, so it outlives the shell that named
+    // it (and the file it was copied from). It is read once, into a file beside the kept one
+    // that the check uses, and put in place only once the login is saved.
     let kept = kept_ca_path(&config);
-    match &args.ca_cert {
-        Some(given) => {
-            let pem = std::fs::read(given)
-                .with_context(|| format!("cannot read the CA certificate {}", given.display()))?;
-            crate::private_fs::write_private(&kept, &pem)
-                .with_context(|| format!("cannot keep the CA certificate in {}", kept.display()))?;
+    let staged = kept.with_file_name("server-ca.pem.new");
+    if let Some(given) = &args.ca_cert {
+        let pem = std::fs::read(given)
+            .with_context(|| format!("cannot read the CA certificate {}", given.display()))?;
+        crate::private_fs::write_private(&staged, &pem)
+            .with_context(|| format!("cannot keep the CA certificate in {}", kept.display()))?;
+    }
+    let result = (|| -> anyhow::Result<_> {
+        let mut login = ServerLogin {
+            url: url.clone(),
+            key,
+            ca_cert: args.ca_cert.as_ref().map(|_| staged.clone()),
+            fingerprint: args.fingerprint.clone(),
+        };
+        let me = runtime()?.block_on(ServerClient::new(&login)?.whoami())?;
+        if login.ca_cert.is_some() {
             login.ca_cert = Some(kept.clone());
         }
-        None => remove_kept_ca(&kept)?,
-    }
-    Credentials::save_server(&config.credentials_path, Some(&login))?;
+        Credentials::save_server(&config.credentials_path, Some(&login))?;
+        if login.ca_cert.is_some() {
+            std::fs::rename(&staged, &kept)
+                .with_context(|| format!("cannot keep the CA certificate in {}", kept.display()))?;
+        } else if previous.and_then(|p| p.ca_cert).as_deref() == Some(kept.as_path()) {
+            remove_kept_ca(&kept)?;
+        }
+        Ok((login, me))
+    })();
+    let _ = std::fs::remove_file(&staged);
+    let (login, me) = result?;
     let team = me
         .team
         .as_deref()
@@ -128,8 +149,7 @@ fn kept_ca_path(config: &Config) -> PathBuf {
     config.credentials_path.with_file_name("server-ca.pem")
 }
 
-/// Removes the CA a previous login kept (only that file: a path someone wrote into the
-/// credentials by hand is theirs).
+/// Removes the CA a previous login kept.
 fn remove_kept_ca(kept: &Path) -> anyhow::Result<()> {
     match std::fs::remove_file(kept) {
         Ok(()) => Ok(()),
@@ -195,7 +215,11 @@ pub fn logout(config: Config) -> anyhow::Result<ExitCode> {
     match credentials.server {
         Some(s) => {
             Credentials::save_server(&config.credentials_path, None)?;
-            remove_kept_ca(&kept_ca_path(&config))?;
+            let kept = kept_ca_path(&config);
+            // Only the file `gw login` kept: a path written in by hand is the user's.
+            if s.ca_cert.as_deref() == Some(kept.as_path()) {
+                remove_kept_ca(&kept)?;
+            }
             eprintln!("gw: logged out of {}", s.url);
         }
         None => eprintln!("gw: not logged in"),

@@ -110,13 +110,16 @@ impl Client {
             message,
         };
         let resp = self.http.request(req).await.map_err(|e| {
+            // A refused certificate is told by the error itself; what the verifier noted of the
+            // handshake (shared by the client's connections) only adds the details.
+            let Some(refused) = certificate_refusal(&e) else {
+                return unreachable(error_chain(&e));
+            };
             let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            match seen.problem {
-                Some(problem) => {
-                    ClientError::Certificate(problem.explain(&self.base, seen.fingerprint))
-                }
-                None => unreachable(error_chain(&e)),
-            }
+            let problem = seen
+                .problem
+                .unwrap_or_else(|| trust::CertProblem::from_rustls(refused));
+            ClientError::Certificate(problem.explain(&self.base, seen.fingerprint))
         })?;
         let status = resp.status();
         let bytes = resp
@@ -157,6 +160,29 @@ impl Client {
             body: value,
         })
     }
+}
+
+/// The TLS error refusing the server's certificate, if that is what failed: found down the
+/// error's sources, looking inside `io::Error`s (whose `source` skips the error they wrap).
+/// The io::Error's own `source` is not followed past a wrapped error: that is the wrapped
+/// error's source, reached from it.
+fn certificate_refusal<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(e);
+    while let Some(mut e) = next {
+        // io::Errors wrap each other (hyper-rustls wraps tokio-rustls's, which wraps rustls's).
+        while let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            e = inner;
+        }
+        if let Some(tls @ rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls);
+        }
+        next = e.source();
+    }
+    None
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -120,6 +120,15 @@ pub fn self_signed(
     names: &[String],
     now: jiff::Timestamp,
 ) -> Result<SelfSigned, String> {
+    for name in names {
+        let valid = ServerName::try_from(name.as_str()).is_ok() && !name.contains('*');
+        if !valid {
+            return Err(format!(
+                "`{name}` cannot be a name in the server's certificate: give a host name (gw.example.com) \
+                 or an IP address to --tls-name"
+            ));
+        }
+    }
     crate::private_fs::private_dir(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let ca_path = dir.join("ca.pem");
@@ -190,6 +199,14 @@ pub fn self_signed(
             let cert = params
                 .signed_by(&key, &issuer)
                 .map_err(|e| format!("cannot sign the server certificate: {e}"))?;
+            verify_leaf(cert.der(), &ca_der, names, now).map_err(|why| {
+                format!(
+                    "the certificate signed with {} {why}: that key does not belong to {}; restore the CA's own key, \
+                     or delete ca.pem and ca-key.pem to make a new CA (every client must then trust the new ca.pem)",
+                    ca_key_path.display(),
+                    ca_path.display()
+                )
+            })?;
             let chain_pem = format!(
                 "{}{}",
                 cert.pem(),
@@ -233,6 +250,23 @@ fn check_leaf(
 ) -> Result<ServerTls, String> {
     let chain = read_chain(cert).map_err(|e| format!("could not be read ({e})"))?;
     let leaf = chain[0].clone();
+    verify_leaf(&leaf, ca, names, now)?;
+    crate::private_fs::tighten(key)
+        .map_err(|e| format!("has a key that cannot be made private ({e})"))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("has no readable key ({e})"))?;
+    server_tls(vec![leaf, ca.clone()], key).map_err(|e| format!("does not match its key ({e})"))
+}
+
+/// Whether `leaf` is signed by `ca` and valid for every name for at least `RENEW_BEFORE` more;
+/// else why not ("expires within 30 days", …).
+fn verify_leaf(
+    leaf: &CertificateDer<'_>,
+    ca: &CertificateDer<'static>,
+    names: &[String],
+    now: jiff::Timestamp,
+) -> Result<(), String> {
+    use rustls::client::danger::ServerCertVerifier;
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(ca.clone())
@@ -249,8 +283,7 @@ fn check_leaf(
     for name in names {
         let server_name =
             ServerName::try_from(name.clone()).map_err(|_| format!("cannot name `{name}`"))?;
-        use rustls::client::danger::ServerCertVerifier;
-        if let Err(e) = verifier.verify_server_cert(&leaf, &[], &server_name, &[], later) {
+        if let Err(e) = verifier.verify_server_cert(leaf, &[], &server_name, &[], later) {
             return Err(match CertProblem::from_rustls(&e) {
                 CertProblem::Expired => "expires within 30 days".into(),
                 CertProblem::WrongName { .. } => format!("is not issued for `{name}`"),
@@ -259,11 +292,7 @@ fn check_leaf(
             });
         }
     }
-    crate::private_fs::tighten(key)
-        .map_err(|e| format!("has a key that cannot be made private ({e})"))?;
-    let key =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("has no readable key ({e})"))?;
-    server_tls(vec![leaf, ca.clone()], key).map_err(|e| format!("does not match its key ({e})"))
+    Ok(())
 }
 
 /// The CA's parameters, a function of its key alone, so the CA can sign again after a restart

@@ -122,3 +122,35 @@ fn names_cover_localhost_the_listen_address_and_extra_names_once() {
     let any = self_signed_names(&"0.0.0.0:443".parse().unwrap(), &[]);
     assert!(any.starts_with(&["localhost".into(), "127.0.0.1".into(), "::1".into()]));
 }
+
+#[test]
+fn a_ca_key_that_is_not_the_cas_is_found_before_anything_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now();
+    self_signed(dir.path(), &names(), now).unwrap();
+    self_signed(other.path(), &names(), now).unwrap();
+    std::fs::copy(
+        other.path().join("ca-key.pem"),
+        dir.path().join("ca-key.pem"),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("cert.pem")).unwrap();
+    let e = self_signed(dir.path(), &names(), now).err().unwrap();
+    assert!(e.contains("does not belong to"), "{e}");
+    assert!(!dir.path().join("cert.pem").exists(), "nothing written");
+}
+
+#[test]
+fn a_name_no_certificate_can_hold_is_refused_before_anything_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["foo bar", "*.example.com", ""] {
+        let mut n = names();
+        n.push(bad.into());
+        let e = self_signed(dir.path(), &n, jiff::Timestamp::now())
+            .err()
+            .unwrap();
+        assert!(e.contains("--tls-name"), "{bad}: {e}");
+    }
+    assert!(!dir.path().join("ca.pem").exists());
+}

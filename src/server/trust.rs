@@ -278,13 +278,14 @@ impl CertProblem {
             .map(|f| f.to_string())
             .unwrap_or_else(|| "<fingerprint>".into());
         let compare = format!(
-            "compare its SHA-256 fingerprint\n    {fp}\n  with the one `gw server` printed at start; if they match, pin it with --fingerprint {fp}"
+            "compare its SHA-256 fingerprint\n    {fp}\n  with the one `gw server` printed at start; if they match, pin it: \
+             `gw login {url} --fingerprint {fp}` (without --ca-cert; `gw admin --fingerprint` likewise)"
         );
         match self {
             CertProblem::UnknownIssuer => format!(
                 "the gw server at {url} presented a certificate no CA trusted here has signed\n  \
                  if the server makes its own (`gw server --tls-self-signed`), copy its CA (tls/ca.pem in the server's data dir) \
-                 and pass it with --ca-cert <pem>; or {compare}"
+                 and trust it: `gw login {url} --ca-cert <pem>` (`gw admin --ca-cert <pem>`); or {compare}"
             ),
             CertProblem::WrongName { expected, presented } => {
                 let names = if presented.is_empty() {
@@ -293,7 +294,7 @@ impl CertProblem {
                     presented.join(", ")
                 };
                 format!(
-                    "the gw server's certificate is not issued for `{expected}` (it names {names})\n  \
+                    "the gw server at {url} has a certificate not issued for `{expected}` (it names {names})\n  \
                      use a URL with one of those names, or give the server a certificate for `{expected}` \
                      (`gw server --tls-self-signed --tls-name {expected}`); or {compare}"
                 )

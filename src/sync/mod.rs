@@ -105,11 +105,26 @@ pub fn resolve_login(
     }))
 }
 
-/// Whether two spellings of a server URL name the same server (a trailing `/` and the case of
-/// the scheme and host do not matter).
+/// Whether two spellings of a server URL name the same server: scheme and host compared
+/// without case (and a host's trailing dot), the port with its default, the path without its
+/// trailing `/`. A URL with user info names no server gw trusts by its login.
 pub fn same_url(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/')
-        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+    fn key(url: &str) -> Option<(String, String, u16, String)> {
+        let uri: http::Uri = url.trim().parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let authority = uri.authority()?;
+        if authority.as_str().contains('@') {
+            return None;
+        }
+        let host = authority.host().trim_end_matches('.').to_ascii_lowercase();
+        let port = authority.port_u16().unwrap_or(match scheme.as_str() {
+            "https" => 443,
+            _ => 80,
+        });
+        let path = uri.path().trim_end_matches('/').to_string();
+        Some((scheme, host, port, path))
+    }
+    matches!((key(a), key(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// What a login trusts of the server's certificate.
@@ -133,6 +148,27 @@ pub fn trust_of(login: &ServerLogin) -> Result<Trust, SyncError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_server_has_many_spellings_but_not_every_spelling_is_one_server() {
+        for (a, b) in [
+            ("https://gw.example.com", "HTTPS://GW.Example.com/"),
+            ("https://gw.example.com.", "https://gw.example.com:443"),
+            ("http://127.0.0.1:8787", "http://127.0.0.1:8787/"),
+        ] {
+            assert!(same_url(a, b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("https://gw.example.com", "http://gw.example.com"),
+            ("https://gw.example.com", "https://gw.example.com:8443"),
+            ("https://gw.example.com", "https://user@gw.example.com"),
+            ("https://gw.example.com", "https://other.example.com"),
+            ("https://gw.example.com/a", "https://gw.example.com/b"),
+            ("not a url", "not a url"),
+        ] {
+            assert!(!same_url(a, b), "{a} {b}");
+        }
+    }
 
     #[test]
     fn env_overrides_the_stored_login() {
