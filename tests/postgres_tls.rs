@@ -31,7 +31,7 @@ async fn encrypted(store: &PgStore) -> bool {
         .await
         .unwrap()
         .unwrap();
-    row.int(0) == 1
+    row.int(0).unwrap() == 1
 }
 
 /// Whether the server answers an SSLRequest with `S`.

@@ -215,6 +215,7 @@ on_both!(
     a_failing_ingest_stores_nothing,
     org_prices_set_list_delete_and_reach_whoami,
     a_usage_row_keeps_every_field_from_the_proxy_to_the_report,
+    a_stored_value_gw_cannot_read_fails_closed,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -1185,6 +1186,47 @@ async fn exec(db: &Db, sql: &str) {
     tx.commit().await.unwrap();
 }
 
+/// A key whose stored allow-list does not parse (a hand edit, a bug) is refused with a message
+/// saying so; it is not read as "no allow-list", which would let every model through.
+async fn a_stored_value_gw_cannot_read_fails_closed(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    w.admin
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/keys/{}", w.alice_key_id),
+            Some(&json!({"models": ["claude-sonnet-4-5"]})),
+        )
+        .await
+        .unwrap();
+    exec(
+        db,
+        &format!(
+            "UPDATE keys SET models = 'claude-sonnet-4-5' WHERE key_id = '{}'",
+            w.alice_key_id
+        ),
+    )
+    .await;
+    let (s, b) = w.alice.send(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    let message = b["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cannot read"), "{b}");
+    let (s, _) = w
+        .alice
+        .send(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "s", "amount_nanos": 1_000_000})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    // Other keys go on working.
+    let (s, _) = w.bob.send(Method::GET, "/v1/whoami", None).await.unwrap();
+    assert_eq!(s, StatusCode::OK);
+    srv.stop().await;
+}
+
 /// Requests of a scope on the server, from the admin's report.
 async fn stored_requests(w: &World, scope: &str, name: &str) -> i64 {
     let path = format!(
@@ -1313,7 +1355,12 @@ async fn sums_of_huge_stored_rows_saturate(db: &Db) {
         .unwrap()
         .unwrap();
     drop(tx);
-    let (key, dev, team, org) = (ids.int(0), ids.int(1), ids.int(2), ids.int(3));
+    let (key, dev, team, org) = (
+        ids.int(0).unwrap(),
+        ids.int(1).unwrap(),
+        ids.int(2).unwrap(),
+        ids.int(3).unwrap(),
+    );
     let now = jiff::Timestamp::now().as_microsecond();
     let huge: i64 = 4_000_000_000_000_000_000;
     let mut sql = String::new();

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::db::{DbRow, Store, Tx};
+use super::db::{DbRow, Store, StoreError, Tx};
 use super::error::ApiError;
 use super::money;
 use super::ops::{now_us, BudgetStatus, Scope};
@@ -71,14 +71,15 @@ pub async fn list_orgs(store: &dyn Store) -> Result<Vec<OrgView>, ApiError> {
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OrgView {
-            name: r.text(0),
-            tz: r.text(1),
-            created_at: money::rfc3339_us(r.int(2)),
+    rows.iter()
+        .map(|r| {
+            Ok(OrgView {
+                name: r.text(0)?,
+                tz: r.text(1)?,
+                created_at: money::rfc3339_us(r.int(2)?),
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn update_org(
@@ -104,9 +105,9 @@ pub async fn update_org(
         .ok_or_else(|| ApiError::NotFound(format!("no org `{name}`")))?;
     tx.commit().await?;
     Ok(OrgView {
-        name: r.text(0),
-        tz: r.text(1),
-        created_at: money::rfc3339_us(r.int(2)),
+        name: r.text(0)?,
+        tz: r.text(1)?,
+        created_at: money::rfc3339_us(r.int(2)?),
     })
 }
 
@@ -114,6 +115,7 @@ async fn org_id(tx: &mut dyn Tx, name: &str) -> Result<i64, ApiError> {
     tx.one("SELECT id FROM orgs WHERE name = $1", &[name.into()])
         .await?
         .map(|r| r.int(0))
+        .transpose()?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "no org `{name}`; create it with `gw admin org create`"
@@ -171,7 +173,7 @@ pub async fn update_team(
         path: format!("{org_name}/{}", update.name),
         org: org_name.to_string(),
         name: update.name,
-        created_at: money::rfc3339_us(r.int(0)),
+        created_at: money::rfc3339_us(r.int(0)?),
     })
 }
 
@@ -184,15 +186,16 @@ pub async fn list_teams(store: &dyn Store, org: Option<&str>) -> Result<Vec<Team
             &[org.unwrap_or("").into()],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| TeamView {
-            path: format!("{}/{}", r.text(0), r.text(1)),
-            org: r.text(0),
-            name: r.text(1),
-            created_at: money::rfc3339_us(r.int(2)),
+    rows.iter()
+        .map(|r| {
+            Ok(TeamView {
+                path: format!("{}/{}", r.text(0)?, r.text(1)?),
+                org: r.text(0)?,
+                name: r.text(1)?,
+                created_at: money::rfc3339_us(r.int(2)?),
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn team_id(tx: &mut dyn Tx, org: i64, org_name: &str, team: &str) -> Result<i64, ApiError> {
@@ -202,6 +205,7 @@ async fn team_id(tx: &mut dyn Tx, org: i64, org_name: &str, team: &str) -> Resul
     )
     .await?
     .map(|r| r.int(0))
+    .transpose()?
     .ok_or_else(|| ApiError::NotFound(format!("no team `{org_name}/{team}`")))
 }
 
@@ -210,15 +214,15 @@ async fn team_id(tx: &mut dyn Tx, org: i64, org_name: &str, team: &str) -> Resul
 const USER_SQL: &str = "SELECT d.email, d.name, o.name, t.name, d.active, d.created_at_us
     FROM developers d JOIN orgs o ON o.id = d.org_id LEFT JOIN teams t ON t.id = d.team_id";
 
-fn user_view(r: &DbRow) -> UserView {
-    UserView {
-        email: r.text(0),
-        name: r.opt_text(1),
-        org: r.text(2),
-        team: r.opt_text(3),
-        active: r.int(4) != 0,
-        created_at: money::rfc3339_us(r.int(5)),
-    }
+fn user_view(r: &DbRow) -> Result<UserView, StoreError> {
+    Ok(UserView {
+        email: r.text(0)?,
+        name: r.opt_text(1)?,
+        org: r.text(2)?,
+        team: r.opt_text(3)?,
+        active: r.flag(4)?,
+        created_at: money::rfc3339_us(r.int(5)?),
+    })
 }
 
 pub async fn create_user(store: &dyn Store, new: NewUser) -> Result<UserView, ApiError> {
@@ -251,6 +255,7 @@ async fn user_by_email(tx: &mut dyn Tx, email: &str) -> Result<UserView, ApiErro
     tx.one(&sql, &[email.into()])
         .await?
         .map(|r| user_view(&r))
+        .transpose()?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{email}`")))
 }
 
@@ -259,7 +264,7 @@ pub async fn list_users(store: &dyn Store, org: Option<&str>) -> Result<Vec<User
     let sql =
         format!("{USER_SQL} WHERE (CAST($1 AS TEXT) = '' OR o.name = $1) ORDER BY o.name, d.email");
     let rows = tx.query(&sql, &[org.unwrap_or("").into()]).await?;
-    Ok(rows.iter().map(user_view).collect())
+    Ok(rows.iter().map(user_view).collect::<Result<_, _>>()?)
 }
 
 pub async fn update_user(
@@ -275,7 +280,7 @@ pub async fn update_user(
         )
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{email}`")))?;
-    let (id, org, org_name) = (r.int(0), r.int(1), r.text(2));
+    let (id, org, org_name) = (r.int(0)?, r.int(1)?, r.text(2)?);
     if let Some(name) = &update.name {
         tx.execute(
             "UPDATE developers SET name = $1 WHERE id = $2",
@@ -329,19 +334,19 @@ const KEY_SQL: &str = "SELECT k.key_id, k.name, d.email, o.name, t.name, k.activ
     FROM keys k JOIN developers d ON d.id = k.developer_id JOIN orgs o ON o.id = k.org_id
     LEFT JOIN teams t ON t.id = k.team_id";
 
-fn key_view(r: &DbRow) -> KeyView {
-    KeyView {
-        key_id: r.text(0),
-        name: r.opt_text(1),
-        developer: r.text(2),
-        org: r.text(3),
-        team: r.opt_text(4),
-        active: r.int(5) != 0,
-        expires_at: r.opt_int(6).map(money::rfc3339_us),
-        models: r.opt_text(7).and_then(|m| serde_json::from_str(&m).ok()),
-        created_at: money::rfc3339_us(r.int(8)),
+fn key_view(r: &DbRow) -> Result<KeyView, StoreError> {
+    Ok(KeyView {
+        key_id: r.text(0)?,
+        name: r.opt_text(1)?,
+        developer: r.text(2)?,
+        org: r.text(3)?,
+        team: r.opt_text(4)?,
+        active: r.flag(5)?,
+        expires_at: r.opt_int(6)?.map(money::rfc3339_us),
+        models: r.opt_text(7)?.and_then(|m| serde_json::from_str(&m).ok()),
+        created_at: money::rfc3339_us(r.int(8)?),
         key: None,
-    }
+    })
 }
 
 fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
@@ -366,6 +371,7 @@ async fn key_by_id(tx: &mut dyn Tx, key_id: &str) -> Result<KeyView, ApiError> {
     tx.one(&sql, &[key_id.into()])
         .await?
         .map(|r| key_view(&r))
+        .transpose()?
         .ok_or_else(|| ApiError::NotFound(format!("no key `{key_id}`")))
 }
 
@@ -386,16 +392,16 @@ pub async fn create_key(store: &dyn Store, new: NewKey) -> Result<KeyView, ApiEr
         )
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{}`; create it with `gw admin user create`", new.developer)))?;
-    if r.int(4) == 0 {
+    if r.int(4)? == 0 {
         return Err(ApiError::Conflict(format!(
             "user `{}` is revoked",
             new.developer
         )));
     }
-    let (dev, org, org_name) = (r.int(0), r.int(1), r.text(3));
+    let (dev, org, org_name) = (r.int(0)?, r.int(1)?, r.text(3)?);
     let team = match &new.team {
         Some(t) => Some(team_id(&mut *tx, org, &org_name, t).await?),
-        None => r.opt_int(2),
+        None => r.opt_int(2)?,
     };
     let (key_id, key) = secret::new_key();
     tx.execute(
@@ -435,7 +441,7 @@ pub async fn list_keys(
             &[developer.unwrap_or("").into(), org.unwrap_or("").into()],
         )
         .await?;
-    Ok(rows.iter().map(key_view).collect())
+    Ok(rows.iter().map(key_view).collect::<Result<_, _>>()?)
 }
 
 pub async fn update_key(
@@ -502,7 +508,7 @@ pub async fn revoke_org(store: &dyn Store, name: &str) -> Result<Vec<KeyView>, A
         .await?
         .iter()
         .map(|r| r.text(0))
-        .collect();
+        .collect::<Result<_, _>>()?;
     tx.execute(
         "UPDATE developers SET active = 0 WHERE org_id = $1",
         &[org.into()],
@@ -535,7 +541,7 @@ pub async fn revoke_team(store: &dyn Store, path: &str) -> Result<Vec<KeyView>, 
         .await?
         .iter()
         .map(|r| r.text(0))
-        .collect();
+        .collect::<Result<_, _>>()?;
     tx.execute(
         "UPDATE keys SET active = 0, revoked_at_us = $1 WHERE team_id = $2 AND active = 1",
         &[now_us().into(), team.into()],
@@ -596,7 +602,8 @@ pub(super) async fn resolve_scope(
                 .await?
         }
     };
-    row.map(|r| (r.int(0), r.text(1)))
+    row.map(|r| Ok::<_, StoreError>((r.int(0)?, r.text(1)?)))
+        .transpose()?
         .ok_or_else(|| ApiError::NotFound(format!("no {} `{name}`", scope.as_str())))
 }
 
@@ -611,7 +618,8 @@ async fn scope_name(tx: &mut dyn Tx, scope: Scope, id: i64) -> Result<(String, S
     Ok(tx
         .one(sql, &[id.into()])
         .await?
-        .map(|r| (r.text(0), r.text(1)))
+        .map(|r| Ok::<_, StoreError>((r.text(0)?, r.text(1)?)))
+        .transpose()?
         .unwrap_or_default())
 }
 
@@ -620,7 +628,7 @@ async fn budget_status(tx: &mut dyn Tx, id: i64) -> Result<BudgetStatus, ApiErro
         .one("SELECT id, scope_kind, scope_id, limit_nanos, period, soft_bp FROM budgets WHERE id = $1", &[id.into()])
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no budget {id}")))?;
-    let b = super::ops::budget_def(&row);
+    let b = super::ops::budget_def(&row)?;
     let (name, tz) = scope_name(tx, b.scope, b.scope_id).await?;
     Ok(super::ops::status_of(tx, &b, name, &tz, now_us()).await?)
 }
@@ -655,7 +663,7 @@ pub async fn create_budget(store: &dyn Store, new: NewBudget) -> Result<BudgetSt
                 ),
             )
         })?;
-    let id = row.first().map_or(0, |r| r.int(0));
+    let id = row.first().map_or(Ok(0), |r| r.int(0))?;
     let status = budget_status(&mut *tx, id).await?;
     tx.commit().await?;
     Ok(status)
@@ -687,7 +695,7 @@ pub async fn list_budgets(
     }
     .iter()
     .map(|r| r.int(0))
-    .collect();
+    .collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(budget_status(&mut *tx, id).await?);
@@ -757,15 +765,15 @@ fn price_model(model: &str, price: Option<&PriceOverride>) -> Result<String, Api
     Ok(name)
 }
 
-fn price_view(r: &DbRow) -> PriceView {
-    PriceView {
-        org: r.text(0),
-        model: r.text(1),
+fn price_view(r: &DbRow) -> Result<PriceView, StoreError> {
+    Ok(PriceView {
+        org: r.text(0)?,
+        model: r.text(1)?,
         // Written by `set_price` from a checked entry; a row that does not parse reads as free
         // and unusable rather than failing every list.
-        price: serde_json::from_str(&r.text(2)).unwrap_or_else(|_| PriceOverride::new(0.0, 0.0)),
-        updated_at: money::rfc3339_us(r.int(3)),
-    }
+        price: serde_json::from_str(&r.text(2)?).unwrap_or_else(|_| PriceOverride::new(0.0, 0.0)),
+        updated_at: money::rfc3339_us(r.int(3)?),
+    })
 }
 
 const PRICE_SQL: &str = "SELECT o.name, p.model, p.price_json, p.updated_at_us
@@ -810,7 +818,7 @@ pub async fn list_prices(store: &dyn Store, org: Option<&str>) -> Result<Vec<Pri
         "{PRICE_SQL} WHERE (CAST($1 AS TEXT) = '' OR o.name = $1) ORDER BY o.name, p.model"
     );
     let rows = tx.query(&sql, &[org.unwrap_or("").into()]).await?;
-    Ok(rows.iter().map(price_view).collect())
+    Ok(rows.iter().map(price_view).collect::<Result<_, _>>()?)
 }
 
 /// Deletes an org's price of a model; answers the price it deleted.
@@ -827,6 +835,7 @@ pub async fn delete_price(
         .one(&sql, &[org.into(), (&model).into()])
         .await?
         .map(|r| price_view(&r))
+        .transpose()?
         .ok_or_else(|| {
             ApiError::NotFound(format!("org `{org_name}` has no price for `{model}`"))
         })?;
@@ -851,6 +860,9 @@ pub async fn org_prices(
     // budget), never free.
     Ok(rows
         .iter()
-        .filter_map(|r| Some((r.text(1), serde_json::from_str(&r.text(2)).ok()?)))
+        .filter_map(|r| {
+            let model = r.text(1).ok()?;
+            Some((model, serde_json::from_str(&r.text(2).ok()?).ok()?))
+        })
         .collect())
 }

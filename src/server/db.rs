@@ -53,38 +53,80 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 #[derive(Debug, Clone, Default)]
 pub struct DbRow(pub Vec<Value>);
 
+/// Reading a column: a NULL where a value must be, a missing column, a value of the wrong type
+/// or JSON that does not parse is an error, never a silent 0, "" or default (a corrupt
+/// allow-list read as "none" would let every model through).
 impl DbRow {
-    pub fn int(&self, i: usize) -> i64 {
-        self.opt_int(i).unwrap_or(0)
+    fn value(&self, i: usize) -> Result<&Value, StoreError> {
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Decode(format!("column {i} is missing")))
     }
 
-    pub fn opt_int(&self, i: usize) -> Option<i64> {
-        match self.0.get(i) {
-            Some(Value::Int(n)) => Some(*n),
-            Some(Value::Text(t)) => t.parse().ok(),
-            _ => None,
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.opt_int(i)?
+            .ok_or_else(|| StoreError::Decode(format!("column {i} is NULL, not a number")))
+    }
+
+    /// A nullable number: NULL is `None`.
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.value(i)? {
+            Value::Null => Ok(None),
+            Value::Int(n) => Ok(Some(*n)),
+            Value::Text(t) => t
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::Decode(format!("column {i} holds `{t}`, not a number"))),
         }
     }
 
-    pub fn text(&self, i: usize) -> String {
-        self.opt_text(i).unwrap_or_default()
-    }
-
-    pub fn opt_text(&self, i: usize) -> Option<String> {
-        match self.0.get(i) {
-            Some(Value::Text(t)) => Some(t.clone()),
-            Some(Value::Int(n)) => Some(n.to_string()),
-            _ => None,
+    /// A 0/1 flag.
+    pub fn flag(&self, i: usize) -> Result<bool, StoreError> {
+        match self.int(i)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            n => Err(StoreError::Decode(format!(
+                "column {i} holds {n}, not 0 or 1"
+            ))),
         }
     }
-}
 
-impl DbRow {
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.opt_text(i)?
+            .ok_or_else(|| StoreError::Decode(format!("column {i} is NULL, not text")))
+    }
+
+    /// Nullable text: NULL is `None`.
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.value(i)? {
+            Value::Null => Ok(None),
+            Value::Text(t) => Ok(Some(t.clone())),
+            Value::Int(n) => Err(StoreError::Decode(format!(
+                "column {i} holds {n}, not text"
+            ))),
+        }
+    }
+
+    /// Nullable JSON text: NULL is `None`; JSON that does not parse as `T` is an error.
+    pub fn opt_json<T: serde::de::DeserializeOwned>(
+        &self,
+        i: usize,
+    ) -> Result<Option<T>, StoreError> {
+        self.opt_text(i)?
+            .map(|t| {
+                serde_json::from_str(&t).map_err(|e| {
+                    StoreError::Decode(format!("column {i} holds JSON gw cannot read: {e}"))
+                })
+            })
+            .transpose()
+    }
+
     /// A sum selected with [`sum_sql`] at columns `i` and `i + 1`, saturating at `i64::MAX`.
-    pub fn sum(&self, i: usize) -> i64 {
-        self.int(i)
+    pub fn sum(&self, i: usize) -> Result<i64, StoreError> {
+        Ok(self
+            .int(i)?
             .saturating_mul(SUM_SPLIT)
-            .saturating_add(self.int(i + 1))
+            .saturating_add(self.int(i + 1)?))
     }
 }
 
@@ -143,6 +185,8 @@ pub enum StoreError {
     BadUrl(String),
     #[error("the database worker stopped")]
     Gone,
+    #[error("the database holds a value this gw cannot read ({0}); was it changed by hand, or by a newer gw?")]
+    Decode(String),
     #[error("invalid sslmode `{0}` in --database: use disable, allow, prefer, require, verify-ca or verify-full")]
     SslMode(String),
     #[error("cannot use sslrootcert {path}: {message}\n  point sslrootcert= in --database at a readable PEM file holding the certificate of the CA that signed the server's")]

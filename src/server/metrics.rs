@@ -132,44 +132,45 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
         "# HELP gw_usage_requests_total Ingested requests by org, team, developer and model."
     );
     let _ = writeln!(w, "# TYPE gw_usage_requests_total counter");
-    let labels = |r: &super::db::DbRow| {
-        format!(
-            "org=\"{}\",team=\"{}\",developer=\"{}\",model=\"{}\"",
-            l(&r.text(0)),
-            l(&r.text(1)),
-            l(&r.text(2)),
-            l(&r.text(3))
-        )
-    };
+    // Decoded whole first: a row gw cannot read fails the scrape instead of printing a zero.
+    let mut series = Vec::with_capacity(rows.len());
     for r in &rows {
-        let _ = writeln!(w, "gw_usage_requests_total{{{}}} {}", labels(r), r.int(4));
+        let labels = format!(
+            "org=\"{}\",team=\"{}\",developer=\"{}\",model=\"{}\"",
+            l(&r.text(0)?),
+            l(&r.text(1)?),
+            l(&r.text(2)?),
+            l(&r.text(3)?)
+        );
+        let mut tokens = [0i64; 5];
+        for (i, t) in tokens.iter_mut().enumerate() {
+            *t = r.int(6 + i)?;
+        }
+        series.push((labels, r.int(4)?, r.int(5)?, tokens));
+    }
+    for (labels, requests, _, _) in &series {
+        let _ = writeln!(w, "gw_usage_requests_total{{{labels}}} {requests}");
     }
     let _ = writeln!(
         w,
         "# HELP gw_usage_cost_usd_total Ingested cost (priced requests) in USD."
     );
     let _ = writeln!(w, "# TYPE gw_usage_cost_usd_total counter");
-    for r in &rows {
+    for (labels, _, cost, _) in &series {
         let _ = writeln!(
             w,
-            "gw_usage_cost_usd_total{{{}}} {}",
-            labels(r),
-            money::usd(r.int(5))
+            "gw_usage_cost_usd_total{{{labels}}} {}",
+            money::usd(*cost)
         );
     }
     let _ = writeln!(w, "# HELP gw_usage_tokens_total Ingested tokens by kind.");
     let _ = writeln!(w, "# TYPE gw_usage_tokens_total counter");
-    for r in &rows {
-        for (i, kind) in ["input", "output", "cache_read", "cache_write", "reasoning"]
+    for (labels, _, _, tokens) in &series {
+        for (kind, n) in ["input", "output", "cache_read", "cache_write", "reasoning"]
             .iter()
-            .enumerate()
+            .zip(tokens)
         {
-            let _ = writeln!(
-                w,
-                "gw_usage_tokens_total{{{},kind=\"{kind}\"}} {}",
-                labels(r),
-                r.int(6 + i)
-            );
+            let _ = writeln!(w, "gw_usage_tokens_total{{{labels},kind=\"{kind}\"}} {n}");
         }
     }
     let budgets = super::admin::list_budgets(store, None, None).await?;

@@ -212,8 +212,11 @@ pub async fn spend(
     let mut groups: BTreeMap<Vec<Option<String>>, Counters> = BTreeMap::new();
     let mut totals = Counters::default();
     for r in rows {
-        let bucket = r.int(n_keys - 1);
-        let mut plain = (0..sql_dims.len()).map(|i| r.opt_text(i));
+        let bucket = r.int(n_keys - 1)?;
+        let plain: Vec<Option<String>> = (0..sql_dims.len())
+            .map(|i| r.opt_text(i))
+            .collect::<Result<_, _>>()?;
+        let mut plain = plain.into_iter();
         let key: Vec<Option<String>> = dims
             .iter()
             .map(|d| {
@@ -228,14 +231,14 @@ pub async fn spend(
             .collect();
         let b = n_keys;
         let c = Counters(Sums {
-            requests: r.int(b),
-            input_tokens: r.sum(b + 1),
-            output_tokens: r.sum(b + 3),
-            cache_read_tokens: r.sum(b + 5),
-            cache_write_tokens: r.sum(b + 7),
-            reasoning_tokens: r.sum(b + 9),
-            cost_nanos: r.sum(b + 11),
-            unpriced_requests: r.int(b + 13),
+            requests: r.int(b)?,
+            input_tokens: r.sum(b + 1)?,
+            output_tokens: r.sum(b + 3)?,
+            cache_read_tokens: r.sum(b + 5)?,
+            cache_write_tokens: r.sum(b + 7)?,
+            reasoning_tokens: r.sum(b + 9)?,
+            cost_nanos: r.sum(b + 11)?,
+            unpriced_requests: r.int(b + 13)?,
         });
         totals.add(&c);
         groups.entry(key).or_default().add(&c);

@@ -32,22 +32,22 @@ pub(super) const KEY_CTX_SQL: &str =
     FROM keys k JOIN developers d ON d.id = k.developer_id JOIN orgs o ON o.id = k.org_id
     LEFT JOIN teams t ON t.id = k.team_id";
 
-pub(super) fn key_ctx(r: &DbRow) -> KeyCtx {
-    KeyCtx {
-        key_ref: r.int(0),
-        key_id: r.text(1),
-        key_name: r.opt_text(2),
-        developer_id: r.int(3),
-        developer: r.text(4),
-        developer_name: r.opt_text(5),
-        team_id: r.opt_int(6),
-        team: r.opt_text(7),
-        org_id: r.int(8),
-        org: r.text(9),
-        tz: r.text(10),
-        models: r.opt_text(11).and_then(|m| serde_json::from_str(&m).ok()),
-        expires_at: r.opt_int(12).map(money::rfc3339_us),
-    }
+pub(super) fn key_ctx(r: &DbRow) -> Result<KeyCtx, StoreError> {
+    Ok(KeyCtx {
+        key_ref: r.int(0)?,
+        key_id: r.text(1)?,
+        key_name: r.opt_text(2)?,
+        developer_id: r.int(3)?,
+        developer: r.text(4)?,
+        developer_name: r.opt_text(5)?,
+        team_id: r.opt_int(6)?,
+        team: r.opt_text(7)?,
+        org_id: r.int(8)?,
+        org: r.text(9)?,
+        tz: r.text(10)?,
+        models: r.opt_json(11)?,
+        expires_at: r.opt_int(12)?.map(money::rfc3339_us),
+    })
 }
 
 /// Resolves a bearer token to the admin or a key, refusing unknown, revoked and expired ones.
@@ -63,7 +63,7 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
             .one("SELECT token_hash FROM admin_tokens WHERE id = 1", &[])
             .await?;
         return match row {
-            Some(r) if secret::matches(token, &r.text(0)) => Ok(Caller::Admin),
+            Some(r) if secret::matches(token, &r.text(0)?) => Ok(Caller::Admin),
             _ => Err(unauthorized()),
         };
     }
@@ -75,19 +75,19 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
     let Some(r) = tx.one(&sql, &[id.into()]).await? else {
         return Err(unauthorized());
     };
-    if !secret::matches(token, &r.text(13)) {
+    if !secret::matches(token, &r.text(13)?) {
         return Err(unauthorized());
     }
-    if r.int(14) == 0 || r.int(15) == 0 {
+    if r.int(14)? == 0 || r.int(15)? == 0 {
         return Err(ApiError::Unauthorized(format!(
             "key {id} has been revoked; ask an admin for a new one"
         )));
     }
-    if r.opt_int(12).is_some_and(|e| e <= now_us()) {
+    if r.opt_int(12)?.is_some_and(|e| e <= now_us()) {
         return Err(ApiError::Unauthorized(format!(
             "key {id} expired at {}; ask an admin for a new one",
-            money::rfc3339_us(r.int(12))
+            money::rfc3339_us(r.int(12)?)
         )));
     }
-    Ok(Caller::Key(Box::new(key_ctx(&r))))
+    Ok(Caller::Key(Box::new(key_ctx(&r)?)))
 }

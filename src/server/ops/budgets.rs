@@ -24,15 +24,19 @@ pub(in crate::server) struct BudgetDef {
 
 pub(super) const BUDGET_COLUMNS: &str = "id, scope_kind, scope_id, limit_nanos, period, soft_bp";
 
-pub(in crate::server) fn budget_def(r: &DbRow) -> BudgetDef {
-    BudgetDef {
-        id: r.int(0),
-        scope: Scope::parse(&r.text(1)).unwrap_or(Scope::Org),
-        scope_id: r.int(2),
-        limit_nanos: r.int(3),
-        period: BudgetPeriod::parse(&r.text(4)).unwrap_or(BudgetPeriod::Total),
-        soft_bp: r.int(5),
-    }
+pub(in crate::server) fn budget_def(r: &DbRow) -> Result<BudgetDef, StoreError> {
+    let scope = r.text(1)?;
+    let period = r.text(4)?;
+    Ok(BudgetDef {
+        id: r.int(0)?,
+        scope: Scope::parse(&scope)
+            .ok_or_else(|| StoreError::Decode(format!("budget scope `{scope}`")))?,
+        scope_id: r.int(2)?,
+        limit_nanos: r.int(3)?,
+        period: BudgetPeriod::parse(&period)
+            .ok_or_else(|| StoreError::Decode(format!("budget period `{period}`")))?,
+        soft_bp: r.int(5)?,
+    })
 }
 
 /// Outstanding reservation of one lease row (see the module doc).
@@ -68,7 +72,7 @@ pub(in crate::server) async fn status_of(
             ],
         )
         .await?
-        .map_or(0, |r| r.sum(0));
+        .map_or(Ok(0), |r| r.sum(0))?;
     let reserved_sql = format!(
         "SELECT {} FROM leases WHERE {col} = $1 AND expires_at_us > $2",
         sum_sql(OUTSTANDING)
@@ -76,7 +80,7 @@ pub(in crate::server) async fn status_of(
     let reserved = tx
         .one(&reserved_sql, &[b.scope_id.into(), now.into()])
         .await?
-        .map_or(0, |r| r.sum(0));
+        .map_or(Ok(0), |r| r.sum(0))?;
     let remaining = b.limit_nanos.saturating_sub(spent).saturating_sub(reserved);
     let soft = b.soft_bp as f64 / 10_000.0;
     Ok(BudgetStatus {
@@ -127,7 +131,7 @@ pub(super) async fn key_budgets(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let b = budget_def(r);
+        let b = budget_def(r)?;
         let name = match b.scope {
             Scope::Key => ctx.key_id.clone(),
             Scope::Developer => ctx.developer.clone(),

@@ -171,10 +171,10 @@ pub async fn ingest(
         }
         for r in tx.query(&sql, &params).await? {
             accepted += 1;
-            let cost = r.opt_int(1).unwrap_or(0);
-            let session = by_session.entry(r.text(0)).or_default();
+            let cost = r.opt_int(1)?.unwrap_or(0);
+            let session = by_session.entry(r.text(0)?).or_default();
             *session = session.saturating_add(cost);
-            let at = r.int(2);
+            let at = r.int(2)?;
             let bucket = at - at.rem_euclid(QUARTER_HOUR_US);
             let scopes = [
                 Some((Scope::Org, ctx.org_id)),
@@ -186,12 +186,12 @@ pub async fn ingest(
                 let sum = rollup.entry((scope, id, bucket)).or_default();
                 *sum = sum.saturating_add(cost);
             }
-            let model = r.opt_text(3).unwrap_or_default();
+            let model = r.opt_text(3)?.unwrap_or_default();
             let sums = totals.entry(model).or_default();
             sums[0] += 1;
             sums[1] = sums[1].saturating_add(cost);
             for (i, sum) in sums[2..].iter_mut().enumerate() {
-                *sum = sum.saturating_add(r.int(4 + i));
+                *sum = sum.saturating_add(r.int(4 + i)?);
             }
         }
     }

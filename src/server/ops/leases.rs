@@ -76,13 +76,13 @@ pub(super) async fn lease_row(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no lease {lease_id} for this key")))?;
     Ok(LeaseRow {
-        id: r.int(0),
-        session_id: r.text(1),
-        granted: r.int(2),
-        consumed: r.int(3),
-        released: r.int(4) != 0,
-        reported: r.opt_int(5),
-        expires: r.int(6),
+        id: r.int(0)?,
+        session_id: r.text(1)?,
+        granted: r.int(2)?,
+        consumed: r.int(3)?,
+        released: r.flag(4)?,
+        reported: r.opt_int(5)?,
+        expires: r.int(6)?,
     })
 }
 
