@@ -3328,7 +3328,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__run)
-            opts="-q -h -V --task --project --quiet --help --version"
+            opts="-q -h -V --task --project --quiet --via --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3339,6 +3339,10 @@ _gw() {
                     return 0
                     ;;
                 --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --via)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

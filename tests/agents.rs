@@ -343,3 +343,64 @@ async fn codex_stops_at_once_on_a_spent_budget_and_shows_why() {
     );
     eprintln!("codex stopped {took:?} after launch");
 }
+
+/// Codex on Azure OpenAI (`gw run codex --via azure`): gw holds the resource key and sends it as
+/// `api-key` with the `api-version`; Codex gets only the session key; the deployment is priced
+/// as the model `[azure.deployments]` names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_on_azure_openai_is_metered() {
+    let Some(bin) = agents_bin() else {
+        eprintln!("GW_TEST_AGENTS_BIN not set: the codex Azure test did not run (see .ci/run)");
+        return;
+    };
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let config = trial.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[azure.deployments]\nmy-gpt5 = \"gpt-5\"\n");
+    std::fs::write(&config, text).unwrap();
+    let args = [
+        "run",
+        "codex",
+        "--via",
+        "azure",
+        "--",
+        "exec",
+        "--skip-git-repo-check",
+        "-m",
+        "my-gpt5",
+        "say pong",
+    ];
+    let env = [
+        ("GW_AZURE_UPSTREAM", mock.url()),
+        ("AZURE_OPENAI_API_KEY", common::AZURE_KEY.to_string()),
+        ("OPENAI_API_KEY", String::new()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = trial.run(&mock, &bin, &args, &env).await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("pong"));
+    let seen = mock.seen();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        assert_eq!(
+            s.path_and_query, "/openai/responses?api-version=2025-04-01-preview",
+            "{s:?}"
+        );
+        assert_eq!(s.headers["api-key"], common::AZURE_KEY);
+        assert!(!s.headers.contains_key("authorization"));
+        assert!(!s.headers.contains_key("x-gw-session-key"));
+        let body: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
+        assert_eq!(body["model"], "my-gpt5");
+    }
+    let rows = trial.rows();
+    assert_eq!(rows.len(), seen.len());
+    let prices = PriceTable::embedded();
+    for row in &rows {
+        assert_eq!(row.provider, "azure");
+        assert_eq!(row.requested_model.as_deref(), Some("my-gpt5"));
+        let model = row.model.as_deref().unwrap();
+        let want = prices.cost(Provider::OpenAi, model, &row.usage).unwrap() as i64;
+        assert!(want > 0);
+        assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+    }
+}

@@ -50,6 +50,14 @@ impl Harness {
     }
 
     async fn start_with(prefix: &str, setup: impl FnOnce(ProxyState) -> ProxyState) -> Harness {
+        Harness::start_priced(prefix, PriceTable::embedded().clone(), setup).await
+    }
+
+    async fn start_priced(
+        prefix: &str,
+        prices: PriceTable,
+        setup: impl FnOnce(ProxyState) -> ProxyState,
+    ) -> Harness {
         let mock = Mock::start().await;
         let dir = tempfile::tempdir().unwrap();
         let ledger_path = dir.path().join("ledger.db");
@@ -57,7 +65,7 @@ impl Harness {
         let upstreams = common::upstreams_at(&format!("{}{prefix}", mock.url()));
         let recorder = Recorder::new(
             writer.handle(),
-            PriceTable::embedded().clone(),
+            prices,
             Attribution {
                 session_id: "test-session".into(),
                 agent: Some("test".into()),
@@ -1175,4 +1183,118 @@ async fn a_held_key_never_follows_a_chatgpt_header_to_chatgpt() {
     let rows = h.rows().await;
     assert_eq!(rows[0].provider, "openai");
     assert_eq!(rows[0].billing, gw::meter::Billing::Api);
+}
+
+/// Azure OpenAI: the session key (as `api-key` or a bearer token) becomes the resource key gw
+/// holds, sent as `api-key`; the `api-version` goes through; a deployment is priced as the
+/// model `[azure.deployments]` maps it to, from the body or from a deployment path.
+#[tokio::test]
+async fn azure_takes_the_held_key_as_api_key_and_prices_deployments_as_their_models() {
+    use gw::meter::Provider;
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(Provider::Azure, common::AZURE_KEY.to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let prices = PriceTable::embedded().with_aliases(
+        Provider::Azure,
+        &[("my-gpt5".to_string(), "gpt-5".to_string())].into(),
+    );
+    let h = Harness::start_priced("", prices, move |state| state.with_auth(auth)).await;
+    let bearer = format!("Bearer {key}");
+    for auth_header in [
+        ("api-key", key.as_str()),
+        ("authorization", bearer.as_str()),
+    ] {
+        let (status, _, _) = send(
+            "POST",
+            &h.url("/azure/openai/responses?api-version=2025-04-01-preview"),
+            &[auth_header, ("x-mock-model", "my-gpt5")],
+            r#"{"model":"my-gpt5","stream":true,"input":"hi"}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{auth_header:?}");
+    }
+    // A deployment path whose body names no model.
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/azure/openai/deployments/my-gpt5/chat/completions?api-version=2025-04-01-preview"),
+        &[("api-key", key.as_str()), ("x-mock-model", "my-gpt5")],
+        r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Without the session key: refused here, never sent.
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/azure/openai/responses?api-version=2025-04-01-preview"),
+        &[("api-key", common::AZURE_KEY)],
+        r#"{"model":"my-gpt5"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for s in &seen {
+        assert_eq!(s.headers["api-key"], common::AZURE_KEY);
+        assert!(!s.headers.contains_key("authorization"), "{:?}", s.headers);
+        assert!(s.path_and_query.contains("api-version=2025-04-01-preview"));
+    }
+    assert_eq!(
+        seen[0].path_and_query,
+        "/openai/responses?api-version=2025-04-01-preview"
+    );
+    let rows = h.rows().await;
+    assert_eq!(
+        rows.len(),
+        3,
+        "the refused request reached no upstream and is no row"
+    );
+    for row in &rows {
+        assert_eq!(row.provider, "azure");
+        assert_eq!(row.requested_model.as_deref(), Some("my-gpt5"), "{row:?}");
+        let want = PriceTable::embedded()
+            .cost(Provider::OpenAi, "gpt-5", &row.usage)
+            .unwrap() as i64;
+        assert!(want > 0);
+        assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+    }
+}
+
+/// A provider with no default upstream that nobody configured is named with the fix.
+#[tokio::test]
+async fn an_azure_request_without_an_azure_upstream_says_how_to_set_one() {
+    use gw::meter::Provider;
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
+    let upstream = gw::config::Upstream::parse(&mock.url()).unwrap();
+    let upstreams = gw::config::Upstreams::try_from_fn::<()>(|p| {
+        Ok((p != Provider::Azure).then(|| upstream.clone()))
+    })
+    .unwrap();
+    let recorder = Recorder::new(
+        writer.handle(),
+        PriceTable::embedded().clone(),
+        Attribution::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = proxy::serve(listener, ProxyState::new(upstreams, recorder));
+    let (status, _, body) = send(
+        "POST",
+        &format!("http://{}/azure/openai/responses", proxy.local_addr()),
+        &[],
+        r#"{"model":"my-gpt5"}"#,
+    )
+    .await;
+    // The session check comes first when a session has one; this proxy has none.
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body:?}");
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("[upstream] azure") && text.contains("GW_AZURE_UPSTREAM"),
+        "{text}"
+    );
+    assert!(mock.seen().is_empty());
+    proxy.shutdown(Duration::from_secs(5)).await;
+    writer.shutdown().unwrap();
 }

@@ -8,6 +8,7 @@ pub const PROFILE: Profile = Profile {
     name: "claude",
     binary: "claude",
     npm_package: "@anthropic-ai/claude-code",
+    vias: &[],
     wire,
 };
 

@@ -3,13 +3,14 @@
 //! Those flags are visible to every local user, so they carry no secret: the session key is
 //! read from the environment, and MCP servers' env from a 0600 file.
 
-use super::{Profile, WireContext, WireError, Wiring};
+use super::{Profile, Via, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
 pub const PROFILE: Profile = Profile {
     name: "codex",
     binary: "codex",
     npm_package: "@openai/codex",
+    vias: &[Via::Azure],
     wire,
 };
 
@@ -18,21 +19,41 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     // Nothing secret goes on codex's command line, which any local user can read: the session
     // key travels in the environment (`env_key`, `env_http_headers`), never in the base URL.
     w.set("GW_SESSION_KEY", ctx.session_key);
-    let base = format!("{}/{}/v1", ctx.origin, Provider::OpenAi.as_str());
-    let auth = if ctx.holds(Provider::OpenAi) {
-        r#"env_key="GW_SESSION_KEY""#.to_string()
-    } else {
-        // The user's own ChatGPT login or key, passed through untouched; the session key
-        // proves the request is this session's in a header of its own.
-        format!(
-            r#"requires_openai_auth=true,env_http_headers={{{}="GW_SESSION_KEY"}}"#,
-            toml_str(super::SESSION_KEY_HEADER)
-        )
+    let provider = match ctx.via {
+        None => {
+            let base = format!("{}/{}/v1", ctx.origin, Provider::OpenAi.as_str());
+            let auth = if ctx.holds(Provider::OpenAi) {
+                r#"env_key="GW_SESSION_KEY""#.to_string()
+            } else {
+                // The user's own ChatGPT login or key, passed through untouched; the session key
+                // proves the request is this session's in a header of its own.
+                format!(
+                    r#"requires_openai_auth=true,env_http_headers={{{}="GW_SESSION_KEY"}}"#,
+                    toml_str(super::SESSION_KEY_HEADER)
+                )
+            };
+            format!(
+                r#"model_providers.gw={{name="gw",base_url={},{auth},wire_api="responses"}}"#,
+                toml_str(&base)
+            )
+        }
+        // Azure's dated API: `<resource>/openai/responses?api-version=…`, the resource key in
+        // `api-key` (here the session key, which gw swaps for the key it holds), the deployment
+        // as the model (`-m`).
+        Some(Via::Azure) => {
+            if !ctx.holds(Provider::Azure) {
+                return Err(WireError::Unsafe {
+                    message: "gw run codex --via azure needs the Azure OpenAI key: set AZURE_OPENAI_API_KEY, or azure = \"…\" under [providers] in gw's credentials file".into(),
+                });
+            }
+            let base = format!("{}/{}/openai", ctx.origin, Provider::Azure.as_str());
+            format!(
+                r#"model_providers.gw={{name="gw (Azure OpenAI)",base_url={},env_http_headers={{"api-key"="GW_SESSION_KEY"}},query_params={{api-version={}}},wire_api="responses"}}"#,
+                toml_str(&base),
+                toml_str(ctx.azure_api_version)
+            )
+        }
     };
-    let provider = format!(
-        r#"model_providers.gw={{name="gw",base_url={},{auth},wire_api="responses"}}"#,
-        toml_str(&base)
-    );
     if takes_no_daemon(ctx.args) {
         // Codex's TUI warns on every launch that `-c` overrides keep it from its shared
         // background server; run it embedded, as those overrides need anyway.
@@ -122,6 +143,49 @@ mod tests {
             assert_eq!(pair[0], "-c");
             toml::from_str::<toml::Table>(&pair[1]).unwrap_or_else(|e| panic!("{}: {e}", pair[1]));
         }
+    }
+}
+
+#[cfg(test)]
+mod azure_tests {
+    use super::*;
+    use crate::agents::tests::Fixture;
+
+    #[test]
+    fn via_azure_sends_the_session_key_as_api_key_with_the_api_version() {
+        let f = Fixture::new();
+        let ctx = WireContext {
+            via: Some(Via::Azure),
+            ..f.context(&[Provider::Azure], &|_| None)
+        };
+        let w = PROFILE.wire(&ctx).unwrap();
+        let provider = w
+            .args
+            .iter()
+            .find(|a| a.starts_with("model_providers.gw="))
+            .unwrap();
+        let table: toml::Table = toml::from_str(provider).unwrap();
+        let gw = &table["model_providers"]["gw"];
+        assert_eq!(
+            gw["base_url"].as_str(),
+            Some("http://127.0.0.1:9/azure/openai")
+        );
+        assert_eq!(
+            gw["env_http_headers"]["api-key"].as_str(),
+            Some("GW_SESSION_KEY")
+        );
+        assert_eq!(
+            gw["query_params"]["api-version"].as_str(),
+            Some("2025-04-01-preview")
+        );
+        assert!(gw.get("env_key").is_none());
+
+        let ctx = WireContext {
+            via: Some(Via::Azure),
+            ..f.context(&[], &|_| None)
+        };
+        let e = PROFILE.wire(&ctx).unwrap_err().to_string();
+        assert!(e.contains("AZURE_OPENAI_API_KEY"), "{e}");
     }
 }
 

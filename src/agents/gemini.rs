@@ -9,6 +9,7 @@ pub const PROFILE: Profile = Profile {
     name: "gemini",
     binary: "gemini",
     npm_package: "@google/gemini-cli",
+    vias: &[],
     wire,
 };
 

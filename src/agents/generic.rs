@@ -7,7 +7,7 @@ use crate::meter::{Provider, PROVIDERS};
 pub fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
     for (name, value) in exports(
-        &|p| ctx.base(p).to_string(),
+        &|p| ctx.base_urls.get(&p).cloned(),
         &|p| ctx.holds(p),
         ctx.session_key,
     ) {
@@ -17,17 +17,21 @@ pub fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
 }
 
 /// The variables that point any program at the proxy, in order: each provider's base-URL
-/// variables (`base` gives its base URL), the session key in the first key variable of each
+/// variables (`base` gives its base URL, `None` for a provider with no upstream, whose
+/// variables are left as the user set them), the session key in the first key variable of each
 /// provider `holds` says gw has the key of, then `GW_SESSION_KEY`.
 pub fn exports(
-    base: &dyn Fn(Provider) -> String,
+    base: &dyn Fn(Provider) -> Option<String>,
     holds: &dyn Fn(Provider) -> bool,
     session_key: &str,
 ) -> Vec<(&'static str, String)> {
     let mut exports = Vec::new();
     for info in PROVIDERS {
+        let Some(base) = base(info.provider) else {
+            continue;
+        };
         for (name, suffix) in info.base_url_vars {
-            exports.push((*name, format!("{}{suffix}", base(info.provider))));
+            exports.push((*name, format!("{base}{suffix}")));
         }
     }
     for info in PROVIDERS {
@@ -46,7 +50,10 @@ mod tests {
 
     #[test]
     fn every_base_url_then_the_keys_gw_holds() {
-        let fixture = Fixture::new();
+        let mut fixture = Fixture::new();
+        // A provider with no upstream (Azure unconfigured) has no base: its variables stay
+        // the user's.
+        fixture.bases.remove(&Provider::Azure);
         let env = |_: &str| None;
         let held = [Provider::Gemini, Provider::Anthropic];
         let w = wire(&fixture.context(&held, &env)).unwrap();
@@ -63,5 +70,29 @@ mod tests {
                 ("GW_SESSION_KEY", "gws-key"),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod azure_tests {
+    use super::*;
+    use crate::agents::tests::Fixture;
+
+    #[test]
+    fn an_azure_upstream_exports_its_endpoint_and_key() {
+        let fixture = Fixture::new();
+        let env = |_: &str| None;
+        let w = wire(&fixture.context(&[Provider::Azure], &env)).unwrap();
+        let get = |name: &str| {
+            w.env
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            get("AZURE_OPENAI_ENDPOINT"),
+            Some("http://127.0.0.1:9/azure")
+        );
+        assert_eq!(get("AZURE_OPENAI_API_KEY"), Some("gws-key"));
     }
 }

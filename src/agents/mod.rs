@@ -51,6 +51,56 @@ impl McpServer {
     }
 }
 
+/// An enterprise route an agent can take instead of its provider's own API
+/// (`gw run codex --via azure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Azure OpenAI, for Codex.
+    Azure,
+}
+
+impl Via {
+    pub const ALL: [Via; 1] = [Via::Azure];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Azure => "azure",
+        }
+    }
+
+    /// The route `name` names for the agent `profile`, or what to write instead.
+    pub fn for_agent(profile: &Profile, name: &str) -> Result<Via, String> {
+        let known: Vec<&str> = profile.vias.iter().map(|v| v.as_str()).collect();
+        let via = Via::ALL.into_iter().find(|v| v.as_str() == name.trim());
+        match via {
+            Some(v) if profile.vias.contains(&v) => Ok(v),
+            _ if known.is_empty() => Err(format!(
+                "gw runs {} through its provider's own API only; `{name}` is not a route it takes (--via or [agents.{}] via)",
+                profile.name, profile.name
+            )),
+            _ => Err(format!(
+                "gw runs {} --via {} only; `{name}` is not one of them",
+                profile.name,
+                known.join(" or ")
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod via_tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_per_agent_and_unknown_ones_named() {
+        assert_eq!(Via::for_agent(&codex::PROFILE, "azure"), Ok(Via::Azure));
+        let e = Via::for_agent(&codex::PROFILE, "bedrock").unwrap_err();
+        assert!(e.contains("--via azure only"), "{e}");
+        let e = Via::for_agent(&claude::PROFILE, "azure").unwrap_err();
+        assert!(e.contains("own API only"), "{e}");
+    }
+}
+
 /// What a profile is given to wire its agent.
 pub struct WireContext<'a> {
     /// Base URL per provider, without any version path, e.g. `http://127.0.0.1:P/anthropic` (or
@@ -70,6 +120,10 @@ pub struct WireContext<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// The user's own arguments, which follow the wiring's.
     pub args: &'a [String],
+    /// The enterprise route, when the agent takes one.
+    pub via: Option<Via>,
+    /// `[azure] api_version`.
+    pub azure_api_version: &'a str,
 }
 
 impl WireContext<'_> {
@@ -109,6 +163,8 @@ pub struct Profile {
     pub binary: &'static str,
     /// The npm package that installs it (for the "not installed" message and its version).
     pub npm_package: &'static str,
+    /// The enterprise routes gw can point it at.
+    pub vias: &'static [Via],
     wire: fn(&WireContext) -> Result<Wiring, WireError>,
 }
 
@@ -319,6 +375,8 @@ pub(crate) mod tests {
                 mcp: &self.mcp,
                 env,
                 args: &[],
+                via: None,
+                azure_api_version: "2025-04-01-preview",
             }
         }
 

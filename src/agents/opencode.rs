@@ -8,6 +8,7 @@ pub const PROFILE: Profile = Profile {
     name: "opencode",
     binary: "opencode",
     npm_package: "opencode-ai",
+    vias: &[],
     wire,
 };
 

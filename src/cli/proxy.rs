@@ -43,7 +43,11 @@ pub async fn run(config: Config, args: ProxyArgs) -> anyhow::Result<ExitCode> {
     }
     let (auth, session_id) = (session.auth.clone(), session.id.clone());
     // What `gw run -- cmd` sets, and the session's id.
-    let mut exports = agents::exports(&|p| session.base_url(p), &|p| auth.holds(p), auth.key());
+    let mut exports = agents::exports(
+        &|p| config.upstreams.get(p).map(|_| session.base_url(p)),
+        &|p| auth.holds(p),
+        auth.key(),
+    );
     exports.push(("GW_SESSION_ID", session_id.clone()));
     // Whoever reads these may stop reading (`gw proxy | head -1`): the proxy serves on regardless.
     let mut out = std::io::stdout().lock();

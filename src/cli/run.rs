@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// No summary line at exit.
     #[arg(long, short)]
     quiet: bool,
+    /// Send the agent's requests through an enterprise route: `azure` (Codex on Azure OpenAI).
+    /// Default: `[agents.<name>] via` in the config.
+    #[arg(long, value_name = "ROUTE")]
+    via: Option<String>,
     /// Arguments for the agent, or the command to run when no agent is named.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -112,9 +116,30 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let base_urls: BTreeMap<Provider, String> = Provider::ALL
         .into_iter()
+        // A provider without an upstream (Azure unconfigured) gets no variables.
+        .filter(|&p| config.upstreams.get(p).is_some())
         .map(|p| (p, session.base_url(p)))
         .collect();
     let origin = format!("http://{}", session.proxy.local_addr());
+    let via = match &target {
+        Target::Agent(profile) => {
+            let name = args.via.clone().or_else(|| {
+                config
+                    .agents
+                    .get(profile.name)
+                    .and_then(|a| a.via.clone())
+            });
+            name.map(|n| agents::Via::for_agent(profile, &n))
+                .transpose()
+                .map_err(anyhow::Error::msg)?
+        }
+        Target::Command if args.via.is_some() => {
+            return Err(anyhow!(
+                "--via names an agent's route (gw run codex --via azure); point any other command at the variables gw exports (AZURE_OPENAI_ENDPOINT)"
+            ))
+        }
+        Target::Command => None,
+    };
     let ctx = WireContext {
         base_urls: &base_urls,
         origin: &origin,
@@ -125,6 +150,8 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         mcp: &config.mcp_servers,
         env: &env,
         args: &child_args,
+        via,
+        azure_api_version: config.azure.api_version(),
     };
     let wiring = match &target {
         Target::Agent(profile) => profile.wire(&ctx)?,

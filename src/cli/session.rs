@@ -90,7 +90,9 @@ impl Session {
         // The org's prices go last: they replace a local `[prices]` entry of the same model, so
         // a developer cannot price a model the org priced lower to spend less of its budgets.
         // Local entries still price models the org has not.
-        let mut prices = PriceTable::embedded().with_overrides(&config.prices);
+        let mut prices = PriceTable::embedded()
+            .with_overrides(&config.prices)
+            .with_aliases(Provider::Azure, &config.azure.deployments);
         if let Some(team) = &team {
             prices = prices.with_overrides(team.prices());
         }

@@ -50,6 +50,61 @@ pub struct FileConfig {
     /// Local caps on this machine's spend per day, week or month (no server needed).
     #[serde(skip_serializing_if = "BudgetSection::is_empty")]
     pub budget: BudgetSection,
+    /// Azure OpenAI: the API version and what each deployment runs.
+    #[serde(skip_serializing_if = "AzureSection::is_empty")]
+    pub azure: AzureSection,
+}
+
+/// `[azure]`: how gw talks to an Azure OpenAI resource (its URL is `[upstream] azure`).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AzureSection {
+    /// The `api-version` agents send (default 2025-04-01-preview).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Deployment name → the model it runs, for prices: `[azure.deployments] my-gpt5 = "gpt-5"`.
+    /// A deployment not listed is priced by the model its answers name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<String, String>,
+}
+
+impl AzureSection {
+    pub const DEFAULT_API_VERSION: &str = "2025-04-01-preview";
+
+    fn is_empty(&self) -> bool {
+        self == &AzureSection::default()
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.api_version
+            .as_deref()
+            .unwrap_or(AzureSection::DEFAULT_API_VERSION)
+    }
+
+    /// Errors are `(config key, what to write instead)`.
+    fn validate(&self, prices: &PriceTable) -> Result<(), (String, String)> {
+        if let Some(v) = &self.api_version {
+            if v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
+                return Err((
+                    "azure.api_version".into(),
+                    format!("{v:?} is not an API version; write it like \"2025-04-01-preview\""),
+                ));
+            }
+        }
+        for (deployment, model) in &self.deployments {
+            if prices.lookup(Provider::OpenAi, model).is_none() {
+                return Err((
+                    format!("azure.deployments.{deployment}"),
+                    format!("gw has no price for {model:?}; name the OpenAI model the deployment runs (like \"gpt-5\"), or price it with [prices.\"{model}\"]"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
@@ -58,6 +113,9 @@ pub struct AgentSection {
     /// The agent's executable (default: its name looked up on PATH).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// The enterprise route the agent takes by default (`gw run <agent> --via` overrides it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
@@ -109,23 +167,24 @@ pub struct Config {
     pub team: TeamSettings,
     /// `[budget]`: what `gw run` and `gw proxy` may spend per period without a server.
     pub local_budgets: Vec<LocalBudget>,
+    pub azure: AzureSection,
     /// `[proxy]`: what a session under a budget or allow-list lets through.
     pub policy: ProxyPolicy,
 }
 
 /// Every provider's upstream.
 #[derive(Debug, Clone)]
-pub struct Upstreams([Upstream; Provider::ALL.len()]);
+pub struct Upstreams([Option<Upstream>; Provider::ALL.len()]);
 
 impl Upstreams {
     /// Each provider's upstream as `f` gives it.
-    pub fn from_fn(f: impl FnMut(Provider) -> Upstream) -> Upstreams {
-        Upstreams(Provider::ALL.map(f))
+    pub fn from_fn(mut f: impl FnMut(Provider) -> Upstream) -> Upstreams {
+        Upstreams(Provider::ALL.map(|p| Some(f(p))))
     }
 
     /// Each provider's upstream as `f` gives it, or the first error, in the table's order.
     pub fn try_from_fn<E>(
-        mut f: impl FnMut(Provider) -> Result<Upstream, E>,
+        mut f: impl FnMut(Provider) -> Result<Option<Upstream>, E>,
     ) -> Result<Upstreams, E> {
         let mut upstreams = Vec::with_capacity(Provider::ALL.len());
         for provider in Provider::ALL {
@@ -136,9 +195,11 @@ impl Upstreams {
         ))
     }
 
-    pub fn get(&self, provider: Provider) -> &Upstream {
+    /// The provider's upstream; `None` for one with no default that nobody configured
+    /// (Azure's is each company's own resource).
+    pub fn get(&self, provider: Provider) -> Option<&Upstream> {
         // `Provider::ALL` is in variant order (see `meter::PROVIDERS`).
-        &self.0[provider as usize]
+        self.0[provider as usize].as_ref()
     }
 }
 
@@ -197,13 +258,16 @@ impl Config {
             let (value, source_name) = match (env(info.upstream_var), file.upstream.get(provider)) {
                 (Some(v), _) => (v, info.upstream_var.to_string()),
                 (None, Some(v)) => (v.to_string(), file_source.clone()),
+                (None, None) if info.default_upstream.is_empty() => return Ok(None),
                 (None, None) => (info.default_upstream.to_string(), "default".to_string()),
             };
-            Upstream::parse(&value).map_err(|message| ConfigError::Invalid {
-                key: format!("upstream.{}", info.name),
-                source_name,
-                message,
-            })
+            Upstream::parse(&value)
+                .map(Some)
+                .map_err(|message| ConfigError::Invalid {
+                    key: format!("upstream.{}", info.name),
+                    source_name,
+                    message,
+                })
         })?;
 
         let (listen_text, listen_source) = match (env(env_vars::GW_LISTEN), &file.proxy.listen) {
@@ -270,6 +334,17 @@ impl Config {
             source_name: file_source.clone(),
             message,
         })?;
+        if !file.azure.deployments.is_empty() || file.azure.api_version.is_some() {
+            // Built only when needed: parsing the price table costs more than the rest.
+            let prices = PriceTable::embedded().with_overrides(&file.prices);
+            file.azure
+                .validate(&prices)
+                .map_err(|(key, message)| ConfigError::Invalid {
+                    key,
+                    source_name: file_source.clone(),
+                    message,
+                })?;
+        }
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
             None => config_path
@@ -283,6 +358,7 @@ impl Config {
             team,
             policy,
             local_budgets,
+            azure: file.azure.clone(),
             agents: file.agents,
             mcp_servers: file.mcp.servers,
             config_path,
@@ -310,7 +386,7 @@ impl Config {
             developer: self.developer.clone(),
             upstream: Provider::ALL
                 .into_iter()
-                .map(|p| (p, self.upstreams.get(p).redacted()))
+                .filter_map(|p| Some((p, self.upstreams.get(p)?.redacted())))
                 .collect(),
             proxy: ProxySection {
                 listen: Some(self.listen.to_string()),
@@ -325,6 +401,7 @@ impl Config {
             },
             server: self.team.section(),
             budget: budget::section(&self.local_budgets),
+            azure: self.azure.clone(),
         };
         let body = toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot render: {e}\n"));
@@ -387,12 +464,48 @@ mod tests {
     }
 
     #[test]
+    fn azure_has_no_default_upstream_and_its_deployments_must_be_priced() {
+        let (config, _dir) = load(&[], None);
+        let config = config.unwrap();
+        assert!(config.upstreams.get(Provider::Azure).is_none());
+        assert_eq!(
+            config.azure.api_version(),
+            AzureSection::DEFAULT_API_VERSION
+        );
+        assert!(
+            !config.render().contains("azure ="),
+            "an unset upstream is not shown"
+        );
+
+        let file = "[upstream]\nazure = \"https://acme.openai.azure.com\"\n\n[azure]\napi_version = \"2024-10-21\"\n\n[azure.deployments]\nmy-gpt5 = \"gpt-5\"\n";
+        let (config, _dir) = load(&[], Some(file));
+        let config = config.unwrap();
+        assert_eq!(
+            config.upstreams.get(Provider::Azure).unwrap().base(),
+            "https://acme.openai.azure.com"
+        );
+        assert_eq!(config.azure.api_version(), "2024-10-21");
+        assert_eq!(config.azure.deployments["my-gpt5"], "gpt-5");
+
+        for (file, key) in [
+            (
+                "[azure.deployments]\nmine = \"no-such-model\"\n",
+                "azure.deployments.mine",
+            ),
+            ("[azure]\napi_version = \"x&y=z\"\n", "azure.api_version"),
+        ] {
+            let e = load(&[], Some(file)).0.unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
     fn defaults_without_a_file() {
         let (config, _dir) = load(&[], None);
         let config = config.unwrap();
         assert!(!config.config_file_found);
         assert_eq!(
-            config.upstreams.get(Provider::Anthropic).base(),
+            config.upstreams.get(Provider::Anthropic).unwrap().base(),
             "https://api.anthropic.com"
         );
         assert_eq!(config.listen.to_string(), "127.0.0.1:0");
@@ -409,11 +522,11 @@ mod tests {
         );
         let config = config.unwrap();
         assert_eq!(
-            config.upstreams.get(Provider::OpenAi).base(),
+            config.upstreams.get(Provider::OpenAi).unwrap().base(),
             "http://127.0.0.1:7/env"
         );
         assert_eq!(
-            config.upstreams.get(Provider::Gemini).base(),
+            config.upstreams.get(Provider::Gemini).unwrap().base(),
             "http://127.0.0.1:9/g"
         );
     }

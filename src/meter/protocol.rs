@@ -37,8 +37,18 @@ impl Protocol {
             {
                 Protocol::CodeAssist
             }
+            // Azure OpenAI: `/openai/responses?api-version=…`, `/openai/v1/responses`, and the
+            // deployment-based `/openai/deployments/<name>/…` of both.
+            Provider::Azure if path.starts_with("/openai/") && path.ends_with("/responses") => {
+                Protocol::OpenAiResponses
+            }
             // Gemini also serves an OpenAI-compatible endpoint under `/v1beta/openai/`.
             Provider::OpenAi | Provider::Gemini if path.ends_with("/chat/completions") => {
+                Protocol::OpenAiChat
+            }
+            Provider::Azure
+                if path.starts_with("/openai/") && path.ends_with("/chat/completions") =>
+            {
                 Protocol::OpenAiChat
             }
             Provider::Gemini
@@ -73,6 +83,24 @@ impl std::fmt::Display for Protocol {
     }
 }
 
+/// The model a request's path names, where its provider puts one there: Gemini's
+/// `/models/<model>:<method>`, Azure's `/openai/deployments/<deployment>/…`.
+pub fn path_model(provider: Provider, path: &str) -> Option<String> {
+    match provider {
+        Provider::Gemini => gemini_path_model(path),
+        Provider::Azure => azure_path_deployment(path),
+        _ => None,
+    }
+}
+
+/// The deployment an Azure OpenAI path names (`/openai/deployments/<name>/…`), if any: there the
+/// body may carry no model, and the deployment stands for it.
+fn azure_path_deployment(path: &str) -> Option<String> {
+    let rest = strip_query(path).strip_prefix("/openai/deployments/")?;
+    let name = rest.split('/').next().unwrap_or_default();
+    (!name.is_empty() && rest.len() > name.len()).then(|| name.to_owned())
+}
+
 /// The model named in a Gemini URL path (`/v1beta/models/<model>:<method>`), if any.
 pub fn gemini_path_model(path: &str) -> Option<String> {
     const MODELS: &str = "/models/";
@@ -105,6 +133,50 @@ fn split_method(segment: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn azure_paths_and_deployments() {
+        use Protocol::*;
+        for (path, want) in [
+            (
+                "/openai/responses?api-version=2025-04-01-preview",
+                OpenAiResponses,
+            ),
+            ("/openai/v1/responses", OpenAiResponses),
+            (
+                "/openai/deployments/my-gpt5/responses?api-version=x",
+                OpenAiResponses,
+            ),
+            (
+                "/openai/deployments/my-gpt5/chat/completions?api-version=x",
+                OpenAiChat,
+            ),
+            ("/openai/v1/chat/completions", OpenAiChat),
+            ("/openai/v1/models", Other),
+            ("/v1/responses", Other),
+            ("/responses", Other),
+        ] {
+            assert_eq!(Protocol::classify(Provider::Azure, path), want, "{path}");
+        }
+        assert_eq!(
+            path_model(
+                Provider::Azure,
+                "/openai/deployments/my-gpt5/chat/completions?x=1"
+            ),
+            Some("my-gpt5".into())
+        );
+        for path in [
+            "/openai/deployments/my-gpt5",
+            "/openai/deployments//x",
+            "/openai/responses",
+        ] {
+            assert_eq!(path_model(Provider::Azure, path), None, "{path}");
+        }
+        assert_eq!(
+            path_model(Provider::OpenAi, "/openai/deployments/d/x"),
+            None
+        );
+    }
 
     #[test]
     fn classifies_paths() {

@@ -19,6 +19,8 @@ pub enum Provider {
     /// Google's Code Assist API, where Gemini CLI signed in with a Google account sends its.
     #[serde(rename = "codeassist")]
     CodeAssist,
+    /// Azure OpenAI: OpenAI's models in a company's Azure resource, by deployment name.
+    Azure,
 }
 
 /// The shape of the error bodies a provider's clients read, so that an agent shows gw's message
@@ -150,6 +152,22 @@ pub const PROVIDERS: &[ProviderInfo] = &[
         base_url_vars: &[],
         error_shape: ErrorShape::Google,
     },
+    ProviderInfo {
+        provider: Provider::Azure,
+        name: "azure",
+        family: Provider::OpenAi,
+        billing: Billing::Api,
+        // Each company's own resource: no default.
+        default_upstream: "",
+        upstream_var: "GW_AZURE_UPSTREAM",
+        upstream_doc: "Azure OpenAI resource, e.g. https://<resource>.openai.azure.com",
+        key_vars: &["AZURE_OPENAI_API_KEY"],
+        key_doc:
+            "read by `gw run`: as ANTHROPIC_API_KEY, for Azure OpenAI (sent upstream as `api-key`)",
+        login_vars: &[],
+        base_url_vars: &[("AZURE_OPENAI_ENDPOINT", "")],
+        error_shape: ErrorShape::OpenAi,
+    },
 ];
 
 // `Provider::info` indexes the table by variant: entry `i` must be variant `i`.
@@ -182,7 +200,7 @@ impl Provider {
     }
 
     /// The path prefix and ledger name: `anthropic`, `openai`, `gemini`, `chatgpt`,
-    /// `codeassist`.
+    /// `codeassist`, `azure`.
     pub fn as_str(self) -> &'static str {
         self.info().name
     }

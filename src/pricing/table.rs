@@ -25,6 +25,9 @@ pub struct PriceTable {
     models: [BTreeMap<String, ModelPrice>; 3],
     /// From config, any provider; names are lower-case. They win over `models`.
     overrides: BTreeMap<String, ModelPrice>,
+    /// Names a route gives models that are not model names (Azure's deployments), each to the
+    /// model it runs: `(route, lower-cased name) → model`.
+    aliases: BTreeMap<(Provider, String), String>,
 }
 
 /// The shape of `prices.json`.
@@ -73,6 +76,7 @@ impl PriceTable {
             version: file.version,
             models,
             overrides: BTreeMap::new(),
+            aliases: BTreeMap::new(),
         })
     }
 
@@ -95,6 +99,26 @@ impl PriceTable {
 
     /// The table version recorded with every cost, e.g. `litellm-1.77.3`, or
     /// `litellm-1.77.3+local` when config overrides are applied.
+    /// Prices `provider`'s names in `aliases` as the models they stand for (`[azure.deployments]
+    /// my-gpt5 = "gpt-5"`).
+    pub fn with_aliases(
+        &self,
+        provider: Provider,
+        aliases: &BTreeMap<String, String>,
+    ) -> PriceTable {
+        let mut table = self.clone();
+        for (name, model) in aliases {
+            table.aliases.insert(
+                (provider, name.trim().to_lowercase()),
+                model.trim().to_string(),
+            );
+        }
+        if !table.aliases.is_empty() && !table.version.ends_with(LOCAL_SUFFIX) {
+            table.version.push_str(LOCAL_SUFFIX);
+        }
+        table
+    }
+
     pub fn version(&self) -> &str {
         &self.version
     }
@@ -115,6 +139,10 @@ impl PriceTable {
     /// then the table; each with the name as sent, then ever looser forms of it (see
     /// `normalize_model`). `None` for a model gw has no price for.
     pub fn resolve(&self, provider: Provider, model: &str) -> Option<(&str, &ModelPrice)> {
+        let model = self
+            .aliases
+            .get(&(provider, model.trim().to_lowercase()))
+            .map_or(model, String::as_str);
         // A subscription route's models are its family's, at its family's prices.
         let provider = provider.family();
         let names = candidates(provider, model);
@@ -158,7 +186,9 @@ fn provider_index(provider: Provider) -> usize {
         Provider::Anthropic => 0,
         Provider::OpenAi => 1,
         Provider::Gemini => 2,
-        Provider::ChatGpt | Provider::CodeAssist => unreachable!("a family is a price provider"),
+        Provider::ChatGpt | Provider::CodeAssist | Provider::Azure => {
+            unreachable!("a family is a price provider")
+        }
     }
 }
 

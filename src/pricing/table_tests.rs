@@ -414,3 +414,21 @@ fn from_json_reports_bad_tables() {
         "{err}"
     );
 }
+
+#[test]
+fn a_route_alias_prices_as_its_model_and_only_on_its_route() {
+    let table = PriceTable::embedded().with_aliases(
+        Provider::Azure,
+        &[("My-GPT5".to_string(), "gpt-5".to_string())].into(),
+    );
+    let gpt5 = table.lookup(Provider::OpenAi, "gpt-5").unwrap();
+    assert_eq!(table.lookup(Provider::Azure, "my-gpt5"), Some(gpt5));
+    assert_eq!(table.lookup(Provider::Azure, " MY-GPT5 "), Some(gpt5));
+    assert_eq!(
+        table.lookup(Provider::OpenAi, "my-gpt5"),
+        None,
+        "not off its route"
+    );
+    assert_eq!(table.lookup(Provider::Azure, "other-deployment"), None);
+    assert!(table.version().ends_with("+local"));
+}

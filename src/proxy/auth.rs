@@ -36,6 +36,8 @@ pub enum CredentialPlace {
     XApiKey,
     Bearer,
     XGoogApiKey,
+    /// Azure OpenAI's `api-key` header.
+    ApiKey,
     QueryKey,
 }
 
@@ -89,6 +91,9 @@ impl SessionAuth {
         if is_key(header_str("x-goog-api-key")) {
             return Admission::Credential(CredentialPlace::XGoogApiKey);
         }
+        if is_key(header_str("api-key")) {
+            return Admission::Credential(CredentialPlace::ApiKey);
+        }
         let query_key = path_and_query
             .split_once('?')
             .and_then(|(_, q)| q.split('&').find_map(|pair| pair.strip_prefix("key=")));
@@ -128,11 +133,17 @@ impl SessionAuth {
                 headers.remove(header::AUTHORIZATION);
                 set(headers, "x-api-key", real.cloned());
             }
+            // Azure OpenAI takes its resource key as `api-key`, however the agent sent it.
+            CredentialPlace::Bearer | CredentialPlace::ApiKey if provider == Provider::Azure => {
+                headers.remove(header::AUTHORIZATION);
+                set(headers, "api-key", real.cloned());
+            }
             CredentialPlace::Bearer => set(
                 headers,
                 "authorization",
                 real.map(|k| format!("Bearer {k}")),
             ),
+            CredentialPlace::ApiKey => set(headers, "api-key", real.cloned()),
             CredentialPlace::XGoogApiKey => set(headers, "x-goog-api-key", real.cloned()),
             CredentialPlace::QueryKey => {
                 let (path, query) = path_and_query

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
 use crate::ledger::{Row, WriterHandle};
-use crate::meter::{gemini_path_model, Billing, Extracted, Protocol, Provider, RequestInfo};
+use crate::meter::{path_model, Billing, Extracted, Protocol, Provider, RequestInfo};
 use crate::pricing::{PriceTable, UnpricedPolicy};
 
 use super::metering::MeterFeed;
@@ -148,11 +148,7 @@ impl RequestContext {
         agent_session_id: Option<String>,
     ) -> RequestContext {
         let endpoint = route::path_only(upstream_path_and_query).to_string();
-        let path_model = if provider == Provider::Gemini {
-            gemini_path_model(&endpoint)
-        } else {
-            None
-        };
+        let path_model = path_model(provider, &endpoint);
         RequestContext {
             _open: Open::new(&recorder.open),
             recorder,

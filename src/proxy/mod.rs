@@ -27,8 +27,8 @@ use tokio::task::JoinHandle;
 use crate::config::{ProxyPolicy, Upstreams};
 use crate::first_request::FirstRequest;
 use crate::meter::{
-    gemini_path_model, inject_include_usage, ChatUsageChunkFilter, Protocol, Provider, RequestTap,
-    ResponseTap,
+    gemini_path_model, inject_include_usage, path_model, ChatUsageChunkFilter, Protocol, Provider,
+    RequestTap, ResponseTap,
 };
 use crate::pricing::UnpricedPolicy;
 use policy::{BodyError, Endpoint};
@@ -394,7 +394,14 @@ fn admit(
             None,
             StatusCode::NOT_FOUND,
             "not_found",
-            "gw proxy: unknown path; requests go under /anthropic/, /openai/, /gemini/, /chatgpt/ or /codeassist/",
+            &format!(
+                "gw proxy: unknown path; requests go under {}",
+                crate::meter::PROVIDERS
+                    .iter()
+                    .map(|p| format!("/{}/", p.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )));
     };
     let mut upstream_path = upstream_path.to_string();
@@ -441,7 +448,21 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         Err(answer) => return *answer,
     };
     let upstream_path = upstream_path.as_str();
-    let upstream = state.upstreams.get(provider);
+    let Some(upstream) = state.upstreams.get(provider) else {
+        let info = provider.info();
+        return error_response(
+            Some(provider),
+            StatusCode::BAD_GATEWAY,
+            "api_error",
+            &format!(
+                "gw proxy: no upstream for {name}: set [upstream] {name} in gw's config file, or {var} \
+                 ({doc})",
+                name = info.name,
+                var = info.upstream_var,
+                doc = info.upstream_doc
+            ),
+        );
+    };
     let mut context = InFlight::new(RequestContext::new(
         state.recorder.clone(),
         provider,
@@ -518,7 +539,11 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         let model = match context.protocol {
             Protocol::Gemini => gemini_path_model(route::path_only(upstream_path))
                 .ok_or_else(|| "the path names no model".to_string()),
-            _ => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
+            // A body without a model may be sent to a path that names one (Azure's deployments).
+            _ => peeked.and_then(|m| {
+                m.or_else(|| path_model(provider, route::path_only(upstream_path)))
+                    .ok_or_else(|| "the body names no model".to_string())
+            }),
         };
         let admitted = admit_to_gate(state, gate, provider, unmeterable, model).await;
         match admitted {

@@ -58,6 +58,12 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
                         .any(|base| model_list(path, base)))
                     || (post && gemini_count_tokens(path))
             }
+            // Azure OpenAI's model and deployment lists, on the v1 API and the dated one.
+            Provider::Azure => {
+                read && ["/openai/v1/models", "/openai/models", "/openai/deployments"]
+                    .iter()
+                    .any(|base| model_list(path, base))
+            }
             // Codex on a ChatGPT plan lists its models before a turn.
             Provider::ChatGpt => read && model_list(path, "/backend-api/codex/models"),
             // Gemini CLI on a Google login: setup, quota, experiments and telemetry calls,

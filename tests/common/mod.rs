@@ -41,6 +41,9 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
+/// The Azure OpenAI resource key the mock takes (as `api-key`).
+pub const AZURE_KEY: &str = "azure-test-key";
+
 /// A request the mock received.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -200,6 +203,25 @@ async fn respond(
     if let Some(method) = path.split("/v1internal:").nth(1) {
         return code_assist(method, &body);
     }
+    // Azure OpenAI: the resource key in `api-key`, and `api-version` off the v1 API.
+    if path.starts_with("/openai/") {
+        if parts.headers.get("api-key").and_then(|v| v.to_str().ok()) != Some(AZURE_KEY) {
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                "application/json",
+                full(
+                    r#"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint."}}"#,
+                ),
+            );
+        }
+        if !path.starts_with("/openai/v1/") && !path.contains("api-version=") {
+            return reply(
+                StatusCode::NOT_FOUND,
+                "application/json",
+                full(r#"{"error":{"code":"404","message":"Resource not found"}}"#),
+            );
+        }
+    }
     let (fixture_name, content_type) = match () {
         _ if path.contains("/v1/messages") => {
             if stream {
@@ -208,15 +230,26 @@ async fn respond(
                 ("anthropic_messages.json", "application/json")
             }
         }
-        // OpenAI's API, or ChatGPT's backend for Codex on a ChatGPT plan.
-        _ if path.contains("/v1/responses") || path.contains("/backend-api/codex/responses") => {
+        // OpenAI's API, ChatGPT's backend for Codex on a ChatGPT plan, or Azure OpenAI.
+        _ if path.contains("/v1/responses")
+            || path.contains("/backend-api/codex/responses")
+            || (path.starts_with("/openai/")
+                && path.split('?').next().unwrap_or("").ends_with("/responses")) =>
+        {
             if stream {
                 ("openai_responses_stream.sse", "text/event-stream")
             } else {
                 ("openai_responses.json", "application/json")
             }
         }
-        _ if path.contains("/v1/chat/completions") => {
+        _ if path.contains("/v1/chat/completions")
+            || (path.starts_with("/openai/")
+                && path
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .ends_with("/chat/completions")) =>
+        {
             if stream {
                 ("openai_chat_stream.sse", "text/event-stream")
             } else {
