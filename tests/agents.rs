@@ -404,3 +404,78 @@ async fn codex_on_azure_openai_is_metered() {
         assert_eq!(row.cost_nanos, Some(want), "{row:?}");
     }
 }
+
+/// `gw run <agent> --via vertex` against the mock: gw's service account gets a token from the
+/// mock's token endpoint and every model call carries it (the mock refuses any other), under
+/// gw's project; the agent sees neither the key file nor the token; rows are priced as the
+/// publisher's model.
+async fn vertex_trial(agent: &str, args: &[&str], priced_as: Provider, extra: &[(&str, &str)]) {
+    let Some(bin) = agents_bin() else {
+        eprintln!("GW_TEST_AGENTS_BIN not set: the {agent} Vertex test did not run (see .ci/run)");
+        return;
+    };
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let sa = common::google_service_account(trial.dir.path(), &mock, "acme-ai");
+    let config = trial.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[vertex]\ncredentials = \"{}\"\n", sa.display()));
+    std::fs::write(&config, text).unwrap();
+    let mut env = vec![("GW_VERTEX_UPSTREAM", mock.url())];
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = trial.run(&mock, &bin, args, &env).await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pong"),
+        "{}",
+        explain(&output)
+    );
+    let seen = mock.seen();
+    let calls: Vec<_> = seen
+        .iter()
+        .filter(|s| s.path_and_query != "/token")
+        .collect();
+    assert!(!calls.is_empty());
+    for s in &calls {
+        eprintln!("{agent}: mock answered {} {}", s.method, s.path_and_query);
+        assert!(
+            s.path_and_query
+                .contains("/projects/acme-ai/locations/global/publishers/"),
+            "{s:?}"
+        );
+        assert_eq!(
+            s.headers["authorization"],
+            format!("Bearer {}", common::GOOGLE_TOKEN)
+        );
+    }
+    let rows = trial.rows();
+    assert_eq!(rows.len(), calls.len(), "{rows:#?}");
+    let prices = PriceTable::embedded();
+    let metered: Vec<&Row> = rows.iter().filter(|r| !r.usage.is_zero()).collect();
+    assert!(!metered.is_empty(), "{rows:#?}");
+    for row in metered {
+        assert_eq!(row.provider, "vertex");
+        let model = row.model.as_deref().unwrap();
+        let want = prices.cost(priced_as, model, &row.usage).map(|c| c as i64);
+        assert!(want.is_some_and(|c| c > 0), "{row:?}");
+        assert_eq!(row.cost_nanos, want, "{row:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_on_vertex_is_metered() {
+    let args = ["run", "claude", "--via", "vertex", "--", "-p", "say pong"];
+    vertex_trial("claude", &args, Provider::Anthropic, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_cli_on_vertex_is_metered() {
+    let args = ["run", "gemini", "--via", "vertex", "--", "-p", "say pong"];
+    vertex_trial(
+        "gemini",
+        &args,
+        Provider::Gemini,
+        &[("GEMINI_CLI_TRUST_WORKSPACE", "true")],
+    )
+    .await;
+}

@@ -1298,3 +1298,103 @@ async fn an_azure_request_without_an_azure_upstream_says_how_to_set_one() {
     proxy.shutdown(Duration::from_secs(5)).await;
     writer.shutdown().unwrap();
 }
+
+/// Vertex AI with gw's Google credentials: the session key (a header, or an API key) goes, gw's
+/// access token from the service account's token endpoint comes in its place; an express-mode
+/// path gets gw's project; Claude is priced as Anthropic's model, Gemini as Google's; any path
+/// that is not a model call of gw's project is refused before a token is even asked for.
+#[tokio::test]
+async fn vertex_gets_gws_google_token_and_only_for_model_calls_of_its_project() {
+    use gw::meter::Provider;
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(Provider::Vertex, "google-service-account".to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let token_mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sa = common::google_service_account(dir.path(), &token_mock, "acme-ai");
+    let google = std::sync::Arc::new(
+        gw::proxy::google::GoogleCredentials::from_file(&sa, None, "global").unwrap(),
+    );
+    assert_eq!(google.project(), "acme-ai");
+    let h = Harness::start_with("", move |state| state.with_auth(auth).with_google(google)).await;
+
+    let claude = "/vertex/v1/projects/acme-ai/locations/global/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict";
+    let (status, _, _) = send(
+        "POST",
+        &h.url(claude),
+        &[("x-gw-session-key", key.as_str()), ("x-api-key", "leaked")],
+        r#"{"anthropic_version":"vertex-2023-10-16","stream":true,"max_tokens":64,"messages":[]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let express =
+        "/vertex/v1beta1/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse";
+    let (status, _, _) = send(
+        "POST",
+        &h.url(express),
+        &[("x-goog-api-key", key.as_str())],
+        r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/vertex/v1/projects/someone-else/locations/global/publishers/google/models/gemini-2.5-pro:generateContent",
+        "/vertex/v1/projects/acme-ai/locations/global/endpoints/e1:predict",
+    ] {
+        let (status, _, body) = send("POST", &h.url(path), &[("x-goog-api-key", key.as_str())], "{}").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(String::from_utf8_lossy(&body).contains("acme-ai"), "{path}");
+    }
+
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for s in &seen {
+        assert_eq!(
+            s.headers["authorization"],
+            format!("Bearer {}", common::GOOGLE_TOKEN)
+        );
+        for gone in ["x-api-key", "x-goog-api-key", "x-gw-session-key"] {
+            assert!(!s.headers.contains_key(gone), "{gone}: {:?}", s.headers);
+        }
+    }
+    assert_eq!(
+        seen[1].path_and_query,
+        "/v1beta1/projects/acme-ai/locations/global/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+    );
+    let tokens: Vec<_> = token_mock.seen();
+    assert_eq!(tokens.len(), 1, "one token, reused: {tokens:?}");
+
+    let rows = h.rows().await;
+    assert_eq!(
+        rows.len(),
+        2,
+        "refused requests reached nothing and are no rows"
+    );
+    let prices = PriceTable::embedded();
+    let (claude_row, gemini_row) = (&rows[0], &rows[1]);
+    assert_eq!(claude_row.provider, "vertex");
+    assert_eq!(
+        claude_row.requested_model.as_deref(),
+        Some("claude-sonnet-4-5@20250929")
+    );
+    let want = prices
+        .cost(
+            Provider::Anthropic,
+            claude_row.model.as_deref().unwrap(),
+            &claude_row.usage,
+        )
+        .unwrap() as i64;
+    assert!(want > 0);
+    assert_eq!(claude_row.cost_nanos, Some(want), "{claude_row:?}");
+    assert_eq!(gemini_row.provider, "vertex");
+    let want = prices
+        .cost(
+            Provider::Gemini,
+            gemini_row.model.as_deref().unwrap(),
+            &gemini_row.usage,
+        )
+        .unwrap() as i64;
+    assert!(want > 0);
+    assert_eq!(gemini_row.cost_nanos, Some(want), "{gemini_row:?}");
+}

@@ -1,26 +1,50 @@
 //! Claude Code: `ANTHROPIC_BASE_URL` (no `/v1`), the session key in `ANTHROPIC_AUTH_TOKEN`,
 //! MCP through `--mcp-config <file>`.
 
-use super::{write_private, Profile, WireContext, WireError, Wiring};
+use super::{write_private, Profile, Via, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
 pub const PROFILE: Profile = Profile {
     name: "claude",
     binary: "claude",
     npm_package: "@anthropic-ai/claude-code",
-    vias: &[],
+    vias: &[Via::Vertex],
     wire,
 };
 
 fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let mut w = Wiring::default();
-    w.set("ANTHROPIC_BASE_URL", ctx.base(Provider::Anthropic));
-    if ctx.holds(Provider::Anthropic) {
-        // As `ANTHROPIC_API_KEY`, a key Claude Code has not seen before makes it ask the user
-        // to approve it (and Enter picks "No"), on every launch as the key is new each session.
-        // As a bearer token it is used without a question; the proxy swaps it for the held key
-        // in `x-api-key`.
-        w.set("ANTHROPIC_AUTH_TOKEN", ctx.session_key);
+    match ctx.via {
+        // Vertex: Claude's own Google auth is skipped (gw's token goes upstream); the session
+        // key travels in a header of its own, in the environment, never in argv. The project
+        // and location in its paths are gw's, which the proxy checks.
+        Some(Via::Vertex) => {
+            let Some((project, location)) = ctx.vertex else {
+                return Err(super::no_google_credentials("claude"));
+            };
+            w.set("CLAUDE_CODE_USE_VERTEX", "1");
+            w.set("CLAUDE_CODE_SKIP_VERTEX_AUTH", "1");
+            w.set(
+                "ANTHROPIC_VERTEX_BASE_URL",
+                format!("{}/{}/v1", ctx.origin, Provider::Vertex.as_str()),
+            );
+            w.set("ANTHROPIC_VERTEX_PROJECT_ID", project);
+            w.set("CLOUD_ML_REGION", location);
+            w.set(
+                "ANTHROPIC_CUSTOM_HEADERS",
+                format!("{}: {}", super::SESSION_KEY_HEADER, ctx.session_key),
+            );
+        }
+        _ => {
+            w.set("ANTHROPIC_BASE_URL", ctx.base(Provider::Anthropic));
+            if ctx.holds(Provider::Anthropic) {
+                // As `ANTHROPIC_API_KEY`, a key Claude Code has not seen before makes it ask the user
+                // to approve it (and Enter picks "No"), on every launch as the key is new each session.
+                // As a bearer token it is used without a question; the proxy swaps it for the held key
+                // in `x-api-key`.
+                w.set("ANTHROPIC_AUTH_TOKEN", ctx.session_key);
+            }
+        }
     }
     // No telemetry or update checks past the proxy: they would leave the machine unmetered.
     w.set("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
@@ -67,6 +91,38 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&w.args[1]).unwrap()).unwrap();
         assert_eq!(file["mcpServers"]["echo"]["command"], "/bin/echo-mcp");
         assert_eq!(file["mcpServers"]["echo"]["type"], "stdio");
+    }
+
+    #[test]
+    fn via_vertex_skips_claudes_google_auth_and_sends_the_session_key_in_a_header() {
+        let f = Fixture::new();
+        let ctx = WireContext {
+            via: Some(Via::Vertex),
+            ..f.context(&[Provider::Anthropic, Provider::Vertex], &|_| None)
+        };
+        let w = PROFILE.wire(&ctx).unwrap();
+        assert_eq!(get(&w, "CLAUDE_CODE_USE_VERTEX"), Some("1"));
+        assert_eq!(get(&w, "CLAUDE_CODE_SKIP_VERTEX_AUTH"), Some("1"));
+        assert_eq!(
+            get(&w, "ANTHROPIC_VERTEX_BASE_URL"),
+            Some("http://127.0.0.1:9/vertex/v1")
+        );
+        assert_eq!(get(&w, "ANTHROPIC_VERTEX_PROJECT_ID"), Some("proj"));
+        assert_eq!(get(&w, "CLOUD_ML_REGION"), Some("global"));
+        assert_eq!(
+            get(&w, "ANTHROPIC_CUSTOM_HEADERS"),
+            Some("x-gw-session-key: gws-key")
+        );
+        assert_eq!(get(&w, "ANTHROPIC_AUTH_TOKEN"), None);
+        assert_eq!(get(&w, "ANTHROPIC_BASE_URL"), None);
+        assert!(!w.args.join(" ").contains("gws-key"));
+
+        let ctx = WireContext {
+            vertex: None,
+            ..ctx
+        };
+        let e = PROFILE.wire(&ctx).unwrap_err().to_string();
+        assert!(e.contains("[vertex] credentials"), "{e}");
     }
 
     #[test]

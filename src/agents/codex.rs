@@ -20,7 +20,8 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     // key travels in the environment (`env_key`, `env_http_headers`), never in the base URL.
     w.set("GW_SESSION_KEY", ctx.session_key);
     let provider = match ctx.via {
-        None => {
+        // Vertex is not one of codex's routes (`PROFILE.vias`): its own API.
+        None | Some(Via::Vertex) => {
             let base = format!("{}/{}/v1", ctx.origin, Provider::OpenAi.as_str());
             let auth = if ctx.holds(Provider::OpenAi) {
                 r#"env_key="GW_SESSION_KEY""#.to_string()

@@ -2,14 +2,14 @@
 //! (in gw's 0700 runtime dir; Gemini refuses one under a world-writable dir) that selects API-key
 //! auth and carries MCP servers, merged with any system settings the user already points at.
 
-use super::{merge_json, write_private, Profile, WireContext, WireError, Wiring};
+use super::{merge_json, write_private, Profile, Via, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
 pub const PROFILE: Profile = Profile {
     name: "gemini",
     binary: "gemini",
     npm_package: "@google/gemini-cli",
-    vias: &[],
+    vias: &[Via::Vertex],
     wire,
 };
 
@@ -26,7 +26,10 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         });
     }
     let mut w = Wiring::default();
-    w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
+    let vertex = ctx.via == Some(Via::Vertex);
+    if !vertex {
+        w.set("GOOGLE_GEMINI_BASE_URL", ctx.base(Provider::Gemini));
+    }
     let mut settings = match (ctx.env)(SETTINGS_VAR).and_then(|p| std::fs::read_to_string(p).ok()) {
         Some(text) => serde_json::from_str(&text).map_err(|e| WireError::UserJson {
             var: SETTINGS_VAR.into(),
@@ -37,7 +40,23 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     // Signed in with Google, Gemini CLI talks to Code Assist instead of the Gemini API: through
     // gw too, whichever login it ends up using.
     w.set("CODE_ASSIST_ENDPOINT", ctx.base(Provider::CodeAssist));
-    if ctx.holds(Provider::Gemini) {
+    if vertex {
+        // Vertex in express mode: the session key as its API key (`x-goog-api-key`), which
+        // the proxy replaces with gw's Google token, adding gw's project to the path.
+        if ctx.vertex.is_none() {
+            return Err(super::no_google_credentials("gemini"));
+        }
+        w.set("GOOGLE_GENAI_USE_VERTEXAI", "true");
+        w.set(
+            "GOOGLE_VERTEX_BASE_URL",
+            format!("{}/{}", ctx.origin, Provider::Vertex.as_str()),
+        );
+        w.set("GOOGLE_API_KEY", ctx.session_key);
+        merge_json(
+            &mut settings,
+            serde_json::json!({"security": {"auth": {"selectedType": "vertex-ai"}}}),
+        );
+    } else if ctx.holds(Provider::Gemini) {
         w.set("GEMINI_API_KEY", ctx.session_key);
         merge_json(
             &mut settings,
@@ -61,7 +80,11 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     let path = ctx.runtime_dir.join("gemini-settings.json");
     write_private(&path, &settings.to_string())?;
     w.set(SETTINGS_VAR, path.display().to_string());
-    if ctx.holds(Provider::Gemini) && !reads_system_settings(&path) && !user_chose_auth(ctx) {
+    if !vertex
+        && ctx.holds(Provider::Gemini)
+        && !reads_system_settings(&path)
+        && !user_chose_auth(ctx)
+    {
         w.notices.push(format!(
             "gw: Gemini CLI reads the settings gw gives it only from files root owns, so it will ask how to sign in: pick \"Use Gemini API key\" once (gw has set the key), or add \"security\": {{\"auth\": {{\"selectedType\": \"gemini-api-key\"}}}} to {}. Until then gw's MCP servers do not reach it either",
             user_settings(ctx).display()
@@ -106,6 +129,31 @@ fn user_chose_auth(ctx: &WireContext) -> bool {
 mod tests {
     use super::*;
     use crate::agents::tests::{get, Fixture};
+
+    #[test]
+    fn via_vertex_takes_express_mode_with_the_session_key() {
+        let f = Fixture::new();
+        let ctx = WireContext {
+            via: Some(Via::Vertex),
+            ..f.context(&[Provider::Gemini, Provider::Vertex], &|_| None)
+        };
+        let w = PROFILE.wire(&ctx).unwrap();
+        assert_eq!(get(&w, "GOOGLE_GENAI_USE_VERTEXAI"), Some("true"));
+        assert_eq!(
+            get(&w, "GOOGLE_VERTEX_BASE_URL"),
+            Some("http://127.0.0.1:9/vertex")
+        );
+        assert_eq!(get(&w, "GOOGLE_API_KEY"), Some("gws-key"));
+        assert_eq!(get(&w, "GEMINI_API_KEY"), None);
+        assert_eq!(get(&w, "GOOGLE_GEMINI_BASE_URL"), None);
+        let settings = std::fs::read_to_string(get(&w, SETTINGS_VAR).unwrap()).unwrap();
+        assert!(settings.contains("vertex-ai"), "{settings}");
+        let ctx = WireContext {
+            vertex: None,
+            ..ctx
+        };
+        assert!(PROFILE.wire(&ctx).is_err());
+    }
 
     #[test]
     fn refuses_a_runtime_dir_below_a_world_writable_one() {

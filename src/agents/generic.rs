@@ -65,6 +65,7 @@ mod tests {
                 ("OPENAI_BASE_URL", "http://127.0.0.1:9/openai/v1"),
                 ("GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:9/gemini"),
                 ("GEMINI_BASE_URL", "http://127.0.0.1:9/gemini"),
+                ("GOOGLE_VERTEX_BASE_URL", "http://127.0.0.1:9/vertex"),
                 ("ANTHROPIC_API_KEY", "gws-key"),
                 ("GEMINI_API_KEY", "gws-key"),
                 ("GW_SESSION_KEY", "gws-key"),

@@ -57,14 +57,17 @@ impl McpServer {
 pub enum Via {
     /// Azure OpenAI, for Codex.
     Azure,
+    /// Google Vertex AI, for Claude Code and Gemini CLI.
+    Vertex,
 }
 
 impl Via {
-    pub const ALL: [Via; 1] = [Via::Azure];
+    pub const ALL: [Via; 2] = [Via::Azure, Via::Vertex];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Via::Azure => "azure",
+            Via::Vertex => "vertex",
         }
     }
 
@@ -97,7 +100,19 @@ mod via_tests {
         let e = Via::for_agent(&codex::PROFILE, "bedrock").unwrap_err();
         assert!(e.contains("--via azure only"), "{e}");
         let e = Via::for_agent(&claude::PROFILE, "azure").unwrap_err();
+        assert!(e.contains("--via vertex only"), "{e}");
+        let e = Via::for_agent(&opencode::PROFILE, "vertex").unwrap_err();
         assert!(e.contains("own API only"), "{e}");
+        assert_eq!(Via::for_agent(&gemini::PROFILE, "vertex"), Ok(Via::Vertex));
+    }
+}
+
+/// The error for `--via vertex` when gw holds no Google credentials.
+pub(crate) fn no_google_credentials(agent: &str) -> WireError {
+    WireError::Unsafe {
+        message: format!(
+            "gw run {agent} --via vertex needs gw's Google credentials: set [vertex] credentials = \"<service-account key>.json\" in gw's config (or GOOGLE_APPLICATION_CREDENTIALS in gw's environment)"
+        ),
     }
 }
 
@@ -124,6 +139,8 @@ pub struct WireContext<'a> {
     pub via: Option<Via>,
     /// `[azure] api_version`.
     pub azure_api_version: &'a str,
+    /// The Google Cloud project and location of gw's Vertex credentials, when it holds some.
+    pub vertex: Option<(&'a str, &'a str)>,
 }
 
 impl WireContext<'_> {
@@ -377,6 +394,7 @@ pub(crate) mod tests {
                 args: &[],
                 via: None,
                 azure_api_version: "2025-04-01-preview",
+                vertex: Some(("proj", "global")),
             }
         }
 

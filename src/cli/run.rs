@@ -34,7 +34,8 @@ pub struct RunArgs {
     /// No summary line at exit.
     #[arg(long, short)]
     quiet: bool,
-    /// Send the agent's requests through an enterprise route: `azure` (Codex on Azure OpenAI).
+    /// Send the agent's requests through an enterprise route: `azure` (Codex on Azure OpenAI) or
+    /// `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw's Google credentials).
     /// Default: `[agents.<name>] via` in the config.
     #[arg(long, value_name = "ROUTE")]
     via: Option<String>,
@@ -152,6 +153,10 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         args: &child_args,
         via,
         azure_api_version: config.azure.api_version(),
+        vertex: session
+            .google
+            .as_deref()
+            .map(|g| (g.project(), g.location())),
     };
     let wiring = match &target {
         Target::Agent(profile) => profile.wire(&ctx)?,

@@ -16,6 +16,7 @@ use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
+use crate::proxy::google::GoogleCredentials;
 use crate::proxy::{self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth};
 use crate::sync::{self, Notices, TeamSession};
 
@@ -38,6 +39,34 @@ pub struct Session {
     pub refusals: Arc<Refusals>,
     writer: LedgerWriter,
     team: Option<TeamSession>,
+    /// gw's Google credentials for Vertex AI, when it holds some.
+    pub google: Option<Arc<GoogleCredentials>>,
+}
+
+/// gw's Google credentials: `[vertex] credentials` (an error when unusable: the user named it),
+/// else `GOOGLE_APPLICATION_CREDENTIALS` in gw's environment when it is a service-account key
+/// (another kind, like a gcloud user login, is left to the tools that read it).
+fn google_credentials(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<Arc<GoogleCredentials>>> {
+    let vertex = &config.vertex;
+    let load = |path: &std::path::Path| {
+        GoogleCredentials::from_file(path, vertex.project.as_deref(), vertex.location())
+    };
+    if let Some(path) = &vertex.credentials {
+        return Ok(Some(Arc::new(load(path).map_err(anyhow::Error::msg)?)));
+    }
+    let Some(path) = env("GOOGLE_APPLICATION_CREDENTIALS") else {
+        return Ok(None);
+    };
+    match load(std::path::Path::new(&path)) {
+        Ok(google) => Ok(Some(Arc::new(google))),
+        Err(e) => {
+            tracing::debug!("GOOGLE_APPLICATION_CREDENTIALS is not a key gw can use: {e}");
+            Ok(None)
+        }
+    }
 }
 
 impl Session {
@@ -55,7 +84,13 @@ impl Session {
             .as_ref()
             .and_then(|l| crate::server::secret::key_id(&l.key))
             .map(str::to_string);
-        let auth = Arc::new(SessionAuth::new(credentials.provider_keys(env)));
+        let google = google_credentials(config, env)?;
+        let mut held = credentials.provider_keys(env);
+        if google.is_some() {
+            // gw holds Vertex: its token replaces the agent's credential (never this marker).
+            held.insert(Provider::Vertex, "google-service-account".into());
+        }
+        let auth = Arc::new(SessionAuth::new(held));
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let attribution = attribution::discover(
             &cwd,
@@ -100,6 +135,9 @@ impl Session {
         let mut state = ProxyState::new(config.upstreams.clone(), recorder)
             .with_auth(auth.clone())
             .with_policy(config.policy.clone());
+        if let Some(google) = &google {
+            state = state.with_google(google.clone());
+        }
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
             if !config.local_budgets.is_empty() {
@@ -126,6 +164,7 @@ impl Session {
         let proxy = proxy::serve(listener, state);
         Ok(Session {
             id,
+            google,
             auth,
             proxy,
             notices,

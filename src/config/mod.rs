@@ -53,6 +53,55 @@ pub struct FileConfig {
     /// Azure OpenAI: the API version and what each deployment runs.
     #[serde(skip_serializing_if = "AzureSection::is_empty")]
     pub azure: AzureSection,
+    /// Vertex AI: gw's Google credentials, project and location.
+    #[serde(skip_serializing_if = "VertexSection::is_empty")]
+    pub vertex: VertexSection,
+}
+
+/// `[vertex]`: the Google Cloud project gw sends Vertex AI requests for, with its own
+/// credentials (the endpoint is `[upstream] vertex`).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VertexSection {
+    /// A service-account key file (JSON) gw gets access tokens with (default:
+    /// GOOGLE_APPLICATION_CREDENTIALS in gw's environment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<PathBuf>,
+    /// The project (default: the key's own `project_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The location in request paths (default `global`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl VertexSection {
+    fn is_empty(&self) -> bool {
+        self == &VertexSection::default()
+    }
+
+    pub fn location(&self) -> &str {
+        self.location.as_deref().unwrap_or("global")
+    }
+
+    /// Errors are `(config key, what to write instead)`: the project and location go into
+    /// request paths as they are.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let segment = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        for (key, value) in [("project", &self.project), ("location", &self.location)] {
+            if let Some(v) = value.as_deref().filter(|v| !segment(v)) {
+                return Err((
+                    format!("vertex.{key}"),
+                    format!("{v:?} is not a Google Cloud {key} name; use letters, digits and -"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[azure]`: how gw talks to an Azure OpenAI resource (its URL is `[upstream] azure`).
@@ -168,6 +217,7 @@ pub struct Config {
     /// `[budget]`: what `gw run` and `gw proxy` may spend per period without a server.
     pub local_budgets: Vec<LocalBudget>,
     pub azure: AzureSection,
+    pub vertex: VertexSection,
     /// `[proxy]`: what a session under a budget or allow-list lets through.
     pub policy: ProxyPolicy,
 }
@@ -345,6 +395,13 @@ impl Config {
                     message,
                 })?;
         }
+        file.vertex
+            .validate()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                key,
+                source_name: file_source.clone(),
+                message,
+            })?;
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
             None => config_path
@@ -359,6 +416,7 @@ impl Config {
             policy,
             local_budgets,
             azure: file.azure.clone(),
+            vertex: file.vertex.clone(),
             agents: file.agents,
             mcp_servers: file.mcp.servers,
             config_path,
@@ -402,6 +460,7 @@ impl Config {
             server: self.team.section(),
             budget: budget::section(&self.local_budgets),
             azure: self.azure.clone(),
+            vertex: self.vertex.clone(),
         };
         let body = toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot render: {e}\n"));
@@ -493,6 +552,29 @@ mod tests {
                 "azure.deployments.mine",
             ),
             ("[azure]\napi_version = \"x&y=z\"\n", "azure.api_version"),
+        ] {
+            let e = load(&[], Some(file)).0.unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn vertex_project_and_location_go_into_paths_so_they_are_checked() {
+        let (config, _dir) = load(&[], None);
+        let config = config.unwrap();
+        assert_eq!(config.vertex.location(), "global");
+        assert_eq!(
+            config.upstreams.get(Provider::Vertex).unwrap().base(),
+            "https://aiplatform.googleapis.com"
+        );
+        let file =
+            "[vertex]\nproject = \"acme-ai\"\nlocation = \"us-east5\"\ncredentials = \"/k.json\"\n";
+        let config = load(&[], Some(file)).0.unwrap();
+        assert_eq!(config.vertex.location(), "us-east5");
+        assert_eq!(config.vertex.project.as_deref(), Some("acme-ai"));
+        for (file, key) in [
+            ("[vertex]\nproject = \"a/b\"\n", "vertex.project"),
+            ("[vertex]\nlocation = \"../x\"\n", "vertex.location"),
         ] {
             let e = load(&[], Some(file)).0.unwrap_err().to_string();
             assert!(e.contains(key), "{e}");

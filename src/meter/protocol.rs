@@ -59,6 +59,24 @@ impl Protocol {
             {
                 Protocol::Gemini
             }
+            // Vertex: Claude by `rawPredict` (Anthropic's Messages in and out, the model in the
+            // path), Gemini by its own methods. `count-tokens:rawPredict` is not a model call.
+            Provider::Vertex
+                if path.contains("/publishers/anthropic/models/")
+                    && gemini_path_model(path).is_some_and(|m| m != "count-tokens")
+                    && matches!(gemini_method(path), Some("rawPredict" | "streamRawPredict")) =>
+            {
+                Protocol::AnthropicMessages
+            }
+            Provider::Vertex
+                if path.contains("/publishers/google/models/")
+                    && matches!(
+                        gemini_method(path),
+                        Some("generateContent" | "streamGenerateContent")
+                    ) =>
+            {
+                Protocol::Gemini
+            }
             _ => Protocol::Other,
         }
     }
@@ -87,7 +105,7 @@ impl std::fmt::Display for Protocol {
 /// `/models/<model>:<method>`, Azure's `/openai/deployments/<deployment>/…`.
 pub fn path_model(provider: Provider, path: &str) -> Option<String> {
     match provider {
-        Provider::Gemini => gemini_path_model(path),
+        Provider::Gemini | Provider::Vertex => gemini_path_model(path),
         Provider::Azure => azure_path_deployment(path),
         _ => None,
     }
@@ -133,6 +151,68 @@ fn split_method(segment: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vertex_paths() {
+        use Protocol::*;
+        let p = "/v1/projects/p/locations/us-east5/publishers";
+        for (path, want) in [
+            (
+                format!("{p}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"),
+                AnthropicMessages,
+            ),
+            (
+                format!("{p}/anthropic/models/claude-opus-4-6:rawPredict"),
+                AnthropicMessages,
+            ),
+            (
+                format!("{p}/anthropic/models/count-tokens:rawPredict"),
+                Other,
+            ),
+            (
+                format!("{p}/anthropic/models/claude-opus-4-6:predict"),
+                Other,
+            ),
+            (
+                format!("{p}/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"),
+                Gemini,
+            ),
+            (
+                format!("{p}/google/models/gemini-2.5-pro%3AgenerateContent"),
+                Gemini,
+            ),
+            (
+                format!("{p}/google/models/gemini-2.5-pro:countTokens"),
+                Other,
+            ),
+            (
+                "/v1beta1/publishers/google/models/gemini-2.5-pro:generateContent".to_string(),
+                Gemini,
+            ),
+        ] {
+            assert_eq!(Protocol::classify(Provider::Vertex, &path), want, "{path}");
+        }
+        assert_eq!(
+            path_model(
+                Provider::Vertex,
+                &format!("{p}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict")
+            ),
+            Some("claude-sonnet-4-5@20250929".into())
+        );
+        assert_eq!(
+            Provider::Vertex.priced_as(&format!("{p}/anthropic/models/x:rawPredict")),
+            Provider::Anthropic
+        );
+        assert_eq!(
+            Provider::Vertex.priced_as(&format!("{p}/google/models/x:generateContent")),
+            Provider::Vertex
+        );
+        assert_eq!(Provider::Vertex.family(), Provider::Gemini);
+        assert_eq!(
+            Provider::Azure.priced_as("/openai/responses"),
+            Provider::Azure
+        );
+    }
 
     #[test]
     fn azure_paths_and_deployments() {

@@ -21,6 +21,8 @@ pub enum Provider {
     CodeAssist,
     /// Azure OpenAI: OpenAI's models in a company's Azure resource, by deployment name.
     Azure,
+    /// Google Vertex AI: Gemini, and Anthropic's Claude, in a company's Google Cloud project.
+    Vertex,
 }
 
 /// The shape of the error bodies a provider's clients read, so that an agent shows gw's message
@@ -168,6 +170,23 @@ pub const PROVIDERS: &[ProviderInfo] = &[
         base_url_vars: &[("AZURE_OPENAI_ENDPOINT", "")],
         error_shape: ErrorShape::OpenAi,
     },
+    ProviderInfo {
+        provider: Provider::Vertex,
+        name: "vertex",
+        // Gemini's unless the path names Anthropic's publisher (`Provider::priced_as`).
+        family: Provider::Gemini,
+        billing: Billing::Api,
+        default_upstream: "https://aiplatform.googleapis.com",
+        upstream_var: "GW_VERTEX_UPSTREAM",
+        upstream_doc: "Vertex AI endpoint, e.g. https://us-east5-aiplatform.googleapis.com",
+        // gw's Google credentials are a service-account key file ([vertex] credentials), not
+        // an API key.
+        key_vars: &[],
+        key_doc: "",
+        login_vars: &["GOOGLE_APPLICATION_CREDENTIALS"],
+        base_url_vars: &[("GOOGLE_VERTEX_BASE_URL", "")],
+        error_shape: ErrorShape::Google,
+    },
 ];
 
 // `Provider::info` indexes the table by variant: entry `i` must be variant `i`.
@@ -200,7 +219,7 @@ impl Provider {
     }
 
     /// The path prefix and ledger name: `anthropic`, `openai`, `gemini`, `chatgpt`,
-    /// `codeassist`, `azure`.
+    /// `codeassist`, `azure`, `vertex`.
     pub fn as_str(self) -> &'static str {
         self.info().name
     }
@@ -208,6 +227,16 @@ impl Provider {
     /// Whose models, prices and error shapes a route has (see [`ProviderInfo::family`]).
     pub fn family(self) -> Provider {
         self.info().family
+    }
+
+    /// The route a request to `path` is priced as: Vertex serves Anthropic's models under
+    /// `/publishers/anthropic/`, priced as Anthropic's; otherwise the route itself (its family's
+    /// prices, with its own aliases such as Azure's deployments).
+    pub fn priced_as(self, path: &str) -> Provider {
+        match self {
+            Provider::Vertex if path.contains("/publishers/anthropic/") => Provider::Anthropic,
+            _ => self,
+        }
     }
 
     /// How requests on this route are paid for when nothing in them says otherwise.

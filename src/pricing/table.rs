@@ -186,7 +186,7 @@ fn provider_index(provider: Provider) -> usize {
         Provider::Anthropic => 0,
         Provider::OpenAi => 1,
         Provider::Gemini => 2,
-        Provider::ChatGpt | Provider::CodeAssist | Provider::Azure => {
+        Provider::ChatGpt | Provider::CodeAssist | Provider::Azure | Provider::Vertex => {
             unreachable!("a family is a price provider")
         }
     }

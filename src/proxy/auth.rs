@@ -112,6 +112,20 @@ impl SessionAuth {
         headers: &mut HeaderMap,
         path_and_query: &mut String,
     ) {
+        if provider == Provider::Vertex {
+            // gw's Google token replaces any credential on Vertex (proxy::google): the session
+            // key only goes.
+            match place {
+                CredentialPlace::XApiKey => drop(headers.remove("x-api-key")),
+                CredentialPlace::Bearer => drop(headers.remove(header::AUTHORIZATION)),
+                CredentialPlace::XGoogApiKey => drop(headers.remove("x-goog-api-key")),
+                CredentialPlace::ApiKey => drop(headers.remove("api-key")),
+                CredentialPlace::QueryKey => {
+                    *path_and_query = without_query_key(path_and_query);
+                }
+            }
+            return;
+        }
         let real = self.held.get(&provider);
         let set = |headers: &mut HeaderMap, name: &'static str, value: Option<String>| match value
             .and_then(|v| HeaderValue::from_str(&v).ok())
@@ -163,6 +177,22 @@ impl SessionAuth {
                 };
             }
         }
+    }
+}
+
+/// `path?a=1&key=k&b=2` → `path?a=1&b=2`.
+fn without_query_key(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_string();
+    };
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.starts_with("key="))
+        .collect();
+    if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", rest.join("&"))
     }
 }
 

@@ -120,6 +120,9 @@ pub struct RequestContext {
     started: Instant,
     started_at_us: i64,
     pub provider: Provider,
+    /// The route the request is priced as (Vertex: Anthropic's for Claude; see
+    /// `Provider::priced_as`).
+    pub price_provider: Provider,
     pub protocol: Protocol,
     endpoint: String,
     path_model: Option<String>,
@@ -155,6 +158,7 @@ impl RequestContext {
             started: Instant::now(),
             started_at_us: unix_micros(SystemTime::now()),
             provider,
+            price_provider: provider.priced_as(&endpoint),
             protocol: Protocol::classify(provider, upstream_path_and_query),
             endpoint,
             path_model,
@@ -206,7 +210,7 @@ impl RequestContext {
             (Some(0), None)
         } else {
             self.recorder.cost(
-                self.provider,
+                self.price_provider,
                 [model.as_deref(), requested_model.as_deref()],
                 &usage,
             )

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod context;
 pub mod gate;
+pub mod google;
 mod metering;
 mod policy;
 pub mod route;
@@ -70,6 +71,8 @@ pub struct ProxyState {
     policy: ProxyPolicy,
     upstream_idle: Duration,
     refusals: Arc<Refusals>,
+    /// gw's Google credentials, put on every Vertex request.
+    google: Option<Arc<google::GoogleCredentials>>,
 }
 
 impl ProxyState {
@@ -83,6 +86,7 @@ impl ProxyState {
             policy: ProxyPolicy::default(),
             upstream_idle: UPSTREAM_IDLE_TIMEOUT,
             refusals: Arc::default(),
+            google: None,
         }
     }
 
@@ -116,6 +120,12 @@ impl ProxyState {
     /// Requires every request to carry the session key (see [`SessionAuth`]).
     pub fn with_auth(mut self, auth: Arc<SessionAuth>) -> ProxyState {
         self.auth = Some(auth);
+        self
+    }
+
+    /// Sends Vertex requests with gw's Google credentials (see [`google::GoogleCredentials`]).
+    pub fn with_google(mut self, google: Arc<google::GoogleCredentials>) -> ProxyState {
+        self.google = Some(google);
         self
     }
 }
@@ -447,6 +457,19 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         Ok(admitted) => admitted,
         Err(answer) => return *answer,
     };
+    let (mut headers, mut upstream_path) = (headers, upstream_path);
+    if let (Provider::Vertex, Some(google)) = (provider, &state.google) {
+        if let Err(refused) = google.authorize(&mut headers, &mut upstream_path).await {
+            let (status, kind, message) = match refused {
+                google::Unauthorized::Forbidden(m) => {
+                    (StatusCode::FORBIDDEN, "permission_error", m)
+                }
+                google::Unauthorized::NoToken(m) => (StatusCode::BAD_GATEWAY, "api_error", m),
+            };
+            tracing::warn!(%message, "a Vertex request did not get gw's token");
+            return error_response(Some(provider), status, kind, &message);
+        }
+    }
     let upstream_path = upstream_path.as_str();
     let Some(upstream) = state.upstreams.get(provider) else {
         let info = provider.info();
@@ -545,7 +568,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                     .ok_or_else(|| "the body names no model".to_string())
             }),
         };
-        let admitted = admit_to_gate(state, gate, provider, unmeterable, model).await;
+        let admitted = admit_to_gate(state, gate, context.price_provider, unmeterable, model).await;
         match admitted {
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {

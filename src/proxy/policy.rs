@@ -64,6 +64,11 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
                     .iter()
                     .any(|base| model_list(path, base))
             }
+            // Vertex: token counting, for Claude and for Gemini.
+            Provider::Vertex => {
+                post && (path.ends_with("/publishers/anthropic/models/count-tokens:rawPredict")
+                    || gemini_count_tokens(path))
+            }
             // Codex on a ChatGPT plan lists its models before a turn.
             Provider::ChatGpt => read && model_list(path, "/backend-api/codex/models"),
             // Gemini CLI on a Google login: setup, quota, experiments and telemetry calls,

@@ -41,6 +41,30 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
+/// The access token the mock's Google token endpoint gives, and its Vertex routes take.
+pub const GOOGLE_TOKEN: &str = "ya29.gw-test-token";
+
+/// A Google service-account key file whose `token_uri` is the mock's, in `dir`.
+pub fn google_service_account(
+    dir: &std::path::Path,
+    mock: &Mock,
+    project: &str,
+) -> std::path::PathBuf {
+    let key = String::from_utf8(fixture("google-test-service-account.pem")).unwrap();
+    let json = serde_json::json!({
+        "type": "service_account",
+        "project_id": project,
+        "private_key_id": "test",
+        "private_key": key,
+        "client_email": "gw-test@example.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": format!("{}/token", mock.url()),
+    });
+    let path = dir.join("service-account.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
 /// The Azure OpenAI resource key the mock takes (as `api-key`).
 pub const AZURE_KEY: &str = "azure-test-key";
 
@@ -203,6 +227,45 @@ async fn respond(
     if let Some(method) = path.split("/v1internal:").nth(1) {
         return code_assist(method, &body);
     }
+    // Google's token endpoint: a service account's signed JWT for an access token.
+    if path == "/token" {
+        let form = String::from_utf8_lossy(&body);
+        if !form.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer")
+            || !form.contains("assertion=")
+        {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "application/json",
+                full(r#"{"error":"invalid_grant"}"#),
+            );
+        }
+        return reply(
+            StatusCode::OK,
+            "application/json",
+            full(format!(
+                r#"{{"access_token":"{GOOGLE_TOKEN}","expires_in":3600,"token_type":"Bearer"}}"#
+            )),
+        );
+    }
+    // Vertex AI: gw's access token, and the project path.
+    if path.contains("/publishers/") {
+        let bearer = format!("Bearer {GOOGLE_TOKEN}");
+        if parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            != Some(&bearer)
+            || !path.contains("/projects/")
+        {
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                "application/json",
+                full(
+                    r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#,
+                ),
+            );
+        }
+    }
     // Azure OpenAI: the resource key in `api-key`, and `api-version` off the v1 API.
     if path.starts_with("/openai/") {
         if parts.headers.get("api-key").and_then(|v| v.to_str().ok()) != Some(AZURE_KEY) {
@@ -223,7 +286,7 @@ async fn respond(
         }
     }
     let (fixture_name, content_type) = match () {
-        _ if path.contains("/v1/messages") => {
+        _ if path.contains("/v1/messages") || path.contains("/publishers/anthropic/models/") => {
             if stream {
                 ("anthropic_messages_stream.sse", "text/event-stream")
             } else {

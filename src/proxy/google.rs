@@ -1,0 +1,201 @@
+//! Vertex AI with the Google credentials gw holds: an OAuth access token from a service-account
+//! key (fetched from the key's `token_uri` and refreshed before expiry by `gcp_auth`) replaces
+//! whatever credential the agent sent, and an express-mode path (`/v1beta1/publishers/…`, what
+//! Gemini CLI sends with an API key) gets the project and location a token needs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use gcp_auth::{CustomServiceAccount, TokenProvider};
+use http::{header, HeaderMap, HeaderValue};
+
+const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+/// A token request never holds a request longer than this.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct GoogleCredentials {
+    account: CustomServiceAccount,
+    project: String,
+    location: String,
+}
+
+impl std::fmt::Debug for GoogleCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleCredentials")
+            .field("project", &self.project)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GoogleCredentials {
+    /// Reads a service-account key file. The project is `project`, else the key's own.
+    pub fn from_file(
+        path: &Path,
+        project: Option<&str>,
+        location: &str,
+    ) -> Result<GoogleCredentials, String> {
+        let account = CustomServiceAccount::from_file(path).map_err(|e| {
+            format!(
+                "cannot use the Google service-account key {}: {e}\n  give the JSON key file of a service account \
+                 ([vertex] credentials, or GOOGLE_APPLICATION_CREDENTIALS in gw's environment)",
+                path.display()
+            )
+        })?;
+        let project = project
+            .map(str::to_string)
+            .or_else(|| account.project_id().map(str::to_string))
+            .ok_or_else(|| {
+                format!(
+                    "the key {} names no project: set [vertex] project in gw's config",
+                    path.display()
+                )
+            })?;
+        Ok(GoogleCredentials {
+            account,
+            project,
+            location: location.to_string(),
+        })
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Puts gw's access token on a Vertex request in place of the agent's credentials, and the
+    /// project and location on an express-mode path. A token opens more than models, so only a
+    /// model call of gw's project gets one: any other path is `Forbidden`, and no token is had.
+    pub async fn authorize(
+        &self,
+        headers: &mut HeaderMap,
+        path_and_query: &mut String,
+    ) -> Result<(), Unauthorized> {
+        let path = with_project(path_and_query, &self.project, &self.location);
+        if !is_model_call(&path, &self.project) {
+            return Err(Unauthorized::Forbidden(format!(
+                "gw: with gw's Google credentials only model calls of project {} pass (…/projects/{}/locations/…/publishers/…/models/…)",
+                self.project, self.project
+            )));
+        }
+        *path_and_query = path;
+        let token = tokio::time::timeout(TOKEN_TIMEOUT, self.account.token(&[SCOPE]))
+            .await
+            .map_err(|_| {
+                Unauthorized::NoToken(format!(
+                    "gw: no Google access token within {} s",
+                    TOKEN_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| {
+                Unauthorized::NoToken(format!("gw: cannot get a Google access token: {e}"))
+            })?;
+        for name in [
+            "x-goog-api-key",
+            "x-api-key",
+            header::AUTHORIZATION.as_str(),
+        ] {
+            headers.remove(name);
+        }
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", token.as_str())).map_err(|_| {
+                Unauthorized::NoToken("gw: the Google token endpoint sent an unusable token".into())
+            })?;
+        value.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, value);
+        Ok(())
+    }
+}
+
+/// Why a Vertex request did not get gw's token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unauthorized {
+    /// Not a model call of gw's project (403).
+    Forbidden(String),
+    /// The token endpoint failed (502).
+    NoToken(String),
+}
+
+/// `/{v1,v1beta1}/projects/<project>/locations/<l>/publishers/<p>/models/<m>…`, nothing else.
+fn is_model_call(path_and_query: &str, project: &str) -> bool {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["", "v1" | "v1beta1", "projects", p, "locations", l, "publishers", publisher, "models", model, ..]
+            if *p == project
+                && !l.is_empty()
+                && !publisher.is_empty()
+                && !model.is_empty()
+    )
+}
+
+/// `/v1beta1/publishers/google/models/m:x` → `/v1beta1/projects/p/locations/l/publishers/…`
+/// (an express-mode path; a token needs the project one). Other paths are returned as they are.
+pub fn with_project(path_and_query: &str, project: &str, location: &str) -> String {
+    for version in ["/v1beta1", "/v1"] {
+        if let Some(rest) = path_and_query
+            .strip_prefix(version)
+            .filter(|rest| rest.starts_with("/publishers/"))
+        {
+            return format!("{version}/projects/{project}/locations/{location}{rest}");
+        }
+    }
+    path_and_query.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_model_calls_of_the_project_are_model_calls() {
+        for ok in [
+            "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+            "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+        ] {
+            assert!(is_model_call(ok, "p"), "{ok}");
+        }
+        for refused in [
+            "/v1/projects/other/locations/l/publishers/google/models/m:generateContent",
+            "/v1/projects/p/locations/l/endpoints/e:predict",
+            "/v1/projects/p/locations/l/publishers/google/models",
+            "/v1/projects/p/locations//publishers/google/models/m:x",
+            "/v1/projects/p/locations/l/datasets",
+            "/v2/projects/p/locations/l/publishers/google/models/m:x",
+            "/",
+        ] {
+            assert!(!is_model_call(refused, "p"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn express_paths_get_the_project_and_others_stay() {
+        assert_eq!(
+            with_project(
+                "/v1beta1/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+                "p",
+                "global"
+            ),
+            "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            with_project(
+                "/v1/publishers/google/models/m:generateContent",
+                "p",
+                "us-central1"
+            ),
+            "/v1/projects/p/locations/us-central1/publishers/google/models/m:generateContent"
+        );
+        for kept in [
+            "/v1/projects/q/locations/l/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+            "/v1beta1/publishersx/google",
+            "/v2/publishers/google/models/m:generateContent",
+        ] {
+            assert_eq!(with_project(kept, "p", "l"), kept);
+        }
+    }
+}
