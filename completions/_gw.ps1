@@ -45,7 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;run' {
             [CompletionResult]::new('--task', '--task', [CompletionResultType]::ParameterName, 'Task label recorded on every request')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project recorded on every request (default: the git repository)')
-            [CompletionResult]::new('--via', '--via', [CompletionResultType]::ParameterName, 'Send the agent''s requests through an enterprise route: `azure` (Codex on Azure OpenAI) or `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw''s Google credentials). Default: `[agents.<name>] via` in the config')
+            [CompletionResult]::new('--via', '--via', [CompletionResultType]::ParameterName, 'Send the agent''s requests through an enterprise route: `azure` (Codex on Azure OpenAI) or `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw''s Google credentials) or `bedrock` (Claude Code on Amazon Bedrock, with gw''s AWS keys or Bedrock API key). Default: `[agents.<name>] via` in the config')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line at exit')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line at exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

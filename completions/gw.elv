@@ -41,7 +41,7 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;run'= {
             cand --task 'Task label recorded on every request'
             cand --project 'Project recorded on every request (default: the git repository)'
-            cand --via 'Send the agent''s requests through an enterprise route: `azure` (Codex on Azure OpenAI) or `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw''s Google credentials). Default: `[agents.<name>] via` in the config'
+            cand --via 'Send the agent''s requests through an enterprise route: `azure` (Codex on Azure OpenAI) or `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw''s Google credentials) or `bedrock` (Claude Code on Amazon Bedrock, with gw''s AWS keys or Bedrock API key). Default: `[agents.<name>] via` in the config'
             cand -q 'No summary line at exit'
             cand --quiet 'No summary line at exit'
             cand -h 'Print help'

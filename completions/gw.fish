@@ -43,7 +43,7 @@ complete -c gw -n "__fish_gw_needs_command" -f -a "debug" -d 'Maintenance comman
 complete -c gw -n "__fish_gw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand run" -l task -d 'Task label recorded on every request' -r
 complete -c gw -n "__fish_gw_using_subcommand run" -l project -d 'Project recorded on every request (default: the git repository)' -r
-complete -c gw -n "__fish_gw_using_subcommand run" -l via -d 'Send the agent\'s requests through an enterprise route: `azure` (Codex on Azure OpenAI) or `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw\'s Google credentials). Default: `[agents.<name>] via` in the config' -r
+complete -c gw -n "__fish_gw_using_subcommand run" -l via -d 'Send the agent\'s requests through an enterprise route: `azure` (Codex on Azure OpenAI) or `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw\'s Google credentials) or `bedrock` (Claude Code on Amazon Bedrock, with gw\'s AWS keys or Bedrock API key). Default: `[agents.<name>] via` in the config' -r
 complete -c gw -n "__fish_gw_using_subcommand run" -s q -l quiet -d 'No summary line at exit'
 complete -c gw -n "__fish_gw_using_subcommand run" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand run" -s V -l version -d 'Print version'

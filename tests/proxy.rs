@@ -1366,11 +1366,12 @@ async fn vertex_gets_gws_google_token_and_only_for_model_calls_of_its_project() 
     assert_eq!(tokens.len(), 1, "one token, reused: {tokens:?}");
 
     let rows = h.rows().await;
-    assert_eq!(
-        rows.len(),
-        2,
-        "refused requests reached nothing and are no rows"
-    );
+    assert_eq!(rows.len(), 4, "the refused probes are rows too: {rows:#?}");
+    for refused in &rows[2..] {
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.cost_nanos, Some(0));
+        assert!(refused.error.as_deref().unwrap().contains("acme-ai"));
+    }
     let prices = PriceTable::embedded();
     let (claude_row, gemini_row) = (&rows[0], &rows[1]);
     assert_eq!(claude_row.provider, "vertex");
@@ -1397,4 +1398,164 @@ async fn vertex_gets_gws_google_token_and_only_for_model_calls_of_its_project() 
         .unwrap() as i64;
     assert!(want > 0);
     assert_eq!(gemini_row.cost_nanos, Some(want), "{gemini_row:?}");
+}
+
+/// Where the path names the model, that is the one checked and charged: a cheap model in the
+/// body of a request to an expensive deployment changes nothing; and the session key never
+/// leaves the machine, however many places the request carries it.
+#[tokio::test]
+async fn the_path_names_the_model_and_the_session_key_goes_everywhere_it_hides() {
+    use gw::meter::Provider;
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(Provider::Azure, common::AZURE_KEY.to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let prices = PriceTable::embedded().with_aliases(
+        Provider::Azure,
+        &[("my-gpt5".to_string(), "gpt-5".to_string())].into(),
+    );
+    let gate = BudgetGate::new(
+        Some(vec!["gpt-4o-mini".to_string()]),
+        gw::proxy::gate::REQUEST_FLOOR_NANOS,
+    );
+    gate.set_granted(1_000_000_000);
+    let h = Harness::start_priced("", prices, move |state| {
+        state.with_auth(auth).with_gate(gate)
+    })
+    .await;
+    // The allow-list names the body's model, not the deployment's: refused.
+    let (status, _, _) = send(
+        "POST",
+        &h.url("/azure/openai/deployments/my-gpt5/chat/completions?api-version=2025-04-01-preview"),
+        &[("api-key", key.as_str())],
+        r#"{"model":"gpt-4o-mini","messages":[]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(h.mock.seen().is_empty());
+    // Admitted by its header, carrying the key as x-api-key and ?key= too: none of it goes out.
+    let (status, _, _) = send(
+        "POST",
+        &h.url(&format!(
+            "/azure/openai/responses?api-version=2025-04-01-preview&key={key}"
+        )),
+        &[
+            ("x-gw-session-key", key.as_str()),
+            ("x-api-key", key.as_str()),
+            ("x-mock-model", "gpt-4o-mini"),
+        ],
+        r#"{"model":"gpt-4o-mini","stream":true}"#,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "no resource key: the mock refuses"
+    );
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        !seen[0].path_and_query.contains(&key),
+        "{}",
+        seen[0].path_and_query
+    );
+    for (name, value) in &seen[0].headers {
+        assert!(
+            !value.to_str().unwrap_or("").contains(&key),
+            "{name} carries the session key"
+        );
+    }
+    let rows = h.rows().await;
+    assert_eq!(rows[0].requested_model.as_deref(), Some("my-gpt5"));
+    assert_eq!(rows[0].status, 403);
+}
+
+/// Bedrock with gw's AWS keys: the session key (Claude's Bedrock API key) goes, and the request
+/// is signed with SigV4 over exactly what arrives (the mock checks the signature); the AWS
+/// event stream comes back byte for byte and is metered from the Anthropic events inside it;
+/// the inference-profile list is answered here. With a Bedrock API key, that goes instead.
+#[tokio::test]
+async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
+    use gw::meter::Provider;
+    for keyed in [false, true] {
+        let mut auth = gw::proxy::SessionAuth::new(if keyed {
+            [(Provider::Bedrock, common::BEDROCK_KEY.to_string())].into()
+        } else {
+            Default::default()
+        });
+        if !keyed {
+            auth = auth.with_signed(Provider::Bedrock);
+        }
+        let auth = std::sync::Arc::new(auth);
+        let key = auth.key().to_string();
+        let signer = std::sync::Arc::new(gw::proxy::aws::AwsSigner::new(
+            common::AWS_KEYS.0,
+            common::AWS_KEYS.1,
+            Some("session-token".into()),
+            "us-east-1",
+            "bedrock",
+        ));
+        let h = Harness::start_with("", move |state| {
+            let state = state.with_auth(auth);
+            if keyed {
+                state
+            } else {
+                state.with_aws(signer)
+            }
+        })
+        .await;
+        let bearer = format!("Bearer {key}");
+        let (status, _, body) = send(
+            "GET",
+            &h.url("/bedrock/inference-profiles?type=SYSTEM_DEFINED"),
+            &[("authorization", bearer.as_str())],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(&body[..], br#"{"inferenceProfileSummaries":[]}"#);
+        let (status, headers, body) = send(
+            "POST",
+            &h.url("/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream"),
+            &[("authorization", bearer.as_str())],
+            r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[]}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "keyed {keyed}: {body:?}");
+        assert_eq!(
+            headers["content-type"],
+            "application/vnd.amazon.eventstream"
+        );
+        assert_eq!(
+            &body[..],
+            &common::bedrock_stream(&fixture("anthropic_messages_stream.sse"))[..],
+            "byte for byte"
+        );
+        let seen = h.mock.seen();
+        assert_eq!(seen.len(), 1, "the profile list never left: {seen:?}");
+        let auth_header = seen[0].headers["authorization"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        if keyed {
+            assert_eq!(auth_header, format!("Bearer {}", common::BEDROCK_KEY));
+        } else {
+            assert!(auth_header.starts_with("AWS4-HMAC-SHA256"), "{auth_header}");
+            assert_eq!(seen[0].headers["x-amz-security-token"], "session-token");
+        }
+        let rows = h.rows().await;
+        assert_eq!(rows.len(), 1, "{rows:#?}");
+        let row = &rows[0];
+        assert_eq!(row.provider, "bedrock");
+        assert_eq!(
+            row.requested_model.as_deref(),
+            Some("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        );
+        assert_eq!((row.usage.input, row.usage.output), (1200, 85));
+        let want = PriceTable::embedded()
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &row.usage)
+            .unwrap() as i64;
+        assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+        assert!(row.streamed && !row.incomplete, "{row:?}");
+    }
 }

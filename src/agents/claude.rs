@@ -8,7 +8,7 @@ pub const PROFILE: Profile = Profile {
     name: "claude",
     binary: "claude",
     npm_package: "@anthropic-ai/claude-code",
-    vias: &[Via::Vertex],
+    vias: &[Via::Vertex, Via::Bedrock],
     wire,
 };
 
@@ -34,6 +34,39 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
                 "ANTHROPIC_CUSTOM_HEADERS",
                 format!("{}: {}", super::SESSION_KEY_HEADER, ctx.session_key),
             );
+        }
+        // Bedrock: the session key as its Bedrock API key (a bearer token on every call, the
+        // inference-profile list too), which gw replaces with its own key or signature. The
+        // three model tiers are pinned, or Claude probes each with a billable call at start.
+        Some(Via::Bedrock) => {
+            let Some(region) = ctx.aws_region.filter(|_| ctx.holds(Provider::Bedrock)) else {
+                return Err(WireError::Unsafe {
+                    message: "gw run claude --via bedrock needs gw's AWS credentials and region: set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (or AWS_BEARER_TOKEN_BEDROCK and AWS_REGION) in gw's environment, and [upstream] bedrock".into(),
+                });
+            };
+            w.set("CLAUDE_CODE_USE_BEDROCK", "1");
+            w.set(
+                "ANTHROPIC_BEDROCK_BASE_URL",
+                format!("{}/{}", ctx.origin, Provider::Bedrock.as_str()),
+            );
+            w.set("AWS_BEARER_TOKEN_BEDROCK", ctx.session_key);
+            w.set("AWS_REGION", region);
+            let geo = bedrock_geo(region);
+            for (var, model) in [
+                (
+                    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                    "claude-haiku-4-5-20251001-v1:0",
+                ),
+                (
+                    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+                    "claude-sonnet-4-5-20250929-v1:0",
+                ),
+                ("ANTHROPIC_DEFAULT_OPUS_MODEL", "claude-opus-4-6-v1"),
+            ] {
+                if (ctx.env)(var).is_none() {
+                    w.set(var, format!("{geo}.anthropic.{model}"));
+                }
+            }
         }
         _ => {
             w.set("ANTHROPIC_BASE_URL", ctx.base(Provider::Anthropic));
@@ -69,6 +102,16 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
             .extend(["--mcp-config".to_string(), path.display().to_string()]);
     }
     Ok(w)
+}
+
+/// The inference-profile prefix Claude Code picks for a region: `us.` for `us-east-1`.
+fn bedrock_geo(region: &str) -> &'static str {
+    match region.split('-').next().unwrap_or_default() {
+        "us" => "us",
+        "eu" => "eu",
+        "ap" => "apac",
+        _ => "global",
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +166,40 @@ mod tests {
         };
         let e = PROFILE.wire(&ctx).unwrap_err().to_string();
         assert!(e.contains("[vertex] credentials"), "{e}");
+    }
+
+    #[test]
+    fn via_bedrock_takes_the_session_key_as_its_api_key_and_pins_the_tiers() {
+        let f = Fixture::new();
+        let env = |k: &str| (k == "ANTHROPIC_DEFAULT_OPUS_MODEL").then(|| "mine".to_string());
+        let ctx = WireContext {
+            via: Some(Via::Bedrock),
+            aws_region: Some("eu-west-1"),
+            ..f.context(&[Provider::Bedrock], &env)
+        };
+        let w = PROFILE.wire(&ctx).unwrap();
+        assert_eq!(get(&w, "CLAUDE_CODE_USE_BEDROCK"), Some("1"));
+        assert_eq!(
+            get(&w, "ANTHROPIC_BEDROCK_BASE_URL"),
+            Some("http://127.0.0.1:9/bedrock")
+        );
+        assert_eq!(get(&w, "AWS_BEARER_TOKEN_BEDROCK"), Some("gws-key"));
+        assert_eq!(get(&w, "AWS_REGION"), Some("eu-west-1"));
+        assert_eq!(
+            get(&w, "ANTHROPIC_DEFAULT_SONNET_MODEL"),
+            Some("eu.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        );
+        assert_eq!(
+            get(&w, "ANTHROPIC_DEFAULT_OPUS_MODEL"),
+            None,
+            "the user's own stays"
+        );
+        assert_eq!(get(&w, "ANTHROPIC_BASE_URL"), None);
+        let ctx = WireContext {
+            aws_region: None,
+            ..ctx
+        };
+        assert!(PROFILE.wire(&ctx).is_err());
     }
 
     #[test]

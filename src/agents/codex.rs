@@ -21,7 +21,7 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     w.set("GW_SESSION_KEY", ctx.session_key);
     let provider = match ctx.via {
         // Vertex is not one of codex's routes (`PROFILE.vias`): its own API.
-        None | Some(Via::Vertex) => {
+        None | Some(Via::Vertex | Via::Bedrock) => {
             let base = format!("{}/{}/v1", ctx.origin, Provider::OpenAi.as_str());
             let auth = if ctx.holds(Provider::OpenAi) {
                 r#"env_key="GW_SESSION_KEY""#.to_string()

@@ -54,6 +54,7 @@ mod tests {
         // A provider with no upstream (Azure unconfigured) has no base: its variables stay
         // the user's.
         fixture.bases.remove(&Provider::Azure);
+        fixture.bases.remove(&Provider::Bedrock);
         let env = |_: &str| None;
         let held = [Provider::Gemini, Provider::Anthropic];
         let w = wire(&fixture.context(&held, &env)).unwrap();

@@ -59,15 +59,18 @@ pub enum Via {
     Azure,
     /// Google Vertex AI, for Claude Code and Gemini CLI.
     Vertex,
+    /// Amazon Bedrock, for Claude Code.
+    Bedrock,
 }
 
 impl Via {
-    pub const ALL: [Via; 2] = [Via::Azure, Via::Vertex];
+    pub const ALL: [Via; 3] = [Via::Azure, Via::Vertex, Via::Bedrock];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Via::Azure => "azure",
             Via::Vertex => "vertex",
+            Via::Bedrock => "bedrock",
         }
     }
 
@@ -100,7 +103,11 @@ mod via_tests {
         let e = Via::for_agent(&codex::PROFILE, "bedrock").unwrap_err();
         assert!(e.contains("--via azure only"), "{e}");
         let e = Via::for_agent(&claude::PROFILE, "azure").unwrap_err();
-        assert!(e.contains("--via vertex only"), "{e}");
+        assert!(e.contains("--via vertex or bedrock only"), "{e}");
+        assert_eq!(
+            Via::for_agent(&claude::PROFILE, "bedrock"),
+            Ok(Via::Bedrock)
+        );
         let e = Via::for_agent(&opencode::PROFILE, "vertex").unwrap_err();
         assert!(e.contains("own API only"), "{e}");
         assert_eq!(Via::for_agent(&gemini::PROFILE, "vertex"), Ok(Via::Vertex));
@@ -141,6 +148,8 @@ pub struct WireContext<'a> {
     pub azure_api_version: &'a str,
     /// The Google Cloud project and location of gw's Vertex credentials, when it holds some.
     pub vertex: Option<(&'a str, &'a str)>,
+    /// The AWS region of gw's Bedrock credentials, when it holds some.
+    pub aws_region: Option<&'a str>,
 }
 
 impl WireContext<'_> {
@@ -395,6 +404,7 @@ pub(crate) mod tests {
                 via: None,
                 azure_api_version: "2025-04-01-preview",
                 vertex: Some(("proj", "global")),
+                aws_region: Some("us-east-1"),
             }
         }
 

@@ -35,7 +35,8 @@ pub struct RunArgs {
     #[arg(long, short)]
     quiet: bool,
     /// Send the agent's requests through an enterprise route: `azure` (Codex on Azure OpenAI) or
-    /// `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw's Google credentials).
+    /// `vertex` (Claude Code and Gemini CLI on Vertex AI, with gw's Google credentials) or
+    /// `bedrock` (Claude Code on Amazon Bedrock, with gw's AWS keys or Bedrock API key).
     /// Default: `[agents.<name>] via` in the config.
     #[arg(long, value_name = "ROUTE")]
     via: Option<String>,
@@ -157,6 +158,7 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             .google
             .as_deref()
             .map(|g| (g.project(), g.location())),
+        aws_region: session.aws_region.as_deref(),
     };
     let wiring = match &target {
         Target::Agent(profile) => profile.wire(&ctx)?,

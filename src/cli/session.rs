@@ -15,6 +15,7 @@ use crate::config::{Config, Credentials};
 use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
+use crate::proxy::aws::AwsSigner;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
 use crate::proxy::google::GoogleCredentials;
 use crate::proxy::{self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth};
@@ -41,6 +42,8 @@ pub struct Session {
     team: Option<TeamSession>,
     /// gw's Google credentials for Vertex AI, when it holds some.
     pub google: Option<Arc<GoogleCredentials>>,
+    /// The AWS region gw's Bedrock credentials are for, when it holds some and knows it.
+    pub aws_region: Option<String>,
 }
 
 /// gw's Google credentials: `[vertex] credentials` (an error when unusable: the user named it),
@@ -85,12 +88,25 @@ impl Session {
             .and_then(|l| crate::server::secret::key_id(&l.key))
             .map(str::to_string);
         let google = google_credentials(config, env)?;
-        let mut held = credentials.provider_keys(env);
+        let held = credentials.provider_keys(env);
+        // AWS keys sign Bedrock requests, unless gw holds a Bedrock API key (it goes as is).
+        let aws = match config.upstreams.get(Provider::Bedrock) {
+            Some(upstream) if !held.contains_key(&Provider::Bedrock) => {
+                AwsSigner::bedrock_from_env(env, Some(upstream.host()))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?
+                    .map(Arc::new)
+            }
+            _ => None,
+        };
+        let mut auth = SessionAuth::new(held);
         if google.is_some() {
-            // gw holds Vertex: its token replaces the agent's credential (never this marker).
-            held.insert(Provider::Vertex, "google-service-account".into());
+            auth = auth.with_signed(Provider::Vertex);
         }
-        let auth = Arc::new(SessionAuth::new(held));
+        if aws.is_some() {
+            auth = auth.with_signed(Provider::Bedrock);
+        }
+        let auth = Arc::new(auth);
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let attribution = attribution::discover(
             &cwd,
@@ -125,11 +141,23 @@ impl Session {
         // The org's prices go last: they replace a local `[prices]` entry of the same model, so
         // a developer cannot price a model the org priced lower to spend less of its budgets.
         // Local entries still price models the org has not.
-        let mut prices = PriceTable::embedded()
-            .with_overrides(&config.prices)
-            .with_aliases(Provider::Azure, &config.azure.deployments);
-        if let Some(team) = &team {
-            prices = prices.with_overrides(team.prices());
+        let mut prices = PriceTable::embedded().with_overrides(&config.prices);
+        match &team {
+            Some(team) => {
+                prices = prices.with_overrides(team.prices());
+                // A local deployment entry would let a developer price what the team pays for:
+                // in team mode an Azure answer is priced by the model it names.
+                if !config.azure.deployments.is_empty() {
+                    notices.warn(
+                        "azure-deployments",
+                        format!(
+                            "gw: [azure.deployments] in {} is not applied in team mode: Azure requests are priced by the model each answer names",
+                            config.config_path.display()
+                        ),
+                    );
+                }
+            }
+            None => prices = prices.with_aliases(Provider::Azure, &config.azure.deployments),
         }
         let recorder = Recorder::new(writer.handle(), prices, attribution);
         let mut state = ProxyState::new(config.upstreams.clone(), recorder)
@@ -137,6 +165,9 @@ impl Session {
             .with_policy(config.policy.clone());
         if let Some(google) = &google {
             state = state.with_google(google.clone());
+        }
+        if let Some(aws) = &aws {
+            state = state.with_aws(aws.clone());
         }
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
@@ -165,6 +196,17 @@ impl Session {
         Ok(Session {
             id,
             google,
+            aws_region: aws.as_ref().map(|a| a.region().to_string()).or_else(|| {
+                env("AWS_REGION")
+                    .or_else(|| env("AWS_DEFAULT_REGION"))
+                    .or_else(|| {
+                        config
+                            .upstreams
+                            .get(Provider::Bedrock)
+                            .and_then(|u| crate::proxy::aws::region_of_host(u.host()))
+                    })
+                    .filter(|_| auth.holds(Provider::Bedrock))
+            }),
             auth,
             proxy,
             notices,

@@ -145,6 +145,12 @@ impl AzureSection {
             }
         }
         for (deployment, model) in &self.deployments {
+            if prices.lookup(Provider::OpenAi, deployment).is_some() {
+                return Err((
+                    format!("azure.deployments.{deployment}"),
+                    format!("{deployment:?} is a model gw prices: a deployment entry names a deployment, not a model to price as another"),
+                ));
+            }
             if prices.lookup(Provider::OpenAi, model).is_none() {
                 return Err((
                     format!("azure.deployments.{deployment}"),
@@ -552,6 +558,10 @@ mod tests {
                 "azure.deployments.mine",
             ),
             ("[azure]\napi_version = \"x&y=z\"\n", "azure.api_version"),
+            (
+                "[azure.deployments]\ngpt-5 = \"gpt-4o-mini\"\n",
+                "azure.deployments.gpt-5",
+            ),
         ] {
             let e = load(&[], Some(file)).0.unwrap_err().to_string();
             assert!(e.contains(key), "{e}");

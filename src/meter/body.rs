@@ -20,6 +20,9 @@ enum Format {
     Object(JsonSplitter),
     /// A JSON array stream: each element is a chunk.
     Array(JsonSplitter),
+    /// AWS's binary event stream (Bedrock, declared by its content type), each `chunk`
+    /// event's payload a base64 provider event.
+    EventStream(EventStream),
 }
 
 /// The sink at the end of the decoder chain. The first non-blank byte decides the format (`[` an
@@ -30,6 +33,7 @@ pub(crate) struct BodyParser {
     extractor: UsageExtractor,
     format: Format,
     sse_declared: bool,
+    event_stream: bool,
     decoded: u64,
     /// Most decoded bytes accepted (set when the body is compressed).
     limit: Option<u64>,
@@ -39,10 +43,19 @@ impl BodyParser {
     pub(crate) fn new(protocol: Protocol, content_type: Option<&str>) -> Self {
         let sse_declared =
             content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
+        let event_stream = content_type.is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .contains("application/vnd.amazon.eventstream")
+        });
         BodyParser {
             extractor: UsageExtractor::new(protocol),
-            format: Format::Sniffing,
+            format: if event_stream {
+                Format::EventStream(EventStream::default())
+            } else {
+                Format::Sniffing
+            },
             sse_declared,
+            event_stream,
             decoded: 0,
             limit: None,
         }
@@ -70,6 +83,7 @@ impl BodyParser {
             Format::Sse(parser) => parser.feed(chunk, extractor),
             Format::Object(splitter) => splitter.feed(chunk, &mut Members(extractor)),
             Format::Array(splitter) => splitter.feed(chunk, &mut Elements(extractor)),
+            Format::EventStream(stream) => stream.feed(chunk, extractor),
         }
     }
 
@@ -94,6 +108,11 @@ impl BodyParser {
                 }
                 true
             }
+            Format::EventStream(_) => self.event_stream,
+        };
+        let stream_error = match &self.format {
+            Format::EventStream(stream) => stream.error.clone(),
+            _ => None,
         };
         let e = &self.extractor;
         Extracted {
@@ -103,7 +122,7 @@ impl BodyParser {
             saw_usage: e.saw_usage,
             complete: e.complete,
             streamed,
-            decode_error: None,
+            decode_error: stream_error,
         }
     }
 
@@ -114,6 +133,7 @@ impl BodyParser {
             Format::Sniffing => 0,
             Format::Sse(parser) => parser.buffered(),
             Format::Object(splitter) | Format::Array(splitter) => splitter.buffered(),
+            Format::EventStream(stream) => stream.buffer.len(),
         }
     }
 }
@@ -170,5 +190,109 @@ impl ChildSink for Elements<'_> {
 
     fn child(&mut self, json: &[u8]) {
         self.0.on_chunk(b"", json);
+    }
+}
+
+/// AWS's event stream as Bedrock sends it: binary messages (length-prefixed, CRC-checked,
+/// split anywhere across frames), each `chunk` event's payload `{"bytes": "<base64 of one
+/// provider event JSON>"}`. A message longer than [`MAX_EVENT_BYTES`], a bad CRC or an
+/// exception event stops the metering with the reason; the client still gets every byte.
+#[derive(Debug, Default)]
+struct EventStream {
+    decoder: aws_smithy_eventstream::frame::MessageFrameDecoder,
+    buffer: bytes::BytesMut,
+    /// The current message's declared length was checked (the decoder consumes its prelude
+    /// while it waits for the rest, so it is read once, at the message's start).
+    length_checked: bool,
+    error: Option<String>,
+}
+
+impl EventStream {
+    fn feed(&mut self, chunk: &[u8], extractor: &mut UsageExtractor) {
+        use aws_smithy_eventstream::frame::DecodedFrame;
+        if self.error.is_some() {
+            return;
+        }
+        self.buffer.extend_from_slice(chunk);
+        loop {
+            // The decoder buffers a whole message before it checks anything: bound it first.
+            if !self.length_checked && self.buffer.len() >= 4 {
+                self.length_checked = true;
+                let total = u32::from_be_bytes([
+                    self.buffer[0],
+                    self.buffer[1],
+                    self.buffer[2],
+                    self.buffer[3],
+                ]) as usize;
+                if total > MAX_EVENT_BYTES {
+                    self.stop(format!("an event-stream message of {total} bytes"));
+                    return;
+                }
+            }
+            match self.decoder.decode_frame(&mut self.buffer) {
+                Ok(DecodedFrame::Incomplete) => return,
+                Ok(DecodedFrame::Complete(message)) => {
+                    self.length_checked = false;
+                    self.message(&message, extractor)
+                }
+                Err(e) => {
+                    self.stop(format!("event stream: {e}"));
+                    return;
+                }
+            }
+            if self.error.is_some() {
+                return;
+            }
+        }
+    }
+
+    fn message(
+        &mut self,
+        message: &aws_smithy_types::event_stream::Message,
+        extractor: &mut UsageExtractor,
+    ) {
+        let header = |name: &str| {
+            message
+                .headers()
+                .iter()
+                .find(|h| h.name().as_str() == name)
+                .and_then(|h| h.value().as_string().ok())
+                .map(|s| s.as_str().to_owned())
+        };
+        match header(":message-type").as_deref() {
+            Some("event") => {}
+            Some("exception") | Some("error") => {
+                let kind = header(":exception-type")
+                    .or_else(|| header(":error-code"))
+                    .unwrap_or_default();
+                self.stop(format!("the upstream's stream ended with {kind}"));
+                return;
+            }
+            _ => return,
+        }
+        if header(":event-type").as_deref() != Some("chunk") {
+            return;
+        }
+        #[derive(serde::Deserialize)]
+        struct Chunk {
+            bytes: String,
+        }
+        use base64::Engine;
+        let event = serde_json::from_slice::<Chunk>(message.payload())
+            .ok()
+            .and_then(|c| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(c.bytes)
+                    .ok()
+            });
+        match event {
+            Some(json) => extractor.on_chunk(b"", &json),
+            None => self.stop("an event-stream chunk without base64 `bytes`".into()),
+        }
+    }
+
+    fn stop(&mut self, reason: String) {
+        self.error = Some(format!("{reason}; metering stopped"));
+        self.buffer.clear();
     }
 }

@@ -59,6 +59,16 @@ impl Protocol {
             {
                 Protocol::Gemini
             }
+            // Bedrock: Claude through InvokeModel, streamed (an AWS event stream of Anthropic
+            // events) or not (Anthropic's message). Other publishers' models and the Converse
+            // API are not metered yet: refused under a budget.
+            Provider::Bedrock
+                if bedrock_model(path).is_some_and(|m| m.contains("anthropic."))
+                    && (path.ends_with("/invoke")
+                        || path.ends_with("/invoke-with-response-stream")) =>
+            {
+                Protocol::AnthropicMessages
+            }
             // Vertex: Claude by `rawPredict` (Anthropic's Messages in and out, the model in the
             // path), Gemini by its own methods. `count-tokens:rawPredict` is not a model call.
             Provider::Vertex
@@ -107,8 +117,40 @@ pub fn path_model(provider: Provider, path: &str) -> Option<String> {
     match provider {
         Provider::Gemini | Provider::Vertex => gemini_path_model(path),
         Provider::Azure => azure_path_deployment(path),
+        Provider::Bedrock => bedrock_model(path),
         _ => None,
     }
+}
+
+/// The model id of a Bedrock runtime path, `/model/<id>/<operation>`, decoded (`%3A` is `:`,
+/// `%2F` in an inference-profile ARN is `/`).
+fn bedrock_model(path: &str) -> Option<String> {
+    let rest = strip_query(path).strip_prefix("/model/")?;
+    let (id, operation) = rest.rsplit_once('/')?;
+    if id.is_empty() || operation.is_empty() || id.contains('/') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(id.len());
+    let bytes = id.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The deployment an Azure OpenAI path names (`/openai/deployments/<name>/…`), if any: there the
@@ -151,6 +193,48 @@ fn split_method(segment: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bedrock_paths() {
+        use Protocol::*;
+        let id = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        for (path, want) in [
+            (
+                format!("/model/{id}/invoke-with-response-stream"),
+                AnthropicMessages,
+            ),
+            (format!("/model/{id}/invoke"), AnthropicMessages),
+            (
+                format!("/model/{}/invoke", id.replace(':', "%3A")),
+                AnthropicMessages,
+            ),
+            (format!("/model/{id}/converse-stream"), Other),
+            (format!("/model/{id}/count-tokens"), Other),
+            (
+                "/model/meta.llama3-70b-instruct-v1:0/invoke".to_string(),
+                Other,
+            ),
+            ("/inference-profiles?type=SYSTEM_DEFINED".to_string(), Other),
+        ] {
+            assert_eq!(Protocol::classify(Provider::Bedrock, &path), want, "{path}");
+        }
+        assert_eq!(
+            path_model(
+                Provider::Bedrock,
+                &format!("/model/{}/invoke", id.replace(':', "%3A"))
+            ),
+            Some(id.to_string())
+        );
+        let arn = "/model/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile%2Fabc123/invoke";
+        assert_eq!(
+            path_model(Provider::Bedrock, arn),
+            Some(
+                "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+                    .into()
+            )
+        );
+        assert_eq!(path_model(Provider::Bedrock, "/model//invoke"), None);
+    }
 
     #[test]
     fn vertex_paths() {

@@ -23,6 +23,8 @@ pub enum Provider {
     Azure,
     /// Google Vertex AI: Gemini, and Anthropic's Claude, in a company's Google Cloud project.
     Vertex,
+    /// Amazon Bedrock: Anthropic's Claude in a company's AWS account.
+    Bedrock,
 }
 
 /// The shape of the error bodies a provider's clients read, so that an agent shows gw's message
@@ -35,6 +37,8 @@ pub enum ErrorShape {
     OpenAi,
     /// Google's `{"error": {"code", "message", "status"}}`, `status` as `RESOURCE_EXHAUSTED`.
     Google,
+    /// AWS's `{"message"}` with the kind in `x-amzn-ErrorType`.
+    Aws,
 }
 
 /// What gw knows about one provider: its entry in [`PROVIDERS`].
@@ -187,6 +191,27 @@ pub const PROVIDERS: &[ProviderInfo] = &[
         base_url_vars: &[("GOOGLE_VERTEX_BASE_URL", "")],
         error_shape: ErrorShape::Google,
     },
+    ProviderInfo {
+        provider: Provider::Bedrock,
+        name: "bedrock",
+        family: Provider::Anthropic,
+        billing: Billing::Api,
+        // Each account's region: no default.
+        default_upstream: "",
+        upstream_var: "GW_BEDROCK_UPSTREAM",
+        upstream_doc: "Bedrock runtime endpoint, e.g. https://bedrock-runtime.us-east-1.amazonaws.com",
+        // A Bedrock API key; AWS access keys (signed SigV4) are read beside it.
+        key_vars: &["AWS_BEARER_TOKEN_BEDROCK"],
+        key_doc: "read by `gw run`: a Bedrock API key gw sends upstream (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which gw signs with)",
+        login_vars: &[
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        ],
+        base_url_vars: &[("ANTHROPIC_BEDROCK_BASE_URL", "")],
+        error_shape: ErrorShape::Aws,
+    },
 ];
 
 // `Provider::info` indexes the table by variant: entry `i` must be variant `i`.
@@ -219,7 +244,7 @@ impl Provider {
     }
 
     /// The path prefix and ledger name: `anthropic`, `openai`, `gemini`, `chatgpt`,
-    /// `codeassist`, `azure`, `vertex`.
+    /// `codeassist`, `azure`, `vertex`, `bedrock`.
     pub fn as_str(self) -> &'static str {
         self.info().name
     }

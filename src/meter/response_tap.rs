@@ -85,7 +85,8 @@ impl ResponseTap {
             }
             extracted = decoder.sink_mut().finish();
         }
-        extracted.decode_error = self.decode_error.clone();
+        // The decoder's own error (an encoding), else the parser's (an event stream).
+        extracted.decode_error = self.decode_error.clone().or(extracted.decode_error);
         self.result = Some(extracted.clone());
         extracted
     }

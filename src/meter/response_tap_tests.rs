@@ -1010,3 +1010,83 @@ fn long_streams_and_big_bodies() {
     );
     assert_eq!(got, cases()[3].want);
 }
+
+const EVENT_STREAM: Option<&str> = Some("application/vnd.amazon.eventstream");
+
+#[path = "../../tests/common/bedrock_stream.rs"]
+mod bedrock_stream;
+use bedrock_stream::bedrock_stream;
+
+#[test]
+fn bedrock_event_streams_under_any_chunking() {
+    let body = bedrock_stream(ANTHROPIC_SSE);
+    let want = full(anthropic_usage(), "claude-sonnet-4-5", "msg_mock_1", true);
+    let got = tap(Protocol::AnthropicMessages, EVENT_STREAM, None, [&body[..]]);
+    assert_eq!(got.usage, want.usage);
+    assert_any_chunking(
+        "bedrock",
+        Protocol::AnthropicMessages,
+        EVENT_STREAM,
+        None,
+        &body,
+        &got,
+    );
+    assert!(
+        got.complete && got.saw_usage && got.decode_error.is_none(),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_broken_or_failed_event_stream_stops_metering_with_the_reason() {
+    use aws_smithy_eventstream::frame::write_message_to;
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+    let good = bedrock_stream(ANTHROPIC_SSE);
+    // A flipped byte in the last message: its CRC fails.
+    let mut bad = good.clone();
+    let at = bad.len() - 10;
+    bad[at] ^= 0xff;
+    let got = tap(Protocol::AnthropicMessages, EVENT_STREAM, None, [&bad[..]]);
+    assert!(
+        got.decode_error
+            .as_deref()
+            .unwrap()
+            .contains("event stream"),
+        "{got:?}"
+    );
+    assert!(!got.complete);
+    // An exception event mid-stream.
+    let mut failed = bedrock_stream(&ANTHROPIC_SSE[..ANTHROPIC_SSE.len() / 2]);
+    let exception = Message::new(br#"{"message":"throttled"}"#.to_vec())
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String("exception".into()),
+        ))
+        .add_header(Header::new(
+            ":exception-type",
+            HeaderValue::String("throttlingException".into()),
+        ));
+    write_message_to(&exception, &mut failed).unwrap();
+    let got = tap(
+        Protocol::AnthropicMessages,
+        EVENT_STREAM,
+        None,
+        [&failed[..]],
+    );
+    assert!(
+        got.decode_error
+            .as_deref()
+            .unwrap()
+            .contains("throttlingException"),
+        "{got:?}"
+    );
+    assert!(!got.complete);
+    // A message declaring more than gw holds is refused before it is buffered.
+    let mut huge = vec![0x7f, 0xff, 0xff, 0xff];
+    huge.extend([0u8; 64]);
+    let got = tap(Protocol::AnthropicMessages, EVENT_STREAM, None, [&huge[..]]);
+    assert!(
+        got.decode_error.as_deref().unwrap().contains("bytes"),
+        "{got:?}"
+    );
+}

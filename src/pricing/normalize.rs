@@ -28,6 +28,7 @@ pub(crate) fn candidates(provider: Provider, model: &str) -> Vec<String> {
         Some((base, rest)) if rest.ends_with(']') && !base.is_empty() => base.to_string(),
         _ => lower,
     };
+    let lower = strip_bedrock(&lower).to_owned();
     let unprefixed = strip_prefixes(provider, &lower);
     let undated = strip_snapshot(unprefixed);
     let unlatest = undated.strip_suffix("-latest").unwrap_or(undated);
@@ -52,6 +53,32 @@ fn strip_prefixes(provider: Provider, mut name: &str) -> &str {
         };
         name = rest;
     }
+}
+
+/// A Bedrock model id reduced to the model: `us.anthropic.claude-sonnet-4-5-20250929-v1:0` →
+/// `claude-sonnet-4-5-20250929` (a geographic inference-profile prefix, the `anthropic.`
+/// publisher, the `-vN[:M]` version). Other names are returned as they are.
+fn strip_bedrock(name: &str) -> &str {
+    let mut rest = name;
+    if let Some((geo, after)) = rest.split_once('.') {
+        let geo_like = (2..=7).contains(&geo.len())
+            && geo.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+        if geo_like && after.starts_with("anthropic.") {
+            rest = after;
+        }
+    }
+    let Some(model) = rest.strip_prefix("anthropic.") else {
+        return name;
+    };
+    if let Some(at) = model.rfind("-v") {
+        let version = &model[at + 2..];
+        let (major, minor) = version.split_once(':').unwrap_or((version, "0"));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if digits(major) && digits(minor) {
+            return &model[..at];
+        }
+    }
+    model
 }
 
 /// Drops one snapshot suffix: `@anything` (Vertex style), `-YYYYMMDD` or `-YYYY-MM-DD`.
@@ -93,6 +120,42 @@ fn is_date(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bedrock_ids_are_their_models() {
+        for (id, want) in [
+            (
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "claude-sonnet-4-5-20250929",
+            ),
+            (
+                "eu.anthropic.claude-haiku-4-5-20251001-v1:0",
+                "claude-haiku-4-5-20251001",
+            ),
+            ("global.anthropic.claude-opus-4-6-v1", "claude-opus-4-6"),
+            (
+                "anthropic.claude-3-5-haiku-20241022-v1:0",
+                "claude-3-5-haiku-20241022",
+            ),
+            (
+                "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+                "claude-sonnet-4-20250514",
+            ),
+            ("claude-sonnet-4-5", "claude-sonnet-4-5"),
+            (
+                "meta.llama3-70b-instruct-v1:0",
+                "meta.llama3-70b-instruct-v1:0",
+            ),
+            ("anthropic/claude-x", "anthropic/claude-x"),
+        ] {
+            assert_eq!(strip_bedrock(id), want, "{id}");
+        }
+        assert!(candidates(
+            Provider::Anthropic,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        )
+        .contains(&"claude-sonnet-4-5".to_string()));
+    }
 
     #[test]
     fn normalises_names() {

@@ -99,8 +99,9 @@ impl PriceTable {
 
     /// The table version recorded with every cost, e.g. `litellm-1.77.3`, or
     /// `litellm-1.77.3+local` when config overrides are applied.
-    /// Prices `provider`'s names in `aliases` as the models they stand for (`[azure.deployments]
-    /// my-gpt5 = "gpt-5"`).
+    /// Names on `provider`'s route that stand for models (`[azure.deployments] my-gpt5 =
+    /// "gpt-5"`): a request naming one is priced as its model ([`PriceTable::requested`]). They
+    /// apply to what a request names, never to the model an answer names.
     pub fn with_aliases(
         &self,
         provider: Provider,
@@ -117,6 +118,14 @@ impl PriceTable {
             table.version.push_str(LOCAL_SUFFIX);
         }
         table
+    }
+
+    /// The model a request's own model name stands for on `provider`'s route: its alias (an
+    /// Azure deployment's model), else the name.
+    pub fn requested<'a>(&'a self, provider: Provider, name: &'a str) -> &'a str {
+        self.aliases
+            .get(&(provider, name.trim().to_lowercase()))
+            .map_or(name, String::as_str)
     }
 
     pub fn version(&self) -> &str {
@@ -139,10 +148,6 @@ impl PriceTable {
     /// then the table; each with the name as sent, then ever looser forms of it (see
     /// `normalize_model`). `None` for a model gw has no price for.
     pub fn resolve(&self, provider: Provider, model: &str) -> Option<(&str, &ModelPrice)> {
-        let model = self
-            .aliases
-            .get(&(provider, model.trim().to_lowercase()))
-            .map_or(model, String::as_str);
         // A subscription route's models are its family's, at its family's prices.
         let provider = provider.family();
         let names = candidates(provider, model);
@@ -186,7 +191,11 @@ fn provider_index(provider: Provider) -> usize {
         Provider::Anthropic => 0,
         Provider::OpenAi => 1,
         Provider::Gemini => 2,
-        Provider::ChatGpt | Provider::CodeAssist | Provider::Azure | Provider::Vertex => {
+        Provider::ChatGpt
+        | Provider::CodeAssist
+        | Provider::Azure
+        | Provider::Vertex
+        | Provider::Bedrock => {
             unreachable!("a family is a price provider")
         }
     }

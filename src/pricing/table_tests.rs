@@ -416,19 +416,20 @@ fn from_json_reports_bad_tables() {
 }
 
 #[test]
-fn a_route_alias_prices_as_its_model_and_only_on_its_route() {
+fn a_route_alias_names_a_requests_model_and_only_on_its_route() {
     let table = PriceTable::embedded().with_aliases(
         Provider::Azure,
         &[("My-GPT5".to_string(), "gpt-5".to_string())].into(),
     );
-    let gpt5 = table.lookup(Provider::OpenAi, "gpt-5").unwrap();
-    assert_eq!(table.lookup(Provider::Azure, "my-gpt5"), Some(gpt5));
-    assert_eq!(table.lookup(Provider::Azure, " MY-GPT5 "), Some(gpt5));
+    assert_eq!(table.requested(Provider::Azure, "my-gpt5"), "gpt-5");
+    assert_eq!(table.requested(Provider::Azure, " MY-GPT5 "), "gpt-5");
     assert_eq!(
-        table.lookup(Provider::OpenAi, "my-gpt5"),
-        None,
+        table.requested(Provider::OpenAi, "my-gpt5"),
+        "my-gpt5",
         "not off its route"
     );
-    assert_eq!(table.lookup(Provider::Azure, "other-deployment"), None);
+    assert_eq!(table.requested(Provider::Azure, "other"), "other");
+    // A lookup (what an answer names) never goes through an alias.
+    assert_eq!(table.lookup(Provider::Azure, "my-gpt5"), None);
     assert!(table.version().ends_with("+local"));
 }

@@ -15,6 +15,9 @@ pub struct SessionAuth {
     key: String,
     /// Provider keys gw holds; swapped in for the session key upstream.
     held: HashMap<Provider, String>,
+    /// Providers whose credential gw puts on a request itself (a Google token, an AWS
+    /// signature): the session key is only removed there.
+    signed: std::collections::HashSet<Provider>,
 }
 
 pub use crate::agents::SESSION_KEY_HEADER;
@@ -49,7 +52,17 @@ impl SessionAuth {
             "gws-{}",
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
-        SessionAuth { key, held }
+        SessionAuth {
+            key,
+            held,
+            signed: Default::default(),
+        }
+    }
+
+    /// gw holds `provider`'s credential as something it puts on each request itself.
+    pub fn with_signed(mut self, provider: Provider) -> SessionAuth {
+        self.signed.insert(provider);
+        self
     }
 
     pub fn key(&self) -> &str {
@@ -57,7 +70,7 @@ impl SessionAuth {
     }
 
     pub fn holds(&self, provider: Provider) -> bool {
-        self.held.contains_key(&provider)
+        self.held.contains_key(&provider) || self.signed.contains(&provider)
     }
 
     /// Decides whether `path_and_query` with `headers` belongs to this session.
@@ -112,9 +125,9 @@ impl SessionAuth {
         headers: &mut HeaderMap,
         path_and_query: &mut String,
     ) {
-        if provider == Provider::Vertex {
-            // gw's Google token replaces any credential on Vertex (proxy::google): the session
-            // key only goes.
+        if self.signed.contains(&provider) {
+            // gw's own credential replaces it (proxy::google, proxy::aws): the session key only
+            // goes.
             match place {
                 CredentialPlace::XApiKey => drop(headers.remove("x-api-key")),
                 CredentialPlace::Bearer => drop(headers.remove(header::AUTHORIZATION)),
@@ -193,6 +206,41 @@ fn without_query_key(path_and_query: &str) -> String {
         path.to_string()
     } else {
         format!("{path}?{}", rest.join("&"))
+    }
+}
+
+impl SessionAuth {
+    /// Removes the session key from wherever else the request carries it (a header admitted
+    /// the request, yet an API-key header or `?key=` holds the key too): it never leaves the
+    /// machine, whichever way the request got in.
+    pub fn scrub(&self, headers: &mut HeaderMap, path_and_query: &mut String) {
+        let is_key = |v: &HeaderValue| {
+            v.to_str().is_ok_and(|v| {
+                let v = v.trim();
+                let v = v.strip_prefix("Bearer ").unwrap_or(v);
+                constant_time_eq(v.trim().as_bytes(), self.key.as_bytes())
+            })
+        };
+        for name in [
+            "x-api-key",
+            "x-goog-api-key",
+            "api-key",
+            "authorization",
+            SESSION_KEY_HEADER,
+        ] {
+            if headers.get(name).is_some_and(is_key) {
+                headers.remove(name);
+            }
+        }
+        let carries_key = path_and_query.split_once('?').is_some_and(|(_, q)| {
+            q.split('&').any(|pair| {
+                pair.strip_prefix("key=")
+                    .is_some_and(|v| constant_time_eq(v.as_bytes(), self.key.as_bytes()))
+            })
+        });
+        if carries_key {
+            *path_and_query = without_query_key(path_and_query);
+        }
     }
 }
 

@@ -203,17 +203,20 @@ impl RequestContext {
         cut: bool,
         error: Option<String>,
     ) {
-        let requested_model = request.model.clone().or_else(|| self.path_model.clone());
+        // Where the path names the model (Gemini, Vertex, Bedrock, an Azure deployment), that
+        // is what runs: a different `model` in the body changes nothing upstream.
+        let requested_model = self.path_model.clone().or_else(|| request.model.clone());
         let model = extracted.model.clone().or_else(|| requested_model.clone());
         let usage = extracted.usage;
         let (cost_nanos, charged_as) = if usage.is_zero() {
             (Some(0), None)
         } else {
-            self.recorder.cost(
-                self.price_provider,
-                [model.as_deref(), requested_model.as_deref()],
-                &usage,
-            )
+            // The answer's model first; the request's through its route's aliases.
+            let requested = requested_model
+                .as_deref()
+                .map(|m| self.recorder.prices.requested(self.provider, m));
+            self.recorder
+                .cost(self.price_provider, [model.as_deref(), requested], &usage)
         };
         let price_version = match charged_as {
             Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices.version()),

@@ -66,22 +66,26 @@ impl GoogleCredentials {
         &self.location
     }
 
-    /// Puts gw's access token on a Vertex request in place of the agent's credentials, and the
-    /// project and location on an express-mode path. A token opens more than models, so only a
-    /// model call of gw's project gets one: any other path is `Forbidden`, and no token is had.
+    /// An express-mode path with gw's project and location (see [`with_project`]).
+    pub fn with_project(&self, path_and_query: &str) -> String {
+        with_project(path_and_query, &self.project, &self.location)
+    }
+
+    /// Puts gw's access token on a Vertex request in place of the agent's credentials (its
+    /// path already through [`GoogleCredentials::with_project`]). A token opens more than
+    /// models, so only a model call of gw's project gets one: any other path is `Forbidden`,
+    /// and no token is had.
     pub async fn authorize(
         &self,
         headers: &mut HeaderMap,
-        path_and_query: &mut String,
+        path_and_query: &str,
     ) -> Result<(), Unauthorized> {
-        let path = with_project(path_and_query, &self.project, &self.location);
-        if !is_model_call(&path, &self.project) {
+        if !is_model_call(path_and_query, &self.project) {
             return Err(Unauthorized::Forbidden(format!(
                 "gw: with gw's Google credentials only model calls of project {} pass (…/projects/{}/locations/…/publishers/…/models/…)",
                 self.project, self.project
             )));
         }
-        *path_and_query = path;
         let token = tokio::time::timeout(TOKEN_TIMEOUT, self.account.token(&[SCOPE]))
             .await
             .map_err(|_| {

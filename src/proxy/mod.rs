@@ -2,6 +2,7 @@
 //! both directions unchanged and meters every response into the ledger.
 
 mod auth;
+pub mod aws;
 mod body;
 mod context;
 pub mod gate;
@@ -28,8 +29,8 @@ use tokio::task::JoinHandle;
 use crate::config::{ProxyPolicy, Upstreams};
 use crate::first_request::FirstRequest;
 use crate::meter::{
-    gemini_path_model, inject_include_usage, path_model, ChatUsageChunkFilter, Protocol, Provider,
-    RequestTap, ResponseTap,
+    gemini_path_model, inject_include_usage, path_model, ChatUsageChunkFilter, ErrorShape,
+    Protocol, Provider, RequestTap, ResponseTap,
 };
 use crate::pricing::UnpricedPolicy;
 use policy::{BodyError, Endpoint};
@@ -73,6 +74,8 @@ pub struct ProxyState {
     refusals: Arc<Refusals>,
     /// gw's Google credentials, put on every Vertex request.
     google: Option<Arc<google::GoogleCredentials>>,
+    /// gw's AWS keys, signing every Bedrock request.
+    aws: Option<Arc<aws::AwsSigner>>,
 }
 
 impl ProxyState {
@@ -87,6 +90,7 @@ impl ProxyState {
             upstream_idle: UPSTREAM_IDLE_TIMEOUT,
             refusals: Arc::default(),
             google: None,
+            aws: None,
         }
     }
 
@@ -120,6 +124,12 @@ impl ProxyState {
     /// Requires every request to carry the session key (see [`SessionAuth`]).
     pub fn with_auth(mut self, auth: Arc<SessionAuth>) -> ProxyState {
         self.auth = Some(auth);
+        self
+    }
+
+    /// Signs Bedrock requests with gw's AWS keys (see [`aws::AwsSigner`]).
+    pub fn with_aws(mut self, aws: Arc<aws::AwsSigner>) -> ProxyState {
+        self.aws = Some(aws);
         self
     }
 
@@ -294,12 +304,26 @@ fn error_response(
     kind: &str,
     message: &str,
 ) -> Response<ProxyBody> {
+    let aws = provider.is_some_and(|p| p.info().error_shape == ErrorShape::Aws);
+    // Claude Code on AWS takes any 403 for stale credentials and retries it for three minutes:
+    // gw's own refusals (an allow-list, an unpriced model) are 400 there. The ledger keeps 403.
+    let status = if aws && status == StatusCode::FORBIDDEN {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     let mut response = Response::new(full(route::error_body(provider, status, kind, message)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if aws {
+        response.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(route::aws_error_type(status)),
+        );
+    }
     response
         .extensions_mut()
         .insert(GwAnswer(message.to_string()));
@@ -416,6 +440,21 @@ fn admit(
     };
     let mut upstream_path = upstream_path.to_string();
     let mut provider = provider;
+    if provider == Provider::Bedrock
+        && req.method() == http::Method::GET
+        && route::path_only(&upstream_path).trim_end_matches('/') == "/inference-profiles"
+    {
+        // Claude Code lists the account's inference profiles at start, from the control plane
+        // (another host than the runtime gw forwards to); none is needed: answered here, free.
+        let mut answer = Response::new(full(Bytes::from_static(
+            br#"{"inferenceProfileSummaries":[]}"#,
+        )));
+        answer.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Err(Box::new(answer));
+    }
     if credential.is_none() {
         // Codex signed in with a ChatGPT plan sends its turns to the base URL gw gave it, but
         // only ChatGPT's backend takes that login: route there what says it is one.
@@ -439,6 +478,9 @@ fn admit(
     if let (Some(auth), Some(place)) = (&state.auth, credential) {
         auth.swap(provider, place, &mut headers, &mut upstream_path);
     }
+    if let Some(auth) = &state.auth {
+        auth.scrub(&mut headers, &mut upstream_path);
+    }
     Ok(Admitted {
         provider,
         upstream_path,
@@ -459,39 +501,50 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
     };
     let (mut headers, mut upstream_path) = (headers, upstream_path);
     if let (Provider::Vertex, Some(google)) = (provider, &state.google) {
-        if let Err(refused) = google.authorize(&mut headers, &mut upstream_path).await {
-            let (status, kind, message) = match refused {
-                google::Unauthorized::Forbidden(m) => {
-                    (StatusCode::FORBIDDEN, "permission_error", m)
-                }
-                google::Unauthorized::NoToken(m) => (StatusCode::BAD_GATEWAY, "api_error", m),
-            };
-            tracing::warn!(%message, "a Vertex request did not get gw's token");
-            return error_response(Some(provider), status, kind, &message);
-        }
+        upstream_path = google.with_project(&upstream_path);
     }
     let upstream_path = upstream_path.as_str();
-    let Some(upstream) = state.upstreams.get(provider) else {
-        let info = provider.info();
-        return error_response(
-            Some(provider),
-            StatusCode::BAD_GATEWAY,
-            "api_error",
-            &format!(
-                "gw proxy: no upstream for {name}: set [upstream] {name} in gw's config file, or {var} \
-                 ({doc})",
-                name = info.name,
-                var = info.upstream_var,
-                doc = info.upstream_doc
-            ),
-        );
-    };
     let mut context = InFlight::new(RequestContext::new(
         state.recorder.clone(),
         provider,
         upstream_path,
         route::agent_session_id(&headers),
     ));
+    // Refused here, these are rows too: an agent probing what gw's credentials open is seen.
+    if let (Provider::Vertex, Some(google)) = (provider, &state.google) {
+        if let Err(refused) = google.authorize(&mut headers, upstream_path).await {
+            let (status, kind, reason, message) = match refused {
+                google::Unauthorized::Forbidden(m) => (
+                    StatusCode::FORBIDDEN,
+                    "permission_error",
+                    "not a model call",
+                    m,
+                ),
+                google::Unauthorized::NoToken(m) => {
+                    (StatusCode::BAD_GATEWAY, "api_error", "no Google token", m)
+                }
+            };
+            tracing::warn!(path = route::path_only(upstream_path), %message, "a Vertex request did not get gw's token");
+            state.refusals.count(reason);
+            return answer_failure(context, false, status, kind, message);
+        }
+    }
+    let Some(upstream) = state.upstreams.get(provider) else {
+        let info = provider.info();
+        let message = format!(
+            "gw proxy: no upstream for {name}: set [upstream] {name} in gw's config file, or {var} ({doc})",
+            name = info.name,
+            var = info.upstream_var,
+            doc = info.upstream_doc
+        );
+        return answer_failure(
+            context,
+            false,
+            StatusCode::BAD_GATEWAY,
+            "api_error",
+            message,
+        );
+    };
     if credential.is_none() && route::subscription_login(provider, &headers) {
         context.billing = crate::meter::Billing::Subscription;
     }
@@ -562,13 +615,22 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         let model = match context.protocol {
             Protocol::Gemini => gemini_path_model(route::path_only(upstream_path))
                 .ok_or_else(|| "the path names no model".to_string()),
-            // A body without a model may be sent to a path that names one (Azure's deployments).
-            _ => peeked.and_then(|m| {
-                m.or_else(|| path_model(provider, route::path_only(upstream_path)))
-                    .ok_or_else(|| "the body names no model".to_string())
-            }),
+            // Where the path names the model (Vertex, Bedrock, an Azure deployment) it is what
+            // runs, whatever the body says: the gate checks that one.
+            _ => match path_model(provider, route::path_only(upstream_path)) {
+                Some(model) => Ok(model),
+                None => peeked.and_then(|m| m.ok_or_else(|| "the body names no model".to_string())),
+            },
         };
-        let admitted = admit_to_gate(state, gate, context.price_provider, unmeterable, model).await;
+        let admitted = admit_to_gate(
+            state,
+            gate,
+            provider,
+            context.price_provider,
+            unmeterable,
+            model,
+        )
+        .await;
         match admitted {
             Ok(ticket) => context.ticket = Some(ticket),
             Err(refusal) => {
@@ -595,12 +657,72 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         }
     }
 
+    let body = match (provider, &state.aws) {
+        (Provider::Bedrock, Some(signer)) => {
+            match sign_for_aws(signer, &mut parts, body, state.policy.max_body_bytes).await {
+                Ok(body) => body,
+                Err(f) => return answer_failure(context, f.cut, f.status, f.kind, f.message),
+            }
+        }
+        _ => body,
+    };
     let upstream_response =
         match forward(state, upstream.host(), Request::from_parts(parts, body)).await {
             Ok(response) => response,
             Err(f) => return answer_failure(context, f.cut, f.status, f.kind, f.message),
         };
     wrap_response(state, context, upstream_response, filter)
+}
+
+/// Bedrock with gw's AWS keys: the body is read whole (bounded, as any body gw reads) and the
+/// request signed over exactly what goes upstream.
+async fn sign_for_aws(
+    signer: &aws::AwsSigner,
+    parts: &mut http::request::Parts,
+    body: ProxyBody,
+    limit: usize,
+) -> Result<ProxyBody, Failure> {
+    let mut body = body;
+    let mut bytes = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Failure {
+            cut: true,
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            message: format!("gw proxy: reading the request body failed: {e}"),
+        })?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        if bytes.len() + data.len() > limit {
+            return Err(Failure {
+                cut: false,
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                kind: "request_too_large",
+                message: format!(
+                    "gw proxy: the request body is larger than {} MiB, the most gw reads to sign a request; raise [proxy] max_body_mib in gw's config file",
+                    limit >> 20
+                ),
+            });
+        }
+        bytes.extend_from_slice(data);
+    }
+    let bytes = bytes.freeze();
+    signer
+        .sign(
+            &parts.method,
+            &parts.uri,
+            &mut parts.headers,
+            &bytes,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|message| Failure {
+            cut: false,
+            status: StatusCode::BAD_GATEWAY,
+            kind: "api_error",
+            message: format!("gw proxy: {message}"),
+        })?;
+    Ok(full(bytes))
 }
 
 /// The forward phase: the request goes upstream, within the idle timeout (which also runs
@@ -854,6 +976,7 @@ fn gate_for<'s>(
 async fn admit_to_gate(
     state: &ProxyState,
     gate: &Arc<BudgetGate>,
+    route: Provider,
     provider: Provider,
     unmeterable: Option<String>,
     model: Result<String, String>,
@@ -875,7 +998,7 @@ async fn admit_to_gate(
                 "gw: cannot tell which model this request is for ({why}); under a budget or a model allow-list gw forwards only requests whose model it can check"
             ),
         )),
-        (None, Ok(model)) => match unpriced_refusal(state, provider, &model) {
+        (None, Ok(model)) => match unpriced_refusal(state, route, provider, &model) {
             Some(refusal) => Err(refusal),
             None => gate.admit(Some(&model)).await,
         },
@@ -884,9 +1007,20 @@ async fn admit_to_gate(
 
 /// Under a budget, a model gw has no price for would settle at $0: refused unless
 /// `[proxy] unpriced` says otherwise.
-fn unpriced_refusal(state: &ProxyState, provider: Provider, model: &str) -> Option<Refusal> {
+/// `provider` is the route the request is priced as, `route` the one it is sent to (whose
+/// aliases name its models).
+fn unpriced_refusal(
+    state: &ProxyState,
+    route: Provider,
+    provider: Provider,
+    model: &str,
+) -> Option<Refusal> {
     if state.recorder.unpriced != UnpricedPolicy::Refuse
-        || state.recorder.prices.lookup(provider, model).is_some()
+        || state
+            .recorder
+            .prices
+            .lookup(provider, state.recorder.prices.requested(route, model))
+            .is_some()
     {
         return None;
     }

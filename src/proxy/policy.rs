@@ -64,6 +64,11 @@ pub fn endpoint(provider: Provider, method: &Method, protocol: Protocol, path: &
                     .iter()
                     .any(|base| model_list(path, base))
             }
+            // Bedrock: the inference-profile lists Claude Code reads at start, token counting.
+            Provider::Bedrock => {
+                (read && path.starts_with("/inference-profiles"))
+                    || (post && path.starts_with("/model/") && path.ends_with("/count-tokens"))
+            }
             // Vertex: token counting, for Claude and for Gemini.
             Provider::Vertex => {
                 post && (path.ends_with("/publishers/anthropic/models/count-tokens:rawPredict")

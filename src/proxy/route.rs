@@ -168,8 +168,24 @@ pub fn error_body(
             "message": message,
             "status": gemini_status(status),
         }}),
+        ErrorShape::Aws => serde_json::json!({"message": message}),
     };
     Bytes::from(value.to_string())
+}
+
+/// AWS's error kind for a status, sent as `x-amzn-ErrorType` beside an [`ErrorShape::Aws`] body.
+pub fn aws_error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "ValidationException",
+        401 | 403 => "AccessDeniedException",
+        402 => "ServiceQuotaExceededException",
+        404 => "ResourceNotFoundException",
+        413 => "ValidationException",
+        429 => "ThrottlingException",
+        503 => "ServiceUnavailableException",
+        504 => "ModelTimeoutException",
+        _ => "InternalServerException",
+    }
 }
 
 fn gemini_status(status: StatusCode) -> &'static str {

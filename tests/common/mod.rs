@@ -41,6 +41,71 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
+mod bedrock_stream;
+pub use bedrock_stream::bedrock_stream;
+
+/// The Bedrock API key the mock takes as a bearer token.
+pub const BEDROCK_KEY: &str = "bedrock-test-api-key";
+/// The AWS keys whose SigV4 signature the mock's Bedrock routes take (region us-east-1).
+pub const AWS_KEYS: (&str, &str) = ("AKIAGWTEST", "gw-test-secret-key");
+
+/// Whether a Bedrock request carries gw's API key, or a SigV4 signature by [`AWS_KEYS`] that
+/// verifies over the method, URI, host and body that arrived.
+fn bedrock_authorized(parts: &http::request::Parts, path: &str, body: &[u8]) -> bool {
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth == format!("Bearer {BEDROCK_KEY}") {
+        return true;
+    }
+    if !auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={}/", AWS_KEYS.0)) {
+        return false;
+    }
+    let Some(date) = parts
+        .headers
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Ok(time) = jiff::fmt::strtime::parse("%Y%m%dT%H%M%SZ", date)
+        .and_then(|t| t.to_datetime())
+        .and_then(|t| t.to_zoned(jiff::tz::TimeZone::UTC))
+    else {
+        return false;
+    };
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let uri: http::Uri = format!("http://{host}{path}").parse().unwrap();
+    let signer = gw::proxy::aws::AwsSigner::new(
+        AWS_KEYS.0,
+        AWS_KEYS.1,
+        parts
+            .headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        "us-east-1",
+        "bedrock",
+    );
+    let mut expected = http::HeaderMap::new();
+    signer
+        .sign(
+            &parts.method,
+            &uri,
+            &mut expected,
+            body,
+            std::time::SystemTime::from(time.timestamp()),
+        )
+        .unwrap();
+    expected.get("authorization").and_then(|v| v.to_str().ok()) == Some(auth)
+}
+
 /// The access token the mock's Google token endpoint gives, and its Vertex routes take.
 pub const GOOGLE_TOKEN: &str = "ya29.gw-test-token";
 
@@ -226,6 +291,30 @@ async fn respond(
 
     if let Some(method) = path.split("/v1internal:").nth(1) {
         return code_assist(method, &body);
+    }
+    // Bedrock: gw's Bedrock API key, or a SigV4 signature by gw's AWS keys over what arrived.
+    if let Some(rest) = path.strip_prefix("/model/") {
+        if !bedrock_authorized(&parts, &path, &body) {
+            return reply(
+                StatusCode::FORBIDDEN,
+                "application/json",
+                full(r#"{"message":"The security token included in the request is invalid."}"#),
+            );
+        }
+        if rest.ends_with("/invoke-with-response-stream") {
+            return reply(
+                StatusCode::OK,
+                "application/vnd.amazon.eventstream",
+                full(bedrock_stream(&fixture("anthropic_messages_stream.sse"))),
+            );
+        }
+        if rest.ends_with("/invoke") {
+            return reply(
+                StatusCode::OK,
+                "application/json",
+                full(fixture("anthropic_messages.json")),
+            );
+        }
     }
     // Google's token endpoint: a service account's signed JWT for an access token.
     if path == "/token" {
