@@ -535,3 +535,60 @@ async fn claude_code_on_bedrock_is_metered() {
         assert_eq!(row.cost_nanos, want, "{row:?}");
     }
 }
+
+/// `gw run opencode --via bedrock`: opencode's Bedrock provider (Converse API) pointed at gw with
+/// the session key as its Bedrock API key; gw signs with its AWS keys (verified by the mock);
+/// every call metered from Converse's usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opencode_on_bedrock_is_metered() {
+    let Some(bin) = agents_bin() else {
+        eprintln!(
+            "GW_TEST_AGENTS_BIN not set: the opencode Bedrock test did not run (see .ci/run)"
+        );
+        return;
+    };
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let env = [
+        ("GW_BEDROCK_UPSTREAM", mock.url()),
+        ("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", common::AWS_KEYS.1.to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "run", "opencode", "--via", "bedrock", "--", "run", "say pong",
+    ];
+    let output = trial.run(&mock, &bin, &args, &env).await;
+    assert!(output.status.success(), "{}", explain(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pong"),
+        "{}",
+        explain(&output)
+    );
+    let seen = mock.seen();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        eprintln!("opencode: mock answered {} {}", s.method, s.path_and_query);
+        assert!(s.path_and_query.contains("/converse"), "{s:?}");
+        assert!(s.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256"));
+    }
+    let rows = trial.rows();
+    assert_eq!(rows.len(), seen.len(), "{rows:#?}");
+    let prices = PriceTable::embedded();
+    for row in &rows {
+        assert_eq!(row.provider, "bedrock");
+        assert_eq!((row.usage.input, row.usage.output), (100, 7), "{row:?}");
+        let want = prices
+            .cost(
+                Provider::Anthropic,
+                row.model.as_deref().unwrap(),
+                &row.usage,
+            )
+            .map(|c| c as i64);
+        assert!(want.is_some_and(|c| c > 0), "{row:?}");
+        assert_eq!(row.cost_nanos, want, "{row:?}");
+    }
+}

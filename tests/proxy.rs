@@ -1559,3 +1559,52 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
         assert!(row.streamed && !row.incomplete, "{row:?}");
     }
 }
+
+/// Bedrock's Converse API (opencode's): the usage of a stream's `metadata` event, and of a
+/// whole answer, as Anthropic counts it (input without cache reads and writes).
+#[tokio::test]
+async fn bedrock_converse_is_metered_streamed_and_whole() {
+    use gw::meter::Provider;
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(Provider::Bedrock, common::BEDROCK_KEY.to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
+    let bearer = format!("Bearer {key}");
+    for op in ["converse-stream", "converse"] {
+        let (status, _, _) = send(
+            "POST",
+            &h.url(&format!(
+                "/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/{op}"
+            )),
+            &[("authorization", bearer.as_str())],
+            r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":64}}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{op}");
+    }
+    let rows = h.rows().await;
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(
+            row.endpoint.ends_with("converse-stream"),
+            row.streamed,
+            "{row:?}"
+        );
+        assert_eq!(
+            (
+                row.usage.input,
+                row.usage.output,
+                row.usage.cache_read,
+                row.usage.cache_write_5m
+            ),
+            (100, 7, 1000, 500),
+            "{row:?}"
+        );
+        assert!(!row.incomplete, "{row:?}");
+        let want = PriceTable::embedded()
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &row.usage)
+            .unwrap() as i64;
+        assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+    }
+}

@@ -595,3 +595,57 @@ async fn no_agent_gets_a_secret_on_its_command_line() {
         }
     }
 }
+
+/// gw holds the cloud credentials (AWS keys, a Google service-account key, an Azure key): the
+/// command gw runs sees none of them, only the session key and the proxy's URLs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_credentials_gw_holds_never_reach_the_command() {
+    let env = Env::new();
+    let mock = Mock::start().await;
+    let sa = common::google_service_account(env.dir.path(), &mock, "acme-ai");
+    let dump = env.dir.path().join("env.txt");
+    let mut cmd = env.gw(&mock, false);
+    cmd.env("GW_BEDROCK_UPSTREAM", mock.url())
+        .env("GW_AZURE_UPSTREAM", mock.url())
+        .env("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0)
+        .env("AWS_SECRET_ACCESS_KEY", common::AWS_KEYS.1)
+        .env("AWS_SESSION_TOKEN", "aws-session-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &sa)
+        .env("AZURE_OPENAI_API_KEY", common::AZURE_KEY)
+        .args(["run", "--", "sh", "-c"])
+        .arg(format!("env > {}", dump.display()));
+    let output = run_to_end(&mut cmd).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen = std::fs::read_to_string(&dump).unwrap();
+    for secret in [
+        common::AWS_KEYS.0,
+        common::AWS_KEYS.1,
+        "aws-session-secret",
+        common::AZURE_KEY,
+        sa.to_str().unwrap(),
+        "AWS_SECRET_ACCESS_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the command:\n{seen}"
+        );
+    }
+    let session_key = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("GW_SESSION_KEY="))
+        .unwrap();
+    for var in ["AWS_BEARER_TOKEN_BEDROCK", "AZURE_OPENAI_API_KEY"] {
+        assert!(
+            seen.contains(&format!("{var}={session_key}")),
+            "{var} is the session key:\n{seen}"
+        );
+    }
+    assert!(seen.contains("ANTHROPIC_BEDROCK_BASE_URL=http://127.0.0.1:"));
+    assert!(seen.contains("GOOGLE_VERTEX_BASE_URL=http://127.0.0.1:"));
+}

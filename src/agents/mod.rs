@@ -109,7 +109,7 @@ mod via_tests {
             Ok(Via::Bedrock)
         );
         let e = Via::for_agent(&opencode::PROFILE, "vertex").unwrap_err();
-        assert!(e.contains("own API only"), "{e}");
+        assert!(e.contains("--via bedrock only"), "{e}");
         assert_eq!(Via::for_agent(&gemini::PROFILE, "vertex"), Ok(Via::Vertex));
     }
 }

@@ -1,14 +1,14 @@
 //! opencode: `OPENCODE_CONFIG_CONTENT` (merged with any the user set) gives each provider a
 //! base URL (`/v1`, `/v1beta` included) and the session key; MCP servers go under `mcp`.
 
-use super::{merge_json, user_json, Profile, WireContext, WireError, Wiring};
+use super::{merge_json, user_json, Profile, Via, WireContext, WireError, Wiring};
 use crate::meter::Provider;
 
 pub const PROFILE: Profile = Profile {
     name: "opencode",
     binary: "opencode",
     npm_package: "opencode-ai",
-    vias: &[],
+    vias: &[Via::Bedrock],
     wire,
 };
 
@@ -35,6 +35,24 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
     if !ctx.held.is_empty() {
         w.set("GW_SESSION_KEY", ctx.session_key);
     }
+    if ctx.via == Some(Via::Bedrock) {
+        // Bedrock through its Converse API, the session key as the Bedrock API key (a bearer
+        // token), which gw replaces with its own key or signature.
+        let Some(region) = ctx.aws_region.filter(|_| ctx.holds(Provider::Bedrock)) else {
+            return Err(WireError::Unsafe {
+                message: "gw run opencode --via bedrock needs gw's AWS credentials and region: set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (or AWS_BEARER_TOKEN_BEDROCK and AWS_REGION) in gw's environment, and [upstream] bedrock".into(),
+            });
+        };
+        let endpoint = format!("{}/{}", ctx.origin, Provider::Bedrock.as_str());
+        merge_json(
+            &mut config,
+            serde_json::json!({"provider": {"amazon-bedrock": {"options": {"region": region, "endpoint": endpoint}}}}),
+        );
+        if config.get("model").is_none() {
+            config["model"] = "amazon-bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0".into();
+        }
+        w.set("AWS_BEARER_TOKEN_BEDROCK", ctx.session_key);
+    }
     for (name, s) in ctx.mcp {
         let value = match &s.url {
             Some(url) => serde_json::json!({"type": "remote", "url": url, "enabled": true}),
@@ -55,6 +73,30 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
 mod tests {
     use super::*;
     use crate::agents::tests::{get, Fixture};
+
+    #[test]
+    fn via_bedrock_points_opencodes_bedrock_provider_at_gw() {
+        let f = Fixture::new();
+        let ctx = WireContext {
+            via: Some(Via::Bedrock),
+            ..f.context(&[Provider::Bedrock], &|_| None)
+        };
+        let w = PROFILE.wire(&ctx).unwrap();
+        let config: serde_json::Value = serde_json::from_str(get(&w, CONFIG_VAR).unwrap()).unwrap();
+        let options = &config["provider"]["amazon-bedrock"]["options"];
+        assert_eq!(options["endpoint"], "http://127.0.0.1:9/bedrock");
+        assert_eq!(options["region"], "us-east-1");
+        assert_eq!(
+            config["model"],
+            "amazon-bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
+        assert_eq!(get(&w, "AWS_BEARER_TOKEN_BEDROCK"), Some("gws-key"));
+        let ctx = WireContext {
+            aws_region: None,
+            ..ctx
+        };
+        assert!(PROFILE.wire(&ctx).is_err());
+    }
 
     #[test]
     fn config_content_merges_with_the_users() {

@@ -270,7 +270,10 @@ impl EventStream {
             }
             _ => return,
         }
-        if header(":event-type").as_deref() != Some("chunk") {
+        let event_type = header(":event-type").unwrap_or_default();
+        if event_type != "chunk" {
+            // Converse's events carry their JSON as is, named by their type.
+            extractor.on_chunk(event_type.as_bytes(), message.payload());
             return;
         }
         #[derive(serde::Deserialize)]

@@ -4,8 +4,8 @@ use serde::de::DeserializeOwned;
 
 use super::scan::{contains, has_usage_value, trim_json_start};
 use super::wire::{
-    AnthropicEvent, AnthropicMessage, ChatChunk, CodeAssistChunk, GeminiChunk, Kind, OpenAiUsage,
-    ResponseObject, ResponsesEvent,
+    AnthropicEvent, AnthropicMessage, ChatChunk, CodeAssistChunk, ConverseUsageHolder, GeminiChunk,
+    Kind, OpenAiUsage, ResponseObject, ResponsesEvent,
 };
 use super::{Protocol, Usage};
 
@@ -63,6 +63,8 @@ impl UsageExtractor {
             Protocol::AnthropicMessages => anthropic_event_matters(event),
             Protocol::OpenAiResponses => responses_event_matters(event),
             Protocol::OpenAiChat | Protocol::Gemini | Protocol::CodeAssist => true,
+            // Converse's stream names its events: `metadata` carries the usage.
+            Protocol::BedrockConverse => event == b"metadata",
         }
     }
 
@@ -78,6 +80,13 @@ impl UsageExtractor {
             Protocol::OpenAiChat => self.chat_chunk(data),
             Protocol::Gemini => self.gemini_chunk(data),
             Protocol::CodeAssist => self.code_assist_chunk(data),
+            Protocol::BedrockConverse => {
+                // The last event of a whole stream.
+                if let Some(holder) = parse::<ConverseUsageHolder>(data) {
+                    self.converse(holder);
+                    self.complete = true;
+                }
+            }
             Protocol::Other => {}
         }
     }
@@ -88,6 +97,7 @@ impl UsageExtractor {
             Protocol::Other => false,
             Protocol::Gemini => matches!(key, b"usageMetadata" | b"modelVersion" | b"responseId"),
             Protocol::CodeAssist => matches!(key, b"response" | b"traceId"),
+            Protocol::BedrockConverse => key == b"usage",
             _ => matches!(key, b"id" | b"model" | b"usage"),
         }
     }
@@ -123,6 +133,11 @@ impl UsageExtractor {
                     self.code_assist(wrapped);
                 }
             }
+            Protocol::BedrockConverse => {
+                if let Some(holder) = parse::<ConverseUsageHolder>(json) {
+                    self.converse(holder);
+                }
+            }
             Protocol::Other => {}
         }
     }
@@ -138,6 +153,13 @@ impl UsageExtractor {
         }
         if self.model.is_none() {
             self.model = model.filter(|s| !s.is_empty());
+        }
+    }
+
+    fn converse(&mut self, holder: ConverseUsageHolder) {
+        if let Some(usage) = holder.usage {
+            usage.apply(&mut self.usage);
+            self.saw_usage = true;
         }
     }
 

@@ -12,6 +12,9 @@ pub enum Protocol {
     /// Google's Code Assist API: Gemini's methods on `/v1internal`, the model in the body and
     /// each response wrapped in `{"response": …}`.
     CodeAssist,
+    /// Bedrock's Converse API: the model in the path, usage in the response's `usage` (or the
+    /// stream's `metadata` event) as `inputTokens`, `outputTokens`, cache reads and writes.
+    BedrockConverse,
     /// Anything that carries no billed usage: token counting, model lists, `HEAD /`.
     Other,
 }
@@ -61,13 +64,21 @@ impl Protocol {
             }
             // Bedrock: Claude through InvokeModel, streamed (an AWS event stream of Anthropic
             // events) or not (Anthropic's message). Other publishers' models and the Converse
-            // API are not metered yet: refused under a budget.
+            // API are metered below (Converse); other publishers' models are not: refused under
+            // a budget.
             Provider::Bedrock
                 if bedrock_model(path).is_some_and(|m| m.contains("anthropic."))
                     && (path.ends_with("/invoke")
                         || path.ends_with("/invoke-with-response-stream")) =>
             {
                 Protocol::AnthropicMessages
+            }
+            // Converse, for Anthropic models: usage in its own shape.
+            Provider::Bedrock
+                if bedrock_model(path).is_some_and(|m| m.contains("anthropic."))
+                    && (path.ends_with("/converse") || path.ends_with("/converse-stream")) =>
+            {
+                Protocol::BedrockConverse
             }
             // Vertex: Claude by `rawPredict` (Anthropic's Messages in and out, the model in the
             // path), Gemini by its own methods. `count-tokens:rawPredict` is not a model call.
@@ -100,6 +111,7 @@ impl Protocol {
             Protocol::OpenAiChat => "openai.chat",
             Protocol::Gemini => "gemini.generate",
             Protocol::CodeAssist => "codeassist.generate",
+            Protocol::BedrockConverse => "bedrock.converse",
             Protocol::Other => "other",
         }
     }
@@ -208,7 +220,15 @@ mod tests {
                 format!("/model/{}/invoke", id.replace(':', "%3A")),
                 AnthropicMessages,
             ),
-            (format!("/model/{id}/converse-stream"), Other),
+            (format!("/model/{id}/converse-stream"), BedrockConverse),
+            (
+                format!("/model/{}/converse", id.replace(':', "%3A")),
+                BedrockConverse,
+            ),
+            (
+                "/model/meta.llama3-70b-instruct-v1:0/converse".to_string(),
+                Other,
+            ),
             (format!("/model/{id}/count-tokens"), Other),
             (
                 "/model/meta.llama3-70b-instruct-v1:0/invoke".to_string(),

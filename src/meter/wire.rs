@@ -444,3 +444,32 @@ mod tests {
         );
     }
 }
+
+/// Bedrock Converse usage: the response's `usage`, or the stream's `metadata` event's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct ConverseUsage {
+    pub input_tokens: Count,
+    pub output_tokens: Count,
+    pub cache_read_input_tokens: Count,
+    pub cache_write_input_tokens: Count,
+}
+
+/// A Converse response body, or a `metadata` event: both carry `usage` at the top.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ConverseUsageHolder {
+    pub usage: Option<ConverseUsage>,
+}
+
+impl ConverseUsage {
+    /// `inputTokens` leaves out cache reads and writes, as Anthropic's `input_tokens` does;
+    /// writes are at the default (5-minute) TTL.
+    pub(crate) fn apply(&self, usage: &mut Usage) {
+        usage.input = self.input_tokens.or_zero();
+        usage.output = self.output_tokens.or_zero();
+        usage.cache_read = self.cache_read_input_tokens.or_zero();
+        usage.cache_write_5m = self.cache_write_input_tokens.or_zero();
+        usage.cache_write_1h = 0;
+    }
+}

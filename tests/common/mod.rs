@@ -44,6 +44,45 @@ pub fn fixture(name: &str) -> Vec<u8> {
 mod bedrock_stream;
 pub use bedrock_stream::bedrock_stream;
 
+/// A Converse answer (non-streamed), with its usage.
+pub const CONVERSE_JSON: &str = r#"{"output":{"message":{"role":"assistant","content":[{"text":"pong"}]}},"stopReason":"end_turn","usage":{"inputTokens":100,"outputTokens":7,"totalTokens":1607,"cacheReadInputTokens":1000,"cacheWriteInputTokens":500},"metrics":{"latencyMs":5}}"#;
+
+/// A Converse stream as Bedrock sends it: named events, JSON payloads, the usage in `metadata`.
+pub fn converse_stream() -> Vec<u8> {
+    use aws_smithy_eventstream::frame::write_message_to;
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+    let mut out = Vec::new();
+    for (event, payload) in [
+        ("messageStart", r#"{"role":"assistant"}"#),
+        (
+            "contentBlockDelta",
+            r#"{"contentBlockIndex":0,"delta":{"text":"pong"}}"#,
+        ),
+        ("contentBlockStop", r#"{"contentBlockIndex":0}"#),
+        ("messageStop", r#"{"stopReason":"end_turn"}"#),
+        (
+            "metadata",
+            r#"{"usage":{"inputTokens":100,"outputTokens":7,"totalTokens":1607,"cacheReadInputTokens":1000,"cacheWriteInputTokens":500},"metrics":{"latencyMs":5}}"#,
+        ),
+    ] {
+        let message = Message::new(payload.as_bytes().to_vec())
+            .add_header(Header::new(
+                ":event-type",
+                HeaderValue::String(event.to_string().into()),
+            ))
+            .add_header(Header::new(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            ))
+            .add_header(Header::new(
+                ":message-type",
+                HeaderValue::String("event".into()),
+            ));
+        write_message_to(&message, &mut out).unwrap();
+    }
+    out
+}
+
 /// The Bedrock API key the mock takes as a bearer token.
 pub const BEDROCK_KEY: &str = "bedrock-test-api-key";
 /// The AWS keys whose SigV4 signature the mock's Bedrock routes take (region us-east-1).
@@ -307,6 +346,16 @@ async fn respond(
                 "application/vnd.amazon.eventstream",
                 full(bedrock_stream(&fixture("anthropic_messages_stream.sse"))),
             );
+        }
+        if rest.ends_with("/converse-stream") {
+            return reply(
+                StatusCode::OK,
+                "application/vnd.amazon.eventstream",
+                full(converse_stream()),
+            );
+        }
+        if rest.ends_with("/converse") {
+            return reply(StatusCode::OK, "application/json", full(CONVERSE_JSON));
         }
         if rest.ends_with("/invoke") {
             return reply(
