@@ -592,3 +592,49 @@ async fn opencode_on_bedrock_is_metered() {
         assert_eq!(row.cost_nanos, want, "{row:?}");
     }
 }
+
+/// On Bedrock, Claude Code takes any 403 for stale AWS credentials and retries it for minutes:
+/// a spent budget is a 402 there (in AWS's shape), and Claude stops at the first request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_on_bedrock_stops_at_the_first_refusal_of_a_spent_budget() {
+    let Some(bin) = agents_bin() else {
+        eprintln!(
+            "GW_TEST_AGENTS_BIN not set: the Claude Bedrock budget test did not run (see .ci/run)"
+        );
+        return;
+    };
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let config = trial.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[budget]\ndaily_usd = 0.000001\n");
+    std::fs::write(&config, text).unwrap();
+    let env = [
+        ("GW_BEDROCK_UPSTREAM", mock.url()),
+        ("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", common::AWS_KEYS.1.to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = ["run", "claude", "--via", "bedrock", "--", "-p", "say pong"];
+    // The first session spends past the day's allowance (a request in flight may); the next
+    // one starts with it spent.
+    let first = trial.run(&mock, &bin, &args, &env).await;
+    assert!(first.status.success(), "{}", explain(&first));
+    let before = mock.seen().len();
+    let output = trial.run(&mock, &bin, &args, &env).await;
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{all}");
+    assert!(all.contains("402") && all.contains("budget"), "{all}");
+    assert_eq!(mock.seen().len(), before, "nothing more reached Bedrock");
+    let rows = trial.rows();
+    let refused: Vec<&Row> = rows.iter().filter(|r| r.status == 402).collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "one refused request, no retries: {rows:#?}"
+    );
+}
