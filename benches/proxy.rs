@@ -5,7 +5,12 @@
 //!   through a bare hyper forwarder (the cost of the extra hop alone), and the differences;
 //! - the time from the mock releasing one SSE frame to the client holding it, direct and through
 //!   gw (shows frames are forwarded at once, not held for the next one);
-//! - SSE parser (ResponseTap) throughput on Anthropic and OpenAI Responses streams.
+//! - SSE parser (ResponseTap) throughput on Anthropic and OpenAI Responses streams;
+//! - with nginx and wrk installed (`apt-get install nginx-light wrk`), the reference: wrk's
+//!   p50/p99 and requests/s against an nginx fixed-answer upstream, direct, through nginx as a
+//!   plain reverse proxy (keepalive upstream, one worker) and through gw, at 1 and 10
+//!   connections and with 500 KB bodies, interleaved rounds, medians reported. `GW_BENCH_WRK=0`
+//!   skips it; `GW_BENCH_WRK_SECS` / `GW_BENCH_WRK_ROUNDS` set its length (5 s × 3).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -49,7 +54,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let only_wrk = std::env::var("GW_BENCH_ONLY_WRK").is_ok_and(|v| v == "1");
     client_rt.block_on(async {
+        if only_wrk {
+            return;
+        }
         let direct = format!("{}/v1/messages", mock.url());
         let via = format!("http://{proxy_addr}/anthropic/v1/messages");
         let n = if quick { 20 } else { REQUESTS };
@@ -116,6 +125,10 @@ fn main() {
         );
     });
 
+    if !quick && std::env::var("GW_BENCH_WRK").as_deref() != Ok("0") {
+        nginx_reference(&writer);
+    }
+
     println!("SSE parser throughput (ResponseTap, frames of 16 KiB)");
     for (name, fixture, protocol) in [
         (
@@ -158,8 +171,12 @@ fn main() {
 
 /// gw's proxy on a thread and runtime of its own, as `gw run` runs it.
 fn spawn_proxy(state: ProxyState) -> std::net::SocketAddr {
+    spawn_proxy_named("gw-proxy", state)
+}
+
+fn spawn_proxy_named(name: &str, state: ProxyState) -> std::net::SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
-    named_thread("gw-proxy", move || {
+    named_thread(name, move || {
         let rt = gw::proxy::runtime().unwrap();
         rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -314,9 +331,11 @@ async fn frame_latencies(mock: &Mock, url: &str, frames: usize) -> Vec<f64> {
 
 /// A thread's scheduler figures (`/proc/self/task/<tid>/schedstat`): time on CPU and how many
 /// times it was scheduled in. Zero where the file does not exist (not Linux).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ThreadStat {
     cpu_ns: u64,
+    /// Time runnable but waiting for a CPU.
+    wait_ns: u64,
     slices: u64,
 }
 
@@ -335,8 +354,12 @@ impl ThreadStat {
                 .split_whitespace()
                 .filter_map(|f| f.parse().ok())
                 .collect();
-            if let [cpu_ns, _, slices] = fields[..] {
-                return ThreadStat { cpu_ns, slices };
+            if let [cpu_ns, wait_ns, slices] = fields[..] {
+                return ThreadStat {
+                    cpu_ns,
+                    wait_ns,
+                    slices,
+                };
             }
         }
         ThreadStat::default()
@@ -345,6 +368,7 @@ impl ThreadStat {
     fn since(&self, earlier: &ThreadStat) -> ThreadStat {
         ThreadStat {
             cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
+            wait_ns: self.wait_ns.saturating_sub(earlier.wait_ns),
             slices: self.slices.saturating_sub(earlier.slices),
         }
     }
@@ -362,4 +386,303 @@ fn report(name: &str, samples: &[f64]) {
         pct(samples, 50.0),
         pct(samples, 99.0)
     );
+}
+
+/// What wrk measured in one run.
+#[derive(Clone, Copy, Default)]
+struct WrkRun {
+    p50_us: f64,
+    p99_us: f64,
+    rps: f64,
+}
+
+/// The nginx reference of issue 17: one nginx (a fixed-answer upstream and a plain reverse proxy
+/// with a keepalive upstream, one worker) and gw's proxy in front of the same upstream, driven by
+/// wrk in interleaved rounds.
+fn nginx_reference(writer: &LedgerWriter) {
+    let (Some(nginx), Some(wrk)) = (which("nginx"), which("wrk")) else {
+        println!("nginx reference: skipped (needs nginx and wrk: apt-get install nginx-light wrk)");
+        return;
+    };
+    let secs: u64 = std::env::var("GW_BENCH_WRK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let rounds: usize = std::env::var("GW_BENCH_WRK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (upstream_port, proxy_port) = (free(), free());
+    let answer = String::from_utf8(common::fixture("anthropic_messages.json"))
+        .unwrap()
+        .replace('\n', "")
+        .replace('\'', "\\'");
+    // Two nginx instances, one worker each: the upstream, and the reverse proxy in front of it.
+    // One worker serving both would spare nginx the cross-process hop gw pays (and on two
+    // cores, a runnable thread fewer than gw's setup has).
+    let conf = |name: &str, server: String| {
+        let sub = dir.path().join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let text = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+               client_max_body_size 2m;\n  client_body_buffer_size 1m;\n  {server}\n}}\n",
+            d = sub.display()
+        );
+        std::fs::write(sub.join("nginx.conf"), text).unwrap();
+        sub
+    };
+    let upstream_dir = conf(
+        "upstream",
+        format!("server {{ listen 127.0.0.1:{upstream_port}; location / {{ default_type application/json; return 200 '{answer}'; }} }}"),
+    );
+    let proxy_dir = conf(
+        "proxy",
+        format!(
+            "upstream fixed {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}\n  \
+             server {{ listen 127.0.0.1:{proxy_port}; location / {{ proxy_pass http://fixed; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; }} }}"
+        ),
+    );
+    let start = |sub: &std::path::Path| {
+        std::process::Command::new(&nginx)
+            .args(["-p"])
+            .arg(sub)
+            .args(["-c"])
+            .arg(sub.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut servers = [start(&upstream_dir), start(&proxy_dir)];
+    let upstream = format!("http://127.0.0.1:{upstream_port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", upstream_port)).is_err()
+        || std::net::TcpStream::connect(("127.0.0.1", proxy_port)).is_err()
+    {
+        assert!(Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // gw in front of the same upstream, on a thread of its own as in `gw run`.
+    let recorder = Recorder::new(
+        writer.handle(),
+        PriceTable::embedded().clone(),
+        Attribution {
+            session_id: "bench-wrk".into(),
+            ..Default::default()
+        },
+    );
+    let gw_addr = spawn_proxy_named(
+        "gw-proxy-wrk",
+        ProxyState::new(common::upstreams_at(&upstream), recorder),
+    );
+
+    let small = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#.to_string();
+    let big = format!(
+        r#"{{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "x".repeat(500_000)
+    );
+    let script = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "wrk.method = \"POST\"\nwrk.headers[\"content-type\"] = \"application/json\"\nwrk.body = [[{body}]]\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let small_lua = script("small.lua", &small);
+    let big_lua = script("big.lua", &big);
+    let targets = [
+        ("direct", format!("{upstream}/v1/messages")),
+        (
+            "nginx",
+            format!("http://127.0.0.1:{proxy_port}/v1/messages"),
+        ),
+        ("gw", format!("http://{gw_addr}/anthropic/v1/messages")),
+        // The same gw with its ledger writer at nice 10: does the writer's commit, competing
+        // for the two cores, make gw's tail?
+        ("gw nice", format!("http://{gw_addr}/anthropic/v1/messages")),
+    ];
+    let cases: [(&str, u32, &std::path::Path); 3] = [
+        ("1 connection", 1, &small_lua),
+        ("10 connections", 10, &small_lua),
+        ("500 KB body, 1 conn", 1, &big_lua),
+    ];
+    println!(
+        "nginx reference (wrk, {rounds} interleaved rounds × {secs} s, medians; upstream and reverse proxy: an nginx of one worker each, keepalive upstream)"
+    );
+    let mut results = vec![vec![Vec::new(); targets.len()]; cases.len()];
+    // Where gw's time goes during its runs: its proxy thread and the ledger writer's, CPU and
+    // time runnable but waiting for a CPU (schedstat), per request.
+    let mut threads = vec![[ThreadStat::default(), ThreadStat::default()]; cases.len()];
+    let mut served = vec![0.0f64; cases.len()];
+    for _ in 0..rounds {
+        for (c, (_, conns, lua)) in cases.iter().enumerate() {
+            for (t, (name, url)) in targets.iter().enumerate() {
+                let before = [
+                    ThreadStat::read("gw-proxy-wrk"),
+                    ThreadStat::read("gw-ledger"),
+                ];
+                renice("gw-ledger", if *name == "gw nice" { 10 } else { 0 });
+                let run = run_wrk(&wrk, url, *conns, lua, secs);
+                renice("gw-ledger", 0);
+                if *name == "gw" {
+                    let after = [
+                        ThreadStat::read("gw-proxy-wrk"),
+                        ThreadStat::read("gw-ledger"),
+                    ];
+                    for k in 0..2 {
+                        let d = after[k].since(&before[k]);
+                        threads[c][k].cpu_ns += d.cpu_ns;
+                        threads[c][k].wait_ns += d.wait_ns;
+                        threads[c][k].slices += d.slices;
+                    }
+                    served[c] += run.rps * secs as f64;
+                }
+                results[c][t].push(run);
+            }
+        }
+    }
+    let median = |runs: &[WrkRun], f: fn(&WrkRun) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    for (c, (case, _, _)) in cases.iter().enumerate() {
+        let m: Vec<WrkRun> = results[c]
+            .iter()
+            .map(|runs| WrkRun {
+                p50_us: median(runs, |r| r.p50_us),
+                p99_us: median(runs, |r| r.p99_us),
+                rps: median(runs, |r| r.rps),
+            })
+            .collect();
+        println!("  {case}");
+        for (t, (name, _)) in targets.iter().enumerate() {
+            println!(
+                "    {name:<7} p50 {:>8.0} µs   p99 {:>8.0} µs   {:>8.0} req/s",
+                m[t].p50_us, m[t].p99_us, m[t].rps
+            );
+        }
+        let n_req = served[c].max(1.0);
+        let [proxy, ledger] = &threads[c];
+        if proxy.slices > 0 {
+            println!(
+                "    gw per request: proxy thread {:.1} µs CPU, {:.1} µs waiting for a CPU; ledger writer {:.1} µs CPU, {:.1} µs waiting",
+                proxy.cpu_ns as f64 / n_req / 1e3,
+                proxy.wait_ns as f64 / n_req / 1e3,
+                ledger.cpu_ns as f64 / n_req / 1e3,
+                ledger.wait_ns as f64 / n_req / 1e3,
+            );
+        }
+        let (d, n, g) = (m[0], m[1], m[2]);
+        println!(
+            "    writer at nice 10: p99 {:.0} µs vs {:.0} µs, req/s {:.0} vs {:.0}",
+            m[3].p99_us, g.p99_us, m[3].rps, g.rps
+        );
+        println!(
+            "    added p50: nginx {:+.0} µs, gw {:+.0} µs ({:.2}× nginx's);  p99 gw/nginx {:.2}×;  req/s gw/nginx {:.0}%",
+            n.p50_us - d.p50_us,
+            g.p50_us - d.p50_us,
+            (g.p50_us - d.p50_us) / (n.p50_us - d.p50_us).max(1.0),
+            g.p99_us / n.p99_us.max(1.0),
+            100.0 * g.rps / n.rps.max(1.0)
+        );
+    }
+    for server in &mut servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}
+
+/// Sets the nice value of this process's thread named `name` (Linux threads have their own).
+fn renice(name: &str, nice: i32) {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            if let Some(tid) = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<u32>().ok())
+            {
+                // SAFETY: setpriority on a thread id of this process.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+                }
+            }
+        }
+    }
+}
+
+fn which(binary: &str) -> Option<std::path::PathBuf> {
+    ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(binary))
+        .find(|p| p.exists())
+}
+
+/// One wrk run; its latency distribution and requests/s.
+fn run_wrk(
+    wrk: &std::path::Path,
+    url: &str,
+    conns: u32,
+    lua: &std::path::Path,
+    secs: u64,
+) -> WrkRun {
+    let out = std::process::Command::new(wrk)
+        .args([
+            "-t1",
+            &format!("-c{conns}"),
+            &format!("-d{secs}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(lua)
+        .arg(url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let time = |v: &str| -> f64 {
+        let v = v.trim();
+        let (num, scale) = if let Some(n) = v.strip_suffix("us") {
+            (n, 1.0)
+        } else if let Some(n) = v.strip_suffix("ms") {
+            (n, 1e3)
+        } else if let Some(n) = v.strip_suffix('s') {
+            (n, 1e6)
+        } else {
+            (v, 1.0)
+        };
+        num.trim().parse::<f64>().unwrap_or(f64::NAN) * scale
+    };
+    let mut run = WrkRun::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("50%") {
+            run.p50_us = time(v);
+        } else if let Some(v) = line.strip_prefix("99%") {
+            run.p99_us = time(v);
+        } else if let Some(v) = line.strip_prefix("Requests/sec:") {
+            run.rps = v.trim().parse().unwrap_or(0.0);
+        }
+    }
+    if text.contains("Non-2xx") {
+        println!("    note: wrk saw non-2xx answers from {url}:\n{text}");
+    }
+    run
 }
