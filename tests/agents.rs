@@ -480,26 +480,28 @@ async fn gemini_cli_on_vertex_is_metered() {
     .await;
 }
 
-/// `gw run claude --via bedrock`: Claude Code gets the session key as its Bedrock API key, gw
-/// signs every call with its AWS keys (the mock verifies the SigV4 signature over what arrived),
-/// the event stream reaches Claude whole and is metered; the tiers are pinned, so there are no
-/// availability probes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_code_on_bedrock_is_metered() {
-    let Some(bin) = agents_bin() else {
-        eprintln!("GW_TEST_AGENTS_BIN not set: the Claude Bedrock test did not run (see .ci/run)");
-        return;
-    };
-    let (mock, trial) = (Mock::start().await, Trial::new());
-    let env = [
+/// The environment of a session whose gw holds AWS keys, with the mock as Bedrock.
+fn bedrock_env(mock: &Mock) -> Vec<(&'static str, String)> {
+    vec![
         ("GW_BEDROCK_UPSTREAM", mock.url()),
         ("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0.to_string()),
         ("AWS_SECRET_ACCESS_KEY", common::AWS_KEYS.1.to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
-    ];
+    ]
+}
+
+/// Runs `args` with gw holding AWS keys against the mock (which verifies every SigV4
+/// signature), checks the agent answered and that each call, of `operation`, was signed and
+/// metered exactly at Anthropic's price; returns the rows.
+async fn bedrock_trial(agent: &str, args: &[&str], operation: &str) -> Option<Vec<Row>> {
+    let Some(bin) = agents_bin() else {
+        eprintln!("GW_TEST_AGENTS_BIN not set: the {agent} Bedrock test did not run (see .ci/run)");
+        return None;
+    };
+    let (mock, trial) = (Mock::start().await, Trial::new());
+    let env = bedrock_env(&mock);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = ["run", "claude", "--via", "bedrock", "--", "-p", "say pong"];
-    let output = trial.run(&mock, &bin, &args, &env).await;
+    let output = trial.run(&mock, &bin, args, &env).await;
     assert!(output.status.success(), "{}", explain(&output));
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("pong"),
@@ -509,11 +511,8 @@ async fn claude_code_on_bedrock_is_metered() {
     let seen = mock.seen();
     assert!(!seen.is_empty());
     for s in &seen {
-        eprintln!("claude: mock answered {} {}", s.method, s.path_and_query);
-        assert!(
-            s.path_and_query.ends_with("/invoke-with-response-stream"),
-            "{s:?}"
-        );
+        eprintln!("{agent}: mock answered {} {}", s.method, s.path_and_query);
+        assert!(s.path_and_query.ends_with(operation), "{s:?}");
         assert!(s.headers["authorization"]
             .to_str()
             .unwrap()
@@ -524,72 +523,37 @@ async fn claude_code_on_bedrock_is_metered() {
     let prices = PriceTable::embedded();
     for row in &rows {
         assert_eq!(row.provider, "bedrock");
+        let model = row.model.as_deref().unwrap();
         let want = prices
-            .cost(
-                Provider::Anthropic,
-                row.model.as_deref().unwrap(),
-                &row.usage,
-            )
+            .cost(Provider::Anthropic, model, &row.usage)
             .map(|c| c as i64);
         assert!(want.is_some_and(|c| c > 0), "{row:?}");
         assert_eq!(row.cost_nanos, want, "{row:?}");
     }
+    Some(rows)
+}
+
+/// `gw run claude --via bedrock`: Claude Code gets the session key as its Bedrock API key, gw
+/// signs every call with its AWS keys, the event stream reaches Claude whole and is metered;
+/// the tiers are pinned, so there are no availability probes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_on_bedrock_is_metered() {
+    let args = ["run", "claude", "--via", "bedrock", "--", "-p", "say pong"];
+    bedrock_trial("claude", &args, "/invoke-with-response-stream").await;
 }
 
 /// `gw run opencode --via bedrock`: opencode's Bedrock provider (Converse API) pointed at gw with
-/// the session key as its Bedrock API key; gw signs with its AWS keys (verified by the mock);
-/// every call metered from Converse's usage.
+/// the session key as its Bedrock API key; every call signed by gw and metered from Converse's
+/// usage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opencode_on_bedrock_is_metered() {
-    let Some(bin) = agents_bin() else {
-        eprintln!(
-            "GW_TEST_AGENTS_BIN not set: the opencode Bedrock test did not run (see .ci/run)"
-        );
-        return;
-    };
-    let (mock, trial) = (Mock::start().await, Trial::new());
-    let env = [
-        ("GW_BEDROCK_UPSTREAM", mock.url()),
-        ("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0.to_string()),
-        ("AWS_SECRET_ACCESS_KEY", common::AWS_KEYS.1.to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args = [
         "run", "opencode", "--via", "bedrock", "--", "run", "say pong",
     ];
-    let output = trial.run(&mock, &bin, &args, &env).await;
-    assert!(output.status.success(), "{}", explain(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("pong"),
-        "{}",
-        explain(&output)
-    );
-    let seen = mock.seen();
-    assert!(!seen.is_empty());
-    for s in &seen {
-        eprintln!("opencode: mock answered {} {}", s.method, s.path_and_query);
-        assert!(s.path_and_query.contains("/converse"), "{s:?}");
-        assert!(s.headers["authorization"]
-            .to_str()
-            .unwrap()
-            .starts_with("AWS4-HMAC-SHA256"));
-    }
-    let rows = trial.rows();
-    assert_eq!(rows.len(), seen.len(), "{rows:#?}");
-    let prices = PriceTable::embedded();
-    for row in &rows {
-        assert_eq!(row.provider, "bedrock");
-        assert_eq!((row.usage.input, row.usage.output), (100, 7), "{row:?}");
-        let want = prices
-            .cost(
-                Provider::Anthropic,
-                row.model.as_deref().unwrap(),
-                &row.usage,
-            )
-            .map(|c| c as i64);
-        assert!(want.is_some_and(|c| c > 0), "{row:?}");
-        assert_eq!(row.cost_nanos, want, "{row:?}");
+    if let Some(rows) = bedrock_trial("opencode", &args, "/converse-stream").await {
+        for row in &rows {
+            assert_eq!((row.usage.input, row.usage.output), (100, 7), "{row:?}");
+        }
     }
 }
 
@@ -608,12 +572,7 @@ async fn claude_code_on_bedrock_stops_at_the_first_refusal_of_a_spent_budget() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\n[budget]\ndaily_usd = 0.000001\n");
     std::fs::write(&config, text).unwrap();
-    let env = [
-        ("GW_BEDROCK_UPSTREAM", mock.url()),
-        ("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0.to_string()),
-        ("AWS_SECRET_ACCESS_KEY", common::AWS_KEYS.1.to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-    ];
+    let env = bedrock_env(&mock);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args = ["run", "claude", "--via", "bedrock", "--", "-p", "say pong"];
     // The first session spends past the day's allowance (a request in flight may); the next

@@ -49,8 +49,6 @@ pub const CONVERSE_JSON: &str = r#"{"output":{"message":{"role":"assistant","con
 
 /// A Converse stream as Bedrock sends it: named events, JSON payloads, the usage in `metadata`.
 pub fn converse_stream() -> Vec<u8> {
-    use aws_smithy_eventstream::frame::write_message_to;
-    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
     let mut out = Vec::new();
     for (event, payload) in [
         ("messageStart", r#"{"role":"assistant"}"#),
@@ -65,20 +63,7 @@ pub fn converse_stream() -> Vec<u8> {
             r#"{"usage":{"inputTokens":100,"outputTokens":7,"totalTokens":1607,"cacheReadInputTokens":1000,"cacheWriteInputTokens":500},"metrics":{"latencyMs":5}}"#,
         ),
     ] {
-        let message = Message::new(payload.as_bytes().to_vec())
-            .add_header(Header::new(
-                ":event-type",
-                HeaderValue::String(event.to_string().into()),
-            ))
-            .add_header(Header::new(
-                ":content-type",
-                HeaderValue::String("application/json".into()),
-            ))
-            .add_header(Header::new(
-                ":message-type",
-                HeaderValue::String("event".into()),
-            ));
-        write_message_to(&message, &mut out).unwrap();
+        bedrock_stream::event_message(event, payload.as_bytes(), &mut out);
     }
     out
 }
