@@ -1531,7 +1531,27 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
             &common::bedrock_stream(&fixture("anthropic_messages_stream.sse"))[..],
             "byte for byte"
         );
-        let seen = h.mock.seen();
+        // gw's keys sign model calls only: anything else is refused here (400 in AWS's shape,
+        // as Claude retries a 403 on this route), recorded as 403.
+        let (status, headers, _) = send(
+            "POST",
+            &h.url("/bedrock/guardrail/g1/version/1/apply"),
+            &[("authorization", bearer.as_str())],
+            "{}",
+        )
+        .await;
+        if keyed {
+            assert_eq!(status, StatusCode::NOT_FOUND, "a held API key goes as is");
+        } else {
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(headers["x-amzn-errortype"], "ValidationException");
+        }
+        let seen: Vec<_> = h
+            .mock
+            .seen()
+            .into_iter()
+            .filter(|s| s.path_and_query.starts_with("/model/"))
+            .collect();
         assert_eq!(seen.len(), 1, "the profile list never left: {seen:?}");
         let auth_header = seen[0].headers["authorization"]
             .to_str()
@@ -1544,7 +1564,8 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
             assert_eq!(seen[0].headers["x-amz-security-token"], "session-token");
         }
         let rows = h.rows().await;
-        assert_eq!(rows.len(), 1, "{rows:#?}");
+        assert_eq!(rows.len(), 2, "{rows:#?}");
+        assert_eq!(rows[1].status, if keyed { 404 } else { 403 });
         let row = &rows[0];
         assert_eq!(row.provider, "bedrock");
         assert_eq!(

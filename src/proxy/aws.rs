@@ -128,6 +128,28 @@ impl AwsSigner {
     }
 }
 
+/// Whether a Bedrock runtime path is a model call, `/model/<id>/<operation>` for the
+/// operations agents use: gw's AWS keys sign nothing else (they open more than models).
+pub fn is_model_call(path_and_query: &str) -> bool {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
+    let Some(rest) = path.strip_prefix("/model/") else {
+        return false;
+    };
+    let Some((id, operation)) = rest.rsplit_once('/') else {
+        return false;
+    };
+    !id.is_empty()
+        && !id.contains('/')
+        && matches!(
+            operation,
+            "invoke"
+                | "invoke-with-response-stream"
+                | "converse"
+                | "converse-stream"
+                | "count-tokens"
+        )
+}
+
 /// `bedrock-runtime.eu-west-1.amazonaws.com` → `eu-west-1`.
 pub fn region_of_host(host: &str) -> Option<String> {
     let host = host.split(':').next()?;
@@ -180,6 +202,29 @@ mod tests {
                 headers.contains_key("x-amz-security-token"),
                 token.is_some()
             );
+        }
+    }
+
+    #[test]
+    fn only_model_calls_are_signed() {
+        for ok in [
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream",
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream?x=1",
+            "/model/arn:aws:bedrock:us-east-1:1:application-inference-profile%2Fabc/invoke",
+            "/model/m/count-tokens",
+        ] {
+            assert!(is_model_call(ok), "{ok}");
+        }
+        for refused in [
+            "/model/m/async-invoke",
+            "/async-invoke",
+            "/guardrail/g/version/1/apply",
+            "/model//invoke",
+            "/model/a/b/invoke",
+            "/model/m",
+            "/inference-profiles",
+        ] {
+            assert!(!is_model_call(refused), "{refused}");
         }
     }
 

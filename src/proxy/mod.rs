@@ -529,6 +529,20 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             return answer_failure(context, false, status, kind, message);
         }
     }
+    if provider == Provider::Bedrock && state.aws.is_some() && !aws::is_model_call(upstream_path) {
+        let message = format!(
+            "gw: with gw's AWS keys only Bedrock model calls pass (/model/<id>/invoke, converse…), not {}",
+            route::path_only(upstream_path)
+        );
+        state.refusals.count("not a model call");
+        return answer_failure(
+            context,
+            false,
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            message,
+        );
+    }
     let Some(upstream) = state.upstreams.get(provider) else {
         let info = provider.info();
         let message = format!(
