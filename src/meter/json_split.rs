@@ -162,7 +162,7 @@ impl JsonSplitter {
                 i += 1;
                 continue;
             }
-            match input[i..].iter().position(|&b| b == b'"' || b == b'\\') {
+            match memchr::memchr2(b'"', b'\\', &input[i..]) {
                 None => i = input.len(),
                 Some(p) if input[i + p] == b'\\' => {
                     self.escape = true;
@@ -211,7 +211,7 @@ impl JsonSplitter {
                     i += 1;
                     continue;
                 }
-                match input[i..].iter().position(|&b| b == b'"' || b == b'\\') {
+                match memchr::memchr2(b'"', b'\\', &input[i..]) {
                     None => i = input.len(),
                     Some(p) => {
                         i += p + 1;

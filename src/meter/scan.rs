@@ -3,23 +3,12 @@
 /// The index of the first CR or LF, the SSE line terminators.
 #[inline]
 pub(crate) fn find_eol(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n' || b == b'\r')
+    memchr::memchr2(b'\n', b'\r', bytes)
 }
 
 /// The index of the first occurrence of `needle` in `hay`.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some((&first, tail)) = needle.split_first() else {
-        return Some(0);
-    };
-    let mut from = 0;
-    while let Some(p) = hay.get(from..)?.iter().position(|&b| b == first) {
-        let at = from + p;
-        if hay[at + 1..].starts_with(tail) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(hay, needle)
 }
 
 #[inline]
