@@ -1531,8 +1531,8 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
             &common::bedrock_stream(&fixture("anthropic_messages_stream.sse"))[..],
             "byte for byte"
         );
-        // gw's keys sign model calls only: anything else is refused here (400 in AWS's shape,
-        // as Claude retries a 403 on this route), recorded as 403.
+        // gw's keys, and its API key, go on model calls only: anything else is refused here
+        // (400 in AWS's shape, as Claude retries a 403 on this route), recorded as 403.
         let (status, headers, _) = send(
             "POST",
             &h.url("/bedrock/guardrail/g1/version/1/apply"),
@@ -1540,12 +1540,8 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
             "{}",
         )
         .await;
-        if keyed {
-            assert_eq!(status, StatusCode::NOT_FOUND, "a held API key goes as is");
-        } else {
-            assert_eq!(status, StatusCode::BAD_REQUEST);
-            assert_eq!(headers["x-amzn-errortype"], "ValidationException");
-        }
+        assert_eq!(status, StatusCode::BAD_REQUEST, "keyed {keyed}");
+        assert_eq!(headers["x-amzn-errortype"], "ValidationException");
         let seen: Vec<_> = h
             .mock
             .seen()
@@ -1565,7 +1561,7 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
         }
         let rows = h.rows().await;
         assert_eq!(rows.len(), 2, "{rows:#?}");
-        assert_eq!(rows[1].status, if keyed { 404 } else { 403 });
+        assert_eq!(rows[1].status, 403);
         let row = &rows[0];
         assert_eq!(row.provider, "bedrock");
         assert_eq!(
@@ -1628,4 +1624,71 @@ async fn bedrock_converse_is_metered_streamed_and_whole() {
             .unwrap() as i64;
         assert_eq!(row.cost_nanos, Some(want), "{row:?}");
     }
+}
+
+/// A client that leaves a successful answer before its end does not leave its usage unread:
+/// Bedrock's Converse puts all of it in the last event, so hanging up at `messageStop` would
+/// make every call free under a budget. gw reads the rest itself and charges it all.
+#[tokio::test]
+async fn a_client_that_leaves_before_the_usage_is_still_charged_the_whole_call() {
+    use gw::meter::Provider;
+    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
+        [(Provider::Bedrock, common::BEDROCK_KEY.to_string())].into(),
+    ));
+    let key = auth.key().to_string();
+    let gate = BudgetGate::new(None, gw::proxy::gate::REQUEST_FLOOR_NANOS);
+    gate.set_granted(1_000_000_000);
+    let gate_seen = gate.clone();
+    let h = Harness::start_with("", move |state| state.with_auth(auth).with_gate(gate)).await;
+    let request = http::Request::post(
+        h.url("/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream"),
+    )
+    .header("authorization", format!("Bearer {key}"))
+    .header("x-mock", "hold")
+    .body(http_body_util::Full::new(Bytes::from_static(
+        br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+    )))
+    .unwrap();
+    let response = common::client().request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    // The answer's text arrives; the client hangs up before the usage.
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(first.data_ref().is_some_and(|d| !d.is_empty()));
+    drop(body);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    h.mock.release.notify_one();
+    // The charge lands once gw has read the usage on its own.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while gate_seen.figures().charged == 0 {
+        assert!(std::time::Instant::now() < deadline, "never charged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rows = h.rows().await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let row = &rows[0];
+    assert_eq!(
+        (
+            row.usage.input,
+            row.usage.output,
+            row.usage.cache_read,
+            row.usage.cache_write_5m
+        ),
+        (100, 7, 1000, 500),
+        "{row:?}"
+    );
+    assert!(row.incomplete, "the client did cut it: {row:?}");
+    assert!(
+        row.error.as_deref().unwrap().contains("read the rest"),
+        "{row:?}"
+    );
+    let want = PriceTable::embedded()
+        .cost(Provider::Anthropic, "claude-sonnet-4-5", &row.usage)
+        .unwrap() as i64;
+    assert_eq!(row.cost_nanos, Some(want));
+    assert_eq!(
+        gate_seen.figures().charged,
+        want,
+        "the budget is charged the whole call"
+    );
 }

@@ -138,8 +138,14 @@ pub fn is_model_call(path_and_query: &str) -> bool {
     let Some((id, operation)) = rest.rsplit_once('/') else {
         return false;
     };
+    // An ARN's `/` travels as `%2F`: no segment of the decoded id may climb (`..`).
+    let decoded = id.replace("%2F", "/").replace("%2f", "/");
+    let climbs = decoded
+        .split('/')
+        .any(|segment| segment == ".." || segment == "." || segment.is_empty());
     !id.is_empty()
         && !id.contains('/')
+        && !climbs
         && matches!(
             operation,
             "invoke"
@@ -223,6 +229,8 @@ mod tests {
             "/model/a/b/invoke",
             "/model/m",
             "/inference-profiles",
+            "/model/m%2F..%2F..%2Fguardrail%2Fg/invoke",
+            "/model/a%2F%2Fb/invoke",
         ] {
             assert!(!is_model_call(refused), "{refused}");
         }

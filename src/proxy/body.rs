@@ -8,20 +8,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use crate::meter::{ChatUsageChunkFilter, ResponseTap};
 
 use super::context::InFlight;
 use super::metering::MeterFeed;
+use crate::meter::Protocol;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A response body that hands each frame to the request's [`MeterFeed`] as it passes and ends the
 /// request: at end of stream, on an upstream error, when the upstream sends nothing for `idle`,
-/// or (through [`InFlight`]'s drop) when dropped early because the client went away.
-pub struct MeteredBody<B> {
-    inner: B,
+/// or, when the client goes away, once gw has read the rest for its usage (see [`Drop`]).
+pub struct MeteredBody {
+    /// `None` once handed to the drain.
+    inner: Option<Incoming>,
     /// Present when gw asked for `include_usage` itself: hides that extra chunk from the client.
     filter: Option<ChatUsageChunkFilter>,
     meter: MeterFeed,
@@ -35,10 +39,10 @@ pub struct MeteredBody<B> {
     idle_timer: Pin<Box<Sleep>>,
 }
 
-impl<B> MeteredBody<B> {
+impl MeteredBody {
     /// `idle`: how long the upstream may send nothing before gw cuts the stream.
     pub fn new(
-        inner: B,
+        inner: Incoming,
         tap: ResponseTap,
         filter: Option<ChatUsageChunkFilter>,
         request: InFlight,
@@ -48,7 +52,7 @@ impl<B> MeteredBody<B> {
         meter.response_head(tap);
         let now = Instant::now();
         MeteredBody {
-            inner,
+            inner: Some(inner),
             filter,
             meter,
             request,
@@ -76,11 +80,7 @@ impl<B> MeteredBody<B> {
     }
 }
 
-impl<B> Body for MeteredBody<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-    B::Error: Into<BoxError>,
-{
+impl Body for MeteredBody {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -93,7 +93,10 @@ where
             return Poll::Ready(None);
         }
         loop {
-            match Pin::new(&mut this.inner).poll_frame(cx) {
+            let Some(inner) = this.inner.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(inner).poll_frame(cx) {
                 Poll::Pending => {
                     ready!(this.poll_idle(cx));
                     this.done = true;
@@ -116,7 +119,7 @@ where
                     match this.filter.as_mut() {
                         None => {
                             // A sized body is over with its last byte: hyper may never poll again.
-                            if this.inner.is_end_stream() {
+                            if this.inner.as_ref().is_none_or(|b| b.is_end_stream()) {
                                 this.done = true;
                                 this.finish(false, None);
                             }
@@ -151,15 +154,72 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || (self.filter.is_none() && self.inner.is_end_stream())
+        self.done
+            || (self.filter.is_none() && self.inner.as_ref().is_none_or(|b| b.is_end_stream()))
     }
 
     fn size_hint(&self) -> SizeHint {
         if self.filter.is_some() {
             SizeHint::default()
         } else {
-            self.inner.size_hint()
+            self.inner
+                .as_ref()
+                .map_or_else(SizeHint::default, |b| b.size_hint())
         }
+    }
+}
+
+/// The most a drain reads after the client went away, whatever the upstream sends.
+const DRAIN_FOR_AT_MOST: Duration = Duration::from_secs(600);
+
+impl Drop for MeteredBody {
+    /// The client went away before the end. A successful metered answer may hold its usage at
+    /// the very end (Bedrock's Converse: all of it, in the last event), and the upstream bills
+    /// what it generates anyway: gw reads the rest on its own, bounded by the idle timeout and
+    /// ten minutes, so the row and the budget get the whole usage, not the part the client saw.
+    fn drop(&mut self) {
+        if self.request.get_mut().is_none() {
+            return;
+        }
+        let worth_reading = self
+            .request
+            .get_mut()
+            .is_some_and(|c| c.protocol != Protocol::Other && (200..300).contains(&c.status));
+        let runtime = tokio::runtime::Handle::try_current();
+        let (Some(inner), true, Ok(runtime)) = (self.inner.take(), worth_reading, runtime) else {
+            // InFlight's drop ends it as cut.
+            return;
+        };
+        let mut request = self.request.take();
+        let meter = self.meter.clone();
+        let idle = self.idle;
+        drop(runtime.spawn(async move {
+            let started = Instant::now();
+            let mut inner = inner;
+            let why = loop {
+                if started.elapsed() > DRAIN_FOR_AT_MOST {
+                    break "gw stopped reading after ten minutes";
+                }
+                let next = tokio::select! {
+                    next = tokio::time::timeout(idle, inner.frame()) => next,
+                    () = request.proxy_stopping() => break "gw stopped while it read the rest",
+                };
+                match next {
+                    Ok(Some(Ok(frame))) => {
+                        if let Some(data) = frame.data_ref() {
+                            meter.response(data);
+                        }
+                    }
+                    Ok(None) => break "gw read the rest of the answer for its usage",
+                    Ok(Some(Err(_))) => break "the upstream failed while gw read the rest",
+                    Err(_) => break "the upstream went silent while gw read the rest",
+                }
+            };
+            request.end(
+                true,
+                Some(format!("client closed the response before its end; {why}")),
+            );
+        }));
     }
 }
 

@@ -77,13 +77,35 @@ impl Recorder {
 
 /// Counts requests from their context's creation until their row is handed to the writer, so a
 /// stopping proxy can wait for the last rows before the writer stops.
-#[derive(Default)]
 pub struct OpenRequests {
     count: AtomicUsize,
     none: Notify,
+    /// Set when the proxy stops: work that outlives a client (a drain) ends with what it has.
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for OpenRequests {
+    fn default() -> Self {
+        OpenRequests {
+            count: AtomicUsize::new(0),
+            none: Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl OpenRequests {
+    /// The proxy is stopping.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once the proxy is stopping.
+    pub async fn stopping(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
     /// Resolves once no request is open.
     pub async fn all_recorded(&self) {
         loop {
@@ -307,6 +329,22 @@ impl InFlight {
     /// The context, while the request is not ended.
     pub fn get_mut(&mut self) -> Option<&mut RequestContext> {
         self.context.as_mut()
+    }
+
+    /// Resolves once the proxy is stopping (at once if this request is already ended).
+    pub async fn proxy_stopping(&self) {
+        if let Some(context) = &self.context {
+            let open = context.recorder.open.clone();
+            open.stopping().await;
+        }
+    }
+
+    /// Moves the request out (to whoever ends it from now on), leaving this one ended.
+    pub fn take(&mut self) -> InFlight {
+        InFlight {
+            context: self.context.take(),
+            dropped: self.dropped,
+        }
     }
 }
 

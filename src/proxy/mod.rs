@@ -173,6 +173,7 @@ impl RunningProxy {
     /// then waits until every request's row is handed to the ledger writer.
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
+        self.open.stop();
         let abort = self.task.abort_handle();
         if tokio::time::timeout(grace, self.task).await.is_err() {
             abort.abort();
@@ -529,9 +530,16 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             return answer_failure(context, false, status, kind, message);
         }
     }
-    if provider == Provider::Bedrock && state.aws.is_some() && !aws::is_model_call(upstream_path) {
+    // gw's AWS keys, or its Bedrock API key, open more than models: they go on model calls only.
+    let gw_credential = state.aws.is_some()
+        || (credential.is_some()
+            && state
+                .auth
+                .as_ref()
+                .is_some_and(|a| a.holds(Provider::Bedrock)));
+    if provider == Provider::Bedrock && gw_credential && !aws::is_model_call(upstream_path) {
         let message = format!(
-            "gw: with gw's AWS keys only Bedrock model calls pass (/model/<id>/invoke, converse…), not {}",
+            "gw: with gw's AWS credentials only Bedrock model calls pass (/model/<id>/invoke, converse…), not {}",
             route::path_only(upstream_path)
         );
         state.refusals.count("not a model call");

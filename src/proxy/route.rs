@@ -30,6 +30,7 @@ fn decode_unreserved(path: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
+        // `i + 2` is the escape's last byte, which may end the path (`/v1/message%73`).
         if bytes[i] == b'%' && i + 2 < bytes.len() {
             if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 let b = (h * 16 + l) as u8;
@@ -340,6 +341,15 @@ mod tests {
 
     #[test]
     fn paths_have_one_spelling() {
+        assert_eq!(
+            normalize("/v1/message%73"),
+            "/v1/messages",
+            "an escape at the very end"
+        );
+        assert_eq!(
+            normalize("/v1/message%73?beta=true"),
+            "/v1/messages?beta=true"
+        );
         let n = |p| normalize(p).into_owned();
         assert_eq!(
             n("/anthropic/v1/messages?beta=true"),

@@ -49,23 +49,25 @@ pub const CONVERSE_JSON: &str = r#"{"output":{"message":{"role":"assistant","con
 
 /// A Converse stream as Bedrock sends it: named events, JSON payloads, the usage in `metadata`.
 pub fn converse_stream() -> Vec<u8> {
-    let mut out = Vec::new();
-    for (event, payload) in [
+    converse_messages().concat()
+}
+
+/// [`converse_stream`]'s messages, one each (the usage in the last).
+pub fn converse_messages() -> Vec<Vec<u8>> {
+    [
         ("messageStart", r#"{"role":"assistant"}"#),
-        (
-            "contentBlockDelta",
-            r#"{"contentBlockIndex":0,"delta":{"text":"pong"}}"#,
-        ),
+        ("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"pong"}}"#),
         ("contentBlockStop", r#"{"contentBlockIndex":0}"#),
         ("messageStop", r#"{"stopReason":"end_turn"}"#),
-        (
-            "metadata",
-            r#"{"usage":{"inputTokens":100,"outputTokens":7,"totalTokens":1607,"cacheReadInputTokens":1000,"cacheWriteInputTokens":500},"metrics":{"latencyMs":5}}"#,
-        ),
-    ] {
+        ("metadata", r#"{"usage":{"inputTokens":100,"outputTokens":7,"totalTokens":1607,"cacheReadInputTokens":1000,"cacheWriteInputTokens":500},"metrics":{"latencyMs":5}}"#),
+    ]
+    .into_iter()
+    .map(|(event, payload)| {
+        let mut out = Vec::new();
         bedrock_stream::event_message(event, payload.as_bytes(), &mut out);
-    }
-    out
+        out
+    })
+    .collect()
 }
 
 /// The Bedrock API key the mock takes as a bearer token.
@@ -333,10 +335,28 @@ async fn respond(
             );
         }
         if rest.ends_with("/converse-stream") {
+            if mode != "hold" {
+                return reply(
+                    StatusCode::OK,
+                    "application/vnd.amazon.eventstream",
+                    full(converse_stream()),
+                );
+            }
+            // `hold`: everything but the usage, then the usage once released.
+            let mut messages = converse_messages();
+            let usage = messages.pop().unwrap();
+            let (tx, rx) = mpsc::channel(2);
+            tokio::spawn(async move {
+                let _ = tx
+                    .send(Ok(Frame::data(Bytes::from(messages.concat()))))
+                    .await;
+                release.notified().await;
+                let _ = tx.send(Ok(Frame::data(Bytes::from(usage)))).await;
+            });
             return reply(
                 StatusCode::OK,
                 "application/vnd.amazon.eventstream",
-                full(converse_stream()),
+                ChannelBody(rx).boxed(),
             );
         }
         if rest.ends_with("/converse") {
