@@ -1578,7 +1578,8 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
 }
 
 /// Bedrock's Converse API (opencode's): the usage of a stream's `metadata` event, and of a
-/// whole answer, as Anthropic counts it (input without cache reads and writes).
+/// whole answer, as Anthropic counts it (input without cache reads and writes). (A repeated
+/// `metadata` cannot lower it: `ConverseUsage::apply` keeps the larger counts.)
 #[tokio::test]
 async fn bedrock_converse_is_metered_streamed_and_whole() {
     use gw::meter::Provider;

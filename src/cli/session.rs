@@ -72,6 +72,19 @@ fn google_credentials(
     }
 }
 
+/// Whether a `host[:port]` is this machine.
+fn is_loopback(host: &str) -> bool {
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(name, _)| name)
+        .trim_matches(['[', ']']);
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Session {
     /// Starts the session's proxy on the current runtime. Fails when the server refuses the
     /// key, the ledger cannot be opened or the address cannot be bound.
@@ -168,6 +181,19 @@ impl Session {
         }
         if let Some(aws) = &aws {
             state = state.with_aws(aws.clone());
+            let plain = config
+                .upstreams
+                .get(Provider::Bedrock)
+                .filter(|u| !u.is_https() && !is_loopback(u.host()));
+            if let Some(upstream) = plain {
+                notices.warn(
+                    "bedrock-http",
+                    format!(
+                        "gw: [upstream] bedrock is plain http ({}): AWS signatures (and a session token) cross the network in clear; use https",
+                        upstream.redacted()
+                    ),
+                );
+            }
         }
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
@@ -236,5 +262,32 @@ impl Session {
             .await
             .context("the ledger writer panicked")??;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_with_and_without_ports() {
+        for host in [
+            "localhost",
+            "LOCALHOST:80",
+            "127.0.0.1",
+            "127.0.0.1:9",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "bedrock-runtime.us-east-1.amazonaws.com",
+            "10.0.0.1:80",
+            "[2001:db8::1]:443",
+            "0.0.0.0",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
     }
 }

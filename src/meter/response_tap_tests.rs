@@ -1090,3 +1090,22 @@ fn a_broken_or_failed_event_stream_stops_metering_with_the_reason() {
         "{got:?}"
     );
 }
+
+#[test]
+fn a_second_converse_usage_cannot_lower_the_first() {
+    let mut body = Vec::new();
+    for (event, payload) in [
+        (
+            "metadata",
+            r#"{"usage":{"inputTokens":1000,"outputTokens":70}}"#,
+        ),
+        (
+            "metadata",
+            r#"{"usage":{"inputTokens":1,"outputTokens":1}}"#,
+        ),
+    ] {
+        bedrock_stream::event_message(event, payload.as_bytes(), &mut body);
+    }
+    let got = tap(Protocol::BedrockConverse, EVENT_STREAM, None, [&body[..]]);
+    assert_eq!((got.usage.input, got.usage.output), (1000, 70), "{got:?}");
+}

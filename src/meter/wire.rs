@@ -465,11 +465,14 @@ pub(crate) struct ConverseUsageHolder {
 impl ConverseUsage {
     /// `inputTokens` leaves out cache reads and writes, as Anthropic's `input_tokens` does;
     /// writes are at the default (5-minute) TTL.
+    /// A stream states its usage once; should it state it again, the larger counts stand (an
+    /// upstream cannot talk a call down after the fact).
     pub(crate) fn apply(&self, usage: &mut Usage) {
-        usage.input = self.input_tokens.or_zero();
-        usage.output = self.output_tokens.or_zero();
-        usage.cache_read = self.cache_read_input_tokens.or_zero();
-        usage.cache_write_5m = self.cache_write_input_tokens.or_zero();
-        usage.cache_write_1h = 0;
+        usage.input = usage.input.max(self.input_tokens.or_zero());
+        usage.output = usage.output.max(self.output_tokens.or_zero());
+        usage.cache_read = usage.cache_read.max(self.cache_read_input_tokens.or_zero());
+        usage.cache_write_5m = usage
+            .cache_write_5m
+            .max(self.cache_write_input_tokens.or_zero());
     }
 }

@@ -681,7 +681,15 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
 
     let body = match (provider, &state.aws) {
         (Provider::Bedrock, Some(signer)) => {
-            match sign_for_aws(signer, &mut parts, body, state.policy.max_body_bytes).await {
+            match sign_for_aws(
+                signer,
+                &mut parts,
+                body,
+                state.policy.max_body_bytes,
+                state.upstream_idle,
+            )
+            .await
+            {
                 Ok(body) => body,
                 Err(f) => return answer_failure(context, f.cut, f.status, f.kind, f.message),
             }
@@ -703,10 +711,26 @@ async fn sign_for_aws(
     parts: &mut http::request::Parts,
     body: ProxyBody,
     limit: usize,
+    idle: Duration,
 ) -> Result<ProxyBody, Failure> {
     let mut body = body;
     let mut bytes = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
+    loop {
+        // A client that drips its body holds the request no longer than the idle timeout.
+        let Ok(next) = tokio::time::timeout(idle, body.frame()).await else {
+            return Err(Failure {
+                cut: true,
+                status: StatusCode::REQUEST_TIMEOUT,
+                kind: "invalid_request_error",
+                message: format!(
+                    "gw proxy: the request body stalled for {} s",
+                    idle.as_secs()
+                ),
+            });
+        };
+        let Some(frame) = next else {
+            break;
+        };
         let frame = frame.map_err(|e| Failure {
             cut: true,
             status: StatusCode::BAD_REQUEST,
