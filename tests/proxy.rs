@@ -109,6 +109,27 @@ impl Harness {
     }
 }
 
+/// A session whose gw holds `key` for `provider`, and its session key.
+fn holding(
+    provider: gw::meter::Provider,
+    key: &str,
+) -> (std::sync::Arc<gw::proxy::SessionAuth>, String) {
+    with_key(gw::proxy::SessionAuth::new(
+        [(provider, key.to_string())].into(),
+    ))
+}
+
+/// A session whose gw puts its own credential on `provider`'s requests (a Google token, an
+/// AWS signature), as `gw run` sets it up, and its session key.
+fn signing(provider: gw::meter::Provider) -> (std::sync::Arc<gw::proxy::SessionAuth>, String) {
+    with_key(gw::proxy::SessionAuth::new(Default::default()).with_signed(provider))
+}
+
+fn with_key(auth: gw::proxy::SessionAuth) -> (std::sync::Arc<gw::proxy::SessionAuth>, String) {
+    let key = auth.key().to_string();
+    (std::sync::Arc::new(auth), key)
+}
+
 /// The same request straight to the mock, for byte comparisons.
 async fn direct(
     mock: &Mock,
@@ -944,10 +965,7 @@ async fn under_a_budget_requests_that_hide_their_usage_are_refused() {
 /// request whose own credentials pass through untouched, without the header going upstream.
 #[tokio::test]
 async fn session_key_places_are_checked_per_provider() {
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(gw::meter::Provider::Anthropic, "sk-ant-held".to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = holding(gw::meter::Provider::Anthropic, "sk-ant-held");
     let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
     let body = r#"{"model":"claude-sonnet-4-5"}"#;
     let (status, _, _) = send(
@@ -978,10 +996,7 @@ async fn session_key_places_are_checked_per_provider() {
 
 #[tokio::test]
 async fn claudes_probe_is_answered_here_and_its_bearer_token_becomes_the_held_key() {
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(gw::meter::Provider::Anthropic, "sk-ant-held".to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = holding(gw::meter::Provider::Anthropic, "sk-ant-held");
     let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
     // The startup probe, with and without the session's path segment and with no key at all.
     for path in ["/anthropic", "/anthropic/", &format!("/{key}/anthropic")] {
@@ -1157,10 +1172,8 @@ async fn subscription_routes_meter_only_their_turn_endpoints() {
 
 #[tokio::test]
 async fn a_held_key_never_follows_a_chatgpt_header_to_chatgpt() {
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(gw::meter::Provider::OpenAi, "sk-held-openai".to_string())].into(),
-    ));
-    let bearer = format!("Bearer {}", auth.key());
+    let (auth, key) = holding(gw::meter::Provider::OpenAi, "sk-held-openai");
+    let bearer = format!("Bearer {key}");
     let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
     // The agent adds ChatGPT's header to a request that carries the session key as its key.
     let (status, _, _) = send(
@@ -1191,10 +1204,7 @@ async fn a_held_key_never_follows_a_chatgpt_header_to_chatgpt() {
 #[tokio::test]
 async fn azure_takes_the_held_key_as_api_key_and_prices_deployments_as_their_models() {
     use gw::meter::Provider;
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(Provider::Azure, common::AZURE_KEY.to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = holding(gw::meter::Provider::Azure, common::AZURE_KEY);
     let prices = PriceTable::embedded().with_aliases(
         Provider::Azure,
         &[("my-gpt5".to_string(), "gpt-5".to_string())].into(),
@@ -1306,10 +1316,7 @@ async fn an_azure_request_without_an_azure_upstream_says_how_to_set_one() {
 #[tokio::test]
 async fn vertex_gets_gws_google_token_and_only_for_model_calls_of_its_project() {
     use gw::meter::Provider;
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(Provider::Vertex, "google-service-account".to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = signing(gw::meter::Provider::Vertex);
     let token_mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
     let sa = common::google_service_account(dir.path(), &token_mock, "acme-ai");
@@ -1406,10 +1413,7 @@ async fn vertex_gets_gws_google_token_and_only_for_model_calls_of_its_project() 
 #[tokio::test]
 async fn the_path_names_the_model_and_the_session_key_goes_everywhere_it_hides() {
     use gw::meter::Provider;
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(Provider::Azure, common::AZURE_KEY.to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = holding(gw::meter::Provider::Azure, common::AZURE_KEY);
     let prices = PriceTable::embedded().with_aliases(
         Provider::Azure,
         &[("my-gpt5".to_string(), "gpt-5".to_string())].into(),
@@ -1478,16 +1482,11 @@ async fn the_path_names_the_model_and_the_session_key_goes_everywhere_it_hides()
 async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
     use gw::meter::Provider;
     for keyed in [false, true] {
-        let mut auth = gw::proxy::SessionAuth::new(if keyed {
-            [(Provider::Bedrock, common::BEDROCK_KEY.to_string())].into()
+        let (auth, key) = if keyed {
+            holding(Provider::Bedrock, common::BEDROCK_KEY)
         } else {
-            Default::default()
-        });
-        if !keyed {
-            auth = auth.with_signed(Provider::Bedrock);
-        }
-        let auth = std::sync::Arc::new(auth);
-        let key = auth.key().to_string();
+            signing(Provider::Bedrock)
+        };
         let signer = std::sync::Arc::new(gw::proxy::aws::AwsSigner::new(
             common::AWS_KEYS.0,
             common::AWS_KEYS.1,
@@ -1583,10 +1582,7 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
 #[tokio::test]
 async fn bedrock_converse_is_metered_streamed_and_whole() {
     use gw::meter::Provider;
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(Provider::Bedrock, common::BEDROCK_KEY.to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = holding(gw::meter::Provider::Bedrock, common::BEDROCK_KEY);
     let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
     let bearer = format!("Bearer {key}");
     for op in ["converse-stream", "converse"] {
@@ -1633,10 +1629,7 @@ async fn bedrock_converse_is_metered_streamed_and_whole() {
 #[tokio::test]
 async fn a_client_that_leaves_before_the_usage_is_still_charged_the_whole_call() {
     use gw::meter::Provider;
-    let auth = std::sync::Arc::new(gw::proxy::SessionAuth::new(
-        [(Provider::Bedrock, common::BEDROCK_KEY.to_string())].into(),
-    ));
-    let key = auth.key().to_string();
+    let (auth, key) = holding(gw::meter::Provider::Bedrock, common::BEDROCK_KEY);
     let gate = BudgetGate::new(None, gw::proxy::gate::REQUEST_FLOOR_NANOS);
     gate.set_granted(1_000_000_000);
     let gate_seen = gate.clone();
