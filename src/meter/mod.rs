@@ -28,7 +28,7 @@ mod fixtures;
 
 pub use extracted::Extracted;
 pub use include_usage::{inject_include_usage, ChatUsageChunkFilter};
-pub use protocol::{gemini_path_model, path_model, Protocol};
+pub use protocol::{bedrock_call, gemini_path_model, path_model, Protocol};
 pub use provider::{ErrorShape, Provider, ProviderInfo, PROVIDERS};
 pub use request_tap::{RequestInfo, RequestTap};
 pub use response_tap::ResponseTap;

@@ -134,9 +134,10 @@ pub fn path_model(provider: Provider, path: &str) -> Option<String> {
     }
 }
 
-/// The model id of a Bedrock runtime path, `/model/<id>/<operation>`, decoded (`%3A` is `:`,
-/// `%2F` in an inference-profile ARN is `/`).
-fn bedrock_model(path: &str) -> Option<String> {
+/// A Bedrock runtime path, `/model/<id>/<operation>`: the id decoded (`%3A` is `:`, `%2F` in
+/// an inference-profile ARN is `/`) and the operation. The one reading of these paths, for
+/// metering and for what gw's AWS credentials may sign.
+pub fn bedrock_call(path: &str) -> Option<(String, &str)> {
     let rest = strip_query(path).strip_prefix("/model/")?;
     let (id, operation) = rest.rsplit_once('/')?;
     if id.is_empty() || operation.is_empty() || id.contains('/') {
@@ -162,7 +163,12 @@ fn bedrock_model(path: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    Some((String::from_utf8(out).ok()?, operation))
+}
+
+/// The model id of a Bedrock runtime path (see [`bedrock_call`]).
+fn bedrock_model(path: &str) -> Option<String> {
+    bedrock_call(path).map(|(id, _)| id)
 }
 
 /// The deployment an Azure OpenAI path names (`/openai/deployments/<name>/…`), if any: there the

@@ -131,29 +131,21 @@ impl AwsSigner {
 /// Whether a Bedrock runtime path is a model call, `/model/<id>/<operation>` for the
 /// operations agents use: gw's AWS keys sign nothing else (they open more than models).
 pub fn is_model_call(path_and_query: &str) -> bool {
-    let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
-    let Some(rest) = path.strip_prefix("/model/") else {
-        return false;
-    };
-    let Some((id, operation)) = rest.rsplit_once('/') else {
-        return false;
-    };
-    // An ARN's `/` travels as `%2F`: no segment of the decoded id may climb (`..`).
-    let decoded = id.replace("%2F", "/").replace("%2f", "/");
-    let climbs = decoded
-        .split('/')
-        .any(|segment| segment == ".." || segment == "." || segment.is_empty());
-    !id.is_empty()
-        && !id.contains('/')
-        && !climbs
-        && matches!(
-            operation,
-            "invoke"
-                | "invoke-with-response-stream"
-                | "converse"
-                | "converse-stream"
-                | "count-tokens"
-        )
+    crate::meter::bedrock_call(path_and_query).is_some_and(|(id, operation)| {
+        // An ARN's `/` travels as `%2F`: no segment of the decoded id may climb (`..`).
+        let climbs = id
+            .split('/')
+            .any(|segment| segment == ".." || segment == "." || segment.is_empty());
+        !climbs
+            && matches!(
+                operation,
+                "invoke"
+                    | "invoke-with-response-stream"
+                    | "converse"
+                    | "converse-stream"
+                    | "count-tokens"
+            )
+    })
 }
 
 /// `bedrock-runtime.eu-west-1.amazonaws.com` → `eu-west-1`.
