@@ -1568,10 +1568,11 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
             Some("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
         );
         assert_eq!((row.usage.input, row.usage.output), (1200, 85));
-        let want = PriceTable::embedded()
+        // A US cross-region profile costs 10% more than the model in-region.
+        let base = PriceTable::embedded()
             .cost(Provider::Anthropic, "claude-sonnet-4-5", &row.usage)
             .unwrap() as i64;
-        assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+        assert_eq!(row.cost_nanos, Some(base * 11 / 10), "{row:?}");
         assert!(row.streamed && !row.incomplete, "{row:?}");
     }
 }
@@ -1616,10 +1617,11 @@ async fn bedrock_converse_is_metered_streamed_and_whole() {
             "{row:?}"
         );
         assert!(!row.incomplete, "{row:?}");
-        let want = PriceTable::embedded()
+        // A US cross-region profile costs 10% more than the model in-region.
+        let base = PriceTable::embedded()
             .cost(Provider::Anthropic, "claude-sonnet-4-5", &row.usage)
             .unwrap() as i64;
-        assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+        assert_eq!(row.cost_nanos, Some(base * 11 / 10), "{row:?}");
     }
 }
 
@@ -1676,9 +1678,12 @@ async fn a_client_that_leaves_before_the_usage_is_still_charged_the_whole_call()
         row.error.as_deref().unwrap().contains("read the rest"),
         "{row:?}"
     );
+    // A US cross-region profile costs 10% more than the model in-region.
     let want = PriceTable::embedded()
         .cost(Provider::Anthropic, "claude-sonnet-4-5", &row.usage)
-        .unwrap() as i64;
+        .unwrap() as i64
+        * 11
+        / 10;
     assert_eq!(row.cost_nanos, Some(want));
     assert_eq!(
         gate_seen.figures().charged,

@@ -13,7 +13,11 @@
 //! 4. `cargo test --lib pricing` (tests pin some prices: update those that moved, and say so in
 //!    the changelog), then commit `prices.json`.
 //!
-//! What is kept: every entry with `litellm_provider` `anthropic`, `openai` or `gemini` and
+//! What is kept: every entry with `litellm_provider` `anthropic`, `openai`, `gemini`, `bedrock`
+//! or `bedrock_converse` (under `bedrock`, by the model id agents send, e.g.
+//! `us.anthropic.claude-sonnet-4-5-20250929-v1:0`, whose cross-region price differs from the
+//! in-region one) or `azure` (under `azure`, without the `azure/` prefix: `eu/gpt-5.1` is a
+//! data-zone price) and
 //! `mode` `chat` or `responses` (Codex's models are `responses`) that has both an input and an
 //! output price per token (an entry free per token but priced per image or second, like Lyria,
 //! is left out: gw would wrongly call it free); Gemini API names missing from `gemini` are filled in from
@@ -136,6 +140,20 @@ fn classify(key: &str, entry: &Map<String, Value>) -> Option<(Provider, String, 
     let key = key.to_lowercase();
     let litellm_provider = entry.get("litellm_provider").and_then(Value::as_str)?;
     // Rank: the provider's own section first, its canonical key form before the other one.
+    // Bedrock's model ids, as agents send them: geographic inference profiles (`us.`, `eu.`,
+    // `jp.`…) cost more than in-region calls, and every Bedrock model a Converse call may name.
+    // Region-specific keys (`bedrock/us-gov-east-1/…`) name no model id an agent sends.
+    if matches!(litellm_provider, "bedrock" | "bedrock_converse") {
+        if key.contains('/') || key.is_empty() {
+            return None;
+        }
+        return Some((Provider::Bedrock, key, 0));
+    }
+    // Azure's own prices, for the data zones (`eu/gpt-5.1`) that cost more than OpenAI's.
+    if litellm_provider == "azure" {
+        let name = key.strip_prefix("azure/").filter(|n| !n.is_empty())?;
+        return Some((Provider::Azure, name.to_owned(), 0));
+    }
     let (provider, prefix, canonical_prefixed, section_rank) = match litellm_provider {
         "anthropic" => (Provider::Anthropic, "anthropic/", false, 0),
         "openai" => (Provider::OpenAi, "openai/", false, 0),
@@ -236,6 +254,14 @@ mod tests {
             "max_tokens": 64000, "supports_vision": true},
         "anthropic.claude-x-v1:0": {"litellm_provider": "bedrock", "mode": "chat",
             "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05},
+        "us.anthropic.claude-x-v1:0": {"litellm_provider": "bedrock_converse", "mode": "chat",
+            "input_cost_per_token": 3.3e-06, "output_cost_per_token": 1.65e-05},
+        "bedrock/us-gov-east-1/anthropic.claude-x-v1:0": {"litellm_provider": "bedrock",
+            "mode": "chat", "input_cost_per_token": 3.6e-06, "output_cost_per_token": 1.8e-05},
+        "azure/eu/gpt-x": {"litellm_provider": "azure", "mode": "responses",
+            "input_cost_per_token": 1.375e-06, "output_cost_per_token": 1.1e-05},
+        "azure/gpt-x": {"litellm_provider": "azure", "mode": "responses",
+            "input_cost_per_token": 1.25e-06, "output_cost_per_token": 1e-05},
         "gpt-x": {"litellm_provider": "openai", "mode": "responses",
             "input_cost_per_token": 1.25e-06, "output_cost_per_token": 1e-05,
             "output_cost_per_reasoning_token": 1e-05, "cache_read_input_token_cost": 1.25e-07,
@@ -269,6 +295,14 @@ mod tests {
   "models": {
     "anthropic": {
       "claude-x-20250101": {"cache_creation_input_token_cost":3.75e-6,"cache_creation_input_token_cost_above_1hr":6e-6,"cache_read_input_token_cost":3e-7,"input_cost_per_token":3e-6,"input_cost_per_token_above_200k_tokens":6e-6,"output_cost_per_token":0.000015,"output_cost_per_token_above_200k_tokens":0.0000225}
+    },
+    "azure": {
+      "eu/gpt-x": {"input_cost_per_token":1.375e-6,"output_cost_per_token":0.000011},
+      "gpt-x": {"input_cost_per_token":1.25e-6,"output_cost_per_token":0.00001}
+    },
+    "bedrock": {
+      "anthropic.claude-x-v1:0": {"input_cost_per_token":3e-6,"output_cost_per_token":0.000015},
+      "us.anthropic.claude-x-v1:0": {"input_cost_per_token":3.3e-6,"output_cost_per_token":0.0000165}
     },
     "gemini": {
       "gemini-v": {"input_cost_per_token":3e-7,"output_cost_per_token":2.5e-6},

@@ -28,12 +28,14 @@ pub(crate) fn candidates(provider: Provider, model: &str) -> Vec<String> {
         Some((base, rest)) if rest.ends_with(']') && !base.is_empty() => base.to_string(),
         _ => lower,
     };
-    let lower = strip_bedrock(&lower).to_owned();
+    // A Bedrock id as sent first (its cross-region price), then its model's names.
+    let sent = lower;
+    let lower = strip_bedrock(&sent).to_owned();
     let unprefixed = strip_prefixes(provider, &lower);
     let undated = strip_snapshot(unprefixed);
     let unlatest = undated.strip_suffix("-latest").unwrap_or(undated);
-    let mut names: Vec<String> = Vec::with_capacity(4);
-    for name in [lower.as_str(), unprefixed, undated, unlatest] {
+    let mut names: Vec<String> = Vec::with_capacity(5);
+    for name in [sent.as_str(), lower.as_str(), unprefixed, undated, unlatest] {
         if !name.is_empty() && names.last().is_none_or(|last| last != name) {
             names.push(name.to_owned());
         }

@@ -21,8 +21,8 @@ const LOCAL_SUFFIX: &str = "+local";
 pub struct PriceTable {
     source: String,
     version: String,
-    /// Indexed by [`provider_index`]; names are lower-case.
-    models: [BTreeMap<String, ModelPrice>; 3],
+    /// Indexed by [`section_index`]; names are lower-case.
+    models: [BTreeMap<String, ModelPrice>; SECTIONS],
     /// From config, any provider; names are lower-case. They win over `models`.
     overrides: BTreeMap<String, ModelPrice>,
     /// Names a route gives models that are not model names (Azure's deployments), each to the
@@ -59,7 +59,7 @@ impl PriceTable {
             hint: "regenerate it with `gw debug update-prices`",
             source,
         })?;
-        let mut models: [BTreeMap<String, ModelPrice>; 3] = Default::default();
+        let mut models: [BTreeMap<String, ModelPrice>; SECTIONS] = Default::default();
         for (provider_name, provider_models) in file.models {
             let provider = Provider::from_prefix(&provider_name)
                 .ok_or(PricingError::UnknownProvider(provider_name))?;
@@ -68,7 +68,7 @@ impl PriceTable {
                     &name,
                     fields.iter().map(|(field, value)| (field.as_str(), *value)),
                 )?;
-                models[provider_index(provider)].insert(name.to_lowercase(), price);
+                models[section_index(provider)].insert(name.to_lowercase(), price);
             }
         }
         Ok(PriceTable {
@@ -139,7 +139,7 @@ impl PriceTable {
 
     /// The table's models of `provider`, by name (without config overrides).
     pub fn models(&self, provider: Provider) -> impl Iterator<Item = (&str, &ModelPrice)> {
-        self.models[provider_index(provider)]
+        self.models[section_index(provider)]
             .iter()
             .map(|(name, price)| (name.as_str(), price))
     }
@@ -147,17 +147,23 @@ impl PriceTable {
     /// The price of `model` and the name it was found under. Config overrides are tried first,
     /// then the table; each with the name as sent, then ever looser forms of it (see
     /// `normalize_model`). `None` for a model gw has no price for.
+    ///
+    /// A route with prices of its own (Bedrock's cross-region profiles, Azure's data zones) is
+    /// looked up there after config's entries and before its family: a model the route's
+    /// section lacks costs what its family's does.
     pub fn resolve(&self, provider: Provider, model: &str) -> Option<(&str, &ModelPrice)> {
         // A subscription route's models are its family's, at its family's prices.
-        let provider = provider.family();
-        let names = candidates(provider, model);
-        let table = &self.models[provider_index(provider)];
-        [&self.overrides, table].into_iter().find_map(|map| {
-            names
-                .iter()
-                .find_map(|name| map.get_key_value(name.as_str()))
-                .map(|(name, price)| (name.as_str(), price))
-        })
+        let family = provider.family();
+        let names = candidates(family, model);
+        let base = match provider {
+            Provider::Azure => candidates(family, azure_model(model)),
+            _ => names.clone(),
+        };
+        // Config's entries first, then the route's own section, then the family's.
+        find(&self.overrides, &names)
+            .or_else(|| find(&self.overrides, &base))
+            .or_else(|| route_section(provider).and_then(|r| find(&self.models[r], &names)))
+            .or_else(|| find(&self.models[section_index(family)], &base))
     }
 
     /// The price of `model` (see [`PriceTable::resolve`]).
@@ -186,8 +192,23 @@ impl PriceTable {
     }
 }
 
-fn provider_index(provider: Provider) -> usize {
-    match provider.family() {
+/// The first of `names` that `map` has, with its price.
+fn find<'a>(
+    map: &'a BTreeMap<String, ModelPrice>,
+    names: &[String],
+) -> Option<(&'a str, &'a ModelPrice)> {
+    names
+        .iter()
+        .find_map(|name| map.get_key_value(name.as_str()))
+        .map(|(name, price)| (name.as_str(), price))
+}
+
+/// The table's sections: the three families, and the two routes whose prices differ from
+/// their family's.
+const SECTIONS: usize = 5;
+
+fn section_index(provider: Provider) -> usize {
+    route_section(provider).unwrap_or(match provider.family() {
         Provider::Anthropic => 0,
         Provider::OpenAi => 1,
         Provider::Gemini => 2,
@@ -198,6 +219,28 @@ fn provider_index(provider: Provider) -> usize {
         | Provider::Bedrock => {
             unreachable!("a family is a price provider")
         }
+    })
+}
+
+/// The section of a route with prices of its own.
+fn route_section(provider: Provider) -> Option<usize> {
+    match provider {
+        Provider::Bedrock => Some(3),
+        Provider::Azure => Some(4),
+        _ => None,
+    }
+}
+
+/// An Azure model name without its data zone (`eu/gpt-5.1` → `gpt-5.1`): a zone the table has
+/// no price for is charged its model's OpenAI price.
+fn azure_model(model: &str) -> &str {
+    match model.trim().split_once('/') {
+        Some((zone, name))
+            if !zone.is_empty() && zone.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+        {
+            name
+        }
+        _ => model,
     }
 }
 

@@ -433,3 +433,66 @@ fn a_route_alias_names_a_requests_model_and_only_on_its_route() {
     assert_eq!(table.lookup(Provider::Azure, "my-gpt5"), None);
     assert!(table.version().ends_with("+local"));
 }
+
+#[test]
+fn routes_with_prices_of_their_own_use_them_before_their_familys() {
+    let t = table();
+    let tokens = Usage {
+        input: 100_000,
+        ..Usage::default()
+    };
+    // Bedrock: a US cross-region profile is 10% dearer than the model in-region; `global.`
+    // is not; an id the Bedrock section lacks costs its model's Anthropic price.
+    assert_eq!(
+        t.cost(
+            Provider::Bedrock,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            &tokens
+        ),
+        Some(330_000_000)
+    );
+    assert_eq!(
+        t.cost(
+            Provider::Bedrock,
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            &tokens
+        ),
+        Some(300_000_000)
+    );
+    assert_eq!(
+        t.cost(
+            Provider::Bedrock,
+            "zz.anthropic.claude-sonnet-4-5-v9:0",
+            &tokens
+        ),
+        t.cost(Provider::Anthropic, "claude-sonnet-4-5", &tokens)
+    );
+    // The same model named by Anthropic's API is Anthropic's price.
+    assert_eq!(
+        t.cost(Provider::Anthropic, "claude-sonnet-4-5-20250929", &tokens),
+        Some(300_000_000)
+    );
+    // Azure: an EU data zone is 10% dearer; a zone the table lacks falls to the model.
+    assert_eq!(
+        t.cost(Provider::Azure, "eu/gpt-5", &tokens),
+        Some(137_500_000)
+    );
+    assert_eq!(t.cost(Provider::Azure, "gpt-5", &tokens), Some(125_000_000));
+    assert_eq!(
+        t.cost(Provider::Azure, "mars/gpt-5", &tokens),
+        Some(125_000_000)
+    );
+    // Config's entries win over a route's section, under the name sent or the model's.
+    let local = t.with_overrides(&BTreeMap::from([(
+        "claude-sonnet-4-5".to_string(),
+        toml::from_str::<PriceOverride>("input = 1.0\noutput = 2.0").unwrap(),
+    )]));
+    assert_eq!(
+        local.cost(
+            Provider::Bedrock,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            &tokens
+        ),
+        Some(100_000_000)
+    );
+}

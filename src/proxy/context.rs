@@ -233,12 +233,20 @@ impl RequestContext {
         let (cost_nanos, charged_as) = if usage.is_zero() {
             (Some(0), None)
         } else {
-            // The answer's model first; the request's through its route's aliases.
+            // The answer's model first; the request's through its route's aliases. Bedrock runs
+            // the id its path names, and an alias (an Azure deployment in config) names the model
+            // and data zone that run: those come first, as their route's prices may be dearer
+            // than the model's own (a cross-region profile, a data zone).
             let requested = requested_model
                 .as_deref()
                 .map(|m| self.recorder.prices.requested(self.provider, m));
-            self.recorder
-                .cost(self.price_provider, [model.as_deref(), requested], &usage)
+            let aliased = requested.is_some() && requested != requested_model.as_deref();
+            let models = if self.price_provider == Provider::Bedrock || aliased {
+                [requested, model.as_deref()]
+            } else {
+                [model.as_deref(), requested]
+            };
+            self.recorder.cost(self.price_provider, models, &usage)
         };
         let price_version = match charged_as {
             Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices.version()),
