@@ -481,7 +481,24 @@ async fn gemini_cli_on_vertex_is_metered() {
 }
 
 /// The environment of a session whose gw holds AWS keys, with the mock as Bedrock.
-fn bedrock_env(mock: &Mock) -> Vec<(&'static str, String)> {
+/// gw's AWS credentials: keys in its environment, or (`profile`) a profile in `home`'s
+/// `~/.aws` that AWS's credential chain finds, its region in `~/.aws/config`.
+fn bedrock_env(mock: &Mock, home: &std::path::Path, profile: bool) -> Vec<(&'static str, String)> {
+    if profile {
+        let aws = home.join(".aws");
+        std::fs::create_dir_all(&aws).unwrap();
+        let keys = format!(
+            "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            common::AWS_KEYS.0,
+            common::AWS_KEYS.1
+        );
+        std::fs::write(aws.join("credentials"), keys).unwrap();
+        std::fs::write(aws.join("config"), "[profile dev]\nregion = us-east-1\n").unwrap();
+        return vec![
+            ("GW_BEDROCK_UPSTREAM", mock.url()),
+            ("AWS_PROFILE", "dev".to_string()),
+        ];
+    }
     vec![
         ("GW_BEDROCK_UPSTREAM", mock.url()),
         ("AWS_ACCESS_KEY_ID", common::AWS_KEYS.0.to_string()),
@@ -490,16 +507,22 @@ fn bedrock_env(mock: &Mock) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Runs `args` with gw holding AWS keys against the mock (which verifies every SigV4
-/// signature), checks the agent answered and that each call, of `operation`, was signed and
-/// metered exactly at Anthropic's price; returns the rows.
-async fn bedrock_trial(agent: &str, args: &[&str], operation: &str) -> Option<Vec<Row>> {
+/// Runs `args` with gw holding AWS credentials (see [`bedrock_env`]) against the mock (which
+/// verifies every SigV4 signature), checks the agent answered and that each call, of
+/// `operation`, was signed and metered exactly at the Bedrock price of the id its path named;
+/// returns the rows.
+async fn bedrock_trial(
+    agent: &str,
+    args: &[&str],
+    operation: &str,
+    profile: bool,
+) -> Option<Vec<Row>> {
     let Some(bin) = agents_bin() else {
         eprintln!("GW_TEST_AGENTS_BIN not set: the {agent} Bedrock test did not run (see .ci/run)");
         return None;
     };
     let (mock, trial) = (Mock::start().await, Trial::new());
-    let env = bedrock_env(&mock);
+    let env = bedrock_env(&mock, &trial.dir.path().join("home"), profile);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let output = trial.run(&mock, &bin, args, &env).await;
     assert!(output.status.success(), "{}", explain(&output));
@@ -523,23 +546,30 @@ async fn bedrock_trial(agent: &str, args: &[&str], operation: &str) -> Option<Ve
     let prices = PriceTable::embedded();
     for row in &rows {
         assert_eq!(row.provider, "bedrock");
-        let model = row.model.as_deref().unwrap();
+        let id = row.requested_model.as_deref().unwrap();
         let want = prices
-            .cost(Provider::Anthropic, model, &row.usage)
+            .cost(Provider::Bedrock, id, &row.usage)
             .map(|c| c as i64);
         assert!(want.is_some_and(|c| c > 0), "{row:?}");
         assert_eq!(row.cost_nanos, want, "{row:?}");
+        // The tiers gw pins are US cross-region profiles, dearer than the model in-region.
+        let model = row.model.as_deref().unwrap();
+        let in_region = prices.cost(Provider::Anthropic, model, &row.usage).unwrap() as i64;
+        assert!(
+            !id.starts_with("us.") || want.unwrap() > in_region,
+            "{row:?}"
+        );
     }
     Some(rows)
 }
 
 /// `gw run claude --via bedrock`: Claude Code gets the session key as its Bedrock API key, gw
-/// signs every call with its AWS keys, the event stream reaches Claude whole and is metered;
-/// the tiers are pinned, so there are no availability probes.
+/// signs every call with the credentials of the user's AWS profile, the event stream reaches
+/// Claude whole and is metered; the tiers are pinned, so there are no availability probes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_code_on_bedrock_is_metered() {
     let args = ["run", "claude", "--via", "bedrock", "--", "-p", "say pong"];
-    bedrock_trial("claude", &args, "/invoke-with-response-stream").await;
+    bedrock_trial("claude", &args, "/invoke-with-response-stream", true).await;
 }
 
 /// `gw run opencode --via bedrock`: opencode's Bedrock provider (Converse API) pointed at gw with
@@ -550,7 +580,7 @@ async fn opencode_on_bedrock_is_metered() {
     let args = [
         "run", "opencode", "--via", "bedrock", "--", "run", "say pong",
     ];
-    if let Some(rows) = bedrock_trial("opencode", &args, "/converse-stream").await {
+    if let Some(rows) = bedrock_trial("opencode", &args, "/converse-stream", false).await {
         for row in &rows {
             assert_eq!((row.usage.input, row.usage.output), (100, 7), "{row:?}");
         }
@@ -572,7 +602,7 @@ async fn claude_code_on_bedrock_stops_at_the_first_refusal_of_a_spent_budget() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\n[budget]\ndaily_usd = 0.000001\n");
     std::fs::write(&config, text).unwrap();
-    let env = bedrock_env(&mock);
+    let env = bedrock_env(&mock, &trial.dir.path().join("home"), false);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args = ["run", "claude", "--via", "bedrock", "--", "-p", "say pong"];
     // The first session spends past the day's allowance (a request in flight may); the next

@@ -649,3 +649,75 @@ async fn cloud_credentials_gw_holds_never_reach_the_command() {
     assert!(seen.contains("ANTHROPIC_BEDROCK_BASE_URL=http://127.0.0.1:"));
     assert!(seen.contains("GOOGLE_VERTEX_BASE_URL=http://127.0.0.1:"));
 }
+
+/// gw signs Bedrock requests with what AWS's own credential chain finds: a profile in
+/// `~/.aws/credentials` (region from `~/.aws/config`), and a `credential_process` giving
+/// temporary keys with a session token. The mock verifies each signature; the command sees
+/// neither the profile nor the keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bedrock_is_signed_with_the_aws_profile_gw_finds() {
+    let invoke = r#"import json, os, urllib.request
+base = os.environ["ANTHROPIC_BEDROCK_BASE_URL"]
+body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
+                   "messages": [{"role": "user", "content": "say pong"}]}).encode()
+req = urllib.request.Request(base + "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke",
+    data=body, headers={"authorization": "Bearer " + os.environ["AWS_BEARER_TOKEN_BEDROCK"],
+                        "content-type": "application/json"})
+print(urllib.request.urlopen(req).status)
+print("profile" if "AWS_PROFILE" in os.environ else "no profile")
+"#;
+    let process = format!(
+        r#"{{"Version":1,"AccessKeyId":"{}","SecretAccessKey":"{}","SessionToken":"sso-session-token","Expiration":"2099-01-01T00:00:00Z"}}"#,
+        common::AWS_KEYS.0,
+        common::AWS_KEYS.1
+    );
+    for (name, credentials) in [
+        (
+            "keys",
+            format!(
+                "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                common::AWS_KEYS.0,
+                common::AWS_KEYS.1
+            ),
+        ),
+        (
+            "process",
+            format!("[dev]\ncredential_process = echo '{process}'\n"),
+        ),
+    ] {
+        let env = Env::new();
+        let mock = Mock::start().await;
+        let aws = env.dir.path().join(".aws");
+        std::fs::create_dir_all(&aws).unwrap();
+        std::fs::write(aws.join("credentials"), credentials).unwrap();
+        std::fs::write(aws.join("config"), "[profile dev]\nregion = us-east-1\n").unwrap();
+        let script = env.dir.path().join("invoke.py");
+        std::fs::write(&script, invoke).unwrap();
+        let output = run_to_end(
+            env.gw(&mock, false)
+                .env("GW_BEDROCK_UPSTREAM", mock.url())
+                .env("AWS_PROFILE", "dev")
+                .args(["run", "--", "python3"])
+                .arg(&script),
+        )
+        .await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.starts_with("200\nno profile"),
+            "{name}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seen = mock.seen();
+        assert_eq!(seen.len(), 1, "{name}: {seen:?}");
+        let token = seen[0].headers.get("x-amz-security-token");
+        assert_eq!(
+            token.map(|t| t.to_str().unwrap()),
+            (name == "process").then_some("sso-session-token"),
+            "{name}"
+        );
+        let rows = env.rows();
+        assert_eq!(rows.len(), 1, "{name}: {rows:?}");
+        assert_eq!(rows[0].status, 200, "{name}: {rows:?}");
+        assert!(rows[0].cost_nanos.is_some_and(|c| c > 0), "{rows:?}");
+    }
+}

@@ -40,7 +40,7 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         // token), which gw replaces with its own key or signature.
         let Some(region) = ctx.aws_region.filter(|_| ctx.holds(Provider::Bedrock)) else {
             return Err(WireError::Unsafe {
-                message: "gw run opencode --via bedrock needs gw's AWS credentials and region: set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (or AWS_BEARER_TOKEN_BEDROCK and AWS_REGION) in gw's environment, and [upstream] bedrock".into(),
+                message: "gw run opencode --via bedrock needs gw's AWS credentials and region: an AWS profile (AWS_PROFILE, ~/.aws/config), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_BEARER_TOKEN_BEDROCK, with AWS_REGION, in gw's environment, and [upstream] bedrock".into(),
             });
         };
         let endpoint = format!("{}/{}", ctx.origin, Provider::Bedrock.as_str());

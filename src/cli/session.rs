@@ -105,7 +105,11 @@ impl Session {
         // AWS keys sign Bedrock requests, unless gw holds a Bedrock API key (it goes as is).
         let aws = match config.upstreams.get(Provider::Bedrock) {
             Some(upstream) if !held.contains_key(&Provider::Bedrock) => {
-                AwsSigner::bedrock_from_env(env, Some(upstream.host()))
+                let signer = match AwsSigner::bedrock_from_env(env, Some(upstream.host())) {
+                    Some(signer) => Some(signer),
+                    None => AwsSigner::bedrock_from_chain(env, Some(upstream.host())).await,
+                };
+                signer
                     .transpose()
                     .map_err(anyhow::Error::msg)?
                     .map(Arc::new)

@@ -203,11 +203,19 @@ pub const PROVIDERS: &[ProviderInfo] = &[
         // A Bedrock API key; AWS access keys (signed SigV4) are read beside it.
         key_vars: &["AWS_BEARER_TOKEN_BEDROCK"],
         key_doc: "read by `gw run`: a Bedrock API key gw sends upstream (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which gw signs with)",
+        // And what points AWS's credential chain at a source gw reads them from.
         login_vars: &[
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
             "AWS_PROFILE",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ROLE_ARN",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
         ],
         base_url_vars: &[("ANTHROPIC_BEDROCK_BASE_URL", "")],
         error_shape: ErrorShape::Aws,

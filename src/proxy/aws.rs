@@ -1,18 +1,43 @@
-//! Bedrock with the AWS access keys gw holds: each request is signed with SigV4 (service
+//! Bedrock with the AWS credentials gw holds: each request is signed with SigV4 (service
 //! `bedrock`) by the `aws-sigv4` crate, over exactly the method, URI, `host` and body gw sends,
 //! after the agent's own credential (the session key) is gone.
+//!
+//! The credentials are keys in gw's environment, or what AWS's own credential chain
+//! (`aws-config`) finds: profiles in `~/.aws/config` and `~/.aws/credentials` (`AWS_PROFILE`),
+//! with IAM Identity Center (SSO), assume-role and `credential_process`; web identity; container
+//! and instance roles. Temporary ones are renewed before they expire.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::provider_config::ProviderConfig;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
+/// Temporary credentials are renewed this long before they expire.
+const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
+/// The most a request waits for the chain (an SSO or STS call, a `credential_process`).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct AwsSigner {
-    credentials: Credentials,
+    source: Source,
     region: String,
     service: String,
+}
+
+enum Source {
+    /// Keys from gw's environment.
+    Fixed(Credentials),
+    /// AWS's default chain; its last answer is kept until [`RENEW_BEFORE`] its expiry. The lock
+    /// makes one request resolve while the others wait for its answer.
+    Chain {
+        provider: SharedCredentialsProvider,
+        current: tokio::sync::Mutex<Option<Credentials>>,
+    },
 }
 
 impl std::fmt::Debug for AwsSigner {
@@ -24,7 +49,19 @@ impl std::fmt::Debug for AwsSigner {
     }
 }
 
+/// Environment variables that point AWS's credential chain at a source, beside the default
+/// profile files.
+const CHAIN_VARS: [&str; 6] = [
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
 impl AwsSigner {
+    /// Signs with fixed keys.
     pub fn new(
         access_key_id: &str,
         secret_access_key: &str,
@@ -33,13 +70,13 @@ impl AwsSigner {
         service: &str,
     ) -> AwsSigner {
         AwsSigner {
-            credentials: Credentials::new(
+            source: Source::Fixed(Credentials::new(
                 access_key_id,
                 secret_access_key,
                 session_token,
                 None,
                 "gw",
-            ),
+            )),
             region: region.to_string(),
             service: service.to_string(),
         }
@@ -58,9 +95,7 @@ impl AwsSigner {
                 "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both for gw to sign Bedrock requests".into(),
             ));
         };
-        let region = env("AWS_REGION")
-            .or_else(|| env("AWS_DEFAULT_REGION"))
-            .or_else(|| upstream_host.and_then(region_of_host));
+        let region = env_region(env).or_else(|| upstream_host.and_then(region_of_host));
         let Some(region) = region else {
             return Some(Err(
                 "gw cannot tell the AWS region to sign Bedrock requests for: set AWS_REGION".into(),
@@ -75,22 +110,123 @@ impl AwsSigner {
         )))
     }
 
+    /// AWS's credential chain, when gw's environment points at one of its sources (a profile
+    /// file in `$HOME/.aws`, or one of [`CHAIN_VARS`]); `None` otherwise. Nothing is resolved
+    /// yet: the first signed request does, so a `gw run` that never calls Bedrock waits for no
+    /// SSO or STS call. The region is `AWS_REGION`, `AWS_DEFAULT_REGION`, the upstream's, else
+    /// the profile's.
+    pub async fn bedrock_from_chain(
+        env: &dyn Fn(&str) -> Option<String>,
+        upstream_host: Option<&str>,
+    ) -> Option<Result<AwsSigner, String>> {
+        let home_files = env("HOME").is_some_and(|home| {
+            let dir = std::path::Path::new(&home).join(".aws");
+            dir.join("credentials").is_file() || dir.join("config").is_file()
+        });
+        if !home_files && !CHAIN_VARS.iter().any(|var| env(var).is_some()) {
+            return None;
+        }
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let config = ProviderConfig::without_region().with_http_client(http);
+        let region = match env_region(env).or_else(|| upstream_host.and_then(region_of_host)) {
+            Some(region) => region,
+            None => {
+                let profile = aws_config::profile::ProfileFileRegionProvider::builder()
+                    .configure(&config)
+                    .build();
+                match aws_config::meta::region::ProvideRegion::region(&profile).await {
+                    Some(region) => region.to_string(),
+                    None => {
+                        return Some(Err(
+                            "gw cannot tell the AWS region to sign Bedrock requests for: set AWS_REGION, or region in your AWS profile".into(),
+                        ))
+                    }
+                }
+            }
+        };
+        let aws_region = aws_config::Region::new(region.clone());
+        let chain = DefaultCredentialsChain::builder()
+            .configure(config.with_region(Some(aws_region.clone())))
+            .region(aws_region)
+            .build()
+            .await;
+        Some(Ok(AwsSigner::with_provider(
+            SharedCredentialsProvider::new(chain),
+            region,
+            "bedrock",
+        )))
+    }
+
+    fn with_provider(
+        provider: SharedCredentialsProvider,
+        region: String,
+        service: &str,
+    ) -> AwsSigner {
+        AwsSigner {
+            source: Source::Chain {
+                provider,
+                current: tokio::sync::Mutex::new(None),
+            },
+            region,
+            service: service.to_string(),
+        }
+    }
+
+    /// The credentials to sign with now: fixed keys, or the chain's current answer (resolved
+    /// again when it is within [`RENEW_BEFORE`] of its expiry).
+    pub async fn credentials(&self) -> Result<Credentials, String> {
+        let (provider, current) = match &self.source {
+            Source::Fixed(credentials) => return Ok(credentials.clone()),
+            Source::Chain { provider, current } => (provider, current),
+        };
+        let mut current = current.lock().await;
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|expiry| expiry > SystemTime::now() + RENEW_BEFORE)
+        };
+        if let Some(credentials) = current.as_ref().filter(|c| fresh(c)) {
+            return Ok(credentials.clone());
+        }
+        let resolved = tokio::time::timeout(RESOLVE_TIMEOUT, provider.provide_credentials())
+            .await
+            .map_err(|_| {
+                format!(
+                    "AWS's credential chain gave no credentials in {} s",
+                    RESOLVE_TIMEOUT.as_secs()
+                )
+            })?
+            .map_err(|e| {
+                format!(
+                    "gw cannot get AWS credentials to sign Bedrock requests: {}; check AWS_PROFILE and your AWS profile (`aws sso login` if it uses IAM Identity Center), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in gw's environment",
+                    DisplayErrorContext(&e)
+                )
+            })?;
+        *current = Some(resolved.clone());
+        Ok(resolved)
+    }
+
     pub fn region(&self) -> &str {
         &self.region
     }
 
-    /// Signs a request to `uri` (as sent upstream) with `body`, at `time`: adds `authorization`,
+    /// Signs a request to `uri` (as sent upstream) with `body` by `credentials` (see
+    /// [`AwsSigner::credentials`]), at `time`: adds `authorization`,
     /// `x-amz-date` and, with a session token, `x-amz-security-token` to `headers`. Only `host`
     /// (from `uri`) and those are signed, so what a proxy may still change does not matter.
     pub fn sign(
         &self,
+        credentials: &Credentials,
         method: &Method,
         uri: &Uri,
         headers: &mut HeaderMap,
         body: &[u8],
         time: SystemTime,
     ) -> Result<(), String> {
-        let identity = self.credentials.clone().into();
+        let identity = credentials.clone().into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -148,6 +284,12 @@ pub fn is_model_call(path_and_query: &str) -> bool {
     })
 }
 
+fn env_region(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .filter(|r| !r.trim().is_empty())
+}
+
 /// `bedrock-runtime.eu-west-1.amazonaws.com` → `eu-west-1`.
 pub fn region_of_host(host: &str) -> Option<String> {
     let host = host.split(':').next()?;
@@ -162,8 +304,8 @@ mod tests {
 
     /// AWS's published SigV4 test suite (aws-c-auth, vendored by aws-sigv4): the signature over
     /// `host` and `x-amz-date`, with and without a session token.
-    #[test]
-    fn signs_as_the_aws_test_suite_says() {
+    #[tokio::test]
+    async fn signs_as_the_aws_test_suite_says() {
         let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
         for (method, token, signature) in [
             (
@@ -186,7 +328,10 @@ mod tests {
             );
             let mut headers = HeaderMap::new();
             let uri: Uri = "https://example.amazonaws.com/".parse().unwrap();
-            signer.sign(&method, &uri, &mut headers, b"", time).unwrap();
+            let credentials = signer.credentials().await.unwrap();
+            signer
+                .sign(&credentials, &method, &uri, &mut headers, b"", time)
+                .unwrap();
             let auth = headers["authorization"].to_str().unwrap();
             assert!(
                 auth.ends_with(&format!("Signature={signature}")),
@@ -201,6 +346,52 @@ mod tests {
                 token.is_some()
             );
         }
+    }
+
+    /// Gives keys that expire after the durations it holds, one per call, counting the calls.
+    #[derive(Debug)]
+    struct Expiring(
+        std::sync::Mutex<Vec<Duration>>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    );
+
+    impl ProvideCredentials for Expiring {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let ttl = self.0.lock().unwrap().remove(0);
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AK{n}"),
+                "SK",
+                Some("token".into()),
+                Some(SystemTime::now() + ttl),
+                "test",
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn temporary_credentials_are_kept_until_shortly_before_they_expire() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let provider = Expiring(
+            std::sync::Mutex::new(vec![Duration::from_secs(120), Duration::from_secs(3600)]),
+            calls.clone(),
+        );
+        let signer = AwsSigner::with_provider(
+            SharedCredentialsProvider::new(provider),
+            "us-east-1".into(),
+            "bedrock",
+        );
+        // Two minutes left is inside the renewal window: the next request resolves again.
+        assert_eq!(signer.credentials().await.unwrap().access_key_id(), "AK0");
+        assert_eq!(signer.credentials().await.unwrap().access_key_id(), "AK1");
+        // An hour left: kept.
+        assert_eq!(signer.credentials().await.unwrap().access_key_id(), "AK1");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -754,8 +754,18 @@ async fn sign_for_aws(
         bytes.extend_from_slice(data);
     }
     let bytes = bytes.freeze();
+    let credentials = signer.credentials().await.map_err(|message| {
+        tracing::warn!(%message, "no AWS credentials");
+        Failure {
+            cut: false,
+            status: StatusCode::BAD_GATEWAY,
+            kind: "api_error",
+            message: format!("gw proxy: {message}"),
+        }
+    })?;
     signer
         .sign(
+            &credentials,
             &parts.method,
             &parts.uri,
             &mut parts.headers,

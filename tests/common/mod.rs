@@ -108,7 +108,9 @@ fn bedrock_authorized(parts: &http::request::Parts, path: &str, body: &[u8]) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let uri: http::Uri = format!("http://{host}{path}").parse().unwrap();
-    let signer = gw::proxy::aws::AwsSigner::new(
+    let signer =
+        gw::proxy::aws::AwsSigner::new(AWS_KEYS.0, AWS_KEYS.1, None, "us-east-1", "bedrock");
+    let credentials = aws_credential_types::Credentials::new(
         AWS_KEYS.0,
         AWS_KEYS.1,
         parts
@@ -116,12 +118,13 @@ fn bedrock_authorized(parts: &http::request::Parts, path: &str, body: &[u8]) -> 
             .get("x-amz-security-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        "us-east-1",
-        "bedrock",
+        None,
+        "mock",
     );
     let mut expected = http::HeaderMap::new();
     signer
         .sign(
+            &credentials,
             &parts.method,
             &uri,
             &mut expected,
