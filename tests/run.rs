@@ -721,3 +721,70 @@ print("profile" if "AWS_PROFILE" in os.environ else "no profile")
         assert!(rows[0].cost_nanos.is_some_and(|c| c > 0), "{rows:?}");
     }
 }
+
+/// Without a service-account key, gw gets Vertex tokens from the developer's own Google login
+/// (`gcloud`, here a stand-in on `PATH`), for the project in `GOOGLE_CLOUD_PROJECT`; the command
+/// never sees the token, and a second call reuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vertex_takes_tokens_from_the_developers_gcloud_login() {
+    let env = Env::new();
+    let mock = Mock::start().await;
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = env.dir.path().join("gcloud-calls");
+    let gcloud = bin.join("gcloud");
+    std::fs::write(
+        &gcloud,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in\n  \"auth print-access-token --quiet\") echo {} ;;\n  \"config get-value project\") echo acme-ai ;;\n  *) exit 1 ;;\nesac\n",
+            calls.display(),
+            common::GOOGLE_TOKEN
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gcloud, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = env.dir.path().join("vertex.py");
+    std::fs::write(
+        &script,
+        r#"import json, os, urllib.request
+base = os.environ["GOOGLE_VERTEX_BASE_URL"]
+body = json.dumps({"anthropic_version": "vertex-2023-10-16", "max_tokens": 5,
+                   "messages": [{"role": "user", "content": "say pong"}]}).encode()
+url = base + "/v1/projects/acme-ai/locations/global/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict"
+for _ in range(2):
+    req = urllib.request.Request(url, data=body, headers={
+        "x-gw-session-key": os.environ["GW_SESSION_KEY"], "content-type": "application/json"})
+    print(urllib.request.urlopen(req).status)
+print("token seen" if any("ya29" in v for v in os.environ.values()) else "no token")
+"#,
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = run_to_end(
+        env.gw(&mock, false)
+            .env("PATH", &path)
+            .env("GW_VERTEX_UPSTREAM", mock.url())
+            .env("GOOGLE_CLOUD_PROJECT", "acme-ai")
+            .args(["run", "--", "python3"])
+            .arg(&script),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout == "200\n200\nno token\n",
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = env.rows();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows
+        .iter()
+        .all(|r| r.status == 200 && r.cost_nanos > Some(0)));
+    // One login set-up, one token for both calls.
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(
+        calls.matches("auth print-access-token").count(),
+        1,
+        "{calls}"
+    );
+}

@@ -118,7 +118,7 @@ mod via_tests {
 pub(crate) fn no_google_credentials(agent: &str) -> WireError {
     WireError::Unsafe {
         message: format!(
-            "gw run {agent} --via vertex needs gw's Google credentials: set [vertex] credentials = \"<service-account key>.json\" in gw's config (or GOOGLE_APPLICATION_CREDENTIALS in gw's environment)"
+            "gw run {agent} --via vertex needs gw's Google credentials: set [vertex] credentials = \"<service-account key>.json\" in gw's config (or GOOGLE_APPLICATION_CREDENTIALS in gw's environment), or log in with gcloud and name the project ([vertex] project, or GOOGLE_CLOUD_PROJECT)"
         ),
     }
 }

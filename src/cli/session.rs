@@ -48,7 +48,8 @@ pub struct Session {
 
 /// gw's Google credentials: `[vertex] credentials` (an error when unusable: the user named it),
 /// else `GOOGLE_APPLICATION_CREDENTIALS` in gw's environment when it is a service-account key
-/// (another kind, like a gcloud user login, is left to the tools that read it).
+/// (another kind is left to the tools that read it), else the developer's own Google login
+/// (`gcloud`, application-default credentials) with a project gw knows without running anything.
 fn google_credentials(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
@@ -61,7 +62,12 @@ fn google_credentials(
         return Ok(Some(Arc::new(load(path).map_err(anyhow::Error::msg)?)));
     }
     let Some(path) = env("GOOGLE_APPLICATION_CREDENTIALS") else {
-        return Ok(None);
+        return Ok(GoogleCredentials::from_login(
+            env,
+            vertex.project.as_deref(),
+            vertex.location(),
+        )
+        .map(Arc::new));
     };
     match load(std::path::Path::new(&path)) {
         Ok(google) => Ok(Some(Arc::new(google))),

@@ -2,11 +2,19 @@
 //! key (fetched from the key's `token_uri` and refreshed before expiry by `gcp_auth`) replaces
 //! whatever credential the agent sent, and an express-mode path (`/v1beta1/publishers/…`, what
 //! Gemini CLI sends with an API key) gets the project and location a token needs.
+//!
+//! Without a service-account key, a developer's own Google login does: `gcloud`'s (`gcloud auth
+//! print-access-token`, when `gcloud` is installed) or the application-default credentials
+//! `gcloud auth application-default login` wrote, both through `gcp_auth` and set up at the
+//! first Vertex request, so a session that never calls Vertex runs nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use gcp_auth::{CustomServiceAccount, TokenProvider};
+use gcp_auth::{
+    ConfigDefaultCredentials, CustomServiceAccount, GCloudAuthorizedUser, TokenProvider,
+};
 use http::{header, HeaderMap, HeaderValue};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
@@ -14,9 +22,31 @@ const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct GoogleCredentials {
-    account: CustomServiceAccount,
+    tokens: Tokens,
     project: String,
     location: String,
+}
+
+enum Tokens {
+    /// A service-account key.
+    Account(Box<CustomServiceAccount>),
+    /// The developer's own login, set up at first use.
+    Login(tokio::sync::OnceCell<Arc<dyn TokenProvider>>),
+}
+
+/// Where `gcloud auth application-default login` keeps its credentials.
+fn adc_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let dir = match env("CLOUDSDK_CONFIG") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env("HOME")?).join(".config/gcloud"),
+    };
+    Some(dir.join("application_default_credentials.json"))
+}
+
+/// Whether `gcloud` is on `PATH`.
+fn has_gcloud(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("gcloud").is_file()))
 }
 
 impl std::fmt::Debug for GoogleCredentials {
@@ -52,10 +82,79 @@ impl GoogleCredentials {
                 )
             })?;
         Ok(GoogleCredentials {
-            account,
+            tokens: Tokens::Account(Box::new(account)),
             project,
             location: location.to_string(),
         })
+    }
+
+    /// The developer's own Google login, when there is one: `gcloud` on `PATH`, or the
+    /// application-default credentials file. The project is `project`, else
+    /// `GOOGLE_CLOUD_PROJECT` or `CLOUDSDK_CORE_PROJECT`, else the file's quota project; `None`
+    /// without a login or a project (nothing is run to find either).
+    pub fn from_login(
+        env: &dyn Fn(&str) -> Option<String>,
+        project: Option<&str>,
+        location: &str,
+    ) -> Option<GoogleCredentials> {
+        let adc = adc_file(env).filter(|f| f.is_file());
+        if adc.is_none() && !has_gcloud(env) {
+            return None;
+        }
+        let quota_project = || {
+            let text = std::fs::read_to_string(adc.as_ref()?).ok()?;
+            let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+            json.get("quota_project_id")?.as_str().map(str::to_string)
+        };
+        let project = project
+            .map(str::to_string)
+            .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
+            .or_else(|| env("CLOUDSDK_CORE_PROJECT"))
+            .or_else(quota_project)
+            .filter(|p| !p.trim().is_empty())?;
+        Some(GoogleCredentials {
+            tokens: Tokens::Login(tokio::sync::OnceCell::new()),
+            project,
+            location: location.to_string(),
+        })
+    }
+
+    /// An access token: the service account's, or the login's (set up on first use: `gcloud`
+    /// when installed, else the application-default credentials).
+    async fn token(&self) -> Result<Arc<gcp_auth::Token>, String> {
+        let cell = match &self.tokens {
+            Tokens::Account(account) => {
+                return account
+                    .token(&[SCOPE])
+                    .await
+                    .map_err(|e| format!("gw: cannot get a Google access token: {e}"))
+            }
+            Tokens::Login(cell) => cell,
+        };
+        let provider = cell
+            .get_or_try_init(|| {
+                on_blocking_thread(async {
+                    let gcloud = GCloudAuthorizedUser::new().await;
+                    match gcloud {
+                        Ok(gcloud) => Ok(Arc::new(gcloud) as Arc<dyn TokenProvider>),
+                        Err(gcloud_error) => match ConfigDefaultCredentials::new().await {
+                            Ok(adc) => Ok(Arc::new(adc) as Arc<dyn TokenProvider>),
+                            Err(adc_error) => Err(format!(
+                                "gw: no Google login to get a token with (gcloud: {gcloud_error}; application-default credentials: {adc_error}): run `gcloud auth login` or `gcloud auth application-default login`, or set [vertex] credentials to a service-account key"
+                            )),
+                        },
+                    }
+                })
+            })
+            .await?
+            .clone();
+        on_blocking_thread(async move {
+            provider
+                .token(&[SCOPE])
+                .await
+                .map_err(|e| format!("gw: cannot get a Google access token: {e}"))
+        })
+        .await
     }
 
     pub fn project(&self) -> &str {
@@ -86,7 +185,7 @@ impl GoogleCredentials {
                 self.project, self.project
             )));
         }
-        let token = tokio::time::timeout(TOKEN_TIMEOUT, self.account.token(&[SCOPE]))
+        let token = tokio::time::timeout(TOKEN_TIMEOUT, self.token())
             .await
             .map_err(|_| {
                 Unauthorized::NoToken(format!(
@@ -94,9 +193,7 @@ impl GoogleCredentials {
                     TOKEN_TIMEOUT.as_secs()
                 ))
             })?
-            .map_err(|e| {
-                Unauthorized::NoToken(format!("gw: cannot get a Google access token: {e}"))
-            })?;
+            .map_err(Unauthorized::NoToken)?;
         for name in [
             "x-goog-api-key",
             "x-api-key",
@@ -112,6 +209,17 @@ impl GoogleCredentials {
         headers.insert(header::AUTHORIZATION, value);
         Ok(())
     }
+}
+
+/// Runs `f` on a blocking thread: `gcp_auth` runs `gcloud` as a blocking child process (when
+/// it is set up and when its token expires), which must not hold one of the proxy's threads.
+async fn on_blocking_thread<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(f))
+        .await
+        .map_err(|e| format!("gw: getting a Google token failed: {e}"))?
 }
 
 /// Why a Vertex request did not get gw's token.
