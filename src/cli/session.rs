@@ -168,19 +168,28 @@ impl Session {
         match &team {
             Some(team) => {
                 prices = prices.with_overrides(team.prices());
-                // A local deployment entry would let a developer price what the team pays for:
-                // in team mode an Azure answer is priced by the model it names.
-                if !config.azure.deployments.is_empty() {
-                    notices.warn(
-                        "azure-deployments",
-                        format!(
-                            "gw: [azure.deployments] in {} is not applied in team mode: Azure requests are priced by the model each answer names",
-                            config.config_path.display()
-                        ),
-                    );
+                // A local entry would let a developer price what the team pays for: in team
+                // mode an answer is priced by the model it names.
+                for (section, empty) in [
+                    ("azure.deployments", config.azure.deployments.is_empty()),
+                    ("bedrock.models", config.bedrock.models.is_empty()),
+                ] {
+                    if !empty {
+                        notices.warn(
+                            section,
+                            format!(
+                                "gw: [{section}] in {} is not applied in team mode: those requests are priced by the model each answer names",
+                                config.config_path.display()
+                            ),
+                        );
+                    }
                 }
             }
-            None => prices = prices.with_aliases(Provider::Azure, &config.azure.deployments),
+            None => {
+                prices = prices
+                    .with_aliases(Provider::Azure, &config.azure.deployments)
+                    .with_aliases(Provider::Bedrock, &config.bedrock.models)
+            }
         }
         let recorder = Recorder::new(writer.handle(), prices, attribution);
         let mut state = ProxyState::new(config.upstreams.clone(), recorder)

@@ -56,6 +56,47 @@ pub struct FileConfig {
     /// Vertex AI: gw's Google credentials, project and location.
     #[serde(skip_serializing_if = "VertexSection::is_empty")]
     pub vertex: VertexSection,
+    /// Amazon Bedrock: what each application inference profile (an ARN) runs.
+    #[serde(skip_serializing_if = "BedrockSection::is_empty")]
+    pub bedrock: BedrockSection,
+}
+
+/// `[bedrock]`: what gw needs to know of an account's Bedrock set-up (its URL is `[upstream]
+/// bedrock`, its credentials AWS's own).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BedrockSection {
+    /// Model id or ARN an agent names → the model id it runs, for prices:
+    /// `[bedrock.models] "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc"
+    /// = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"`. An ARN not listed is priced by the
+    /// model its answers name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, String>,
+}
+
+impl BedrockSection {
+    fn is_empty(&self) -> bool {
+        self == &BedrockSection::default()
+    }
+
+    /// Errors are `(config key, what to write instead)`.
+    fn validate(&self, prices: &PriceTable) -> Result<(), (String, String)> {
+        for (id, model) in &self.models {
+            if prices.lookup(Provider::Bedrock, id).is_some() {
+                return Err((
+                    format!("bedrock.models.{id:?}"),
+                    format!("{id:?} is a model gw prices: an entry names an ARN or id gw cannot price, not a model to price as another"),
+                ));
+            }
+            if prices.lookup(Provider::Bedrock, model).is_none() {
+                return Err((
+                    format!("bedrock.models.{id:?}"),
+                    format!("gw has no price for {model:?}; name the Bedrock model id the profile runs (like \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"), or price it with [prices.\"{model}\"]"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[vertex]`: the Google Cloud project gw sends Vertex AI requests for, with its own
@@ -151,7 +192,7 @@ impl AzureSection {
                     format!("{deployment:?} is a model gw prices: a deployment entry names a deployment, not a model to price as another"),
                 ));
             }
-            if prices.lookup(Provider::OpenAi, model).is_none() {
+            if prices.lookup(Provider::Azure, model).is_none() {
                 return Err((
                     format!("azure.deployments.{deployment}"),
                     format!("gw has no price for {model:?}; name the OpenAI model the deployment runs (like \"gpt-5\"), or price it with [prices.\"{model}\"]"),
@@ -224,6 +265,7 @@ pub struct Config {
     pub local_budgets: Vec<LocalBudget>,
     pub azure: AzureSection,
     pub vertex: VertexSection,
+    pub bedrock: BedrockSection,
     /// `[proxy]`: what a session under a budget or allow-list lets through.
     pub policy: ProxyPolicy,
 }
@@ -390,11 +432,12 @@ impl Config {
             source_name: file_source.clone(),
             message,
         })?;
-        if !file.azure.deployments.is_empty() || file.azure.api_version.is_some() {
+        if !file.azure.is_empty() || !file.bedrock.is_empty() {
             // Built only when needed: parsing the price table costs more than the rest.
             let prices = PriceTable::embedded().with_overrides(&file.prices);
             file.azure
                 .validate(&prices)
+                .and_then(|()| file.bedrock.validate(&prices))
                 .map_err(|(key, message)| ConfigError::Invalid {
                     key,
                     source_name: file_source.clone(),
@@ -423,6 +466,7 @@ impl Config {
             local_budgets,
             azure: file.azure.clone(),
             vertex: file.vertex.clone(),
+            bedrock: file.bedrock.clone(),
             agents: file.agents,
             mcp_servers: file.mcp.servers,
             config_path,
@@ -467,6 +511,7 @@ impl Config {
             budget: budget::section(&self.local_budgets),
             azure: self.azure.clone(),
             vertex: self.vertex.clone(),
+            bedrock: self.bedrock.clone(),
         };
         let body = toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot render: {e}\n"));
@@ -564,6 +609,42 @@ mod tests {
             ),
         ] {
             let e = load(&[], Some(file)).0.unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn bedrock_profiles_and_azure_zones_name_priced_models() {
+        let arn = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc";
+        let file = format!(
+            "[bedrock.models]\n\"{arn}\" = \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\"\n\n[azure.deployments]\nprod = \"eu/gpt-5\"\n"
+        );
+        let (config, _dir) = load(&[], Some(&file));
+        let config = config.unwrap();
+        let prices = PriceTable::embedded()
+            .with_aliases(Provider::Bedrock, &config.bedrock.models)
+            .with_aliases(Provider::Azure, &config.azure.deployments);
+        let tokens = crate::meter::Usage {
+            input: 100_000,
+            ..Default::default()
+        };
+        // The profile runs a US cross-region id; the deployment an EU data zone.
+        let cost =
+            |provider, name| prices.cost(provider, prices.requested(provider, name), &tokens);
+        assert_eq!(cost(Provider::Bedrock, arn), Some(330_000_000));
+        assert_eq!(cost(Provider::Azure, "prod"), Some(137_500_000));
+        assert!(config.render().contains("[bedrock.models]"));
+        for (file, key) in [
+            (
+                format!("[bedrock.models]\n\"{arn}\" = \"no-such-model\"\n"),
+                "bedrock.models",
+            ),
+            (
+                "[bedrock.models]\n\"anthropic.claude-sonnet-4-5-20250929-v1:0\" = \"us.anthropic.claude-haiku-4-5-20251001-v1:0\"\n".to_string(),
+                "is a model gw prices",
+            ),
+        ] {
+            let e = load(&[], Some(&file)).0.unwrap_err().to_string();
             assert!(e.contains(key), "{e}");
         }
     }
