@@ -110,13 +110,17 @@ impl BodyParser {
             }
             Format::EventStream(_) => self.event_stream,
         };
+        let mut usage = self.extractor.usage;
         let stream_error = match &self.format {
-            Format::EventStream(stream) => stream.error.clone(),
+            Format::EventStream(stream) => stream.error.clone().or_else(|| {
+                let metrics = stream.metrics.as_ref()?;
+                metrics.apply(&mut usage)
+            }),
             _ => None,
         };
         let e = &self.extractor;
         Extracted {
-            usage: e.usage.capped(),
+            usage: usage.capped(),
             model: e.model.clone(),
             upstream_id: e.upstream_id.clone(),
             saw_usage: e.saw_usage,
@@ -205,6 +209,52 @@ struct EventStream {
     /// while it waits for the rest, so it is read once, at the message's start).
     length_checked: bool,
     error: Option<String>,
+    /// What Bedrock itself counted, in the last chunk.
+    metrics: Option<InvocationMetrics>,
+}
+
+/// `amazon-bedrock-invocationMetrics`, which Bedrock adds to a stream's last chunk: the counts
+/// AWS bills. Cache counts come only from models that cache.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InvocationMetrics {
+    input_token_count: u64,
+    output_token_count: u64,
+    cache_read_input_token_count: Option<u64>,
+    cache_write_input_token_count: Option<u64>,
+}
+
+impl InvocationMetrics {
+    /// Cross-checks `usage` (what the model's events said) with what Bedrock counted: where
+    /// they differ, Bedrock's counts replace them (they are what AWS bills), and the reason says
+    /// so. A cache write keeps its 1-hour share; the rest is taken as 5-minute.
+    fn apply(&self, usage: &mut super::Usage) -> Option<String> {
+        let ours = *usage;
+        usage.input = self.input_token_count;
+        usage.output = self.output_token_count;
+        if let Some(read) = self.cache_read_input_token_count {
+            usage.cache_read = read;
+        }
+        if let Some(write) = self.cache_write_input_token_count {
+            if write != usage.cache_write_5m + usage.cache_write_1h {
+                usage.cache_write_1h = usage.cache_write_1h.min(write);
+                usage.cache_write_5m = write - usage.cache_write_1h;
+            }
+        }
+        (ours != *usage).then(|| {
+            format!(
+                "the model's usage (input {}, output {}, cache read {}, cache write {}) differs from Bedrock's invocation metrics (input {}, output {}, cache read {}, cache write {}): charged Bedrock's",
+                ours.input,
+                ours.output,
+                ours.cache_read,
+                ours.cache_write_5m + ours.cache_write_1h,
+                usage.input,
+                usage.output,
+                usage.cache_read,
+                usage.cache_write_5m + usage.cache_write_1h,
+            )
+        })
+    }
 }
 
 impl EventStream {
@@ -289,7 +339,21 @@ impl EventStream {
                     .ok()
             });
         match event {
-            Some(json) => extractor.on_chunk(b"", &json),
+            Some(json) => {
+                extractor.on_chunk(b"", &json);
+                const METRICS: &[u8] = b"\"amazon-bedrock-invocationMetrics\"";
+                if memchr::memmem::find(&json, METRICS).is_some() {
+                    // Only a top-level member counts (text that quotes the name is escaped).
+                    #[derive(serde::Deserialize)]
+                    struct Last {
+                        #[serde(rename = "amazon-bedrock-invocationMetrics")]
+                        metrics: InvocationMetrics,
+                    }
+                    if let Ok(last) = serde_json::from_slice::<Last>(&json) {
+                        self.metrics = Some(last.metrics);
+                    }
+                }
+            }
             None => self.stop("an event-stream chunk without base64 `bytes`".into()),
         }
     }

@@ -1109,3 +1109,55 @@ fn a_second_converse_usage_cannot_lower_the_first() {
     let got = tap(Protocol::BedrockConverse, EVENT_STREAM, None, [&body[..]]);
     assert_eq!((got.usage.input, got.usage.output), (1000, 70), "{got:?}");
 }
+
+#[test]
+fn bedrock_invocation_metrics_cross_check_the_usage_and_win_where_they_differ() {
+    let sse = String::from_utf8(ANTHROPIC_SSE.to_vec()).unwrap();
+    let with_metrics = |metrics: &str| {
+        let stop =
+            format!(r#"{{"type":"message_stop","amazon-bedrock-invocationMetrics":{metrics}}}"#);
+        let sse = sse.replace(r#"{"type": "message_stop"}"#, &stop);
+        assert!(
+            sse.contains("invocationMetrics"),
+            "the fixture has a message_stop"
+        );
+        bedrock_stream(sse.as_bytes())
+    };
+    let want = anthropic_usage();
+    // Agreeing: nothing to say.
+    let agreeing = format!(
+        r#"{{"inputTokenCount":{},"outputTokenCount":{},"invocationLatency":9,"firstByteLatency":3,"cacheReadInputTokenCount":{},"cacheWriteInputTokenCount":{}}}"#,
+        want.input,
+        want.output,
+        want.cache_read,
+        want.cache_write_5m + want.cache_write_1h
+    );
+    let got = tap(
+        Protocol::AnthropicMessages,
+        EVENT_STREAM,
+        None,
+        [&with_metrics(&agreeing)[..]],
+    );
+    assert_eq!(
+        (got.usage, got.decode_error.clone()),
+        (want, None),
+        "{got:?}"
+    );
+    // Bedrock counted ten times more: its counts are what AWS bills, and the row says so.
+    let more = r#"{"inputTokenCount":12000,"outputTokenCount":850,"invocationLatency":9,"firstByteLatency":3}"#;
+    let got = tap(
+        Protocol::AnthropicMessages,
+        EVENT_STREAM,
+        None,
+        [&with_metrics(more)[..]],
+    );
+    assert_eq!((got.usage.input, got.usage.output), (12000, 850), "{got:?}");
+    assert_eq!(got.usage.cache_read, want.cache_read, "not counted: kept");
+    assert!(
+        got.decode_error
+            .as_deref()
+            .is_some_and(|e| e.contains("invocation metrics")),
+        "{got:?}"
+    );
+    assert!(got.complete, "{got:?}");
+}
