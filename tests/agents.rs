@@ -349,6 +349,17 @@ async fn codex_stops_at_once_on_a_spent_budget_and_shows_why() {
 /// as the model `[azure.deployments]` names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_on_azure_openai_is_metered() {
+    codex_on_azure(false).await;
+}
+
+/// The same with a service principal: gw gets an Entra ID token and sends it as a bearer
+/// token; the deployment runs in the EU data zone, priced as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_on_azure_openai_with_an_entra_id_token_is_metered() {
+    codex_on_azure(true).await;
+}
+
+async fn codex_on_azure(entra: bool) {
     let Some(bin) = agents_bin() else {
         eprintln!("GW_TEST_AGENTS_BIN not set: the codex Azure test did not run (see .ci/run)");
         return;
@@ -356,7 +367,8 @@ async fn codex_on_azure_openai_is_metered() {
     let (mock, trial) = (Mock::start().await, Trial::new());
     let config = trial.dir.path().join("config.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[azure.deployments]\nmy-gpt5 = \"gpt-5\"\n");
+    let model = if entra { "eu/gpt-5" } else { "gpt-5" };
+    text.push_str(&format!("\n[azure.deployments]\nmy-gpt5 = \"{model}\"\n"));
     std::fs::write(&config, text).unwrap();
     let args = [
         "run",
@@ -370,24 +382,45 @@ async fn codex_on_azure_openai_is_metered() {
         "my-gpt5",
         "say pong",
     ];
-    let env = [
+    let mut env = vec![
         ("GW_AZURE_UPSTREAM", mock.url()),
-        ("AZURE_OPENAI_API_KEY", common::AZURE_KEY.to_string()),
         ("OPENAI_API_KEY", String::new()),
     ];
+    if entra {
+        env.extend([
+            ("AZURE_AUTHORITY_HOST", mock.url()),
+            ("AZURE_TENANT_ID", common::AZURE_TENANT.to_string()),
+            ("AZURE_CLIENT_ID", common::AZURE_CLIENT.0.to_string()),
+            ("AZURE_CLIENT_SECRET", common::AZURE_CLIENT.1.to_string()),
+        ]);
+    } else {
+        env.push(("AZURE_OPENAI_API_KEY", common::AZURE_KEY.to_string()));
+    }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let output = trial.run(&mock, &bin, &args, &env).await;
     assert!(output.status.success(), "{}", explain(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("pong"));
-    let seen = mock.seen();
+    let seen: Vec<_> = mock
+        .seen()
+        .into_iter()
+        .filter(|s| !s.path_and_query.ends_with("/oauth2/v2.0/token"))
+        .collect();
     assert!(!seen.is_empty());
     for s in &seen {
         assert_eq!(
             s.path_and_query, "/openai/responses?api-version=2025-04-01-preview",
             "{s:?}"
         );
-        assert_eq!(s.headers["api-key"], common::AZURE_KEY);
-        assert!(!s.headers.contains_key("authorization"));
+        if entra {
+            assert_eq!(
+                s.headers["authorization"].to_str().unwrap(),
+                format!("Bearer {}", common::AZURE_ENTRA_TOKEN)
+            );
+            assert!(!s.headers.contains_key("api-key"));
+        } else {
+            assert_eq!(s.headers["api-key"], common::AZURE_KEY);
+            assert!(!s.headers.contains_key("authorization"));
+        }
         assert!(!s.headers.contains_key("x-gw-session-key"));
         let body: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
         assert_eq!(body["model"], "my-gpt5");
@@ -398,9 +431,13 @@ async fn codex_on_azure_openai_is_metered() {
     for row in &rows {
         assert_eq!(row.provider, "azure");
         assert_eq!(row.requested_model.as_deref(), Some("my-gpt5"));
-        let model = row.model.as_deref().unwrap();
-        let want = prices.cost(Provider::OpenAi, model, &row.usage).unwrap() as i64;
-        assert!(want > 0);
+        let want = prices.cost(Provider::Azure, model, &row.usage).unwrap() as i64;
+        let openai = prices.cost(Provider::OpenAi, "gpt-5", &row.usage).unwrap() as i64;
+        // The EU data zone costs 10% more than OpenAI's own price.
+        assert!(
+            if entra { want > openai } else { want == openai },
+            "{row:?}"
+        );
         assert_eq!(row.cost_nanos, Some(want), "{row:?}");
     }
 }

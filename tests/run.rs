@@ -788,3 +788,60 @@ print("token seen" if any("ya29" in v for v in os.environ.values()) else "no tok
         "{calls}"
     );
 }
+
+/// Azure OpenAI with a service principal: gw exchanges its client credentials for an Entra ID
+/// token (at a loopback authority) and puts it on each call in place of the session key; two
+/// calls take one token, and the command never sees the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_takes_an_entra_id_token_gw_gets_for_its_service_principal() {
+    let env = Env::new();
+    let mock = Mock::start().await;
+    let script = env.dir.path().join("azure.py");
+    std::fs::write(
+        &script,
+        r#"import json, os, urllib.request
+url = os.environ["AZURE_OPENAI_ENDPOINT"] + "/openai/responses?api-version=2025-04-01-preview"
+body = json.dumps({"model": "gpt-5", "input": "say pong"}).encode()
+for _ in range(2):
+    req = urllib.request.Request(url, data=body, headers={
+        "api-key": os.environ["AZURE_OPENAI_API_KEY"], "content-type": "application/json"})
+    print(urllib.request.urlopen(req).status)
+print("secret seen" if "AZURE_CLIENT_SECRET" in os.environ else "no secret")
+"#,
+    )
+    .unwrap();
+    let output = run_to_end(
+        env.gw(&mock, false)
+            .env("GW_AZURE_UPSTREAM", mock.url())
+            .env("AZURE_AUTHORITY_HOST", mock.url())
+            .env("AZURE_TENANT_ID", common::AZURE_TENANT)
+            .env("AZURE_CLIENT_ID", common::AZURE_CLIENT.0)
+            .env("AZURE_CLIENT_SECRET", common::AZURE_CLIENT.1)
+            .args(["run", "--", "python3"])
+            .arg(&script),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout == "200\n200\nno secret\n",
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen = mock.seen();
+    let tokens = seen
+        .iter()
+        .filter(|s| s.path_and_query.ends_with("/oauth2/v2.0/token"))
+        .count();
+    assert_eq!(tokens, 1, "{seen:?}");
+    for call in seen
+        .iter()
+        .filter(|s| s.path_and_query.starts_with("/openai/"))
+    {
+        assert!(!call.headers.contains_key("api-key"), "{call:?}");
+    }
+    let rows = env.rows();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows
+        .iter()
+        .all(|r| r.status == 200 && r.cost_nanos > Some(0)));
+}

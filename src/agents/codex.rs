@@ -44,7 +44,7 @@ fn wire(ctx: &WireContext) -> Result<Wiring, WireError> {
         Some(Via::Azure) => {
             if !ctx.holds(Provider::Azure) {
                 return Err(WireError::Unsafe {
-                    message: "gw run codex --via azure needs the Azure OpenAI key: set AZURE_OPENAI_API_KEY, or azure = \"…\" under [providers] in gw's credentials file".into(),
+                    message: "gw run codex --via azure needs the Azure OpenAI key: set AZURE_OPENAI_API_KEY, or azure = \"…\" under [providers] in gw's credentials file, or a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET) for Entra ID tokens".into(),
                 });
             }
             let base = format!("{}/{}/openai", ctx.origin, Provider::Azure.as_str());

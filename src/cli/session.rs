@@ -16,6 +16,7 @@ use crate::ledger::LedgerWriter;
 use crate::meter::Provider;
 use crate::pricing::PriceTable;
 use crate::proxy::aws::AwsSigner;
+use crate::proxy::azure::AzureEntra;
 use crate::proxy::gate::REQUEST_FLOOR_NANOS;
 use crate::proxy::google::GoogleCredentials;
 use crate::proxy::{self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth};
@@ -122,7 +123,18 @@ impl Session {
             }
             _ => None,
         };
+        // Entra ID: a service principal's token for Azure OpenAI, unless gw holds its API key.
+        let azure = match config.upstreams.get(Provider::Azure) {
+            Some(_) if !held.contains_key(&Provider::Azure) => AzureEntra::from_env(env)
+                .transpose()
+                .map_err(anyhow::Error::msg)?
+                .map(Arc::new),
+            _ => None,
+        };
         let mut auth = SessionAuth::new(held);
+        if azure.is_some() {
+            auth = auth.with_signed(Provider::Azure);
+        }
         if google.is_some() {
             auth = auth.with_signed(Provider::Vertex);
         }
@@ -197,6 +209,9 @@ impl Session {
             .with_policy(config.policy.clone());
         if let Some(google) = &google {
             state = state.with_google(google.clone());
+        }
+        if let Some(azure) = azure {
+            state = state.with_azure(azure);
         }
         if let Some(aws) = &aws {
             state = state.with_aws(aws.clone());

@@ -170,7 +170,8 @@ pub const PROVIDERS: &[ProviderInfo] = &[
         key_vars: &["AZURE_OPENAI_API_KEY"],
         key_doc:
             "read by `gw run`: as ANTHROPIC_API_KEY, for Azure OpenAI (sent upstream as `api-key`)",
-        login_vars: &[],
+        // A service principal gw gets Entra ID tokens with.
+        login_vars: &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"],
         base_url_vars: &[("AZURE_OPENAI_ENDPOINT", "")],
         error_shape: ErrorShape::OpenAi,
     },

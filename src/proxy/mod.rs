@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod aws;
+pub mod azure;
 mod body;
 mod context;
 pub mod gate;
@@ -76,6 +77,7 @@ pub struct ProxyState {
     google: Option<Arc<google::GoogleCredentials>>,
     /// gw's AWS keys, signing every Bedrock request.
     aws: Option<Arc<aws::AwsSigner>>,
+    azure: Option<Arc<azure::AzureEntra>>,
 }
 
 impl ProxyState {
@@ -91,6 +93,7 @@ impl ProxyState {
             refusals: Arc::default(),
             google: None,
             aws: None,
+            azure: None,
         }
     }
 
@@ -130,6 +133,12 @@ impl ProxyState {
     /// Signs Bedrock requests with gw's AWS keys (see [`aws::AwsSigner`]).
     pub fn with_aws(mut self, aws: Arc<aws::AwsSigner>) -> ProxyState {
         self.aws = Some(aws);
+        self
+    }
+
+    /// Sends Azure OpenAI requests with gw's Entra ID token (see [`azure::AzureEntra`]).
+    pub fn with_azure(mut self, azure: Arc<azure::AzureEntra>) -> ProxyState {
+        self.azure = Some(azure);
         self
     }
 
@@ -528,6 +537,19 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             tracing::warn!(path = route::path_only(upstream_path), %message, "a Vertex request did not get gw's token");
             state.refusals.count(reason);
             return answer_failure(context, false, status, kind, message);
+        }
+    }
+    if let (Provider::Azure, Some(azure)) = (provider, &state.azure) {
+        if let Err(message) = azure.authorize(&mut headers).await {
+            tracing::warn!(%message, "an Azure request did not get gw's Entra ID token");
+            state.refusals.count("no Entra ID token");
+            return answer_failure(
+                context,
+                false,
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                message,
+            );
         }
     }
     // gw's AWS keys, or its Bedrock API key, open more than models: they go on model calls only.

@@ -135,6 +135,12 @@ fn bedrock_authorized(parts: &http::request::Parts, path: &str, body: &[u8]) -> 
     expected.get("authorization").and_then(|v| v.to_str().ok()) == Some(auth)
 }
 
+/// The tenant and service principal (client id, secret) the mock's Entra ID endpoint takes,
+/// and the token it gives, which its Azure routes take.
+pub const AZURE_TENANT: &str = "contoso.onmicrosoft.com";
+pub const AZURE_CLIENT: (&str, &str) = ("gw-client-id", "gw-client-secret");
+pub const AZURE_ENTRA_TOKEN: &str = "eyJ0eXAi.gw-entra-test-token";
+
 /// The access token the mock's Google token endpoint gives, and its Vertex routes take.
 pub const GOOGLE_TOKEN: &str = "ya29.gw-test-token";
 
@@ -412,9 +418,38 @@ async fn respond(
             );
         }
     }
-    // Azure OpenAI: the resource key in `api-key`, and `api-version` off the v1 API.
+    // Microsoft Entra ID's token endpoint: a service principal's client credentials (in the
+    // form) for an access token to Cognitive Services.
+    if path.ends_with("/oauth2/v2.0/token") {
+        let form = String::from_utf8_lossy(&body);
+        let ok = path == format!("/{AZURE_TENANT}/oauth2/v2.0/token")
+            && form.contains("grant_type=client_credentials")
+            && form.contains(&format!("client_id={}", AZURE_CLIENT.0))
+            && form.contains(&format!("client_secret={}", AZURE_CLIENT.1))
+            && form.contains("scope=https%3A%2F%2Fcognitiveservices.azure.com%2F.default");
+        if !ok {
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                "application/json",
+                full(
+                    r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#,
+                ),
+            );
+        }
+        let token = format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{AZURE_ENTRA_TOKEN}"}}"#
+        );
+        return reply(StatusCode::OK, "application/json", full(token));
+    }
+    // Azure OpenAI: the resource key in `api-key` (or an Entra ID token), and `api-version` off
+    // the v1 API.
     if path.starts_with("/openai/") {
-        if parts.headers.get("api-key").and_then(|v| v.to_str().ok()) != Some(AZURE_KEY) {
+        let entra = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {AZURE_ENTRA_TOKEN}"));
+        if !entra && parts.headers.get("api-key").and_then(|v| v.to_str().ok()) != Some(AZURE_KEY) {
             return reply(
                 StatusCode::UNAUTHORIZED,
                 "application/json",
