@@ -1691,3 +1691,49 @@ async fn a_client_that_leaves_before_the_usage_is_still_charged_the_whole_call()
         "the budget is charged the whole call"
     );
 }
+
+/// Passthrough on the cloud routes: where gw holds no credential, an agent that brings its own
+/// bearer credential (a Bedrock API key, an Azure key, a Google token) and proves the session by
+/// the path sends it upstream untouched, and is metered like any other.
+#[tokio::test]
+async fn the_agents_own_cloud_credentials_pass_through_when_gw_holds_none() {
+    let (auth, key) = with_key(gw::proxy::SessionAuth::new(Default::default()));
+    let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
+    let bedrock = format!("Bearer {}", common::BEDROCK_KEY);
+    let google = format!("Bearer {}", common::GOOGLE_TOKEN);
+    let calls = [
+        (
+            "/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke",
+            ("authorization", bedrock.as_str()),
+        ),
+        (
+            "/azure/openai/responses?api-version=2025-04-01-preview",
+            ("api-key", common::AZURE_KEY),
+        ),
+        (
+            "/vertex/v1/projects/p/locations/global/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict",
+            ("authorization", google.as_str()),
+        ),
+    ];
+    for (path, credential) in calls {
+        let (status, _, body) = send(
+            "POST",
+            &h.url(&format!("/{key}{path}")),
+            &[credential],
+            r#"{"model":"gpt-5","input":"hi","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body:?}");
+    }
+    let seen = h.mock.seen();
+    assert_eq!(seen.len(), 3);
+    for (s, (_, (name, value))) in seen.iter().zip(calls) {
+        assert_eq!(s.headers[name], value, "{s:?}");
+        assert!(!s.path_and_query.contains(&key), "{s:?}");
+    }
+    let rows = h.rows().await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for row in &rows {
+        assert!(row.cost_nanos.is_some_and(|c| c > 0), "{row:?}");
+    }
+}

@@ -90,7 +90,8 @@ impl GoogleCredentials {
 
     /// The developer's own Google login, when there is one: `gcloud` on `PATH`, or the
     /// application-default credentials file. The project is `project`, else
-    /// `GOOGLE_CLOUD_PROJECT` or `CLOUDSDK_CORE_PROJECT`, else the file's quota project; `None`
+    /// `GOOGLE_CLOUD_PROJECT`, `CLOUDSDK_CORE_PROJECT` or Claude Code's
+    /// `ANTHROPIC_VERTEX_PROJECT_ID`, else the file's quota project; `None`
     /// without a login or a project (nothing is run to find either).
     pub fn from_login(
         env: &dyn Fn(&str) -> Option<String>,
@@ -110,6 +111,7 @@ impl GoogleCredentials {
             .map(str::to_string)
             .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
             .or_else(|| env("CLOUDSDK_CORE_PROJECT"))
+            .or_else(|| env("ANTHROPIC_VERTEX_PROJECT_ID"))
             .or_else(quota_project)
             .filter(|p| !p.trim().is_empty())?;
         Some(GoogleCredentials {
