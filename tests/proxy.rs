@@ -1382,6 +1382,7 @@ async fn vertex_gets_gws_google_token_and_only_for_model_calls_of_its_project() 
     let prices = PriceTable::embedded();
     let (claude_row, gemini_row) = (&rows[0], &rows[1]);
     assert_eq!(claude_row.provider, "vertex");
+    assert_eq!(claude_row.region.as_deref(), Some("global"));
     assert_eq!(
         claude_row.requested_model.as_deref(),
         Some("claude-sonnet-4-5@20250929")
@@ -1563,6 +1564,8 @@ async fn bedrock_is_signed_or_keyed_and_its_event_stream_metered() {
         assert_eq!(rows[1].status, 403);
         let row = &rows[0];
         assert_eq!(row.provider, "bedrock");
+        // The signer's region; a keyed call to an endpoint naming none has no region.
+        assert_eq!(row.region.as_deref(), (!keyed).then_some("us-east-1"));
         assert_eq!(
             row.requested_model.as_deref(),
             Some("us.anthropic.claude-sonnet-4-5-20250929-v1:0")

@@ -1725,6 +1725,7 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         agent_session_id: Some("agent-session".into()),
         error: Some("stream cut".into()),
         billing: Billing::Subscription,
+        region: Some("us-east-1".into()),
         attribution: Attribution {
             session_id: "s-roundtrip".into(),
             agent: Some("claude".into()),
@@ -1767,6 +1768,7 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         agent_session_id,
         error,
         billing: _, // local only for now: the server's rows have no billing yet
+        region: _,  // nor a region
         attribution:
             Attribution {
                 session_id,

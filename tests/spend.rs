@@ -67,6 +67,7 @@ fn row(r: &Req, n: u128) -> Row {
         agent_session_id: None,
         error: r.model.is_none().then(|| "upstream unreachable".into()),
         billing: Default::default(),
+        region: None,
         attribution: Attribution {
             session_id: r.session.into(),
             agent: Some(r.agent.into()),
@@ -681,7 +682,7 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
                 "DROP TRIGGER spend_rollup_insert; DROP TRIGGER spend_rollup_delete; DROP TRIGGER spend_rollup_update;
                  DROP TABLE spend_1d; DROP TABLE spend_1h; DROP TABLE spend_15m;
                  DROP INDEX requests_quarantined; ALTER TABLE requests DROP COLUMN sync_error;
-                 ALTER TABLE requests DROP COLUMN billing;
+                 ALTER TABLE requests DROP COLUMN billing; ALTER TABLE requests DROP COLUMN region;
                  PRAGMA user_version = 1;",
             )
             .unwrap();

@@ -174,6 +174,7 @@ impl Ledger {
                     a.key_id,
                     r.error,
                     r.billing.as_str(),
+                    r.region,
                 ])?;
             }
         }
@@ -218,16 +219,16 @@ const INSERT: &str = "INSERT INTO requests (
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
     session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
-    billing
+    billing, region
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
+          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
 ON CONFLICT(id) DO NOTHING";
 
 const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
     session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
-    billing";
+    billing, region";
 
 /// A row of `SELECT {COLUMNS}`, read by column name.
 fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -284,6 +285,7 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         agent_session_id: r.get("agent_session_id")?,
         error: r.get("error")?,
         billing,
+        region: r.get("region")?,
     })
 }
 
@@ -320,6 +322,7 @@ pub(crate) mod tests {
             agent_session_id: Some("agent-sess".into()),
             error: None,
             billing: Default::default(),
+            region: None,
             attribution: Attribution {
                 session_id: session.into(),
                 agent: Some("claude".into()),

@@ -47,5 +47,8 @@ pub struct Row {
     pub agent_session_id: Option<String>,
     pub error: Option<String>,
     pub billing: Billing,
+    /// The cloud region that served it, where the route has one: Bedrock's (the signing or
+    /// endpoint region) and Vertex's location.
+    pub region: Option<String>,
     pub attribution: Attribution,
 }

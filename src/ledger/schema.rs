@@ -240,4 +240,7 @@ pub const MIGRATIONS: &[&str] = &[
         rollup_add!("spend_15m", "900000000", billing),
         "END;"
     ),
+    // 6: the cloud region that served a request (Bedrock's, Vertex's location); not a rollup
+    // key.
+    "ALTER TABLE requests ADD COLUMN region TEXT;",
 ];

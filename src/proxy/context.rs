@@ -157,6 +157,9 @@ pub struct RequestContext {
     pub ticket: Option<super::gate::Ticket>,
     /// How the request is paid for: the route's, or a plan's login the proxy recognised.
     pub billing: Billing,
+    /// The cloud region serving it (Vertex's location from the path; Bedrock's set by the
+    /// proxy, which knows its signer and upstream).
+    pub region: Option<String>,
 }
 
 pub fn unix_micros(t: SystemTime) -> i64 {
@@ -191,7 +194,23 @@ impl RequestContext {
             ttfb_us: None,
             ticket: None,
             billing: provider.billing(),
+            region: None,
         }
+        .with_vertex_location()
+    }
+
+    /// A Vertex path names its location: `…/locations/<l>/…`.
+    fn with_vertex_location(mut self) -> RequestContext {
+        if self.provider == Provider::Vertex {
+            let mut segments = self.endpoint.split('/');
+            self.region = segments
+                .by_ref()
+                .find(|s| *s == "locations")
+                .and_then(|_| segments.next())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string);
+        }
+        self
     }
 
     pub fn mark_first_byte(&mut self) {
@@ -291,6 +310,7 @@ impl RequestContext {
             agent_session_id: self.agent_session_id,
             error,
             billing: self.billing,
+            region: self.region,
             attribution: self.recorder.attribution.clone(),
         };
         tracing::debug!(id = %row.id, status = row.status, endpoint = %row.endpoint, incomplete, "request recorded");

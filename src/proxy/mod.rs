@@ -589,6 +589,12 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             message,
         );
     };
+    if provider == Provider::Bedrock {
+        context.region = match &state.aws {
+            Some(signer) => Some(signer.region().to_string()),
+            None => aws::region_of_host(upstream.host()),
+        };
+    }
     if credential.is_none() && route::subscription_login(provider, &headers) {
         context.billing = crate::meter::Billing::Subscription;
     }

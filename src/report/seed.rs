@@ -294,6 +294,7 @@ impl Seeder {
                 agent_session_id: agent_session_id.clone(),
                 error: (status != 200).then(|| format!("upstream answered {status}")),
                 billing: Default::default(),
+                region: None,
                 attribution: attribution.clone(),
             });
             at += latency + rng.random_range(2_000_000..90_000_000);

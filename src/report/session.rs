@@ -254,6 +254,7 @@ impl Serialize for JsonRequest<'_> {
         map.serialize_entry("started_at", &instant(r.started_at_us, self.tz))?;
         map.serialize_entry("ended_at", &instant(r.ended_at_us, self.tz))?;
         map.serialize_entry("provider", &r.provider)?;
+        map.serialize_entry("region", &r.region)?;
         map.serialize_entry("endpoint", &r.endpoint)?;
         map.serialize_entry("requested_model", &r.requested_model)?;
         map.serialize_entry("model", &r.model)?;
