@@ -41,6 +41,8 @@ use crate::meter::Provider;
 use super::model_price::{femto_from_usd_per_token, parse_field, usd_per_token, Rate};
 use super::{PriceTable, PricingError};
 
+pub(crate) use super::model_price::MAX_OUTPUT_FIELD;
+
 /// Where the generated table lives, relative to the repository root.
 pub const PRICES_JSON_PATH: &str = "src/pricing/prices.json";
 
@@ -50,6 +52,9 @@ struct Chosen {
     rank: u8,
     key: String,
     fields: BTreeMap<String, u64>,
+    /// LiteLLM's `max_output_tokens`: what a strict budget reserves for a request that sets
+    /// no output limit.
+    max_output: Option<u64>,
 }
 
 /// Turns LiteLLM's `model_prices_and_context_window_backup.json` into the text of gw's
@@ -90,7 +95,19 @@ pub fn generate_table(litellm_json: &str, source_version: &str) -> Result<String
         };
         if better {
             let key = key.clone();
-            chosen.insert((provider.as_str(), name), Chosen { rank, key, fields });
+            let max_output = entry
+                .get(MAX_OUTPUT_FIELD)
+                .and_then(Value::as_u64)
+                .filter(|n| *n > 0);
+            chosen.insert(
+                (provider.as_str(), name),
+                Chosen {
+                    rank,
+                    key,
+                    fields,
+                    max_output,
+                },
+            );
         }
     }
     if chosen.is_empty() {
@@ -98,11 +115,20 @@ pub fn generate_table(litellm_json: &str, source_version: &str) -> Result<String
     }
 
     let mut by_provider: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
-    for ((provider, name), Chosen { fields, .. }) in chosen {
-        let fields: BTreeMap<String, f64> = fields
+    for (
+        (provider, name),
+        Chosen {
+            fields, max_output, ..
+        },
+    ) in chosen
+    {
+        let mut fields: BTreeMap<String, f64> = fields
             .into_iter()
             .map(|(field, femto)| (field, usd_per_token(femto)))
             .collect();
+        if let Some(max_output) = max_output {
+            fields.insert(MAX_OUTPUT_FIELD.to_string(), max_output as f64);
+        }
         by_provider
             .entry(provider)
             .or_default()
@@ -251,7 +277,7 @@ mod tests {
             "input_cost_per_token_above_200k_tokens": 6e-06,
             "output_cost_per_token_above_200k_tokens": 2.25e-05,
             "input_cost_per_token_above_200k_tokens_priority": 9e-06,
-            "max_tokens": 64000, "supports_vision": true},
+            "max_tokens": 64000, "max_output_tokens": 64000, "supports_vision": true},
         "anthropic.claude-x-v1:0": {"litellm_provider": "bedrock", "mode": "chat",
             "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05},
         "us.anthropic.claude-x-v1:0": {"litellm_provider": "bedrock_converse", "mode": "chat",
@@ -294,7 +320,7 @@ mod tests {
     const EXPECTED: &str = r#"{
   "models": {
     "anthropic": {
-      "claude-x-20250101": {"cache_creation_input_token_cost":3.75e-6,"cache_creation_input_token_cost_above_1hr":6e-6,"cache_read_input_token_cost":3e-7,"input_cost_per_token":3e-6,"input_cost_per_token_above_200k_tokens":6e-6,"output_cost_per_token":0.000015,"output_cost_per_token_above_200k_tokens":0.0000225}
+      "claude-x-20250101": {"cache_creation_input_token_cost":3.75e-6,"cache_creation_input_token_cost_above_1hr":6e-6,"cache_read_input_token_cost":3e-7,"input_cost_per_token":3e-6,"input_cost_per_token_above_200k_tokens":6e-6,"max_output_tokens":64000.0,"output_cost_per_token":0.000015,"output_cost_per_token_above_200k_tokens":0.0000225}
     },
     "azure": {
       "eu/gpt-x": {"input_cost_per_token":1.375e-6,"output_cost_per_token":0.000011},
@@ -329,6 +355,13 @@ mod tests {
     fn generated_table_reads_back_and_prices() {
         let table = PriceTable::from_json(&generate_table(LITELLM, "1.2.3").unwrap()).unwrap();
         assert_eq!(table.version(), "litellm-1.2.3");
+        assert_eq!(
+            table
+                .lookup(Provider::Anthropic, "claude-x-20250101")
+                .unwrap()
+                .max_output,
+            Some(64_000)
+        );
         assert_eq!(table.source(), "litellm 1.2.3");
         // gpt-y: 60 × 4e-6 + 40 × 8e-6 (its own reasoning rate) = 0.00056 USD.
         let usage = Usage {

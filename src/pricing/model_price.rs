@@ -35,7 +35,13 @@ pub struct ModelPrice {
     pub reasoning: Option<u64>,
     /// Long-context tiers, ascending by `above_tokens`.
     pub tiers: Vec<Tier>,
+    /// The most output tokens the model gives one request (LiteLLM's `max_output_tokens`), when
+    /// known: a strict budget's bound for a request that sets no limit.
+    pub max_output: Option<u64>,
 }
+
+/// The table field of [`ModelPrice::max_output`]: a token count, not a price.
+pub const MAX_OUTPUT_FIELD: &str = "max_output_tokens";
 
 /// Rates that replace the base rates when a request's total input is above `above_tokens`.
 /// A rate the tier lacks stays at the base (or lower tier's) rate.
@@ -71,6 +77,7 @@ impl ModelPrice {
             cache_write_1h: None,
             reasoning: None,
             tiers: Vec::new(),
+            max_output: None,
         }
     }
 
@@ -158,7 +165,18 @@ impl ModelPrice {
     ) -> Result<ModelPrice, PricingError> {
         let mut base: BTreeMap<Rate, u64> = BTreeMap::new();
         let mut tiers: BTreeMap<u64, Tier> = BTreeMap::new();
+        let mut max_output = None;
         for (name, value) in fields {
+            if name == MAX_OUTPUT_FIELD {
+                if !(value.is_finite() && value >= 1.0 && value.fract() == 0.0 && value < 1e12) {
+                    return Err(PricingError::BadModel {
+                        model: model.to_owned(),
+                        problem: format!("has {MAX_OUTPUT_FIELD} {value}, not a token count"),
+                    });
+                }
+                max_output = Some(value as u64);
+                continue;
+            }
             let Some((rate, above)) = parse_field(name) else {
                 return Err(PricingError::BadModel {
                     model: model.to_owned(),
@@ -204,6 +222,7 @@ impl ModelPrice {
             cache_write_1h: base.get(&Rate::CacheWrite1h).copied(),
             reasoning: base.get(&Rate::Reasoning).copied(),
             tiers: tiers.into_values().collect(),
+            max_output,
         })
     }
 }

@@ -136,6 +136,7 @@ impl PriceOverride {
             cache_write_1h: self.cache_write_1h.map(femto_from_usd_per_mtok),
             reasoning: self.reasoning.map(femto_from_usd_per_mtok),
             tiers,
+            max_output: None,
         }
     }
 
