@@ -132,7 +132,7 @@ impl LocalBudgets {
         gate.set_source(source);
     }
 
-    async fn top_up(&self) -> Result<(), Refusal> {
+    async fn top_up(&self, need: i64) -> Result<(), Refusal> {
         let Some(gate) = self.gate.upgrade() else {
             return Err(Refusal::budget(
                 "session ending",
@@ -160,7 +160,7 @@ impl LocalBudgets {
                 format!("gw: cannot read the ledger to check the local budget: {e}"),
             )
         })?;
-        let mut room = self.chunk_nanos;
+        let mut room = self.chunk_nanos.max(need);
         for s in &statuses {
             if s.exhausted() {
                 return Err(Refusal::budget(
@@ -177,7 +177,7 @@ impl LocalBudgets {
 }
 
 impl LeaseSource for LocalBudgets {
-    fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
-        Box::pin(self.top_up())
+    fn refill(&self, need: i64) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+        Box::pin(self.top_up(need))
     }
 }

@@ -138,6 +138,9 @@ pub struct NewBudget {
     /// Fraction of the limit at which clients warn (default 0.8).
     #[serde(default)]
     pub soft_threshold: Option<f64>,
+    /// Sessions reserve each request's upper-bound cost first: spend never passes the limit.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -145,6 +148,8 @@ pub struct NewBudget {
 pub struct BudgetUpdate {
     pub limit_usd: Option<UsdAmount>,
     pub soft_threshold: Option<f64>,
+    #[serde(default)]
+    pub strict: Option<bool>,
 }
 
 /// A model price an admin set for an org: what keys of the org charge for that model.

@@ -128,6 +128,9 @@ pub struct BudgetStatus {
     pub soft_threshold: f64,
     pub soft_exceeded: bool,
     pub exhausted: bool,
+    /// Sessions under it reserve each request's upper-bound cost before forwarding it.
+    #[serde(default)]
+    pub strict: bool,
     /// Start of the current period (RFC 3339, UTC); `null` for `total`.
     pub period_start: Option<String>,
     /// When the current period ends; `null` for `total`.
@@ -177,6 +180,9 @@ pub struct LeaseGrant {
     pub ttl_secs: i64,
     /// The budget that granted less than asked, if one did.
     pub limited_by: Option<BudgetStatus>,
+    /// A budget over this key is strict: reserve each request's upper-bound cost.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

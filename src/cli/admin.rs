@@ -201,6 +201,11 @@ enum BudgetCmd {
         /// Fraction of the limit at which clients warn (default 0.8).
         #[arg(long)]
         soft: Option<f64>,
+        /// Never exceed the limit: each request first reserves its upper-bound cost (its body's
+        /// size as input tokens, its output limit), and one that does not fit what is left is
+        /// refused.
+        #[arg(long)]
+        strict: bool,
     },
     /// List budgets with this period's spend.
     List {
@@ -209,13 +214,16 @@ enum BudgetCmd {
         #[arg(long, requires = "scope")]
         name: Option<String>,
     },
-    /// Change a budget's limit or soft threshold.
+    /// Change a budget's limit, soft threshold or strictness.
     Update {
         id: i64,
         #[arg(long)]
         limit: Option<String>,
         #[arg(long)]
         soft: Option<f64>,
+        /// true: never exceed the limit (see `create --strict`); false: admit while money is left.
+        #[arg(long)]
+        strict: Option<bool>,
     },
     /// Delete a budget.
     Revoke { id: i64 },
@@ -585,6 +593,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     limit,
                     period,
                     soft,
+                    strict,
                 } => {
                     let body = body(NewBudget {
                         scope: parse_scope(&scope)?,
@@ -592,6 +601,7 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                         limit_usd: UsdAmount::Text(limit),
                         period: parse_period(&period)?,
                         soft_threshold: soft,
+                        strict,
                     });
                     c.call(M::POST, "/v1/admin/budgets", Some(&body)).await?
                 }
@@ -606,10 +616,16 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
                     )
                     .await?
                 }
-                BudgetCmd::Update { id, limit, soft } => {
+                BudgetCmd::Update {
+                    id,
+                    limit,
+                    soft,
+                    strict,
+                } => {
                     let body = body(BudgetUpdate {
                         limit_usd: limit.map(UsdAmount::Text),
                         soft_threshold: soft,
+                        strict,
                     });
                     c.call(M::PATCH, &format!("/v1/admin/budgets/{id}"), Some(&body))
                         .await?
@@ -862,11 +878,12 @@ mod tests {
             limit_usd: UsdAmount::Text("10.50".into()),
             period: parse_period("day").unwrap(),
             soft_threshold: None,
+            strict: true,
         });
         assert_eq!(
             budget,
             serde_json::json!({"scope": "team", "name": "acme/backend", "limit_usd": "10.50",
-                "period": "day", "soft_threshold": null})
+                "period": "day", "soft_threshold": null, "strict": true})
         );
         assert!(parse_scope("galaxy").is_err());
         assert!(parse_period("fortnight").is_err());

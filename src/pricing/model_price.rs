@@ -130,6 +130,48 @@ impl ModelPrice {
         }
     }
 
+    /// The most a request with at most `input` input tokens and `output` output tokens can cost,
+    /// in nano-dollars rounded up: every input token at the dearest rate that can apply to it
+    /// (a cache write, 5-minute or 1-hour, only when the request `caches`; the long-context
+    /// tier once `input` crosses it), every output token at the dearer of the output and
+    /// reasoning rates.
+    pub fn upper_bound_nanos(
+        &self,
+        provider: Provider,
+        input: u64,
+        output: u64,
+        caches: bool,
+    ) -> u64 {
+        let as_input = [
+            Usage {
+                input,
+                ..Usage::default()
+            },
+            Usage {
+                cache_write_5m: input,
+                ..Usage::default()
+            },
+            Usage {
+                cache_write_1h: input,
+                ..Usage::default()
+            },
+        ];
+        let worst = as_input[..if caches { 3 } else { 1 }]
+            .iter()
+            .flat_map(|u| {
+                [0, output].map(|reasoning| Usage {
+                    output,
+                    reasoning,
+                    ..*u
+                })
+            })
+            .map(|u| self.cost_femto(provider, &u))
+            .max()
+            .unwrap_or(0);
+        let per_nano = u128::from(FEMTO_PER_NANO);
+        u64::try_from(worst.div_ceil(per_nano)).unwrap_or(u64::MAX)
+    }
+
     /// The exact cost of `usage` in femto-dollars.
     pub fn cost_femto(&self, provider: Provider, usage: &Usage) -> u128 {
         // `Usage::total_input`, saturating: absurd counts must not panic the proxy.

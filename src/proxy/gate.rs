@@ -7,6 +7,11 @@
 //! overshoots its lease by at most what its requests in flight cost beyond their floors. When the
 //! gate runs dry it asks its [`LeaseSource`] for more once (single-flight: concurrent requests
 //! wait for the same top-up) before refusing with the source's reason.
+//!
+//! A strict gate (a strict budget is over the session) reserves each request's upper-bound
+//! cost instead of the floor and admits it only when that fits what is available: the
+//! session's spend then never passes what its leases granted, and so the budget's never passes
+//! its limit.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -97,8 +102,16 @@ impl Refusals {
 
 /// Where the gate gets more budget: the session's lease manager.
 pub trait LeaseSource: Send + Sync {
-    /// Tops the gate up (through [`BudgetGate::set_granted`]) or says why it cannot.
-    fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>>;
+    /// Tops the gate up (through [`BudgetGate::set_granted`]) by at least `need` nano-dollars
+    /// where it can, or says why it cannot.
+    fn refill(&self, need: i64) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>>;
+}
+
+/// A request's upper-bound cost, for a strict gate, and how it was reckoned (for a refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub nanos: i64,
+    pub reckoned: String,
 }
 
 /// Figures of a gate at one moment.
@@ -156,6 +169,7 @@ pub struct BudgetGate {
     /// Wakes the lease manager when a charge leaves less than `low_water` available.
     low: Notify,
     low_water: Mutex<i64>,
+    strict: std::sync::atomic::AtomicBool,
 }
 
 impl BudgetGate {
@@ -168,7 +182,18 @@ impl BudgetGate {
             refilling: tokio::sync::Mutex::new(()),
             low: Notify::new(),
             low_water: Mutex::new(0),
+            strict: Default::default(),
         })
+    }
+
+    /// A strict budget is over the session (see the module doc).
+    pub fn set_strict(&self, strict: bool) {
+        self.strict
+            .store(strict, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_strict(&self) -> bool {
+        self.strict.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn set_source(&self, source: Arc<dyn LeaseSource>) {
@@ -240,20 +265,36 @@ impl BudgetGate {
         self.low.notified().await
     }
 
-    /// Admits a request for `model` (when known), topping up once if the gate is dry.
-    pub async fn admit(self: &Arc<Self>, model: Option<&str>) -> Result<Ticket, Refusal> {
+    /// Admits a request for `model` (when known), topping up once if the gate is dry. A strict
+    /// gate reserves `bound` (and refuses a request without one); the others the floor.
+    pub async fn admit(
+        self: &Arc<Self>,
+        model: Option<&str>,
+        bound: Option<&Bound>,
+    ) -> Result<Ticket, Refusal> {
         if let Some(refusal) = self.model_refusal(model) {
             return Err(refusal);
         }
-        if let Some(ticket) = self.try_reserve() {
+        let strict = self.is_strict();
+        let need = match (strict, bound) {
+            (false, _) => self.floor,
+            (true, Some(bound)) => bound.nanos.max(self.floor),
+            (true, None) => {
+                return Err(Refusal::budget(
+                    "strict budget",
+                    "gw: a strict budget is over this session and gw cannot bound what this request may cost (it knows no price or output limit for its model), so it does not forward it",
+                ))
+            }
+        };
+        if let Some(ticket) = self.try_reserve(need, strict) {
             return Ok(ticket);
         }
         let _one_at_a_time = self.refilling.lock().await;
-        if let Some(ticket) = self.try_reserve() {
+        if let Some(ticket) = self.try_reserve(need, strict) {
             return Ok(ticket);
         }
         match self.source.get() {
-            Some(source) => source.refill().await?,
+            Some(source) => source.refill(need).await?,
             None => {
                 return Err(Refusal::budget(
                     "no budget lease",
@@ -261,20 +302,38 @@ impl BudgetGate {
                 ))
             }
         }
-        self.try_reserve()
-            .ok_or_else(|| Refusal::budget("budget", "gw: the budget lease ran out; try again"))
+        if let Some(ticket) = self.try_reserve(need, strict) {
+            return Ok(ticket);
+        }
+        match bound.filter(|_| strict) {
+            Some(bound) => Err(Refusal::budget(
+                "strict budget",
+                format!(
+                    "gw: this request may cost up to {} ({}), and the strict budget over this session has {} left for it: a strict budget never admits a request that might pass its limit. Set a lower output limit (max_tokens), send less, or ask an admin to raise the budget",
+                    crate::report::usd_readable(bound.nanos),
+                    bound.reckoned,
+                    crate::report::usd_readable(self.figures().available().max(0))
+                ),
+            )),
+            None => Err(Refusal::budget(
+                "budget",
+                "gw: the budget lease ran out; try again",
+            )),
+        }
     }
 
-    fn try_reserve(self: &Arc<Self>) -> Option<Ticket> {
+    /// Reserves `amount` when the gate has it (strict), or has anything left (otherwise).
+    fn try_reserve(self: &Arc<Self>, amount: i64, strict: bool) -> Option<Ticket> {
         let mut f = self.figures.lock().unwrap();
-        if f.available() <= 0 {
+        let available = f.available();
+        if available <= 0 || (strict && available < amount) {
             return None;
         }
-        f.reserved += self.floor;
+        f.reserved += amount;
         f.in_flight += 1;
         Some(Ticket {
             gate: self.clone(),
-            reserved: self.floor,
+            reserved: amount,
             settled: false,
         })
     }
@@ -343,7 +402,10 @@ mod tests {
     }
 
     impl LeaseSource for Source {
-        fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+        fn refill(
+            &self,
+            _need: i64,
+        ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
             Box::pin(async move {
                 self.calls.fetch_add(1, Ordering::SeqCst);
                 let gate = self.gate.upgrade().unwrap();
@@ -375,14 +437,14 @@ mod tests {
     async fn spends_the_lease_then_tops_up_once_then_refuses() {
         let (gate, source) = gate_with(0);
         gate.set_granted(100);
-        let a = gate.admit(Some("claude-sonnet-4-5")).await.unwrap();
-        let b = gate.admit(Some("gpt-5")).await.unwrap();
+        let a = gate.admit(Some("claude-sonnet-4-5"), None).await.unwrap();
+        let b = gate.admit(Some("gpt-5"), None).await.unwrap();
         assert_eq!(gate.figures().reserved, 20);
         a.settle(60);
         b.settle(45); // overshoot by what was in flight
         let f = gate.figures();
         assert_eq!((f.charged, f.reserved, f.in_flight), (105, 0, 0));
-        let refused = gate.admit(Some("gpt-5")).await.unwrap_err();
+        let refused = gate.admit(Some("gpt-5"), None).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
         assert!(refused.message.contains("exhausted"));
         assert_eq!(source.calls.load(Ordering::SeqCst), 1, "one top-up try");
@@ -392,8 +454,8 @@ mod tests {
     async fn an_unreadable_cost_spends_what_was_left() {
         let (gate, _) = gate_with(0);
         gate.set_granted(100);
-        let other = gate.admit(Some("gpt-5")).await.unwrap();
-        let unread = gate.admit(Some("gpt-5")).await.unwrap();
+        let other = gate.admit(Some("gpt-5"), None).await.unwrap();
+        let unread = gate.admit(Some("gpt-5"), None).await.unwrap();
         unread.settle_all_available();
         let f = gate.figures();
         assert_eq!(
@@ -401,7 +463,10 @@ mod tests {
             (90, 0),
             "all but the other's floor"
         );
-        assert!(gate.admit(Some("gpt-5")).await.is_err(), "refused once dry");
+        assert!(
+            gate.admit(Some("gpt-5"), None).await.is_err(),
+            "refused once dry"
+        );
         other.settle(10);
         assert_eq!(gate.figures().available(), 0);
     }
@@ -424,7 +489,7 @@ mod tests {
     #[tokio::test]
     async fn a_dry_gate_is_refilled_and_dropped_tickets_cost_nothing() {
         let (gate, source) = gate_with(50);
-        let t = gate.admit(Some("gpt-5")).await.unwrap();
+        let t = gate.admit(Some("gpt-5"), None).await.unwrap();
         assert_eq!(source.calls.load(Ordering::SeqCst), 1);
         drop(t);
         let f = gate.figures();
@@ -434,14 +499,14 @@ mod tests {
     #[tokio::test]
     async fn models_outside_the_allow_list_are_forbidden() {
         let (gate, _) = gate_with(50);
-        let refused = gate.admit(Some("gpt-4.1")).await.unwrap_err();
+        let refused = gate.admit(Some("gpt-4.1"), None).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(refused.message.contains("gpt-4.1"));
         assert!(gate.model_allowed("gpt-5"));
         assert!(gate.model_allowed("claude-opus-4-1"));
         assert!(!gate.model_allowed("gpt-5-mini"));
         assert!(BudgetGate::new(None, 0).model_allowed("anything"));
-        let refused = gate.admit(None).await.unwrap_err();
+        let refused = gate.admit(None, None).await.unwrap_err();
         assert_eq!(
             refused.status,
             StatusCode::FORBIDDEN,
@@ -453,10 +518,93 @@ mod tests {
     async fn an_unknown_allow_list_refuses_until_it_is_known() {
         let (gate, _) = gate_with(50);
         gate.set_models(ModelRule::Unknown);
-        let refused = gate.admit(Some("claude-sonnet-4-5")).await.unwrap_err();
+        let refused = gate
+            .admit(Some("claude-sonnet-4-5"), None)
+            .await
+            .unwrap_err();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(refused.retry_after.is_some());
         gate.set_models(None);
-        assert!(gate.admit(Some("claude-sonnet-4-5")).await.is_ok());
+        assert!(gate.admit(Some("claude-sonnet-4-5"), None).await.is_ok());
+    }
+}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::*;
+
+    fn bound(nanos: i64) -> Bound {
+        Bound {
+            nanos,
+            reckoned: "test".into(),
+        }
+    }
+
+    /// A strict gate reserves each request's bound and admits it only when that fits: what it
+    /// spends can never pass what it was granted.
+    #[tokio::test]
+    async fn a_strict_gate_admits_only_what_fits_its_bound() {
+        let gate = BudgetGate::new(None, 10);
+        gate.set_strict(true);
+        gate.set_granted(100);
+        let a = gate.admit(Some("m"), Some(&bound(60))).await.unwrap();
+        assert_eq!(gate.figures().reserved, 60);
+        // 40 left: a bound of 50 does not fit, whatever it will really cost.
+        let refused = gate.admit(Some("m"), Some(&bound(50))).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(refused.reason, "no budget lease", "no source to ask");
+        let b = gate.admit(Some("m"), Some(&bound(40))).await.unwrap();
+        a.settle(55);
+        b.settle(40);
+        let f = gate.figures();
+        assert_eq!((f.charged, f.reserved, f.available()), (95, 0, 5));
+        assert!(f.charged <= f.granted);
+        // No bound: refused, never admitted at the floor.
+        let refused = gate.admit(Some("m"), None).await.unwrap_err();
+        assert!(
+            refused.message.contains("cannot bound"),
+            "{}",
+            refused.message
+        );
+        // Not strict: the floor is enough.
+        gate.set_strict(false);
+        assert!(gate.admit(Some("m"), Some(&bound(50))).await.is_ok());
+    }
+
+    struct Grants(std::sync::Weak<BudgetGate>, std::sync::Mutex<Vec<i64>>);
+
+    impl LeaseSource for Grants {
+        fn refill(
+            &self,
+            need: i64,
+        ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+            Box::pin(async move {
+                self.1.lock().unwrap().push(need);
+                let gate = self.0.upgrade().unwrap();
+                let granted = gate.figures().granted;
+                gate.set_granted(granted + 30);
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_strict_gate_asks_its_source_for_what_the_request_needs_and_says_what_is_left() {
+        let gate = BudgetGate::new(None, 10);
+        gate.set_strict(true);
+        let grants = Arc::new(Grants(Arc::downgrade(&gate), Default::default()));
+        gate.set_source(grants.clone());
+        gate.set_granted(20);
+        // 20 + 30 = 50 after the refill: enough for 45.
+        let t = gate.admit(Some("m"), Some(&bound(45))).await.unwrap();
+        t.settle(45);
+        // 5 left + 30 = 35: not enough for 70.
+        let refused = gate.admit(Some("m"), Some(&bound(70))).await.unwrap_err();
+        assert!(
+            refused.message.contains("strict budget") && refused.message.contains("test"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(*grants.1.lock().unwrap(), vec![45, 70]);
     }
 }

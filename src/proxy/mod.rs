@@ -646,6 +646,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         filter,
         peeked,
         unmeterable,
+        size,
     } = match read_request(
         state,
         gate.is_some(),
@@ -679,6 +680,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             context.price_provider,
             unmeterable,
             model,
+            size,
         )
         .await;
         match admitted {
@@ -901,6 +903,8 @@ struct RequestBody {
     peeked: Result<Option<String>, String>,
     /// Why a gated request cannot be metered, model or not.
     unmeterable: Option<String>,
+    /// Its size, for a strict budget's bound (when gw read it).
+    size: Option<policy::RequestSize>,
 }
 
 /// An answer gw gives instead of forwarding; `cut` when the request broke off.
@@ -932,6 +936,7 @@ async fn read_request(
     let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
     // A stream that does not ask for its usage: gw must ask for it, or cannot meter it.
     let mut stream_without_usage = false;
+    let mut size = None;
     // Why a gated request could not be metered even with its model known.
     let mut unmeterable = if gated {
         policy::unmeterable(upstream_path, &parts.headers)
@@ -965,9 +970,10 @@ async fn read_request(
                 });
             }
         };
-        let info = match policy::peek(&bytes, &parts.headers) {
+        let info = match policy::peek(&bytes, &parts.headers, protocol) {
             Ok(checked) => {
                 peeked = Ok(checked.info.model.clone());
+                size = Some(checked.size);
                 stream_without_usage = checked.info.stream == Some(true) && !checked.include_usage;
                 if checked.background && gated {
                     unmeterable.get_or_insert_with(|| {
@@ -1019,6 +1025,7 @@ async fn read_request(
         filter,
         peeked,
         unmeterable,
+        size,
     })
 }
 
@@ -1064,6 +1071,7 @@ async fn admit_to_gate(
     provider: Provider,
     unmeterable: Option<String>,
     model: Result<String, String>,
+    size: Option<policy::RequestSize>,
 ) -> Result<gate::Ticket, Refusal> {
     match (unmeterable, model) {
         (Some(why), _) => Err(Refusal::new(
@@ -1084,9 +1092,72 @@ async fn admit_to_gate(
         )),
         (None, Ok(model)) => match unpriced_refusal(state, route, provider, &model) {
             Some(refusal) => Err(refusal),
-            None => gate.admit(Some(&model)).await,
+            None => {
+                let bound = if gate.is_strict() {
+                    strict_bound(state, route, provider, &model, size)?
+                } else {
+                    None
+                };
+                gate.admit(Some(&model), bound.as_ref()).await
+            }
         },
     }
+}
+
+/// What a request may cost at most, for a strict gate: its body's bytes (and a share per image)
+/// as input tokens at the dearest input rate, its output limit (the model's own when it sets
+/// none) at the dearest output rate. `None` when gw has no price or output limit for the model;
+/// a refusal when its input is not in its body.
+fn strict_bound(
+    state: &ProxyState,
+    route: Provider,
+    provider: Provider,
+    model: &str,
+    size: Option<policy::RequestSize>,
+) -> Result<Option<gate::Bound>, Refusal> {
+    let refuse = |why: &str| {
+        Refusal::budget(
+            "strict budget",
+            format!(
+                "gw: a strict budget is over this session and this request's input is not all in its body ({why}), so gw cannot bound what it may cost and does not forward it"
+            ),
+        )
+    };
+    let Some(size) = size else {
+        return Err(refuse("gw could not read it"));
+    };
+    let Some(input) = size.input_bound() else {
+        return Err(refuse(size.unbounded.unwrap_or("unknown")));
+    };
+    let prices = &state.recorder.prices;
+    let Some(price) = prices.lookup(provider, prices.requested(route, model)) else {
+        return Ok(None);
+    };
+    let Some(limit) = size.max_output.or(price.max_output) else {
+        return Ok(None);
+    };
+    let output = limit.saturating_mul(size.outputs);
+    let nanos = price.upper_bound_nanos(provider.family(), input, output, size.caches);
+    let reckoned = format!(
+        "{input} input tokens at most{}, {output} output tokens{} at {model}'s rates",
+        if size.images > 0 {
+            format!(
+                " (its {} bytes and {} possible images)",
+                size.body_bytes, size.images
+            )
+        } else {
+            format!(" (its {} bytes)", size.body_bytes)
+        },
+        if size.max_output.is_some() {
+            ""
+        } else {
+            " (the model's maximum: the request sets no limit)"
+        },
+    );
+    Ok(Some(gate::Bound {
+        nanos: i64::try_from(nanos).unwrap_or(i64::MAX),
+        reckoned,
+    }))
 }
 
 /// Under a budget, a model gw has no price for would settle at $0: refused unless

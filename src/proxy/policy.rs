@@ -168,6 +168,198 @@ struct Peek {
     background: Option<bool>,
     #[serde(default)]
     stream_options: Option<StreamOptions>,
+    // Output limits, by API (see `output_limit`). Numbers that are not whole count as absent.
+    #[serde(default)]
+    max_tokens: Option<serde_json::Number>,
+    #[serde(default)]
+    max_completion_tokens: Option<serde_json::Number>,
+    #[serde(default)]
+    max_output_tokens: Option<serde_json::Number>,
+    /// Chat Completions: how many choices.
+    #[serde(default)]
+    n: Option<serde_json::Number>,
+    #[serde(default, rename = "generationConfig", alias = "generation_config")]
+    generation_config: Option<GenerationConfig>,
+    #[serde(default, rename = "inferenceConfig")]
+    inference_config: Option<InferenceConfig>,
+    /// Code Assist wraps Gemini's request.
+    #[serde(default)]
+    request: Option<Box<CodeAssistRequest>>,
+}
+
+#[derive(Deserialize)]
+struct GenerationConfig {
+    #[serde(default, rename = "maxOutputTokens", alias = "max_output_tokens")]
+    max_output_tokens: Option<serde_json::Number>,
+    #[serde(default, rename = "candidateCount", alias = "candidate_count")]
+    candidate_count: Option<serde_json::Number>,
+}
+
+#[derive(Deserialize)]
+struct InferenceConfig {
+    #[serde(default, rename = "maxTokens")]
+    max_tokens: Option<serde_json::Number>,
+}
+
+#[derive(Deserialize)]
+struct CodeAssistRequest {
+    #[serde(default, rename = "generationConfig", alias = "generation_config")]
+    generation_config: Option<GenerationConfig>,
+}
+
+impl Peek {
+    /// The output limit the API `protocol` honours (a field another API reads limits nothing),
+    /// and how many outputs the request asks for.
+    fn output_limit(&self, protocol: Protocol) -> (Option<u64>, u64) {
+        let n = |v: Option<&serde_json::Number>| v.and_then(serde_json::Number::as_u64);
+        let gemini = |g: Option<&GenerationConfig>| {
+            (
+                n(g.and_then(|g| g.max_output_tokens.as_ref())),
+                n(g.and_then(|g| g.candidate_count.as_ref())),
+            )
+        };
+        let (limit, outputs) = match protocol {
+            Protocol::AnthropicMessages => (n(self.max_tokens.as_ref()), None),
+            Protocol::OpenAiChat => (
+                n(self.max_completion_tokens.as_ref()).max(n(self.max_tokens.as_ref())),
+                n(self.n.as_ref()),
+            ),
+            Protocol::OpenAiResponses => (n(self.max_output_tokens.as_ref()), None),
+            Protocol::Gemini => gemini(self.generation_config.as_ref()),
+            Protocol::CodeAssist => gemini(
+                self.request
+                    .as_ref()
+                    .and_then(|r| r.generation_config.as_ref()),
+            ),
+            Protocol::BedrockConverse => (
+                n(self
+                    .inference_config
+                    .as_ref()
+                    .and_then(|c| c.max_tokens.as_ref())),
+                None,
+            ),
+            Protocol::Other => (None, None),
+        };
+        (limit, outputs.unwrap_or(1).max(1))
+    }
+}
+
+/// Tokens a strict budget allows for each image a request may carry: more than any of the
+/// providers' largest image costs (Anthropic ~1,600, OpenAI's patch models ~2,700, Gemini's
+/// tiled images ~4,100).
+pub const IMAGE_TOKENS: u64 = 5_000;
+
+/// Keys whose content makes a request's input more than its body: content the provider holds
+/// (a previous response, a conversation, a cache, an uploaded or stored file) and inline files
+/// (a PDF page can cost more tokens than its bytes). The quotes make them keys or whole values,
+/// never escaped text.
+const UNBOUNDED_KEYS: [&str; 10] = [
+    "\"previous_response_id\"",
+    "\"conversation\"",
+    "\"cachedContent\"",
+    "\"cached_content\"",
+    "\"file_id\"",
+    "\"fileUri\"",
+    "\"file_uri\"",
+    "\"fileData\"",
+    "\"file_data\"",
+    "\"s3Location\"",
+];
+
+/// Content types whose tokens are not bounded by their bytes: fetched URLs, documents, files.
+/// (A JSON schema's `type` is never one of these.)
+const UNBOUNDED_TYPES: [&str; 4] = ["url", "document", "file", "input_file"];
+
+/// Why a request's input tokens may exceed its body's bytes, if they may.
+fn unbounded_input(body: &[u8]) -> Option<&'static str> {
+    if let Some(key) = UNBOUNDED_KEYS
+        .into_iter()
+        .find(|key| memchr::memmem::find(body, key.as_bytes()).is_some())
+    {
+        return Some(key);
+    }
+    if memchr::memmem::find(body, b"application/pdf").is_some()
+        || memchr::memmem::find(body, b"\"format\":\"pdf\"").is_some()
+    {
+        return Some("a PDF document");
+    }
+    if json_values(body, b"\"type\"").any(|v| UNBOUNDED_TYPES.iter().any(|t| t.as_bytes() == v)) {
+        return Some("a URL, document or file content part");
+    }
+    // An image by URL is fetched; only a `data:` URL is in the body. (Anthropic's URL source
+    // is a `"type": "url"`, above.)
+    for at in memchr::memmem::find_iter(body, b"\"image_url\"") {
+        let after = &body[at + b"\"image_url\"".len()..];
+        let is_key = after
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b':');
+        if !is_key {
+            // A value (`"type": "image_url"`), not the key.
+            continue;
+        }
+        let mut value = skip(after);
+        if let Some(inner) = value.strip_prefix(b"\"url\"") {
+            value = skip(inner);
+        }
+        if !value.starts_with(b"\"data:") {
+            return Some("an image by URL");
+        }
+    }
+    None
+}
+
+/// `rest` without the JSON punctuation before a value.
+fn skip(rest: &[u8]) -> &[u8] {
+    let start = rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b':' | b'{'))
+        .unwrap_or(rest.len());
+    &rest[start..]
+}
+
+/// The string values that follow `key` in `body` (`"type": "url"` gives `url`).
+fn json_values<'a>(body: &'a [u8], key: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    memchr::memmem::find_iter(body, key).filter_map(move |at| {
+        let rest = &body[at + key.len()..];
+        let start = rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b':'))?;
+        let rest = rest[start..].strip_prefix(b"\"")?;
+        let end = memchr::memchr(b'"', rest)?;
+        Some(&rest[..end])
+    })
+}
+
+/// What a strict budget bounds a request's cost by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RequestSize {
+    /// The body's length: a bound on its text's input tokens (a token is at least a byte).
+    pub body_bytes: u64,
+    /// How many images it may carry: every `image` in the body (an overcount is safe).
+    pub images: u64,
+    /// The output limit its API honours, if it sets one.
+    pub max_output: Option<u64>,
+    /// How many outputs it asks for (Chat's `n`, Gemini's `candidateCount`).
+    pub outputs: u64,
+    /// It marks content for prompt caching (`cache_control`), so its input may be charged
+    /// as cache writes.
+    pub caches: bool,
+    /// Why its input cannot be bounded by its body, if it cannot (see [`unbounded_input`]).
+    pub unbounded: Option<&'static str>,
+}
+
+impl RequestSize {
+    /// The input tokens it can cost at most, when that is bounded.
+    pub fn input_bound(&self) -> Option<u64> {
+        if self.unbounded.is_some() {
+            return None;
+        }
+        Some(
+            self.body_bytes
+                .saturating_add(self.images.saturating_mul(IMAGE_TOKENS)),
+        )
+    }
 }
 
 #[derive(Deserialize)]
@@ -184,6 +376,7 @@ pub struct Peeked {
     pub background: bool,
     /// `stream_options.include_usage: true`: a Chat Completions stream reports its usage.
     pub include_usage: bool,
+    pub size: RequestSize,
 }
 
 /// Why a request under a budget could not be metered, from its path, query and headers: bytes
@@ -219,8 +412,9 @@ pub fn unmeterable(path_and_query: &str, headers: &HeaderMap) -> Option<String> 
     None
 }
 
-/// The model and stream flag of a JSON request body, or why they cannot be known.
-pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<Peeked, String> {
+/// The model and stream flag of a JSON request body to an API `protocol`, and its size for a
+/// strict budget, or why they cannot be known.
+pub fn peek(body: &[u8], headers: &HeaderMap, protocol: Protocol) -> Result<Peeked, String> {
     let encoding = headers
         .get(http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -235,7 +429,17 @@ pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<Peeked, String> {
     }
     let peek: Peek = serde_json::from_slice(body)
         .map_err(|e| format!("the body is not the JSON gw expects: {e}"))?;
+    let (max_output, outputs) = peek.output_limit(protocol);
+    let size = RequestSize {
+        body_bytes: body.len() as u64,
+        images: memchr::memmem::find_iter(body, b"image").count() as u64,
+        max_output,
+        outputs,
+        caches: memchr::memmem::find(body, b"\"cache_control\"").is_some(),
+        unbounded: unbounded_input(body),
+    };
     Ok(Peeked {
+        size,
         info: RequestInfo {
             model: peek.model.filter(|m| !m.is_empty()),
             stream: peek.stream,
@@ -325,7 +529,8 @@ mod tests {
     #[test]
     fn peeks_with_a_real_parser() {
         let h = HeaderMap::new();
-        let model = |b: &str| peek(b.as_bytes(), &h).map(|p| p.info.model);
+        let model =
+            |b: &str| peek(b.as_bytes(), &h, Protocol::AnthropicMessages).map(|p| p.info.model);
         assert_eq!(
             model(r#"{"model":"claude-haiku-4-5","stream":true}"#)
                 .unwrap()
@@ -348,13 +553,15 @@ mod tests {
         assert_eq!(model(r#"{"model":""}"#).unwrap(), None);
         let mut gz = HeaderMap::new();
         gz.insert("content-encoding", "gzip".parse().unwrap());
-        assert!(peek(br#"{"model":"m"}"#, &gz).unwrap_err().contains("gzip"));
+        assert!(peek(br#"{"model":"m"}"#, &gz, Protocol::AnthropicMessages)
+            .unwrap_err()
+            .contains("gzip"));
     }
 
     #[test]
     fn sees_what_hides_usage() {
         let h = HeaderMap::new();
-        let p = |b: &str| peek(b.as_bytes(), &h);
+        let p = |b: &str| peek(b.as_bytes(), &h, Protocol::OpenAiChat);
         assert!(
             p(r#"{"model":"gpt-5","background":true}"#)
                 .unwrap()
@@ -404,5 +611,90 @@ mod tests {
             read_body(body, &declared, 100).await,
             Err(BodyError::TooLarge { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    fn size(protocol: Protocol, body: &str) -> RequestSize {
+        peek(body.as_bytes(), &HeaderMap::new(), protocol)
+            .unwrap()
+            .size
+    }
+
+    #[test]
+    fn the_output_limit_is_the_one_the_api_honours() {
+        use Protocol::*;
+        let body =
+            r#"{"model":"m","max_tokens":100,"max_output_tokens":200,"max_completion_tokens":300}"#;
+        assert_eq!(size(AnthropicMessages, body).max_output, Some(100));
+        assert_eq!(size(OpenAiResponses, body).max_output, Some(200));
+        assert_eq!(size(OpenAiChat, body).max_output, Some(300));
+        // A field another API reads limits nothing: the model's maximum applies.
+        let ignored = r#"{"model":"m","max_tokens":1}"#;
+        assert_eq!(size(OpenAiResponses, ignored).max_output, None);
+        assert_eq!(size(Gemini, ignored).max_output, None);
+        // Several outputs multiply it.
+        let chat = size(OpenAiChat, r#"{"model":"m","max_tokens":10,"n":4}"#);
+        assert_eq!((chat.max_output, chat.outputs), (Some(10), 4));
+        let gemini = size(
+            Gemini,
+            r#"{"generationConfig":{"maxOutputTokens":50,"candidateCount":3}}"#,
+        );
+        assert_eq!((gemini.max_output, gemini.outputs), (Some(50), 3));
+        let code_assist = size(
+            CodeAssist,
+            r#"{"model":"m","request":{"generationConfig":{"maxOutputTokens":7}}}"#,
+        );
+        assert_eq!(code_assist.max_output, Some(7));
+        let converse = size(BedrockConverse, r#"{"inferenceConfig":{"maxTokens":9}}"#);
+        assert_eq!(converse.max_output, Some(9));
+        // Not a whole number: as if absent, never as 0.
+        assert_eq!(
+            size(AnthropicMessages, r#"{"max_tokens":1.5}"#).max_output,
+            None
+        );
+    }
+
+    #[test]
+    fn input_beyond_the_body_is_not_bounded_and_tool_schemas_are_not_mistaken_for_it() {
+        use Protocol::*;
+        let unbounded = [
+            r#"{"model":"m","previous_response_id":"resp_1","input":"hi"}"#,
+            r#"{"contents":[],"cachedContent":"cachedContents/x"}"#,
+            r#"{"messages":[{"role":"user","content":[{"type":"image","source":{"type": "url","url":"https://x/y.png"}}]}]}"#,
+            r#"{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"}}]}]}"#,
+            r#"{"input":[{"role":"user","content":[{"type":"input_image","image_url":"https://x/y.png"}]}]}"#,
+            r#"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://x"}}]}]}"#,
+            r#"{"contents":[{"parts":[{"fileData":{"fileUri":"gs://b/o"}}]}]}"#,
+            r#"{"input":[{"type":"input_file","file_id":"file-1"}]}"#,
+        ];
+        for body in unbounded {
+            let s = size(OpenAiResponses, body);
+            assert!(s.unbounded.is_some() && s.input_bound().is_none(), "{body}");
+        }
+        // Claude Code's WebFetch tool and a call of it; an inline image.
+        let bounded = r#"{"model":"m","max_tokens":5,"tools":[{"name":"WebFetch","input_schema":{"type":"object","properties":{"url":{"type":"string"}}}}],
+            "messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"WebFetch","input":{"url":"https://example.com"}}]},
+            {"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}},
+            {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]}]}"#;
+        let s = size(AnthropicMessages, bounded);
+        assert_eq!(s.unbounded, None);
+        // Every `image` counts: an overcount is safe.
+        assert!(s.images >= 2, "{s:?}");
+        assert_eq!(
+            s.input_bound(),
+            Some(bounded.len() as u64 + s.images * IMAGE_TOKENS)
+        );
+        assert!(!s.caches);
+        assert!(
+            size(
+                AnthropicMessages,
+                r#"{"system":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}"#
+            )
+            .caches
+        );
     }
 }

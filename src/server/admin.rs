@@ -625,7 +625,13 @@ async fn scope_name(tx: &mut dyn Tx, scope: Scope, id: i64) -> Result<(String, S
 
 async fn budget_status(tx: &mut dyn Tx, id: i64) -> Result<BudgetStatus, ApiError> {
     let row = tx
-        .one("SELECT id, scope_kind, scope_id, limit_nanos, period, soft_bp FROM budgets WHERE id = $1", &[id.into()])
+        .one(
+            &format!(
+                "SELECT {} FROM budgets WHERE id = $1",
+                super::ops::BUDGET_COLUMNS
+            ),
+            &[id.into()],
+        )
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no budget {id}")))?;
     let b = super::ops::budget_def(&row)?;
@@ -640,8 +646,8 @@ pub async fn create_budget(store: &dyn Store, new: NewBudget) -> Result<BudgetSt
     let (scope_id, _) = resolve_scope(&mut *tx, new.scope, &new.name).await?;
     let row = tx
         .query(
-            "INSERT INTO budgets (scope_kind, scope_id, limit_nanos, period, soft_bp, created_at_us)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO budgets (scope_kind, scope_id, limit_nanos, period, soft_bp, created_at_us, strict)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             &[
                 new.scope.as_str().into(),
                 scope_id.into(),
@@ -649,6 +655,7 @@ pub async fn create_budget(store: &dyn Store, new: NewBudget) -> Result<BudgetSt
                 new.period.as_str().into(),
                 soft.into(),
                 now_us().into(),
+                i64::from(new.strict).into(),
             ],
         )
         .await
@@ -727,6 +734,13 @@ pub async fn update_budget(
         tx.execute(
             "UPDATE budgets SET soft_bp = $1 WHERE id = $2",
             &[soft.into(), id.into()],
+        )
+        .await?;
+    }
+    if let Some(strict) = update.strict {
+        tx.execute(
+            "UPDATE budgets SET strict = $1 WHERE id = $2",
+            &[i64::from(strict).into(), id.into()],
         )
         .await?;
     }

@@ -174,6 +174,9 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at_us BIGINT NOT NULL,
         PRIMARY KEY (org_id, model)
     );",
+    // 5: strict budgets: a session under one reserves each request's upper-bound cost before
+    // forwarding it, so the budget's spend never passes its limit.
+    "ALTER TABLE budgets ADD COLUMN strict BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The migrations in SQLite's dialect.

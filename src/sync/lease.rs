@@ -204,6 +204,7 @@ impl LeaseManager {
         amount: i64,
     ) -> Result<(i64, Option<BudgetStatus>), SyncError> {
         let grant = self.client.create_lease(&self.session_id, amount).await?;
+        self.gate.set_strict(grant.strict);
         let f = self.gate.figures();
         inner.base = f.charged;
         let ttl = Duration::from_secs(grant.ttl_secs.max(1) as u64);
@@ -315,7 +316,7 @@ impl LeaseManager {
 }
 
 impl LeaseSource for LeaseManager {
-    fn refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+    fn refill(&self, need: i64) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
         Box::pin(async move {
             let mut inner = self.inner.lock().await;
             if let Some((at, refusal)) = &inner.refused {
@@ -323,7 +324,9 @@ impl LeaseSource for LeaseManager {
                     return Err(refusal.clone());
                 }
             }
-            let result = self.top_up(&mut inner, self.settings.lease_nanos).await;
+            let result = self
+                .top_up(&mut inner, self.settings.lease_nanos.max(need))
+                .await;
             inner.refused = result.as_ref().err().map(|r| (Instant::now(), r.clone()));
             result
         })

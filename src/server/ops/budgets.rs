@@ -20,9 +20,11 @@ pub(in crate::server) struct BudgetDef {
     limit_nanos: i64,
     period: BudgetPeriod,
     soft_bp: i64,
+    pub strict: bool,
 }
 
-pub(super) const BUDGET_COLUMNS: &str = "id, scope_kind, scope_id, limit_nanos, period, soft_bp";
+pub(in crate::server) const BUDGET_COLUMNS: &str =
+    "id, scope_kind, scope_id, limit_nanos, period, soft_bp, strict";
 
 pub(in crate::server) fn budget_def(r: &DbRow) -> Result<BudgetDef, StoreError> {
     let scope = r.text(1)?;
@@ -36,6 +38,7 @@ pub(in crate::server) fn budget_def(r: &DbRow) -> Result<BudgetDef, StoreError> 
         period: BudgetPeriod::parse(&period)
             .ok_or_else(|| StoreError::Decode(format!("budget period `{period}`")))?,
         soft_bp: r.int(5)?,
+        strict: r.flag(6)?,
     })
 }
 
@@ -98,6 +101,7 @@ pub(in crate::server) async fn status_of(
         soft_threshold: soft,
         soft_exceeded: (spent.saturating_add(reserved)) as f64 >= soft * b.limit_nanos as f64,
         exhausted: remaining <= 0,
+        strict: b.strict,
         period_start: end.map(|_| money::rfc3339_us(start)),
         resets_at: end.map(money::rfc3339_us),
         tz: tz_name.to_string(),

@@ -15,6 +15,7 @@ pub async fn create_lease(
     let mut tx = store.begin(true).await?;
     let budgets = key_budgets(&mut *tx, ctx, now, true).await?;
     let (granted, limiting) = grant_from(asked, &budgets);
+    let strict = budgets.iter().any(|b| b.strict);
     if granted == 0 {
         let budget = limiting.expect("a zero grant has a limiting budget");
         return Err(ApiError::BudgetExhausted {
@@ -48,6 +49,7 @@ pub async fn create_lease(
         expires_at: money::rfc3339_us(expires),
         ttl_secs,
         limited_by: limiting,
+        strict,
     })
 }
 

@@ -92,6 +92,6 @@ mod leases;
 
 pub use auth::{authenticate, set_admin_token};
 pub use budgets::budgets_for_key;
-pub(in crate::server) use budgets::{budget_def, status_of};
+pub(in crate::server) use budgets::{budget_def, status_of, BUDGET_COLUMNS};
 pub use ingest::{check_batch, ingest};
 pub use leases::{create_lease, release_lease, renew_lease};
