@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A fake agent for gw's team-mode tests: sends Anthropic requests through the proxy one after
-another until one is refused (any status but 200), $BUDGET_STOP exists, or 400 requests went
-out. After every request it rewrites $FAKE_OUT (JSON): {"ok": n, "status": s, "body": "..."}.
+another until one is refused (any status but 200; a 429 is retried after its retry-after, as
+the real agents do), $BUDGET_STOP exists, or 400 requests went out. After every request it rewrites $FAKE_OUT (JSON): {"ok": n, "status": s, "body": "..."}.
+$BUDGET_PAD pads the prompt to that many bytes and $BUDGET_MAX_TOKENS sets max_tokens.
 A refusal's body is printed on stdout, as Claude Code does."""
 import json
 import os
@@ -27,7 +28,13 @@ for _ in range(400):
     if stop and os.path.exists(stop):
         break
     model = env.get("BUDGET_MODEL", "claude-sonnet-4-5")
-    body = json.dumps({"model": model, "stream": True}).encode()
+    request = {"model": model, "stream": True}
+    # A prompt of $BUDGET_PAD bytes and an output limit, as real agents send them.
+    if env.get("BUDGET_PAD"):
+        request["messages"] = [{"role": "user", "content": "x" * int(env["BUDGET_PAD"])}]
+    if env.get("BUDGET_MAX_TOKENS"):
+        request["max_tokens"] = int(env["BUDGET_MAX_TOKENS"])
+    body = json.dumps(request).encode()
     # The mock answers as the model asked for, as the real API does.
     req = urllib.request.Request(base + "/v1/messages?beta=true", data=body,
                                  headers={**headers, "x-mock-model": model}, method="POST")
@@ -37,6 +44,12 @@ for _ in range(400):
             state["status"] = resp.status
             state["ok"] += 1
     except urllib.error.HTTPError as e:
+        # As the real agents do: a 429 is waited out (its retry-after) and sent again.
+        if e.code == 429 and state.setdefault("retries", 0) < 300:
+            state["retries"] += 1
+            e.read()
+            time.sleep(min(float(e.headers.get("retry-after") or 1), 5))
+            continue
         state["status"] = e.code
         state["body"] = e.read().decode("utf-8", "replace")
         report()

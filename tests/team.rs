@@ -83,6 +83,10 @@ struct World {
 
 impl World {
     async fn new(team_budget_usd: &str) -> World {
+        World::with_budget(team_budget_usd, false).await
+    }
+
+    async fn with_budget(team_budget_usd: &str, strict: bool) -> World {
         let db = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", db.path().join("server.db").display());
         let srv = Srv::start(&url, "127.0.0.1:0").await;
@@ -97,7 +101,7 @@ impl World {
             ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
             (
                 "/v1/admin/budgets",
-                json!({"scope": "team", "name": "acme/backend", "limit_usd": team_budget_usd, "period": "total"}),
+                json!({"scope": "team", "name": "acme/backend", "limit_usd": team_budget_usd, "period": "total", "strict": strict}),
             ),
         ] {
             admin.call(Method::POST, path, Some(&body)).await.unwrap();
@@ -330,6 +334,77 @@ async fn ten_sessions_stop_at_the_team_budget_and_totals_match() {
         server_total > limit - max_cost * SESSIONS as i64,
         "the budget was used up"
     );
+}
+
+/// Issue 15's scenario: 20 sessions sending requests in a loop on one $1.00 team budget, with
+/// the default lease, small leases ($0.05), and a strict budget. Prints served, spent, unused
+/// and overshoot for each; the strict budget is never passed, the others by at most one
+/// request per session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_sessions_on_one_budget_default_small_leases_and_strict() {
+    const SESSIONS: usize = 20;
+    let limit: i64 = 1_000_000_000;
+    // A 55 KB prompt with a 1,000-token output limit: the mock answers 54,200 input tokens (most
+    // of them cache reads) and 85 output tokens, about $0.031.
+    let agent_env = [("BUDGET_PAD", "55000"), ("BUDGET_MAX_TOKENS", "1000")];
+    for (mode, config, strict) in [
+        ("default lease", "", false),
+        ("lease_usd 0.05", "[server]\nlease_usd = 0.05\n", false),
+        ("strict", "", true),
+    ] {
+        let mock = Mock::start().await;
+        let world = World::with_budget("1.00", strict).await;
+        let mut devs = Vec::new();
+        for i in 0..SESSIONS {
+            devs.push(world.developer(&format!("dev{i}"), config, None).await);
+        }
+        let url = world.srv.url();
+        let children: Vec<Child> = devs
+            .iter()
+            .map(|d| d.run_agent(&mock, &url, &agent_env))
+            .collect();
+        let (mut served, mut retried) = (0, 0);
+        let mut max_cost = 0;
+        for (dev, child) in devs.iter().zip(children) {
+            let output = finish(child, Duration::from_secs(240)).await;
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{mode}: {}",
+                text(&output.stderr)
+            );
+            let report = dev.report();
+            assert_eq!(
+                report["status"], 402,
+                "{mode}: every session ends refused: {report}"
+            );
+            served += report["ok"].as_i64().unwrap();
+            retried += report["retries"].as_i64().unwrap_or(0);
+            max_cost = max_cost.max(dev.local().1);
+        }
+        let spent = world.spent("team", "acme/backend").await;
+        eprintln!(
+            "20 sessions, $1.00 team budget, {mode}: {served} requests served ({retried} 429s waited out), spent ${:.4}, unused ${:.4} ({:.1}% of the budget), overshoot ${:.4} ({:.2} requests of ${:.4})",
+            spent as f64 / 1e9,
+            (limit - spent).max(0) as f64 / 1e9,
+            (limit - spent).max(0) as f64 / limit as f64 * 100.0,
+            (spent - limit).max(0) as f64 / 1e9,
+            (spent - limit).max(0) as f64 / max_cost.max(1) as f64,
+            max_cost as f64 / 1e9,
+        );
+        if strict {
+            assert!(
+                spent <= limit,
+                "a strict budget is never passed: spent {spent}"
+            );
+        } else {
+            assert!(
+                spent <= limit + SESSIONS as i64 * max_cost,
+                "{mode}: spent {spent}"
+            );
+        }
+        assert!(served > 0, "{mode}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! `LeaseManager`: holds the session's budget lease on the gw server and feeds the proxy's
 //! [`BudgetGate`]. It takes a lease at start, tops it up in the background when less than half
-//! a lease is left, heartbeats (a renew with no top-up) every third of the lease's TTL, answers
+//! a lease is left (leases are sized by need: the first is an eighth of `lease_usd`, each
+//! top-up twice what the session spent since the last, up to `lease_usd`), heartbeats (a renew with no top-up) every third of the lease's TTL, answers
 //! the gate's synchronous top-up when the gate runs dry, applies the offline policy when the
 //! server is unreachable, and releases the lease at exit with what the session spent.
 //!
@@ -22,6 +23,10 @@ use crate::proxy::{BudgetGate, LeaseSource, Refusal};
 
 /// How long a refusal from the server is reused before asking again.
 const REFUSAL_FRESH: Duration = Duration::from_secs(1);
+/// The retry-after of a 429 while other sessions hold what is left of a budget.
+const RESERVED_RETRY_SECS: u64 = 2;
+/// The smallest lease a session asks for: ten requests' floors.
+const MIN_LEASE_NANOS: i64 = 10 * crate::proxy::gate::REQUEST_FLOOR_NANOS;
 
 pub struct LeaseManager {
     client: ServerClient,
@@ -40,11 +45,18 @@ struct Inner {
     offline: Option<i64>,
     refused: Option<(Instant, Refusal)>,
     last_contact: Option<Instant>,
+    /// What the gate had charged at the last grant: the spend since sizes the next ask.
+    charged_at_grant: i64,
+    /// What the request waiting for this top-up needs (a strict session's bound, else the
+    /// floor): a refusal says whether the budget's unspent money could still cover it.
+    need: i64,
 }
 
 struct Active {
     id: String,
     granted: i64,
+    /// What the server has ingested against it, at the last renew.
+    consumed: i64,
     expires: Instant,
     ttl: Duration,
 }
@@ -57,7 +69,7 @@ impl LeaseManager {
         settings: TeamSettings,
         notices: Arc<Notices>,
     ) -> Arc<LeaseManager> {
-        gate.set_low_water(settings.lease_nanos / 2);
+        gate.set_low_water(first_lease(&settings) / 2);
         let manager = Arc::new(LeaseManager {
             client,
             session_id,
@@ -74,9 +86,19 @@ impl LeaseManager {
     /// recorded (and noticed) and the gate answers requests accordingly.
     pub async fn start(&self) {
         let mut inner = self.inner.lock().await;
-        if let Err(refusal) = self.top_up(&mut inner, self.settings.lease_nanos).await {
+        if let Err(refusal) = self.top_up(&mut inner, first_lease(&self.settings)).await {
             inner.refused = Some((Instant::now(), refusal));
         }
+    }
+
+    /// What to ask for next: twice what the session spent since its last grant, at least the
+    /// first lease's size, at most `lease_usd`.
+    fn next_ask(&self, inner: &Inner) -> i64 {
+        let spent = self.gate.figures().charged - inner.charged_at_grant;
+        spent.saturating_mul(2).clamp(
+            first_lease(&self.settings),
+            self.settings.lease_nanos.max(1),
+        )
     }
 
     /// The background loop: top-ups, heartbeats, reconnects. Ends when `stop` turns true.
@@ -119,7 +141,10 @@ impl LeaseManager {
             .refused
             .as_ref()
             .is_some_and(|(at, _)| at.elapsed() < Duration::from_secs(2));
-        let low = self.gate.figures().available() < self.settings.lease_nanos / 2;
+        let ask = self.next_ask(&inner);
+        // A strict session takes budget only for the request at hand (see `refill`): holding
+        // more would keep it from the others.
+        let low = self.gate.figures().available() < ask / 2 && !self.gate.is_strict();
         let heartbeat_due = match (&inner.lease, inner.last_contact) {
             (Some(l), Some(at)) => at.elapsed() >= l.ttl / 3,
             _ => true,
@@ -127,8 +152,8 @@ impl LeaseManager {
         let amount = match &inner.lease {
             // No lease: reconnect (offline) or take one when the gate runs low.
             None if recently_refused || (inner.offline.is_none() && !low) => return,
-            None => self.settings.lease_nanos,
-            Some(_) if low && !recently_refused => self.settings.lease_nanos,
+            None => ask,
+            Some(_) if low && !recently_refused => ask,
             Some(_) if heartbeat_due => 0,
             Some(_) => return,
         };
@@ -145,6 +170,7 @@ impl LeaseManager {
                 Ok(state) => {
                     let l = inner.lease.as_mut().expect("matched above");
                     l.granted = state.granted_nanos;
+                    l.consumed = state.consumed_nanos;
                     l.ttl = Duration::from_secs(state.ttl_secs.max(1) as u64);
                     l.expires = Instant::now() + l.ttl;
                     Ok((state.added_nanos, state.limited_by))
@@ -152,13 +178,13 @@ impl LeaseManager {
                 Err(SyncError::LeaseGone(message)) => {
                     tracing::info!("lease gone ({message}); taking a new one");
                     self.drop_lease(inner);
-                    self.create(inner, amount.max(self.settings.lease_nanos))
+                    self.create(inner, amount.max(first_lease(&self.settings)))
                         .await
                 }
                 Err(e) => Err(e),
             },
             None => {
-                self.create(inner, amount.max(self.settings.lease_nanos))
+                self.create(inner, amount.max(first_lease(&self.settings)))
                     .await
             }
         };
@@ -166,14 +192,18 @@ impl LeaseManager {
             Ok((added, limited_by)) => {
                 self.back_online(inner);
                 self.apply(inner);
+                if added > 0 {
+                    inner.charged_at_grant = self.gate.figures().charged;
+                    self.gate.set_low_water(amount / 2);
+                }
                 if amount > 0 && added == 0 {
-                    return Err(self.exhausted_refusal(limited_by.as_ref()));
+                    return Err(self.exhausted_refusal(inner, limited_by.as_ref()));
                 }
                 Ok(())
             }
             Err(SyncError::BudgetExhausted { budget, .. }) => {
                 self.back_online(inner);
-                Err(self.exhausted_refusal(Some(&budget)))
+                Err(self.exhausted_refusal(inner, Some(&budget)))
             }
             Err(e) if e.is_transient() => {
                 self.went_offline(inner, &e);
@@ -212,6 +242,7 @@ impl LeaseManager {
         inner.lease = Some(Active {
             id: grant.lease_id,
             granted: grant.granted_nanos,
+            consumed: 0,
             expires: Instant::now() + ttl,
             ttl,
         });
@@ -231,7 +262,42 @@ impl LeaseManager {
             .set_granted(inner.base + lease + inner.offline.unwrap_or(0));
     }
 
-    fn exhausted_refusal(&self, budget: Option<&BudgetStatus>) -> Refusal {
+    /// Why no more budget: a 429 to retry when the budget has unspent money enough for the
+    /// request but other sessions' leases (or requests in flight) hold it, as it frees when
+    /// they end; else the budget is spent, a 402.
+    ///
+    /// The server's figures lag this session's own: what it reserves for this lease, and what
+    /// this session spent that it has not ingested yet, are taken out first.
+    fn exhausted_refusal(&self, inner: &Inner, budget: Option<&BudgetStatus>) -> Refusal {
+        if let Some(b) = budget {
+            let (own_reserved, own_unsynced) = match &inner.lease {
+                Some(l) => (
+                    (l.granted - l.consumed).max(0),
+                    (self.gate.figures().charged - inner.base - l.consumed).max(0),
+                ),
+                None => (0, 0),
+            };
+            let unspent = b
+                .limit_nanos
+                .saturating_sub(b.spent_nanos)
+                .saturating_sub(own_unsynced);
+            let held_elsewhere = b.reserved_nanos - own_reserved;
+            if held_elsewhere > 0 && unspent >= inner.need.max(1) {
+                return Refusal {
+                    retry_after: Some(RESERVED_RETRY_SECS),
+                    ..Refusal::new(
+                        http::StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limit_error",
+                        "budget held by other sessions",
+                        format!(
+                            "gw: {} left of {} is held by other sessions' requests in flight; retry in a few seconds",
+                            crate::report::usd_readable(unspent),
+                            b.reason()
+                        ),
+                    )
+                };
+            }
+        }
         let (reason, message) = match budget {
             Some(b) => (b.reason(), format!("gw: {}", b.exhausted_message())),
             None => (
@@ -300,10 +366,17 @@ impl LeaseManager {
     /// Call after the final sync, so the server has the rows too.
     pub async fn release(&self) {
         let mut inner = self.inner.lock().await;
+        self.release_lease(&mut inner).await;
+    }
+
+    async fn release_lease(&self, inner: &mut Inner) {
         let Some(lease) = inner.lease.take() else {
             return;
         };
-        let spent = self.gate.figures().charged - inner.base;
+        let charged = self.gate.figures().charged;
+        let spent = charged - inner.base;
+        inner.base = charged;
+        self.apply(inner);
         match self.client.release_lease(&lease.id, spent).await {
             Ok(r) => {
                 tracing::info!(lease = %lease.id, spent = r.spent_nanos, returned = r.returned_nanos, "budget lease released")
@@ -315,6 +388,14 @@ impl LeaseManager {
     }
 }
 
+/// A session's first lease: an eighth of `lease_usd`, at least [`MIN_LEASE_NANOS`] (or all of a
+/// smaller `lease_usd`).
+fn first_lease(settings: &TeamSettings) -> i64 {
+    (settings.lease_nanos / 8)
+        .max(MIN_LEASE_NANOS)
+        .min(settings.lease_nanos.max(1))
+}
+
 impl LeaseSource for LeaseManager {
     fn refill(&self, need: i64) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
         Box::pin(async move {
@@ -324,9 +405,21 @@ impl LeaseSource for LeaseManager {
                     return Err(refusal.clone());
                 }
             }
-            let result = self
-                .top_up(&mut inner, self.settings.lease_nanos.max(need))
-                .await;
+            inner.need = need;
+            let ask = if self.gate.is_strict() {
+                (need - self.gate.figures().available()).max(MIN_LEASE_NANOS)
+            } else {
+                self.next_ask(&inner).max(need)
+            };
+            let result = self.top_up(&mut inner, ask).await;
+            // A strict session that must wait for others gives back what it holds idle, or
+            // sessions each holding part of what one needs would wait for each other forever.
+            let waits = result
+                .as_ref()
+                .is_err_and(|r| r.status == http::StatusCode::TOO_MANY_REQUESTS);
+            if waits && self.gate.is_strict() && self.gate.figures().in_flight == 0 {
+                self.release_lease(&mut inner).await;
+            }
             inner.refused = result.as_ref().err().map(|r| (Instant::now(), r.clone()));
             result
         })
