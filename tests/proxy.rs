@@ -1740,3 +1740,48 @@ async fn the_agents_own_cloud_credentials_pass_through_when_gw_holds_none() {
         assert!(row.cost_nanos.is_some_and(|c| c > 0), "{row:?}");
     }
 }
+
+/// Under a strict budget the gate reserves each request's bound: one whose bound does not fit
+/// what is left is refused with both figures before it reaches the upstream, and input the body
+/// does not hold cannot be bounded.
+#[tokio::test]
+async fn a_strict_budget_refuses_what_might_not_fit_and_what_it_cannot_bound() {
+    let gate = BudgetGate::new(None, gw::proxy::gate::REQUEST_FLOOR_NANOS);
+    gate.set_strict(true);
+    // $0.10: a 1,000-token answer of claude-sonnet-4-5 ($0.015) fits, a 10,000-token one
+    // ($0.15) does not.
+    gate.set_granted(100_000_000);
+    let g = gate.clone();
+    let h = Harness::start_with("", move |state| state.with_gate(g)).await;
+    let ask = |max_tokens: u32, extra: &'static str| {
+        let url = h.url("/anthropic/v1/messages");
+        async move {
+            send(
+                "POST",
+                &url,
+                &[],
+                format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":{max_tokens},"messages":[{{"role":"user","content":"hi"}}]{extra}}}"#),
+            )
+            .await
+        }
+    };
+    let (status, _, _) = ask(1_000, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = ask(10_000, "").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("may cost up to") && body.contains("10000 output tokens"),
+        "{body}"
+    );
+    let (status, _, body) = ask(10, r#","container":{"file_id":"file_1"}"#).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert!(String::from_utf8_lossy(&body).contains("file_id"));
+    assert_eq!(
+        h.mock.seen().len(),
+        1,
+        "only the request that fit went upstream"
+    );
+    let f = gate.figures();
+    assert!(f.charged > 0 && f.charged <= f.granted, "{f:?}");
+}

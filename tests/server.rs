@@ -216,6 +216,7 @@ on_both!(
     org_prices_set_list_delete_and_reach_whoami,
     a_usage_row_keeps_every_field_from_the_proxy_to_the_report,
     a_stored_value_gw_cannot_read_fails_closed,
+    a_strict_budget_makes_its_keys_leases_strict,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -1857,5 +1858,55 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
     assert_eq!(totals["reasoning_tokens"], usage.reasoning);
     assert_eq!(totals["cost_nanos"], cost_nanos.unwrap());
     assert_eq!(report["rows"][0]["key"]["model"], json!(model), "{report}");
+    srv.stop().await;
+}
+
+/// A strict budget (migration 5) is shown as such and makes every lease under it strict, until
+/// an admin turns it off.
+async fn a_strict_budget_makes_its_keys_leases_strict(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    let created = w
+        .admin
+        .call(
+            Method::POST,
+            "/v1/admin/budgets",
+            Some(&json!({"scope": "team", "name": "acme/backend", "limit_usd": "2", "period": "day", "strict": true})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["strict"], true);
+    let lease = |session: &'static str| {
+        let alice = w.alice.clone();
+        async move {
+            alice
+                .call(
+                    Method::POST,
+                    "/v1/leases",
+                    Some(&json!({"session_id": session, "amount_nanos": USD})),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(lease("s1").await["strict"], true);
+    let budgets = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    assert_eq!(budgets["budgets"][0]["strict"], true);
+    let id = created["id"].as_i64().unwrap();
+    let updated = w
+        .admin
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/budgets/{id}"),
+            Some(&json!({"strict": false})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated["strict"], false);
+    assert_eq!(lease("s2").await["strict"], false);
     srv.stop().await;
 }

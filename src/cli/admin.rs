@@ -790,7 +790,11 @@ fn render(value: &Value, view: View) -> Result<String, String> {
                         b.id.to_string(),
                         b.scope.as_str().into(),
                         b.name,
-                        b.period.as_str().into(),
+                        if b.strict {
+                            format!("{} (strict)", b.period.as_str())
+                        } else {
+                            b.period.as_str().into()
+                        },
                         usd(b.limit_usd),
                         usd(b.spent_usd),
                         usd(b.reserved_nanos as f64 / 1e9),

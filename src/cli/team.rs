@@ -310,6 +310,8 @@ pub struct BudgetLine {
     pub remaining_nanos: i64,
     pub exhausted: bool,
     pub soft_exceeded: bool,
+    /// Never passed: each request first reserves its upper-bound cost.
+    pub strict: bool,
     pub resets: String,
 }
 
@@ -325,6 +327,7 @@ impl From<&BudgetStatus> for BudgetLine {
             remaining_nanos: b.remaining_nanos,
             exhausted: b.exhausted,
             soft_exceeded: b.soft_exceeded,
+            strict: b.strict,
             resets: b.resets_at.clone().unwrap_or_else(|| "never".into()),
         }
     }
@@ -342,6 +345,7 @@ impl From<&crate::budget::LocalStatus> for BudgetLine {
             remaining_nanos: s.remaining_nanos().max(0),
             exhausted: s.exhausted(),
             soft_exceeded: false,
+            strict: false,
             resets: crate::report::rfc3339(&s.period.until),
         }
     }
@@ -379,7 +383,11 @@ pub fn budget_table(budgets: &[BudgetLine], style: Style) -> String {
         table.add_row(vec![
             Cell::new(&b.scope),
             Cell::new(&b.name),
-            Cell::new(&b.period),
+            Cell::new(if b.strict {
+                format!("{} (strict)", b.period)
+            } else {
+                b.period.clone()
+            }),
             Cell::new(usd(b.limit_nanos)),
             Cell::new(usd(b.spent_nanos)),
             Cell::new(usd(b.reserved_nanos)),
@@ -475,5 +483,30 @@ mod tests {
         assert_eq!(bar(0.0, false), "----------    0%");
         assert_eq!(bar(0.7, false), "#######---   70%");
         assert_eq!(bar(1.5, true), "██████████  150%");
+    }
+
+    #[test]
+    fn budget_table_shows_what_is_spent_reserved_and_strict() {
+        let line = |scope: &str, name: &str, spent: i64, reserved: i64, strict: bool| BudgetLine {
+            scope: scope.into(),
+            name: name.into(),
+            period: "day".into(),
+            limit_nanos: 10_000_000_000,
+            spent_nanos: spent,
+            reserved_nanos: reserved,
+            remaining_nanos: (10_000_000_000 - spent - reserved).max(0),
+            exhausted: spent + reserved >= 10_000_000_000,
+            soft_exceeded: spent + reserved >= 8_000_000_000,
+            strict,
+            resets: "2026-11-30T00:00:00Z".into(),
+        };
+        let table = budget_table(
+            &[
+                line("team", "acme/backend", 7_250_000_000, 500_000_000, true),
+                line("developer", "dev@acme.test", 10_000_000_000, 0, false),
+            ],
+            Style::plain(),
+        );
+        insta::assert_snapshot!(table);
     }
 }

@@ -293,33 +293,36 @@ impl BudgetGate {
         if let Some(ticket) = self.try_reserve(need, strict) {
             return Ok(ticket);
         }
-        match self.source.get() {
-            Some(source) => source.refill(need).await?,
-            None => {
-                return Err(Refusal::budget(
-                    "no budget lease",
-                    "gw: this session has no budget lease",
-                ))
-            }
-        }
+        let Some(source) = self.source.get() else {
+            return Err(match bound.filter(|_| strict) {
+                Some(bound) => self.strict_refusal(bound),
+                None => Refusal::budget("no budget lease", "gw: this session has no budget lease"),
+            });
+        };
+        source.refill(need).await?;
         if let Some(ticket) = self.try_reserve(need, strict) {
             return Ok(ticket);
         }
         match bound.filter(|_| strict) {
-            Some(bound) => Err(Refusal::budget(
-                "strict budget",
-                format!(
-                    "gw: this request may cost up to {} ({}), and the strict budget over this session has {} left for it: a strict budget never admits a request that might pass its limit. Set a lower output limit (max_tokens), send less, or ask an admin to raise the budget",
-                    crate::report::usd_readable(bound.nanos),
-                    bound.reckoned,
-                    crate::report::usd_readable(self.figures().available().max(0))
-                ),
-            )),
+            Some(bound) => Err(self.strict_refusal(bound)),
             None => Err(Refusal::budget(
                 "budget",
                 "gw: the budget lease ran out; try again",
             )),
         }
+    }
+
+    /// A strict gate's 402 for a request whose bound does not fit what is left.
+    fn strict_refusal(&self, bound: &Bound) -> Refusal {
+        Refusal::budget(
+            "strict budget",
+            format!(
+                "gw: this request may cost up to {} ({}), and the strict budget over this session has {} left for it: a strict budget never admits a request that might pass its limit. Set a lower output limit (max_tokens), send less, or ask an admin to raise the budget",
+                crate::report::usd_readable(bound.nanos),
+                bound.reckoned,
+                crate::report::usd_readable(self.figures().available().max(0))
+            ),
+        )
     }
 
     /// Reserves `amount` when the gate has it (strict), or has anything left (otherwise).
@@ -552,7 +555,7 @@ mod strict_tests {
         // 40 left: a bound of 50 does not fit, whatever it will really cost.
         let refused = gate.admit(Some("m"), Some(&bound(50))).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
-        assert_eq!(refused.reason, "no budget lease", "no source to ask");
+        assert_eq!(refused.reason, "strict budget");
         let b = gate.admit(Some("m"), Some(&bound(40))).await.unwrap();
         a.settle(55);
         b.settle(40);
