@@ -526,7 +526,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
-            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit, soft threshold or strictness')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -540,6 +540,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
             [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Never exceed the limit: each request first reserves its upper-bound cost (its body''s size as input tokens, its output limit), and one that does not fit what is left is refused')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -563,6 +564,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;budget;update' {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'limit')
             [CompletionResult]::new('--soft', '--soft', [CompletionResultType]::ParameterName, 'soft')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'true: never exceed the limit (see `create --strict`); false: admit while money is left')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
             [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
@@ -587,7 +589,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;budget;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
-            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit, soft threshold or strictness')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -778,7 +780,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;help;budget' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
-            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit, soft threshold or strictness')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
             break
         }
@@ -1033,7 +1035,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;help;admin;budget' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a budget')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List budgets with this period''s spend')
-            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit or soft threshold')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a budget''s limit, soft threshold or strictness')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Delete a budget')
             break
         }

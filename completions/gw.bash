@@ -590,7 +590,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget__subcmd__create)
-            opts="-h -V --scope --name --limit --period --soft --server --ca-cert --fingerprint --json --help --version"
+            opts="-h -V --scope --name --limit --period --soft --strict --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -780,7 +780,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__budget__subcmd__update)
-            opts="-h -V --limit --soft --server --ca-cert --fingerprint --json --help --version"
+            opts="-h -V --limit --soft --strict --server --ca-cert --fingerprint --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +792,10 @@ _gw() {
                     ;;
                 --soft)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strict)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --server)

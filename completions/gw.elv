@@ -467,7 +467,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --version 'Print version'
             cand create 'Create a budget'
             cand list 'List budgets with this period''s spend'
-            cand update 'Change a budget''s limit or soft threshold'
+            cand update 'Change a budget''s limit, soft threshold or strictness'
             cand revoke 'Delete a budget'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -480,6 +480,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --server 'The gw server''s URL'
             cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
             cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
+            cand --strict 'Never exceed the limit: each request first reserves its upper-bound cost (its body''s size as input tokens, its output limit), and one that does not fit what is left is refused'
             cand --json 'Print the server''s JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -501,6 +502,7 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;budget;update'= {
             cand --limit 'limit'
             cand --soft 'soft'
+            cand --strict 'true: never exceed the limit (see `create --strict`); false: admit while money is left'
             cand --server 'The gw server''s URL'
             cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
             cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
@@ -523,7 +525,7 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;budget;help'= {
             cand create 'Create a budget'
             cand list 'List budgets with this period''s spend'
-            cand update 'Change a budget''s limit or soft threshold'
+            cand update 'Change a budget''s limit, soft threshold or strictness'
             cand revoke 'Delete a budget'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -678,7 +680,7 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;help;budget'= {
             cand create 'Create a budget'
             cand list 'List budgets with this period''s spend'
-            cand update 'Change a budget''s limit or soft threshold'
+            cand update 'Change a budget''s limit, soft threshold or strictness'
             cand revoke 'Delete a budget'
         }
         &'gw;admin;help;budget;create'= {
@@ -881,7 +883,7 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;help;admin;budget'= {
             cand create 'Create a budget'
             cand list 'List budgets with this period''s spend'
-            cand update 'Change a budget''s limit or soft threshold'
+            cand update 'Change a budget''s limit, soft threshold or strictness'
             cand revoke 'Delete a budget'
         }
         &'gw;help;admin;budget;create'= {

@@ -162,7 +162,7 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "create" -d 'Create a budget'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "list" -d 'List budgets with this period\'s spend'
-complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "update" -d 'Change a budget\'s limit or soft threshold'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "update" -d 'Change a budget\'s limit, soft threshold or strictness'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "revoke" -d 'Delete a budget'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l server -d 'The gw server\'s URL' -r

@@ -1785,3 +1785,65 @@ async fn a_strict_budget_refuses_what_might_not_fit_and_what_it_cannot_bound() {
     let f = gate.figures();
     assert!(f.charged > 0 && f.charged <= f.granted, "{f:?}");
 }
+
+/// An application inference profile's ARN names no model: `[bedrock.models]` maps it to the id
+/// it runs, and gw meters and prices it as that id (unmapped, it is not metered).
+#[tokio::test]
+async fn a_bedrock_arn_is_metered_and_priced_as_the_model_it_is_mapped_to() {
+    use gw::meter::Provider;
+    let arn = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc";
+    let id = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let (auth, key) = holding(Provider::Bedrock, common::BEDROCK_KEY);
+    let prices = PriceTable::embedded().with_aliases(
+        Provider::Bedrock,
+        &[(arn.to_string(), id.to_string())].into(),
+    );
+    let h = Harness::start_priced("", prices, move |state| state.with_auth(auth)).await;
+    let bearer = format!("Bearer {key}");
+    let path = format!("/bedrock/model/{}/invoke", arn.replace('/', "%2F"));
+    let (status, _, _) = send(
+        "POST",
+        &h.url(&path),
+        &[("authorization", bearer.as_str())],
+        r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":5,"messages":[]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = h.rows().await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.requested_model.as_deref(), Some(arn));
+    assert_eq!((row.usage.input, row.usage.output), (1200, 85), "{row:?}");
+    let want = PriceTable::embedded()
+        .cost(Provider::Bedrock, id, &row.usage)
+        .unwrap() as i64;
+    assert_eq!(row.cost_nanos, Some(want), "{row:?}");
+}
+
+/// gw's Azure credential opens more than models (files, fine-tuning, batches): with it only
+/// model calls and the model list go upstream.
+#[tokio::test]
+async fn gws_azure_key_goes_on_model_calls_only() {
+    let (auth, key) = holding(gw::meter::Provider::Azure, common::AZURE_KEY);
+    let h = Harness::start_with("", move |state| state.with_auth(auth)).await;
+    for (method, path) in [
+        ("POST", "/azure/openai/files?api-version=2025-04-01-preview"),
+        (
+            "GET",
+            "/azure/openai/fine_tuning/jobs?api-version=2025-04-01-preview",
+        ),
+        ("POST", "/azure/openai/v1/batches"),
+    ] {
+        let (status, _, _) = send(method, &h.url(path), &[("api-key", key.as_str())], "{}").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let (status, _, _) = send(
+        "GET",
+        &h.url("/azure/openai/models?api-version=2025-04-01-preview"),
+        &[("api-key", key.as_str())],
+        "",
+    )
+    .await;
+    assert_ne!(status, StatusCode::FORBIDDEN, "the model list passes");
+    assert_eq!(h.mock.seen().len(), 1);
+}

@@ -723,8 +723,8 @@ print("profile" if "AWS_PROFILE" in os.environ else "no profile")
 }
 
 /// Without a service-account key, gw gets Vertex tokens from the developer's own Google login
-/// (`gcloud`, here a stand-in on `PATH`), for the project in `GOOGLE_CLOUD_PROJECT`; the command
-/// never sees the token, and a second call reuses it.
+/// (`gcloud`, here a stand-in on `PATH`), for the project `[vertex] project` names (not the
+/// environment's); the command never sees the token, and a second call reuses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vertex_takes_tokens_from_the_developers_gcloud_login() {
     let env = Env::new();
@@ -760,11 +760,17 @@ print("token seen" if any("ya29" in v for v in os.environ.values()) else "no tok
     )
     .unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    // Only a project named in gw's config opts in to the developer's own login.
+    std::fs::write(
+        env.dir.path().join("config.toml"),
+        "[vertex]\nproject = \"acme-ai\"\n",
+    )
+    .unwrap();
     let output = run_to_end(
         env.gw(&mock, false)
             .env("PATH", &path)
             .env("GW_VERTEX_UPSTREAM", mock.url())
-            .env("GOOGLE_CLOUD_PROJECT", "acme-ai")
+            .env("GOOGLE_CLOUD_PROJECT", "someone-else")
             .args(["run", "--", "python3"])
             .arg(&script),
     )

@@ -50,7 +50,7 @@ pub struct Session {
 /// gw's Google credentials: `[vertex] credentials` (an error when unusable: the user named it),
 /// else `GOOGLE_APPLICATION_CREDENTIALS` in gw's environment when it is a service-account key
 /// (another kind is left to the tools that read it), else the developer's own Google login
-/// (`gcloud`, application-default credentials) with a project gw knows without running anything.
+/// (`gcloud`, application-default credentials) when `[vertex] project` names the project.
 fn google_credentials(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
@@ -63,12 +63,11 @@ fn google_credentials(
         return Ok(Some(Arc::new(load(path).map_err(anyhow::Error::msg)?)));
     }
     let Some(path) = env("GOOGLE_APPLICATION_CREDENTIALS") else {
-        return Ok(GoogleCredentials::from_login(
-            env,
-            vertex.project.as_deref(),
-            vertex.location(),
-        )
-        .map(Arc::new));
+        return Ok(vertex
+            .project
+            .as_deref()
+            .and_then(|project| GoogleCredentials::from_login(env, project, vertex.location()))
+            .map(Arc::new));
     };
     match load(std::path::Path::new(&path)) {
         Ok(google) => Ok(Some(Arc::new(google))),
@@ -209,6 +208,21 @@ impl Session {
             .with_policy(config.policy.clone());
         if let Some(google) = &google {
             state = state.with_google(google.clone());
+        }
+        if azure.is_some() || auth.holds(Provider::Azure) {
+            let plain = config
+                .upstreams
+                .get(Provider::Azure)
+                .filter(|u| !u.is_https() && !is_loopback(u.host()));
+            if let Some(upstream) = plain {
+                notices.warn(
+                    "azure-http",
+                    format!(
+                        "gw: [upstream] azure is plain http ({}): gw's Azure key or token crosses the network in clear; use https",
+                        upstream.redacted()
+                    ),
+                );
+            }
         }
         if let Some(azure) = azure {
             state = state.with_azure(azure);

@@ -22,6 +22,24 @@ pub enum Protocol {
 impl Protocol {
     /// Classifies `path_and_query` (e.g. `/v1/messages?beta=true`,
     /// `/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`) sent to `provider`.
+    /// A Bedrock call of `model` (the path's id, or the model id an application inference
+    /// profile's ARN is configured to run): Claude by InvokeModel, streamed (an AWS event stream
+    /// of Anthropic events) or not (Anthropic's message), and by Converse (usage in its own
+    /// shape). Other publishers' models are not metered: refused under a budget.
+    pub fn bedrock(path_and_query: &str, model: &str) -> Protocol {
+        let path = strip_query(path_and_query).trim_end_matches('/');
+        if !model.contains("anthropic.") {
+            return Protocol::Other;
+        }
+        if path.ends_with("/invoke") || path.ends_with("/invoke-with-response-stream") {
+            Protocol::AnthropicMessages
+        } else if path.ends_with("/converse") || path.ends_with("/converse-stream") {
+            Protocol::BedrockConverse
+        } else {
+            Protocol::Other
+        }
+    }
+
     pub fn classify(provider: Provider, path_and_query: &str) -> Protocol {
         let path = strip_query(path_and_query).trim_end_matches('/');
         match provider {
@@ -66,20 +84,10 @@ impl Protocol {
             // events) or not (Anthropic's message). Other publishers' models and the Converse
             // API are metered below (Converse); other publishers' models are not: refused under
             // a budget.
-            Provider::Bedrock
-                if bedrock_model(path).is_some_and(|m| m.contains("anthropic."))
-                    && (path.ends_with("/invoke")
-                        || path.ends_with("/invoke-with-response-stream")) =>
-            {
-                Protocol::AnthropicMessages
-            }
-            // Converse, for Anthropic models: usage in its own shape.
-            Provider::Bedrock
-                if bedrock_model(path).is_some_and(|m| m.contains("anthropic."))
-                    && (path.ends_with("/converse") || path.ends_with("/converse-stream")) =>
-            {
-                Protocol::BedrockConverse
-            }
+            Provider::Bedrock => match bedrock_model(path) {
+                Some(model) => Protocol::bedrock(path, &model),
+                None => Protocol::Other,
+            },
             // Vertex: Claude by `rawPredict` (Anthropic's Messages in and out, the model in the
             // path), Gemini by its own methods. `count-tokens:rawPredict` is not a model call.
             Provider::Vertex

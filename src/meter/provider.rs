@@ -217,6 +217,8 @@ pub const PROVIDERS: &[ProviderInfo] = &[
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            "AWS_LOGIN_CACHE_DIRECTORY",
         ],
         base_url_vars: &[("ANTHROPIC_BEDROCK_BASE_URL", "")],
         error_shape: ErrorShape::Aws,

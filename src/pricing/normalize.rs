@@ -60,7 +60,7 @@ fn strip_prefixes(provider: Provider, mut name: &str) -> &str {
 /// A Bedrock model id reduced to the model: `us.anthropic.claude-sonnet-4-5-20250929-v1:0` →
 /// `claude-sonnet-4-5-20250929` (a geographic inference-profile prefix, the `anthropic.`
 /// publisher, the `-vN[:M]` version). Other names are returned as they are.
-fn strip_bedrock(name: &str) -> &str {
+pub(crate) fn strip_bedrock(name: &str) -> &str {
     let mut rest = name;
     if let Some((geo, after)) = rest.split_once('.') {
         let geo_like = (2..=7).contains(&geo.len())

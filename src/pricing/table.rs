@@ -163,7 +163,33 @@ impl PriceTable {
         find(&self.overrides, &names)
             .or_else(|| find(&self.overrides, &base))
             .or_else(|| route_section(provider).and_then(|r| find(&self.models[r], &names)))
+            .or_else(|| self.dearest_profile(provider, model))
             .or_else(|| find(&self.models[section_index(family)], &base))
+    }
+
+    /// A Bedrock cross-region profile the table does not list (`apac.anthropic.…` where it
+    /// lists `us.` and `eu.`): the dearest profile it lists of the same model, never the
+    /// cheaper in-region price.
+    fn dearest_profile(&self, provider: Provider, model: &str) -> Option<(&str, &ModelPrice)> {
+        if provider != Provider::Bedrock {
+            return None;
+        }
+        let sent = model.trim().to_lowercase();
+        let base = super::normalize::strip_bedrock(&sent);
+        let profile = base != sent && !sent.starts_with("anthropic.");
+        if !profile {
+            return None;
+        }
+        self.models[section_index(Provider::Bedrock)]
+            .iter()
+            .filter(|(name, _)| {
+                // GovCloud is a partition of its own, priced apart.
+                let gov = name.starts_with("us-gov.") && !sent.starts_with("us-gov.");
+                !gov && !name.starts_with("anthropic.")
+                    && super::normalize::strip_bedrock(name) == base
+            })
+            .max_by_key(|(_, price)| (price.input, price.output))
+            .map(|(name, price)| (name.as_str(), price))
     }
 
     /// The price of `model` (see [`PriceTable::resolve`]).

@@ -496,3 +496,44 @@ fn routes_with_prices_of_their_own_use_them_before_their_familys() {
         Some(100_000_000)
     );
 }
+
+#[test]
+fn a_bedrock_profile_the_table_lacks_costs_the_dearest_listed_profile_of_its_model() {
+    let t = table();
+    let tokens = Usage {
+        input: 100_000,
+        ..Usage::default()
+    };
+    // The table lists us./eu./jp./au./global. Sonnet 4.5 but not apac.: not the in-region price.
+    assert!(t
+        .models(Provider::Bedrock)
+        .all(|(name, _)| name != "apac.anthropic.claude-sonnet-4-5-20250929-v1:0"));
+    let apac = t.cost(
+        Provider::Bedrock,
+        "apac.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        &tokens,
+    );
+    let us = t.cost(
+        Provider::Bedrock,
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        &tokens,
+    );
+    assert_eq!(apac, us);
+    assert!(apac > t.cost(Provider::Anthropic, "claude-sonnet-4-5", &tokens));
+    // Every model tier gw pins, in every geography it pins, is priced at least as dear as the
+    // model in-region.
+    for geo in ["us", "eu", "apac", "jp", "au", "global", "us-gov"] {
+        for model in [
+            "claude-haiku-4-5-20251001-v1:0",
+            "claude-sonnet-4-5-20250929-v1:0",
+            "claude-opus-4-6-v1",
+        ] {
+            let id = format!("{geo}.anthropic.{model}");
+            let in_region = t
+                .cost(Provider::Bedrock, &format!("anthropic.{model}"), &tokens)
+                .unwrap();
+            let profile = t.cost(Provider::Bedrock, &id, &tokens).unwrap();
+            assert!(profile >= in_region, "{id}");
+        }
+    }
+}

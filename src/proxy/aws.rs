@@ -37,8 +37,14 @@ enum Source {
     Chain {
         provider: SharedCredentialsProvider,
         current: tokio::sync::Mutex<Option<Credentials>>,
+        /// The last failure: reused for [`RETRY_AFTER_FAILURE`], so requests do not queue
+        /// behind one slow failing resolution after another.
+        failed: std::sync::Mutex<Option<std::time::Instant>>,
     },
 }
+
+/// How long a failed resolution is not retried.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for AwsSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,6 +176,7 @@ impl AwsSigner {
             source: Source::Chain {
                 provider,
                 current: tokio::sync::Mutex::new(None),
+                failed: std::sync::Mutex::new(None),
             },
             region,
             service: service.to_string(),
@@ -179,10 +186,24 @@ impl AwsSigner {
     /// The credentials to sign with now: fixed keys, or the chain's current answer (resolved
     /// again when it is within [`RENEW_BEFORE`] of its expiry).
     pub async fn credentials(&self) -> Result<Credentials, String> {
-        let (provider, current) = match &self.source {
+        let (provider, current, failed) = match &self.source {
             Source::Fixed(credentials) => return Ok(credentials.clone()),
-            Source::Chain { provider, current } => (provider, current),
+            Source::Chain {
+                provider,
+                current,
+                failed,
+            } => (provider, current, failed),
         };
+        // The details (which may quote a credential helper's output) go to gw's log, not to
+        // the agent.
+        const FAILED: &str = "gw cannot get AWS credentials to sign Bedrock requests (gw's log says why); check AWS_PROFILE and your AWS profile (`aws sso login` if it uses IAM Identity Center), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in gw's environment";
+        if failed
+            .lock()
+            .unwrap()
+            .is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE)
+        {
+            return Err(FAILED.into());
+        }
         let mut current = current.lock().await;
         let fresh = |c: &Credentials| {
             c.expiry()
@@ -191,20 +212,25 @@ impl AwsSigner {
         if let Some(credentials) = current.as_ref().filter(|c| fresh(c)) {
             return Ok(credentials.clone());
         }
-        let resolved = tokio::time::timeout(RESOLVE_TIMEOUT, provider.provide_credentials())
+        let resolved = match tokio::time::timeout(RESOLVE_TIMEOUT, provider.provide_credentials())
             .await
-            .map_err(|_| {
-                format!(
+        {
+            Ok(Ok(resolved)) => resolved,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %DisplayErrorContext(&e), "AWS's credential chain failed");
+                *failed.lock().unwrap() = Some(std::time::Instant::now());
+                return Err(FAILED.into());
+            }
+            Err(_) => {
+                tracing::warn!(
                     "AWS's credential chain gave no credentials in {} s",
                     RESOLVE_TIMEOUT.as_secs()
-                )
-            })?
-            .map_err(|e| {
-                format!(
-                    "gw cannot get AWS credentials to sign Bedrock requests: {}; check AWS_PROFILE and your AWS profile (`aws sso login` if it uses IAM Identity Center), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in gw's environment",
-                    DisplayErrorContext(&e)
-                )
-            })?;
+                );
+                *failed.lock().unwrap() = Some(std::time::Instant::now());
+                return Err(FAILED.into());
+            }
+        };
+        *failed.lock().unwrap() = None;
         *current = Some(resolved.clone());
         Ok(resolved)
     }

@@ -33,7 +33,12 @@ pub struct AzureEntra {
     http: TokenClient,
     /// The current token and when to renew it; one request fetches while the others wait.
     current: tokio::sync::Mutex<Option<(HeaderValue, Instant)>>,
+    /// The last refusal, reused for [`RETRY_AFTER_FAILURE`] so requests do not queue behind
+    /// one failing token request after another.
+    failed: std::sync::Mutex<Option<(Instant, String)>>,
 }
+
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for AzureEntra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +79,14 @@ impl AzureEntra {
                 "AZURE_TENANT_ID {tenant:?} is not a tenant id or domain"
             ));
         }
+        let plain = authority
+            .strip_prefix("http://")
+            .map(|rest| rest.split(['/', ':']).next().unwrap_or_default());
+        if plain.is_some_and(|host| !matches!(host, "127.0.0.1" | "localhost" | "[")) {
+            return Err(format!(
+                "AZURE_AUTHORITY_HOST {authority:?} is plain http: the client secret would cross the network in clear; use https"
+            ));
+        }
         let token_url = TokenUrl::new(format!(
             "{}/{tenant}/oauth2/v2.0/token",
             authority.trim_end_matches('/')
@@ -94,6 +107,7 @@ impl AzureEntra {
             token_url,
             http: Client::builder(TokioExecutor::new()).build(https),
             current: tokio::sync::Mutex::new(None),
+            failed: std::sync::Mutex::new(None),
         })
     }
 
@@ -107,6 +121,17 @@ impl AzureEntra {
 
     /// The current token, fetched again when it is due.
     async fn token(&self) -> Result<HeaderValue, String> {
+        if let Some((at, message)) = self.failed.lock().unwrap().as_ref() {
+            if at.elapsed() < RETRY_AFTER_FAILURE {
+                return Err(message.clone());
+            }
+        }
+        let result = self.fetch().await;
+        *self.failed.lock().unwrap() = result.as_ref().err().map(|m| (Instant::now(), m.clone()));
+        result
+    }
+
+    async fn fetch(&self) -> Result<HeaderValue, String> {
         let mut current = self.current.lock().await;
         if let Some((token, renew_at)) = current.as_ref() {
             if Instant::now() < *renew_at {
@@ -226,5 +251,8 @@ mod tests {
             "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
         );
         assert!(!format!("{ok:?}").contains("sekrit"), "{ok:?}");
+        let e = AzureEntra::new("http://login.example.com", "t", "c", "s").unwrap_err();
+        assert!(e.contains("plain http"), "{e}");
+        assert!(AzureEntra::new("http://127.0.0.1:9", "t", "c", "s").is_ok());
     }
 }

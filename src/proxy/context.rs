@@ -177,6 +177,14 @@ impl RequestContext {
     ) -> RequestContext {
         let endpoint = route::path_only(upstream_path_and_query).to_string();
         let path_model = path_model(provider, &endpoint);
+        let protocol = match (provider, &path_model) {
+            // An application inference profile (an ARN) is metered as the model it runs.
+            (Provider::Bedrock, Some(id)) => Protocol::bedrock(
+                upstream_path_and_query,
+                recorder.prices.requested(Provider::Bedrock, id),
+            ),
+            _ => Protocol::classify(provider, upstream_path_and_query),
+        };
         RequestContext {
             _open: Open::new(&recorder.open),
             recorder,
@@ -184,7 +192,7 @@ impl RequestContext {
             started_at_us: unix_micros(SystemTime::now()),
             provider,
             price_provider: provider.priced_as(&endpoint),
-            protocol: Protocol::classify(provider, upstream_path_and_query),
+            protocol,
             endpoint,
             path_model,
             meter: MeterFeed::start(),
@@ -265,7 +273,20 @@ impl RequestContext {
             } else {
                 [model.as_deref(), requested]
             };
-            self.recorder.cost(self.price_provider, models, &usage)
+            let cost = self.recorder.cost(self.price_provider, models, &usage);
+            if aliased && self.provider == Provider::Azure {
+                // An alias may be stale (the deployment now runs another model): the dearer of
+                // what config says and what the answer names.
+                let answer =
+                    self.recorder
+                        .cost(self.price_provider, [model.as_deref(), None], &usage);
+                match (cost, answer) {
+                    ((Some(a), None), (Some(b), None)) if b > a => answer,
+                    _ => cost,
+                }
+            } else {
+                cost
+            }
         };
         let price_version = match charged_as {
             Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices.version()),

@@ -89,34 +89,21 @@ impl GoogleCredentials {
     }
 
     /// The developer's own Google login, when there is one: `gcloud` on `PATH`, or the
-    /// application-default credentials file. The project is `project`, else
-    /// `GOOGLE_CLOUD_PROJECT`, `CLOUDSDK_CORE_PROJECT` or Claude Code's
-    /// `ANTHROPIC_VERTEX_PROJECT_ID`, else the file's quota project; `None`
-    /// without a login or a project (nothing is run to find either).
+    /// application-default credentials file; for `project`, which gw's config must name (a
+    /// developer's login opens everything they can reach, so gw never uses it by surprise).
+    /// Nothing is run yet.
     pub fn from_login(
         env: &dyn Fn(&str) -> Option<String>,
-        project: Option<&str>,
+        project: &str,
         location: &str,
     ) -> Option<GoogleCredentials> {
         let adc = adc_file(env).filter(|f| f.is_file());
-        if adc.is_none() && !has_gcloud(env) {
+        if (adc.is_none() && !has_gcloud(env)) || project.trim().is_empty() {
             return None;
         }
-        let quota_project = || {
-            let text = std::fs::read_to_string(adc.as_ref()?).ok()?;
-            let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-            json.get("quota_project_id")?.as_str().map(str::to_string)
-        };
-        let project = project
-            .map(str::to_string)
-            .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
-            .or_else(|| env("CLOUDSDK_CORE_PROJECT"))
-            .or_else(|| env("ANTHROPIC_VERTEX_PROJECT_ID"))
-            .or_else(quota_project)
-            .filter(|p| !p.trim().is_empty())?;
         Some(GoogleCredentials {
             tokens: Tokens::Login(tokio::sync::OnceCell::new()),
-            project,
+            project: project.to_string(),
             location: location.to_string(),
         })
     }
@@ -233,17 +220,32 @@ pub enum Unauthorized {
     NoToken(String),
 }
 
-/// `/{v1,v1beta1}/projects/<project>/locations/<l>/publishers/<p>/models/<m>…`, nothing else.
+/// `/{v1,v1beta1}/projects/<project>/locations/<l>/publishers/<p>/models/<m>:<method>` for the
+/// methods agents call (generating and counting tokens), nothing else: a token opens more
+/// (long-running predictions, tuning, endpoints) than gw meters.
 fn is_model_call(path_and_query: &str, project: &str) -> bool {
     let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
     let segments: Vec<&str> = path.split('/').collect();
+    let method_ok = |model: &str| {
+        model.rsplit_once(':').is_some_and(|(name, method)| {
+            !name.is_empty()
+                && matches!(
+                    method,
+                    "generateContent"
+                        | "streamGenerateContent"
+                        | "rawPredict"
+                        | "streamRawPredict"
+                        | "countTokens"
+                )
+        })
+    };
     matches!(
         segments.as_slice(),
-        ["", "v1" | "v1beta1", "projects", p, "locations", l, "publishers", publisher, "models", model, ..]
+        ["", "v1" | "v1beta1", "projects", p, "locations", l, "publishers", publisher, "models", model]
             if *p == project
                 && !l.is_empty()
                 && !publisher.is_empty()
-                && !model.is_empty()
+                && method_ok(model)
     )
 }
 
@@ -280,6 +282,9 @@ mod tests {
             "/v1/projects/p/locations//publishers/google/models/m:x",
             "/v1/projects/p/locations/l/datasets",
             "/v2/projects/p/locations/l/publishers/google/models/m:x",
+            "/v1/projects/p/locations/l/publishers/google/models/m:predictLongRunning",
+            "/v1/projects/p/locations/l/publishers/google/models/m:generateContent/x",
+            "/v1/projects/p/locations/l/publishers/google/models/:generateContent",
             "/",
         ] {
             assert!(!is_model_call(refused, "p"), "{refused}");

@@ -539,6 +539,33 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             return answer_failure(context, false, status, kind, message);
         }
     }
+    // gw's Azure credential (its Entra ID token or resource key) opens files, fine-tuning,
+    // batches and assistants too: it goes on model calls and the model list only.
+    let azure_credential = state.azure.is_some()
+        || (credential.is_some()
+            && state
+                .auth
+                .as_ref()
+                .is_some_and(|a| a.holds(Provider::Azure)));
+    let azure_model_call = matches!(
+        context.protocol,
+        Protocol::OpenAiResponses | Protocol::OpenAiChat
+    ) || (req.method() == http::Method::GET
+        && route::path_only(upstream_path).ends_with("/models"));
+    if provider == Provider::Azure && azure_credential && !azure_model_call {
+        let message = format!(
+            "gw: with gw's Azure credentials only Azure OpenAI model calls pass (responses, chat/completions, the model list), not {}",
+            route::path_only(upstream_path)
+        );
+        state.refusals.count("not a model call");
+        return answer_failure(
+            context,
+            false,
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            message,
+        );
+    }
     if let (Provider::Azure, Some(azure)) = (provider, &state.azure) {
         if let Err(message) = azure.authorize(&mut headers).await {
             tracing::warn!(%message, "an Azure request did not get gw's Entra ID token");
