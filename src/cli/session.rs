@@ -78,6 +78,28 @@ fn google_credentials(
     }
 }
 
+/// Warns when `provider`'s upstream is plain http beyond this machine: `what` gw puts on its
+/// requests would cross the network in clear.
+fn warn_plain_http(config: &Config, notices: &Notices, provider: Provider, what: &str) {
+    let plain = config
+        .upstreams
+        .get(provider)
+        .filter(|u| !u.is_https() && !is_loopback(u.host()));
+    if let Some(upstream) = plain {
+        notices.warn(
+            if provider == Provider::Azure {
+                "azure-http"
+            } else {
+                "bedrock-http"
+            },
+            format!(
+                "gw: [upstream] {provider} is plain http ({}): {what} cross the network in clear; use https",
+                upstream.redacted()
+            ),
+        );
+    }
+}
+
 /// Whether a `host[:port]` is this machine.
 fn is_loopback(host: &str) -> bool {
     let name = host
@@ -210,38 +232,19 @@ impl Session {
             state = state.with_google(google.clone());
         }
         if azure.is_some() || auth.holds(Provider::Azure) {
-            let plain = config
-                .upstreams
-                .get(Provider::Azure)
-                .filter(|u| !u.is_https() && !is_loopback(u.host()));
-            if let Some(upstream) = plain {
-                notices.warn(
-                    "azure-http",
-                    format!(
-                        "gw: [upstream] azure is plain http ({}): gw's Azure key or token crosses the network in clear; use https",
-                        upstream.redacted()
-                    ),
-                );
-            }
+            warn_plain_http(config, &notices, Provider::Azure, "gw's Azure key or token");
         }
         if let Some(azure) = azure {
             state = state.with_azure(azure);
         }
         if let Some(aws) = &aws {
             state = state.with_aws(aws.clone());
-            let plain = config
-                .upstreams
-                .get(Provider::Bedrock)
-                .filter(|u| !u.is_https() && !is_loopback(u.host()));
-            if let Some(upstream) = plain {
-                notices.warn(
-                    "bedrock-http",
-                    format!(
-                        "gw: [upstream] bedrock is plain http ({}): AWS signatures (and a session token) cross the network in clear; use https",
-                        upstream.redacted()
-                    ),
-                );
-            }
+            warn_plain_http(
+                config,
+                &notices,
+                Provider::Bedrock,
+                "AWS signatures (and a session token)",
+            );
         }
         if let Some(team) = &team {
             state = state.with_gate(team.gate());
