@@ -217,6 +217,7 @@ on_both!(
     a_usage_row_keeps_every_field_from_the_proxy_to_the_report,
     a_stored_value_gw_cannot_read_fails_closed,
     a_strict_budget_makes_its_keys_leases_strict,
+    rate_limits_are_shared_out_and_never_granted_past,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -1908,5 +1909,117 @@ async fn a_strict_budget_makes_its_keys_leases_strict(db: &Db) {
         .unwrap();
     assert_eq!(updated["strict"], false);
     assert_eq!(lease("s2").await["strict"], false);
+    srv.stop().await;
+}
+
+/// A rate limit is shared out with leases, a quarter of what is left at a time: however many
+/// sessions ask, concurrently, the shares in a window never add up to more than the limit. The
+/// admin API lists, changes and deletes it; `/v1/budgets` shows it to the key.
+async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    let admin = &w.admin;
+    for bad in [
+        json!({"scope": "team", "name": "acme/backend", "window_secs": 0, "max_requests": 5}),
+        json!({"scope": "team", "name": "acme/backend", "window_secs": 60}),
+        json!({"scope": "team", "name": "acme/backend", "window_secs": 60, "max_requests": 0}),
+    ] {
+        let e = admin
+            .call(Method::POST, "/v1/admin/limits", Some(&bad))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("400")
+                || e.to_string().contains("window")
+                || e.to_string().contains("max_"),
+            "{e}"
+        );
+    }
+    let limit = admin
+        .call(
+            Method::POST,
+            "/v1/admin/limits",
+            Some(&json!({"scope": "team", "name": "acme/backend", "window_secs": 3600, "max_requests": 40, "max_tokens": 100000})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(limit["max_requests"], 40);
+    let id = limit["id"].as_i64().unwrap();
+    // 24 leases from two keys, then each asks for more, all at once.
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let client = if i % 2 == 0 {
+            w.alice.clone()
+        } else {
+            w.bob.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let lease = client
+                .call(
+                    Method::POST,
+                    "/v1/leases",
+                    Some(&json!({"session_id": format!("s{i}"), "amount_nanos": 1000})),
+                )
+                .await
+                .unwrap();
+            let lease_id = lease["lease_id"].as_str().unwrap().to_string();
+            let renewed = client
+                .call(
+                    Method::POST,
+                    &format!("/v1/leases/{lease_id}/renew"),
+                    Some(&json!({"rates": true})),
+                )
+                .await
+                .unwrap();
+            let rate = &renewed["rates"][0];
+            (
+                rate["requests"].as_i64().unwrap(),
+                rate["tokens"].as_i64().unwrap(),
+            )
+        }));
+    }
+    let (mut requests, mut tokens) = (0, 0);
+    for t in tasks {
+        let (r, k) = t.await.unwrap();
+        requests += r;
+        tokens += k;
+    }
+    assert!(
+        requests <= 40 && tokens <= 100_000,
+        "{requests} requests, {tokens} tokens"
+    );
+    assert!(
+        requests >= 30,
+        "most of the window was shared out: {requests}"
+    );
+    let budgets = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    assert_eq!(budgets["limits"][0]["granted_requests"], requests);
+    let updated = admin
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/limits/{id}"),
+            Some(&json!({"max_requests": 100})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated["max_requests"], 100);
+    let listed = admin
+        .call(Method::GET, "/v1/admin/limits", None)
+        .await
+        .unwrap();
+    assert_eq!(listed["limits"].as_array().unwrap().len(), 1);
+    admin
+        .call(Method::DELETE, &format!("/v1/admin/limits/{id}"), None)
+        .await
+        .unwrap();
+    let listed = admin
+        .call(Method::GET, "/v1/admin/limits", None)
+        .await
+        .unwrap();
+    assert!(listed["limits"].as_array().unwrap().is_empty());
     srv.stop().await;
 }

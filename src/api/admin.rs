@@ -162,3 +162,28 @@ pub struct PriceView {
     pub price: PriceOverride,
     pub updated_at: String,
 }
+
+/// `POST /v1/admin/limits`: a rate limit on a scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRateLimit {
+    pub scope: Scope,
+    /// Org name, `org/team`, developer email, or key id.
+    pub name: String,
+    /// The window, in seconds (60: per minute).
+    pub window_secs: i64,
+    #[serde(default)]
+    pub max_requests: Option<i64>,
+    #[serde(default)]
+    pub max_tokens: Option<i64>,
+}
+
+/// `PATCH /v1/admin/limits/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitUpdate {
+    #[serde(default)]
+    pub max_requests: Option<i64>,
+    #[serde(default)]
+    pub max_tokens: Option<i64>,
+}

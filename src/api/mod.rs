@@ -55,6 +55,9 @@ pub struct LeaseRequest {
 pub struct RenewRequest {
     #[serde(default)]
     pub amount_nanos: Option<i64>,
+    /// Ask for more of the rate limits (a session that spent its allowance, or in a new window).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rates: bool,
 }
 
 /// `POST /v1/leases/{id}/release`.
@@ -183,10 +186,49 @@ pub struct LeaseGrant {
     /// A budget over this key is strict: reserve each request's upper-bound cost.
     #[serde(default)]
     pub strict: bool,
+    /// This lease's allowances under the rate limits over the key, in their current windows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<RateAllowance>,
+}
+
+/// A rate limit on a key, developer, team or org: requests and/or tokens (input, cache and
+/// output) per window of `window_secs`, aligned to the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitView {
+    pub id: i64,
+    pub scope: Scope,
+    pub name: String,
+    pub window_secs: i64,
+    pub max_requests: Option<i64>,
+    pub max_tokens: Option<i64>,
+    /// Granted to sessions in the current window so far.
+    #[serde(default)]
+    pub granted_requests: i64,
+    #[serde(default)]
+    pub granted_tokens: i64,
+    /// When the current window ends (RFC 3339).
+    pub window_ends_at: String,
+}
+
+/// A lease's share of one rate limit in its current window: what it may send before asking
+/// again (cumulative for the window; `None` where the limit has no such cap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateAllowance {
+    pub limit_id: i64,
+    /// `team acme/backend: 100 requests per 60 s`, for messages.
+    pub name: String,
+    pub window_start_us: i64,
+    pub window_secs: i64,
+    /// Milliseconds from the server's answer to the window's end.
+    pub resets_in_ms: i64,
+    pub requests: Option<i64>,
+    pub tokens: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LeaseState {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<RateAllowance>,
     pub lease_id: String,
     pub session_id: String,
     /// Total granted so far (top-ups included).

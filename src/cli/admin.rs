@@ -13,10 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::admin::{
-    BudgetUpdate, KeyUpdate, KeyView, NewBudget, NewKey, NewOrg, NewTeam, NewUser, OrgUpdate,
-    OrgView, PriceView, TeamUpdate, TeamView, UsdAmount, UserUpdate, UserView,
+    BudgetUpdate, KeyUpdate, KeyView, NewBudget, NewKey, NewOrg, NewRateLimit, NewTeam, NewUser,
+    OrgUpdate, OrgView, PriceView, RateLimitUpdate, TeamUpdate, TeamView, UsdAmount, UserUpdate,
+    UserView,
 };
-use crate::api::{BudgetPeriod, BudgetStatus, Scope};
+use crate::api::{BudgetPeriod, BudgetStatus, RateLimitView, Scope};
 use crate::config::{env_vars, Config, Credentials, ServerLogin};
 use crate::pricing::PriceOverride;
 use crate::server::client::{encode, Client, ClientError};
@@ -58,6 +59,9 @@ enum What {
     /// Budgets on an org, team, developer or key.
     #[command(subcommand)]
     Budget(BudgetCmd),
+    /// Rate limits on an org, team, developer or key: requests and tokens per window.
+    #[command(subcommand)]
+    Limit(LimitCmd),
     /// Model prices for an org (USD per million tokens), for models gw's table lacks or
     /// prices otherwise; the org's sessions charge by them.
     #[command(subcommand)]
@@ -230,6 +234,41 @@ enum BudgetCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum LimitCmd {
+    /// Create a rate limit. Sessions take shares of it with their leases; a request over it
+    /// gets a 429 with retry-after, which agents wait out.
+    Create {
+        /// org | team | developer | key
+        #[arg(long)]
+        scope: String,
+        /// Org name, org/team, developer email, or key id.
+        #[arg(long)]
+        name: String,
+        /// The window in seconds: 60 per minute, 3600 per hour.
+        #[arg(long, default_value_t = 60)]
+        window: i64,
+        /// Most requests per window.
+        #[arg(long)]
+        requests: Option<i64>,
+        /// Most tokens (input, cache and output) per window.
+        #[arg(long)]
+        tokens: Option<i64>,
+    },
+    /// List rate limits with what was granted in their current windows.
+    List,
+    /// Change a rate limit's caps.
+    Update {
+        id: i64,
+        #[arg(long)]
+        requests: Option<i64>,
+        #[arg(long)]
+        tokens: Option<i64>,
+    },
+    /// Delete a rate limit.
+    Delete { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
 enum PriceCmd {
     /// Set (create or replace) an org's price of a model, in USD per million tokens.
     Set {
@@ -378,6 +417,7 @@ enum View {
     Users,
     Keys,
     Budgets,
+    Limits,
     Prices,
 }
 
@@ -637,6 +677,44 @@ async fn dispatch(c: &Client, what: What) -> Result<(Value, View), ClientError> 
             },
             View::Budgets,
         ),
+        What::Limit(cmd) => (
+            match cmd {
+                LimitCmd::Create {
+                    scope,
+                    name,
+                    window,
+                    requests,
+                    tokens,
+                } => {
+                    let body = body(NewRateLimit {
+                        scope: parse_scope(&scope)?,
+                        name,
+                        window_secs: window,
+                        max_requests: requests,
+                        max_tokens: tokens,
+                    });
+                    c.call(M::POST, "/v1/admin/limits", Some(&body)).await?
+                }
+                LimitCmd::List => c.call(M::GET, "/v1/admin/limits", None).await?,
+                LimitCmd::Update {
+                    id,
+                    requests,
+                    tokens,
+                } => {
+                    let body = body(RateLimitUpdate {
+                        max_requests: requests,
+                        max_tokens: tokens,
+                    });
+                    c.call(M::PATCH, &format!("/v1/admin/limits/{id}"), Some(&body))
+                        .await?
+                }
+                LimitCmd::Delete { id } => {
+                    c.call(M::DELETE, &format!("/v1/admin/limits/{id}"), None)
+                        .await?
+                }
+            },
+            View::Limits,
+        ),
         What::Price(cmd) => (
             match cmd {
                 PriceCmd::Set { model, org, price } => {
@@ -800,6 +878,37 @@ fn render(value: &Value, view: View) -> Result<String, String> {
                         usd(b.reserved_nanos as f64 / 1e9),
                         usd(b.remaining_usd),
                         cell(&b.resets_at),
+                    ]
+                })
+                .collect(),
+        ),
+        View::Limits => (
+            &[
+                "id",
+                "scope",
+                "name",
+                "window",
+                "requests",
+                "tokens",
+                "granted this window",
+                "window ends",
+            ],
+            items::<RateLimitView>(value, "limits")?
+                .into_iter()
+                .map(|l| {
+                    let cap = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+                    vec![
+                        l.id.to_string(),
+                        l.scope.as_str().into(),
+                        l.name,
+                        format!("{} s", l.window_secs),
+                        cap(l.max_requests),
+                        cap(l.max_tokens),
+                        format!(
+                            "{} requests, {} tokens",
+                            l.granted_requests, l.granted_tokens
+                        ),
+                        l.window_ends_at,
                     ]
                 })
                 .collect(),

@@ -235,16 +235,23 @@ pub fn budget(config: Config, args: BudgetArgs) -> anyhow::Result<ExitCode> {
         return local_budget(&config, args);
     };
     let client = ServerClient::new(&login)?;
-    let budgets = runtime()?.block_on(client.budgets())?;
+    let (budgets, limits) = runtime()?.block_on(client.budgets_and_limits())?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        let value = serde_json::json!({"server": login.url, "budgets": budgets});
+        let value = serde_json::json!({"server": login.url, "budgets": budgets, "limits": limits});
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
-    } else if budgets.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let style = Style::detect();
+    if budgets.is_empty() {
         writeln!(out, "No budgets apply to this key.")?;
     } else {
         let lines: Vec<BudgetLine> = budgets.iter().map(BudgetLine::from).collect();
-        write!(out, "{}", budget_table(&lines, Style::detect()))?;
+        write!(out, "{}", budget_table(&lines, style))?;
+    }
+    if !limits.is_empty() {
+        writeln!(out)?;
+        write!(out, "{}", limit_table(&limits, style))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -398,6 +405,39 @@ pub fn budget_table(budgets: &[BudgetLine], style: Style) -> String {
             },
             bar,
             Cell::new(&b.resets),
+        ]);
+    }
+    style.render(&table)
+}
+
+/// The rate limits over the key: caps per window and what sessions took of them so far.
+pub fn limit_table(limits: &[crate::api::RateLimitView], style: Style) -> String {
+    let mut table = style.table(
+        &[
+            "Scope",
+            "Name",
+            "Window",
+            "Requests",
+            "Tokens",
+            "Granted",
+            "Window ends",
+        ],
+        3,
+    );
+    let cap = |n: Option<i64>| n.map_or("-".to_string(), |n| crate::report::thousands(n));
+    for l in limits {
+        table.add_row(vec![
+            Cell::new(l.scope.as_str()),
+            Cell::new(&l.name),
+            Cell::new(format!("{} s", l.window_secs)),
+            Cell::new(cap(l.max_requests)),
+            Cell::new(cap(l.max_tokens)),
+            Cell::new(format!(
+                "{} req, {} tok",
+                crate::report::thousands(l.granted_requests),
+                crate::report::thousands(l.granted_tokens)
+            )),
+            Cell::new(&l.window_ends_at),
         ]);
     }
     style.render(&table)

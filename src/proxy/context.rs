@@ -302,7 +302,7 @@ impl RequestContext {
                 // Fail closed: it is taken to have spent what the session had left.
                 ticket.settle_all_available();
             } else {
-                ticket.settle(cost_nanos.unwrap_or(0));
+                ticket.settle_usage(cost_nanos.unwrap_or(0), usage.total());
             }
         }
         let incomplete = cut || (metered && success && !extracted.complete);

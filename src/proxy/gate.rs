@@ -105,6 +105,34 @@ pub trait LeaseSource: Send + Sync {
     /// Tops the gate up (through [`BudgetGate::set_granted`]) by at least `need` nano-dollars
     /// where it can, or says why it cannot.
     fn refill(&self, need: i64) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>>;
+
+    /// Asks for more of the rate limits (through [`BudgetGate::set_rates`]): the session spent
+    /// its share, or a window turned. Sources without rate limits have nothing to ask.
+    fn rate_refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A session's share of one rate limit in its current window.
+#[derive(Debug, Clone)]
+struct LocalRate {
+    limit_id: i64,
+    name: String,
+    window_start_us: i64,
+    window_end: std::time::Instant,
+    requests: Option<i64>,
+    tokens: Option<i64>,
+    used_requests: i64,
+    used_tokens: i64,
+}
+
+impl LocalRate {
+    /// Spent, or its window is over: the session must ask again before sending.
+    fn blocked(&self, now: std::time::Instant) -> bool {
+        now >= self.window_end
+            || self.requests.is_some_and(|n| self.used_requests >= n)
+            || self.tokens.is_some_and(|n| self.used_tokens >= n)
+    }
 }
 
 /// A request's upper-bound cost, for a strict gate, and how it was reckoned (for a refusal).
@@ -170,6 +198,7 @@ pub struct BudgetGate {
     low: Notify,
     low_water: Mutex<i64>,
     strict: std::sync::atomic::AtomicBool,
+    rates: Mutex<Vec<LocalRate>>,
 }
 
 impl BudgetGate {
@@ -183,7 +212,81 @@ impl BudgetGate {
             low: Notify::new(),
             low_water: Mutex::new(0),
             strict: Default::default(),
+            rates: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Sets the session's shares of its rate limits (what the server granted its lease in each
+    /// limit's current window); what it used in the same window is kept.
+    pub fn set_rates(&self, allowances: &[crate::api::RateAllowance]) {
+        let now = std::time::Instant::now();
+        let mut rates = self.rates.lock().unwrap();
+        let next = allowances
+            .iter()
+            .map(|a| {
+                let used = rates
+                    .iter()
+                    .find(|r| r.limit_id == a.limit_id && r.window_start_us == a.window_start_us)
+                    .map_or((0, 0), |r| (r.used_requests, r.used_tokens));
+                LocalRate {
+                    limit_id: a.limit_id,
+                    name: a.name.clone(),
+                    window_start_us: a.window_start_us,
+                    window_end: now
+                        + std::time::Duration::from_millis(a.resets_in_ms.max(0) as u64),
+                    requests: a.requests,
+                    tokens: a.tokens,
+                    used_requests: used.0,
+                    used_tokens: used.1,
+                }
+            })
+            .collect();
+        *rates = next;
+    }
+
+    /// Counts a request against every rate limit, unless one is spent (or its window over).
+    fn take_request(&self) -> bool {
+        let now = std::time::Instant::now();
+        let mut rates = self.rates.lock().unwrap();
+        if rates.iter().any(|r| r.blocked(now)) {
+            return false;
+        }
+        for r in rates.iter_mut() {
+            r.used_requests += 1;
+        }
+        true
+    }
+
+    fn give_back_request(&self) {
+        for r in self.rates.lock().unwrap().iter_mut() {
+            r.used_requests -= 1;
+        }
+    }
+
+    /// A 429 for the first spent limit: its name and the seconds until its window ends.
+    fn rate_refusal(&self) -> Refusal {
+        let now = std::time::Instant::now();
+        let rates = self.rates.lock().unwrap();
+        let spent = rates.iter().find(|r| r.blocked(now));
+        let (name, wait) = spent.map_or(("a rate limit".to_string(), 1), |r| {
+            let wait = r.window_end.saturating_duration_since(now);
+            (
+                r.name.clone(),
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            )
+        });
+        Refusal {
+            retry_after: Some(wait.max(1)),
+            ..Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "rate limit",
+                format!(
+                    "gw: the rate limit {name} is reached; retry in {} s",
+                    wait.max(1)
+                ),
+            )
+        }
     }
 
     /// A strict budget is over the session (see the module doc).
@@ -275,6 +378,26 @@ impl BudgetGate {
         if let Some(refusal) = self.model_refusal(model) {
             return Err(refusal);
         }
+        if !self.take_request() {
+            let _one_at_a_time = self.refilling.lock().await;
+            if !self.take_request() {
+                if let Some(source) = self.source.get() {
+                    source.rate_refill().await?;
+                }
+                if !self.take_request() {
+                    return Err(self.rate_refusal());
+                }
+            }
+        }
+        let admitted = self.admit_budget(bound).await;
+        if admitted.is_err() {
+            self.give_back_request();
+        }
+        admitted
+    }
+
+    /// The budget half of [`BudgetGate::admit`].
+    async fn admit_budget(self: &Arc<Self>, bound: Option<&Bound>) -> Result<Ticket, Refusal> {
         let strict = self.is_strict();
         let need = match (strict, bound) {
             (false, _) => self.floor,
@@ -367,6 +490,15 @@ impl Ticket {
     pub fn settle(mut self, cost_nanos: i64) {
         self.settled = true;
         self.gate.settle(self.reserved, cost_nanos);
+    }
+
+    /// Settles with the cost and counts the tokens against the rate limits.
+    pub fn settle_usage(self, cost_nanos: i64, tokens: u64) {
+        let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+        for r in self.gate.rates.lock().unwrap().iter_mut() {
+            r.used_tokens = r.used_tokens.saturating_add(tokens);
+        }
+        self.settle(cost_nanos);
     }
 
     /// Settles a request whose cost gw could not read at everything the gate still had
@@ -609,5 +741,65 @@ mod strict_tests {
             refused.message
         );
         assert_eq!(*grants.1.lock().unwrap(), vec![45, 70]);
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+    use crate::api::RateAllowance;
+
+    fn allowance(requests: Option<i64>, tokens: Option<i64>, resets_in_ms: i64) -> RateAllowance {
+        RateAllowance {
+            limit_id: 1,
+            name: "team acme/backend: 2 requests per 60 s".into(),
+            window_start_us: 0,
+            window_secs: 60,
+            resets_in_ms,
+            requests,
+            tokens,
+        }
+    }
+
+    /// A session spends its share of a rate limit locally: past it (or past its window) it asks
+    /// its source once, and without more it answers 429 with the seconds to the window's end.
+    #[tokio::test]
+    async fn a_spent_rate_share_is_a_429_until_the_window_turns() {
+        let gate = BudgetGate::new(None, 0);
+        gate.set_granted(i64::MAX / 2);
+        gate.set_rates(&[allowance(Some(2), None, 30_000)]);
+        let a = gate.admit(Some("m"), None).await.unwrap();
+        let b = gate.admit(Some("m"), None).await.unwrap();
+        let refused = gate.admit(Some("m"), None).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.kind, "rate_limit_error");
+        let wait = refused.retry_after.unwrap();
+        assert!((29..=30).contains(&wait), "{wait}");
+        assert!(
+            refused.message.contains("acme/backend"),
+            "{}",
+            refused.message
+        );
+        // A request the budget refuses gives its count back.
+        drop((a, b));
+        // More granted in the same window: the used count is kept.
+        gate.set_rates(&[allowance(Some(3), None, 30_000)]);
+        assert!(gate.admit(Some("m"), None).await.is_ok());
+        assert!(gate.admit(Some("m"), None).await.is_err());
+        // Tokens: counted when a request settles.
+        gate.set_rates(&[allowance(None, Some(1_000), 30_000)]);
+        let t = gate.admit(Some("m"), None).await.unwrap();
+        t.settle_usage(0, 1_500);
+        let refused = gate.admit(Some("m"), None).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        // A window that is over must be asked again.
+        gate.set_rates(&[RateAllowance {
+            window_start_us: 60_000_000,
+            ..allowance(Some(5), None, 0)
+        }]);
+        assert_eq!(
+            gate.admit(Some("m"), None).await.unwrap_err().status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 }

@@ -16,4 +16,4 @@ pub use seed::{SeedPlan, Seeder};
 pub use session::SessionDetail;
 pub use sessions::SessionList;
 pub use spend::{LedgerState, SpendReport, SpendRequest, SpendRow};
-pub use style::{usd, usd_fine, usd_readable, Style};
+pub use style::{thousands, usd, usd_fine, usd_readable, Style};

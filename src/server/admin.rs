@@ -11,9 +11,10 @@ use super::money;
 use super::ops::{now_us, BudgetStatus, Scope};
 use super::secret;
 pub use crate::api::admin::{
-    BudgetUpdate, KeyUpdate, KeyView, NewBudget, NewKey, NewOrg, NewTeam, NewUser, OrgUpdate,
-    OrgView, PriceView, TeamUpdate, TeamView, UserUpdate, UserView,
+    BudgetUpdate, KeyUpdate, KeyView, NewBudget, NewKey, NewOrg, NewRateLimit, NewTeam, NewUser,
+    OrgUpdate, OrgView, PriceView, RateLimitUpdate, TeamUpdate, TeamView, UserUpdate, UserView,
 };
+use crate::api::RateLimitView;
 use crate::pricing::{PriceOverride, PricingError};
 
 fn valid_name(kind: &str, name: &str) -> Result<(), ApiError> {
@@ -756,6 +757,128 @@ pub async fn delete_budget(store: &dyn Store, id: i64) -> Result<BudgetStatus, A
         .await?;
     tx.commit().await?;
     Ok(status)
+}
+
+// ---- rate limits
+
+/// The longest window a rate limit may have: a day.
+const MAX_WINDOW_SECS: i64 = 86_400;
+
+fn check_caps(requests: Option<i64>, tokens: Option<i64>) -> Result<(), ApiError> {
+    for (what, cap) in [("max_requests", requests), ("max_tokens", tokens)] {
+        if cap.is_some_and(|n| n < 1 || n > 1_000_000_000_000) {
+            return Err(ApiError::BadRequest(format!(
+                "{what} must be from 1 to 10^12"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn limit_view_by_id(tx: &mut dyn Tx, id: i64) -> Result<RateLimitView, ApiError> {
+    let (scope, scope_id) = super::ops::limit_scope(tx, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no rate limit {id}")))?;
+    let (name, _) = scope_name(tx, scope, scope_id).await?;
+    super::ops::limit_view(tx, id, name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no rate limit {id}")))
+}
+
+pub async fn create_limit(store: &dyn Store, new: NewRateLimit) -> Result<RateLimitView, ApiError> {
+    if !(1..=MAX_WINDOW_SECS).contains(&new.window_secs) {
+        return Err(ApiError::BadRequest(format!(
+            "window_secs must be from 1 to {MAX_WINDOW_SECS} (60: per minute, 3600: per hour)"
+        )));
+    }
+    if new.max_requests.is_none() && new.max_tokens.is_none() {
+        return Err(ApiError::BadRequest(
+            "a rate limit needs max_requests, max_tokens or both".into(),
+        ));
+    }
+    check_caps(new.max_requests, new.max_tokens)?;
+    let mut tx = store.begin(true).await?;
+    let (scope_id, _) = resolve_scope(&mut *tx, new.scope, &new.name).await?;
+    let row = tx
+        .query(
+            "INSERT INTO rate_limits (scope_kind, scope_id, window_secs, max_requests, max_tokens, created_at_us)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                new.scope.as_str().into(),
+                scope_id.into(),
+                new.window_secs.into(),
+                new.max_requests.into(),
+                new.max_tokens.into(),
+                now_us().into(),
+            ],
+        )
+        .await
+        .map_err(|e| {
+            conflict_or(
+                e,
+                format!(
+                    "a rate limit per {} s on {} `{}` (update it with `gw admin limit update`)",
+                    new.window_secs,
+                    new.scope.as_str(),
+                    new.name
+                ),
+            )
+        })?;
+    let id = row.first().map_or(Ok(0), |r| r.int(0))?;
+    let view = limit_view_by_id(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn list_limits(store: &dyn Store) -> Result<Vec<RateLimitView>, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let ids: Vec<i64> = tx
+        .query("SELECT id FROM rate_limits ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(limit_view_by_id(&mut *tx, id).await?);
+    }
+    Ok(out)
+}
+
+pub async fn update_limit(
+    store: &dyn Store,
+    id: i64,
+    update: RateLimitUpdate,
+) -> Result<RateLimitView, ApiError> {
+    check_caps(update.max_requests, update.max_tokens)?;
+    let mut tx = store.begin(true).await?;
+    limit_view_by_id(&mut *tx, id).await?;
+    for (column, cap) in [
+        ("max_requests", update.max_requests),
+        ("max_tokens", update.max_tokens),
+    ] {
+        if let Some(cap) = cap {
+            tx.execute(
+                &format!("UPDATE rate_limits SET {column} = $1 WHERE id = $2"),
+                &[cap.into(), id.into()],
+            )
+            .await?;
+        }
+    }
+    let view = limit_view_by_id(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete_limit(store: &dyn Store, id: i64) -> Result<RateLimitView, ApiError> {
+    let mut tx = store.begin(true).await?;
+    let view = limit_view_by_id(&mut *tx, id).await?;
+    tx.execute("DELETE FROM rate_grants WHERE limit_id = $1", &[id.into()])
+        .await?;
+    tx.execute("DELETE FROM rate_limits WHERE id = $1", &[id.into()])
+        .await?;
+    tx.commit().await?;
+    Ok(view)
 }
 
 // ---- prices

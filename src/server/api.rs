@@ -30,6 +30,7 @@
 //! | `GET/POST /v1/admin/users` (`?org=`), `PATCH /v1/admin/users/{email}`, `POST /v1/admin/users/{email}/revoke` | admin | `{email, org, team?, name?}` / `{name?, team?}` → `{email, name, org, team, active, created_at}`; list `{"users": [...]}`; revoke also revokes the user's keys |
 //! | `GET/POST /v1/admin/keys` (`?developer=&org=`), `PATCH /v1/admin/keys/{key_id}`, `POST /v1/admin/keys/{key_id}/revoke` | admin | `{developer, team?, name?, expires_at?, models?}` / `{name?, expires_at?, models?}` → `{key_id, name, developer, org, team, active, expires_at, models, created_at, key}` (`key` only on create); list `{"keys": [...]}` |
 //! | `GET/POST /v1/admin/budgets` (`?scope=&name=`), `PATCH/DELETE /v1/admin/budgets/{id}` | admin | `{scope, name, limit_usd, period, soft_threshold?}` / `{limit_usd?, soft_threshold?}` → budget status; list `{"budgets": [...]}` |
+//! | `GET/POST /v1/admin/limits`, `PATCH/DELETE /v1/admin/limits/{id}` | admin | `{scope, name, window_secs, max_requests?, max_tokens?}` / `{max_requests?, max_tokens?}` → rate limit (with what was granted in its current window); list `{"limits": [...]}` |
 //! | `GET /v1/admin/prices` (`?org=`), `PUT/DELETE /v1/admin/prices/{org}/{model}` | admin | a price → `{org, model, price, updated_at}`; list `{"prices": [...]}`; delete answers the price it deleted |
 //!
 //! A price is USD per million tokens, as `[prices."model"]` in gw's config (`PriceOverride`):
@@ -112,6 +113,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/admin/budgets/{id}",
             patch(update_budget).delete(delete_budget),
+        )
+        .route("/v1/admin/limits", get(list_limits).post(create_limit))
+        .route(
+            "/v1/admin/limits/{id}",
+            patch(update_limit).delete(delete_limit),
         )
         .route("/v1/admin/prices", get(list_prices))
         .route(
@@ -288,7 +294,8 @@ async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 async fn budgets(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let k = key(&state, &headers).await?;
     let budgets = ops::budgets_for_key(state.store.as_ref(), &k).await?;
-    Ok(Json(json!({ "budgets": budgets })).into_response())
+    let limits = ops::limits_for_key(state.store.as_ref(), &k).await?;
+    Ok(Json(json!({ "budgets": budgets, "limits": limits })).into_response())
 }
 
 fn check_amount(field: &str, v: i64, allow_zero: bool) -> Result<i64, ApiError> {
@@ -347,8 +354,15 @@ async fn renew_lease(
 ) -> Result<Response, ApiError> {
     let k = key(&state, &headers).await?;
     let top_up = check_amount("amount_nanos", req.amount_nanos.unwrap_or(0), true)?;
-    let lease =
-        ops::renew_lease(state.store.as_ref(), &k, &id, top_up, state.lease_ttl_secs).await?;
+    let lease = ops::renew_lease(
+        state.store.as_ref(),
+        &k,
+        &id,
+        top_up,
+        req.rates,
+        state.lease_ttl_secs,
+    )
+    .await?;
     Metrics::add(&state.metrics.lease_granted_nanos, lease.added_nanos as u64);
     Ok(Json(lease).into_response())
 }
@@ -667,6 +681,48 @@ async fn delete_budget(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(admin::delete_budget(s.store.as_ref(), budget_id(&id)?).await?).into_response())
+}
+
+async fn create_limit(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(l): ApiJson<admin::NewRateLimit>,
+) -> Result<Response, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_limit(s.store.as_ref(), l).await?),
+    )
+        .into_response())
+}
+
+async fn list_limits(State(s): State<AppState>, _: Admin) -> Result<Response, ApiError> {
+    let limits = admin::list_limits(s.store.as_ref()).await?;
+    Ok(Json(json!({ "limits": limits })).into_response())
+}
+
+fn limit_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "invalid rate limit id `{id}`: a number, as `gw admin limit list` shows"
+        ))
+    })
+}
+
+async fn update_limit(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    ApiJson(l): ApiJson<admin::RateLimitUpdate>,
+) -> Result<Response, ApiError> {
+    Ok(Json(admin::update_limit(s.store.as_ref(), limit_id(&id)?, l).await?).into_response())
+}
+
+async fn delete_limit(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(admin::delete_limit(s.store.as_ref(), limit_id(&id)?).await?).into_response())
 }
 
 async fn list_prices(

@@ -177,6 +177,27 @@ pub const MIGRATIONS: &[&str] = &[
     // 5: strict budgets: a session under one reserves each request's upper-bound cost before
     // forwarding it, so the budget's spend never passes its limit.
     "ALTER TABLE budgets ADD COLUMN strict BIGINT NOT NULL DEFAULT 0;",
+    // 6: rate limits: requests and/or tokens per window (seconds, aligned to the epoch) on a
+    // scope, and what each lease was granted of them in each window (the sum never passes the
+    // limit; sessions spend their grants locally).
+    "CREATE TABLE rate_limits (
+        id {pk},
+        scope_kind TEXT NOT NULL,
+        scope_id BIGINT NOT NULL,
+        window_secs BIGINT NOT NULL,
+        max_requests BIGINT,
+        max_tokens BIGINT,
+        created_at_us BIGINT NOT NULL,
+        UNIQUE (scope_kind, scope_id, window_secs)
+    );
+    CREATE TABLE rate_grants (
+        limit_id BIGINT NOT NULL,
+        window_start_us BIGINT NOT NULL,
+        lease_id TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        tokens BIGINT NOT NULL,
+        PRIMARY KEY (limit_id, window_start_us, lease_id)
+    );",
 ];
 
 /// The migrations in SQLite's dialect.

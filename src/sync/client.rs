@@ -63,10 +63,21 @@ impl ServerClient {
     }
 
     pub async fn budgets(&self) -> Result<Vec<BudgetStatus>, SyncError> {
+        Ok(self.budgets_and_limits().await?.0)
+    }
+
+    /// The budgets and rate limits over the key (a server without rate limits has none).
+    pub async fn budgets_and_limits(
+        &self,
+    ) -> Result<(Vec<BudgetStatus>, Vec<crate::api::RateLimitView>), SyncError> {
         let value = self
             .call(Method::GET, "/v1/budgets", None, CALL_TIMEOUT)
             .await?;
-        parse(value["budgets"].clone())
+        let limits = match value.get("limits") {
+            Some(limits) => parse(limits.clone())?,
+            None => Vec::new(),
+        };
+        Ok((parse(value["budgets"].clone())?, limits))
     }
 
     pub async fn create_lease(
@@ -85,10 +96,16 @@ impl ServerClient {
     }
 
     /// Extends the lease (a heartbeat) and adds `top_up` to it.
-    pub async fn renew_lease(&self, lease_id: &str, top_up: i64) -> Result<LeaseState, SyncError> {
+    pub async fn renew_lease(
+        &self,
+        lease_id: &str,
+        top_up: i64,
+        rates: bool,
+    ) -> Result<LeaseState, SyncError> {
         let path = format!("/v1/leases/{}/renew", encode(lease_id));
         let body = to_value(RenewRequest {
             amount_nanos: Some(top_up),
+            rates,
         });
         parse(
             self.call(Method::POST, &path, Some(body), CALL_TIMEOUT)

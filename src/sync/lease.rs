@@ -166,8 +166,9 @@ impl LeaseManager {
     /// gate should answer with; the offline policy is applied here.
     async fn top_up(&self, inner: &mut Inner, amount: i64) -> Result<(), Refusal> {
         let result = match &inner.lease {
-            Some(l) => match self.client.renew_lease(&l.id, amount).await {
+            Some(l) => match self.client.renew_lease(&l.id, amount, false).await {
                 Ok(state) => {
+                    self.gate.set_rates(&state.rates);
                     let l = inner.lease.as_mut().expect("matched above");
                     l.granted = state.granted_nanos;
                     l.consumed = state.consumed_nanos;
@@ -235,6 +236,7 @@ impl LeaseManager {
     ) -> Result<(i64, Option<BudgetStatus>), SyncError> {
         let grant = self.client.create_lease(&self.session_id, amount).await?;
         self.gate.set_strict(grant.strict);
+        self.gate.set_rates(&grant.rates);
         let f = self.gate.figures();
         inner.base = f.charged;
         let ttl = Duration::from_secs(grant.ttl_secs.max(1) as u64);
@@ -396,7 +398,39 @@ fn first_lease(settings: &TeamSettings) -> i64 {
         .min(settings.lease_nanos.max(1))
 }
 
+impl LeaseManager {
+    /// Asks the server for more of the rate limits (a new lease takes its shares as it is
+    /// made). A server that cannot be asked leaves the shares as they are: the gate answers 429.
+    async fn ask_rates(&self) -> Result<(), Refusal> {
+        let mut inner = self.inner.lock().await;
+        let Some(lease) = &inner.lease else {
+            let ask = self.next_ask(&inner);
+            return self.top_up(&mut inner, ask).await;
+        };
+        match self.client.renew_lease(&lease.id, 0, true).await {
+            Ok(state) => {
+                self.gate.set_rates(&state.rates);
+                self.back_online(&mut inner);
+                Ok(())
+            }
+            Err(SyncError::LeaseGone(_)) => {
+                self.drop_lease(&mut inner);
+                let ask = self.next_ask(&inner);
+                self.top_up(&mut inner, ask).await
+            }
+            Err(e) => {
+                tracing::info!("cannot ask for more of the rate limits: {e}");
+                Ok(())
+            }
+        }
+    }
+}
+
 impl LeaseSource for LeaseManager {
+    fn rate_refill(&self) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
+        Box::pin(self.ask_rates())
+    }
+
     fn refill(&self, need: i64) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
         Box::pin(async move {
             let mut inner = self.inner.lock().await;

@@ -41,8 +41,10 @@ pub async fn create_lease(
         ],
     )
     .await?;
+    let rates = super::rates::lease_rates(&mut *tx, ctx, &lease_id, now, true).await?;
     tx.commit().await?;
     Ok(LeaseGrant {
+        rates,
         lease_id,
         session_id: session_id.to_string(),
         granted_nanos: granted,
@@ -93,6 +95,7 @@ pub async fn renew_lease(
     ctx: &KeyCtx,
     lease_id: &str,
     top_up: i64,
+    rates: bool,
     ttl_secs: i64,
 ) -> Result<LeaseState, ApiError> {
     let now = now_us();
@@ -123,8 +126,10 @@ pub async fn renew_lease(
     );
     tx.execute(&sql, &[added.into(), expires.into(), lease.id.into()])
         .await?;
+    let rates = super::rates::lease_rates(&mut *tx, ctx, lease_id, now, rates).await?;
     tx.commit().await?;
     Ok(LeaseState {
+        rates,
         lease_id: lease_id.to_string(),
         session_id: lease.session_id,
         granted_nanos: lease.granted.saturating_add(added),

@@ -23,7 +23,8 @@ use super::error::ApiError;
 use super::money::{self, BudgetPeriod};
 use super::secret;
 pub use crate::api::{
-    BudgetStatus, IngestResult, LeaseGrant, LeaseState, RefusedRow, Released, Scope, UsageRow,
+    BudgetStatus, IngestResult, LeaseGrant, LeaseState, RateAllowance, RateLimitView, RefusedRow,
+    Released, Scope, UsageRow,
 };
 use crate::limits::MAX_BATCH_COST_NANOS;
 
@@ -89,9 +90,12 @@ mod auth;
 mod budgets;
 mod ingest;
 mod leases;
+mod rates;
 
 pub use auth::{authenticate, set_admin_token};
 pub use budgets::budgets_for_key;
 pub(in crate::server) use budgets::{budget_def, status_of, BUDGET_COLUMNS};
 pub use ingest::{check_batch, ingest};
 pub use leases::{create_lease, release_lease, renew_lease};
+pub use rates::limits_for_key;
+pub(in crate::server) use rates::{limit_scope, limit_view};
