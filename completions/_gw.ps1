@@ -158,6 +158,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('limit', 'limit', [CompletionResultType]::ParameterValue, 'Rate limits on an org, team, developer or key: requests and tokens per window')
             [CompletionResult]::new('price', 'price', [CompletionResultType]::ParameterValue, 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -609,6 +610,96 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;admin;budget;help;help' {
             break
         }
+        'gw;admin;limit' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
+            [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List rate limits with what was granted in their current windows')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a rate limit''s caps')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a rate limit')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;limit;create' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'org | team | developer | key')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Org name, org/team, developer email, or key id')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'The window in seconds: 60 per minute, 3600 per hour')
+            [CompletionResult]::new('--requests', '--requests', [CompletionResultType]::ParameterName, 'Most requests per window')
+            [CompletionResult]::new('--tokens', '--tokens', [CompletionResultType]::ParameterName, 'Most tokens (input, cache and output) per window')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
+            [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;limit;list' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
+            [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;limit;update' {
+            [CompletionResult]::new('--requests', '--requests', [CompletionResultType]::ParameterName, 'requests')
+            [CompletionResult]::new('--tokens', '--tokens', [CompletionResultType]::ParameterName, 'tokens')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
+            [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;limit;delete' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
+            [CompletionResult]::new('--fingerprint', '--fingerprint', [CompletionResultType]::ParameterName, 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the server''s JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;admin;limit;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List rate limits with what was granted in their current windows')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a rate limit''s caps')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a rate limit')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gw;admin;limit;help;create' {
+            break
+        }
+        'gw;admin;limit;help;list' {
+            break
+        }
+        'gw;admin;limit;help;update' {
+            break
+        }
+        'gw;admin;limit;help;delete' {
+            break
+        }
+        'gw;admin;limit;help;help' {
+            break
+        }
         'gw;admin;price' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The gw server''s URL')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server')
@@ -697,6 +788,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('limit', 'limit', [CompletionResultType]::ParameterValue, 'Rate limits on an org, team, developer or key: requests and tokens per window')
             [CompletionResult]::new('price', 'price', [CompletionResultType]::ParameterValue, 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -794,6 +886,25 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;admin;help;budget;revoke' {
+            break
+        }
+        'gw;admin;help;limit' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List rate limits with what was granted in their current windows')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a rate limit''s caps')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a rate limit')
+            break
+        }
+        'gw;admin;help;limit;create' {
+            break
+        }
+        'gw;admin;help;limit;list' {
+            break
+        }
+        'gw;admin;help;limit;update' {
+            break
+        }
+        'gw;admin;help;limit;delete' {
             break
         }
         'gw;admin;help;price' {
@@ -953,6 +1064,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Developers')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Virtual keys')
             [CompletionResult]::new('budget', 'budget', [CompletionResultType]::ParameterValue, 'Budgets on an org, team, developer or key')
+            [CompletionResult]::new('limit', 'limit', [CompletionResultType]::ParameterValue, 'Rate limits on an org, team, developer or key: requests and tokens per window')
             [CompletionResult]::new('price', 'price', [CompletionResultType]::ParameterValue, 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them')
             break
         }
@@ -1049,6 +1161,25 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;help;admin;budget;revoke' {
+            break
+        }
+        'gw;help;admin;limit' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List rate limits with what was granted in their current windows')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a rate limit''s caps')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a rate limit')
+            break
+        }
+        'gw;help;admin;limit;create' {
+            break
+        }
+        'gw;help;admin;limit;list' {
+            break
+        }
+        'gw;help;admin;limit;update' {
+            break
+        }
+        'gw;help;admin;limit;delete' {
             break
         }
         'gw;help;admin;price' {

@@ -70,6 +70,9 @@ _gw() {
             gw__subcmd__admin,key)
                 cmd="gw__subcmd__admin__subcmd__key"
                 ;;
+            gw__subcmd__admin,limit)
+                cmd="gw__subcmd__admin__subcmd__limit"
+                ;;
             gw__subcmd__admin,org)
                 cmd="gw__subcmd__admin__subcmd__org"
                 ;;
@@ -121,6 +124,9 @@ _gw() {
             gw__subcmd__admin__subcmd__help,key)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__key"
                 ;;
+            gw__subcmd__admin__subcmd__help,limit)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__limit"
+                ;;
             gw__subcmd__admin__subcmd__help,org)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__org"
                 ;;
@@ -156,6 +162,18 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__help__subcmd__key,update)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__limit,create)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__limit,delete)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__delete"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__limit,list)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__help__subcmd__limit,update)
+                cmd="gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__update"
                 ;;
             gw__subcmd__admin__subcmd__help__subcmd__org,create)
                 cmd="gw__subcmd__admin__subcmd__help__subcmd__org__subcmd__create"
@@ -231,6 +249,36 @@ _gw() {
                 ;;
             gw__subcmd__admin__subcmd__key__subcmd__help,update)
                 cmd="gw__subcmd__admin__subcmd__key__subcmd__help__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__limit,create)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__limit,delete)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__delete"
+                ;;
+            gw__subcmd__admin__subcmd__limit,help)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__limit,list)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__limit,update)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__update"
+                ;;
+            gw__subcmd__admin__subcmd__limit__subcmd__help,create)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__create"
+                ;;
+            gw__subcmd__admin__subcmd__limit__subcmd__help,delete)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__delete"
+                ;;
+            gw__subcmd__admin__subcmd__limit__subcmd__help,help)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__help"
+                ;;
+            gw__subcmd__admin__subcmd__limit__subcmd__help,list)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__list"
+                ;;
+            gw__subcmd__admin__subcmd__limit__subcmd__help,update)
+                cmd="gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__update"
                 ;;
             gw__subcmd__admin__subcmd__org,create)
                 cmd="gw__subcmd__admin__subcmd__org__subcmd__create"
@@ -415,6 +463,9 @@ _gw() {
             gw__subcmd__help__subcmd__admin,key)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__key"
                 ;;
+            gw__subcmd__help__subcmd__admin,limit)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__limit"
+                ;;
             gw__subcmd__help__subcmd__admin,org)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__org"
                 ;;
@@ -450,6 +501,18 @@ _gw() {
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__key,update)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__update"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__limit,create)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__create"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__limit,delete)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__delete"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__limit,list)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__list"
+                ;;
+            gw__subcmd__help__subcmd__admin__subcmd__limit,update)
+                cmd="gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__update"
                 ;;
             gw__subcmd__help__subcmd__admin__subcmd__org,create)
                 cmd="gw__subcmd__help__subcmd__admin__subcmd__org__subcmd__create"
@@ -538,7 +601,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin)
-            opts="-h -V --server --ca-cert --fingerprint --json --help --version org team user key budget price help"
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version org team user key budget limit price help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,7 +881,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help)
-            opts="org team user key budget price help"
+            opts="org team user key budget limit price help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -972,6 +1035,76 @@ _gw() {
             return 0
             ;;
         gw__subcmd__admin__subcmd__help__subcmd__key__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__limit)
+            opts="create list update delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__help__subcmd__limit__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1483,6 +1616,248 @@ _gw() {
                     return 0
                     ;;
                 --models)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit)
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version create list update delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__create)
+            opts="-h -V --scope --name --window --requests --tokens --server --ca-cert --fingerprint --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tokens)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__delete)
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__help)
+            opts="create list update delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__list)
+            opts="-h -V --server --ca-cert --fingerprint --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__admin__subcmd__limit__subcmd__update)
+            opts="-h -V --requests --tokens --server --ca-cert --fingerprint --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tokens)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2608,7 +2983,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin)
-            opts="org team user key budget price"
+            opts="org team user key budget limit price"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2748,6 +3123,76 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help__subcmd__admin__subcmd__key__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__limit)
+            opts="create list update delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__help__subcmd__admin__subcmd__limit__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

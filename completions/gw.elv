@@ -144,6 +144,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand user 'Developers'
             cand key 'Virtual keys'
             cand budget 'Budgets on an org, team, developer or key'
+            cand limit 'Rate limits on an org, team, developer or key: requests and tokens per window'
             cand price 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -539,6 +540,85 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;admin;budget;help;help'= {
         }
+        &'gw;admin;limit'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out'
+            cand list 'List rate limits with what was granted in their current windows'
+            cand update 'Change a rate limit''s caps'
+            cand delete 'Delete a rate limit'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;limit;create'= {
+            cand --scope 'org | team | developer | key'
+            cand --name 'Org name, org/team, developer email, or key id'
+            cand --window 'The window in seconds: 60 per minute, 3600 per hour'
+            cand --requests 'Most requests per window'
+            cand --tokens 'Most tokens (input, cache and output) per window'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;limit;list'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;limit;update'= {
+            cand --requests 'requests'
+            cand --tokens 'tokens'
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;limit;delete'= {
+            cand --server 'The gw server''s URL'
+            cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
+            cand --fingerprint 'Pin the server certificate''s SHA-256 fingerprint (as `gw server` prints it at start)'
+            cand --json 'Print the server''s JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;admin;limit;help'= {
+            cand create 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out'
+            cand list 'List rate limits with what was granted in their current windows'
+            cand update 'Change a rate limit''s caps'
+            cand delete 'Delete a rate limit'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gw;admin;limit;help;create'= {
+        }
+        &'gw;admin;limit;help;list'= {
+        }
+        &'gw;admin;limit;help;update'= {
+        }
+        &'gw;admin;limit;help;delete'= {
+        }
+        &'gw;admin;limit;help;help'= {
+        }
         &'gw;admin;price'= {
             cand --server 'The gw server''s URL'
             cand --ca-cert 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server'
@@ -618,6 +698,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand user 'Developers'
             cand key 'Virtual keys'
             cand budget 'Budgets on an org, team, developer or key'
+            cand limit 'Rate limits on an org, team, developer or key: requests and tokens per window'
             cand price 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -690,6 +771,20 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;admin;help;budget;update'= {
         }
         &'gw;admin;help;budget;revoke'= {
+        }
+        &'gw;admin;help;limit'= {
+            cand create 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out'
+            cand list 'List rate limits with what was granted in their current windows'
+            cand update 'Change a rate limit''s caps'
+            cand delete 'Delete a rate limit'
+        }
+        &'gw;admin;help;limit;create'= {
+        }
+        &'gw;admin;help;limit;list'= {
+        }
+        &'gw;admin;help;limit;update'= {
+        }
+        &'gw;admin;help;limit;delete'= {
         }
         &'gw;admin;help;price'= {
             cand set 'Set (create or replace) an org''s price of a model, in USD per million tokens'
@@ -822,6 +917,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand user 'Developers'
             cand key 'Virtual keys'
             cand budget 'Budgets on an org, team, developer or key'
+            cand limit 'Rate limits on an org, team, developer or key: requests and tokens per window'
             cand price 'Model prices for an org (USD per million tokens), for models gw''s table lacks or prices otherwise; the org''s sessions charge by them'
         }
         &'gw;help;admin;org'= {
@@ -893,6 +989,20 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;help;admin;budget;update'= {
         }
         &'gw;help;admin;budget;revoke'= {
+        }
+        &'gw;help;admin;limit'= {
+            cand create 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out'
+            cand list 'List rate limits with what was granted in their current windows'
+            cand update 'Change a rate limit''s caps'
+            cand delete 'Delete a rate limit'
+        }
+        &'gw;help;admin;limit;create'= {
+        }
+        &'gw;help;admin;limit;list'= {
+        }
+        &'gw;help;admin;limit;update'= {
+        }
+        &'gw;help;admin;limit;delete'= {
         }
         &'gw;help;admin;price'= {
             cand set 'Set (create or replace) an org''s price of a model, in USD per million tokens'

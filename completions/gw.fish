@@ -97,19 +97,20 @@ complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create the admin token (printed once; stored hashed). Refuses when one exists'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l server -d 'The gw server\'s URL' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -l json -d 'Print the server\'s JSON instead of a table'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -s h -l help -d 'Print help'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -s V -l version -d 'Print version'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "org" -d 'Organisations (each with the time zone its budgets align to)'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "team" -d 'Teams of an org'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "user" -d 'Developers'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "key" -d 'Virtual keys'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "budget" -d 'Budgets on an org, team, developer or key'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "price" -d 'Model prices for an org (USD per million tokens), for models gw\'s table lacks or prices otherwise; the org\'s sessions charge by them'
-complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget price help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -l server -d 'The gw server\'s URL' -r
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -l json -d 'Print the server\'s JSON instead of a table'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "org" -d 'Organisations (each with the time zone its budgets align to)'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "team" -d 'Teams of an org'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "user" -d 'Developers'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "key" -d 'Virtual keys'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "budget" -d 'Budgets on an org, team, developer or key'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "limit" -d 'Rate limits on an org, team, developer or key: requests and tokens per window'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "price" -d 'Model prices for an org (USD per million tokens), for models gw\'s table lacks or prices otherwise; the org\'s sessions charge by them'
+complete -c gw -n "__fish_gw_using_subcommand admin; and not __fish_seen_subcommand_from org team user key budget limit price help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l server -d 'The gw server\'s URL' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from org" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
@@ -165,6 +166,17 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "update" -d 'Change a budget\'s limit, soft threshold or strictness'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "revoke" -d 'Delete a budget'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from budget" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -l server -d 'The gw server\'s URL' -r
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -l json -d 'Print the server\'s JSON instead of a table'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -f -a "create" -d 'Create a rate limit. Sessions take shares of it with their leases; a request over it gets a 429 with retry-after, which agents wait out'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -f -a "list" -d 'List rate limits with what was granted in their current windows'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -f -a "update" -d 'Change a rate limit\'s caps'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -f -a "delete" -d 'Delete a rate limit'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from limit" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l server -d 'The gw server\'s URL' -r
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l ca-cert -d 'Trust this PEM CA certificate for the server (e.g. tls/ca.pem of `gw server --tls-self-signed`); default: the one `gw login` kept for the same server' -r -F
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from price" -l fingerprint -d 'Pin the server certificate\'s SHA-256 fingerprint (as `gw server` prints it at start)' -r
@@ -180,6 +192,7 @@ complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "user" -d 'Developers'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "key" -d 'Virtual keys'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "budget" -d 'Budgets on an org, team, developer or key'
+complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "limit" -d 'Rate limits on an org, team, developer or key: requests and tokens per window'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "price" -d 'Model prices for an org (USD per million tokens), for models gw\'s table lacks or prices otherwise; the org\'s sessions charge by them'
 complete -c gw -n "__fish_gw_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand login" -l key -d 'Your gw key (default: GW_KEY, else a prompt)' -r
@@ -239,6 +252,7 @@ complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_f
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "user" -d 'Developers'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "key" -d 'Virtual keys'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "budget" -d 'Budgets on an org, team, developer or key'
+complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "limit" -d 'Rate limits on an org, team, developer or key: requests and tokens per window'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "price" -d 'Model prices for an org (USD per million tokens), for models gw\'s table lacks or prices otherwise; the org\'s sessions charge by them'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "seed-ledger" -d 'Fill the ledger with realistic synthetic requests (for benchmarks and demos)'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'

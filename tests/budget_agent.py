@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A fake agent for gw's team-mode tests: sends Anthropic requests through the proxy one after
 another until one is refused (any status but 200; a 429 is retried after its retry-after, as
-the real agents do), $BUDGET_STOP exists, or 400 requests went out. After every request it rewrites $FAKE_OUT (JSON): {"ok": n, "status": s, "body": "..."}.
-$BUDGET_PAD pads the prompt to that many bytes and $BUDGET_MAX_TOKENS sets max_tokens.
+the real agents do), $BUDGET_STOP exists, or $BUDGET_REQUESTS (400) were answered. After every request it rewrites $FAKE_OUT (JSON): {"ok": n, "status": s, "body": "..."}.
+$BUDGET_PAD pads the prompt to that many bytes and $BUDGET_MAX_TOKENS sets max_tokens;
+$BUDGET_REQUESTS stops it after that many answered requests.
 A refusal's body is printed on stdout, as Claude Code does."""
 import json
 import os
@@ -24,8 +25,9 @@ def report():
     os.rename(env["FAKE_OUT"] + ".tmp", env["FAKE_OUT"])
 
 
-for _ in range(400):
-    if stop and os.path.exists(stop):
+limit = int(env.get("BUDGET_REQUESTS", "400"))
+for _ in range(1000):
+    if (stop and os.path.exists(stop)) or state["ok"] >= limit:
         break
     model = env.get("BUDGET_MODEL", "claude-sonnet-4-5")
     request = {"model": model, "stream": True}

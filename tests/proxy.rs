@@ -1776,7 +1776,7 @@ async fn a_strict_budget_refuses_what_might_not_fit_and_what_it_cannot_bound() {
     );
     let (status, _, body) = ask(10, r#","container":{"file_id":"file_1"}"#).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
-    assert!(String::from_utf8_lossy(&body).contains("file_id"));
+    assert!(String::from_utf8_lossy(&body).contains("`container`"));
     assert_eq!(
         h.mock.seen().len(),
         1,

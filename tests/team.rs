@@ -407,6 +407,65 @@ async fn twenty_sessions_on_one_budget_default_small_leases_and_strict() {
     }
 }
 
+/// A team rate limit of 3 requests per 4 s window over 3 sessions of 5 requests each: sessions
+/// take shares with their leases, a request past the team's limit gets a 429 with retry-after
+/// that the agent waits out, and no window ever sees more than 3 requests upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_rate_limit_holds_across_sessions_and_its_429s_are_waited_out() {
+    const WINDOW_SECS: u64 = 4;
+    let mock = Mock::start().await;
+    let world = World::new("100").await;
+    world
+        .admin
+        .call(
+            Method::POST,
+            "/v1/admin/limits",
+            Some(&json!({"scope": "team", "name": "acme/backend", "window_secs": WINDOW_SECS, "max_requests": 3})),
+        )
+        .await
+        .unwrap();
+    let mut devs = Vec::new();
+    for i in 0..3 {
+        devs.push(world.developer(&format!("dev{i}"), "", None).await);
+    }
+    let url = world.srv.url();
+    let children: Vec<Child> = devs
+        .iter()
+        .map(|d| d.run_agent(&mock, &url, &[("BUDGET_REQUESTS", "5")]))
+        .collect();
+    let mut waited = 0;
+    for (dev, child) in devs.iter().zip(children) {
+        let output = finish(child, Duration::from_secs(120)).await;
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let report = dev.report();
+        assert_eq!(
+            report["ok"], 5,
+            "every request got through in the end: {report}"
+        );
+        waited += report["retries"].as_i64().unwrap_or(0);
+    }
+    let mut per_window = std::collections::BTreeMap::new();
+    for s in mock.seen() {
+        let secs =
+            s.at.duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+        *per_window.entry(secs / WINDOW_SECS).or_insert(0) += 1;
+    }
+    eprintln!(
+        "team rate limit 3 requests / {WINDOW_SECS} s, 3 sessions x 5 requests: {} requests upstream over {} windows {:?}, {waited} 429s waited out",
+        per_window.values().sum::<i32>(),
+        per_window.len(),
+        per_window.values().collect::<Vec<_>>()
+    );
+    assert_eq!(per_window.values().sum::<i32>(), 15);
+    // 15 requests at 3 a window take 5 windows at least. (A request admitted in a window's last
+    // milliseconds may reach the mock in the next: one straggler is not a breach.)
+    assert!(per_window.len() >= 5, "{per_window:?}");
+    assert!(per_window.values().all(|n| *n <= 4), "{per_window:?}");
+    assert!(waited > 0, "the limit was reached");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_restart_mid_session_allow_goes_on_deny_refuses_and_totals_match() {
     let mock = Mock::start().await;

@@ -229,6 +229,9 @@ pub struct RateAllowance {
 pub struct LeaseState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<RateAllowance>,
+    /// A budget over the key is strict now (an admin may change it mid-session).
+    #[serde(default)]
+    pub strict: bool,
     pub lease_id: String,
     pub session_id: String,
     /// Total granted so far (top-ups included).

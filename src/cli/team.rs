@@ -424,7 +424,7 @@ pub fn limit_table(limits: &[crate::api::RateLimitView], style: Style) -> String
         ],
         3,
     );
-    let cap = |n: Option<i64>| n.map_or("-".to_string(), |n| crate::report::thousands(n));
+    let cap = |n: Option<i64>| n.map_or("-".to_string(), crate::report::thousands);
     for l in limits {
         table.add_row(vec![
             Cell::new(l.scope.as_str()),

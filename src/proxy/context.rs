@@ -298,9 +298,14 @@ impl RequestContext {
         // not read it in (an unexpected shape, a part too large to hold) may have cost anything.
         let unread = metered && success && extracted.complete && !extracted.saw_usage && !cut;
         if let Some(ticket) = self.ticket {
+            let cut_short = cut || (metered && !extracted.complete);
             if unread {
                 // Fail closed: it is taken to have spent what the session had left.
                 ticket.settle_all_available();
+            } else if cut_short {
+                // Cut before its usage was all read: the upstream may bill the whole answer.
+                // Under a strict budget it costs its bound, at least.
+                ticket.settle_cut(cost_nanos.unwrap_or(0), usage.total());
             } else {
                 ticket.settle_usage(cost_nanos.unwrap_or(0), usage.total());
             }

@@ -448,6 +448,17 @@ impl BudgetGate {
         )
     }
 
+    /// Closes an idle gate (nothing in flight) to new requests before its lease is given back,
+    /// so no request is admitted on a lease the server no longer holds for it.
+    pub fn close_if_idle(&self) -> bool {
+        let mut f = self.figures.lock().unwrap();
+        if f.in_flight > 0 {
+            return false;
+        }
+        f.granted = f.charged;
+        true
+    }
+
     /// Reserves `amount` when the gate has it (strict), or has anything left (otherwise).
     fn try_reserve(self: &Arc<Self>, amount: i64, strict: bool) -> Option<Ticket> {
         let mut f = self.figures.lock().unwrap();
@@ -490,6 +501,17 @@ impl Ticket {
     pub fn settle(mut self, cost_nanos: i64) {
         self.settled = true;
         self.gate.settle(self.reserved, cost_nanos);
+    }
+
+    /// Settles a request cut before its usage was all read: under a strict budget at its
+    /// reserved bound at least (the upstream may bill the whole answer), otherwise as read.
+    pub fn settle_cut(self, cost_nanos: i64, tokens: u64) {
+        let cost = if self.gate.is_strict() {
+            cost_nanos.max(self.reserved)
+        } else {
+            cost_nanos
+        };
+        self.settle_usage(cost, tokens);
     }
 
     /// Settles with the cost and counts the tokens against the rate limits.

@@ -676,7 +676,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         size,
     } = match read_request(
         state,
-        gate.is_some(),
+        gate.map(|g| &**g),
         context.protocol,
         context.meter(),
         &mut parts,
@@ -930,8 +930,9 @@ struct RequestBody {
     peeked: Result<Option<String>, String>,
     /// Why a gated request cannot be metered, model or not.
     unmeterable: Option<String>,
-    /// Its size, for a strict budget's bound (when gw read it).
-    size: Option<policy::RequestSize>,
+    /// Its size, for a strict budget's bound (read under a strict budget only), or why it has
+    /// none.
+    size: Option<Result<policy::RequestSize, String>>,
 }
 
 /// An answer gw gives instead of forwarding; `cut` when the request broke off.
@@ -947,7 +948,7 @@ struct Failure {
 /// streams through to the upstream while the meter reads it.
 async fn read_request(
     state: &ProxyState,
-    gated: bool,
+    gate: Option<&BudgetGate>,
     protocol: Protocol,
     meter: metering::MeterFeed,
     parts: &mut http::request::Parts,
@@ -957,8 +958,11 @@ async fn read_request(
     // Chat Completions streams carry usage only when asked: gw asks, and hides the extra chunk.
     // A gated request needs its model before it goes out: read the body (bounded) and parse it.
     // Gemini names the model in the path instead.
+    let (gated, strict) = (gate.is_some(), gate.is_some_and(BudgetGate::is_strict));
+    // A strict budget bounds a request by its body: read Gemini's too.
     let read_body = parts.method == http::Method::POST
-        && (protocol == Protocol::OpenAiChat || (gated && protocol != Protocol::Gemini));
+        && (protocol == Protocol::OpenAiChat
+            || (gated && (protocol != Protocol::Gemini || strict)));
     let mut filter = None;
     let mut peeked: Result<Option<String>, String> = Err("the body was not read".into());
     // A stream that does not ask for its usage: gw must ask for it, or cannot meter it.
@@ -997,10 +1001,12 @@ async fn read_request(
                 });
             }
         };
-        let info = match policy::peek(&bytes, &parts.headers, protocol) {
+        if strict {
+            size = Some(policy::strict_size(&bytes, &parts.headers, protocol));
+        }
+        let info = match policy::peek(&bytes, &parts.headers) {
             Ok(checked) => {
                 peeked = Ok(checked.info.model.clone());
-                size = Some(checked.size);
                 stream_without_usage = checked.info.stream == Some(true) && !checked.include_usage;
                 if checked.background && gated {
                     unmeterable.get_or_insert_with(|| {
@@ -1098,7 +1104,7 @@ async fn admit_to_gate(
     provider: Provider,
     unmeterable: Option<String>,
     model: Result<String, String>,
-    size: Option<policy::RequestSize>,
+    size: Option<Result<policy::RequestSize, String>>,
 ) -> Result<gate::Ticket, Refusal> {
     match (unmeterable, model) {
         (Some(why), _) => Err(Refusal::new(
@@ -1140,7 +1146,7 @@ fn strict_bound(
     route: Provider,
     provider: Provider,
     model: &str,
-    size: Option<policy::RequestSize>,
+    size: Option<Result<policy::RequestSize, String>>,
 ) -> Result<Option<gate::Bound>, Refusal> {
     let refuse = |why: &str| {
         Refusal::budget(
@@ -1150,11 +1156,13 @@ fn strict_bound(
             ),
         )
     };
-    let Some(size) = size else {
-        return Err(refuse("gw could not read it"));
+    let size = match size {
+        Some(Ok(size)) => size,
+        Some(Err(why)) => return Err(refuse(&why)),
+        None => return Err(refuse("gw could not read it")),
     };
     let Some(input) = size.input_bound() else {
-        return Err(refuse(size.unbounded.unwrap_or("unknown")));
+        return Err(refuse(size.unbounded.as_deref().unwrap_or("unknown")));
     };
     let prices = &state.recorder.prices;
     let Some(price) = prices.lookup(provider, prices.requested(route, model)) else {

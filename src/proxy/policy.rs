@@ -210,129 +210,245 @@ struct CodeAssistRequest {
 impl Peek {
     /// The output limit the API `protocol` honours (a field another API reads limits nothing),
     /// and how many outputs the request asks for.
-    fn output_limit(&self, protocol: Protocol) -> (Option<u64>, u64) {
-        let n = |v: Option<&serde_json::Number>| v.and_then(serde_json::Number::as_u64);
-        let gemini = |g: Option<&GenerationConfig>| {
-            (
-                n(g.and_then(|g| g.max_output_tokens.as_ref())),
-                n(g.and_then(|g| g.candidate_count.as_ref())),
-            )
+    fn output_limit(&self, protocol: Protocol) -> Result<(Option<u64>, u64), String> {
+        // A limit that is not a positive whole number limits nothing (Gemini takes 0 as unset):
+        // the model's maximum applies.
+        let limit = |v: Option<&serde_json::Number>| {
+            v.and_then(serde_json::Number::as_u64).filter(|n| *n > 0)
         };
-        let (limit, outputs) = match protocol {
-            Protocol::AnthropicMessages => (n(self.max_tokens.as_ref()), None),
-            Protocol::OpenAiChat => (
-                n(self.max_completion_tokens.as_ref()).max(n(self.max_tokens.as_ref())),
-                n(self.n.as_ref()),
-            ),
-            Protocol::OpenAiResponses => (n(self.max_output_tokens.as_ref()), None),
-            Protocol::Gemini => gemini(self.generation_config.as_ref()),
+        // A count must be a whole number gw can read: anything else might mean more outputs.
+        let count = |v: Option<&serde_json::Number>, name: &str| match v {
+            None => Ok(None),
+            Some(n) => match n.as_u64() {
+                Some(n) => Ok(Some(n)),
+                None if n
+                    .as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && (0.0..1e6).contains(&f)) =>
+                {
+                    Ok(Some(n.as_f64().unwrap_or(1.0) as u64))
+                }
+                None => Err(format!("its {name} {n} is not a whole number")),
+            },
+        };
+        let gemini = |g: Option<&GenerationConfig>| -> Result<_, String> {
+            Ok((
+                limit(g.and_then(|g| g.max_output_tokens.as_ref())),
+                count(g.and_then(|g| g.candidate_count.as_ref()), "candidateCount")?,
+            ))
+        };
+        let (max, outputs) = match protocol {
+            Protocol::AnthropicMessages => (limit(self.max_tokens.as_ref()), None),
+            Protocol::OpenAiChat => {
+                let (a, b) = (
+                    limit(self.max_completion_tokens.as_ref()),
+                    limit(self.max_tokens.as_ref()),
+                );
+                (a.max(b), count(self.n.as_ref(), "n")?)
+            }
+            Protocol::OpenAiResponses => (limit(self.max_output_tokens.as_ref()), None),
+            Protocol::Gemini => gemini(self.generation_config.as_ref())?,
             Protocol::CodeAssist => gemini(
                 self.request
                     .as_ref()
                     .and_then(|r| r.generation_config.as_ref()),
-            ),
+            )?,
             Protocol::BedrockConverse => (
-                n(self
-                    .inference_config
-                    .as_ref()
-                    .and_then(|c| c.max_tokens.as_ref())),
+                limit(
+                    self.inference_config
+                        .as_ref()
+                        .and_then(|c| c.max_tokens.as_ref()),
+                ),
                 None,
             ),
             Protocol::Other => (None, None),
         };
-        (limit, outputs.unwrap_or(1).max(1))
+        Ok((max, outputs.unwrap_or(1).max(1)))
     }
 }
 
 /// Tokens a strict budget allows for each image a request may carry: more than any of the
-/// providers' largest image costs (Anthropic ~1,600, OpenAI's patch models ~2,700, Gemini's
-/// tiled images ~4,100).
-pub const IMAGE_TOKENS: u64 = 5_000;
+/// providers' largest image costs (Anthropic ~1,600; OpenAI's gpt-4o-mini up to ~48,000 at
+/// high detail; Gemini's tiled images ~4,100).
+pub const IMAGE_TOKENS: u64 = 50_000;
 
-/// Keys whose content makes a request's input more than its body: content the provider holds
-/// (a previous response, a conversation, a cache, an uploaded or stored file) and inline files
-/// (a PDF page can cost more tokens than its bytes). The quotes make them keys or whole values,
-/// never escaped text.
-const UNBOUNDED_KEYS: [&str; 10] = [
-    "\"previous_response_id\"",
-    "\"conversation\"",
-    "\"cachedContent\"",
-    "\"cached_content\"",
-    "\"file_id\"",
-    "\"fileUri\"",
-    "\"file_uri\"",
-    "\"fileData\"",
-    "\"file_data\"",
-    "\"s3Location\"",
+/// Input tokens a strict budget allows for what a provider adds to every request (its
+/// tool-use system prompt, a built-in tool's definition).
+pub const REQUEST_OVERHEAD_TOKENS: u64 = 4_000;
+
+/// Top-level members that make a request's input more than its body, or its price more than
+/// its tokens': content the provider holds (a previous response, a conversation, a cache, a
+/// stored prompt), runs (MCP servers, containers), audio output, a service tier. Compared with
+/// the decoded JSON, so escapes change nothing.
+const UNBOUNDED_TOP_KEYS: [&str; 9] = [
+    "previous_response_id",
+    "conversation",
+    "prompt",
+    "cachedContent",
+    "cached_content",
+    "mcp_servers",
+    "container",
+    "audio",
+    "service_tier",
 ];
 
-/// Content types whose tokens are not bounded by their bytes: fetched URLs, documents, files.
-/// (A JSON schema's `type` is never one of these.)
-const UNBOUNDED_TYPES: [&str; 4] = ["url", "document", "file", "input_file"];
+/// Members anywhere that do the same: uploaded, stored or fetched files, audio and video input,
+/// documents (a PDF page can cost more tokens than its bytes).
+const UNBOUNDED_KEYS: [&str; 12] = [
+    "file_id",
+    "file_ids",
+    "fileUri",
+    "file_uri",
+    "fileData",
+    "file_data",
+    "file_url",
+    "s3Location",
+    "input_audio",
+    "inputAudio",
+    "videoMetadata",
+    "document",
+];
 
-/// Why a request's input tokens may exceed its body's bytes, if they may.
-fn unbounded_input(body: &[u8]) -> Option<&'static str> {
-    if let Some(key) = UNBOUNDED_KEYS
-        .into_iter()
-        .find(|key| memchr::memmem::find(body, key.as_bytes()).is_some())
-    {
-        return Some(key);
-    }
-    if memchr::memmem::find(body, b"application/pdf").is_some()
-        || memchr::memmem::find(body, b"\"format\":\"pdf\"").is_some()
-    {
-        return Some("a PDF document");
-    }
-    if json_values(body, b"\"type\"").any(|v| UNBOUNDED_TYPES.iter().any(|t| t.as_bytes() == v)) {
-        return Some("a URL, document or file content part");
-    }
-    // An image by URL is fetched; only a `data:` URL is in the body. (Anthropic's URL source
-    // is a `"type": "url"`, above.)
-    for at in memchr::memmem::find_iter(body, b"\"image_url\"") {
-        let after = &body[at + b"\"image_url\"".len()..];
-        let is_key = after
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_some_and(|b| *b == b':');
-        if !is_key {
-            // A value (`"type": "image_url"`), not the key.
-            continue;
+/// Content and tool types a strict budget cannot bound: fetched URLs, documents, files, and
+/// the providers' own tools (search, fetch, code execution, computer use…), which add input
+/// and fees the body does not show.
+const BOUNDED_TOOL_TYPES: [&str; 2] = ["function", "custom"];
+const UNBOUNDED_TYPES: [&str; 6] = [
+    "url",
+    "document",
+    "file",
+    "input_file",
+    "input_audio",
+    "mcp",
+];
+
+/// Subtrees that describe tools' parameters (JSON schemas), not content: not looked into.
+const SCHEMA_KEYS: [&str; 4] = ["input_schema", "parameters", "properties", "schema"];
+
+/// The size of a request under a strict budget, from its decoded JSON: why its input cannot
+/// be bounded, if it cannot; how many images it may carry; whether it asks for caching.
+fn walk(value: &serde_json::Value, size: &mut RequestSize, top: bool) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| walk(v, size, false)),
+        Value::Object(map) => {
+            for (key, v) in map {
+                if SCHEMA_KEYS.contains(&key.as_str()) {
+                    continue;
+                }
+                let unbounded_key = UNBOUNDED_KEYS.contains(&key.as_str())
+                    || (top
+                        && UNBOUNDED_TOP_KEYS.contains(&key.as_str())
+                        // `service_tier: "auto" | "default"` is the standard price.
+                        && !(key == "service_tier"
+                            && v.as_str().is_some_and(|t| {
+                                matches!(t, "auto" | "default" | "standard")
+                            })));
+                if unbounded_key && size.unbounded.is_none() {
+                    size.unbounded = Some(format!("`{key}`"));
+                }
+                if key == "cache_control" || key == "cachePoint" {
+                    size.caches = true;
+                }
+                if key.to_ascii_lowercase().contains("image") {
+                    size.images += 1;
+                }
+                // An image by URL is fetched; only a `data:` URL is in the body.
+                if key == "image_url" {
+                    let url = v.as_str().or_else(|| v.get("url").and_then(Value::as_str));
+                    if !url.is_some_and(|u| u.starts_with("data:")) {
+                        size.unbounded
+                            .get_or_insert_with(|| "an image by URL".into());
+                    }
+                }
+                if key == "tools" {
+                    for tool in v.as_array().into_iter().flatten() {
+                        let typed = tool.get("type").and_then(Value::as_str);
+                        // Gemini's tools are keyed: only function declarations are bounded.
+                        let gemini_other = tool.as_object().is_some_and(|t| {
+                            t.keys().any(|k| {
+                                !matches!(
+                                    k.as_str(),
+                                    "functionDeclarations"
+                                        | "function_declarations"
+                                        | "type"
+                                        | "name"
+                                        | "description"
+                                        | "input_schema"
+                                        | "function"
+                                        | "parameters"
+                                        | "strict"
+                                        | "cache_control"
+                                        | "toolSpec"
+                                )
+                            })
+                        });
+                        if typed.is_some_and(|t| !BOUNDED_TOOL_TYPES.contains(&t)) || gemini_other {
+                            size.unbounded.get_or_insert_with(|| {
+                                format!(
+                                    "the provider's own tool `{}`",
+                                    typed.unwrap_or("non-function")
+                                )
+                            });
+                        }
+                    }
+                }
+                if let Value::String(text) = v {
+                    if key == "type" && UNBOUNDED_TYPES.contains(&text.as_str()) {
+                        size.unbounded
+                            .get_or_insert_with(|| format!("a `{text}` content part"));
+                    }
+                    if key == "type" && text.contains("image") {
+                        size.images += 1;
+                    }
+                    if (key == "mimeType" || key == "mime_type" || key == "media_type")
+                        && !(text.starts_with("image/") || text.starts_with("text/"))
+                    {
+                        size.unbounded
+                            .get_or_insert_with(|| format!("inline `{text}` content"));
+                    }
+
+                    if key == "format"
+                        && !matches!(text.as_str(), "png" | "jpeg" | "gif" | "webp")
+                        && map.contains_key("source")
+                    {
+                        size.unbounded
+                            .get_or_insert_with(|| format!("a `{text}` document"));
+                    }
+                }
+                walk(v, size, false);
+            }
         }
-        let mut value = skip(after);
-        if let Some(inner) = value.strip_prefix(b"\"url\"") {
-            value = skip(inner);
-        }
-        if !value.starts_with(b"\"data:") {
-            return Some("an image by URL");
-        }
+        _ => {}
     }
-    None
 }
 
-/// `rest` without the JSON punctuation before a value.
-fn skip(rest: &[u8]) -> &[u8] {
-    let start = rest
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b':' | b'{'))
-        .unwrap_or(rest.len());
-    &rest[start..]
-}
-
-/// The string values that follow `key` in `body` (`"type": "url"` gives `url`).
-fn json_values<'a>(body: &'a [u8], key: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-    memchr::memmem::find_iter(body, key).filter_map(move |at| {
-        let rest = &body[at + key.len()..];
-        let start = rest
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b':'))?;
-        let rest = rest[start..].strip_prefix(b"\"")?;
-        let end = memchr::memchr(b'"', rest)?;
-        Some(&rest[..end])
-    })
+/// What a request under a strict budget may cost at most, from its body: everything the bound
+/// needs, read from the decoded JSON (escapes change nothing), or why it cannot be bounded.
+pub fn strict_size(
+    body: &[u8],
+    headers: &HeaderMap,
+    protocol: Protocol,
+) -> Result<RequestSize, String> {
+    peek(body, headers)?;
+    let typed: Peek = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not the JSON gw expects: {e}"))?;
+    let (max_output, outputs) = typed.output_limit(protocol)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let mut size = RequestSize {
+        body_bytes: body.len() as u64,
+        images: 0,
+        max_output,
+        outputs,
+        caches: false,
+        unbounded: None,
+    };
+    walk(&value, &mut size, true);
+    Ok(size)
 }
 
 /// What a strict budget bounds a request's cost by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestSize {
     /// The body's length: a bound on its text's input tokens (a token is at least a byte).
     pub body_bytes: u64,
@@ -345,8 +461,8 @@ pub struct RequestSize {
     /// It marks content for prompt caching (`cache_control`), so its input may be charged
     /// as cache writes.
     pub caches: bool,
-    /// Why its input cannot be bounded by its body, if it cannot (see [`unbounded_input`]).
-    pub unbounded: Option<&'static str>,
+    /// Why its input cannot be bounded by its body, if it cannot (see [`strict_size`]).
+    pub unbounded: Option<String>,
 }
 
 impl RequestSize {
@@ -357,7 +473,8 @@ impl RequestSize {
         }
         Some(
             self.body_bytes
-                .saturating_add(self.images.saturating_mul(IMAGE_TOKENS)),
+                .saturating_add(self.images.saturating_mul(IMAGE_TOKENS))
+                .saturating_add(REQUEST_OVERHEAD_TOKENS),
         )
     }
 }
@@ -376,7 +493,6 @@ pub struct Peeked {
     pub background: bool,
     /// `stream_options.include_usage: true`: a Chat Completions stream reports its usage.
     pub include_usage: bool,
-    pub size: RequestSize,
 }
 
 /// Why a request under a budget could not be metered, from its path, query and headers: bytes
@@ -412,9 +528,8 @@ pub fn unmeterable(path_and_query: &str, headers: &HeaderMap) -> Option<String> 
     None
 }
 
-/// The model and stream flag of a JSON request body to an API `protocol`, and its size for a
-/// strict budget, or why they cannot be known.
-pub fn peek(body: &[u8], headers: &HeaderMap, protocol: Protocol) -> Result<Peeked, String> {
+/// The model and stream flag of a JSON request body, or why they cannot be known.
+pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<Peeked, String> {
     let encoding = headers
         .get(http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -429,17 +544,7 @@ pub fn peek(body: &[u8], headers: &HeaderMap, protocol: Protocol) -> Result<Peek
     }
     let peek: Peek = serde_json::from_slice(body)
         .map_err(|e| format!("the body is not the JSON gw expects: {e}"))?;
-    let (max_output, outputs) = peek.output_limit(protocol);
-    let size = RequestSize {
-        body_bytes: body.len() as u64,
-        images: memchr::memmem::find_iter(body, b"image").count() as u64,
-        max_output,
-        outputs,
-        caches: memchr::memmem::find(body, b"\"cache_control\"").is_some(),
-        unbounded: unbounded_input(body),
-    };
     Ok(Peeked {
-        size,
         info: RequestInfo {
             model: peek.model.filter(|m| !m.is_empty()),
             stream: peek.stream,
@@ -529,8 +634,7 @@ mod tests {
     #[test]
     fn peeks_with_a_real_parser() {
         let h = HeaderMap::new();
-        let model =
-            |b: &str| peek(b.as_bytes(), &h, Protocol::AnthropicMessages).map(|p| p.info.model);
+        let model = |b: &str| peek(b.as_bytes(), &h).map(|p| p.info.model);
         assert_eq!(
             model(r#"{"model":"claude-haiku-4-5","stream":true}"#)
                 .unwrap()
@@ -553,15 +657,13 @@ mod tests {
         assert_eq!(model(r#"{"model":""}"#).unwrap(), None);
         let mut gz = HeaderMap::new();
         gz.insert("content-encoding", "gzip".parse().unwrap());
-        assert!(peek(br#"{"model":"m"}"#, &gz, Protocol::AnthropicMessages)
-            .unwrap_err()
-            .contains("gzip"));
+        assert!(peek(br#"{"model":"m"}"#, &gz).unwrap_err().contains("gzip"));
     }
 
     #[test]
     fn sees_what_hides_usage() {
         let h = HeaderMap::new();
-        let p = |b: &str| peek(b.as_bytes(), &h, Protocol::OpenAiChat);
+        let p = |b: &str| peek(b.as_bytes(), &h);
         assert!(
             p(r#"{"model":"gpt-5","background":true}"#)
                 .unwrap()
@@ -619,9 +721,7 @@ mod size_tests {
     use super::*;
 
     fn size(protocol: Protocol, body: &str) -> RequestSize {
-        peek(body.as_bytes(), &HeaderMap::new(), protocol)
-            .unwrap()
-            .size
+        strict_size(body.as_bytes(), &HeaderMap::new(), protocol).unwrap()
     }
 
     #[test]
@@ -675,6 +775,31 @@ mod size_tests {
             let s = size(OpenAiResponses, body);
             assert!(s.unbounded.is_some() && s.input_bound().is_none(), "{body}");
         }
+        // Escapes, server-side tools, audio and tiers, decoded before they are looked at.
+        for body in [
+            r#"{"model":"m","previous_response_\u0069d":"resp_1"}"#,
+            r#"{"messages":[{"role":"user","content":[{"type":"d\u006fcument","source":{"type":"base64","media_type":"application\/pdf","data":"x"}}]}]}"#,
+            r#"{"tools":[{"type":"web_search_20250305","name":"web_search"}]}"#,
+            r#"{"tools":[{"type":"code_interpreter","container":{"type":"auto","file_ids":["f"]}}]}"#,
+            r#"{"tools":[{"googleSearch":{}}]}"#,
+            r#"{"service_tier":"priority"}"#,
+            r#"{"contents":[{"parts":[{"inlineData":{"mimeType":"audio/wav","data":"UklG"}}]}]}"#,
+        ] {
+            let s = size(OpenAiResponses, body);
+            assert!(s.unbounded.is_some(), "{body}");
+        }
+        // Function tools, a standard tier, and a tool call whose input says "prompt" are fine.
+        let s = size(
+            AnthropicMessages,
+            r#"{"service_tier":"auto","tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{"prompt":{"type":"string"},"url":{"type":"string"}}}}],
+                "messages":[{"role":"assistant","content":[{"type":"tool_use","name":"Task","input":{"prompt":"look","description":"d"}}]}]}"#,
+        );
+        assert_eq!(s.unbounded, None);
+        let cache = size(
+            AnthropicMessages,
+            r#"{"system":[{"type":"text","text":"x","cache_\u0063ontrol":{"type":"ephemeral"}}]}"#,
+        );
+        assert!(cache.caches, "an escaped cache_control still counts");
         // Claude Code's WebFetch tool and a call of it; an inline image.
         let bounded = r#"{"model":"m","max_tokens":5,"tools":[{"name":"WebFetch","input_schema":{"type":"object","properties":{"url":{"type":"string"}}}}],
             "messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"WebFetch","input":{"url":"https://example.com"}}]},
@@ -682,11 +807,11 @@ mod size_tests {
             {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]}]}"#;
         let s = size(AnthropicMessages, bounded);
         assert_eq!(s.unbounded, None);
-        // Every `image` counts: an overcount is safe.
+        // Every image part counts (more than once is safe).
         assert!(s.images >= 2, "{s:?}");
         assert_eq!(
             s.input_bound(),
-            Some(bounded.len() as u64 + s.images * IMAGE_TOKENS)
+            Some(bounded.len() as u64 + s.images * IMAGE_TOKENS + REQUEST_OVERHEAD_TOKENS)
         );
         assert!(!s.caches);
         assert!(

@@ -766,7 +766,7 @@ const MAX_WINDOW_SECS: i64 = 86_400;
 
 fn check_caps(requests: Option<i64>, tokens: Option<i64>) -> Result<(), ApiError> {
     for (what, cap) in [("max_requests", requests), ("max_tokens", tokens)] {
-        if cap.is_some_and(|n| n < 1 || n > 1_000_000_000_000) {
+        if cap.is_some_and(|n| !(1..=1_000_000_000_000).contains(&n)) {
             return Err(ApiError::BadRequest(format!(
                 "{what} must be from 1 to 10^12"
             )));

@@ -172,6 +172,7 @@ impl LeaseManager {
                     let l = inner.lease.as_mut().expect("matched above");
                     l.granted = state.granted_nanos;
                     l.consumed = state.consumed_nanos;
+                    self.gate.set_strict(state.strict);
                     l.ttl = Duration::from_secs(state.ttl_secs.max(1) as u64);
                     l.expires = Instant::now() + l.ttl;
                     Ok((state.added_nanos, state.limited_by))
@@ -340,7 +341,13 @@ impl LeaseManager {
 
     fn offline_refill(&self, inner: &mut Inner) -> Result<(), Refusal> {
         let url = self.client.url();
-        match self.settings.offline {
+        // An allowance would let spend pass a strict budget's limit.
+        let policy = if self.gate.is_strict() {
+            OfflinePolicy::Deny
+        } else {
+            self.settings.offline
+        };
+        match policy {
             OfflinePolicy::Allow => {
                 if inner.offline == Some(0) && self.settings.offline_allowance_nanos > 0 {
                     inner.offline = Some(self.settings.offline_allowance_nanos);
@@ -446,12 +453,15 @@ impl LeaseSource for LeaseManager {
                 self.next_ask(&inner).max(need)
             };
             let result = self.top_up(&mut inner, ask).await;
-            // A strict session that must wait for others gives back what it holds idle, or
-            // sessions each holding part of what one needs would wait for each other forever.
-            let waits = result
-                .as_ref()
-                .is_err_and(|r| r.status == http::StatusCode::TOO_MANY_REQUESTS);
-            if waits && self.gate.is_strict() && self.gate.figures().in_flight == 0 {
+            // A strict session that must wait for others, or got less than its request needs,
+            // gives back what it holds idle: sessions each holding part of what one needs would
+            // wait for each other forever, and one request too big for the budget must not keep
+            // what it was granted from the others.
+            let short = match &result {
+                Err(r) => r.status == http::StatusCode::TOO_MANY_REQUESTS,
+                Ok(()) => self.gate.figures().available() < need,
+            };
+            if short && self.gate.is_strict() && self.gate.close_if_idle() {
                 self.release_lease(&mut inner).await;
             }
             inner.refused = result.as_ref().err().map(|r| (Instant::now(), r.clone()));

@@ -175,6 +175,8 @@ pub struct Seen {
     pub path_and_query: String,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+    /// When it arrived.
+    pub at: std::time::SystemTime,
 }
 
 /// The mock upstream. Behaviour is chosen by the request (path, `stream` flag) and by an
@@ -278,6 +280,7 @@ async fn respond(
         path_and_query: path.clone(),
         headers: parts.headers.clone(),
         body: body.clone(),
+        at: std::time::SystemTime::now(),
     });
     let mode = parts
         .headers

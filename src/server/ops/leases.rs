@@ -127,9 +127,19 @@ pub async fn renew_lease(
     tx.execute(&sql, &[added.into(), expires.into(), lease.id.into()])
         .await?;
     let rates = super::rates::lease_rates(&mut *tx, ctx, lease_id, now, rates).await?;
+    // Whether a budget over the key is strict now: an admin may have changed it.
+    let strict = if top_up > 0 {
+        budgets.iter().any(|b| b.strict)
+    } else {
+        key_budgets(&mut *tx, ctx, now, false)
+            .await?
+            .iter()
+            .any(|b| b.strict)
+    };
     tx.commit().await?;
     Ok(LeaseState {
         rates,
+        strict,
         lease_id: lease_id.to_string(),
         session_id: lease.session_id,
         granted_nanos: lease.granted.saturating_add(added),
