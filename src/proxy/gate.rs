@@ -281,8 +281,9 @@ impl BudgetGate {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limit_error",
                 "rate limit",
+                // OpenAI's wording, which Codex reads its back-off from.
                 format!(
-                    "gw: the rate limit {name} is reached; retry in {} s",
+                    "gw: the rate limit {name} is reached. Please try again in {}s.",
                     wait.max(1)
                 ),
             )
