@@ -726,12 +726,11 @@ async fn rate_limited_server(window: i64) -> (String, String, tokio::sync::onesh
     (server_url, key["key"].as_str().unwrap().to_string(), stop)
 }
 
-/// Claude Code under a team rate limit of one request per 10 s: a call past it gets a 429
-/// with retry-after in Anthropic's shape, which Claude waits out and sends again, and both
-/// sessions answer "pong" in the end. (Codex 0.171 gives up at the first 429 from a custom
-/// provider, retry-after or not: seen here, left out until gw can make it wait.)
+/// Claude Code and Codex under a team rate limit of one request per 10 s: a call past it gets
+/// a 429 with retry-after in the provider's shape, which the agent waits out and sends again,
+/// and both sessions answer "pong" in the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_code_waits_out_a_rate_limit() {
+async fn claude_code_and_codex_wait_out_a_rate_limit() {
     const WINDOW: i64 = 10;
     let Some(bin) = agents_bin() else {
         eprintln!(
@@ -739,7 +738,22 @@ async fn claude_code_waits_out_a_rate_limit() {
         );
         return;
     };
-    for (agent, args) in [("claude", vec!["run", "claude", "--", "-p", "say pong"])] {
+    for (agent, args) in [
+        ("claude", vec!["run", "claude", "--", "-p", "say pong"]),
+        (
+            "codex",
+            vec![
+                "run",
+                "codex",
+                "--",
+                "exec",
+                "--skip-git-repo-check",
+                "-m",
+                "gpt-5",
+                "say pong",
+            ],
+        ),
+    ] {
         let (server, key, _stop) = rate_limited_server(WINDOW).await;
         let (mock, trial) = (Mock::start().await, Trial::new());
         // Two sessions at once: one of them must wait for the next window.

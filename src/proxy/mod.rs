@@ -342,9 +342,12 @@ fn error_response(
 
 /// For a client that shows only a plain-text 400 at once (Codex retries every other 4xx five
 /// times, then prints it wrapped in its own words; see [`route::wants_plain_errors`]): gw's own
-/// refusals become `400 text/plain` holding the message. The ledger keeps the real status.
+/// refusals but 429 become `400 text/plain` holding the message. The ledger keeps the real
+/// status.
 fn plain_error(response: Response<ProxyBody>) -> Response<ProxyBody> {
-    let refusal = response.status().is_client_error();
+    // A 429 with retry-after stays one: Codex waits it out and sends again, as it should.
+    let refusal =
+        response.status().is_client_error() && response.status() != StatusCode::TOO_MANY_REQUESTS;
     match response.extensions().get::<GwAnswer>() {
         Some(GwAnswer(message)) if refusal => {
             let mut plain = Response::new(full(Bytes::from(message.clone())));
