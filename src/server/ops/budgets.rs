@@ -115,33 +115,11 @@ pub(super) async fn key_budgets(
     now: i64,
     lock: bool,
 ) -> Result<Vec<BudgetStatus>, StoreError> {
-    let sql = format!(
-        "SELECT {BUDGET_COLUMNS} FROM budgets
-         WHERE (scope_kind = 'key' AND scope_id = $1) OR (scope_kind = 'developer' AND scope_id = $2)
-            OR (scope_kind = 'team' AND scope_id = $3) OR (scope_kind = 'org' AND scope_id = $4)
-         ORDER BY id{}",
-        if lock { tx.lock_clause() } else { "" }
-    );
-    let rows = tx
-        .query(
-            &sql,
-            &[
-                ctx.key_ref.into(),
-                ctx.developer_id.into(),
-                ctx.team_id.unwrap_or(-1).into(),
-                ctx.org_id.into(),
-            ],
-        )
-        .await?;
+    let rows = ctx.scoped_rows(tx, "budgets", BUDGET_COLUMNS, lock).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let b = budget_def(r)?;
-        let name = match b.scope {
-            Scope::Key => ctx.key_id.clone(),
-            Scope::Developer => ctx.developer.clone(),
-            Scope::Team => format!("{}/{}", ctx.org, ctx.team.clone().unwrap_or_default()),
-            Scope::Org => ctx.org.clone(),
-        };
+        let name = ctx.scope_name(b.scope);
         out.push(status_of(tx, &b, name, &ctx.tz, now).await?);
     }
     Ok(out)

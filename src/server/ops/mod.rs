@@ -79,6 +79,46 @@ impl KeyCtx {
     }
 }
 
+impl KeyCtx {
+    /// The display name of the key's `scope`: its key id, developer email, `org/team` or org.
+    pub(super) fn scope_name(&self, scope: Scope) -> String {
+        match scope {
+            Scope::Key => self.key_id.clone(),
+            Scope::Developer => self.developer.clone(),
+            Scope::Team => format!("{}/{}", self.org, self.team.clone().unwrap_or_default()),
+            Scope::Org => self.org.clone(),
+        }
+    }
+
+    /// The rows of `table` (budgets, rate limits) over the key: on it, its developer, team or
+    /// org; in id order, locked on PostgreSQL when `lock`.
+    pub(super) async fn scoped_rows(
+        &self,
+        tx: &mut dyn Tx,
+        table: &str,
+        columns: &str,
+        lock: bool,
+    ) -> Result<Vec<DbRow>, StoreError> {
+        let sql = format!(
+            "SELECT {columns} FROM {table}
+             WHERE (scope_kind = 'key' AND scope_id = $1) OR (scope_kind = 'developer' AND scope_id = $2)
+                OR (scope_kind = 'team' AND scope_id = $3) OR (scope_kind = 'org' AND scope_id = $4)
+             ORDER BY id{}",
+            if lock { tx.lock_clause() } else { "" }
+        );
+        tx.query(
+            &sql,
+            &[
+                self.key_ref.into(),
+                self.developer_id.into(),
+                self.team_id.unwrap_or(-1).into(),
+                self.org_id.into(),
+            ],
+        )
+        .await
+    }
+}
+
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub enum Caller {

@@ -63,33 +63,13 @@ async fn key_limits(
     ctx: &KeyCtx,
     lock: bool,
 ) -> Result<Vec<(LimitDef, String)>, StoreError> {
-    let sql = format!(
-        "SELECT {LIMIT_COLUMNS} FROM rate_limits
-         WHERE (scope_kind = 'key' AND scope_id = $1) OR (scope_kind = 'developer' AND scope_id = $2)
-            OR (scope_kind = 'team' AND scope_id = $3) OR (scope_kind = 'org' AND scope_id = $4)
-         ORDER BY id{}",
-        if lock { tx.lock_clause() } else { "" }
-    );
-    let rows = tx
-        .query(
-            &sql,
-            &[
-                ctx.key_ref.into(),
-                ctx.developer_id.into(),
-                ctx.team_id.unwrap_or(-1).into(),
-                ctx.org_id.into(),
-            ],
-        )
+    let rows = ctx
+        .scoped_rows(tx, "rate_limits", LIMIT_COLUMNS, lock)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let l = limit_def(r)?;
-        let name = match l.scope {
-            Scope::Key => ctx.key_id.clone(),
-            Scope::Developer => ctx.developer.clone(),
-            Scope::Team => format!("{}/{}", ctx.org, ctx.team.clone().unwrap_or_default()),
-            Scope::Org => ctx.org.clone(),
-        };
+        let name = ctx.scope_name(l.scope);
         out.push((l, name));
     }
     Ok(out)
