@@ -776,6 +776,12 @@ async fn claude_code_and_codex_wait_out_a_rate_limit() {
         let limited = rows.iter().filter(|r| r.status == 429).count();
         let served = rows.iter().filter(|r| r.status == 200).count();
         let seen = mock.seen();
+        for s in &seen {
+            eprintln!(
+                "{agent}: upstream {} {} at {:?}",
+                s.method, s.path_and_query, s.at
+            );
+        }
         let mut windows: Vec<u64> = seen
             .iter()
             .map(|s| {

@@ -135,6 +135,10 @@ impl LocalRate {
     }
 }
 
+const STRICT_NO: u8 = 0;
+const STRICT_YES: u8 = 1;
+const STRICT_UNKNOWN: u8 = 2;
+
 /// A request's upper-bound cost, for a strict gate, and how it was reckoned (for a refusal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bound {
@@ -197,8 +201,11 @@ pub struct BudgetGate {
     /// Wakes the lease manager when a charge leaves less than `low_water` available.
     low: Notify,
     low_water: Mutex<i64>,
-    strict: std::sync::atomic::AtomicBool,
+    /// [`STRICT_NO`], [`STRICT_YES`] or [`STRICT_UNKNOWN`].
+    strict: std::sync::atomic::AtomicU8,
     rates: Mutex<Vec<LocalRate>>,
+    /// Until when a spent share is answered 429 without asking the server (it just said none).
+    rate_quiet_until: Mutex<Option<std::time::Instant>>,
 }
 
 impl BudgetGate {
@@ -211,16 +218,28 @@ impl BudgetGate {
             refilling: tokio::sync::Mutex::new(()),
             low: Notify::new(),
             low_water: Mutex::new(0),
-            strict: Default::default(),
+            strict: std::sync::atomic::AtomicU8::new(STRICT_NO),
             rates: Mutex::new(Vec::new()),
+            rate_quiet_until: Mutex::new(None),
         })
     }
 
     /// Sets the session's shares of its rate limits (what the server granted its lease in each
-    /// limit's current window); what it used in the same window is kept.
-    pub fn set_rates(&self, allowances: &[crate::api::RateAllowance]) {
-        let now = std::time::Instant::now();
+    /// limit's current window, asked at `asked`: a window's end is counted from before the
+    /// question, never after the answer). What it used in the same window is kept, unless the
+    /// shares are a new lease's (its grants are its own).
+    pub fn set_rates(
+        &self,
+        allowances: &[crate::api::RateAllowance],
+        asked: std::time::Instant,
+        new_lease: bool,
+    ) {
+        let now = asked;
         let mut rates = self.rates.lock().unwrap();
+        if new_lease {
+            rates.clear();
+        }
+        *self.rate_quiet_until.lock().unwrap() = None;
         let next = allowances
             .iter()
             .map(|a| {
@@ -244,23 +263,55 @@ impl BudgetGate {
         *rates = next;
     }
 
-    /// Counts a request against every rate limit, unless one is spent (or its window over).
-    fn take_request(&self) -> bool {
+    /// Counts a request against every rate limit, unless one is spent (or its window over):
+    /// the windows it was counted in, to give back exactly those.
+    fn take_request(&self) -> Option<Vec<(i64, i64)>> {
         let now = std::time::Instant::now();
         let mut rates = self.rates.lock().unwrap();
         if rates.iter().any(|r| r.blocked(now)) {
-            return false;
+            return None;
         }
         for r in rates.iter_mut() {
             r.used_requests += 1;
         }
-        true
+        Some(
+            rates
+                .iter()
+                .map(|r| (r.limit_id, r.window_start_us))
+                .collect(),
+        )
     }
 
-    fn give_back_request(&self) {
+    /// Gives back a request counted in `taken` (the budget refused it), in those windows only.
+    fn give_back_request(&self, taken: &[(i64, i64)]) {
         for r in self.rates.lock().unwrap().iter_mut() {
-            r.used_requests -= 1;
+            if taken.contains(&(r.limit_id, r.window_start_us)) {
+                r.used_requests = (r.used_requests - 1).max(0);
+            }
         }
+    }
+
+    /// Whether the server just said there is no more in these windows: until the first of them
+    /// ends (or a second passes), a spent share is a 429 without asking again.
+    fn rate_quiet(&self) -> bool {
+        self.rate_quiet_until
+            .lock()
+            .unwrap()
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+
+    fn quiet_rates(&self) {
+        let now = std::time::Instant::now();
+        let end = self
+            .rates
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.blocked(now))
+            .map(|r| r.window_end)
+            .min();
+        let second = now + std::time::Duration::from_secs(1);
+        *self.rate_quiet_until.lock().unwrap() = Some(end.map_or(second, |e| e.max(second)));
     }
 
     /// A 429 for the first spent limit: its name and the seconds until its window ends.
@@ -290,14 +341,28 @@ impl BudgetGate {
         }
     }
 
-    /// A strict budget is over the session (see the module doc).
+    /// A strict budget is over the session (see the module doc), as the server said.
     pub fn set_strict(&self, strict: bool) {
+        let state = if strict { STRICT_YES } else { STRICT_NO };
         self.strict
-            .store(strict, std::sync::atomic::Ordering::Relaxed);
+            .store(state, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The server has not said yet whether a strict budget is over the session (team mode, before
+    /// its first answer): the gate acts as strict until it has.
+    pub fn set_strict_unknown(&self) {
+        self.strict
+            .store(STRICT_UNKNOWN, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Strict, or not known not to be: fail closed.
     pub fn is_strict(&self) -> bool {
-        self.strict.load(std::sync::atomic::Ordering::Relaxed)
+        self.strict.load(std::sync::atomic::Ordering::Relaxed) != STRICT_NO
+    }
+
+    /// Known not to be strict (the server said so).
+    pub fn known_not_strict(&self) -> bool {
+        self.strict.load(std::sync::atomic::Ordering::Relaxed) == STRICT_NO
     }
 
     pub fn set_source(&self, source: Arc<dyn LeaseSource>) {
@@ -379,20 +444,33 @@ impl BudgetGate {
         if let Some(refusal) = self.model_refusal(model) {
             return Err(refusal);
         }
-        if !self.take_request() {
-            let _one_at_a_time = self.refilling.lock().await;
-            if !self.take_request() {
-                if let Some(source) = self.source.get() {
-                    source.rate_refill().await?;
-                }
-                if !self.take_request() {
-                    return Err(self.rate_refusal());
+        let taken = match self.take_request() {
+            Some(taken) => taken,
+            None if self.rate_quiet() => return Err(self.rate_refusal()),
+            None => {
+                let _one_at_a_time = self.refilling.lock().await;
+                match self.take_request() {
+                    Some(taken) => taken,
+                    None => {
+                        if let Some(source) = self.source.get() {
+                            source.rate_refill().await?;
+                        }
+                        match self.take_request() {
+                            Some(taken) => taken,
+                            None => {
+                                // Nothing more in this window: an agent flooding requests
+                                // gets its 429s here, not a server round trip each.
+                                self.quiet_rates();
+                                return Err(self.rate_refusal());
+                            }
+                        }
+                    }
                 }
             }
-        }
+        };
         let admitted = self.admit_budget(bound).await;
         if admitted.is_err() {
-            self.give_back_request();
+            self.give_back_request(&taken);
         }
         admitted
     }
@@ -527,6 +605,12 @@ impl Ticket {
     /// Settles a request whose cost gw could not read at everything the gate still had
     /// available (its own reservation included), so the session asks its source for more.
     pub fn settle_all_available(self) {
+        // Its tokens are unknown too: the token shares are spent.
+        for r in self.gate.rates.lock().unwrap().iter_mut() {
+            if let Some(tokens) = r.tokens {
+                r.used_tokens = r.used_tokens.max(tokens);
+            }
+        }
         let available = self.gate.figures().available() + self.reserved;
         self.settle(available.max(0));
     }
@@ -790,7 +874,11 @@ mod rate_tests {
     async fn a_spent_rate_share_is_a_429_until_the_window_turns() {
         let gate = BudgetGate::new(None, 0);
         gate.set_granted(i64::MAX / 2);
-        gate.set_rates(&[allowance(Some(2), None, 30_000)]);
+        gate.set_rates(
+            &[allowance(Some(2), None, 30_000)],
+            std::time::Instant::now(),
+            true,
+        );
         let a = gate.admit(Some("m"), None).await.unwrap();
         let b = gate.admit(Some("m"), None).await.unwrap();
         let refused = gate.admit(Some("m"), None).await.unwrap_err();
@@ -806,20 +894,32 @@ mod rate_tests {
         // A request the budget refuses gives its count back.
         drop((a, b));
         // More granted in the same window: the used count is kept.
-        gate.set_rates(&[allowance(Some(3), None, 30_000)]);
+        gate.set_rates(
+            &[allowance(Some(3), None, 30_000)],
+            std::time::Instant::now(),
+            false,
+        );
         assert!(gate.admit(Some("m"), None).await.is_ok());
         assert!(gate.admit(Some("m"), None).await.is_err());
         // Tokens: counted when a request settles.
-        gate.set_rates(&[allowance(None, Some(1_000), 30_000)]);
+        gate.set_rates(
+            &[allowance(None, Some(1_000), 30_000)],
+            std::time::Instant::now(),
+            false,
+        );
         let t = gate.admit(Some("m"), None).await.unwrap();
         t.settle_usage(0, 1_500);
         let refused = gate.admit(Some("m"), None).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
         // A window that is over must be asked again.
-        gate.set_rates(&[RateAllowance {
-            window_start_us: 60_000_000,
-            ..allowance(Some(5), None, 0)
-        }]);
+        gate.set_rates(
+            &[RateAllowance {
+                window_start_us: 60_000_000,
+                ..allowance(Some(5), None, 0)
+            }],
+            std::time::Instant::now(),
+            false,
+        );
         assert_eq!(
             gate.admit(Some("m"), None).await.unwrap_err().status,
             StatusCode::TOO_MANY_REQUESTS

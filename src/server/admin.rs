@@ -873,9 +873,10 @@ pub async fn update_limit(
 pub async fn delete_limit(store: &dyn Store, id: i64) -> Result<RateLimitView, ApiError> {
     let mut tx = store.begin(true).await?;
     let view = limit_view_by_id(&mut *tx, id).await?;
-    tx.execute("DELETE FROM rate_grants WHERE limit_id = $1", &[id.into()])
-        .await?;
+    // The limit's row first, as grants lock it before touching theirs.
     tx.execute("DELETE FROM rate_limits WHERE id = $1", &[id.into()])
+        .await?;
+    tx.execute("DELETE FROM rate_grants WHERE limit_id = $1", &[id.into()])
         .await?;
     tx.commit().await?;
     Ok(view)

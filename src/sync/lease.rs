@@ -70,6 +70,8 @@ impl LeaseManager {
         notices: Arc<Notices>,
     ) -> Arc<LeaseManager> {
         gate.set_low_water(first_lease(&settings) / 2);
+        // Until the server says, the gate acts as if a strict budget were over the session.
+        gate.set_strict_unknown();
         let manager = Arc::new(LeaseManager {
             client,
             session_id,
@@ -165,10 +167,11 @@ impl LeaseManager {
     /// Renews (adding `amount`) or, without a live lease, creates one. Errors are the refusal the
     /// gate should answer with; the offline policy is applied here.
     async fn top_up(&self, inner: &mut Inner, amount: i64) -> Result<(), Refusal> {
+        let asked = Instant::now();
         let result = match &inner.lease {
             Some(l) => match self.client.renew_lease(&l.id, amount, false).await {
                 Ok(state) => {
-                    self.gate.set_rates(&state.rates);
+                    self.gate.set_rates(&state.rates, asked, false);
                     let l = inner.lease.as_mut().expect("matched above");
                     l.granted = state.granted_nanos;
                     l.consumed = state.consumed_nanos;
@@ -204,6 +207,10 @@ impl LeaseManager {
                 Ok(())
             }
             Err(SyncError::BudgetExhausted { budget, .. }) => {
+                // Learned without a lease: strict if this budget is (another may be too).
+                if budget.strict {
+                    self.gate.set_strict(true);
+                }
                 self.back_online(inner);
                 Err(self.exhausted_refusal(inner, Some(&budget)))
             }
@@ -235,9 +242,10 @@ impl LeaseManager {
         inner: &mut Inner,
         amount: i64,
     ) -> Result<(i64, Option<BudgetStatus>), SyncError> {
+        let asked = Instant::now();
         let grant = self.client.create_lease(&self.session_id, amount).await?;
         self.gate.set_strict(grant.strict);
-        self.gate.set_rates(&grant.rates);
+        self.gate.set_rates(&grant.rates, asked, true);
         let f = self.gate.figures();
         inner.base = f.charged;
         let ttl = Duration::from_secs(grant.ttl_secs.max(1) as u64);
@@ -341,8 +349,9 @@ impl LeaseManager {
 
     fn offline_refill(&self, inner: &mut Inner) -> Result<(), Refusal> {
         let url = self.client.url();
-        // An allowance would let spend pass a strict budget's limit.
-        let policy = if self.gate.is_strict() {
+        // An allowance would let spend pass a strict budget's limit (or one not known not to
+        // be strict: a session that never reached the server).
+        let policy = if !self.gate.known_not_strict() {
             OfflinePolicy::Deny
         } else {
             self.settings.offline
@@ -414,9 +423,10 @@ impl LeaseManager {
             let ask = self.next_ask(&inner);
             return self.top_up(&mut inner, ask).await;
         };
+        let asked = Instant::now();
         match self.client.renew_lease(&lease.id, 0, true).await {
             Ok(state) => {
-                self.gate.set_rates(&state.rates);
+                self.gate.set_rates(&state.rates, asked, false);
                 self.back_online(&mut inner);
                 Ok(())
             }

@@ -116,10 +116,18 @@ pub(super) async fn lease_rates(
     grant: bool,
 ) -> Result<Vec<RateAllowance>, StoreError> {
     let limits = key_limits(tx, ctx, grant).await?;
+    // The windows are told from when the limits are locked, not from before a wait for them.
+    let now = now.max(now_us());
     let mut out = Vec::with_capacity(limits.len());
     for (l, name) in limits {
         let (start, end) = l.window(now);
         if grant {
+            // This limit's past windows are history (its row is locked: no one else's).
+            tx.execute(
+                "DELETE FROM rate_grants WHERE limit_id = $1 AND window_start_us < $2",
+                &[l.id.into(), start.into()],
+            )
+            .await?;
             let (requests, tokens) = granted_in(tx, l.id, start).await?;
             let (add_requests, add_tokens) =
                 (share(l.max_requests, requests), share(l.max_tokens, tokens));
@@ -164,12 +172,6 @@ pub(super) async fn lease_rates(
             tokens: l.max_tokens.map(|_| mine.1),
         });
     }
-    // Old windows' grants are history: keep the table small.
-    tx.execute(
-        "DELETE FROM rate_grants WHERE window_start_us < $1",
-        &[(now - 86_400_000_000).into()],
-    )
-    .await?;
     Ok(out)
 }
 
