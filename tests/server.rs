@@ -1913,11 +1913,30 @@ async fn a_strict_budget_makes_its_keys_leases_strict(db: &Db) {
 }
 
 /// A rate limit is shared out with leases, a quarter of what is left at a time: however many
-/// sessions ask, concurrently, the shares in a window never add up to more than the limit. The
+/// sessions ask, concurrently and on two replicas, the shares in a window never add up to more
+/// than the limit. The
 /// admin API lists, changes and deletes it; `/v1/budgets` shows it to the key.
 async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
     let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    // A second replica on the same database: bob's sessions ask it.
+    let replica = Srv::start(
+        server::open_store(&db.url).await.unwrap(),
+        ServeOptions::default(),
+    )
+    .await;
     let w = world(&srv, db.store.as_ref()).await;
+    let bob_on_replica = {
+        let k = w
+            .admin
+            .call(
+                Method::POST,
+                "/v1/admin/keys",
+                Some(&json!({"developer": "bob@acme.test"})),
+            )
+            .await
+            .unwrap();
+        replica.client(k["key"].as_str().unwrap())
+    };
     let admin = &w.admin;
     for bad in [
         json!({"scope": "team", "name": "acme/backend", "window_secs": 0, "max_requests": 5}),
@@ -1951,7 +1970,7 @@ async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
         let client = if i % 2 == 0 {
             w.alice.clone()
         } else {
-            w.bob.clone()
+            bob_on_replica.clone()
         };
         tasks.push(tokio::spawn(async move {
             let lease = client
@@ -2021,5 +2040,6 @@ async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
         .await
         .unwrap();
     assert!(listed["limits"].as_array().unwrap().is_empty());
+    replica.stop().await;
     srv.stop().await;
 }

@@ -549,4 +549,20 @@ mod tests {
         );
         insta::assert_snapshot!(table);
     }
+
+    #[test]
+    fn limit_table_shows_caps_and_what_was_granted() {
+        let limit = crate::api::RateLimitView {
+            id: 3,
+            scope: crate::api::Scope::Team,
+            name: "acme/backend".into(),
+            window_secs: 60,
+            max_requests: Some(100),
+            max_tokens: None,
+            granted_requests: 42,
+            granted_tokens: 0,
+            window_ends_at: "2026-11-29T07:31:00Z".into(),
+        };
+        insta::assert_snapshot!(limit_table(&[limit], Style::plain()));
+    }
 }
