@@ -1847,3 +1847,55 @@ async fn gws_azure_key_goes_on_model_calls_only() {
     assert_ne!(status, StatusCode::FORBIDDEN, "the model list passes");
     assert_eq!(h.mock.seen().len(), 1);
 }
+
+/// Past a rate limit's share, the agent gets a 429 in its provider's shape with retry-after and
+/// the provider's own rate-limit headers, and nothing goes upstream.
+#[tokio::test]
+async fn a_spent_rate_limit_is_a_429_with_the_providers_headers() {
+    let gate = BudgetGate::new(None, gw::proxy::gate::REQUEST_FLOOR_NANOS);
+    gate.set_granted(1_000_000_000);
+    gate.set_rates(
+        &[gw::api::RateAllowance {
+            limit_id: 1,
+            name: "team acme/backend: 1 requests per 60 s".into(),
+            window_start_us: 0,
+            window_secs: 60,
+            resets_in_ms: 30_000,
+            requests: Some(1),
+            tokens: None,
+        }],
+        std::time::Instant::now(),
+        true,
+    );
+    let g = gate.clone();
+    let h = Harness::start_with("", move |state| state.with_gate(g)).await;
+    let anthropic = r#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[]}"#;
+    let (status, _, _) = send("POST", &h.url("/anthropic/v1/messages"), &[], anthropic).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, headers, body) =
+        send("POST", &h.url("/anthropic/v1/messages"), &[], anthropic).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((29..=30).contains(&retry), "{retry}");
+    assert_eq!(headers["anthropic-ratelimit-requests-remaining"], "0");
+    assert!(headers["anthropic-ratelimit-requests-reset"]
+        .to_str()
+        .unwrap()
+        .ends_with('Z'));
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["type"], "rate_limit_error", "{body}");
+    let (status, headers, _) = send(
+        "POST",
+        &h.url("/openai/v1/responses"),
+        &[],
+        r#"{"model":"gpt-5","input":"hi"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["x-ratelimit-remaining-requests"], "0");
+    assert!(headers["x-ratelimit-reset-requests"]
+        .to_str()
+        .unwrap()
+        .ends_with('s'));
+    assert_eq!(h.mock.seen().len(), 1);
+}

@@ -35,6 +35,9 @@ pub struct Refusal {
     pub retry_after: Option<u64>,
     /// Why, in a few words for the session's summary: `daily budget`, `model not allowed`.
     pub reason: Cow<'static, str>,
+    /// A rate limit's: which count is spent (`requests` or `tokens`), for the provider's own
+    /// rate-limit headers.
+    pub rate_limited: Option<&'static str>,
 }
 
 impl Refusal {
@@ -50,6 +53,7 @@ impl Refusal {
             message: message.into(),
             retry_after: None,
             reason: reason.into(),
+            rate_limited: None,
         }
     }
 
@@ -319,6 +323,10 @@ impl BudgetGate {
         let now = std::time::Instant::now();
         let rates = self.rates.lock().unwrap();
         let spent = rates.iter().find(|r| r.blocked(now));
+        let dimension = match spent {
+            Some(r) if r.tokens.is_some_and(|n| r.used_tokens >= n) => "tokens",
+            _ => "requests",
+        };
         let (name, wait) = spent.map_or(("a rate limit".to_string(), 1), |r| {
             let wait = r.window_end.saturating_duration_since(now);
             (
@@ -328,6 +336,7 @@ impl BudgetGate {
         });
         Refusal {
             retry_after: Some(wait.max(1)),
+            rate_limited: Some(dimension),
             ..Refusal::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limit_error",

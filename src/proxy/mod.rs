@@ -721,7 +721,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 // The request goes no further, but its body says which model was refused: let
                 // the tap read it (bounded in size and time) so the row names the model.
                 read_for_the_tap(body).await;
-                let retry_after = refusal.retry_after;
+                let (retry_after, rate_limited) = (refusal.retry_after, refusal.rate_limited);
                 let mut response = answer_failure(
                     context,
                     false,
@@ -733,6 +733,14 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                     response
                         .headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    if let Some(dimension) = rate_limited {
+                        route::rate_limit_headers(
+                            provider.family(),
+                            dimension,
+                            secs,
+                            response.headers_mut(),
+                        );
+                    }
                 }
                 return response;
             }

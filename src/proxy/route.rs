@@ -84,6 +84,43 @@ pub fn split_prefix(path_and_query: &str) -> Option<(Provider, &str)> {
     Some((provider, &rest[end..]))
 }
 
+/// The provider's own headers for a rate limit reached (`dimension`: `requests` or `tokens`),
+/// reset in `secs`: Anthropic's `anthropic-ratelimit-*` (an RFC 3339 time), OpenAI's
+/// `x-ratelimit-*` (a duration). Other providers have none.
+pub fn rate_limit_headers(
+    family: Provider,
+    dimension: &str,
+    secs: u64,
+    headers: &mut http::HeaderMap,
+) {
+    let (remaining, reset, value) = match family {
+        Provider::Anthropic => {
+            let at = jiff::Timestamp::now()
+                .checked_add(jiff::SignedDuration::from_secs(secs as i64))
+                .unwrap_or(jiff::Timestamp::MAX);
+            (
+                format!("anthropic-ratelimit-{dimension}-remaining"),
+                format!("anthropic-ratelimit-{dimension}-reset"),
+                at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            )
+        }
+        Provider::OpenAi => (
+            format!("x-ratelimit-remaining-{dimension}"),
+            format!("x-ratelimit-reset-{dimension}"),
+            format!("{secs}s"),
+        ),
+        _ => return,
+    };
+    for (name, value) in [(remaining, "0".to_string()), (reset, value)] {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+}
+
 /// Whether the client is one that shows a gw refusal only as a plain-text 400: Codex (its
 /// `originator` header is `codex_exec`, `codex-tui`, …) retries every other 4xx five times
 /// and then prints it wrapped in its own words, or shows its own text for a quota error.
