@@ -1981,6 +1981,8 @@ async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
                 )
                 .await
                 .unwrap();
+            // An idle session holds none of the window: shares come with the first ask.
+            assert_eq!(lease["rates"][0]["requests"], 0, "{lease}");
             let lease_id = lease["lease_id"].as_str().unwrap().to_string();
             let renewed = client
                 .call(

@@ -41,7 +41,9 @@ pub async fn create_lease(
         ],
     )
     .await?;
-    let rates = super::rates::lease_rates(&mut *tx, ctx, &lease_id, now, true).await?;
+    // The limits over the key, with no share yet: a session takes one at its first request,
+    // so idle sessions hold none of a window.
+    let rates = super::rates::lease_rates(&mut *tx, ctx, &lease_id, now, false).await?;
     tx.commit().await?;
     Ok(LeaseGrant {
         rates,

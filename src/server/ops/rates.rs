@@ -1,6 +1,6 @@
-//! Rate limits: requests and tokens per window on a key, developer, team or org. A session takes
-//! a share of each limit over its key with its lease (and asks again when it has spent it or the
-//! window turned); the shares granted in a window never add up to more than the limit, so the
+//! Rate limits: requests and tokens per window on a key, developer, team or org. A session
+//! learns the limits over its key with its lease and takes a share of each at its first request
+//! (and again when it has spent it or the window turned); the shares granted in a window never add up to more than the limit, so the
 //! sessions of any number of replicas stay within it with no round trip per request. Requests
 //! are counted before they go (never over); tokens after (over by at most what each session's
 //! requests in flight use).
