@@ -218,6 +218,7 @@ on_both!(
     a_stored_value_gw_cannot_read_fails_closed,
     a_strict_budget_makes_its_keys_leases_strict,
     rate_limits_are_shared_out_and_never_granted_past,
+    a_row_counts_against_the_lease_its_session_held_when_it_started,
 );
 
 async fn renaming_and_revoking_teams_and_orgs(db: &Db) {
@@ -2043,5 +2044,68 @@ async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
         .unwrap();
     assert!(listed["limits"].as_array().unwrap().is_empty());
     replica.stop().await;
+    srv.stop().await;
+}
+
+/// A session that gives a lease back (reporting what it spent) and takes another: its rows that
+/// started under the first, synced only now, count against the first, not the second, which
+/// stays reserved in full.
+async fn a_row_counts_against_the_lease_its_session_held_when_it_started(db: &Db) {
+    let srv = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    budget(&w.admin, "team", "acme/backend", "10", "month").await;
+    let lease = |amount: i64| {
+        let alice = w.alice.clone();
+        async move {
+            alice
+                .call(
+                    Method::POST,
+                    "/v1/leases",
+                    Some(&json!({"session_id": "s", "amount_nanos": amount})),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let first = lease(USD).await;
+    let early = usage_row("s", 300_000_000);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    w.alice
+        .call(
+            Method::POST,
+            &format!("/v1/leases/{}/release", first["lease_id"].as_str().unwrap()),
+            Some(&json!({"spent_nanos": 300_000_000})),
+        )
+        .await
+        .unwrap();
+    let second = lease(2 * USD).await;
+    // The row that ran under the first lease arrives after the second was taken.
+    w.alice
+        .call(Method::POST, "/v1/usage", Some(&json!({"rows": [early]})))
+        .await
+        .unwrap();
+    let b = w
+        .alice
+        .call(Method::GET, "/v1/budgets", None)
+        .await
+        .unwrap();
+    // Spent: the row. Reserved: the second lease whole; the first's report is consumed.
+    assert_eq!(b["budgets"][0]["spent_nanos"], 300_000_000, "{b}");
+    assert_eq!(
+        b["budgets"][0]["reserved_nanos"], second["granted_nanos"],
+        "{b}"
+    );
+    // Not charged to the second lease: once the first's report is dropped, the second would be
+    // reserved short by the row.
+    let renewed = w
+        .alice
+        .call(
+            Method::POST,
+            &format!("/v1/leases/{}/renew", second["lease_id"].as_str().unwrap()),
+            Some(&json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewed["consumed_nanos"], 0, "{renewed}");
     srv.stop().await;
 }

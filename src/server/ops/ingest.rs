@@ -147,8 +147,8 @@ pub(super) fn insert_sql(rows: usize) -> String {
     sql
 }
 
-/// Inserts rows idempotently (a known id is a duplicate, counted once ever) and charges the
-/// new rows' cost to their session's latest lease. The rows must have passed [`check_batch`].
+/// Inserts rows idempotently (a known id is a duplicate, counted once ever) and charges each
+/// new row's cost to the lease its session held when it started. The rows must have passed [`check_batch`].
 /// One transaction from the first insert to the budgets it answers with: a failure stores
 /// nothing, so the client's retry of the same batch counts every row once.
 pub async fn ingest(
@@ -159,7 +159,8 @@ pub async fn ingest(
     let now = now_us();
     let mut tx = store.begin(true).await?;
     let mut accepted = 0u64;
-    let mut by_session: BTreeMap<String, i64> = BTreeMap::new();
+    // Per session: each new row's start and cost, to charge it to the lease it ran under.
+    let mut by_session: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut rollup: BTreeMap<(Scope, i64, i64), i64> = BTreeMap::new();
     // Per model: requests, cost, then input, output, cache read, cache write, reasoning tokens.
     let mut totals: BTreeMap<String, [i64; 7]> = BTreeMap::new();
@@ -172,9 +173,10 @@ pub async fn ingest(
         for r in tx.query(&sql, &params).await? {
             accepted += 1;
             let cost = r.opt_int(1)?.unwrap_or(0);
-            let session = by_session.entry(r.text(0)?).or_default();
-            *session = session.saturating_add(cost);
             let at = r.int(2)?;
+            if cost > 0 {
+                by_session.entry(r.text(0)?).or_default().push((at, cost));
+            }
             let bucket = at - at.rem_euclid(QUARTER_HOUR_US);
             let scopes = [
                 Some((Scope::Org, ctx.org_id)),
@@ -251,18 +253,40 @@ pub async fn ingest(
         )
         .await?;
     }
+    // A row is charged to the lease its session held when it started (the last one taken
+    // before it; the first, for a row older than all): a session that gave a lease back and took
+    // another has its earlier rows still count against the one it gave back, which reported
+    // them as spent.
     let lease_sql = format!(
-        "UPDATE leases SET consumed_nanos = {} WHERE id = (
-            SELECT id FROM leases WHERE key_ref = $2 AND session_id = $3
-            ORDER BY created_at_us DESC, id DESC LIMIT 1)",
+        "UPDATE leases SET consumed_nanos = {} WHERE id = $2",
         add_sql("consumed_nanos", "$1")
     );
-    for (session, cost) in by_session.iter().filter(|(_, c)| **c > 0) {
-        tx.execute(
-            &lease_sql,
-            &[(*cost).into(), ctx.key_ref.into(), session.into()],
-        )
-        .await?;
+    for (session, session_rows) in &by_session {
+        let leases: Vec<(i64, i64)> = tx
+            .query(
+                "SELECT id, created_at_us FROM leases WHERE key_ref = $1 AND session_id = $2
+                 ORDER BY created_at_us, id",
+                &[ctx.key_ref.into(), session.into()],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok::<_, StoreError>((r.int(0)?, r.int(1)?)))
+            .collect::<Result<_, _>>()?;
+        let mut charged: BTreeMap<i64, i64> = BTreeMap::new();
+        for (started, cost) in session_rows {
+            let lease = leases
+                .iter()
+                .rev()
+                .find(|(_, created)| created <= started)
+                .or(leases.first());
+            if let Some((id, _)) = lease {
+                let sum = charged.entry(*id).or_default();
+                *sum = sum.saturating_add(*cost);
+            }
+        }
+        for (lease, cost) in charged {
+            tx.execute(&lease_sql, &[cost.into(), lease.into()]).await?;
+        }
     }
     // Before the commit: an answer that fails must leave nothing stored.
     let budgets = key_budgets(&mut *tx, ctx, now, false).await?;

@@ -4,7 +4,8 @@
 //! Accounting (never double counts):
 //! - `spent` of a budget = Σ cost of ingested usage rows in its scope and current period;
 //! - a lease's outstanding reservation = max(0, target − consumed), where `consumed` is the cost
-//!   of usage rows already ingested for the lease's key and session, and `target` is `granted`
+//!   of usage rows already ingested for the lease's key and session that started while it was the
+//!   session's latest lease, and `target` is `granted`
 //!   while the lease is open, or the spend reported at release afterwards (kept for
 //!   `SETTLE_SECS` so rows still being synced stay counted, then dropped);
 //! - `reserved` = Σ outstanding reservations of unexpired leases in the scope;
