@@ -1878,6 +1878,43 @@ async fn a_strict_budget_makes_its_keys_leases_strict(db: &Db) {
         .await
         .unwrap();
     assert_eq!(created["strict"], true);
+    // A gw that does not say it enforces strict budgets gets no lease under one.
+    let key = w
+        .admin
+        .call(
+            Method::POST,
+            "/v1/admin/keys",
+            Some(&json!({"developer": "alice@acme.test"})),
+        )
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", key["key"].as_str().unwrap());
+    let url = format!("{}/v1/leases", srv.base);
+    let body = r#"{"session_id":"old","amount_nanos":1000}"#;
+    let (status, _, answer) = common::send(
+        "POST",
+        &url,
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&answer).contains("upgrade gw"));
+    let (status, _, _) = common::send(
+        "POST",
+        &url,
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+            (gw::api::FEATURES_HEADER, gw::api::FEATURES),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(status, 200);
     let lease = |session: &'static str| {
         let alice = w.alice.clone();
         async move {

@@ -191,6 +191,10 @@ pub struct LeaseGrant {
     pub rates: Vec<RateAllowance>,
 }
 
+/// The header in which a gw client names what it enforces, and this gw's list.
+pub const FEATURES_HEADER: &str = "x-gw-features";
+pub const FEATURES: &str = "strict-budgets, rate-limits";
+
 /// A rate limit on a key, developer, team or org: requests and/or tokens (input, cache and
 /// output) per window of `window_secs`, aligned to the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -315,6 +315,11 @@ async fn create_lease(
 ) -> Result<Response, ApiError> {
     let k = key(&state, &headers).await?;
     let amount = check_amount("amount_nanos", req.amount_nanos, false)?;
+    let features = headers
+        .get(crate::api::FEATURES_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let enforces = |feature: &str| features.split(',').any(|f| f.trim() == feature);
     if req.session_id.is_empty() || req.session_id.len() > 200 {
         return Err(ApiError::BadRequest(
             "session_id must be 1-200 characters".into(),
@@ -329,6 +334,16 @@ async fn create_lease(
     )
     .await
     {
+        // An older gw would spend past a strict budget or a rate limit: no lease for it.
+        Ok(grant)
+            if (grant.strict && !enforces("strict-budgets"))
+                || (!grant.rates.is_empty() && !enforces("rate-limits")) =>
+        {
+            ops::release_lease(state.store.as_ref(), &k, &grant.lease_id, 0).await?;
+            Err(ApiError::Forbidden(
+                "a strict budget or a rate limit is over this key, and this gw does not enforce it: upgrade gw (./install.sh) and start the session again".into(),
+            ))
+        }
         Ok(grant) => {
             Metrics::add(&state.metrics.leases_granted, 1);
             Metrics::add(

@@ -102,6 +102,9 @@ impl Client {
         if json {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
+        // What this gw enforces: the server gives leases under a strict budget or a rate limit
+        // only to sessions that say they do (an older gw would pass them).
+        req = req.header(crate::api::FEATURES_HEADER, crate::api::FEATURES);
         let req = req
             .body(Full::new(body))
             .map_err(|_| ClientError::BadUrl(url.clone()))?;
