@@ -1012,11 +1012,11 @@ async fn read_request(
                 });
             }
         };
-        if strict {
-            size = Some(policy::strict_size(&bytes, &parts.headers, protocol));
-        }
         let info = match policy::peek(&bytes, &parts.headers) {
             Ok(checked) => {
+                if strict {
+                    size = Some(policy::strict_size(&bytes, &checked.limits, protocol));
+                }
                 peeked = Ok(checked.info.model.clone());
                 stream_without_usage = checked.info.stream == Some(true) && !checked.include_usage;
                 if checked.background && gated {
@@ -1027,6 +1027,9 @@ async fn read_request(
                 checked.info
             }
             Err(why) => {
+                if strict {
+                    size = Some(Err(why.clone()));
+                }
                 peeked = Err(why);
                 // Still name what can be seen on the ledger row.
                 let mut tap = RequestTap::new();

@@ -168,7 +168,7 @@ struct Peek {
     background: Option<bool>,
     #[serde(default)]
     stream_options: Option<StreamOptions>,
-    // Output limits, by API (see `output_limit`). Numbers that are not whole count as absent.
+    // Output limits, by API (see `OutputLimits::output_limit`); kept in `Peeked::limits`.
     #[serde(default)]
     max_tokens: Option<serde_json::Number>,
     #[serde(default)]
@@ -187,7 +187,7 @@ struct Peek {
     request: Option<Box<CodeAssistRequest>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 struct GenerationConfig {
     #[serde(default, rename = "maxOutputTokens", alias = "max_output_tokens")]
     max_output_tokens: Option<serde_json::Number>,
@@ -195,19 +195,32 @@ struct GenerationConfig {
     candidate_count: Option<serde_json::Number>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 struct InferenceConfig {
     #[serde(default, rename = "maxTokens")]
     max_tokens: Option<serde_json::Number>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 struct CodeAssistRequest {
     #[serde(default, rename = "generationConfig", alias = "generation_config")]
     generation_config: Option<GenerationConfig>,
 }
 
-impl Peek {
+/// The output-limit members of a request body, as read by [`peek`] (each API honours its own:
+/// see [`OutputLimits::output_limit`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputLimits {
+    max_tokens: Option<serde_json::Number>,
+    max_completion_tokens: Option<serde_json::Number>,
+    max_output_tokens: Option<serde_json::Number>,
+    n: Option<serde_json::Number>,
+    generation_config: Option<GenerationConfig>,
+    inference_config: Option<InferenceConfig>,
+    request: Option<Box<CodeAssistRequest>>,
+}
+
+impl OutputLimits {
     /// The output limit the API `protocol` honours (a field another API reads limits nothing),
     /// and how many outputs the request asks for.
     fn output_limit(&self, protocol: Protocol) -> Result<(Option<u64>, u64), String> {
@@ -424,15 +437,13 @@ fn walk(value: &serde_json::Value, size: &mut RequestSize, top: bool) {
 
 /// What a request under a strict budget may cost at most, from its body: everything the bound
 /// needs, read from the decoded JSON (escapes change nothing), or why it cannot be bounded.
+/// `body` is one [`peek`] read, and `limits` what it found there.
 pub fn strict_size(
     body: &[u8],
-    headers: &HeaderMap,
+    limits: &OutputLimits,
     protocol: Protocol,
 ) -> Result<RequestSize, String> {
-    peek(body, headers)?;
-    let typed: Peek = serde_json::from_slice(body)
-        .map_err(|e| format!("the body is not the JSON gw expects: {e}"))?;
-    let (max_output, outputs) = typed.output_limit(protocol)?;
+    let (max_output, outputs) = limits.output_limit(protocol)?;
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let mut size = RequestSize {
@@ -493,6 +504,8 @@ pub struct Peeked {
     pub background: bool,
     /// `stream_options.include_usage: true`: a Chat Completions stream reports its usage.
     pub include_usage: bool,
+    /// Its output limits, for a strict budget's bound.
+    pub limits: OutputLimits,
 }
 
 /// Why a request under a budget could not be metered, from its path, query and headers: bytes
@@ -554,6 +567,15 @@ pub fn peek(body: &[u8], headers: &HeaderMap) -> Result<Peeked, String> {
             .stream_options
             .and_then(|o| o.include_usage)
             .unwrap_or(false),
+        limits: OutputLimits {
+            max_tokens: peek.max_tokens,
+            max_completion_tokens: peek.max_completion_tokens,
+            max_output_tokens: peek.max_output_tokens,
+            n: peek.n,
+            generation_config: peek.generation_config,
+            inference_config: peek.inference_config,
+            request: peek.request,
+        },
     })
 }
 
@@ -721,7 +743,8 @@ mod size_tests {
     use super::*;
 
     fn size(protocol: Protocol, body: &str) -> RequestSize {
-        strict_size(body.as_bytes(), &HeaderMap::new(), protocol).unwrap()
+        let peeked = peek(body.as_bytes(), &HeaderMap::new()).unwrap();
+        strict_size(body.as_bytes(), &peeked.limits, protocol).unwrap()
     }
 
     #[test]
