@@ -774,11 +774,28 @@ mod size_tests {
         assert_eq!(code_assist.max_output, Some(7));
         let converse = size(BedrockConverse, r#"{"inferenceConfig":{"maxTokens":9}}"#);
         assert_eq!(converse.max_output, Some(9));
-        // Not a whole number: as if absent, never as 0.
+        // Not a whole number: as if absent, never as 0; Gemini's 0 is unset.
         assert_eq!(
             size(AnthropicMessages, r#"{"max_tokens":1.5}"#).max_output,
             None
         );
+        assert_eq!(
+            size(Gemini, r#"{"generationConfig":{"maxOutputTokens":0}}"#).max_output,
+            None
+        );
+        // A count gw cannot read might mean more outputs: refused; 4.0 is 4.
+        let count = |body: &str| {
+            let peeked = peek(body.as_bytes(), &HeaderMap::new()).unwrap();
+            strict_size(body.as_bytes(), &peeked.limits, OpenAiChat)
+        };
+        assert!(count(r#"{"n":2.5}"#).is_err());
+        assert!(count(r#"{"n":-1}"#).is_err());
+        assert_eq!(count(r#"{"max_tokens":5,"n":4.0}"#).unwrap().outputs, 4);
+        let gemini_count = |body: &str| {
+            let peeked = peek(body.as_bytes(), &HeaderMap::new()).unwrap();
+            strict_size(body.as_bytes(), &peeked.limits, Gemini)
+        };
+        assert!(gemini_count(r#"{"generationConfig":{"candidateCount":1e9}}"#).is_err());
     }
 
     #[test]
