@@ -542,24 +542,16 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
             return answer_failure(context, false, status, kind, message);
         }
     }
-    // gw's Azure credential (its Entra ID token or resource key) opens files, fine-tuning,
-    // batches and assistants too: it goes on model calls and the model list only.
-    let azure_credential = state.azure.is_some()
-        || (credential.is_some()
-            && state
-                .auth
-                .as_ref()
-                .is_some_and(|a| a.holds(Provider::Azure)));
-    let azure_model_call = matches!(
+    // gw's own cloud credential (an AWS signature or Bedrock key, an Azure key or Entra ID token)
+    // opens more than models: it goes on model calls only (Vertex's token: `google::authorize`).
+    if let Some(message) = cloud_credential_refusal(
+        state,
+        provider,
+        credential.is_some(),
         context.protocol,
-        Protocol::OpenAiResponses | Protocol::OpenAiChat
-    ) || (req.method() == http::Method::GET
-        && route::path_only(upstream_path).ends_with("/models"));
-    if provider == Provider::Azure && azure_credential && !azure_model_call {
-        let message = format!(
-            "gw: with gw's Azure credentials only Azure OpenAI model calls pass (responses, chat/completions, the model list), not {}",
-            route::path_only(upstream_path)
-        );
+        req.method(),
+        upstream_path,
+    ) {
         state.refusals.count("not a model call");
         return answer_failure(
             context,
@@ -581,27 +573,6 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
                 message,
             );
         }
-    }
-    // gw's AWS keys, or its Bedrock API key, open more than models: they go on model calls only.
-    let gw_credential = state.aws.is_some()
-        || (credential.is_some()
-            && state
-                .auth
-                .as_ref()
-                .is_some_and(|a| a.holds(Provider::Bedrock)));
-    if provider == Provider::Bedrock && gw_credential && !aws::is_model_call(upstream_path) {
-        let message = format!(
-            "gw: with gw's AWS credentials only Bedrock model calls pass (/model/<id>/invoke, converse…), not {}",
-            route::path_only(upstream_path)
-        );
-        state.refusals.count("not a model call");
-        return answer_failure(
-            context,
-            false,
-            StatusCode::FORBIDDEN,
-            "permission_error",
-            message,
-        );
     }
     let Some(upstream) = state.upstreams.get(provider) else {
         let info = provider.info();
@@ -847,6 +818,44 @@ async fn sign_for_aws(
             message: format!("gw proxy: {message}"),
         })?;
     Ok(full(bytes))
+}
+
+/// Why a request on a cloud route may not carry gw's own credential, if it may not: gw holds
+/// one for `provider` (one it signs or fetches, or the held key the request's session key
+/// stands for) and the request is not a model call (Bedrock: `/model/<id>/<operation>`; Azure:
+/// responses, chat completions, the model list).
+fn cloud_credential_refusal(
+    state: &ProxyState,
+    provider: Provider,
+    keyed: bool,
+    protocol: Protocol,
+    method: &http::Method,
+    upstream_path: &str,
+) -> Option<String> {
+    let signs = match provider {
+        Provider::Bedrock => state.aws.is_some(),
+        Provider::Azure => state.azure.is_some(),
+        _ => return None,
+    };
+    let holds = keyed && state.auth.as_ref().is_some_and(|a| a.holds(provider));
+    if !(signs || holds) {
+        return None;
+    }
+    let path = route::path_only(upstream_path);
+    let (model_call, which, calls) = match provider {
+        Provider::Bedrock => (
+            aws::is_model_call(upstream_path),
+            "AWS",
+            "Bedrock model calls pass (/model/<id>/invoke, converse…)",
+        ),
+        _ => (
+            matches!(protocol, Protocol::OpenAiResponses | Protocol::OpenAiChat)
+                || (method == http::Method::GET && path.ends_with("/models")),
+            "Azure",
+            "Azure OpenAI model calls pass (responses, chat/completions, the model list)",
+        ),
+    };
+    (!model_call).then(|| format!("gw: with gw's {which} credentials only {calls}, not {path}"))
 }
 
 /// The forward phase: the request goes upstream, within the idle timeout (which also runs
