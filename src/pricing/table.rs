@@ -155,16 +155,15 @@ impl PriceTable {
         // A subscription route's models are its family's, at its family's prices.
         let family = provider.family();
         let names = candidates(family, model);
-        let base = match provider {
-            Provider::Azure => candidates(family, azure_model(model)),
-            _ => names.clone(),
-        };
+        // An Azure name without its data zone is the family's name; others already are.
+        let unzoned = (provider == Provider::Azure).then(|| candidates(family, azure_model(model)));
+        let base = unzoned.as_deref().unwrap_or(&names);
         // Config's entries first, then the route's own section, then the family's.
         find(&self.overrides, &names)
-            .or_else(|| find(&self.overrides, &base))
+            .or_else(|| unzoned.as_deref().and_then(|n| find(&self.overrides, n)))
             .or_else(|| route_section(provider).and_then(|r| find(&self.models[r], &names)))
             .or_else(|| self.dearest_profile(provider, model))
-            .or_else(|| find(&self.models[section_index(family)], &base))
+            .or_else(|| find(&self.models[section_index(family)], base))
     }
 
     /// A Bedrock cross-region profile the table does not list (`apac.anthropic.…` where it
