@@ -776,13 +776,11 @@ fn check_caps(requests: Option<i64>, tokens: Option<i64>) -> Result<(), ApiError
 }
 
 async fn limit_view_by_id(tx: &mut dyn Tx, id: i64) -> Result<RateLimitView, ApiError> {
-    let (scope, scope_id) = super::ops::limit_scope(tx, id)
+    let limit = super::ops::stored_limit(tx, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no rate limit {id}")))?;
-    let (name, _) = scope_name(tx, scope, scope_id).await?;
-    super::ops::limit_view(tx, id, name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no rate limit {id}")))
+    let (name, _) = scope_name(tx, limit.scope, limit.scope_id).await?;
+    Ok(super::ops::limit_view(tx, limit, name).await?)
 }
 
 pub async fn create_limit(store: &dyn Store, new: NewRateLimit) -> Result<RateLimitView, ApiError> {

@@ -139,4 +139,4 @@ pub(in crate::server) use budgets::{budget_def, status_of, BUDGET_COLUMNS};
 pub use ingest::{check_batch, ingest};
 pub use leases::{create_lease, release_lease, renew_lease};
 pub use rates::limits_for_key;
-pub(in crate::server) use rates::{limit_scope, limit_view};
+pub(in crate::server) use rates::{limit_view, stored_limit};

@@ -8,10 +8,10 @@
 use super::*;
 
 /// A limit as stored.
-struct LimitDef {
+pub(in crate::server) struct LimitDef {
     id: i64,
-    scope: Scope,
-    scope_id: i64,
+    pub scope: Scope,
+    pub scope_id: i64,
     window_secs: i64,
     max_requests: Option<i64>,
     max_tokens: Option<i64>,
@@ -210,37 +210,27 @@ async fn view(
     })
 }
 
-/// A limit's view by id, for the admin API (its scope's display name from `name_of`).
-pub(in crate::server) async fn limit_view(
+/// A stored limit by id.
+pub(in crate::server) async fn stored_limit(
     tx: &mut dyn Tx,
     id: i64,
-    name: String,
-) -> Result<Option<RateLimitView>, StoreError> {
+) -> Result<Option<LimitDef>, StoreError> {
     let row = tx
         .one(
             &format!("SELECT {LIMIT_COLUMNS} FROM rate_limits WHERE id = $1"),
             &[id.into()],
         )
         .await?;
-    match row {
-        Some(r) => Ok(Some(view(tx, limit_def(&r)?, name, now_us()).await?)),
-        None => Ok(None),
-    }
+    row.map(|r| limit_def(&r)).transpose()
 }
 
-/// The scope of a stored limit: (kind, row id).
-pub(in crate::server) async fn limit_scope(
+/// A stored limit as the admin API shows it, its scope named `name`.
+pub(in crate::server) async fn limit_view(
     tx: &mut dyn Tx,
-    id: i64,
-) -> Result<Option<(Scope, i64)>, StoreError> {
-    let row = tx
-        .one(
-            &format!("SELECT {LIMIT_COLUMNS} FROM rate_limits WHERE id = $1"),
-            &[id.into()],
-        )
-        .await?;
-    row.map(|r| limit_def(&r).map(|l| (l.scope, l.scope_id)))
-        .transpose()
+    limit: LimitDef,
+    name: String,
+) -> Result<RateLimitView, StoreError> {
+    view(tx, limit, name, now_us()).await
 }
 
 #[cfg(test)]
