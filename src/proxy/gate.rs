@@ -453,35 +453,37 @@ impl BudgetGate {
         if let Some(refusal) = self.model_refusal(model) {
             return Err(refusal);
         }
-        let taken = match self.take_request() {
-            Some(taken) => taken,
-            None if self.rate_quiet() => return Err(self.rate_refusal()),
-            None => {
-                let _one_at_a_time = self.refilling.lock().await;
-                match self.take_request() {
-                    Some(taken) => taken,
-                    None => {
-                        if let Some(source) = self.source.get() {
-                            source.rate_refill().await?;
-                        }
-                        match self.take_request() {
-                            Some(taken) => taken,
-                            None => {
-                                // Nothing more in this window: an agent flooding requests
-                                // gets its 429s here, not a server round trip each.
-                                self.quiet_rates();
-                                return Err(self.rate_refusal());
-                            }
-                        }
-                    }
-                }
-            }
-        };
+        let taken = self.take_request_or_ask().await?;
         let admitted = self.admit_budget(bound).await;
         if admitted.is_err() {
             self.give_back_request(&taken);
         }
         admitted
+    }
+
+    /// Counts a request against the rate limits ([`BudgetGate::take_request`]), asking the
+    /// source for more once (single-flight) when a share is spent, unless the server just said
+    /// there is none; a 429 when there is none.
+    async fn take_request_or_ask(&self) -> Result<Vec<(i64, i64)>, Refusal> {
+        if let Some(taken) = self.take_request() {
+            return Ok(taken);
+        }
+        if self.rate_quiet() {
+            return Err(self.rate_refusal());
+        }
+        let _one_at_a_time = self.refilling.lock().await;
+        if let Some(taken) = self.take_request() {
+            return Ok(taken);
+        }
+        if let Some(source) = self.source.get() {
+            source.rate_refill().await?;
+        }
+        self.take_request().ok_or_else(|| {
+            // Nothing more in this window: an agent flooding requests gets its 429s here, not a
+            // server round trip each.
+            self.quiet_rates();
+            self.rate_refusal()
+        })
     }
 
     /// The budget half of [`BudgetGate::admit`].
