@@ -1,13 +1,14 @@
 //! `LeaseManager`: holds the session's budget lease on the gw server and feeds the proxy's
 //! [`BudgetGate`]. It takes a lease at start, tops it up in the background when less than half
 //! a lease is left (leases are sized by need: the first is an eighth of `lease_usd`, each
-//! top-up twice what the session spent since the last, up to `lease_usd`), heartbeats (a renew with no top-up) every third of the lease's TTL, answers
-//! the gate's synchronous top-up when the gate runs dry, applies the offline policy when the
-//! server is unreachable, and releases the lease at exit with what the session spent.
+//! top-up twice what the session spent since the last, up to `lease_usd`), heartbeats (a renew
+//! with no top-up) every third of the lease's TTL, answers the gate's synchronous top-up when
+//! the gate runs dry, applies the offline policy when the server is unreachable, and releases
+//! the lease at exit with what the session spent.
 //!
 //! The gate's `granted` is always `base + lease granted + offline allowance`, where `base` is
 //! what the session had charged when its current lease began (a lease that expires is replaced;
-//! the server charges rows to the session's latest lease).
+//! the server charges each row to the lease the session held when the row started).
 
 use std::future::Future;
 use std::pin::Pin;
