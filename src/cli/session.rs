@@ -274,15 +274,8 @@ impl Session {
             id,
             google,
             aws_region: aws.as_ref().map(|a| a.region().to_string()).or_else(|| {
-                env("AWS_REGION")
-                    .or_else(|| env("AWS_DEFAULT_REGION"))
-                    .or_else(|| {
-                        config
-                            .upstreams
-                            .get(Provider::Bedrock)
-                            .and_then(|u| crate::proxy::aws::region_of_host(u.host()))
-                    })
-                    .filter(|_| auth.holds(Provider::Bedrock))
+                let host = config.upstreams.get(Provider::Bedrock).map(|u| u.host());
+                crate::proxy::aws::known_region(env, host).filter(|_| auth.holds(Provider::Bedrock))
             }),
             auth,
             proxy,

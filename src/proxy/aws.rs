@@ -101,8 +101,7 @@ impl AwsSigner {
                 "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both for gw to sign Bedrock requests".into(),
             ));
         };
-        let region = env_region(env).or_else(|| upstream_host.and_then(region_of_host));
-        let Some(region) = region else {
+        let Some(region) = known_region(env, upstream_host) else {
             return Some(Err(
                 "gw cannot tell the AWS region to sign Bedrock requests for: set AWS_REGION".into(),
             ));
@@ -138,7 +137,7 @@ impl AwsSigner {
             ))
             .build_https();
         let config = ProviderConfig::without_region().with_http_client(http);
-        let region = match env_region(env).or_else(|| upstream_host.and_then(region_of_host)) {
+        let region = match known_region(env, upstream_host) {
             Some(region) => region,
             None => {
                 let profile = aws_config::profile::ProfileFileRegionProvider::builder()
@@ -310,10 +309,16 @@ pub fn is_model_call(path_and_query: &str) -> bool {
     })
 }
 
-fn env_region(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+/// The AWS region gw knows without asking a profile: `AWS_REGION`, `AWS_DEFAULT_REGION`, else
+/// the region of a `bedrock-runtime.<region>.amazonaws.com` upstream.
+pub fn known_region(
+    env: &dyn Fn(&str) -> Option<String>,
+    upstream_host: Option<&str>,
+) -> Option<String> {
     env("AWS_REGION")
         .or_else(|| env("AWS_DEFAULT_REGION"))
         .filter(|r| !r.trim().is_empty())
+        .or_else(|| upstream_host.and_then(region_of_host))
 }
 
 /// `bedrock-runtime.eu-west-1.amazonaws.com` → `eu-west-1`.
