@@ -1120,6 +1120,8 @@ fn gate_for<'s>(
 
 /// The gate phase's second half: a metered request goes upstream only when gw can meter it,
 /// knows its model, can price it, and the gate (budget and allow-list) admits it.
+/// `provider` is the route the request is priced as, `route` the one it is sent to (whose
+/// aliases name its models).
 async fn admit_to_gate(
     state: &ProxyState,
     gate: &Arc<BudgetGate>,
@@ -1146,27 +1148,27 @@ async fn admit_to_gate(
                 "gw: cannot tell which model this request is for ({why}); under a budget or a model allow-list gw forwards only requests whose model it can check"
             ),
         )),
-        (None, Ok(model)) => match unpriced_refusal(state, route, provider, &model) {
-            Some(refusal) => Err(refusal),
-            None => {
-                let bound = if gate.is_strict() {
-                    strict_bound(state, route, provider, &model, size)?
-                } else {
-                    None
-                };
-                gate.admit(Some(&model), bound.as_ref()).await
+        (None, Ok(model)) => {
+            let prices = &state.recorder.prices;
+            let price = prices.lookup(provider, prices.requested(route, model.as_str()));
+            if let Some(refusal) = unpriced_refusal(state, price.is_some(), &model) {
+                return Err(refusal);
             }
-        },
+            let bound = match price {
+                Some(price) if gate.is_strict() => strict_bound(price, provider, &model, size)?,
+                _ => None,
+            };
+            gate.admit(Some(&model), bound.as_ref()).await
+        }
     }
 }
 
 /// What a request may cost at most, for a strict gate: its body's bytes (and a share per image)
 /// as input tokens at the dearest input rate, its output limit (the model's own when it sets
-/// none) at the dearest output rate. `None` when gw has no price or output limit for the model;
-/// a refusal when its input is not in its body.
+/// none) at the dearest output rate, by `price`. `None` when gw knows no output limit for the
+/// model; a refusal when its input is not in its body.
 fn strict_bound(
-    state: &ProxyState,
-    route: Provider,
+    price: &crate::pricing::ModelPrice,
     provider: Provider,
     model: &str,
     size: Option<Result<policy::RequestSize, String>>,
@@ -1186,10 +1188,6 @@ fn strict_bound(
     };
     let Some(input) = size.input_bound() else {
         return Err(refuse(size.unbounded.as_deref().unwrap_or("unknown")));
-    };
-    let prices = &state.recorder.prices;
-    let Some(price) = prices.lookup(provider, prices.requested(route, model)) else {
-        return Ok(None);
     };
     let Some(limit) = size.max_output.or(price.max_output) else {
         return Ok(None);
@@ -1218,23 +1216,10 @@ fn strict_bound(
     }))
 }
 
-/// Under a budget, a model gw has no price for would settle at $0: refused unless
-/// `[proxy] unpriced` says otherwise.
-/// `provider` is the route the request is priced as, `route` the one it is sent to (whose
-/// aliases name its models).
-fn unpriced_refusal(
-    state: &ProxyState,
-    route: Provider,
-    provider: Provider,
-    model: &str,
-) -> Option<Refusal> {
-    if state.recorder.unpriced != UnpricedPolicy::Refuse
-        || state
-            .recorder
-            .prices
-            .lookup(provider, state.recorder.prices.requested(route, model))
-            .is_some()
-    {
+/// Under a budget, a model gw has no price for (`priced` is false) would settle at $0: refused
+/// unless `[proxy] unpriced` says otherwise.
+fn unpriced_refusal(state: &ProxyState, priced: bool, model: &str) -> Option<Refusal> {
+    if state.recorder.unpriced != UnpricedPolicy::Refuse || priced {
         return None;
     }
     Some(Refusal::new(
