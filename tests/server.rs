@@ -2057,6 +2057,11 @@ async fn rate_limits_are_shared_out_and_never_granted_past(db: &Db) {
         .await
         .unwrap();
     assert_eq!(budgets["limits"][0]["granted_requests"], requests);
+    assert_eq!(budgets["limits"][0]["granted_tokens"], tokens);
+    assert!(
+        tokens >= 75_000,
+        "most of the window was shared out: {tokens} tokens"
+    );
     let updated = admin
         .call(
             Method::PATCH,

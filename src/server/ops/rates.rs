@@ -85,7 +85,8 @@ async fn granted_in(tx: &mut dyn Tx, limit: i64, window: i64) -> Result<(i64, i6
     Ok(tx
         .one(&sql, &[limit.into(), window.into()])
         .await?
-        .map(|r| Ok::<_, StoreError>((r.sum(0)?, r.sum(1)?)))
+        // `sum_sql` is two columns each: requests are 0 and 1, tokens 2 and 3.
+        .map(|r| Ok::<_, StoreError>((r.sum(0)?, r.sum(2)?)))
         .transpose()?
         .unwrap_or((0, 0)))
 }
