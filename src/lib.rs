@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod limits;
 pub mod logging;
 pub mod meter;
+pub mod otel;
 pub mod pricing;
 pub mod private_fs;
 pub mod proxy;

@@ -145,9 +145,24 @@ async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
     if !server::has_admin_token(store.as_ref()).await? {
         eprintln!("gw server: no admin token yet: run `gw server init` to create one");
     }
+    let export = match &config.otel {
+        Some(settings) => {
+            let export =
+                crate::otel::Exporter::start(settings, crate::otel::Role::Server, Vec::new())
+                    .map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "gw server: exporting ingested usage over OTLP ({}) to {}",
+                settings.protocol.as_str(),
+                settings.endpoint
+            );
+            Some(export)
+        }
+        None => None,
+    };
     let options = ServeOptions {
         tls,
         lease_ttl_secs: args.lease_ttl.max(1),
+        export,
         ..ServeOptions::default()
     };
     server::serve(listener, store, options, shutdown_signal()).await?;

@@ -22,6 +22,9 @@ use crate::proxy::google::GoogleCredentials;
 use crate::proxy::{self, BudgetGate, ProxyState, Recorder, Refusals, RunningProxy, SessionAuth};
 use crate::sync::{self, Notices, TeamSession};
 
+/// How long a stopping session waits for OTLP export to send what it holds.
+const EXPORT_DRAIN: Duration = Duration::from_secs(5);
+
 /// Who is running and what a session is about, beyond what attribution discovers.
 pub struct SessionSpec {
     pub agent: String,
@@ -41,6 +44,8 @@ pub struct Session {
     pub refusals: Arc<Refusals>,
     writer: LedgerWriter,
     team: Option<TeamSession>,
+    /// OTLP export of the rows the writer commits, when configured.
+    export: Option<crate::otel::Exporter>,
     /// gw's Google credentials for Vertex AI, when it holds some.
     pub google: Option<Arc<GoogleCredentials>>,
     /// The AWS region gw's Bedrock credentials are for, when it holds some and knows it.
@@ -179,7 +184,24 @@ impl Session {
         let id = attribution.session_id.clone();
         // Bound before team mode takes a lease, so an address in use costs the budget nothing.
         let listener = proxy::bind(spec.listen).await?;
-        let writer = LedgerWriter::start(&config.ledger_path())?;
+        let export = match &config.otel {
+            Some(settings) => Some(
+                crate::otel::Exporter::start(
+                    settings,
+                    crate::otel::Role::Local,
+                    Provider::ALL
+                        .into_iter()
+                        .filter_map(|p| {
+                            let base: http::Uri = config.upstreams.get(p)?.base().parse().ok()?;
+                            Some((p.as_str().to_string(), base.host()?.to_string()))
+                        })
+                        .collect(),
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
+            None => None,
+        };
+        let writer = LedgerWriter::start_exporting(&config.ledger_path(), export.clone())?;
         let notices = Arc::new(Notices::default());
         let team = match &login {
             Some(login) => Some(
@@ -194,6 +216,9 @@ impl Session {
             ),
             None => None,
         };
+        if let (Some(export), Some((org, team))) = (&export, team.as_ref().and_then(|t| t.org())) {
+            export.set_identity(Some(org.clone()), team.clone());
+        }
         // The org's prices go last: they replace a local `[prices]` entry of the same model, so
         // a developer cannot price a model the org priced lower to spend less of its budgets.
         // Local entries still price models the org has not.
@@ -283,6 +308,7 @@ impl Session {
             refusals,
             writer,
             team,
+            export,
         })
     }
 
@@ -305,6 +331,9 @@ impl Session {
         tokio::task::spawn_blocking(move || writer.shutdown())
             .await
             .context("the ledger writer panicked")??;
+        if let Some(export) = self.export {
+            export.shutdown(EXPORT_DRAIN).await;
+        }
         Ok(())
     }
 }

@@ -94,6 +94,13 @@ const SETTINGS: &[(&str, &str)] = &[
     (GW_ADMIN_TOKEN, "admin token for `gw admin` (printed once by `gw server init`)"),
     (GW_SERVER_CA, "PEM CA certificate trusted for an HTTPS gw server (overrides `gw login --ca-cert`)"),
     (GW_SERVER_FINGERPRINT, "SHA-256 fingerprint of the gw server's certificate to pin (overrides `gw login --fingerprint`)"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP collector base URL: gw run, gw proxy and gw server export every metered request (under [otel] endpoint)"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf (default) or grpc (under [otel] protocol)"),
+    ("OTEL_EXPORTER_OTLP_HEADERS", "headers on each export, k=v,k2=v2 (under [otel] headers)"),
+    ("OTEL_SERVICE_NAME", "service.name of the export (under [otel] service_name; default gw, gw-server)"),
+    ("OTEL_RESOURCE_ATTRIBUTES", "more resource attributes, k=v,k2=v2 (under [otel] resource_attributes)"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "milliseconds between metric exports (under [otel] metric_interval_secs; default 60000)"),
+    ("OTEL_SDK_DISABLED", "true turns OTLP export off (unless [otel] enabled = true)"),
 ];
 
 /// Variables gw sets for the agents it launches (besides each agent's own, in `src/agents/`).

@@ -26,6 +26,8 @@ pub use redact::{redact_mcp, redact_url};
 pub use team::{OfflinePolicy, ServerSection, TeamSettings};
 pub use upstream::Upstream;
 
+use crate::otel::{OtelSection, OtelSettings};
+
 /// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -59,6 +61,9 @@ pub struct FileConfig {
     /// Amazon Bedrock: what each application inference profile (an ARN) runs.
     #[serde(skip_serializing_if = "BedrockSection::is_empty")]
     pub bedrock: BedrockSection,
+    /// OTLP export of every metered request (over the standard `OTEL_*` variables).
+    #[serde(skip_serializing_if = "OtelSection::is_empty")]
+    pub otel: OtelSection,
 }
 
 /// `[bedrock]`: what gw needs to know of an account's Bedrock set-up (its URL is `[upstream]
@@ -268,6 +273,10 @@ pub struct Config {
     pub bedrock: BedrockSection,
     /// `[proxy]`: what a session under a budget or allow-list lets through.
     pub policy: ProxyPolicy,
+    /// `[otel]` as written (shown by `gw config`, secrets redacted).
+    pub otel_section: OtelSection,
+    /// Where OTLP export goes, from `[otel]` and the `OTEL_*` variables; `None`: off.
+    pub otel: Option<OtelSettings>,
 }
 
 /// Every provider's upstream.
@@ -451,6 +460,12 @@ impl Config {
                 source_name: file_source.clone(),
                 message,
             })?;
+        let otel =
+            OtelSettings::resolve(&file.otel, &env).map_err(|message| ConfigError::Invalid {
+                key: "otel".into(),
+                source_name: file_source.clone(),
+                message,
+            })?;
         let credentials_path = match env(env_vars::GW_CREDENTIALS) {
             Some(p) => PathBuf::from(p),
             None => config_path
@@ -467,6 +482,8 @@ impl Config {
             azure: file.azure.clone(),
             vertex: file.vertex.clone(),
             bedrock: file.bedrock.clone(),
+            otel_section: file.otel.clone(),
+            otel,
             agents: file.agents,
             mcp_servers: file.mcp.servers,
             config_path,
@@ -512,6 +529,15 @@ impl Config {
             azure: self.azure.clone(),
             vertex: self.vertex.clone(),
             bedrock: self.bedrock.clone(),
+            otel: OtelSection {
+                headers: self
+                    .otel_section
+                    .headers
+                    .keys()
+                    .map(|k| (k.clone(), "<redacted>".to_string()))
+                    .collect(),
+                ..self.otel_section.clone()
+            },
         };
         let body = toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot render: {e}\n"));

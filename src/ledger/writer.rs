@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{Ledger, LedgerError, Row};
+use crate::otel::{Exporter, Record};
 
 /// How many rows may wait for the writer. When full, senders wait: a slow disk slows requests'
 /// bookkeeping, it never grows memory without bound.
@@ -49,11 +50,20 @@ struct Waiting {
 impl LedgerWriter {
     /// Opens the ledger (creating and migrating it) and starts the writer thread.
     pub fn start(path: &Path) -> Result<LedgerWriter, LedgerError> {
+        LedgerWriter::start_exporting(path, None)
+    }
+
+    /// As [`LedgerWriter::start`], handing each row to `export` once it is committed (export
+    /// copies what the ledger holds, never a row the ledger lost).
+    pub fn start_exporting(
+        path: &Path,
+        export: Option<Exporter>,
+    ) -> Result<LedgerWriter, LedgerError> {
         let ledger = Ledger::open(path)?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("gw-ledger".into())
-            .spawn(move || run(ledger, rx))
+            .spawn(move || run(ledger, rx, export))
             .map_err(|_| LedgerError::WriterGone)?;
         Ok(LedgerWriter {
             handle: WriterHandle {
@@ -152,7 +162,8 @@ impl WriterHandle {
     }
 }
 
-fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
+fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, export: Option<Exporter>) {
+    let export = export.as_ref();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -186,11 +197,11 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>) {
                     }
                 }
                 if batch.len() >= BATCH {
-                    commit(&mut ledger, &mut batch);
+                    commit(&mut ledger, &mut batch, export);
                 }
             }
             if !batch.is_empty() {
-                commit(&mut ledger, &mut batch);
+                commit(&mut ledger, &mut batch, export);
             }
             for done in waiters.drain(..) {
                 let _ = done.send(());
@@ -208,11 +219,19 @@ fn take(message: Message, batch: &mut Vec<Row>, waiters: &mut Vec<oneshot::Sende
 
 /// Inserts a batch, retrying while the database is busy or briefly failing; rows stay in memory
 /// until they are written or the retries run out (then they go to the log, never silently away).
-fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>) {
+fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>, export: Option<&Exporter>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=8 {
         match ledger.insert(batch.iter()) {
             Ok(_) => {
+                if let Some(export) = export {
+                    for row in batch.iter() {
+                        export.send(Record {
+                            row: row.into(),
+                            ..Record::default()
+                        });
+                    }
+                }
                 batch.clear();
                 return;
             }

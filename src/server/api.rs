@@ -74,7 +74,8 @@ use super::error::ApiError;
 use super::metrics::Metrics;
 use super::ops::{self, Caller, KeyCtx};
 use super::report::{self, ReportScope, SpendParams};
-use crate::api::{LeaseRequest, ReleaseRequest, RenewRequest, Scope, UsageBatch};
+use crate::api::{LeaseRequest, ReleaseRequest, RenewRequest, Scope, UsageBatch, UsageRow};
+use crate::otel;
 use crate::pricing::PriceOverride;
 
 pub use crate::api::{MAX_AMOUNT_NANOS, MAX_BATCH_ROWS, MAX_BODY_BYTES};
@@ -84,6 +85,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub lease_ttl_secs: i64,
+    /// OTLP export of ingested rows, when configured.
+    pub export: Option<otel::Exporter>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -408,7 +411,11 @@ async fn ingest(
             )));
         }
         ops::check_batch(&batch.rows)?;
-        ops::ingest(state.store.as_ref(), &k, &batch.rows).await
+        let (result, new_ids) = ops::ingest(state.store.as_ref(), &k, &batch.rows).await?;
+        if let Some(export) = &state.export {
+            export_rows(export, &k, batch.rows, &new_ids);
+        }
+        Ok(result)
     }
     .await;
     match result {
@@ -422,6 +429,24 @@ async fn ingest(
             Metrics::add(&state.metrics.ingest_rejected, 1);
             Err(e)
         }
+    }
+}
+
+/// Hands the batch's new rows to OTLP export, attributed as stored: to the key's developer,
+/// team and org, whatever the rows said.
+fn export_rows(export: &otel::Exporter, k: &KeyCtx, rows: Vec<UsageRow>, new_ids: &[String]) {
+    let new: std::collections::HashSet<&str> = new_ids.iter().map(String::as_str).collect();
+    for mut row in rows {
+        if !new.contains(row.id.as_str()) {
+            continue;
+        }
+        row.developer = Some(k.developer.clone());
+        row.key_id = Some(k.key_id.clone());
+        export.send(otel::Record {
+            row,
+            org: Some(k.org.clone()),
+            team: k.team.clone(),
+        });
     }
 }
 

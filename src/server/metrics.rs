@@ -21,9 +21,18 @@ pub struct Metrics {
     pub leases_granted: AtomicU64,
     pub leases_denied: AtomicU64,
     pub lease_granted_nanos: AtomicU64,
+    /// OTLP export's counters, when the server exports.
+    pub export: Option<std::sync::Arc<crate::otel::ExportStats>>,
 }
 
 impl Metrics {
+    pub fn new(export: Option<std::sync::Arc<crate::otel::ExportStats>>) -> Metrics {
+        Metrics {
+            export,
+            ..Metrics::default()
+        }
+    }
+
     pub fn count_http(&self, method: &str, route: &str, status: u16) {
         let mut m = self.http.lock().unwrap_or_else(|e| e.into_inner());
         *m.entry((method.to_string(), route.to_string(), status))
@@ -113,6 +122,27 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
         "",
     );
 
+    if let Some(export) = &metrics.export {
+        by_result(
+            w,
+            "gw_otel_rows_total",
+            "Ingested rows OTLP export sent as spans, or dropped: the queue was full, or the collector failed after retries.",
+            &[
+                ("exported", &export.spans_exported),
+                ("dropped_queue_full", &export.dropped_queue_full),
+                ("dropped_export_failed", &export.dropped_export_failed),
+            ],
+        );
+        by_result(
+            w,
+            "gw_otel_metric_exports_total",
+            "OTLP metric exports by outcome (a failed one loses nothing: metrics are cumulative).",
+            &[
+                ("ok", &export.metric_exports),
+                ("failed", &export.metric_exports_failed),
+            ],
+        );
+    }
     let mut tx = store.begin(false).await?;
     let rows = tx
         .query(

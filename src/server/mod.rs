@@ -75,6 +75,8 @@ pub struct ServeOptions {
     pub tls_handshake_timeout: Duration,
     /// See [`MAX_CONNECTIONS`].
     pub max_connections: usize,
+    /// Export every ingested row over OTLP (flushed when the server stops).
+    pub export: Option<crate::otel::Exporter>,
 }
 
 impl Default for ServeOptions {
@@ -85,9 +87,13 @@ impl Default for ServeOptions {
             header_read_timeout: HEADER_READ_TIMEOUT,
             tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            export: None,
         }
     }
 }
+
+/// How long a stopping server waits for OTLP export to send what it holds.
+const EXPORT_DRAIN: Duration = Duration::from_secs(5);
 
 /// `wanted` connections, lowered so that they fit the process's open-file limit with
 /// [`RESERVED_FDS`] to spare (at least 4): past the limit `accept` fails, and a server that
@@ -146,10 +152,12 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let export = options.export.clone();
     let state = api::AppState {
         store,
-        metrics: Arc::new(metrics::Metrics::default()),
+        metrics: Arc::new(metrics::Metrics::new(export.as_ref().map(|e| e.stats()))),
         lease_ttl_secs: options.lease_ttl_secs,
+        export: export.clone(),
     };
     let app = api::router(state);
     let acceptor = options.tls.map(tokio_rustls::TlsAcceptor::from);
@@ -221,6 +229,9 @@ pub async fn serve(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN) => tracing::warn!("shutdown: gave up waiting for requests in flight"),
+    }
+    if let Some(export) = export {
+        export.shutdown(EXPORT_DRAIN).await;
     }
     Ok(())
 }

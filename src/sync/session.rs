@@ -26,6 +26,7 @@ pub struct TeamSession {
     notices: Arc<Notices>,
     key_id: String,
     prices: BTreeMap<String, PriceOverride>,
+    org: Option<(String, Option<String>)>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -51,9 +52,14 @@ impl TeamSession {
         // Unknown until the server says: a key's allow-list must hold while it is offline too.
         // Unknown prices are none: a model only the org prices stays unpriced (and refused
         // under the budget) until a session starts with the server reachable.
-        let (models, prices, known) = match client.whoami().await {
-            Ok(identity) => (ModelRule::from(identity.models), identity.prices, true),
-            Err(e) if e.is_transient() => (ModelRule::Unknown, BTreeMap::new(), false),
+        let (models, prices, known, org) = match client.whoami().await {
+            Ok(identity) => (
+                ModelRule::from(identity.models),
+                identity.prices,
+                true,
+                Some((identity.org, identity.team)),
+            ),
+            Err(e) if e.is_transient() => (ModelRule::Unknown, BTreeMap::new(), false, None),
             Err(e) => return Err(e),
         };
         let gate = BudgetGate::new(models, REQUEST_FLOOR_NANOS);
@@ -90,9 +96,15 @@ impl TeamSession {
             notices,
             key_id,
             prices,
+            org,
             stop,
             tasks,
         })
+    }
+
+    /// The key's org and team, as whoami said at start (`None` when the server was unreachable).
+    pub fn org(&self) -> Option<&(String, Option<String>)> {
+        self.org.as_ref()
     }
 
     pub fn gate(&self) -> Arc<BudgetGate> {

@@ -142,7 +142,7 @@ pub(super) fn insert_sql(rows: usize) -> String {
     sql.push_str(
         " ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us, model,
             input_tokens, output_tokens, cache_read_tokens,
-            cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens",
+            cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens, id",
     );
     sql
 }
@@ -151,14 +151,17 @@ pub(super) fn insert_sql(rows: usize) -> String {
 /// new row's cost to the lease its session held when it started. The rows must have passed [`check_batch`].
 /// One transaction from the first insert to the budgets it answers with: a failure stores
 /// nothing, so the client's retry of the same batch counts every row once.
+///
+/// Answers with the ids of the rows that were new (not duplicates), for export.
 pub async fn ingest(
     store: &dyn Store,
     ctx: &KeyCtx,
     rows: &[UsageRow],
-) -> Result<IngestResult, ApiError> {
+) -> Result<(IngestResult, Vec<String>), ApiError> {
     let now = now_us();
     let mut tx = store.begin(true).await?;
     let mut accepted = 0u64;
+    let mut new_ids = Vec::new();
     // Per session: each new row's start and cost, to charge it to the lease it ran under.
     let mut by_session: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut rollup: BTreeMap<(Scope, i64, i64), i64> = BTreeMap::new();
@@ -172,6 +175,7 @@ pub async fn ingest(
         }
         for r in tx.query(&sql, &params).await? {
             accepted += 1;
+            new_ids.push(r.text(9)?);
             let cost = r.opt_int(1)?.unwrap_or(0);
             let at = r.int(2)?;
             if cost > 0 {
@@ -291,9 +295,10 @@ pub async fn ingest(
     // Before the commit: an answer that fails must leave nothing stored.
     let budgets = key_budgets(&mut *tx, ctx, now, false).await?;
     tx.commit().await?;
-    Ok(IngestResult {
+    let result = IngestResult {
         accepted,
         duplicates: rows.len() as u64 - accepted,
         budgets,
-    })
+    };
+    Ok((result, new_ids))
 }
