@@ -1101,13 +1101,14 @@ async fn reports_and_metrics(db: &Db) {
     let (s, text) = w.admin.send(Method::GET, "/metrics", None).await.unwrap();
     assert_eq!(s, StatusCode::OK);
     let text = text.as_str().unwrap();
-    let alice = r#"org="acme",team="backend",developer="alice@acme.test""#;
+    let team = r#"org="acme",team="backend""#;
     for line in [
-        format!(r#"gw_usage_requests_total{{{alice},model="claude-sonnet-4-5"}} 1"#),
-        format!(r#"gw_usage_requests_total{{{alice},model="gpt-5"}} 1"#),
-        format!(r#"gw_usage_requests_total{{{alice},model=""}} 1"#),
-        format!(r#"gw_usage_tokens_total{{{alice},model="gpt-5",kind="input"}} 100"#),
-        format!(r#"gw_usage_tokens_total{{{alice},model="gpt-5",kind="output"}} 20"#),
+        // Alice's and bob's: developers are not a label unless enabled.
+        format!(r#"gw_usage_requests_total{{{team},model="claude-sonnet-4-5",agent=""}} 2"#),
+        format!(r#"gw_usage_requests_total{{{team},model="gpt-5",agent=""}} 1"#),
+        format!(r#"gw_usage_requests_total{{{team},model="",agent=""}} 1"#),
+        format!(r#"gw_usage_tokens_total{{{team},model="gpt-5",agent="",kind="input"}} 100"#),
+        format!(r#"gw_usage_tokens_total{{{team},model="gpt-5",agent="",kind="output"}} 20"#),
     ] {
         assert!(text.contains(&line), "{line} in\n{text}");
     }
@@ -1126,6 +1127,116 @@ async fn reports_and_metrics(db: &Db) {
         "{text}"
     );
     srv.stop().await;
+}
+
+/// The metrics-only token reads `/metrics` and nothing else; developer and project labels
+/// appear only when enabled, summed otherwise; budgets show what remains; lease refusals count
+/// by scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_token_and_opt_in_labels() {
+    let db = Db::sqlite().await;
+    let options = ServeOptions {
+        metrics_labels: server::metrics::MetricsLabels::parse("developer,project").unwrap(),
+        ..ServeOptions::default()
+    };
+    let srv = Srv::start(db.store.clone(), options).await;
+    let w = world(&srv, db.store.as_ref()).await;
+    let plain = Srv::start(db.store.clone(), ServeOptions::default()).await;
+    budget(&w.admin, "team", "acme/backend", "0.000001", "day").await;
+    let session = "metrics-session";
+    let mut rows = vec![usage_row(session, 5000), usage_row(session, 0)];
+    rows[1]["project"] = json!("other");
+    rows[1]["agent"] = json!("codex");
+    rows[1]["status"] = json!(429);
+    w.alice
+        .call(Method::POST, "/v1/usage", Some(&json!({"rows": rows})))
+        .await
+        .unwrap();
+    w.bob
+        .call(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [usage_row("b", 0)]})),
+        )
+        .await
+        .unwrap();
+    let (s, _) = w
+        .alice
+        .send(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": session, "amount_nanos": USD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::PAYMENT_REQUIRED);
+
+    let token = server::init_metrics_token(db.store.as_ref(), false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(token.starts_with("gwm_"));
+    assert_eq!(
+        server::init_metrics_token(db.store.as_ref(), false)
+            .await
+            .unwrap(),
+        None,
+        "one exists: rotate to replace it"
+    );
+    let reader = srv.client(&token);
+    let (s, text) = reader.send(Method::GET, "/metrics", None).await.unwrap();
+    assert_eq!(s, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    let alice = r#"org="acme",team="backend",developer="alice@acme.test""#;
+    for line in [
+        format!(
+            r#"gw_usage_requests_total{{{alice},project="gw",model="claude-sonnet-4-5",agent=""}} 1"#
+        ),
+        format!(
+            r#"gw_usage_refusals_total{{{alice},project="other",model="claude-sonnet-4-5",agent="codex",status="429"}} 1"#
+        ),
+        r#"gw_lease_refusals_total{status="402",scope="team"} 1"#.to_string(),
+        r#"gw_budget_remaining_usd{scope="team",name="acme/backend",period="day"} 0"#.to_string(),
+        r#"gw_ingest_lag_seconds_count 3"#.to_string(),
+        "gw_leases_open 0".to_string(),
+    ] {
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
+    // Without the labels, alice's and bob's rows of one model and agent are one series.
+    let (_, text) = plain
+        .client(&token)
+        .send(Method::GET, "/metrics", None)
+        .await
+        .unwrap();
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains(
+            r#"gw_usage_requests_total{org="acme",team="backend",model="claude-sonnet-4-5",agent=""} 2"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("developer="), "{text}");
+    for (method, path) in [
+        (Method::GET, "/v1/admin/orgs"),
+        (Method::GET, "/v1/budgets"),
+        (Method::GET, "/v1/whoami"),
+        (Method::GET, "/v1/reports/spend"),
+    ] {
+        let (s, _) = reader.send(method, path, None).await.unwrap();
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{path} with the metrics token");
+    }
+    let forged = format!("gwm_{}", "0".repeat(64));
+    let (s, _) = srv
+        .client(&forged)
+        .send(Method::GET, "/metrics", None)
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = w.alice.send(Method::GET, "/metrics", None).await.unwrap();
+    assert_eq!(s, StatusCode::FORBIDDEN, "a developer key reads no metrics");
+    plain.stop().await;
+    srv.stop().await;
+    db.cleanup().await;
 }
 
 /// `--tls-cert/--tls-key`: the server answers over TLS with the files' certificate, a client
@@ -1393,8 +1504,8 @@ async fn sums_of_huge_stored_rows_saturate(db: &Db) {
         }
     }
     sql.push_str(&format!(
-        "INSERT INTO usage_totals VALUES ({org}, {team}, {dev}, 'claude-sonnet-4-5', 3, {max},
-            {max}, {max}, 0, 0, 0);\n",
+        "INSERT INTO usage_series VALUES ({org}, {team}, {dev}, 'claude-sonnet-4-5', '', 'gw', 3,
+            {max}, {max}, {max}, 0, 0, 0, 0, 0, 0);\n",
         max = i64::MAX
     ));
     exec(db, &sql).await;
@@ -1470,7 +1581,7 @@ async fn a_failing_ingest_stores_nothing(db: &Db) {
         gw::server::Backend::Sqlite => {
             exec(
                 db,
-                "CREATE TRIGGER gw_test_fault BEFORE INSERT ON usage_totals
+                "CREATE TRIGGER gw_test_fault BEFORE INSERT ON usage_series
                  BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
             )
             .await
@@ -1480,7 +1591,7 @@ async fn a_failing_ingest_stores_nothing(db: &Db) {
                 db,
                 "CREATE FUNCTION gw_test_fault() RETURNS trigger LANGUAGE plpgsql
                     AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$;
-                CREATE TRIGGER gw_test_fault BEFORE INSERT ON usage_totals
+                CREATE TRIGGER gw_test_fault BEFORE INSERT ON usage_series
                     FOR EACH ROW EXECUTE FUNCTION gw_test_fault()",
             )
             .await
@@ -1506,7 +1617,7 @@ async fn a_failing_ingest_stores_nothing(db: &Db) {
         db,
         match db.store.backend() {
             gw::server::Backend::Sqlite => "DROP TRIGGER gw_test_fault",
-            gw::server::Backend::Postgres => "DROP TRIGGER gw_test_fault ON usage_totals",
+            gw::server::Backend::Postgres => "DROP TRIGGER gw_test_fault ON usage_series",
         },
     )
     .await;

@@ -86,6 +86,7 @@ pub enum Scope {
 
 impl Scope {
     pub const NAMES: &'static str = "org|team|developer|key";
+    pub const ALL: [Scope; 4] = [Scope::Org, Scope::Team, Scope::Developer, Scope::Key];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -37,6 +37,11 @@ pub struct ServerArgs {
     /// Seconds a lease lives without a renewal.
     #[arg(long, value_name = "SECS", default_value_t = server::DEFAULT_LEASE_TTL_SECS)]
     lease_ttl: i64,
+    /// Add `developer`, `project` or both (comma-separated) to /metrics' usage series, which
+    /// carry org, team, model and agent. Each multiplies the series Prometheus stores: about
+    /// developers × models × agents (× projects).
+    #[arg(long, value_name = "LABELS", value_parser = server::metrics::MetricsLabels::parse)]
+    metrics_labels: Option<server::metrics::MetricsLabels>,
 }
 
 #[derive(Debug, Args)]
@@ -52,16 +57,24 @@ enum ServerCommand {
     Init {
         #[command(flatten)]
         database: DatabaseArg,
-        /// Replace the existing admin token.
+        /// Replace the existing token.
         #[arg(long)]
         rotate: bool,
+        /// Create the metrics-only token instead (`gwm_…`): it reads `/metrics` and nothing
+        /// else, for Prometheus.
+        #[arg(long)]
+        metrics_token: bool,
     },
 }
 
 pub fn run(config: Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async move {
         match args.command {
-            Some(ServerCommand::Init { database, rotate }) => init(&config, database, rotate).await,
+            Some(ServerCommand::Init {
+                database,
+                rotate,
+                metrics_token,
+            }) => init(&config, database, rotate, metrics_token).await,
             None => serve(&config, args).await,
         }
     })
@@ -72,9 +85,35 @@ fn database_url(config: &Config, arg: DatabaseArg) -> String {
         .unwrap_or_else(|| server::default_database(&config.data_dir))
 }
 
-async fn init(config: &Config, database: DatabaseArg, rotate: bool) -> anyhow::Result<ExitCode> {
+async fn init(
+    config: &Config,
+    database: DatabaseArg,
+    rotate: bool,
+    metrics_token: bool,
+) -> anyhow::Result<ExitCode> {
     let url = database_url(config, database);
     let store = server::open_store(&url).await?;
+    if metrics_token {
+        return match server::init_metrics_token(store.as_ref(), rotate).await? {
+            Some(token) => {
+                eprintln!(
+                    "gw server: metrics token {} for {} (shown once; it reads /metrics only):",
+                    if rotate { "replaced" } else { "created" },
+                    server::postgres::redact(&url)
+                );
+                println!("{token}");
+                eprintln!("put it in a file Prometheus reads: authorization: {{credentials_file: <file>}}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!(
+                    "gw: error: {} already has a metrics token; run `gw server init --metrics-token --rotate` to replace it",
+                    server::postgres::redact(&url)
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
     match server::init_admin(store.as_ref(), rotate).await? {
         Some(token) => {
             eprintln!(
@@ -163,6 +202,7 @@ async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
         tls,
         lease_ttl_secs: args.lease_ttl.max(1),
         export,
+        metrics_labels: args.metrics_labels.unwrap_or_default(),
         ..ServeOptions::default()
     };
     server::serve(listener, store, options, shutdown_signal()).await?;

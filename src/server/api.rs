@@ -225,7 +225,12 @@ fn decode(s: &str) -> String {
 }
 
 async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let token = headers
+    ops::authenticate(state.store.as_ref(), bearer(headers)?).await
+}
+
+/// The bearer token of a request.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -237,8 +242,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
             ApiError::Unauthorized(
                 "missing credentials: send `Authorization: Bearer <gw key or admin token>`".into(),
             )
-        })?;
-    ops::authenticate(state.store.as_ref(), token).await
+        })
 }
 
 async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyCtx, ApiError> {
@@ -279,7 +283,34 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>, _: Admin) -> Result<Response, ApiError> {
+/// The admin, or the metrics-only token (`gwm_…`), which reads `/metrics` and nothing else.
+struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let metrics_token = bearer(&parts.headers)
+            .ok()
+            .filter(|t| t.starts_with(super::secret::METRICS_PREFIX));
+        match metrics_token {
+            Some(token) => {
+                match ops::is_token(state.store.as_ref(), ops::ServerToken::Metrics, token).await? {
+                    true => Ok(MetricsReader),
+                    false => Err(ApiError::Unauthorized(
+                        "invalid metrics token: create one with `gw server init --metrics-token`"
+                            .into(),
+                    )),
+                }
+            }
+            None => Admin::from_request_parts(parts, state)
+                .await
+                .map(|_| MetricsReader),
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>, _: MetricsReader) -> Result<Response, ApiError> {
     let text = super::metrics::render(state.store.as_ref(), &state.metrics).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
@@ -356,8 +387,9 @@ async fn create_lease(
             Ok(Json(grant).into_response())
         }
         Err(e) => {
-            if matches!(e, ApiError::BudgetExhausted { .. }) {
+            if let ApiError::BudgetExhausted { budget, .. } = &e {
                 Metrics::add(&state.metrics.leases_denied, 1);
+                state.metrics.count_lease_refusal(budget.scope);
             }
             Err(e)
         }
@@ -380,7 +412,12 @@ async fn renew_lease(
         req.rates,
         state.lease_ttl_secs,
     )
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if let ApiError::BudgetExhausted { budget, .. } = e {
+            state.metrics.count_lease_refusal(budget.scope);
+        }
+    })?;
     Metrics::add(&state.metrics.lease_granted_nanos, lease.added_nanos as u64);
     Ok(Json(lease).into_response())
 }
@@ -412,8 +449,17 @@ async fn ingest(
         }
         ops::check_batch(&batch.rows)?;
         let (result, new_ids) = ops::ingest(state.store.as_ref(), &k, &batch.rows).await?;
+        let new: std::collections::HashSet<&str> = new_ids.iter().map(String::as_str).collect();
+        state.metrics.observe_lag(
+            batch
+                .rows
+                .iter()
+                .filter(|r| new.contains(r.id.as_str()))
+                .map(|r| r.ended_at_us.max(r.started_at_us)),
+            ops::now_us(),
+        );
         if let Some(export) = &state.export {
-            export_rows(export, &k, batch.rows, &new_ids);
+            export_rows(export, &k, batch.rows, &new);
         }
         Ok(result)
     }
@@ -434,8 +480,12 @@ async fn ingest(
 
 /// Hands the batch's new rows to OTLP export, attributed as stored: to the key's developer,
 /// team and org, whatever the rows said.
-fn export_rows(export: &otel::Exporter, k: &KeyCtx, rows: Vec<UsageRow>, new_ids: &[String]) {
-    let new: std::collections::HashSet<&str> = new_ids.iter().map(String::as_str).collect();
+fn export_rows(
+    export: &otel::Exporter,
+    k: &KeyCtx,
+    rows: Vec<UsageRow>,
+    new: &std::collections::HashSet<&str>,
+) {
     for mut row in rows {
         if !new.contains(row.id.as_str()) {
             continue;

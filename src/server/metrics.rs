@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use super::db::Store;
 use super::error::ApiError;
 use super::money;
+use crate::api::Scope;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -23,14 +24,78 @@ pub struct Metrics {
     pub lease_granted_nanos: AtomicU64,
     /// OTLP export's counters, when the server exports.
     pub export: Option<std::sync::Arc<crate::otel::ExportStats>>,
+    /// Labels beyond org, team, model and agent on the usage series.
+    pub labels: MetricsLabels,
+    /// Lease refusals (402) by the scope of the budget that was spent, in `Scope` order.
+    pub lease_refusals: [AtomicU64; 4],
+    lag: Mutex<Lag>,
+}
+
+/// Which high-cardinality labels the usage series carry (`gw server --metrics-labels`). Each
+/// multiplies the series a scrape returns: developers × models × agents (× projects).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsLabels {
+    pub developer: bool,
+    pub project: bool,
+}
+
+impl MetricsLabels {
+    /// `developer`, `project` or both, comma-separated.
+    pub fn parse(s: &str) -> Result<MetricsLabels, String> {
+        let mut labels = MetricsLabels::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "developer" => labels.developer = true,
+                "project" => labels.project = true,
+                other => {
+                    return Err(format!(
+                        "unknown metrics label {other:?}: use developer, project or both"
+                    ))
+                }
+            }
+        }
+        Ok(labels)
+    }
+}
+
+/// Upper bounds (seconds) of the ingest-lag histogram's buckets.
+const LAG_BUCKETS: [f64; 9] = [1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0];
+
+#[derive(Debug, Default, Clone)]
+struct Lag {
+    /// Observations per bucket (not cumulative); beyond the last only in `count`.
+    buckets: [u64; LAG_BUCKETS.len()],
+    sum: f64,
+    count: u64,
 }
 
 impl Metrics {
-    pub fn new(export: Option<std::sync::Arc<crate::otel::ExportStats>>) -> Metrics {
+    pub fn new(
+        export: Option<std::sync::Arc<crate::otel::ExportStats>>,
+        labels: MetricsLabels,
+    ) -> Metrics {
         Metrics {
             export,
+            labels,
             ..Metrics::default()
         }
+    }
+
+    /// Records ingested rows' lag: from each request's end (`ended_at_us`) to `now_us`.
+    pub fn observe_lag(&self, ended_at_us: impl Iterator<Item = i64>, now_us: i64) {
+        let mut lag = self.lag.lock().unwrap_or_else(|e| e.into_inner());
+        for ended in ended_at_us {
+            let secs = (now_us - ended).max(0) as f64 / 1e6;
+            if let Some(i) = LAG_BUCKETS.iter().position(|&b| secs <= b) {
+                lag.buckets[i] += 1;
+            }
+            lag.sum += secs;
+            lag.count += 1;
+        }
+    }
+
+    pub fn count_lease_refusal(&self, scope: Scope) {
+        self.lease_refusals[scope as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn count_http(&self, method: &str, route: &str, status: u16) {
@@ -143,64 +208,140 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
             ],
         );
     }
+    let lag = metrics
+        .lag
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let _ = writeln!(
+        w,
+        "# HELP gw_ingest_lag_seconds From a request's end to its row's ingest by this instance.\n# TYPE gw_ingest_lag_seconds histogram"
+    );
+    let mut cumulative = 0;
+    for (bound, n) in LAG_BUCKETS.iter().zip(&lag.buckets) {
+        cumulative += n;
+        let _ = writeln!(
+            w,
+            "gw_ingest_lag_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        w,
+        "gw_ingest_lag_seconds_bucket{{le=\"+Inf\"}} {}",
+        lag.count
+    );
+    let _ = writeln!(w, "gw_ingest_lag_seconds_sum {}", lag.sum);
+    let _ = writeln!(w, "gw_ingest_lag_seconds_count {}", lag.count);
+    let _ = writeln!(
+        w,
+        "# HELP gw_lease_refusals_total Leases this instance refused (402), by the scope of the budget that was spent.\n# TYPE gw_lease_refusals_total counter"
+    );
+    for scope in Scope::ALL {
+        let n = metrics.lease_refusals[scope as usize].load(Ordering::Relaxed);
+        let _ = writeln!(
+            w,
+            "gw_lease_refusals_total{{status=\"402\",scope=\"{}\"}} {n}",
+            scope.as_str()
+        );
+    }
+
+    let now = super::ops::now_us();
     let mut tx = store.begin(false).await?;
+    let open = tx
+        .one(
+            "SELECT count(*) FROM leases WHERE released = 0 AND expires_at_us > $1",
+            &[now.into()],
+        )
+        .await?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(0);
     let rows = tx
         .query(
-            "SELECT o.name, coalesce(t.name, ''), d.email, u.model, u.requests, u.cost_nanos,
-                u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens,
-                u.reasoning_tokens
-             FROM usage_totals u JOIN orgs o ON o.id = u.org_id
+            "SELECT o.name, coalesce(t.name, ''), d.email, u.model, u.agent, u.project,
+                u.requests, u.cost_nanos, u.input_tokens, u.output_tokens, u.cache_read_tokens,
+                u.cache_write_tokens, u.reasoning_tokens, u.refused_402, u.refused_403,
+                u.refused_429
+             FROM usage_series u JOIN orgs o ON o.id = u.org_id
                 JOIN developers d ON d.id = u.developer_id
-                LEFT JOIN teams t ON t.id = u.team_id
-             ORDER BY 1, 2, 3, 4",
+                LEFT JOIN teams t ON t.id = u.team_id",
             &[],
         )
         .await?;
     drop(tx);
     let _ = writeln!(
         w,
-        "# HELP gw_usage_requests_total Ingested requests by org, team, developer and model."
+        "# HELP gw_leases_open Leases neither released nor expired, across replicas.\n# TYPE gw_leases_open gauge\ngw_leases_open {open}"
     );
-    let _ = writeln!(w, "# TYPE gw_usage_requests_total counter");
-    // Decoded whole first: a row gw cannot read fails the scrape instead of printing a zero.
-    let mut series = Vec::with_capacity(rows.len());
+    // Summed by the label set the server shows (developer and project only when enabled):
+    // decoded whole first, so a row gw cannot read fails the scrape instead of printing a zero.
+    let mut series: BTreeMap<String, [i64; 10]> = BTreeMap::new();
     for r in &rows {
-        let labels = format!(
-            "org=\"{}\",team=\"{}\",developer=\"{}\",model=\"{}\"",
-            l(&r.text(0)?),
-            l(&r.text(1)?),
-            l(&r.text(2)?),
-            l(&r.text(3)?)
-        );
-        let mut tokens = [0i64; 5];
-        for (i, t) in tokens.iter_mut().enumerate() {
-            *t = r.int(6 + i)?;
+        let mut labels = format!("org=\"{}\",team=\"{}\"", l(&r.text(0)?), l(&r.text(1)?));
+        if metrics.labels.developer {
+            let _ = write!(labels, ",developer=\"{}\"", l(&r.text(2)?));
         }
-        series.push((labels, r.int(4)?, r.int(5)?, tokens));
+        if metrics.labels.project {
+            let _ = write!(labels, ",project=\"{}\"", l(&r.text(5)?));
+        }
+        let _ = write!(
+            labels,
+            ",model=\"{}\",agent=\"{}\"",
+            l(&r.text(3)?),
+            l(&r.text(4)?)
+        );
+        let sums = series.entry(labels).or_default();
+        for (i, sum) in sums.iter_mut().enumerate() {
+            *sum = sum.saturating_add(r.int(6 + i)?);
+        }
     }
-    for (labels, requests, _, _) in &series {
-        let _ = writeln!(w, "gw_usage_requests_total{{{labels}}} {requests}");
-    }
-    let _ = writeln!(
+    let family = |w: &mut String, name: &str, help: &str| {
+        let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} counter");
+    };
+    family(
         w,
-        "# HELP gw_usage_cost_usd_total Ingested cost (priced requests) in USD."
+        "gw_usage_requests_total",
+        "Ingested requests by org, team, model and agent (developer and project when enabled).",
     );
-    let _ = writeln!(w, "# TYPE gw_usage_cost_usd_total counter");
-    for (labels, _, cost, _) in &series {
+    for (labels, s) in &series {
+        let _ = writeln!(w, "gw_usage_requests_total{{{labels}}} {}", s[0]);
+    }
+    family(
+        w,
+        "gw_usage_cost_usd_total",
+        "Ingested cost (priced requests) in USD.",
+    );
+    for (labels, s) in &series {
         let _ = writeln!(
             w,
             "gw_usage_cost_usd_total{{{labels}}} {}",
-            money::usd(*cost)
+            money::usd(s[1])
         );
     }
-    let _ = writeln!(w, "# HELP gw_usage_tokens_total Ingested tokens by kind.");
-    let _ = writeln!(w, "# TYPE gw_usage_tokens_total counter");
-    for (labels, _, _, tokens) in &series {
+    family(
+        w,
+        "gw_usage_tokens_total",
+        "Ingested tokens by kind: input (uncached), output, cache_read, cache_write, reasoning (part of output).",
+    );
+    for (labels, s) in &series {
         for (kind, n) in ["input", "output", "cache_read", "cache_write", "reasoning"]
             .iter()
-            .zip(tokens)
+            .zip(&s[2..7])
         {
             let _ = writeln!(w, "gw_usage_tokens_total{{{labels},kind=\"{kind}\"}} {n}");
+        }
+    }
+    family(
+        w,
+        "gw_usage_refusals_total",
+        "Ingested requests answered 402 (budget), 403 (not allowed) or 429 (rate limited), by status.",
+    );
+    for (labels, s) in &series {
+        for (status, n) in ["402", "403", "429"].iter().zip(&s[7..]) {
+            let _ = writeln!(
+                w,
+                "gw_usage_refusals_total{{{labels},status=\"{status}\"}} {n}"
+            );
         }
     }
     let budgets = super::admin::list_budgets(store, None, None).await?;
@@ -211,6 +352,10 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
             "Spent in the budget's current period, USD.",
         ),
         ("gw_budget_reserved_usd", "Reserved by open leases, USD."),
+        (
+            "gw_budget_remaining_usd",
+            "limit - spent - reserved, USD (never below zero).",
+        ),
         ("gw_budget_used_ratio", "(spent + reserved) / limit."),
     ] {
         let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -219,6 +364,7 @@ pub async fn render(store: &dyn Store, metrics: &Metrics) -> Result<String, ApiE
                 "gw_budget_limit_usd" => b.limit_usd,
                 "gw_budget_spent_usd" => b.spent_usd,
                 "gw_budget_reserved_usd" => money::usd(b.reserved_nanos),
+                "gw_budget_remaining_usd" => money::usd(b.remaining_nanos),
                 _ if b.limit_nanos > 0 => {
                     b.spent_nanos.saturating_add(b.reserved_nanos) as f64 / b.limit_nanos as f64
                 }

@@ -77,6 +77,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Export every ingested row over OTLP (flushed when the server stops).
     pub export: Option<crate::otel::Exporter>,
+    /// Developer and project labels on `/metrics`' usage series.
+    pub metrics_labels: metrics::MetricsLabels,
 }
 
 impl Default for ServeOptions {
@@ -88,6 +90,7 @@ impl Default for ServeOptions {
             tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
             export: None,
+            metrics_labels: metrics::MetricsLabels::default(),
         }
     }
 }
@@ -155,7 +158,10 @@ pub async fn serve(
     let export = options.export.clone();
     let state = api::AppState {
         store,
-        metrics: Arc::new(metrics::Metrics::new(export.as_ref().map(|e| e.stats()))),
+        metrics: Arc::new(metrics::Metrics::new(
+            export.as_ref().map(|e| e.stats()),
+            options.metrics_labels,
+        )),
         lease_ttl_secs: options.lease_ttl_secs,
         export: export.clone(),
     };
@@ -263,9 +269,25 @@ async fn accept(
 /// `rotate` is off.
 pub async fn init_admin(store: &dyn Store, rotate: bool) -> Result<Option<String>, StoreError> {
     let token = secret::new_admin_token();
-    Ok(ops::set_admin_token(store, &token, rotate)
-        .await?
-        .then_some(token))
+    Ok(
+        ops::set_token(store, ops::ServerToken::Admin, &token, rotate)
+            .await?
+            .then_some(token),
+    )
+}
+
+/// Creates the metrics-only token (or replaces it with `rotate`); `None` when one exists and
+/// `rotate` is off.
+pub async fn init_metrics_token(
+    store: &dyn Store,
+    rotate: bool,
+) -> Result<Option<String>, StoreError> {
+    let token = secret::new_metrics_token();
+    Ok(
+        ops::set_token(store, ops::ServerToken::Metrics, &token, rotate)
+            .await?
+            .then_some(token),
+    )
 }
 
 /// Whether `gw server init` has run on this database.

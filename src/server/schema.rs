@@ -198,6 +198,46 @@ pub const MIGRATIONS: &[&str] = &[
         tokens BIGINT NOT NULL,
         PRIMARY KEY (limit_id, window_start_us, lease_id)
     );",
+    // 7: /metrics by agent and project too: all-time totals per org, team (0: none), developer,
+    // model, agent and project ('': unknown), with the requests answered 402, 403 and 429
+    // (refusals), kept by ingest; replaces `usage_totals`. And a metrics-only token
+    // (`gw server init --metrics-token`) for Prometheus, which reads nothing else.
+    "CREATE TABLE usage_series (
+        org_id BIGINT NOT NULL,
+        team_id BIGINT NOT NULL,
+        developer_id BIGINT NOT NULL,
+        model TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        project TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        cost_nanos BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        cache_read_tokens BIGINT NOT NULL,
+        cache_write_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        refused_402 BIGINT NOT NULL,
+        refused_403 BIGINT NOT NULL,
+        refused_429 BIGINT NOT NULL,
+        PRIMARY KEY (org_id, team_id, developer_id, model, agent, project)
+    );
+    INSERT INTO usage_series
+    SELECT org_id, coalesce(team_id, 0), developer_id, coalesce(model, ''), coalesce(agent, ''),
+        coalesce(project, ''), CAST(count(*) AS BIGINT),
+        CAST(coalesce(sum(cost_nanos), 0) AS BIGINT), CAST(sum(input_tokens) AS BIGINT),
+        CAST(sum(output_tokens) AS BIGINT), CAST(sum(cache_read_tokens) AS BIGINT),
+        CAST(sum(cache_write_5m_tokens + cache_write_1h_tokens) AS BIGINT),
+        CAST(sum(reasoning_tokens) AS BIGINT),
+        CAST(sum(CASE WHEN status = 402 THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(sum(CASE WHEN status = 403 THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(sum(CASE WHEN status = 429 THEN 1 ELSE 0 END) AS BIGINT)
+        FROM usage GROUP BY 1, 2, 3, 4, 5, 6;
+    DROP TABLE usage_totals;
+    CREATE TABLE metrics_tokens (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        token_hash TEXT NOT NULL,
+        created_at_us BIGINT NOT NULL
+    );",
 ];
 
 /// The migrations in SQLite's dialect.
@@ -275,5 +315,60 @@ mod tests {
                 (4, "claude-sonnet-4-5".into(), 2, 100, 20, 12),
             ]
         );
+    }
+
+    /// Migration 7 sums the usage already stored by agent and project, with its refusals.
+    #[test]
+    fn usage_series_is_backfilled_by_agent_and_project() {
+        let conn = Connection::open_in_memory().unwrap();
+        let steps = super::sqlite();
+        for step in &steps[..6] {
+            conn.execute_batch(step).unwrap();
+        }
+        for (id, agent, status, cost) in [
+            ("a", Some("claude"), 200, Some(100)),
+            ("b", Some("claude"), 429, None),
+            ("c", None, 402, Some(5)),
+        ] {
+            conn.execute(
+                "INSERT INTO usage (id, key_ref, developer_id, team_id, org_id, started_at_us,
+                    ended_at_us, provider, endpoint, model, status, streamed, incomplete,
+                    input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                    cache_write_1h_tokens, reasoning_tokens, cost_nanos, price_version,
+                    latency_us, session_id, received_at_us, agent, project)
+                 VALUES (?1, 1, 7, 4, 3, 0, 0, 'anthropic', '/v1/messages', 'm', ?2, 0, 0,
+                    10, 2, 100, 5, 1, 0, ?3, 'v', 1, 's', 0, ?4, 'p')",
+                rusqlite::params![id, status, cost, agent],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(&steps[6]).unwrap();
+        let got: Vec<(String, i64, i64, i64, i64, i64)> = conn
+            .prepare(
+                "SELECT agent, requests, cost_nanos, input_tokens, refused_402, refused_429
+                 FROM usage_series ORDER BY agent",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (String::new(), 1, 5, 10, 1, 0),
+                ("claude".into(), 2, 100, 20, 0, 1)
+            ]
+        );
+        assert!(conn.prepare("SELECT 1 FROM usage_totals").is_err());
     }
 }

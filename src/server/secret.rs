@@ -10,6 +10,8 @@ use subtle::ConstantTimeEq;
 
 pub const KEY_PREFIX: &str = "gwk_";
 pub const ADMIN_PREFIX: &str = "gwa_";
+/// A token that reads `/metrics` and nothing else (for Prometheus).
+pub const METRICS_PREFIX: &str = "gwm_";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -31,6 +33,11 @@ pub fn new_key() -> (String, String) {
 /// A new admin token.
 pub fn new_admin_token() -> String {
     format!("{ADMIN_PREFIX}{}", random_hex(32))
+}
+
+/// A new metrics-only token.
+pub fn new_metrics_token() -> String {
+    format!("{METRICS_PREFIX}{}", random_hex(32))
 }
 
 /// The key id of a well-formed key.

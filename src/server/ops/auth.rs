@@ -3,27 +3,68 @@
 
 use super::*;
 
-pub async fn set_admin_token(
+/// The server's two tokens, each stored hashed in a one-row table of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerToken {
+    /// Everything `gw admin` does.
+    Admin,
+    /// `GET /metrics` only.
+    Metrics,
+}
+
+impl ServerToken {
+    fn table(self) -> &'static str {
+        match self {
+            ServerToken::Admin => "admin_tokens",
+            ServerToken::Metrics => "metrics_tokens",
+        }
+    }
+}
+
+/// Stores `token` as the server's `kind` token; refuses (`false`) when one exists, unless
+/// `rotate`.
+pub async fn set_token(
     store: &dyn Store,
+    kind: ServerToken,
     token: &str,
     rotate: bool,
 ) -> Result<bool, StoreError> {
+    let table = kind.table();
     let mut tx = store.begin(true).await?;
     let exists = tx
-        .one("SELECT id FROM admin_tokens WHERE id = 1", &[])
+        .one(&format!("SELECT id FROM {table} WHERE id = 1"), &[])
         .await?
         .is_some();
     if exists && !rotate {
         return Ok(false);
     }
-    tx.execute("DELETE FROM admin_tokens", &[]).await?;
+    tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
     tx.execute(
-        "INSERT INTO admin_tokens (id, token_hash, created_at_us) VALUES (1, $1, $2)",
+        &format!("INSERT INTO {table} (id, token_hash, created_at_us) VALUES (1, $1, $2)"),
         &[secret::hash(token).into(), now_us().into()],
     )
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Whether `token` is the server's `kind` token.
+pub async fn is_token(
+    store: &dyn Store,
+    kind: ServerToken,
+    token: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = store.begin(false).await?;
+    let row = tx
+        .one(
+            &format!("SELECT token_hash FROM {} WHERE id = 1", kind.table()),
+            &[],
+        )
+        .await?;
+    Ok(match row {
+        Some(r) => secret::matches(token, &r.text(0)?),
+        None => false,
+    })
 }
 
 pub(super) const KEY_CTX_SQL: &str =
@@ -58,13 +99,9 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
         )
     };
     if token.starts_with(secret::ADMIN_PREFIX) {
-        let mut tx = store.begin(false).await?;
-        let row = tx
-            .one("SELECT token_hash FROM admin_tokens WHERE id = 1", &[])
-            .await?;
-        return match row {
-            Some(r) if secret::matches(token, &r.text(0)?) => Ok(Caller::Admin),
-            _ => Err(unauthorized()),
+        return match is_token(store, ServerToken::Admin, token).await? {
+            true => Ok(Caller::Admin),
+            false => Err(unauthorized()),
         };
     }
     let Some(id) = secret::key_id(token) else {

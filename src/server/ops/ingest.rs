@@ -142,7 +142,8 @@ pub(super) fn insert_sql(rows: usize) -> String {
     sql.push_str(
         " ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us, model,
             input_tokens, output_tokens, cache_read_tokens,
-            cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens, id",
+            cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens, id, agent, project,
+            status",
     );
     sql
 }
@@ -165,8 +166,9 @@ pub async fn ingest(
     // Per session: each new row's start and cost, to charge it to the lease it ran under.
     let mut by_session: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut rollup: BTreeMap<(Scope, i64, i64), i64> = BTreeMap::new();
-    // Per model: requests, cost, then input, output, cache read, cache write, reasoning tokens.
-    let mut totals: BTreeMap<String, [i64; 7]> = BTreeMap::new();
+    // Per model, agent and project: requests, cost, then input, output, cache read, cache
+    // write, reasoning tokens, then the requests answered 402, 403 and 429.
+    let mut totals: BTreeMap<(String, String, String), [i64; 10]> = BTreeMap::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = insert_sql(chunk.len());
         let mut params = Vec::with_capacity(chunk.len() * USAGE_COLUMNS.len());
@@ -192,12 +194,22 @@ pub async fn ingest(
                 let sum = rollup.entry((scope, id, bucket)).or_default();
                 *sum = sum.saturating_add(cost);
             }
-            let model = r.opt_text(3)?.unwrap_or_default();
-            let sums = totals.entry(model).or_default();
+            let series = (
+                r.opt_text(3)?.unwrap_or_default(),
+                r.opt_text(10)?.unwrap_or_default(),
+                r.opt_text(11)?.unwrap_or_default(),
+            );
+            let sums = totals.entry(series).or_default();
             sums[0] += 1;
             sums[1] = sums[1].saturating_add(cost);
-            for (i, sum) in sums[2..].iter_mut().enumerate() {
+            for (i, sum) in sums[2..7].iter_mut().enumerate() {
                 *sum = sum.saturating_add(r.int(4 + i)?);
+            }
+            match r.int(12)? {
+                402 => sums[7] += 1,
+                403 => sums[8] += 1,
+                429 => sums[9] += 1,
+                _ => {}
             }
         }
     }
@@ -211,30 +223,35 @@ pub async fn ingest(
             "cache_read_tokens",
             "cache_write_tokens",
             "reasoning_tokens",
+            "refused_402",
+            "refused_403",
+            "refused_429",
         ];
         let set: Vec<String> = cols
             .iter()
             .map(|c| {
                 format!(
                     "{c} = {}",
-                    add_sql(&format!("usage_totals.{c}"), &format!("excluded.{c}"))
+                    add_sql(&format!("usage_series.{c}"), &format!("excluded.{c}"))
                 )
             })
             .collect();
         format!(
-            "INSERT INTO usage_totals (org_id, team_id, developer_id, model, {})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (org_id, team_id, developer_id, model) DO UPDATE SET {}",
+            "INSERT INTO usage_series (org_id, team_id, developer_id, model, agent, project, {})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             ON CONFLICT (org_id, team_id, developer_id, model, agent, project) DO UPDATE SET {}",
             cols.join(", "),
             set.join(", ")
         )
     };
-    for (model, sums) in &totals {
+    for ((model, agent, project), sums) in &totals {
         let mut params = vec![
             ctx.org_id.into(),
             ctx.team_id.unwrap_or(0).into(),
             ctx.developer_id.into(),
             model.into(),
+            agent.into(),
+            project.into(),
         ];
         params.extend(sums.iter().map(|&v| v.into()));
         tx.execute(&totals_sql, &params).await?;
