@@ -262,6 +262,15 @@ struct Srv {
 
 /// A server exporting through `export`, with org acme, team backend and two developers.
 async fn server(export: Option<Exporter>) -> Srv {
+    server_with(ServeOptions {
+        export,
+        ..ServeOptions::default()
+    })
+    .await
+}
+
+/// A server serving with `options`, with org acme, team backend and two developers.
+async fn server_with(options: ServeOptions) -> Srv {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("server.db").display());
     let store = server::open_store(&url).await.unwrap();
@@ -272,10 +281,6 @@ async fn server(export: Option<Exporter>) -> Srv {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let options = ServeOptions {
-        export,
-        ..ServeOptions::default()
-    };
     let task = tokio::spawn(server::serve(listener, store, options, async {
         let _ = rx.await;
     }));
@@ -836,4 +841,114 @@ async fn gw_run_goes_on_with_the_collector_down() {
         log.contains("OTLP export to the collector failed") && log.contains("3 spans dropped"),
         "the drop is in the log: {log}"
     );
+}
+
+/// Every metric and label the Grafana dashboard's queries name is one gw server serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_queries_only_what_metrics_serves() {
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/contrib/grafana/gw.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let collector = Collector::default();
+    let url = http_collector(collector.clone()).await;
+    let export = Exporter::start(&settings(&[], &url), Role::Server, Vec::new()).unwrap();
+    let srv = server_with(ServeOptions {
+        export: Some(export.clone()),
+        metrics_labels: gw::server::metrics::MetricsLabels::parse("developer,project").unwrap(),
+        ..ServeOptions::default()
+    })
+    .await;
+    srv.admin
+        .call(
+            Method::POST,
+            "/v1/admin/budgets",
+            Some(&json!({"scope": "team", "name": "acme/backend", "limit_usd": "0.001", "period": "day"})),
+        )
+        .await
+        .unwrap();
+    let rows: Vec<Value> = (0..4)
+        .map(|i| row("s", i, "claude-sonnet-4-5", true))
+        .collect();
+    srv.keys[0]
+        .call(Method::POST, "/v1/usage", Some(&json!({"rows": rows})))
+        .await
+        .unwrap();
+    let (status, _) = srv.keys[0]
+        .send(
+            Method::POST,
+            "/v1/leases",
+            Some(&json!({"session_id": "s", "amount_nanos": 1_000_000_000})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, http::StatusCode::PAYMENT_REQUIRED);
+    assert!(export.flush(Duration::from_secs(30)).await);
+    let text = srv.metrics().await;
+    let series: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+
+    let mut queries = Vec::new();
+    let mut stack = vec![&dashboard];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("expr" | "definition", Value::String(q)) => queries.push(q.clone()),
+                        _ => stack.push(v),
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    assert!(queries.len() >= 25, "{} queries", queries.len());
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    for q in &queries {
+        let names: Vec<&str> = q
+            .split(|c: char| !is_name(c))
+            .filter(|w| w.starts_with("gw_"))
+            .collect();
+        assert!(!names.is_empty(), "a query on no gw metric: {q}");
+        for name in &names {
+            assert!(
+                series
+                    .iter()
+                    .any(|l| l.starts_with(&format!("{name}{{"))
+                        || l.starts_with(&format!("{name} "))),
+                "{name} (in {q}) is not in /metrics:\n{text}"
+            );
+        }
+        // Each label a query groups by, or picks values of, is on the series it reads.
+        let mut labels: Vec<String> = Vec::new();
+        for part in q.split("by (").skip(1) {
+            let list = part.split(')').next().unwrap();
+            labels.extend(list.split(',').map(|l| l.trim().to_string()));
+        }
+        if let Some(rest) = q.strip_prefix("label_values(") {
+            labels.push(
+                rest.rsplit(',')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(')')
+                    .trim()
+                    .to_string(),
+            );
+        }
+        for label in labels.iter().filter(|l| !l.is_empty()) {
+            assert!(
+                series
+                    .iter()
+                    .any(|l| names.iter().any(|n| l.starts_with(&format!("{n}{{")))
+                        && l.contains(&format!("{label}=\""))),
+                "label {label} (in {q}) is on no series of {names:?}"
+            );
+        }
+    }
+    srv.stop().await;
 }
