@@ -32,18 +32,28 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e3
 }
 
-async fn bench(name: &str, store: Arc<dyn Store>) {
+/// A server on `store` with one org, team, developer (budgets on all three) and key.
+struct Running {
+    admin: Client,
+    key: Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn start(store: Arc<dyn Store>, options: ServeOptions) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(
-        listener,
-        store.clone(),
-        ServeOptions::default(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let task = tokio::spawn(server::serve(listener, store.clone(), options, async {
+        let _ = stopped.await;
+    }));
     let token = server::init_admin(store.as_ref(), true)
         .await
         .unwrap()
@@ -98,6 +108,21 @@ async fn bench(name: &str, store: Arc<dyn Store>) {
     )
     .unwrap();
 
+    Running {
+        admin,
+        key,
+        stop,
+        task,
+    }
+}
+
+async fn bench(name: &str, store: Arc<dyn Store>) {
+    let Running {
+        admin,
+        key,
+        stop,
+        task,
+    } = start(store, ServeOptions::default()).await;
     // Ingest: batches of 1000 rows, sequentially.
     let batches: Vec<Value> = (0..BATCHES)
         .map(|b| json!({"rows": (0..BATCH_ROWS).map(|_| row(&format!("s{}", b % 4))).collect::<Vec<_>>()}))
@@ -178,6 +203,93 @@ async fn bench(name: &str, store: Arc<dyn Store>) {
     task.await.unwrap().unwrap();
 }
 
+/// An OTLP/HTTP sink on loopback that takes every export (an empty protobuf answer is a
+/// success); answers its base URL.
+async fn otlp_sink() -> String {
+    let app = axum::Router::new().route(
+        "/v1/{signal}",
+        axum::routing::post(|_: axum::body::Bytes| async {
+            (
+                [("content-type", "application/x-protobuf")],
+                Vec::<u8>::new(),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// Ingest rows/s on SQLite with OTLP export off and on, interleaved (off, on, off, on…) on a
+/// fresh database each round; with export on, the round ends when every span was sent.
+async fn export_on_off() {
+    const ROUNDS: usize = 3;
+    const ROUND_BATCHES: usize = 30;
+    let sink = otlp_sink().await;
+    let settings = gw::otel::OtelSettings::resolve(
+        &gw::otel::OtelSection {
+            endpoint: Some(sink),
+            ..Default::default()
+        },
+        &|_| None,
+    )
+    .unwrap()
+    .unwrap();
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..ROUNDS * 2 {
+        let on = round % 2 == 1;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let export = on.then(|| {
+            gw::otel::Exporter::start(&settings, gw::otel::Role::Server, Vec::new()).unwrap()
+        });
+        let running = start(
+            server::open_store(&url).await.unwrap(),
+            ServeOptions {
+                export: export.clone(),
+                ..ServeOptions::default()
+            },
+        )
+        .await;
+        let batches: Vec<Value> = (0..ROUND_BATCHES)
+            .map(|b| json!({"rows": (0..BATCH_ROWS).map(|_| row(&format!("s{}", b % 4))).collect::<Vec<_>>()}))
+            .collect();
+        let t = Instant::now();
+        for b in &batches {
+            running
+                .key
+                .call(Method::POST, "/v1/usage", Some(b))
+                .await
+                .unwrap();
+        }
+        let ingest = t.elapsed();
+        if let Some(export) = &export {
+            assert!(export.flush(Duration::from_secs(60)).await);
+            let stats = export.stats();
+            let sent = gw::otel::ExportStats::get(&stats.spans_exported);
+            assert_eq!(
+                sent as usize,
+                ROUND_BATCHES * BATCH_ROWS,
+                "every row exported"
+            );
+            assert_eq!(stats.dropped(), 0);
+        }
+        rates[on as usize].push((ROUND_BATCHES * BATCH_ROWS) as f64 / ingest.as_secs_f64());
+        running.stop().await;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut rates[0]), median(&mut rates[1]));
+    println!(
+        "sqlite    ingest with OTLP export off {off:>8.0} rows/s, on {on:>8.0} rows/s ({:+.1}%; medians of {ROUNDS} interleaved rounds of {} rows, every span sent)",
+        (on / off - 1.0) * 100.0,
+        ROUND_BATCHES * BATCH_ROWS
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -190,6 +302,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
         bench("sqlite", server::open_store(&url).await.unwrap()).await;
+        export_on_off().await;
 
         let Some(base) = std::env::var("GW_TEST_POSTGRES_URL")
             .ok()

@@ -3803,7 +3803,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__server)
-            opts="-h -V --listen --database --tls-cert --tls-key --tls-self-signed --tls-name --lease-ttl --help --version init help"
+            opts="-h -V --listen --database --tls-cert --tls-key --tls-self-signed --tls-name --lease-ttl --metrics-labels --help --version init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3830,6 +3830,10 @@ _gw() {
                     return 0
                     ;;
                 --lease-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-labels)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3883,7 +3887,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__server__subcmd__init)
-            opts="-h -V --database --rotate --help --version"
+            opts="-h -V --database --rotate --metrics-token --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -106,6 +106,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --tls-key 'The PEM private key of --tls-cert'
             cand --tls-name 'Another name (DNS name or IP address) clients reach the server by, for the --tls-self-signed certificate (localhost and the listen address are always in it)'
             cand --lease-ttl 'Seconds a lease lives without a renewal'
+            cand --metrics-labels 'Add `developer`, `project` or both (comma-separated) to /metrics'' usage series, which carry org, team, model and agent. Each multiplies the series Prometheus stores: about developers × models × agents (× projects)'
             cand --tls-self-signed 'Serve HTTPS with gw''s own CA and a certificate it signs, kept in <data dir>/tls/ and reused at every start (renewed when expiring). Clients trust tls/ca.pem with `gw login <url> --ca-cert`, or pin the fingerprint printed at start with `--fingerprint`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -116,7 +117,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         }
         &'gw;server;init'= {
             cand --database 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)'
-            cand --rotate 'Replace the existing admin token'
+            cand --rotate 'Replace the existing token'
+            cand --metrics-token 'Create the metrics-only token instead (`gwm_…`): it reads `/metrics` and nothing else, for Prometheus'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -86,13 +86,15 @@ complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcom
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-name -d 'Another name (DNS name or IP address) clients reach the server by, for the --tls-self-signed certificate (localhost and the listen address are always in it)' -r
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l lease-ttl -d 'Seconds a lease lives without a renewal' -r
+complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l metrics-labels -d 'Add `developer`, `project` or both (comma-separated) to /metrics\' usage series, which carry org, team, model and agent. Each multiplies the series Prometheus stores: about developers × models × agents (× projects)' -r
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -l tls-self-signed -d 'Serve HTTPS with gw\'s own CA and a certificate it signs, kept in <data dir>/tls/ and reused at every start (renewed when expiring). Clients trust tls/ca.pem with `gw login <url> --ca-cert`, or pin the fingerprint printed at start with `--fingerprint`'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -f -a "init" -d 'Create the admin token (printed once; stored hashed). Refuses when one exists'
 complete -c gw -n "__fish_gw_using_subcommand server; and not __fish_seen_subcommand_from init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -l database -d 'sqlite://PATH or postgres://USER@HOST:PORT/DB (default: sqlite://<data dir>/server.db)' -r
-complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -l rotate -d 'Replace the existing admin token'
+complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -l rotate -d 'Replace the existing token'
+complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -l metrics-token -d 'Create the metrics-only token instead (`gwm_…`): it reads `/metrics` and nothing else, for Prometheus'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create the admin token (printed once; stored hashed). Refuses when one exists'

@@ -192,7 +192,7 @@ async fn serve(config: &Config, args: ServerArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "gw server: exporting ingested usage over OTLP ({}) to {}",
                 settings.protocol.as_str(),
-                settings.endpoint
+                crate::config::redact_url(&settings.endpoint)
             );
             Some(export)
         }

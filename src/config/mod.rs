@@ -536,6 +536,7 @@ impl Config {
                     .keys()
                     .map(|k| (k.clone(), "<redacted>".to_string()))
                     .collect(),
+                endpoint: self.otel_section.endpoint.as_deref().map(redact_url),
                 ..self.otel_section.clone()
             },
         };
@@ -777,5 +778,28 @@ mod tests {
         let text = config.unwrap().render();
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("gateway.corp"), "{text}");
+    }
+
+    #[test]
+    fn otel_settings_load_and_render_redacted() {
+        let file = "[otel]\nendpoint = \"https://u:pw0rd@otlp.corp\"\nprotocol = \"grpc\"\nheaders = { \"x-api-key\" = \"k3y\" }\n";
+        let (config, _dir) = load(&[("OTEL_SERVICE_NAME", "laptop")], Some(file));
+        let config = config.unwrap();
+        let otel = config.otel.as_ref().unwrap();
+        assert_eq!(otel.protocol, crate::otel::OtlpProtocol::Grpc);
+        assert_eq!(otel.headers["x-api-key"], "k3y");
+        assert_eq!(otel.service_name.as_deref(), Some("laptop"));
+        let text = config.render();
+        assert!(!text.contains("k3y") && !text.contains("pw0rd"), "{text}");
+        assert!(
+            text.contains("[otel]") && text.contains("x-api-key"),
+            "{text}"
+        );
+        let (config, _dir) = load(&[], Some("[otel]\nprotocol = \"thrift\"\nenabled = true\n"));
+        let message = config.unwrap_err().to_string();
+        assert!(
+            message.contains("otel") && message.contains("grpc"),
+            "{message}"
+        );
     }
 }

@@ -125,12 +125,13 @@ impl OtelSettings {
             (None, None) => return Ok(None),
         };
         let endpoint = endpoint.trim().trim_end_matches('/').to_string();
+        let shown = crate::config::redact_url(&endpoint);
         let uri: http::Uri = endpoint
             .parse()
-            .map_err(|e| format!("{from} {endpoint:?} is not a URL: {e}"))?;
+            .map_err(|e| format!("{from} {shown:?} is not a URL: {e}"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             return Err(format!(
-                "{from} {endpoint:?} is not an http:// or https:// URL of a collector"
+                "{from} {shown:?} is not an http:// or https:// URL of a collector"
             ));
         }
         let mut headers = BTreeMap::new();

@@ -187,12 +187,12 @@ impl Exporter {
             pending: Vec::with_capacity(BATCH_SPANS),
             stats: stats.clone(),
             metric_interval: settings.metric_interval,
-            endpoint: settings.endpoint.clone(),
+            endpoint: crate::config::redact_url(&settings.endpoint),
             warned_at: None,
         };
         let task = tokio::spawn(worker.run());
         tracing::info!(
-            endpoint = %settings.endpoint,
+            endpoint = %crate::config::redact_url(&settings.endpoint),
             protocol = settings.protocol.as_str(),
             "exporting usage over OTLP"
         );
@@ -309,7 +309,12 @@ fn build_exporters(
             spans.build().and_then(|s| Ok((s, metrics.build()?)))
         }
     };
-    built.map_err(|e| format!("cannot set up OTLP export to {}: {e}", settings.endpoint))
+    built.map_err(|e| {
+        format!(
+            "cannot set up OTLP export to {}: {e}",
+            crate::config::redact_url(&settings.endpoint)
+        )
+    })
 }
 
 /// A [`ManualReader`] the export task keeps a handle on while the meter provider owns it.
