@@ -17,6 +17,26 @@ pub const MAX_BATCH_COST_NANOS: i64 = 100_000 * NANOS_PER_USD;
 
 const NANOS_PER_USD: i64 = 1_000_000_000;
 
+/// Longest name a usage row carries (a model, an agent and its version, a provider, ids), in
+/// bytes. Model names run to a few dozen; agents put what they like in them.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest path-like text (endpoint, project, branch, task, cwd, host, developer), in bytes.
+pub const MAX_TEXT_BYTES: usize = 1024;
+/// Longest error message, in bytes.
+pub const MAX_ERROR_BYTES: usize = 4096;
+
+/// `s` cut to at most `max` bytes at a character boundary: what a row sent to the server keeps.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 // The bounds nest, and a full batch of rows at every bound still sums inside an i64.
 const _: () = assert!(MAX_COST_NANOS <= MAX_BATCH_COST_NANOS);
 const _: () = assert!((MAX_TOKENS as i128) * 6 * 5000 < i64::MAX as i128);
@@ -41,5 +61,8 @@ mod tests {
         assert_eq!(cap_tokens(7), 7);
         assert_eq!(cap_cost(u64::MAX), MAX_COST_NANOS);
         assert_eq!(cap_cost(12), 12);
+        assert_eq!(cut("héllo", 2), "h");
+        assert_eq!(cut("héllo", 3), "hé");
+        assert_eq!(cut("abc", 10), "abc");
     }
 }

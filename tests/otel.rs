@@ -691,6 +691,10 @@ async fn a_full_queue_drops_and_counts_instead_of_waiting() {
     eprintln!(
         "{total} rows handed over in {sent_in:?} with the collector hanging; {dropped} dropped"
     );
+    // Stopping gives up on the hanging collector after its timeout; every row is accounted for.
+    export.shutdown(Duration::from_millis(500)).await;
+    assert_eq!(stats.dropped(), total as u64);
+    assert_eq!(gw::otel::ExportStats::get(&stats.spans_exported), 0);
 }
 
 fn gw_run(dir: &std::path::Path, mock: &common::Mock, otel: &[(&str, &str)]) -> Command {
@@ -761,6 +765,14 @@ async fn gw_run_exports_its_ledger_rows_over_grpc() {
         "every ledger row, once, flushed before gw run exits"
     );
     assert_eq!(collector.service_names()[0], "gw-laptop");
+    let agent_env: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("fake-out.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        agent_env["env"]["OTEL_EXPORTER_OTLP_HEADERS"],
+        Value::Null,
+        "the collector's credentials stay with gw"
+    );
     assert!(collector.headers.lock().unwrap()[0].contains("x-tenant"));
     let mut by_provider = BTreeMap::new();
     for r in &rows {
@@ -836,6 +848,11 @@ async fn gw_run_goes_on_with_the_collector_down() {
         .recent(100)
         .unwrap();
     assert_eq!(rows.len(), 3, "the ledger has every row");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("OTLP export dropped 3 of this session's requests"),
+        "{stderr}"
+    );
     let log = std::fs::read_to_string(dir.path().join("data/gw.log")).unwrap_or_default();
     assert!(
         log.contains("OTLP export to the collector failed") && log.contains("3 spans dropped"),

@@ -881,6 +881,43 @@ async fn bad_input_changes_nothing(db: &Db) {
             .contains("cache_write_5m_tokens is implausibly large"),
         "{b}"
     );
+    // One id twice in a batch, another spelling of an id, an over-long model name: each named.
+    let twice = usage_row("s", 10);
+    let mut upper = usage_row("s", 10);
+    upper["id"] = json!(upper["id"].as_str().unwrap().to_uppercase());
+    let mut long = usage_row("s", 10);
+    long["model"] = json!("m".repeat(257));
+    let (s, b) = w
+        .alice
+        .send(
+            Method::POST,
+            "/v1/usage",
+            Some(&json!({"rows": [twice, usage_row("s", 1), twice, upper, long]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let reasons: Vec<(u64, String)> = b["error"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{b}");
+    assert_eq!(reasons[0].0, 2);
+    assert!(reasons[0].1.contains("earlier in this batch"), "{b}");
+    assert!(reasons[1].1.contains("lowercase hyphenated"), "{b}");
+    assert!(
+        reasons[2]
+            .1
+            .contains("model is 257 bytes long; at most 256"),
+        "{b}"
+    );
     // Too many rows; too many bytes.
     let rows: Vec<Value> = (0..5001).map(|_| usage_row("s", 1)).collect();
     let (s, b) = w

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ledger::Row;
-use crate::limits::{MAX_COST_NANOS, MAX_TOKENS};
+use crate::limits::{
+    cut, MAX_COST_NANOS, MAX_ERROR_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, MAX_TOKENS,
+};
 use crate::pricing::PriceOverride;
 pub use crate::server::money::BudgetPeriod;
 
@@ -303,10 +305,53 @@ impl UsageRow {
     /// Checks one row against what a request can be ([`crate::limits`]); the error is the
     /// reason, naming the field.
     pub fn check(&self) -> Result<(), String> {
-        let id =
-            Uuid::parse_str(&self.id).map_err(|_| format!("id `{}` is not a UUID", self.id))?;
+        let shown = cut(&self.id, 64);
+        let id = Uuid::parse_str(&self.id).map_err(|_| format!("id `{shown}` is not a UUID"))?;
         if id.get_version_num() != 7 {
-            return Err(format!("id `{}` is not a UUIDv7", self.id));
+            return Err(format!("id `{shown}` is not a UUIDv7"));
+        }
+        // One spelling per id: another (upper case, braces, no hyphens) would be a second row.
+        if id.to_string() != self.id {
+            return Err(format!(
+                "id `{shown}` is not written as a lowercase hyphenated UUID ({id})"
+            ));
+        }
+        let strings = [
+            ("provider", Some(&self.provider), MAX_NAME_BYTES),
+            ("endpoint", Some(&self.endpoint), MAX_TEXT_BYTES),
+            (
+                "requested_model",
+                self.requested_model.as_ref(),
+                MAX_NAME_BYTES,
+            ),
+            ("model", self.model.as_ref(), MAX_NAME_BYTES),
+            ("price_version", Some(&self.price_version), MAX_NAME_BYTES),
+            (
+                "upstream_request_id",
+                self.upstream_request_id.as_ref(),
+                MAX_NAME_BYTES,
+            ),
+            ("session_id", Some(&self.session_id), MAX_NAME_BYTES),
+            ("agent", self.agent.as_ref(), MAX_NAME_BYTES),
+            ("agent_version", self.agent_version.as_ref(), MAX_NAME_BYTES),
+            (
+                "agent_session_id",
+                self.agent_session_id.as_ref(),
+                MAX_NAME_BYTES,
+            ),
+            ("developer", self.developer.as_ref(), MAX_TEXT_BYTES),
+            ("project", self.project.as_ref(), MAX_TEXT_BYTES),
+            ("branch", self.branch.as_ref(), MAX_TEXT_BYTES),
+            ("task", self.task.as_ref(), MAX_TEXT_BYTES),
+            ("cwd", self.cwd.as_ref(), MAX_TEXT_BYTES),
+            ("host", self.host.as_ref(), MAX_TEXT_BYTES),
+            ("key_id", self.key_id.as_ref(), MAX_NAME_BYTES),
+            ("error", self.error.as_ref(), MAX_ERROR_BYTES),
+        ];
+        for (name, value, max) in strings {
+            if let Some(v) = value.filter(|v| v.len() > max) {
+                return Err(format!("{name} is {} bytes long; at most {max}", v.len()));
+            }
         }
         if self.session_id.is_empty() {
             return Err("session_id is missing".into());
@@ -371,16 +416,20 @@ pub struct IngestResult {
 
 /// A ledger row as the server's API takes it: the one conversion between the two.
 impl From<&Row> for UsageRow {
+    /// Strings are cut to the bounds [`UsageRow::check`] holds rows to (an agent chooses its
+    /// model names and session ids): every row gw records is one the server takes.
     fn from(r: &Row) -> UsageRow {
         let a = &r.attribution;
+        let name = |s: &str| cut(s, MAX_NAME_BYTES);
+        let text = |s: &str| cut(s, MAX_TEXT_BYTES);
         UsageRow {
             id: r.id.to_string(),
             started_at_us: r.started_at_us,
             ended_at_us: r.ended_at_us,
-            provider: r.provider.clone(),
-            endpoint: r.endpoint.clone(),
-            requested_model: r.requested_model.clone(),
-            model: r.model.clone(),
+            provider: name(&r.provider),
+            endpoint: text(&r.endpoint),
+            requested_model: r.requested_model.as_deref().map(name),
+            model: r.model.as_deref().map(name),
             status: i64::from(r.status),
             streamed: r.streamed,
             incomplete: r.incomplete,
@@ -391,22 +440,22 @@ impl From<&Row> for UsageRow {
             cache_write_1h_tokens: r.usage.cache_write_1h as i64,
             reasoning_tokens: r.usage.reasoning as i64,
             cost_nanos: r.cost_nanos,
-            price_version: r.price_version.clone(),
+            price_version: name(&r.price_version),
             latency_us: r.latency_us,
             ttfb_us: r.ttfb_us,
-            upstream_request_id: r.upstream_request_id.clone(),
-            session_id: a.session_id.clone(),
-            agent: a.agent.clone(),
-            agent_version: a.agent_version.clone(),
-            agent_session_id: r.agent_session_id.clone(),
-            developer: a.developer.clone(),
-            project: a.project.clone(),
-            branch: a.branch.clone(),
-            task: a.task.clone(),
-            cwd: a.cwd.clone(),
-            host: a.host.clone(),
-            key_id: a.key_id.clone(),
-            error: r.error.clone(),
+            upstream_request_id: r.upstream_request_id.as_deref().map(name),
+            session_id: name(&a.session_id),
+            agent: a.agent.as_deref().map(name),
+            agent_version: a.agent_version.as_deref().map(name),
+            agent_session_id: r.agent_session_id.as_deref().map(name),
+            developer: a.developer.as_deref().map(text),
+            project: a.project.as_deref().map(text),
+            branch: a.branch.as_deref().map(text),
+            task: a.task.as_deref().map(text),
+            cwd: a.cwd.as_deref().map(text),
+            host: a.host.as_deref().map(text),
+            key_id: a.key_id.as_deref().map(name),
+            error: r.error.as_deref().map(|e| cut(e, MAX_ERROR_BYTES)),
         }
     }
 }

@@ -193,6 +193,13 @@ pub fn run(config: Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             command.env_remove(name);
         }
     }
+    // While gw exports over OTLP, the collector's credentials are gw's: an agent holding them
+    // could send the org's collector telemetry of its own making.
+    if config.otel.is_some() {
+        for name in crate::otel::CREDENTIAL_VARS {
+            command.env_remove(name);
+        }
+    }
     command.env("GW_SESSION_ID", &session_id);
     command.envs(wiring.env.iter().map(|(k, v)| (k, v)));
     tracing::info!(session = %session_id, program = %program.display(), addr = %session.proxy.local_addr(), "session started");

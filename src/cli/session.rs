@@ -46,6 +46,7 @@ pub struct Session {
     team: Option<TeamSession>,
     /// OTLP export of the rows the writer commits, when configured.
     export: Option<crate::otel::Exporter>,
+    log_path: std::path::PathBuf,
     /// gw's Google credentials for Vertex AI, when it holds some.
     pub google: Option<Arc<GoogleCredentials>>,
     /// The AWS region gw's Bedrock credentials are for, when it holds some and knows it.
@@ -309,6 +310,7 @@ impl Session {
             writer,
             team,
             export,
+            log_path: config.log_path(),
         })
     }
 
@@ -333,6 +335,17 @@ impl Session {
             .context("the ledger writer panicked")??;
         if let Some(export) = self.export {
             export.shutdown(EXPORT_DRAIN).await;
+            let stats = export.stats();
+            let dropped = stats.dropped();
+            if dropped > 0 {
+                self.notices.warn(
+                    "otel",
+                    format!(
+                        "gw: OTLP export dropped {dropped} of this session's requests (the collector was unreachable or behind; see {}); the ledger has them all",
+                        self.log_path.display()
+                    ),
+                );
+            }
         }
         Ok(())
     }

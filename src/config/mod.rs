@@ -782,7 +782,7 @@ mod tests {
 
     #[test]
     fn otel_settings_load_and_render_redacted() {
-        let file = "[otel]\nendpoint = \"https://u:pw0rd@otlp.corp\"\nprotocol = \"grpc\"\nheaders = { \"x-api-key\" = \"k3y\" }\n";
+        let file = "[otel]\nendpoint = \"https://otlp.corp/?token=pw0rd\"\nprotocol = \"grpc\"\nheaders = { \"x-api-key\" = \"k3y\" }\n";
         let (config, _dir) = load(&[("OTEL_SERVICE_NAME", "laptop")], Some(file));
         let config = config.unwrap();
         let otel = config.otel.as_ref().unwrap();

@@ -134,6 +134,11 @@ impl OtelSettings {
                 "{from} {shown:?} is not an http:// or https:// URL of a collector"
             ));
         }
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(format!(
+                "{from} {shown:?} has credentials in the URL, which OTLP does not send: put them in OTEL_EXPORTER_OTLP_HEADERS or [otel] headers"
+            ));
+        }
         let mut headers = BTreeMap::new();
         if let Some(h) = var("OTEL_EXPORTER_OTLP_HEADERS") {
             headers.extend(parse_pairs(&h, "OTEL_EXPORTER_OTLP_HEADERS")?);
@@ -197,23 +202,26 @@ fn seconds(s: f64, from: &str) -> Result<Duration, String> {
 }
 
 /// `key1=value1,key2=value2`, each part percent-decoded, as the OTel spec writes headers and
-/// resource attributes in environment variables.
+/// resource attributes in environment variables. Errors name the pair by position, never its
+/// text: a header's value is a credential.
 fn parse_pairs(s: &str, from: &str) -> Result<Vec<(String, String)>, String> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
-        .map(|pair| {
+        .enumerate()
+        .map(|(i, pair)| {
+            let what = format!("{from}: pair {}", i + 1);
             let (k, v) = pair
                 .split_once('=')
-                .ok_or_else(|| format!("{from}: {pair:?} is not key=value"))?;
+                .ok_or_else(|| format!("{what} is not key=value"))?;
             Ok((
-                percent_decode(k.trim(), from)?,
-                percent_decode(v.trim(), from)?,
+                percent_decode(k.trim(), &what)?,
+                percent_decode(v.trim(), &what)?,
             ))
         })
         .collect()
 }
 
-fn percent_decode(s: &str, from: &str) -> Result<String, String> {
+fn percent_decode(s: &str, what: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -223,7 +231,7 @@ fn percent_decode(s: &str, from: &str) -> Result<String, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("{from}: {s:?} has a bad %-escape"))?;
+                .ok_or_else(|| format!("{what} has a bad %-escape"))?;
             out.push(hex);
             i += 3;
         } else {
@@ -231,7 +239,7 @@ fn percent_decode(s: &str, from: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{from}: {s:?} is not UTF-8 once decoded"))
+    String::from_utf8(out).map_err(|_| format!("{what} is not UTF-8 once decoded"))
 }
 
 #[cfg(test)]
@@ -317,7 +325,11 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors_naming_their_source() {
-        let cases: [(&[(&str, &str)], &str); 4] = [
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:pw@c:4318")],
+                "credentials in the URL",
+            ),
             (
                 &[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -352,6 +364,10 @@ mod tests {
             let e = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
             let err = OtelSettings::resolve(&OtelSection::default(), &e).unwrap_err();
             assert!(err.contains(want), "{err}");
+            assert!(
+                !err.contains("novalue"),
+                "a header's text is never echoed: {err}"
+            );
         }
     }
 }

@@ -56,8 +56,21 @@ pub const QUEUE_ROWS: usize = 8192;
 const BATCH_SPANS: usize = 512;
 /// How long a span waits for company before its batch goes.
 const BATCH_DELAY: Duration = Duration::from_secs(1);
-/// A client string longer than this is cut (at a character boundary) in an attribute.
-const MAX_ATTRIBUTE_BYTES: usize = 1024;
+/// A client string longer than this is cut (at a character boundary) before it is queued, so
+/// a full queue holds at most a few tens of MB.
+const MAX_ATTRIBUTE_BYTES: usize = 256;
+/// An export attempt's time limit: under the 5 s a stopping `gw run` gives export.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(4);
+/// A request longer than this is a client's bad clock, not a request: its duration is capped.
+const MAX_DURATION_US: i64 = 86_400_000_000;
+
+/// The variables that carry a collector's credentials: withheld from the agent while gw exports.
+pub const CREDENTIAL_VARS: [&str; 4] = [
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+];
 
 /// One row to export, with the organisation it belongs to (the server's; locally, the team
 /// login's when there is one).
@@ -71,10 +84,13 @@ pub struct Record {
 /// What export did and dropped, since the process started.
 #[derive(Debug, Default)]
 pub struct ExportStats {
+    /// Rows the queue took.
+    pub queued: AtomicU64,
     pub spans_exported: AtomicU64,
     /// Rows the queue could not take (the exporter was behind).
     pub dropped_queue_full: AtomicU64,
-    /// Rows whose export failed after its retries (the collector down or refusing).
+    /// Rows whose export failed after its retries (the collector down or refusing), or that
+    /// were still waiting when export stopped.
     pub dropped_export_failed: AtomicU64,
     pub metric_exports: AtomicU64,
     pub metric_exports_failed: AtomicU64,
@@ -151,6 +167,16 @@ impl Exporter {
             )
             .with_service_name(service)
             .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+            // Each process's cumulative metrics are a stream of their own: without an instance
+            // id, two laptops' (or replicas') `gw.cost` would be one series jumping between them.
+            .with_attribute(KeyValue::new(
+                "service.instance.id",
+                settings
+                    .resource_attributes
+                    .get("service.instance.id")
+                    .cloned()
+                    .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            ))
             .build();
         let (mut spans, metrics) = build_exporters(settings)?;
         spans.set_resource(&resource);
@@ -188,7 +214,7 @@ impl Exporter {
             stats: stats.clone(),
             metric_interval: settings.metric_interval,
             endpoint: crate::config::redact_url(&settings.endpoint),
-            warned_at: None,
+            warned_at: [None; 2],
         };
         let task = tokio::spawn(worker.run());
         tracing::info!(
@@ -213,13 +239,17 @@ impl Exporter {
         self.stats.clone()
     }
 
-    /// Queues one row; when the queue is full the row is dropped and counted. Never waits.
-    pub fn send(&self, record: Record) {
-        if self.tx.try_send(Message::Row(Box::new(record))).is_err() {
-            self.stats
+    /// Queues one row (its strings cut to what export sends); when the queue is full the row
+    /// is dropped and counted. Never waits.
+    pub fn send(&self, mut record: Record) {
+        bound(&mut record);
+        match self.tx.try_send(Message::Row(Box::new(record))) {
+            Ok(()) => self.stats.queued.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self
+                .stats
                 .dropped_queue_full
-                .fetch_add(1, Ordering::Relaxed);
-        }
+                .fetch_add(1, Ordering::Relaxed),
+        };
     }
 
     /// Resolves once every row queued before it is exported (or dropped) and the metrics are
@@ -230,14 +260,25 @@ impl Exporter {
         tokio::time::timeout(timeout, sent).await.unwrap_or(false)
     }
 
-    /// Flushes, then stops the export task (every clone of this handle stops exporting).
+    /// Flushes, then stops the export task (every clone of this handle stops exporting). What
+    /// was not sent by then counts as dropped.
     pub async fn shutdown(&self, timeout: Duration) {
-        if !self.flush(timeout).await {
-            tracing::warn!("OTLP export did not finish within {timeout:?}; its rest is dropped");
-        }
+        let flushed = self.flush(timeout).await;
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(task) = task {
             task.abort();
+            let _ = task.await;
+        }
+        let s = &self.stats;
+        let unsent = ExportStats::get(&s.queued)
+            .saturating_sub(ExportStats::get(&s.spans_exported))
+            .saturating_sub(ExportStats::get(&s.dropped_export_failed));
+        s.dropped_export_failed.fetch_add(unsent, Ordering::Relaxed);
+        if !flushed {
+            tracing::warn!(
+                unsent,
+                "OTLP export did not finish within {timeout:?}; what it still held is dropped"
+            );
         }
     }
 }
@@ -256,7 +297,7 @@ fn build_exporters(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let timeout = Duration::from_secs(10);
+    let timeout = EXPORT_TIMEOUT;
     let built = match settings.protocol {
         OtlpProtocol::HttpProtobuf => {
             let spans = opentelemetry_otlp::SpanExporter::builder()
@@ -384,6 +425,10 @@ impl Instruments {
     }
 }
 
+/// Which signal a warning is about, in [`Worker::warned_at`].
+const SPANS: usize = 0;
+const METRICS: usize = 1;
+
 struct Worker {
     rx: mpsc::Receiver<Message>,
     spans: opentelemetry_otlp::SpanExporter,
@@ -401,8 +446,9 @@ struct Worker {
     stats: Arc<ExportStats>,
     metric_interval: Duration,
     endpoint: String,
-    /// When the last export failure was logged: one warning a minute at most.
-    warned_at: Option<std::time::Instant>,
+    /// When the last span and metric export failures were logged: one warning a minute at
+    /// most of each.
+    warned_at: [Option<std::time::Instant>; 2],
 }
 
 impl Worker {
@@ -429,8 +475,10 @@ impl Worker {
                                 self.export_spans().await;
                             }
                         }
-                        self.export_spans().await;
+                        // Metrics first: one small request that carries every total, so a
+                        // stop that runs out of time loses spans rather than the sums.
                         self.export_metrics().await;
+                        self.export_spans().await;
                         let _ = done.send(());
                     }
                     None => {
@@ -507,18 +555,21 @@ impl Worker {
             a.push(KeyValue::new(k, v));
             a
         };
-        self.instruments.tokens.record(
-            all_input,
-            &with(&metric_attrs, "gen_ai.token.type", "input"),
-        );
-        self.instruments
-            .tokens
-            .record(output, &with(&metric_attrs, "gen_ai.token.type", "output"));
+        // A refused or failed request used no tokens: recorded, it would skew the histogram.
+        if all_input > 0 || output > 0 {
+            self.instruments.tokens.record(
+                all_input,
+                &with(&metric_attrs, "gen_ai.token.type", "input"),
+            );
+            self.instruments
+                .tokens
+                .record(output, &with(&metric_attrs, "gen_ai.token.type", "output"));
+        }
         let mut duration_attrs = metric_attrs.clone();
         if let Some(e) = &error {
             duration_attrs.push(KeyValue::new("error.type", e.clone()));
         }
-        let duration = r.ended_at_us.max(r.started_at_us) - r.started_at_us;
+        let duration = ended(r) - r.started_at_us;
         self.instruments
             .duration
             .record(duration as f64 / 1e6, &duration_attrs);
@@ -557,7 +608,7 @@ impl Worker {
                 self.stats
                     .dropped_export_failed
                     .fetch_add(n, Ordering::Relaxed);
-                self.warn(&format!("{n} spans dropped: {e}"));
+                self.warn(SPANS, &format!("{n} spans dropped: {e}"));
             }
         }
     }
@@ -565,7 +616,7 @@ impl Worker {
     async fn export_metrics(&mut self) {
         let mut rm = ResourceMetrics::default();
         if let Err(e) = self.reader.collect(&mut rm) {
-            self.warn(&format!("cannot collect metrics: {e}"));
+            self.warn(METRICS, &format!("cannot collect metrics: {e}"));
             return;
         }
         match self.metrics.export(&rm).await {
@@ -576,19 +627,18 @@ impl Worker {
                 self.stats
                     .metric_exports_failed
                     .fetch_add(1, Ordering::Relaxed);
-                self.warn(&format!(
-                    "metrics not exported (the next export carries the totals): {e}"
-                ));
+                self.warn(
+                    METRICS,
+                    &format!("metrics not exported (the next export carries the totals): {e}"),
+                );
             }
         }
     }
 
-    fn warn(&mut self, what: &str) {
-        let due = self
-            .warned_at
-            .is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+    fn warn(&mut self, signal: usize, what: &str) {
+        let due = self.warned_at[signal].is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
         if due {
-            self.warned_at = Some(std::time::Instant::now());
+            self.warned_at[signal] = Some(std::time::Instant::now());
             tracing::warn!(
                 endpoint = %self.endpoint,
                 dropped = self.stats.dropped(),
@@ -678,7 +728,7 @@ fn span(
         span_kind: SpanKind::Client,
         name: Cow::Owned(name),
         start_time: start,
-        end_time: time(r.ended_at_us.max(r.started_at_us)),
+        end_time: time(ended(r)),
         attributes,
         dropped_attributes_count: 0,
         events: SpanEvents::default(),
@@ -700,8 +750,66 @@ fn cache_write(r: &UsageRow) -> i64 {
         .saturating_add(r.cache_write_1h_tokens)
 }
 
+/// A client's time: before 1970 reads as 1970, beyond what `SystemTime` holds as the epoch.
 fn time(us: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_micros(us.max(0) as u64)
+    UNIX_EPOCH
+        .checked_add(Duration::from_micros(us.max(0) as u64))
+        .unwrap_or(UNIX_EPOCH)
+}
+
+/// A row's end: at or after its start, at most a day later.
+fn ended(r: &UsageRow) -> i64 {
+    r.ended_at_us.clamp(
+        r.started_at_us,
+        r.started_at_us.saturating_add(MAX_DURATION_US),
+    )
+}
+
+/// Cuts every string of the record to [`MAX_ATTRIBUTE_BYTES`] and drops what export never sends.
+fn bound(record: &mut Record) {
+    let r = &mut record.row;
+    r.cwd = None;
+    r.host = None;
+    for s in [
+        &mut r.id,
+        &mut r.provider,
+        &mut r.endpoint,
+        &mut r.price_version,
+        &mut r.session_id,
+    ] {
+        cut_in_place(s);
+    }
+    for s in [
+        &mut r.requested_model,
+        &mut r.model,
+        &mut r.upstream_request_id,
+        &mut r.agent,
+        &mut r.agent_version,
+        &mut r.agent_session_id,
+        &mut r.developer,
+        &mut r.project,
+        &mut r.branch,
+        &mut r.task,
+        &mut r.key_id,
+        &mut r.error,
+        &mut record.org,
+        &mut record.team,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        cut_in_place(s);
+    }
+}
+
+fn cut_in_place(s: &mut String) {
+    if s.len() > MAX_ATTRIBUTE_BYTES {
+        let mut end = MAX_ATTRIBUTE_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
 }
 
 /// The session's trace: its UUID's bytes, or a hash of any other session id.
@@ -747,8 +855,9 @@ fn operation(endpoint: &str) -> &'static str {
     }
 }
 
-/// `gen_ai.provider.name` (and the older `gen_ai.system`) for a gw provider.
-fn system(provider: &str) -> &'static str {
+/// `gen_ai.provider.name` (and the older `gen_ai.system`) for a gw provider; one the
+/// conventions do not name keeps gw's name.
+fn system(provider: &str) -> String {
     match provider {
         "anthropic" => "anthropic",
         "openai" | "chatgpt" => "openai",
@@ -756,8 +865,9 @@ fn system(provider: &str) -> &'static str {
         "vertex" => "gcp.vertex_ai",
         "bedrock" => "aws.bedrock",
         "azure" => "azure.ai.openai",
-        _ => "_OTHER",
+        other => other,
     }
+    .to_string()
 }
 
 /// `error.type`: the HTTP status of a refused or failed request, or gw's own error.
@@ -820,7 +930,7 @@ mod tests {
         );
         assert_eq!(system("bedrock"), "aws.bedrock");
         assert_eq!(system("chatgpt"), "openai");
-        assert_eq!(system("something"), "_OTHER");
+        assert_eq!(system("something"), "something");
     }
 
     #[test]

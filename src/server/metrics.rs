@@ -85,7 +85,8 @@ impl Metrics {
     pub fn observe_lag(&self, ended_at_us: impl Iterator<Item = i64>, now_us: i64) {
         let mut lag = self.lag.lock().unwrap_or_else(|e| e.into_inner());
         for ended in ended_at_us {
-            let secs = (now_us - ended).max(0) as f64 / 1e6;
+            // A client's clock can be anything: a lag past 30 days is counted as 30 days.
+            let secs = (now_us - ended).clamp(0, 30 * 86_400_000_000) as f64 / 1e6;
             if let Some(i) = LAG_BUCKETS.iter().position(|&b| secs <= b) {
                 lag.buckets[i] += 1;
             }

@@ -8,13 +8,22 @@ use crate::calendar::QUARTER_HOUR_US;
 /// Checks a batch before anything is stored: every row ([`UsageRow::check`]; all refused rows
 /// are named), then the batch's total cost against [`MAX_BATCH_COST_NANOS`].
 pub fn check_batch(rows: &[UsageRow]) -> Result<(), ApiError> {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
     let refused: Vec<RefusedRow> = rows
         .iter()
         .enumerate()
         .filter_map(|(index, r)| {
-            r.check().err().map(|reason| RefusedRow {
+            let reason = match r.check() {
+                // Stored once, its later copies would still be exported and counted.
+                Ok(()) if !seen.insert(r.id.as_str()) => {
+                    "the same id is earlier in this batch".to_string()
+                }
+                Ok(()) => return None,
+                Err(reason) => reason,
+            };
+            Some(RefusedRow {
                 index,
-                id: r.id.clone(),
+                id: crate::limits::cut(&r.id, 64),
                 reason,
             })
         })
