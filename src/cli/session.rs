@@ -202,7 +202,17 @@ impl Session {
             ),
             None => None,
         };
-        let writer = LedgerWriter::start_exporting(&config.ledger_path(), export.clone())?;
+        let on_commit = export.clone().map(|export| -> crate::ledger::OnCommit {
+            Box::new(move |rows| {
+                for row in rows {
+                    export.send(crate::otel::Record {
+                        row: row.into(),
+                        ..Default::default()
+                    });
+                }
+            })
+        });
+        let writer = LedgerWriter::start_with(&config.ledger_path(), on_commit)?;
         let notices = Arc::new(Notices::default());
         let team = match &login {
             Some(login) => Some(

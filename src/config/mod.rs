@@ -3,6 +3,7 @@
 mod budget;
 mod credentials;
 pub mod env_vars;
+mod otel;
 mod per_provider;
 mod proxy_policy;
 mod redact;
@@ -20,13 +21,12 @@ use crate::meter::Provider;
 use crate::pricing::{PriceOverride, PriceTable, UnpricedPolicy};
 pub use budget::{BudgetSection, LocalBudget, LocalPeriod};
 pub use credentials::{Credentials, CredentialsError, ServerLogin};
+pub use otel::{OtelSection, OtelSettings, OtlpProtocol};
 pub use per_provider::{PerProvider, ProviderKeys, UpstreamSection};
 pub use proxy_policy::{ProxyPolicy, DEFAULT_MAX_BODY_MIB};
 pub use redact::{redact_mcp, redact_url};
 pub use team::{OfflinePolicy, ServerSection, TeamSettings};
 pub use upstream::Upstream;
-
-use crate::otel::{OtelSection, OtelSettings};
 
 /// The config file as written by the user. Unknown keys are errors, so typos never pass silently.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -786,7 +786,7 @@ mod tests {
         let (config, _dir) = load(&[("OTEL_SERVICE_NAME", "laptop")], Some(file));
         let config = config.unwrap();
         let otel = config.otel.as_ref().unwrap();
-        assert_eq!(otel.protocol, crate::otel::OtlpProtocol::Grpc);
+        assert_eq!(otel.protocol, OtlpProtocol::Grpc);
         assert_eq!(otel.headers["x-api-key"], "k3y");
         assert_eq!(otel.service_name.as_deref(), Some("laptop"));
         let text = config.render();

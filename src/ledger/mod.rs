@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub use row::{Attribution, Row};
 pub use sync_state::PendingFilter;
-pub use writer::{LedgerWriter, WriterHandle};
+pub use writer::{LedgerWriter, OnCommit, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

@@ -11,7 +11,11 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{Ledger, LedgerError, Row};
-use crate::otel::{Exporter, Record};
+
+/// Called with each batch of rows once they are committed (OTLP export hangs here); it must
+/// not block: the writer thread runs it.
+pub type OnCommit = Box<CommitHook>;
+pub type CommitHook = dyn Fn(&[Row]) + Send;
 
 /// How many rows may wait for the writer. When full, senders wait: a slow disk slows requests'
 /// bookkeeping, it never grows memory without bound.
@@ -50,20 +54,20 @@ struct Waiting {
 impl LedgerWriter {
     /// Opens the ledger (creating and migrating it) and starts the writer thread.
     pub fn start(path: &Path) -> Result<LedgerWriter, LedgerError> {
-        LedgerWriter::start_exporting(path, None)
+        LedgerWriter::start_with(path, None)
     }
 
-    /// As [`LedgerWriter::start`], handing each row to `export` once it is committed (export
-    /// copies what the ledger holds, never a row the ledger lost).
-    pub fn start_exporting(
+    /// As [`LedgerWriter::start`], handing each batch to `on_commit` once it is committed (what
+    /// it copies is what the ledger holds, never a row the ledger lost).
+    pub fn start_with(
         path: &Path,
-        export: Option<Exporter>,
+        on_commit: Option<OnCommit>,
     ) -> Result<LedgerWriter, LedgerError> {
         let ledger = Ledger::open(path)?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("gw-ledger".into())
-            .spawn(move || run(ledger, rx, export))
+            .spawn(move || run(ledger, rx, on_commit))
             .map_err(|_| LedgerError::WriterGone)?;
         Ok(LedgerWriter {
             handle: WriterHandle {
@@ -162,8 +166,8 @@ impl WriterHandle {
     }
 }
 
-fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, export: Option<Exporter>) {
-    let export = export.as_ref();
+fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<OnCommit>) {
+    let on_commit = on_commit.as_deref();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -197,11 +201,11 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, export: Option<Expor
                     }
                 }
                 if batch.len() >= BATCH {
-                    commit(&mut ledger, &mut batch, export);
+                    commit(&mut ledger, &mut batch, on_commit);
                 }
             }
             if !batch.is_empty() {
-                commit(&mut ledger, &mut batch, export);
+                commit(&mut ledger, &mut batch, on_commit);
             }
             for done in waiters.drain(..) {
                 let _ = done.send(());
@@ -219,18 +223,13 @@ fn take(message: Message, batch: &mut Vec<Row>, waiters: &mut Vec<oneshot::Sende
 
 /// Inserts a batch, retrying while the database is busy or briefly failing; rows stay in memory
 /// until they are written or the retries run out (then they go to the log, never silently away).
-fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>, export: Option<&Exporter>) {
+fn commit(ledger: &mut Ledger, batch: &mut Vec<Row>, on_commit: Option<&CommitHook>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=8 {
         match ledger.insert(batch.iter()) {
             Ok(_) => {
-                if let Some(export) = export {
-                    for row in batch.iter() {
-                        export.send(Record {
-                            row: row.into(),
-                            ..Record::default()
-                        });
-                    }
+                if let Some(on_commit) = on_commit {
+                    on_commit(batch);
                 }
                 batch.clear();
                 return;

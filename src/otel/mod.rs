@@ -19,7 +19,6 @@
 //! so all of a session's requests share one trace and a row exported twice (a retry the
 //! collector received) is the same span.
 
-mod config;
 mod http_client;
 
 use std::borrow::Cow;
@@ -48,7 +47,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::api::UsageRow;
 use crate::meter::Provider;
 
-pub use config::{OtelSection, OtelSettings, OtlpProtocol};
+pub use crate::config::{OtelSection, OtelSettings, OtlpProtocol};
 
 /// Rows waiting for export at most; beyond it rows are dropped (and counted), never waited for.
 pub const QUEUE_ROWS: usize = 8192;

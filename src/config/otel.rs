@@ -125,7 +125,7 @@ impl OtelSettings {
             (None, None) => return Ok(None),
         };
         let endpoint = endpoint.trim().trim_end_matches('/').to_string();
-        let shown = crate::config::redact_url(&endpoint);
+        let shown = super::redact_url(&endpoint);
         let uri: http::Uri = endpoint
             .parse()
             .map_err(|e| format!("{from} {shown:?} is not a URL: {e}"))?;
