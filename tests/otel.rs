@@ -411,10 +411,12 @@ async fn the_server_exports_each_ingested_row_once_as_a_span_with_matching_metri
     let bob: Vec<Value> = (5..7)
         .map(|i| row("bob-session", i, "claude-haiku-4-5", true))
         .collect();
+    // Sent twice, and with a row twice in the batch: stored once, exported once.
+    let mut twice = alice.clone();
+    twice.push(alice[0].clone());
     for _ in 0..2 {
-        // The second time every row is a duplicate: stored once, exported once.
         srv.keys[0]
-            .call(Method::POST, "/v1/usage", Some(&json!({"rows": alice})))
+            .call(Method::POST, "/v1/usage", Some(&json!({"rows": twice})))
             .await
             .unwrap();
     }

@@ -455,17 +455,26 @@ async fn ingest(
         }
         ops::check_batch(&batch.rows)?;
         let (result, new_ids) = ops::ingest(state.store.as_ref(), &k, &batch.rows).await?;
-        let new: std::collections::HashSet<&str> = new_ids.iter().map(String::as_str).collect();
+        // The rows stored: of an id new to the server, its first copy in the batch (a later
+        // copy was a duplicate, whatever figures it carried).
+        let mut fresh: std::collections::HashSet<&str> =
+            new_ids.iter().map(String::as_str).collect();
+        let stored: Vec<usize> = (0..batch.rows.len())
+            .filter(|&i| fresh.remove(batch.rows[i].id.as_str()))
+            .collect();
         state.metrics.observe_lag(
-            batch
-                .rows
+            stored
                 .iter()
-                .filter(|r| new.contains(r.id.as_str()))
-                .map(|r| r.ended_at_us.max(r.started_at_us)),
+                .map(|&i| batch.rows[i].ended_at_us.max(batch.rows[i].started_at_us)),
             ops::now_us(),
         );
         if let Some(export) = &state.export {
-            export_rows(export, &k, batch.rows, &new);
+            let mut rows = batch.rows;
+            export_rows(
+                export,
+                &k,
+                stored.iter().map(|&i| std::mem::take(&mut rows[i])),
+            );
         }
         Ok(result)
     }
@@ -486,16 +495,8 @@ async fn ingest(
 
 /// Hands the batch's new rows to OTLP export, attributed as stored: to the key's developer,
 /// team and org, whatever the rows said.
-fn export_rows(
-    export: &otel::Exporter,
-    k: &KeyCtx,
-    rows: Vec<UsageRow>,
-    new: &std::collections::HashSet<&str>,
-) {
+fn export_rows(export: &otel::Exporter, k: &KeyCtx, rows: impl Iterator<Item = UsageRow>) {
     for mut row in rows {
-        if !new.contains(row.id.as_str()) {
-            continue;
-        }
         row.developer = Some(k.developer.clone());
         row.key_id = Some(k.key_id.clone());
         export.send(otel::Record {

@@ -241,6 +241,76 @@ pub const MIGRATIONS: &[&str] = &[
         token_hash TEXT NOT NULL,
         created_at_us BIGINT NOT NULL
     );",
+    // 8: the web dashboard. Its sessions (a cookie's id, hashed, with who signed in and the
+    // hash of the secret they signed in with, so rotating the admin token or revoking the key
+    // ends them); sums per quarter hour by every dimension it filters on, and per gw session,
+    // both kept by ingest, so its pages read thousands of rows rather than millions.
+    "{lock_usage}
+    CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        key_id TEXT,
+        secret_hash TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        expires_at_us BIGINT NOT NULL
+    );
+    CREATE TABLE usage_quarters (
+        org_id BIGINT NOT NULL,
+        bucket_us BIGINT NOT NULL,
+        team_id BIGINT NOT NULL,
+        developer_id BIGINT NOT NULL,
+        model TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        project TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        cost_nanos BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        cache_read_tokens BIGINT NOT NULL,
+        cache_write_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        unpriced BIGINT NOT NULL,
+        PRIMARY KEY (org_id, bucket_us, team_id, developer_id, model, agent, project, branch)
+    );
+    INSERT INTO usage_quarters
+    SELECT org_id, started_at_us - (started_at_us % 900000000), coalesce(team_id, 0),
+        developer_id, coalesce(model, ''), coalesce(agent, ''), coalesce(project, ''),
+        coalesce(branch, ''), CAST(count(*) AS BIGINT),
+        CAST(coalesce(sum(cost_nanos), 0) AS BIGINT), CAST(sum(input_tokens) AS BIGINT),
+        CAST(sum(output_tokens) AS BIGINT), CAST(sum(cache_read_tokens) AS BIGINT),
+        CAST(sum(cache_write_5m_tokens + cache_write_1h_tokens) AS BIGINT),
+        CAST(sum(reasoning_tokens) AS BIGINT),
+        CAST(sum(CASE WHEN cost_nanos IS NULL THEN 1 ELSE 0 END) AS BIGINT)
+        FROM usage GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+    CREATE TABLE usage_sessions (
+        key_ref BIGINT NOT NULL,
+        session_id TEXT NOT NULL,
+        org_id BIGINT NOT NULL,
+        team_id BIGINT NOT NULL,
+        developer_id BIGINT NOT NULL,
+        agent TEXT NOT NULL,
+        project TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        task TEXT NOT NULL,
+        first_us BIGINT NOT NULL,
+        last_us BIGINT NOT NULL,
+        requests BIGINT NOT NULL,
+        cost_nanos BIGINT NOT NULL,
+        unpriced BIGINT NOT NULL,
+        PRIMARY KEY (key_ref, session_id)
+    );
+    INSERT INTO usage_sessions
+    SELECT key_ref, session_id, max(org_id), max(coalesce(team_id, 0)), max(developer_id),
+        max(coalesce(agent, '')), max(coalesce(project, '')), max(coalesce(branch, '')),
+        max(coalesce(task, '')), min(started_at_us), max(ended_at_us), CAST(count(*) AS BIGINT),
+        CAST(coalesce(sum(cost_nanos), 0) AS BIGINT),
+        CAST(sum(CASE WHEN cost_nanos IS NULL THEN 1 ELSE 0 END) AS BIGINT)
+        FROM usage GROUP BY key_ref, session_id;
+    CREATE INDEX usage_sessions_org ON usage_sessions(org_id, last_us);
+    CREATE INDEX usage_sessions_developer ON usage_sessions(developer_id, last_us);
+    CREATE INDEX usage_session ON usage(session_id, started_at_us);",
 ];
 
 /// The migrations in SQLite's dialect.
@@ -378,5 +448,64 @@ mod tests {
             ]
         );
         assert!(conn.prepare("SELECT 1 FROM usage_totals").is_err());
+    }
+
+    /// Migration 8 sums stored usage per quarter hour and per session for the dashboard.
+    #[test]
+    fn dashboard_sums_are_backfilled() {
+        let conn = Connection::open_in_memory().unwrap();
+        let steps = super::sqlite();
+        for step in &steps[..7] {
+            conn.execute_batch(step).unwrap();
+        }
+        for (id, at, branch, cost) in [
+            ("a", 900_000_000 + 5, Some("main"), Some(100)),
+            ("b", 900_000_000 + 7, None, None),
+            ("c", 1_800_000_000, Some("dev"), Some(5)),
+        ] {
+            conn.execute(
+                "INSERT INTO usage (id, key_ref, developer_id, team_id, org_id, started_at_us,
+                    ended_at_us, provider, endpoint, model, status, streamed, incomplete,
+                    input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                    cache_write_1h_tokens, reasoning_tokens, cost_nanos, price_version,
+                    latency_us, session_id, received_at_us, agent, branch)
+                 VALUES (?1, 1, 7, NULL, 3, ?2, ?2 + 10, 'anthropic', '/v1/messages', 'm', 200,
+                    0, 0, 10, 2, 100, 5, 1, 0, ?3, 'v', 1, 's', 0, 'claude', ?4)",
+                rusqlite::params![id, at, cost, branch],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(&steps[7]).unwrap();
+        let quarters: Vec<(i64, String, i64, i64, i64)> = conn
+            .prepare(
+                "SELECT bucket_us, branch, requests, cost_nanos, unpriced FROM usage_quarters
+                 ORDER BY bucket_us, branch",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            quarters,
+            vec![
+                (900_000_000, String::new(), 1, 0, 1),
+                (900_000_000, "main".into(), 1, 100, 0),
+                (1_800_000_000, "dev".into(), 1, 5, 0),
+            ]
+        );
+        let session: (i64, i64, i64, i64, String) = conn
+            .query_row(
+                "SELECT first_us, last_us, requests, cost_nanos, agent FROM usage_sessions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            session,
+            (900_000_005, 1_800_000_010, 3, 105, "claude".to_string())
+        );
     }
 }

@@ -8,20 +8,11 @@ use crate::calendar::QUARTER_HOUR_US;
 /// Checks a batch before anything is stored: every row ([`UsageRow::check`]; all refused rows
 /// are named), then the batch's total cost against [`MAX_BATCH_COST_NANOS`].
 pub fn check_batch(rows: &[UsageRow]) -> Result<(), ApiError> {
-    let mut seen = std::collections::HashSet::with_capacity(rows.len());
     let refused: Vec<RefusedRow> = rows
         .iter()
         .enumerate()
         .filter_map(|(index, r)| {
-            let reason = match r.check() {
-                // Stored once, its later copies would still be exported and counted.
-                Ok(()) if !seen.insert(r.id.as_str()) => {
-                    "the same id is earlier in this batch".to_string()
-                }
-                Ok(()) => return None,
-                Err(reason) => reason,
-            };
-            Some(RefusedRow {
+            r.check().err().map(|reason| RefusedRow {
                 index,
                 id: crate::limits::cut(&r.id, 64),
                 reason,
@@ -152,7 +143,7 @@ pub(super) fn insert_sql(rows: usize) -> String {
         " ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us, model,
             input_tokens, output_tokens, cache_read_tokens,
             cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens, id, agent, project,
-            status",
+            status, branch, task, ended_at_us",
     );
     sql
 }
@@ -178,6 +169,10 @@ pub async fn ingest(
     // Per model, agent and project: requests, cost, then input, output, cache read, cache
     // write, reasoning tokens, then the requests answered 402, 403 and 429.
     let mut totals: BTreeMap<(String, String, String), [i64; 10]> = BTreeMap::new();
+    // Per quarter hour, model, agent, project and branch: requests, cost, the five token
+    // counts, then the unpriced requests (the dashboard's sums).
+    let mut quarters: BTreeMap<(i64, String, String, String, String), [i64; 8]> = BTreeMap::new();
+    let mut sessions: BTreeMap<String, SessionSums> = BTreeMap::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = insert_sql(chunk.len());
         let mut params = Vec::with_capacity(chunk.len() * USAGE_COLUMNS.len());
@@ -208,7 +203,7 @@ pub async fn ingest(
                 r.opt_text(10)?.unwrap_or_default(),
                 r.opt_text(11)?.unwrap_or_default(),
             );
-            let sums = totals.entry(series).or_default();
+            let sums = totals.entry(series.clone()).or_default();
             sums[0] += 1;
             sums[1] = sums[1].saturating_add(cost);
             for (i, sum) in sums[2..7].iter_mut().enumerate() {
@@ -220,11 +215,60 @@ pub async fn ingest(
                 429 => sums[9] += 1,
                 _ => {}
             }
+            let unpriced = i64::from(r.opt_int(1)?.is_none());
+            let (model, agent, project) = series;
+            let branch = r.opt_text(13)?.unwrap_or_default();
+            let task = r.opt_text(14)?.unwrap_or_default();
+            let q = quarters
+                .entry((
+                    bucket,
+                    model,
+                    agent.clone(),
+                    project.clone(),
+                    branch.clone(),
+                ))
+                .or_default();
+            q[0] += 1;
+            q[1] = q[1].saturating_add(cost);
+            for (i, sum) in q[2..7].iter_mut().enumerate() {
+                *sum = sum.saturating_add(r.int(4 + i)?);
+            }
+            q[7] += unpriced;
+            let ended = r.int(15)?.max(at);
+            let session = sessions.entry(r.text(0)?).or_insert_with(|| SessionSums {
+                first_us: at,
+                last_us: ended,
+                ..SessionSums::default()
+            });
+            session.first_us = session.first_us.min(at);
+            session.last_us = session.last_us.max(ended);
+            session.requests += 1;
+            session.cost_nanos = session.cost_nanos.saturating_add(cost);
+            session.unpriced += unpriced;
+            for (field, value) in [
+                (&mut session.agent, agent),
+                (&mut session.project, project),
+                (&mut session.branch, branch),
+                (&mut session.task, task),
+            ] {
+                if !value.is_empty() {
+                    *field = value;
+                }
+            }
         }
     }
     // Stored sums saturate (see `status_of`). In key order too, for the same reason.
-    let totals_sql = {
-        let cols = [
+    let totals_sql = upsert_sql(
+        "usage_series",
+        &[
+            "org_id",
+            "team_id",
+            "developer_id",
+            "model",
+            "agent",
+            "project",
+        ],
+        &[
             "requests",
             "cost_nanos",
             "input_tokens",
@@ -235,24 +279,9 @@ pub async fn ingest(
             "refused_402",
             "refused_403",
             "refused_429",
-        ];
-        let set: Vec<String> = cols
-            .iter()
-            .map(|c| {
-                format!(
-                    "{c} = {}",
-                    add_sql(&format!("usage_series.{c}"), &format!("excluded.{c}"))
-                )
-            })
-            .collect();
-        format!(
-            "INSERT INTO usage_series (org_id, team_id, developer_id, model, agent, project, {})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             ON CONFLICT (org_id, team_id, developer_id, model, agent, project) DO UPDATE SET {}",
-            cols.join(", "),
-            set.join(", ")
-        )
-    };
+        ],
+        &[],
+    );
     for ((model, agent, project), sums) in &totals {
         let mut params = vec![
             ctx.org_id.into(),
@@ -264,6 +293,82 @@ pub async fn ingest(
         ];
         params.extend(sums.iter().map(|&v| v.into()));
         tx.execute(&totals_sql, &params).await?;
+    }
+    let quarters_sql = upsert_sql(
+        "usage_quarters",
+        &[
+            "org_id",
+            "bucket_us",
+            "team_id",
+            "developer_id",
+            "model",
+            "agent",
+            "project",
+            "branch",
+        ],
+        &[
+            "requests",
+            "cost_nanos",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "unpriced",
+        ],
+        &[],
+    );
+    for ((bucket, model, agent, project, branch), sums) in &quarters {
+        let mut params = vec![
+            ctx.org_id.into(),
+            (*bucket).into(),
+            ctx.team_id.unwrap_or(0).into(),
+            ctx.developer_id.into(),
+            model.into(),
+            agent.into(),
+            project.into(),
+            branch.into(),
+        ];
+        params.extend(sums.iter().map(|&v| v.into()));
+        tx.execute(&quarters_sql, &params).await?;
+    }
+    let sessions_sql = upsert_sql(
+        "usage_sessions",
+        &["key_ref", "session_id"],
+        &["requests", "cost_nanos", "unpriced"],
+        &[
+            ("org_id", "excluded.org_id"),
+            ("team_id", "excluded.team_id"),
+            ("developer_id", "excluded.developer_id"),
+            ("agent", "CASE WHEN excluded.agent = '' THEN usage_sessions.agent ELSE excluded.agent END"),
+            ("project", "CASE WHEN excluded.project = '' THEN usage_sessions.project ELSE excluded.project END"),
+            ("branch", "CASE WHEN excluded.branch = '' THEN usage_sessions.branch ELSE excluded.branch END"),
+            ("task", "CASE WHEN excluded.task = '' THEN usage_sessions.task ELSE excluded.task END"),
+            ("first_us", "CASE WHEN excluded.first_us < usage_sessions.first_us THEN excluded.first_us ELSE usage_sessions.first_us END"),
+            ("last_us", "CASE WHEN excluded.last_us > usage_sessions.last_us THEN excluded.last_us ELSE usage_sessions.last_us END"),
+        ],
+    );
+    for (session, s) in &sessions {
+        tx.execute(
+            &sessions_sql,
+            &[
+                ctx.key_ref.into(),
+                session.into(),
+                s.requests.into(),
+                s.cost_nanos.into(),
+                s.unpriced.into(),
+                ctx.org_id.into(),
+                ctx.team_id.unwrap_or(0).into(),
+                ctx.developer_id.into(),
+                (&s.agent).into(),
+                (&s.project).into(),
+                (&s.branch).into(),
+                (&s.task).into(),
+                s.first_us.into(),
+                s.last_us.into(),
+            ],
+        )
+        .await?;
     }
     // In key order, so concurrent batches lock rollup rows in one order (no deadlocks).
     let rollup_sql = format!(
@@ -327,4 +432,48 @@ pub async fn ingest(
         budgets,
     };
     Ok((result, new_ids))
+}
+
+/// One gw session's sums in a batch, for `usage_sessions`.
+#[derive(Default)]
+struct SessionSums {
+    agent: String,
+    project: String,
+    branch: String,
+    task: String,
+    first_us: i64,
+    last_us: i64,
+    requests: i64,
+    cost_nanos: i64,
+    unpriced: i64,
+}
+
+/// `INSERT INTO table (keys, sums, others) VALUES ($1…) ON CONFLICT (keys) DO UPDATE`: each sum
+/// added (saturating), each other column set to its expression (of `excluded` and `table`).
+/// Parameters go in that order: keys, sums, others.
+fn upsert_sql(table: &str, keys: &[&str], sums: &[&str], others: &[(&str, &str)]) -> String {
+    let columns: Vec<&str> = keys
+        .iter()
+        .chain(sums)
+        .copied()
+        .chain(others.iter().map(|(c, _)| *c))
+        .collect();
+    let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let set: Vec<String> = sums
+        .iter()
+        .map(|c| {
+            format!(
+                "{c} = {}",
+                add_sql(&format!("{table}.{c}"), &format!("excluded.{c}"))
+            )
+        })
+        .chain(others.iter().map(|(c, e)| format!("{c} = {e}")))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+        columns.join(", "),
+        values.join(", "),
+        keys.join(", "),
+        set.join(", ")
+    )
 }
