@@ -87,6 +87,8 @@ pub struct AppState {
     pub lease_ttl_secs: i64,
     /// OTLP export of ingested rows, when configured.
     pub export: Option<otel::Exporter>,
+    /// The web dashboard's state.
+    pub web: Arc<super::web::WebState>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -127,6 +129,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/prices/{org}/{model}",
             put(set_price).delete(delete_price),
         )
+        .merge(super::web::router())
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see the API in src/server/api.rs".into())
         })

@@ -18,6 +18,7 @@ pub mod secret;
 pub mod sqlite;
 pub mod tls;
 pub mod trust;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -164,6 +165,7 @@ pub async fn serve(
         )),
         lease_ttl_secs: options.lease_ttl_secs,
         export: export.clone(),
+        web: Arc::new(web::WebState::new(options.tls.is_some())),
     };
     let app = api::router(state);
     let acceptor = options.tls.map(tokio_rustls::TlsAcceptor::from);
@@ -191,8 +193,9 @@ pub async fn serve(
         let first = FirstRequest::default();
         let app = app.clone();
         let arrived = first.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             arrived.arrived();
+            req.extensions_mut().insert(web::Peer(peer));
             let mut app = app.clone();
             async move { app.call(req.map(axum::body::Body::new)).await }
         });

@@ -75,7 +75,11 @@ fn bad(m: String) -> ApiError {
 }
 
 /// `[since, until)` from the parameters, in `tz`: `gw spend`'s periods, from the server's forms.
-fn resolve_period(p: &SpendParams, tz: &TimeZone, now: Timestamp) -> Result<Period, ApiError> {
+pub(crate) fn resolve_period(
+    p: &SpendParams,
+    tz: &TimeZone,
+    now: Timestamp,
+) -> Result<Period, ApiError> {
     let date = |text: &str| -> Result<DateSpec, ApiError> {
         if let Ok(d) = text.parse::<Date>() {
             return Ok(DateSpec::Date(d));

@@ -2,6 +2,7 @@
 //! other operation runs as.
 
 use super::*;
+use subtle::ConstantTimeEq;
 
 /// The server's two tokens, each stored hashed in a one-row table of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +116,31 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
     if !secret::matches(token, &r.text(13)?) {
         return Err(unauthorized());
     }
+    live_key(&r, id).map(|k| Caller::Key(Box::new(k)))
+}
+
+/// The key a dashboard session was opened with: `key_id`, whose stored hash must still be
+/// `secret_hash` (the hash of the key signed in with), active and unexpired.
+pub async fn key_session(
+    store: &dyn Store,
+    key_id: &str,
+    secret_hash: &str,
+) -> Result<KeyCtx, ApiError> {
+    let mut tx = store.begin(false).await?;
+    let sql = format!("{KEY_CTX_SQL} WHERE k.key_id = $1");
+    let r = tx
+        .one(&sql, &[key_id.into()])
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized(format!("no key {key_id}")))?;
+    let stored = r.text(13)?;
+    if !bool::from(stored.as_bytes().ct_eq(secret_hash.as_bytes())) {
+        return Err(ApiError::Unauthorized(format!("key {key_id} changed")));
+    }
+    live_key(&r, key_id)
+}
+
+/// A key's identity from its row, unless it was revoked (or its developer) or has expired.
+fn live_key(r: &DbRow, id: &str) -> Result<KeyCtx, ApiError> {
     if r.int(14)? == 0 || r.int(15)? == 0 {
         return Err(ApiError::Unauthorized(format!(
             "key {id} has been revoked; ask an admin for a new one"
@@ -126,5 +152,5 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<Caller, ApiE
             money::rfc3339_us(r.int(12)?)
         )));
     }
-    Ok(Caller::Key(Box::new(key_ctx(&r)?)))
+    Ok(key_ctx(r)?)
 }

@@ -133,7 +133,7 @@ mod ingest;
 mod leases;
 mod rates;
 
-pub use auth::{authenticate, is_token, set_token, ServerToken};
+pub use auth::{authenticate, is_token, key_session, set_token, ServerToken};
 pub use budgets::budgets_for_key;
 pub(in crate::server) use budgets::{budget_def, status_of, BUDGET_COLUMNS};
 pub use ingest::{check_batch, ingest};
