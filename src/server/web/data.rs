@@ -204,6 +204,8 @@ pub struct Chart {
     /// A horizontal line (a budget's limit), in the series' unit.
     pub limit: Option<f64>,
     pub unit: &'static str,
+    /// Seconds each x stands for: stacked bars that wide (0: a line through the points).
+    pub step: i64,
 }
 
 /// The sums of a set of requests.
@@ -476,6 +478,7 @@ pub async fn overview(
         series,
         limit: None,
         unit: "USD",
+        step: if hourly { 3600 } else { 86_400 },
     };
 
     // The top developers, projects, models and agents.
@@ -679,6 +682,7 @@ pub async fn budgets(store: &dyn Store, viewer: &Viewer) -> Result<Budgets, ApiE
                 series: vec![("spent".into(), spent)],
                 limit: Some(b.limit_usd),
                 unit: "USD",
+                step: 0,
             },
         ));
     }

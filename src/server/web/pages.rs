@@ -18,6 +18,8 @@ fn layout(viewer: Option<&Viewer>, title: &str, active: &str, body: Markup) -> M
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "gw · " (title) }
+                // No icon: the browser would ask for /favicon.ico.
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/ui/assets/uPlot.min.css";
                 link rel="stylesheet" href="/ui/assets/app.css";
                 script src="/ui/assets/uPlot.iife.min.js" defer {}

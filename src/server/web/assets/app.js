@@ -16,8 +16,15 @@ function draw(el, c) {
   }
   // Stacked: each series is drawn at the sum of those below it, the top one first so that the
   // lower fills cover it; the legend shows each series' own value.
+  const bars = c.step > 0 ? uPlot.paths.bars({ size: [0.7, 64], align: 0 }) : undefined;
+  // One more x past the last, without values: the last bar keeps its width, and a chart of
+  // one point still has a range to draw on.
+  if (bars || c.x.length === 1) {
+    c.x = c.x.concat([c.x[c.x.length - 1] + (c.step || 3600)]);
+    c.series = c.series.map(([label, ys]) => [label, ys.concat([bars ? null : ys[ys.length - 1]])]);
+  }
   const acc = new Array(c.x.length).fill(0);
-  const stacked = c.series.map(([label, ys]) => [label, ys, ys.map((y, i) => (acc[i] += y))]);
+  const stacked = c.series.map(([label, ys]) => [label, ys, ys.map((y, i) => (y == null ? null : (acc[i] += y)))]);
   const series = [{}];
   const data = [c.x];
   for (let i = stacked.length - 1; i >= 0; i--) {
@@ -26,8 +33,10 @@ function draw(el, c) {
     series.push({
       label,
       stroke: color,
-      fill: color + "b3",
+      fill: color + (bars ? "" : "b3"),
       width: 1,
+      paths: bars,
+      points: { show: !bars && c.x.length < 3 },
       value: (u, v, si, idx) => (idx == null ? "" : money(own[idx])),
     });
     data.push(top);
@@ -40,7 +49,10 @@ function draw(el, c) {
     width: Math.max(el.clientWidth, 280),
     height: 260,
     series,
-    scales: { x: { time: true } },
+    scales: {
+      x: { time: true },
+      y: { range: (u, min, max) => [0, Math.max(max, c.limit || 0) * 1.1 || 1] },
+    },
     axes: [{}, { values: (u, vals) => vals.map((v) => money(v)), size: 70 }],
   };
   const plot = new uPlot(opts, data, el);
