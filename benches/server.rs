@@ -290,6 +290,143 @@ async fn export_on_off() {
     );
 }
 
+/// The dashboard on a server holding 1,000,000 usage rows: 24 developers in 3 teams, sessions
+/// of 50 requests each (one model, agent, project and branch per session, as developers work),
+/// spread over the month so far. Times the overview, sessions and budgets pages (server time,
+/// seen from the client on loopback; medians of 5).
+async fn dashboard() {
+    const ROWS: usize = 1_000_000;
+    const DEVELOPERS: usize = 24;
+    const SESSION: usize = 50;
+    const BATCH: usize = 5000;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("server.db").display());
+    let store = server::open_store(&url).await.unwrap();
+    let running = start(store.clone(), ServeOptions::default()).await;
+    let token = server::init_admin(store.as_ref(), true)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = Client::new(running.admin.base(), Some(token.clone()), &Trust::default()).unwrap();
+    for t in 0..3 {
+        admin
+            .call(Method::POST, "/v1/admin/teams", Some(&json!({"org": "acme", "name": format!("team{t}")})))
+            .await
+            .unwrap();
+        admin
+            .call(Method::POST, "/v1/admin/budgets", Some(&json!({"scope": "team", "name": format!("acme/team{t}"), "limit_usd": 50_000, "period": "month"})))
+            .await
+            .unwrap();
+    }
+    let mut keys = Vec::new();
+    for d in 0..DEVELOPERS {
+        let email = format!("dev{d}@acme.example");
+        admin
+            .call(Method::POST, "/v1/admin/users", Some(&json!({"email": email, "org": "acme", "team": format!("team{}", d % 3)})))
+            .await
+            .unwrap();
+        let k = admin
+            .call(Method::POST, "/v1/admin/keys", Some(&json!({"developer": email})))
+            .await
+            .unwrap();
+        keys.push(
+            Client::new(running.admin.base(), k["key"].as_str().map(String::from), &Trust::default())
+                .unwrap(),
+        );
+    }
+    let models = ["claude-sonnet-4-5", "claude-opus-4-1", "gpt-5", "gemini-2.5-pro"];
+    let agents = ["claude", "codex", "gemini", "opencode"];
+    let now = jiff::Timestamp::now().as_microsecond();
+    // The month so far, less an hour: every row is in `period=month`.
+    let month_start = {
+        let z = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+        z.first_of_month().unwrap().start_of_day().unwrap().timestamp().as_microsecond()
+    };
+    let span = (now - month_start - 3_600_000_000).max(3_600_000_000);
+    let t = Instant::now();
+    let per_dev = ROWS / DEVELOPERS;
+    for (d, key) in keys.iter().enumerate() {
+        let mut rows = Vec::with_capacity(BATCH);
+        for i in 0..per_dev {
+            let session = i / SESSION;
+            let pick = d * 7 + session;
+            let at = month_start + (span / per_dev as i64) * i as i64;
+            rows.push(json!({
+                "id": uuid::Uuid::now_v7().to_string(), "started_at_us": at, "ended_at_us": at + 3_000_000,
+                "provider": "anthropic", "endpoint": "/v1/messages", "model": models[pick % 4],
+                "status": 200, "streamed": true, "input_tokens": 800 + (i % 400) as i64, "output_tokens": 300,
+                "cache_read_tokens": 40_000, "cache_write_5m_tokens": 1200, "cost_nanos": 21_000_000 + (i % 1000) as i64,
+                "price_version": "bench", "latency_us": 3_000_000, "session_id": format!("dev{d}-s{session}"),
+                "agent": agents[pick % 4], "project": format!("github.com/acme/repo{}", pick % 9),
+                "branch": format!("feature/{}", pick % 13), "task": format!("T-{}", pick % 50),
+            }));
+            if rows.len() == BATCH || i + 1 == per_dev {
+                let batch = json!({ "rows": std::mem::take(&mut rows) });
+                key.call(Method::POST, "/v1/usage", Some(&batch)).await.unwrap();
+            }
+        }
+    }
+    let seeded_in = t.elapsed();
+    // Sign in as the admin, as a browser does.
+    let base = running.admin.base().to_string();
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let login = http
+        .request(
+            http::Request::post(format!("{base}/ui/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(http_body_util::Full::new(bytes::Bytes::from(format!("token={token}"))))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut results = Vec::new();
+    for path in [
+        "/ui/overview?period=month",
+        "/ui/overview?period=month&by=model",
+        "/ui/overview?period=today",
+        "/ui/overview?period=month&team=acme%2Fteam1&agent=codex",
+        "/ui/sessions?period=month",
+        "/ui/budgets",
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let resp = http
+                .request(
+                    http::Request::get(format!("{base}{path}"))
+                        .header("cookie", &cookie)
+                        .body(http_body_util::Full::new(bytes::Bytes::new()))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            http_body_util::BodyExt::collect(resp.into_body()).await.unwrap();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        results.push(format!("{path} {:.1} ms", pct(&times, 0.5)));
+    }
+    let quarters = {
+        let mut tx = store.begin(false).await.unwrap();
+        tx.one("SELECT count(*) FROM usage_quarters", &[]).await.unwrap().unwrap().int(0).unwrap()
+    };
+    println!(
+        "sqlite    dashboard on {ROWS} usage rows ({quarters} quarter-hour sums; seeded in {:.1} s): {}",
+        seeded_in.as_secs_f64(),
+        results.join(" | ")
+    );
+    running.stop().await;
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -303,6 +440,9 @@ fn main() {
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
         bench("sqlite", server::open_store(&url).await.unwrap()).await;
         export_on_off().await;
+        if std::env::var("GW_BENCH_DASHBOARD").as_deref() != Ok("0") {
+            dashboard().await;
+        }
 
         let Some(base) = std::env::var("GW_TEST_POSTGRES_URL")
             .ok()
