@@ -310,7 +310,11 @@ async fn dashboard() {
     let admin = Client::new(running.admin.base(), Some(token.clone()), &Trust::default()).unwrap();
     for t in 0..3 {
         admin
-            .call(Method::POST, "/v1/admin/teams", Some(&json!({"org": "acme", "name": format!("team{t}")})))
+            .call(
+                Method::POST,
+                "/v1/admin/teams",
+                Some(&json!({"org": "acme", "name": format!("team{t}")})),
+            )
             .await
             .unwrap();
         admin
@@ -322,25 +326,47 @@ async fn dashboard() {
     for d in 0..DEVELOPERS {
         let email = format!("dev{d}@acme.example");
         admin
-            .call(Method::POST, "/v1/admin/users", Some(&json!({"email": email, "org": "acme", "team": format!("team{}", d % 3)})))
+            .call(
+                Method::POST,
+                "/v1/admin/users",
+                Some(&json!({"email": email, "org": "acme", "team": format!("team{}", d % 3)})),
+            )
             .await
             .unwrap();
         let k = admin
-            .call(Method::POST, "/v1/admin/keys", Some(&json!({"developer": email})))
+            .call(
+                Method::POST,
+                "/v1/admin/keys",
+                Some(&json!({"developer": email})),
+            )
             .await
             .unwrap();
         keys.push(
-            Client::new(running.admin.base(), k["key"].as_str().map(String::from), &Trust::default())
-                .unwrap(),
+            Client::new(
+                running.admin.base(),
+                k["key"].as_str().map(String::from),
+                &Trust::default(),
+            )
+            .unwrap(),
         );
     }
-    let models = ["claude-sonnet-4-5", "claude-opus-4-1", "gpt-5", "gemini-2.5-pro"];
+    let models = [
+        "claude-sonnet-4-5",
+        "claude-opus-4-1",
+        "gpt-5",
+        "gemini-2.5-pro",
+    ];
     let agents = ["claude", "codex", "gemini", "opencode"];
     let now = jiff::Timestamp::now().as_microsecond();
     // The month so far, less an hour: every row is in `period=month`.
     let month_start = {
         let z = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-        z.first_of_month().unwrap().start_of_day().unwrap().timestamp().as_microsecond()
+        z.first_of_month()
+            .unwrap()
+            .start_of_day()
+            .unwrap()
+            .timestamp()
+            .as_microsecond()
     };
     let span = (now - month_start - 3_600_000_000).max(3_600_000_000);
     let t = Instant::now();
@@ -362,7 +388,9 @@ async fn dashboard() {
             }));
             if rows.len() == BATCH || i + 1 == per_dev {
                 let batch = json!({ "rows": std::mem::take(&mut rows) });
-                key.call(Method::POST, "/v1/usage", Some(&batch)).await.unwrap();
+                key.call(Method::POST, "/v1/usage", Some(&batch))
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -375,7 +403,9 @@ async fn dashboard() {
         .request(
             http::Request::post(format!("{base}/ui/login"))
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(http_body_util::Full::new(bytes::Bytes::from(format!("token={token}"))))
+                .body(http_body_util::Full::new(bytes::Bytes::from(format!(
+                    "token={token}"
+                ))))
                 .unwrap(),
         )
         .await
@@ -409,7 +439,9 @@ async fn dashboard() {
                 .await
                 .unwrap();
             assert_eq!(resp.status(), 200, "{path}");
-            http_body_util::BodyExt::collect(resp.into_body()).await.unwrap();
+            http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap();
             times.push(t.elapsed());
         }
         times.sort();
@@ -417,7 +449,12 @@ async fn dashboard() {
     }
     let quarters = {
         let mut tx = store.begin(false).await.unwrap();
-        tx.one("SELECT count(*) FROM usage_quarters", &[]).await.unwrap().unwrap().int(0).unwrap()
+        tx.one("SELECT count(*) FROM usage_quarters", &[])
+            .await
+            .unwrap()
+            .unwrap()
+            .int(0)
+            .unwrap()
     };
     println!(
         "sqlite    dashboard on {ROWS} usage rows ({quarters} quarter-hour sums; seeded in {:.1} s): {}",

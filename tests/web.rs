@@ -512,12 +512,46 @@ async fn failed_sign_ins_are_limited_and_revoked_keys_end_their_sessions() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(page.contains("not a valid admin token or gw key"));
     }
-    let (status, _, _) = s.post("/ui/login", "", &[("token", &s.admin_token)]).await;
+    let (status, _, _) = s.post("/ui/login", "", &[("token", "gwa_wrong")]).await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
-        "even the right token waits"
+        "the sixth failure waits"
     );
+    // The right token still signs in: one client failing (or every client behind one proxy)
+    // locks nobody out.
+    let admin = s.sign_in(&s.admin_token).await;
+    // A form posted from another site is refused before anything runs, sign-in included.
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let (status, _, _) = common::send(
+            "POST",
+            &format!("{}/ui/login", s.base),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                (name, value),
+            ],
+            format!("token={}", s.admin_token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+    // A CSV's file name is the table's, whatever the query says; errors carry the headers too.
+    let (_, h, _) = s
+        .get(
+            "/ui/overview?format=csv&table=x.html%22%3B%20x%3D%22",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"gw-spend.csv\""
+    );
+    let (status, h, _) = s.get("/ui/overview?nonsense=1", &admin).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(h.contains_key("content-security-policy"));
     s.admin
         .call(
             Method::POST,

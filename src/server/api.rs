@@ -129,7 +129,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/prices/{org}/{model}",
             put(set_price).delete(delete_price),
         )
-        .merge(super::web::router())
+        .merge(super::web::router(state.clone()))
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see the API in src/server/api.rs".into())
         })

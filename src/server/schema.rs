@@ -304,10 +304,16 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO usage_sessions
     SELECT key_ref, session_id, max(org_id), max(coalesce(team_id, 0)), max(developer_id),
         max(coalesce(agent, '')), max(coalesce(project, '')), max(coalesce(branch, '')),
-        max(coalesce(task, '')), min(started_at_us), max(ended_at_us), CAST(count(*) AS BIGINT),
+        max(coalesce(task, '')), min(started_at_us),
+        max(CASE WHEN ended_at_us < started_at_us THEN started_at_us
+            WHEN ended_at_us > started_at_us + 86400000000 THEN started_at_us + 86400000000
+            ELSE ended_at_us END),
+        CAST(count(*) AS BIGINT),
         CAST(coalesce(sum(cost_nanos), 0) AS BIGINT),
         CAST(sum(CASE WHEN cost_nanos IS NULL THEN 1 ELSE 0 END) AS BIGINT)
         FROM usage GROUP BY key_ref, session_id;
+    CREATE INDEX usage_quarters_developer ON usage_quarters(developer_id, bucket_us);
+    CREATE INDEX web_sessions_expiry ON web_sessions(expires_at_us);
     CREATE INDEX usage_sessions_org ON usage_sessions(org_id, last_us);
     CREATE INDEX usage_sessions_developer ON usage_sessions(developer_id, last_us);
     CREATE INDEX usage_session ON usage(session_id, started_at_us);",

@@ -35,6 +35,12 @@ pub fn new_admin_token() -> String {
     format!("{ADMIN_PREFIX}{}", random_hex(32))
 }
 
+/// A new random value for the dashboard (a session id or a CSRF token): `gws_` and 64 hex
+/// digits, a prefix no secret scanner takes for an admin token.
+pub fn new_web_secret() -> String {
+    format!("gws_{}", random_hex(32))
+}
+
 /// A new metrics-only token.
 pub fn new_metrics_token() -> String {
     format!("{METRICS_PREFIX}{}", random_hex(32))

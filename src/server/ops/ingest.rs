@@ -234,7 +234,9 @@ pub async fn ingest(
                 *sum = sum.saturating_add(r.int(4 + i)?);
             }
             q[7] += unpriced;
-            let ended = r.int(15)?.max(at);
+            // A client's end time is clamped to a day after the start: one far in the future
+            // would put its session in every period and first on every list.
+            let ended = r.int(15)?.clamp(at, at.saturating_add(86_400_000_000));
             let session = sessions.entry(r.text(0)?).or_insert_with(|| SessionSums {
                 first_us: at,
                 last_us: ended,

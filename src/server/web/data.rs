@@ -263,6 +263,8 @@ impl Where {
             params: Vec::new(),
         };
         if let Some(k) = viewer.key() {
+            // The org first: the sums' keys begin with it.
+            w.add("q.org_id = {}", k.org_id.into());
             w.add("q.developer_id = {}", k.developer_id.into());
         }
         let text = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_string);
@@ -370,28 +372,65 @@ pub struct Overview {
 }
 
 impl Overview {
-    /// The table `?table=` names for a CSV download (the spend over time by default).
-    pub fn table(&self, name: Option<&str>) -> &Table {
+    /// The table `?table=` names for a CSV download, with its name (the spend over time when
+    /// it names none of them).
+    pub fn table(&self, name: Option<&str>) -> (&'static str, &Table) {
         self.tops
             .iter()
             .find(|(n, _, _)| Some(*n) == name)
-            .map_or(&self.spend, |(_, _, t)| t)
+            .map_or(("spend", &self.spend), |(n, _, t)| (n, t))
     }
 }
 
-/// The label SQL of a dimension over `usage_quarters q` (teams and developers by name).
-fn label_sql(dim: &str) -> &'static str {
+/// The column of `usage_quarters q` a dimension groups by (teams and developers by id).
+fn dim_column(dim: &str) -> &'static str {
     match dim {
         "model" => "q.model",
         "agent" => "q.agent",
         "project" => "q.project",
-        "developer" => "d.email",
-        _ => "CASE WHEN t.name IS NULL THEN '' ELSE o.name || '/' || t.name END",
+        "developer" => "q.developer_id",
+        _ => "q.team_id",
     }
 }
 
-const JOINS: &str = "JOIN developers d ON d.id = q.developer_id JOIN orgs o ON o.id = q.org_id
-    LEFT JOIN teams t ON t.id = q.team_id";
+/// The dimensions the overview ranks and stacks by, in the order of its first query's keys.
+const DIMS: [&str; 5] = ["team", "developer", "model", "agent", "project"];
+
+impl Sums {
+    fn add(&mut self, o: &Sums) {
+        self.requests = self.requests.saturating_add(o.requests);
+        self.cost_nanos = self.cost_nanos.saturating_add(o.cost_nanos);
+        self.input = self.input.saturating_add(o.input);
+        self.output = self.output.saturating_add(o.output);
+        self.cache_read = self.cache_read.saturating_add(o.cache_read);
+        self.cache_write = self.cache_write.saturating_add(o.cache_write);
+        self.unpriced = self.unpriced.saturating_add(o.unpriced);
+    }
+}
+
+/// Names for the team and developer ids a view shows: `org/team` and emails.
+async fn names(
+    tx: &mut dyn crate::server::db::Tx,
+    teams: &[i64],
+    developers: &[i64],
+) -> Result<BTreeMap<(usize, String), String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for (dim, ids, sql) in [
+        (
+            0,
+            teams,
+            "SELECT t.id, o.name || '/' || t.name FROM teams t JOIN orgs o ON o.id = t.org_id WHERE t.id = $1",
+        ),
+        (1, developers, "SELECT id, email FROM developers WHERE id = $1"),
+    ] {
+        for id in ids.iter().filter(|id| **id != 0) {
+            if let Some(r) = tx.one(sql, &[(*id).into()]).await? {
+                out.insert((dim, r.int(0)?.to_string()), r.text(1)?);
+            }
+        }
+    }
+    Ok(out)
+}
 
 pub async fn overview(
     store: &dyn Store,
@@ -405,61 +444,123 @@ pub async fn overview(
         w.add("q.bucket_us >= {}", s.into());
     }
     w.add("q.bucket_us < {}", until.into());
-    let sums = sums_sql();
     let mut tx = store.begin(false).await?;
-    let totals_row = tx
-        .one(
-            &format!("SELECT {sums} FROM usage_quarters q WHERE {}", w.sql()),
-            &w.params,
-        )
-        .await?;
-    let totals = match totals_row {
-        Some(r) => read_sums(&r, 0)?,
-        None => Sums::default(),
-    };
 
-    // Spend over time: by hour over a day or less, by day beyond.
-    let by = f.by();
-    let hourly = matches!(f.period(), "today" | "yesterday");
+    // One pass over the period's sums, by every dimension the page ranks: the totals, the top
+    // tables and the chart's labels all come from its (few) rows.
     let rows = tx
         .query(
             &format!(
-                "SELECT q.bucket_us, {}, {} FROM usage_quarters q {JOINS} WHERE {} GROUP BY 1, 2",
-                label_sql(by),
-                sum_sql("q.cost_nanos"),
+                "SELECT q.team_id, q.developer_id, q.model, q.agent, q.project, {}
+                 FROM usage_quarters q WHERE {} GROUP BY 1, 2, 3, 4, 5",
+                sums_sql(),
                 w.sql()
             ),
             &w.params,
         )
         .await?;
-    let mut by_label: BTreeMap<String, i64> = BTreeMap::new();
-    let mut cells: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    let mut totals = Sums::default();
+    let mut by_dim: [BTreeMap<String, Sums>; 5] = Default::default();
     for r in &rows {
-        let bucket = r.int(0)?;
-        let label = r.text(1)?;
-        let cost = r.sum(2)?;
-        let start = bucket_start(bucket, &tz, hourly);
-        *by_label.entry(label.clone()).or_default() += cost;
-        *cells.entry((start, label)).or_default() += cost;
+        let keys = [
+            r.int(0)?.to_string(),
+            r.int(1)?.to_string(),
+            r.text(2)?,
+            r.text(3)?,
+            r.text(4)?,
+        ];
+        let sums = read_sums(r, 5)?;
+        totals.add(&sums);
+        for (map, key) in by_dim.iter_mut().zip(keys) {
+            map.entry(key).or_default().add(&sums);
+        }
     }
-    // The eight largest stack; the rest is one "other".
-    let mut labels: Vec<(String, i64)> = by_label.into_iter().collect();
-    labels.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
-    let shown: Vec<String> = labels.iter().take(8).map(|(l, _)| l.clone()).collect();
+    let ids = |map: &BTreeMap<String, Sums>| -> Vec<i64> {
+        map.keys().filter_map(|k| k.parse().ok()).collect()
+    };
+    let names = names(&mut *tx, &ids(&by_dim[0]), &ids(&by_dim[1])).await?;
+    // What a key reads as on the page: teams and developers by name.
+    let label = |dim: usize, key: &str| -> String {
+        match dim {
+            0 | 1 => names
+                .get(&(dim, key.to_string()))
+                .cloned()
+                .unwrap_or_default(),
+            _ => key.to_string(),
+        }
+    };
+    let ranked = |dim: usize| -> Vec<(String, Sums)> {
+        let mut v: Vec<(String, Sums)> = by_dim[dim].iter().map(|(k, s)| (k.clone(), *s)).collect();
+        v.sort_by_key(|(_, s)| {
+            (
+                std::cmp::Reverse(s.cost_nanos),
+                std::cmp::Reverse(s.requests),
+            )
+        });
+        v
+    };
+
+    // Spend over time: by hour over a day or less, by day beyond. The eight keys that cost most
+    // stack, the rest is one "other", folded in SQL: the rows read stay (buckets × 9) whatever
+    // labels clients made up.
+    let by = f.by();
+    let dim = DIMS.iter().position(|d| *d == by).unwrap_or(0);
+    let hourly = matches!(f.period(), "today" | "yesterday");
+    let top = ranked(dim);
+    let shown: Vec<String> = top.iter().take(8).map(|(k, _)| k.clone()).collect();
+    let others = top.len() > 8;
+    let column = dim_column(by);
+    let mut params = w.params.clone();
+    let mut listed = Vec::new();
+    for key in &shown {
+        params.push(match dim {
+            0 | 1 => key.parse::<i64>().unwrap_or(0).into(),
+            _ => key.into(),
+        });
+        listed.push(format!("${}", params.len()));
+    }
+    let folded = if listed.is_empty() {
+        "NULL".to_string()
+    } else {
+        format!(
+            "CASE WHEN {column} IN ({}) THEN CAST({column} AS TEXT) ELSE NULL END",
+            listed.join(", ")
+        )
+    };
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT q.bucket_us, {folded}, {} FROM usage_quarters q WHERE {} GROUP BY 1, 2",
+                sum_sql("q.cost_nanos"),
+                w.sql()
+            ),
+            &params,
+        )
+        .await?;
+    let mut cells: BTreeMap<(i64, Option<String>), i64> = BTreeMap::new();
+    for r in &rows {
+        let start = bucket_start(r.int(0)?, &tz, hourly);
+        *cells.entry((start, r.opt_text(1)?)).or_default() += r.sum(2)?;
+    }
     let mut xs: Vec<i64> = cells.keys().map(|(x, _)| *x).collect();
     xs.dedup();
     let mut series: Vec<(String, Vec<f64>)> = shown
         .iter()
-        .map(|l| (display(l, by), vec![0.0; xs.len()]))
+        .map(|k| (display(&label(dim, k), by), vec![0.0; xs.len()]))
         .collect();
-    if labels.len() > shown.len() {
+    if others {
         series.push(("other".into(), vec![0.0; xs.len()]));
     }
     let mut spend = Table::new(&["time", by, "cost_usd"]);
-    for ((x, label), cost) in &cells {
+    for ((x, key), cost) in &cells {
         let i = xs.binary_search(x).unwrap_or(0);
-        let s = shown.iter().position(|l| l == label).unwrap_or(shown.len());
-        series[s].1[i] += money::usd(*cost);
+        let s = key
+            .as_ref()
+            .and_then(|k| shown.iter().position(|s| s == k))
+            .unwrap_or(shown.len());
+        if let Some(series) = series.get_mut(s) {
+            series.1[i] += money::usd(*cost);
+        }
         spend.push(
             vec![
                 local(
@@ -467,7 +568,8 @@ pub async fn overview(
                     &tz,
                     if hourly { "%Y-%m-%d %H:00" } else { "%Y-%m-%d" },
                 ),
-                label.clone(),
+                key.as_deref()
+                    .map_or_else(|| "other".into(), |k| display(&label(dim, k), by)),
                 format!("{:.9}", money::usd(*cost)),
             ],
             None,
@@ -483,28 +585,18 @@ pub async fn overview(
 
     // The top developers, projects, models and agents.
     let mut tops = Vec::new();
-    for (name, title, dim) in [
-        ("developers", "Top developers", "developer"),
-        ("projects", "Top projects", "project"),
-        ("models", "Top models", "model"),
-        ("agents", "Top agents", "agent"),
+    for (name, title, d) in [
+        ("developers", "Top developers", 1),
+        ("projects", "Top projects", 4),
+        ("models", "Top models", 2),
+        ("agents", "Top agents", 3),
     ] {
-        if viewer.key().is_some() && dim == "developer" {
+        if viewer.key().is_some() && d == 1 {
             continue;
         }
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT {} AS label, {sums} FROM usage_quarters q {JOINS} WHERE {} GROUP BY 1
-                     ORDER BY 4 DESC, 5 DESC LIMIT 10",
-                    label_sql(dim),
-                    w.sql()
-                ),
-                &w.params,
-            )
-            .await?;
+        let dim_name = DIMS[d];
         let mut table = Table::new(&[
-            dim,
+            dim_name,
             "cost",
             "requests",
             "input",
@@ -514,12 +606,11 @@ pub async fn overview(
             "cache hit",
             "unpriced",
         ]);
-        for r in &rows {
-            let label = r.text(0)?;
-            let s = read_sums(r, 1)?;
+        for (key, s) in ranked(d).into_iter().take(10) {
+            let shown = label(d, &key);
             table.push(
                 vec![
-                    display(&label, dim),
+                    display(&shown, dim_name),
                     usd(s.cost_nanos),
                     count(s.requests),
                     count(s.input),
@@ -529,7 +620,7 @@ pub async fn overview(
                     cache_ratio(s.input, s.cache_read, s.cache_write),
                     count(s.unpriced),
                 ],
-                (!label.is_empty()).then(|| format!("/ui/overview{}", f.with(dim, &label))),
+                (!shown.is_empty()).then(|| format!("/ui/overview{}", f.with(dim_name, &shown))),
             );
         }
         tops.push((name, title, table));
@@ -644,7 +735,13 @@ pub async fn budgets(store: &dyn Store, viewer: &Viewer) -> Result<Budgets, ApiE
         );
         // The burn-down of the first budgets: the scope's spend per hour since the period
         // began, summed from the rollup grants are charged from.
-        if burn.len() >= 12 {
+        // A developer's view of an org or team budget is its figures, as the API gives them:
+        // its spend hour by hour would show when teammates worked.
+        let own = matches!(
+            b.scope,
+            crate::api::Scope::Developer | crate::api::Scope::Key
+        );
+        if burn.len() >= 12 || (viewer.key().is_some() && !own) {
             continue;
         }
         let Some(start) = b
@@ -711,11 +808,17 @@ pub async fn keys(store: &dyn Store, viewer: &Viewer) -> Result<Keys, ApiError> 
     };
     let mut tx = store.begin(false).await?;
     let mut last_used: BTreeMap<String, i64> = BTreeMap::new();
+    let (mine, params): (&str, Vec<Value>) = match viewer.key() {
+        Some(k) => (" WHERE k.developer_id = $1", vec![k.developer_id.into()]),
+        None => ("", Vec::new()),
+    };
     for r in tx
         .query(
-            "SELECT k.key_id, max(s.last_us) FROM usage_sessions s JOIN keys k ON k.id = s.key_ref
-             GROUP BY k.key_id",
-            &[],
+            &format!(
+                "SELECT k.key_id, max(s.last_us) FROM keys k JOIN usage_sessions s ON s.key_ref = k.id{mine}
+                 GROUP BY k.key_id"
+            ),
+            &params,
         )
         .await?
     {

@@ -41,8 +41,12 @@ use super::secret;
 
 pub use data::Filters;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP (loopback), and under TLS, where the `__Host-`
+/// prefix makes browsers refuse one set by a sibling domain or without `Secure` and `Path=/`.
 const COOKIE: &str = "gw_session";
+const TLS_COOKIE: &str = "__Host-gw_session";
+/// Sign-in sessions one admin token or key may hold; the oldest go first.
+const MAX_SESSIONS: i64 = 20;
 /// How long a signed-in session lasts.
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Failed sign-ins a client address may make per [`FAIL_WINDOW`].
@@ -56,9 +60,15 @@ pub struct Peer(pub SocketAddr);
 /// The dashboard's own state: failed sign-ins per client address.
 #[derive(Debug, Default)]
 pub struct WebState {
-    fails: Mutex<HashMap<IpAddr, (u32, Instant)>>,
-    /// Whether the server serves TLS (the cookie is then `Secure`).
+    fails: Mutex<Fails>,
+    /// Whether the server serves TLS (the cookie is then `Secure`, `__Host-` and HSTS is sent).
     pub tls: bool,
+}
+
+#[derive(Debug, Default)]
+struct Fails {
+    by_client: HashMap<IpAddr, (u32, Instant)>,
+    swept: Option<Instant>,
 }
 
 impl WebState {
@@ -69,34 +79,63 @@ impl WebState {
         }
     }
 
-    /// Whether `ip` may try to sign in now.
-    fn may_try(&self, ip: IpAddr) -> bool {
-        let mut fails = self.fails.lock().unwrap_or_else(|e| e.into_inner());
-        match fails.get(&ip) {
-            Some((n, since)) if since.elapsed() < FAIL_WINDOW => *n < MAX_FAILS,
-            Some(_) => {
-                fails.remove(&ip);
-                true
-            }
+    /// Whether a client may have a wrong token checked now. A right one always signs in: the
+    /// secrets are 256-bit, so the limit only bounds what failures cost, and an attacker
+    /// failing from the same address (every client behind one proxy) locks nobody out.
+    fn may_fail(&self, ip: IpAddr) -> bool {
+        let fails = self.fails.lock().unwrap_or_else(|e| e.into_inner());
+        match fails.by_client.get(&client(ip)) {
+            Some((n, since)) => since.elapsed() >= FAIL_WINDOW || *n < MAX_FAILS,
             None => true,
         }
     }
 
     fn failed(&self, ip: IpAddr) {
         let mut fails = self.fails.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded: addresses whose window passed are forgotten before a new one is added.
-        if fails.len() > 10_000 {
-            fails.retain(|_, (_, since)| since.elapsed() < FAIL_WINDOW);
+        // Bounded: past 10,000 clients, those whose window passed are forgotten, at most once
+        // a second.
+        if fails.by_client.len() > 10_000
+            && fails
+                .swept
+                .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            fails
+                .by_client
+                .retain(|_, (_, since)| since.elapsed() < FAIL_WINDOW);
+            fails.swept = Some(Instant::now());
         }
-        let entry = fails.entry(ip).or_insert((0, Instant::now()));
+        let entry = fails
+            .by_client
+            .entry(client(ip))
+            .or_insert((0, Instant::now()));
         if entry.1.elapsed() >= FAIL_WINDOW {
             *entry = (0, Instant::now());
         }
         entry.0 += 1;
     }
+
+    fn cookie(&self) -> &'static str {
+        if self.tls {
+            TLS_COOKIE
+        } else {
+            COOKIE
+        }
+    }
 }
 
-pub fn router() -> Router<AppState> {
+/// One client for the sign-in limit: an IPv4 address, or an IPv6 /64 (one site's).
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut o = v6.octets();
+            o[8..].fill(0);
+            IpAddr::from(o)
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/ui", get(|| async { Redirect::to("/ui/overview") }))
         .route("/ui/", get(|| async { Redirect::to("/ui/overview") }))
@@ -110,6 +149,58 @@ pub fn router() -> Router<AppState> {
         .route("/ui/sessions", get(sessions))
         .route("/ui/sessions/{key_id}/{session_id}", get(session))
         .route("/ui/assets/{name}", get(asset))
+        .layer(axum::middleware::from_fn_with_state(state, guard))
+}
+
+/// Every dashboard answer gets the security headers; a POST must come from the dashboard
+/// itself (`Sec-Fetch-Site`, else `Origin`), which stops cross-site sign-in and writes before
+/// any handler runs (writes also check the session's CSRF token).
+async fn guard(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let cross_site = req.method() == axum::http::Method::POST && !same_origin(req.headers());
+    let mut response = if cross_site {
+        WebError::Api(ApiError::Forbidden(
+            "this form was sent from another site; open the dashboard and send it from there"
+                .into(),
+        ))
+        .into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = response.headers_mut();
+    harden(h);
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.web.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// Whether a request came from a page of this server: the browser's `Sec-Fetch-Site` says so,
+/// or its `Origin` is this host. A client that sends neither (not a browser) passes: cookies
+/// are `SameSite=Strict`, and writes need the CSRF token.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| !host.is_empty() && authority == host)
 }
 
 /// Who is signed in, with the session's CSRF token.
@@ -190,22 +281,33 @@ impl IntoResponse for WebError {
     }
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
+}
+
+/// The session cookie: `value` for `ttl` (zero: removed).
+fn session_cookie(web: &WebState, value: String, ttl: Duration) -> Option<HeaderValue> {
+    let cookie = Cookie::build((web.cookie(), value))
+        .path(if web.tls { "/" } else { "/ui" })
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .secure(web.tls)
+        .max_age(cookie::time::Duration::seconds(ttl.as_secs() as i64));
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        let Some(id) = cookie_value(&parts.headers) else {
+        let Some(id) = cookie_value(&parts.headers, state.web.cookie()) else {
             return Err(WebError::SignIn);
         };
         let id_hash = secret::hash(&id);
@@ -267,7 +369,6 @@ fn harden(headers: &mut HeaderMap) {
 
 fn page_response(status: StatusCode, markup: maud::Markup) -> Response {
     let mut response = (status, markup).into_response();
-    harden(response.headers_mut());
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -291,7 +392,6 @@ fn csv(name: &str, table: &data::Table) -> Response {
         table.to_csv(),
     )
         .into_response();
-    harden(response.headers_mut());
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -316,14 +416,6 @@ async fn login(
         .extensions
         .get::<Peer>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |p| p.0.ip());
-    if !state.web.may_try(ip) {
-        return Ok(page_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some(
-                "too many failed sign-ins from this address; wait a minute and try again",
-            )),
-        ));
-    }
     let token = form.token.trim();
     let store = state.store.as_ref();
     let (kind, key_id) = if token.starts_with(secret::ADMIN_PREFIX)
@@ -339,22 +431,41 @@ async fn login(
         ("", None)
     };
     if kind.is_empty() {
+        let limited = !state.web.may_fail(ip);
         state.web.failed(ip);
-        return Ok(page_response(
-            StatusCode::UNAUTHORIZED,
-            pages::login(Some(
+        let (status, message) = if limited {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed sign-ins from this address; wait a minute and try again",
+            )
+        } else {
+            (
+                StatusCode::UNAUTHORIZED,
                 "that is not a valid admin token or gw key (a revoked or expired key cannot sign in)",
-            )),
-        ));
+            )
+        };
+        return Ok(page_response(status, pages::login(Some(message))));
     }
-    let id = secret::new_admin_token();
-    let csrf = secret::new_admin_token();
+    let id = secret::new_web_secret();
+    let csrf = secret::new_web_secret();
     let now = ops::now_us();
+    let secret_hash = secret::hash(token);
     let mut tx = store.begin(true).await?;
-    // Sessions that ended are forgotten as new ones begin.
+    // Sessions that ended are forgotten as new ones begin, and one secret holds at most
+    // MAX_SESSIONS: its oldest go.
     tx.execute(
         "DELETE FROM web_sessions WHERE expires_at_us <= $1",
         &[now.into()],
+    )
+    .await?;
+    tx.execute(
+        &format!(
+            "DELETE FROM web_sessions WHERE secret_hash = $1 AND id_hash NOT IN
+                (SELECT id_hash FROM web_sessions WHERE secret_hash = $1
+                 ORDER BY created_at_us DESC LIMIT {})",
+            MAX_SESSIONS - 1
+        ),
+        &[(&secret_hash).into()],
     )
     .await?;
     tx.execute(
@@ -364,7 +475,7 @@ async fn login(
             secret::hash(&id).into(),
             kind.into(),
             key_id.into(),
-            secret::hash(token).into(),
+            secret_hash.into(),
             csrf.into(),
             now.into(),
             (now + SESSION_TTL.as_micros() as i64).into(),
@@ -372,19 +483,10 @@ async fn login(
     )
     .await?;
     tx.commit().await?;
-    let cookie = Cookie::build((COOKIE, id))
-        .path("/ui")
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .secure(state.web.tls)
-        .max_age(cookie::time::Duration::seconds(SESSION_TTL.as_secs() as i64));
     let mut response = Redirect::to("/ui/overview").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie.to_string())
-            .map_err(|_| ApiError::BadRequest("cannot set the session cookie".into()))?,
-    );
-    harden(response.headers_mut());
+    let cookie = session_cookie(&state.web, id, SESSION_TTL)
+        .ok_or_else(|| ApiError::BadRequest("cannot set the session cookie".into()))?;
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
@@ -406,17 +508,10 @@ async fn logout(
     )
     .await?;
     tx.commit().await?;
-    let gone = Cookie::build((COOKIE, ""))
-        .path("/ui")
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .secure(state.web.tls)
-        .max_age(cookie::time::Duration::ZERO);
     let mut response = Redirect::to("/ui/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&gone.to_string()) {
-        response.headers_mut().insert(header::SET_COOKIE, v);
+    if let Some(gone) = session_cookie(&state.web, String::new(), Duration::ZERO) {
+        response.headers_mut().insert(header::SET_COOKIE, gone);
     }
-    harden(response.headers_mut());
     Ok(response)
 }
 
@@ -427,10 +522,10 @@ async fn overview(
 ) -> Result<Response, WebError> {
     let view = data::overview(state.store.as_ref(), &viewer, &filters).await?;
     Ok(match filters.format.as_deref() {
-        Some("csv") => csv(
-            &format!("gw-{}", filters.table.as_deref().unwrap_or("spend")),
-            view.table(filters.table.as_deref()),
-        ),
+        Some("csv") => {
+            let (name, table) = view.table(filters.table.as_deref());
+            csv(&format!("gw-{name}"), table)
+        }
         _ => page(pages::overview(&viewer, &filters, &view)),
     })
 }
@@ -637,7 +732,6 @@ async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, kind, body)) => {
             let mut response = ([(header::CONTENT_TYPE, *kind)], *body).into_response();
-            harden(response.headers_mut());
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=3600"),
