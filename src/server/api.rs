@@ -88,10 +88,11 @@ pub struct AppState {
     /// OTLP export of ingested rows, when configured.
     pub export: Option<otel::Exporter>,
     /// The web dashboard's state.
-    pub web: Arc<super::web::WebState>,
+    pub web: Arc<super::web_state::WebState>,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The API, with `pages` (the web dashboard) served beside it.
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -129,7 +130,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/prices/{org}/{model}",
             put(set_price).delete(delete_price),
         )
-        .merge(super::web::router(state.clone()))
+        .merge(pages)
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see the API in src/server/api.rs".into())
         })

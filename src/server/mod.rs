@@ -19,6 +19,7 @@ pub mod sqlite;
 pub mod tls;
 pub mod trust;
 pub mod web;
+pub mod web_state;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -165,9 +166,9 @@ pub async fn serve(
         )),
         lease_ttl_secs: options.lease_ttl_secs,
         export: export.clone(),
-        web: Arc::new(web::WebState::new(options.tls.is_some())),
+        web: Arc::new(web_state::WebState::new(options.tls.is_some())),
     };
-    let app = api::router(state);
+    let app = api::router(state.clone(), web::router(state));
     let acceptor = options.tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -195,7 +196,7 @@ pub async fn serve(
         let arrived = first.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             arrived.arrived();
-            req.extensions_mut().insert(web::Peer(peer));
+            req.extensions_mut().insert(web_state::Peer(peer));
             let mut app = app.clone();
             async move { app.call(req.map(axum::body::Body::new)).await }
         });
