@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod dimension;
 pub mod first_request;
+pub mod import;
 pub mod ledger;
 pub mod limits;
 pub mod logging;

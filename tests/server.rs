@@ -1887,6 +1887,9 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
             host: Some("devbox".into()),
             key_id: Some(w.alice_key_id.clone()),
         },
+        source: gw::ledger::Source::Import,
+        response_id: Some("msg_01".into()),
+        log_cost_nanos: Some(31_125_000),
     };
 
     // The ledger keeps every field.
@@ -1918,6 +1921,9 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         error,
         billing: _, // local only for now: the server's rows have no billing yet
         region: _,  // nor a region
+        source: _,  // nor a source (imported rows are not synced yet)
+        response_id: _,
+        log_cost_nanos: _,
         attribution:
             Attribution {
                 session_id,

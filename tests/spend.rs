@@ -80,6 +80,9 @@ fn row(r: &Req, n: u128) -> Row {
             host: Some("laptop".into()),
             key_id: None,
         },
+        source: Default::default(),
+        response_id: None,
+        log_cost_nanos: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line definitions, dispatch and exit codes.
 
 mod admin;
+mod import;
 mod proxy;
 mod run;
 mod server;
@@ -39,6 +40,8 @@ pub enum Command {
     Sessions(spend::SessionsArgs),
     /// Show one session's requests.
     Session(spend::SessionArgs),
+    /// Import past usage from the agents' own logs (Claude Code, Codex) into the ledger, once.
+    Import(import::ImportArgs),
     /// Run the metering proxy in the foreground (for IDE agents and manual use).
     Proxy(proxy::ProxyArgs),
     /// Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token.
@@ -109,6 +112,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spend(args) => spend::spend(args),
         Command::Sessions(args) => spend::sessions(args),
         Command::Session(args) => spend::session(args),
+        Command::Import(args) => {
+            let config = Config::load()?;
+            crate::logging::init(&config);
+            import::import(config, args)
+        }
         Command::Debug(DebugCommand::SeedLedger(args)) => spend::seed_ledger(args),
         Command::Server(args) => {
             let config = Config::load()?;

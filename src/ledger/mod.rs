@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use row::{Attribution, Row};
+pub use row::{Attribution, Row, Source};
 pub use sync_state::PendingFilter;
 pub use writer::{LedgerWriter, OnCommit, WriterHandle};
 
@@ -175,6 +175,9 @@ impl Ledger {
                     r.error,
                     r.billing.as_str(),
                     r.region,
+                    r.source.as_str(),
+                    r.response_id,
+                    r.log_cost_nanos,
                 ])?;
             }
         }
@@ -192,6 +195,11 @@ impl Ledger {
     }
 
     /// Every row of a session, oldest first.
+    /// The connection, for a part of gw with tables of its own in the ledger (`gw import`'s).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     pub fn session_rows(&self, session_id: &str) -> Result<Vec<Row>, LedgerError> {
         let sql =
             format!("SELECT {COLUMNS} FROM requests WHERE session_id = ?1 ORDER BY started_at, id");
@@ -219,16 +227,16 @@ const INSERT: &str = "INSERT INTO requests (
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
     session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
-    billing, region
+    billing, region, source, response_id, log_cost_nanos
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
+          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)
 ON CONFLICT(id) DO NOTHING";
 
 const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
     session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
-    billing, region";
+    billing, region, source, response_id, log_cost_nanos";
 
 /// A row of `SELECT {COLUMNS}`, read by column name.
 fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -245,6 +253,9 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let billing: String = r.get("billing")?;
     let billing = crate::meter::Billing::parse(&billing)
         .ok_or_else(|| bad("billing", format!("unknown billing `{billing}`")))?;
+    let source: String = r.get("source")?;
+    let source = Source::parse(&source)
+        .ok_or_else(|| bad("source", format!("unknown source `{source}`")))?;
     let n = |column: &str| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(column)?.max(0) as u64) };
     Ok(Row {
         id,
@@ -286,6 +297,9 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         error: r.get("error")?,
         billing,
         region: r.get("region")?,
+        source,
+        response_id: r.get("response_id")?,
+        log_cost_nanos: r.get("log_cost_nanos")?,
     })
 }
 
@@ -328,6 +342,9 @@ pub(crate) mod tests {
                 agent: Some("claude".into()),
                 ..Default::default()
             },
+            source: Default::default(),
+            response_id: None,
+            log_cost_nanos: None,
         }
     }
 

@@ -51,4 +51,38 @@ pub struct Row {
     /// endpoint region) and Vertex's location.
     pub region: Option<String>,
     pub attribution: Attribution,
+    /// Metered by gw's proxy, or imported from an agent's own log.
+    pub source: Source,
+    /// The provider's id of the answer: Anthropic's `msg_…`, OpenAI's `resp_…` or `chatcmpl-…`,
+    /// Gemini's `responseId`. Agents' logs name calls by it.
+    pub response_id: Option<String>,
+    /// What the agent's own log says the call cost (opencode's `cost`), kept beside gw's.
+    pub log_cost_nanos: Option<i64>,
+}
+
+/// Where a ledger row comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// Metered by gw's proxy: exact.
+    #[default]
+    Proxy,
+    /// Read from an agent's own log by `gw import`.
+    Import,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Proxy => "proxy",
+            Source::Import => "import",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        match s {
+            "proxy" => Some(Source::Proxy),
+            "import" => Some(Source::Import),
+            _ => None,
+        }
+    }
 }

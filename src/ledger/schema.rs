@@ -243,4 +243,25 @@ pub const MIGRATIONS: &[&str] = &[
     // 6: the cloud region that served a request (Bedrock's, Vertex's location); not a rollup
     // key.
     "ALTER TABLE requests ADD COLUMN region TEXT;",
+    // 7: `gw import`: where a row comes from (`proxy`, metered by gw; `import`, read from an
+    // agent's own log), the provider's message or response id (`msg_…`, `resp_…`: what agents'
+    // logs name a call by), and the cost the agent's log gives, beside gw's. Each log file gw
+    // imported, with its identity and how far it was read, so a second import reads only what
+    // was appended.
+    "ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT 'proxy';
+    ALTER TABLE requests ADD COLUMN response_id TEXT;
+    ALTER TABLE requests ADD COLUMN log_cost_nanos INTEGER;
+    CREATE INDEX requests_response_id ON requests(response_id) WHERE response_id IS NOT NULL;
+    CREATE INDEX requests_upstream_request_id ON requests(upstream_request_id)
+        WHERE upstream_request_id IS NOT NULL;
+    CREATE TABLE import_files (
+        path TEXT PRIMARY KEY NOT NULL,
+        agent TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        imported_at INTEGER NOT NULL
+    ) STRICT;",
 ];

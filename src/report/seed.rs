@@ -296,6 +296,9 @@ impl Seeder {
                 billing: Default::default(),
                 region: None,
                 attribution: attribution.clone(),
+                source: Default::default(),
+                response_id: None,
+                log_cost_nanos: None,
             });
             at += latency + rng.random_range(2_000_000..90_000_000);
             if at >= window_end {

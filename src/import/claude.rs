@@ -1,0 +1,203 @@
+//! Claude Code's session logs: `projects/<cwd>/<session>.jsonl` (and `<session>/subagents/
+//! agent-*.jsonl`), one JSON object a line. A billed call is a `type:"assistant"` line with
+//! `message.usage`; a streamed answer is written once per content block, each line with the
+//! same message id, request id and full usage (one call); a forked session's file copies its
+//! parent's lines (the same call again). API errors are `<synthetic>` lines with zero usage.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use super::{json_line, lines, micros, Call, Skipped};
+use crate::meter::Usage;
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(rename = "isApiErrorMessage", default)]
+    api_error: bool,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "sessionId", borrow)]
+    session: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cwd: Option<Cow<'a, str>>,
+    #[serde(rename = "gitBranch", borrow)]
+    branch: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(rename = "requestId", borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
+    usage: Option<LogUsage>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LogUsage {
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_read_input_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_creation: Option<CacheCreation>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CacheCreation {
+    ephemeral_5m_input_tokens: u64,
+    ephemeral_1h_input_tokens: u64,
+}
+
+/// The calls in whole lines of a Claude Code log.
+pub fn parse(bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
+    let assistant = memchr::memmem::Finder::new(b"\"assistant\"");
+    let mut calls = Vec::new();
+    for line in lines(bytes) {
+        // Most lines are the user's turns and tool output: no JSON parse for those.
+        if assistant.find(line).is_none() {
+            continue;
+        }
+        let Some(parsed) = json_line::<Line>(line, skipped) else {
+            continue;
+        };
+        if parsed.kind.as_deref() != Some("assistant") {
+            continue;
+        }
+        let Some(message) = parsed.message else {
+            skipped.add("an assistant line without a message");
+            continue;
+        };
+        let model = message.model.as_deref().unwrap_or("");
+        if parsed.api_error || model == "<synthetic>" {
+            skipped.add("an API error the agent logged (no call billed)");
+            continue;
+        }
+        let Some(u) = message.usage else {
+            skipped.add("an assistant line without usage");
+            continue;
+        };
+        let (Some(at), Some(session)) = (
+            parsed.timestamp.as_deref().and_then(micros),
+            parsed.session.as_deref(),
+        ) else {
+            skipped.add("an assistant line without a time or session");
+            continue;
+        };
+        // The 5m/1h split only when it adds up to the total (message_delta can replace the
+        // total while the split stays message_start's).
+        let split = u.cache_creation.unwrap_or_default();
+        let one_hour = if split.ephemeral_5m_input_tokens + split.ephemeral_1h_input_tokens
+            == u.cache_creation_input_tokens
+        {
+            split.ephemeral_1h_input_tokens
+        } else {
+            0
+        };
+        let usage = Usage {
+            input: crate::limits::cap_tokens(u.input_tokens),
+            output: crate::limits::cap_tokens(u.output_tokens),
+            cache_read: crate::limits::cap_tokens(u.cache_read_input_tokens),
+            cache_write_5m: crate::limits::cap_tokens(u.cache_creation_input_tokens - one_hour),
+            cache_write_1h: crate::limits::cap_tokens(one_hour),
+            reasoning: 0,
+        };
+        if usage.is_zero() {
+            skipped.add("an assistant line with no usage");
+            continue;
+        }
+        calls.push(Call {
+            at_us: at,
+            model: model.to_string(),
+            usage,
+            response_id: message.id.map(Cow::into_owned),
+            request_id: parsed.request_id.map(Cow::into_owned),
+            session: session.to_string(),
+            agent_version: parsed.version.map(Cow::into_owned),
+            cwd: parsed.cwd.map(Cow::into_owned),
+            branch: parsed.branch.map(Cow::into_owned),
+            incomplete: message.stop_reason.is_none(),
+            log_cost_nanos: None,
+        });
+    }
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"parentUuid":"6e9b","isSidechain":false,"message":{"id":"msg_f06","type":"message","role":"assistant","model":"claude-opus-4-8","content":[{"type":"thinking"}],"stop_reason":"tool_use","usage":{"input_tokens":1200,"cache_creation_input_tokens":3000,"cache_read_input_tokens":50000,"output_tokens":85,"server_tool_use":{"web_search_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":1000,"ephemeral_5m_input_tokens":2000}}},"requestId":"req_0f4","type":"assistant","uuid":"4ba5","timestamp":"2026-11-28T21:49:38.206Z","cwd":"/home/me/src/app","sessionId":"4f5ef541","version":"2.1.197","gitBranch":"main"}"#;
+
+    #[test]
+    fn an_assistant_line_is_a_call() {
+        let mut skipped = Skipped::default();
+        let calls = parse(format!("{LINE}\n").as_bytes(), &mut skipped);
+        assert_eq!(calls.len(), 1, "{skipped:?}");
+        let c = &calls[0];
+        assert_eq!(c.model, "claude-opus-4-8");
+        assert_eq!(
+            c.usage,
+            Usage {
+                input: 1200,
+                output: 85,
+                cache_read: 50000,
+                cache_write_5m: 2000,
+                cache_write_1h: 1000,
+                reasoning: 0
+            }
+        );
+        assert_eq!(c.response_id.as_deref(), Some("msg_f06"));
+        assert_eq!(c.request_id.as_deref(), Some("req_0f4"));
+        assert_eq!(
+            (c.session.as_str(), c.branch.as_deref()),
+            ("4f5ef541", Some("main"))
+        );
+        assert!(!c.incomplete);
+    }
+
+    #[test]
+    fn errors_junk_and_split_totals_are_handled() {
+        let synthetic = r#"{"type":"assistant","isApiErrorMessage":true,"message":{"id":"0a1b","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}},"timestamp":"2026-11-28T21:49:38Z","sessionId":"s"}"#;
+        // message_delta replaced the total; the split stayed message_start's: all 5m.
+        let replaced = LINE
+            .replace(
+                "\"ephemeral_1h_input_tokens\":1000",
+                "\"ephemeral_1h_input_tokens\":0",
+            )
+            .replace(
+                "\"ephemeral_5m_input_tokens\":2000",
+                "\"ephemeral_5m_input_tokens\":0",
+            );
+        let mut bytes = format!(
+            "{synthetic}\n{{\"type\":\"assistant\", broken\n{replaced}\n{{\"type\":\"user\",\"message\":{{\"role\":\"user\"}}}}\n"
+        )
+        .into_bytes();
+        bytes.extend_from_slice(b"\xff\"assistant\"\n");
+        let mut skipped = Skipped::default();
+        let calls = parse(&bytes, &mut skipped);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(
+            (calls[0].usage.cache_write_5m, calls[0].usage.cache_write_1h),
+            (3000, 0)
+        );
+        assert_eq!(
+            skipped.0["an API error the agent logged (no call billed)"],
+            1
+        );
+        assert_eq!(skipped.0["a line that is not JSON"], 1);
+        assert_eq!(skipped.0["a line that is not UTF-8"], 1);
+    }
+}

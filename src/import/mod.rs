@@ -1,0 +1,608 @@
+//! `gw import`: past usage from the agents' own logs into the ledger, once.
+//!
+//! Each agent's files are found where the agent writes them (honouring the variable that moves
+//! them), read from where the last import stopped, and turned into one ledger row per billed
+//! model call (`source = import`), priced with gw's table. Never a call twice:
+//! - a row's id is derived from the call's identity (the provider's message or response id),
+//!   so importing the same call again (a second run, a copy in a forked session's file) is a
+//!   no-op;
+//! - within a run, the agent's own duplicates (Claude Code's line per content block, Codex's
+//!   two records per response) are one call, keeping the most complete copy;
+//! - a call gw's proxy already metered (its `request-id` or message/response id is on a proxy
+//!   row) is skipped: the proxy row is exact.
+//!
+//! Lines that cannot be read (a last line still being written, bad JSON, not UTF-8, record types
+//! gw does not know) are counted by reason and skipped; a file replaced or truncated under gw is
+//! read again from its start. See `../shared/AGENT_LOGS.md` for the formats and their traps.
+
+mod claude;
+mod codex;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rusqlite::params;
+use sha2::{Digest, Sha256};
+
+use crate::ledger::{Attribution, Ledger, LedgerError, Row, Source};
+use crate::meter::{Billing, Provider, Usage};
+use crate::pricing::PriceTable;
+
+/// The agents whose logs gw reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Agent {
+    Claude,
+    Codex,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 2] = [Agent::Claude, Agent::Codex];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+        }
+    }
+
+    /// Where the agent keeps the logs gw reads: Claude Code's `projects/` under
+    /// `CLAUDE_CONFIG_DIR` (default `~/.claude`), Codex's `sessions/` and `archived_sessions/`
+    /// under `CODEX_HOME` (default `~/.codex`).
+    pub fn roots(self, env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+        let home = env("HOME").map(PathBuf::from);
+        match self {
+            Agent::Claude => match env("CLAUDE_CONFIG_DIR") {
+                Some(dir) => dir
+                    .split(',')
+                    .map(|d| PathBuf::from(d.trim()).join("projects"))
+                    .collect(),
+                None => home
+                    .map(|h| {
+                        vec![
+                            h.join(".claude/projects"),
+                            h.join(".config/claude/projects"),
+                        ]
+                    })
+                    .unwrap_or_default(),
+            },
+            Agent::Codex => {
+                let base = env("CODEX_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| home.map(|h| h.join(".codex")));
+                base.map(|b| vec![b.join("sessions"), b.join("archived_sessions")])
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    fn provider(self) -> Provider {
+        match self {
+            Agent::Claude => Provider::Anthropic,
+            Agent::Codex => Provider::OpenAi,
+        }
+    }
+
+    fn endpoint(self) -> &'static str {
+        match self {
+            Agent::Claude => "/v1/messages",
+            Agent::Codex => "/v1/responses",
+        }
+    }
+
+    /// Whether a file under a root is one of the agent's logs.
+    fn is_log(self, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        match self {
+            Agent::Claude => name.ends_with(".jsonl"),
+            Agent::Codex => name.starts_with("rollout-") && name.ends_with(".jsonl"),
+        }
+    }
+}
+
+/// One billed model call as an agent's log records it.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    /// When it was made, Unix microseconds.
+    pub at_us: i64,
+    pub model: String,
+    pub usage: Usage,
+    /// The provider's message or response id (`msg_…`, `resp_…`).
+    pub response_id: Option<String>,
+    /// The provider's request id (Claude Code logs the `request-id` header).
+    pub request_id: Option<String>,
+    /// The agent's own session id.
+    pub session: String,
+    pub agent_version: Option<String>,
+    pub cwd: Option<String>,
+    pub branch: Option<String>,
+    /// The answer ended before its last event (Claude Code logs a cut stream).
+    pub incomplete: bool,
+    pub log_cost_nanos: Option<i64>,
+}
+
+impl Call {
+    /// What identifies the call across files and runs.
+    fn key(&self, agent: Agent) -> String {
+        format!(
+            "{}\u{1f}{}\u{1f}{}",
+            agent.name(),
+            self.response_id.as_deref().unwrap_or(""),
+            self.request_id.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// Why lines were skipped, counted.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Skipped(pub BTreeMap<&'static str, u64>);
+
+impl Skipped {
+    pub fn add(&mut self, reason: &'static str) {
+        *self.0.entry(reason).or_default() += 1;
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub files: u64,
+    pub files_unchanged: u64,
+    pub bytes: u64,
+    pub calls: u64,
+    pub added: u64,
+    /// The agent's own duplicates in the logs read (and calls imported before).
+    pub duplicates: u64,
+    /// Calls gw's proxy metered: its rows are kept, exact.
+    pub metered: u64,
+    pub before_since: u64,
+    /// Calls of models gw has no price for, by model.
+    pub unpriced: BTreeMap<String, u64>,
+    pub skipped: Skipped,
+    pub cost_nanos: i64,
+    pub dry_run: bool,
+}
+
+/// Told (bytes read so far, bytes to read) as an import goes.
+pub type Progress = Box<dyn Fn(u64, u64)>;
+
+pub struct Options {
+    pub agents: Vec<Agent>,
+    /// Only calls made at or after this time (Unix microseconds).
+    pub since_us: Option<i64>,
+    pub dry_run: bool,
+    /// Read this directory instead of the agent's own (one agent).
+    pub path: Option<PathBuf>,
+    /// Called as bytes are read: (bytes read so far, bytes to read).
+    pub progress: Option<Progress>,
+}
+
+/// A log file as gw last read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileState {
+    device: i64,
+    inode: i64,
+    size: i64,
+    offset: i64,
+    head: String,
+}
+
+/// How much of a file's start identifies it (a file replaced under the same name differs).
+const HEAD_BYTES: usize = 256;
+
+fn head_of(file: &mut std::fs::File) -> std::io::Result<String> {
+    let mut buf = vec![0u8; HEAD_BYTES];
+    file.seek(SeekFrom::Start(0))?;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    buf.truncate(n);
+    Ok(Sha256::digest(&buf)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Every log file under `root`, sorted.
+fn files(agent: Agent, root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(path),
+                Ok(t) if t.is_file() && agent.is_log(&path) => out.push(path),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What one file holds past what was imported before.
+struct Read_ {
+    calls: Vec<Call>,
+    state: FileState,
+}
+
+/// Reads `path` from where `before` left it (from its start when it was replaced, truncated,
+/// or is a Codex rollout, whose calls need the context of its first lines).
+fn read_file(
+    agent: Agent,
+    path: &Path,
+    before: Option<&FileState>,
+    skipped: &mut Skipped,
+    bytes_read: &mut u64,
+) -> std::io::Result<Option<Read_>> {
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let head = head_of(&mut file)?;
+    let (device, inode, size) = (meta.dev() as i64, meta.ino() as i64, meta.len() as i64);
+    let same = before
+        .filter(|b| b.device == device && b.inode == inode && b.head == head && size >= b.offset);
+    if same.is_some_and(|b| b.size == size && b.offset == size) {
+        return Ok(None);
+    }
+    let start = match (agent, same) {
+        (Agent::Claude, Some(b)) => b.offset,
+        _ => 0,
+    };
+    file.seek(SeekFrom::Start(start as u64))?;
+    let mut bytes = Vec::with_capacity((size - start).max(0) as usize);
+    file.take((size - start).max(0) as u64)
+        .read_to_end(&mut bytes)?;
+    *bytes_read += bytes.len() as u64;
+    // Only whole lines: a last line without its newline is still being written.
+    let complete = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
+    if complete < bytes.len() {
+        skipped.add("a last line still being written (read next time)");
+    }
+    let calls = match agent {
+        Agent::Claude => claude::parse(&bytes[..complete], skipped),
+        Agent::Codex => codex::parse(&bytes[..complete], skipped),
+    };
+    Ok(Some(Read_ {
+        calls,
+        state: FileState {
+            device,
+            inode,
+            size,
+            offset: start + complete as i64,
+            head,
+        },
+    }))
+}
+
+/// A row id from the call's identity: the same call always gets the same id (a UUIDv7 whose
+/// time is the call's, its random bits the hash of its key).
+fn row_id(key: &str, at_us: i64) -> uuid::Uuid {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    uuid::Builder::from_unix_timestamp_millis((at_us.max(0) / 1000) as u64, &random).into_uuid()
+}
+
+/// The environment, as a function of a variable's name.
+type Env = Box<dyn Fn(&str) -> Option<String>>;
+
+/// Who and where, per working directory: developer and project as `gw run` would find them.
+struct Places {
+    developer: Option<String>,
+    env: Env,
+    seen: HashMap<String, Attribution>,
+}
+
+impl Places {
+    fn get(&mut self, cwd: Option<&str>) -> Attribution {
+        let cwd = cwd.unwrap_or("");
+        if let Some(a) = self.seen.get(cwd) {
+            return a.clone();
+        }
+        let a = crate::attribution::discover(
+            Path::new(if cwd.is_empty() { "/" } else { cwd }),
+            crate::attribution::Overrides {
+                developer: self.developer.clone(),
+                ..Default::default()
+            },
+            &self.env,
+        );
+        self.seen.insert(cwd.to_string(), a.clone());
+        a
+    }
+}
+
+/// Imports the logs `options` names into the ledger at `ledger_path`.
+pub fn run(
+    ledger_path: &Path,
+    prices: &PriceTable,
+    developer: Option<String>,
+    env: impl Fn(&str) -> Option<String> + 'static,
+    options: Options,
+) -> Result<Summary, ImportError> {
+    // Migrated (and created) by the ledger's own open; then its connection is ours.
+    let mut ledger = Ledger::open(ledger_path)?;
+    let conn = ledger.connection();
+    let mut summary = Summary {
+        dry_run: options.dry_run,
+        ..Summary::default()
+    };
+    // The calls gw's proxy metered, by request id and by message or response id.
+    let mut metered: HashSet<String> = HashSet::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT upstream_request_id, response_id FROM requests WHERE source = 'proxy'
+             AND (upstream_request_id IS NOT NULL OR response_id IS NOT NULL)",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            for i in 0..2 {
+                if let Some(id) = r.get::<_, Option<String>>(i)? {
+                    metered.insert(id);
+                }
+            }
+        }
+    }
+    let mut known: HashMap<String, FileState> = HashMap::new();
+    {
+        let mut stmt =
+            conn.prepare("SELECT path, device, inode, size, offset, head FROM import_files")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            known.insert(
+                r.get(0)?,
+                FileState {
+                    device: r.get(1)?,
+                    inode: r.get(2)?,
+                    size: r.get(3)?,
+                    offset: r.get(4)?,
+                    head: r.get(5)?,
+                },
+            );
+        }
+    }
+    let mut places = Places {
+        developer,
+        env: Box::new(env),
+        seen: HashMap::new(),
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut states: Vec<(String, Agent, FileState)> = Vec::new();
+    for agent in &options.agents {
+        let roots = match &options.path {
+            Some(p) => vec![p.clone()],
+            None => agent.roots(&*places.env),
+        };
+        let paths: Vec<PathBuf> = roots.iter().flat_map(|r| files(*agent, r)).collect();
+        let total: u64 = paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        // The most complete copy of each call (largest output: a cut stream's line says 1).
+        let mut calls: HashMap<String, Call> = HashMap::new();
+        let mut done = 0u64;
+        for path in &paths {
+            let key = path.display().to_string();
+            let read = read_file(
+                *agent,
+                path,
+                known.get(&key),
+                &mut summary.skipped,
+                &mut summary.bytes,
+            );
+            done += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            if let Some(progress) = &options.progress {
+                progress(done, total);
+            }
+            let read = match read {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    summary.files_unchanged += 1;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "cannot read: {e}");
+                    summary.skipped.add("a file that could not be read");
+                    continue;
+                }
+            };
+            summary.files += 1;
+            for call in read.calls {
+                summary.calls += 1;
+                match calls.entry(call.key(*agent)) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        summary.duplicates += 1;
+                        if call.usage.output > e.get().usage.output {
+                            e.insert(call);
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(call);
+                    }
+                }
+            }
+            states.push((key, *agent, read.state));
+        }
+        for (key, call) in calls {
+            let proxied = [&call.request_id, &call.response_id]
+                .into_iter()
+                .flatten()
+                .any(|id| metered.contains(id));
+            if proxied {
+                summary.metered += 1;
+                continue;
+            }
+            if options.since_us.is_some_and(|s| call.at_us < s) {
+                summary.before_since += 1;
+                continue;
+            }
+            let cost = prices.cost(agent.provider(), &call.model, &call.usage);
+            match cost {
+                Some(c) => summary.cost_nanos = summary.cost_nanos.saturating_add(c as i64),
+                None => *summary.unpriced.entry(call.model.clone()).or_default() += 1,
+            }
+            let place = places.get(call.cwd.as_deref());
+            rows.push(Row {
+                id: row_id(&key, call.at_us),
+                started_at_us: call.at_us,
+                ended_at_us: call.at_us,
+                provider: agent.provider().as_str().to_string(),
+                endpoint: agent.endpoint().to_string(),
+                requested_model: Some(call.model.clone()),
+                model: Some(call.model),
+                status: 200,
+                streamed: true,
+                incomplete: call.incomplete,
+                usage: call.usage,
+                cost_nanos: cost.map(|c| c as i64),
+                price_version: prices.version().to_string(),
+                latency_us: 0,
+                ttfb_us: None,
+                upstream_request_id: call.request_id,
+                agent_session_id: Some(call.session.clone()),
+                error: None,
+                billing: Billing::Api,
+                region: None,
+                attribution: Attribution {
+                    session_id: format!("{}:{}", agent.name(), call.session),
+                    agent: Some(agent.name().to_string()),
+                    agent_version: call.agent_version,
+                    developer: place.developer,
+                    project: place.project,
+                    branch: call.branch.filter(|b| b != "HEAD").or(place.branch),
+                    task: None,
+                    cwd: call.cwd,
+                    host: place.host,
+                    key_id: None,
+                },
+                source: Source::Import,
+                response_id: call.response_id,
+                log_cost_nanos: call.log_cost_nanos,
+            });
+        }
+    }
+    rows.sort_by_key(|r| (r.started_at_us, r.id));
+    if options.dry_run {
+        summary.added = rows.len() as u64;
+        return Ok(summary);
+    }
+    let inserted = ledger.insert(&rows)? as u64;
+    // A row already there is a call imported before (its id is the call's).
+    summary.duplicates += rows.len() as u64 - inserted;
+    summary.added = inserted;
+    let conn = ledger.connection();
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO import_files (path, agent, device, inode, size, offset, head, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(path) DO UPDATE SET agent = excluded.agent, device = excluded.device,
+                inode = excluded.inode, size = excluded.size, offset = excluded.offset,
+                head = excluded.head, imported_at = excluded.imported_at",
+        )?;
+        let now = jiff::Timestamp::now().as_microsecond();
+        for (path, agent, s) in &states {
+            stmt.execute(params![
+                path,
+                agent.name(),
+                s.device,
+                s.inode,
+                s.size,
+                s.offset,
+                s.head,
+                now
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(summary)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("the ledger: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// The non-blank lines of whole lines of a log.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+}
+
+/// One log line as JSON; a line that is not UTF-8 or not JSON is counted and skipped.
+fn json_line<'a, T: serde::Deserialize<'a>>(line: &'a [u8], skipped: &mut Skipped) -> Option<T> {
+    let Ok(text) = std::str::from_utf8(line) else {
+        skipped.add("a line that is not UTF-8");
+        return None;
+    };
+    match serde_json::from_str(text) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            skipped.add("a line that is not JSON");
+            None
+        }
+    }
+}
+
+/// A timestamp in an agent's log (RFC 3339) as Unix microseconds.
+fn micros(text: &str) -> Option<i64> {
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_microsecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calls_row_id_is_its_identity() {
+        let a = row_id("claude\u{1f}msg_1\u{1f}req_1", 1_700_000_000_000_000);
+        assert_eq!(
+            a,
+            row_id("claude\u{1f}msg_1\u{1f}req_1", 1_700_000_000_000_000)
+        );
+        assert_ne!(
+            a,
+            row_id("claude\u{1f}msg_2\u{1f}req_1", 1_700_000_000_000_000)
+        );
+        assert_eq!(a.get_version_num(), 7);
+    }
+
+    #[test]
+    fn roots_follow_the_agents_variables() {
+        let env = |k: &str| match k {
+            "HOME" => Some("/home/me".to_string()),
+            "CODEX_HOME" => Some("/srv/codex".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            Agent::Claude.roots(&env)[0],
+            PathBuf::from("/home/me/.claude/projects")
+        );
+        assert_eq!(
+            Agent::Codex.roots(&env)[0],
+            PathBuf::from("/srv/codex/sessions")
+        );
+        let moved = |k: &str| (k == "CLAUDE_CONFIG_DIR").then(|| "/x".to_string());
+        assert_eq!(
+            Agent::Claude.roots(&moved),
+            vec![PathBuf::from("/x/projects")]
+        );
+    }
+}
