@@ -152,7 +152,72 @@ async fn trial(agent: &str, provider: Provider, args: &[&str], extra_env: &[(&st
         "{}",
         explain(&output)
     );
-    check_ledger(&trial, &mock, agent, provider);
+    let rows = check_ledger(&trial, &mock, agent, provider);
+    if matches!(agent, "claude" | "codex") {
+        // The agent's own log holds the same calls: `gw import` finds each one metered.
+        let metered = rows.iter().filter(|r| !r.usage.is_zero()).count();
+        let import = trial.run(&mock, &bin, &["import", agent], &[]).await;
+        let said = explain(&import);
+        assert!(import.status.success(), "{said}");
+        assert!(said.contains("added 0 calls"), "{agent}: {said}");
+        assert!(
+            said.contains(&format!("{metered} calls gw's proxy metered")),
+            "{agent}: {metered} metered rows: {said}"
+        );
+        // Without gw's rows (the agent run without gw), the log gives the same calls: the
+        // mock's usage, priced the same.
+        let db = trial.dir.path().join("data/ledger.db");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("DELETE FROM requests; DELETE FROM import_files;")
+            .unwrap();
+        drop(conn);
+        let import = trial.run(&mock, &bin, &["import", agent], &[]).await;
+        let said = explain(&import);
+        assert!(
+            said.contains(&format!("added {metered} calls")),
+            "{agent}: {said}"
+        );
+        // The log knows the model the agent asked for (Codex asks for its default, which the
+        // mock answers as gpt-5): each row is priced by the table for the model it names.
+        let prices = PriceTable::embedded();
+        let mut imported: Vec<(u64, u64, u64, u64)> = trial
+            .rows()
+            .iter()
+            .map(|r| {
+                assert_eq!(r.source, gw::ledger::Source::Import);
+                let model = r.model.as_deref().unwrap();
+                assert_eq!(
+                    r.cost_nanos,
+                    prices.cost(provider, model, &r.usage).map(|c| c as i64)
+                );
+                let u = r.usage;
+                (u.input, u.output, u.cache_read, u.cache_write())
+            })
+            .collect();
+        let mut proxied: Vec<(u64, u64, u64, u64)> = rows
+            .iter()
+            .filter(|r| !r.usage.is_zero())
+            .map(|r| {
+                let u = r.usage;
+                (u.input, u.output, u.cache_read, u.cache_write())
+            })
+            .collect();
+        imported.sort();
+        proxied.sort();
+        let models = |rows: &[Row]| -> Vec<(Option<String>, Option<String>)> {
+            rows.iter()
+                .filter(|r| !r.usage.is_zero())
+                .map(|r| (r.requested_model.clone(), r.model.clone()))
+                .collect()
+        };
+        assert_eq!(
+            imported,
+            proxied,
+            "{agent}: the log's calls are the proxy's; models {:?} vs {:?}",
+            models(&trial.rows()),
+            models(&rows)
+        );
+    }
     assert!(
         trial.mcp_log().contains("initialize"),
         "{agent} started the MCP server: {}",
