@@ -40,10 +40,9 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let agents = match args.agent {
         ImportAgent::Claude => vec![Agent::Claude],
         ImportAgent::Codex => vec![Agent::Codex],
+        ImportAgent::Gemini => vec![Agent::Gemini],
+        ImportAgent::Opencode => vec![Agent::Opencode],
         ImportAgent::All => Agent::ALL.to_vec(),
-        ImportAgent::Gemini | ImportAgent::Opencode => anyhow::bail!(
-            "gw import reads Claude Code's and Codex's logs so far; Gemini CLI's and opencode's are not read yet (run them through `gw run` to meter them)"
-        ),
     };
     if args.path.is_some() && args.agent == ImportAgent::All {
         anyhow::bail!("--path reads one agent's logs: name it (gw import claude --path DIR)");

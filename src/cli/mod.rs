@@ -40,7 +40,7 @@ pub enum Command {
     Sessions(spend::SessionsArgs),
     /// Show one session's requests.
     Session(spend::SessionArgs),
-    /// Import past usage from the agents' own logs (Claude Code, Codex) into the ledger, once.
+    /// Import past usage from the agents' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once.
     Import(import::ImportArgs),
     /// Run the metering proxy in the foreground (for IDE agents and manual use).
     Proxy(proxy::ProxyArgs),

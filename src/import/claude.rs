@@ -130,6 +130,7 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
             branch: parsed.branch.map(Cow::into_owned),
             incomplete: message.stop_reason.is_none(),
             log_cost_nanos: None,
+            provider: None,
         });
     }
     calls

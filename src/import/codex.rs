@@ -162,6 +162,7 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
         branch: branch.clone(),
         incomplete: false,
         log_cost_nanos: None,
+        provider: None,
     };
     let calls: Vec<Call> = if records.is_empty() {
         // No response ids: the thread's running total after the call names it.

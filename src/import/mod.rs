@@ -17,6 +17,8 @@
 
 mod claude;
 mod codex;
+mod gemini;
+mod opencode;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
@@ -35,21 +37,27 @@ use crate::pricing::PriceTable;
 pub enum Agent {
     Claude,
     Codex,
+    Gemini,
+    Opencode,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 2] = [Agent::Claude, Agent::Codex];
+    pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Opencode];
 
     pub fn name(self) -> &'static str {
         match self {
             Agent::Claude => "claude",
             Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
+            Agent::Opencode => "opencode",
         }
     }
 
     /// Where the agent keeps the logs gw reads: Claude Code's `projects/` under
     /// `CLAUDE_CONFIG_DIR` (default `~/.claude`), Codex's `sessions/` and `archived_sessions/`
-    /// under `CODEX_HOME` (default `~/.codex`).
+    /// under `CODEX_HOME` (default `~/.codex`), Gemini CLI's `.gemini/tmp/` under
+    /// `GEMINI_CLI_HOME` (default the home), opencode's database (`OPENCODE_DB`, absolute or
+    /// relative to its data dir, default `$XDG_DATA_HOME/opencode/opencode.db`).
     pub fn roots(self, env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
         let home = env("HOME").map(PathBuf::from);
         match self {
@@ -74,6 +82,23 @@ impl Agent {
                 base.map(|b| vec![b.join("sessions"), b.join("archived_sessions")])
                     .unwrap_or_default()
             }
+            Agent::Gemini => env("GEMINI_CLI_HOME")
+                .map(PathBuf::from)
+                .or(home)
+                .map(|h| vec![h.join(".gemini/tmp")])
+                .unwrap_or_default(),
+            Agent::Opencode => {
+                let data = env("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| home.map(|h| h.join(".local/share")))
+                    .map(|d| d.join("opencode"));
+                match (env("OPENCODE_DB"), data) {
+                    (Some(db), _) if Path::new(&db).is_absolute() => vec![PathBuf::from(db)],
+                    (Some(db), Some(data)) => vec![data.join(db)],
+                    (None, Some(data)) => vec![data.join("opencode.db")],
+                    _ => Vec::new(),
+                }
+            }
         }
     }
 
@@ -81,14 +106,16 @@ impl Agent {
         match self {
             Agent::Claude => Provider::Anthropic,
             Agent::Codex => Provider::OpenAi,
+            Agent::Gemini => Provider::Gemini,
+            // Each step names its own; this is for a step that names none gw knows.
+            Agent::Opencode => Provider::Anthropic,
         }
     }
 
-    fn endpoint(self) -> &'static str {
-        match self {
-            Agent::Claude => "/v1/messages",
-            Agent::Codex => "/v1/responses",
-        }
+    /// Whether the log names each call by the provider's id (exact dedup against the proxy's
+    /// rows), or gw matches on session, model, tokens and time (Gemini CLI, opencode).
+    fn has_provider_ids(self) -> bool {
+        matches!(self, Agent::Claude | Agent::Codex)
     }
 
     /// Whether a file under a root is one of the agent's logs.
@@ -97,6 +124,12 @@ impl Agent {
         match self {
             Agent::Claude => name.ends_with(".jsonl"),
             Agent::Codex => name.starts_with("rollout-") && name.ends_with(".jsonl"),
+            Agent::Gemini => {
+                name.starts_with("session-")
+                    && (name.ends_with(".jsonl") || name.ends_with(".json"))
+                    && path.parent().and_then(Path::file_name) == Some("chats".as_ref())
+            }
+            Agent::Opencode => name.ends_with(".db"),
         }
     }
 }
@@ -120,6 +153,8 @@ pub struct Call {
     /// The answer ended before its last event (Claude Code logs a cut stream).
     pub incomplete: bool,
     pub log_cost_nanos: Option<i64>,
+    /// The provider the log names, when it names one (opencode); else the agent's.
+    pub provider: Option<Provider>,
 }
 
 impl Call {
@@ -131,6 +166,18 @@ impl Call {
             self.response_id.as_deref().unwrap_or(""),
             self.request_id.as_deref().unwrap_or("")
         )
+    }
+}
+
+/// A proxy row a log without provider ids may match: its agent session and start.
+type ProxyCall = (Option<String>, i64);
+
+/// The endpoint a provider's calls are recorded under.
+fn endpoint(provider: Provider) -> &'static str {
+    match provider.family() {
+        Provider::Anthropic => "/v1/messages",
+        Provider::Gemini => "/v1beta/models:streamGenerateContent",
+        _ => "/v1/responses",
     }
 }
 
@@ -212,6 +259,12 @@ fn head_of(file: &mut std::fs::File) -> std::io::Result<String> {
 /// Every log file under `root`, sorted.
 fn files(agent: Agent, root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    if root.is_file() {
+        if agent.is_log(root) {
+            out.push(root.to_path_buf());
+        }
+        return out;
+    }
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -254,6 +307,41 @@ fn read_file(
     if same.is_some_and(|b| b.size == size && b.offset == size) {
         return Ok(None);
     }
+    if agent == Agent::Opencode {
+        // A database, not a log: read whole when it or its write-ahead log changed (in size or
+        // time: rows are updated in place).
+        let wal = std::fs::metadata(path.with_extension("db-wal")).ok();
+        let stamp = |m: &std::fs::Metadata| format!("{}.{}:{}", m.mtime(), m.mtime_nsec(), m.len());
+        let head = format!(
+            "{} {}",
+            stamp(&meta),
+            wal.as_ref().map(stamp).unwrap_or_default()
+        );
+        let size = size + wal.map_or(0, |m| m.len() as i64);
+        if before.is_some_and(|b| b.head == head && b.inode == inode && b.device == device) {
+            return Ok(None);
+        }
+        *bytes_read += size as u64;
+        let calls = opencode::read(path, skipped).map_err(std::io::Error::other)?;
+        return Ok(Some(Read_ {
+            calls: calls
+                .into_iter()
+                .map(|(mut c, p)| {
+                    c.provider = p;
+                    c
+                })
+                .collect(),
+            state: FileState {
+                device,
+                inode,
+                size,
+                offset: size,
+                head,
+            },
+        }));
+    }
+    // Claude Code's lines stand alone: read on from where the last import stopped. Codex's
+    // and Gemini CLI's calls need the file's first lines (its session, the turn's model).
     let start = match (agent, same) {
         (Agent::Claude, Some(b)) => b.offset,
         _ => 0,
@@ -265,12 +353,19 @@ fn read_file(
     *bytes_read += bytes.len() as u64;
     // Only whole lines: a last line without its newline is still being written.
     let complete = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
-    if complete < bytes.len() {
+    let whole_document = agent == Agent::Gemini && path.extension().is_some_and(|e| e == "json");
+    if complete < bytes.len() && !whole_document {
         skipped.add("a last line still being written (read next time)");
     }
     let calls = match agent {
         Agent::Claude => claude::parse(&bytes[..complete], skipped),
         Agent::Codex => codex::parse(&bytes[..complete], skipped),
+        // A legacy chat is one JSON document, newline or not.
+        Agent::Gemini if path.extension().is_some_and(|e| e == "json") => {
+            gemini::parse(path, &bytes, skipped)
+        }
+        Agent::Gemini => gemini::parse(path, &bytes[..complete], skipped),
+        Agent::Opencode => Vec::new(),
     };
     Ok(Some(Read_ {
         calls,
@@ -351,6 +446,26 @@ pub fn run(
                     metered.insert(id);
                 }
             }
+        }
+    }
+    // Logs without the provider's ids (Gemini CLI, opencode) match proxy rows of the same
+    // agent, requested model (what a log names) and tokens (and session, where both have it)
+    // made up to ten minutes before the log recorded the call; each proxy row matches one call
+    // at most.
+    let mut near: HashMap<(String, String, [u64; 3]), Vec<ProxyCall>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT agent, coalesce(requested_model, model), input_tokens, output_tokens,
+                cache_read_tokens, agent_session_id, started_at
+             FROM requests WHERE source = 'proxy' AND agent IN ('gemini', 'opencode')
+                AND coalesce(requested_model, model) IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let tokens = [r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?].map(|t| t.max(0) as u64);
+            near.entry((r.get(0)?, r.get(1)?, tokens))
+                .or_default()
+                .push((r.get(5)?, r.get(6)?));
         }
     }
     let mut known: HashMap<String, FileState> = HashMap::new();
@@ -435,10 +550,27 @@ pub fn run(
             states.push((key, *agent, read.state));
         }
         for (key, call) in calls {
-            let proxied = [&call.request_id, &call.response_id]
-                .into_iter()
-                .flatten()
-                .any(|id| metered.contains(id));
+            let proxied = if agent.has_provider_ids() {
+                [&call.request_id, &call.response_id]
+                    .into_iter()
+                    .flatten()
+                    .any(|id| metered.contains(id))
+            } else {
+                let u = call.usage;
+                near.get_mut(&(
+                    agent.name().to_string(),
+                    call.model.clone(),
+                    [u.input, u.output, u.cache_read],
+                ))
+                .and_then(|rows| {
+                    let i = rows.iter().position(|(session, at)| {
+                        (call.at_us - 600_000_000..=call.at_us + 60_000_000).contains(at)
+                            && session.as_ref().is_none_or(|s| *s == call.session)
+                    })?;
+                    Some(rows.swap_remove(i))
+                })
+                .is_some()
+            };
             if proxied {
                 summary.metered += 1;
                 continue;
@@ -447,7 +579,15 @@ pub fn run(
                 summary.before_since += 1;
                 continue;
             }
-            let cost = prices.cost(agent.provider(), &call.model, &call.usage);
+            let provider = call
+                .provider
+                .or_else(|| {
+                    (*agent == Agent::Opencode)
+                        .then(|| prices.lookup_any(None, &call.model).map(|(p, _)| p))
+                        .flatten()
+                })
+                .unwrap_or(agent.provider());
+            let cost = prices.cost(provider, &call.model, &call.usage);
             match cost {
                 Some(c) => summary.cost_nanos = summary.cost_nanos.saturating_add(c as i64),
                 None => *summary.unpriced.entry(call.model.clone()).or_default() += 1,
@@ -457,8 +597,8 @@ pub fn run(
                 id: row_id(&key, call.at_us),
                 started_at_us: call.at_us,
                 ended_at_us: call.at_us,
-                provider: agent.provider().as_str().to_string(),
-                endpoint: agent.endpoint().to_string(),
+                provider: provider.as_str().to_string(),
+                endpoint: endpoint(provider).to_string(),
                 requested_model: Some(call.model.clone()),
                 model: Some(call.model),
                 status: 200,
