@@ -1,0 +1,279 @@
+//! `cargo bench --bench import`: `gw import claude` against `ccusage daily --json` on the same
+//! generated Claude Code logs, in one run: CPU time and peak RSS of each (from `wait4`), a
+//! second import (nothing new), and both tools' totals.
+//!
+//! The logs are Claude Code's real format: a streamed answer written once per content block
+//! (each line with the full usage), the user's turns and tool results between, sub-agent files,
+//! and forked sessions that copy their parent's lines (the cross-file duplicates). Records:
+//! `GW_BENCH_IMPORT_RECORDS` lines (default 1,000,000, about 3 GB). ccusage is looked for in
+//! `target/ccusage` (`npm install --prefix target/ccusage ccusage@20.0.24`); without it, gw's
+//! side runs alone.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const GW: &str = env!("CARGO_BIN_EXE_gw");
+
+/// A small, fast, deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const MODELS: [(&str, u64); 3] = [
+    ("claude-sonnet-4-5-20250929", 70),
+    ("claude-opus-4-5-20251101", 20),
+    ("claude-haiku-4-5-20251001", 10),
+];
+
+struct Message {
+    line_base: String,
+    blocks: usize,
+}
+
+/// One assistant message's lines (one per content block), as Claude Code writes them.
+fn message(rng: &mut Rng, session: &str, at: &str, filler: &str) -> Message {
+    let pick = rng.below(100);
+    let model = if pick < MODELS[0].1 {
+        MODELS[0].0
+    } else if pick < MODELS[0].1 + MODELS[1].1 {
+        MODELS[1].0
+    } else {
+        MODELS[2].0
+    };
+    let input = 1 + rng.below(4000);
+    let cache_write = rng.below(8000);
+    let cache_read = rng.below(120_000);
+    let output = 20 + rng.below(3000);
+    let id = rng.next();
+    let text = &filler[..800 + rng.below(1400) as usize];
+    let line_base = format!(
+        r#"{{"parentUuid":"{:016x}","isSidechain":false,"userType":"external","cwd":"/home/dev/src/app{}","sessionId":"{session}","version":"2.1.197","gitBranch":"main","message":{{"id":"msg_{id:024x}","type":"message","role":"assistant","model":"{model}","content":[{{"type":"BLOCK","text":"{text}"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{{"input_tokens":{input},"cache_creation_input_tokens":{cache_write},"cache_read_input_tokens":{cache_read},"output_tokens":{output},"service_tier":"standard","cache_creation":{{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":{cache_write}}}}}}},"requestId":"req_{id:024x}","type":"assistant","uuid":"UUID","timestamp":"{at}"}}"#,
+        rng.next(),
+        rng.below(12),
+    );
+    Message {
+        line_base,
+        blocks: 1 + rng.below(3) as usize,
+    }
+}
+
+/// Writes the logs; answers the number of lines.
+fn generate(root: &Path, records: u64) -> u64 {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let filler: String = (0..4000)
+        .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+        .collect();
+    let start = jiff::Timestamp::now().as_second() - 60 * 86_400;
+    let mut lines = 0u64;
+    let mut session_no = 0u64;
+    let mut parent: Vec<String> = Vec::new();
+    while lines < records {
+        session_no += 1;
+        let session = format!("{:08x}-0000-4000-8000-{:012x}", session_no, session_no);
+        let project = root.join(format!("-home-dev-src-app{}", session_no % 12));
+        std::fs::create_dir_all(&project).unwrap();
+        let mut out = BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(project.join(format!("{session}.jsonl"))).unwrap(),
+        );
+        // One session in twenty is a fork: it starts with a copy of the last one's lines.
+        if session_no % 20 == 0 {
+            for line in parent.iter().take(200) {
+                writeln!(out, "{line}").unwrap();
+                lines += 1;
+            }
+        }
+        parent.clear();
+        let mut t = start + rng.below(59 * 86_400) as i64;
+        for _ in 0..(50 + rng.below(150)) {
+            t += 1 + rng.below(60) as i64;
+            let at = jiff::Timestamp::from_second(t).unwrap().to_string();
+            let user = format!(
+                r#"{{"parentUuid":"{:016x}","isSidechain":false,"cwd":"/home/dev/src/app","sessionId":"{session}","version":"2.1.197","gitBranch":"main","type":"user","message":{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"toolu_{:016x}","content":"{}"}}]}},"uuid":"{:016x}","timestamp":"{at}"}}"#,
+                rng.next(),
+                rng.next(),
+                &filler[..1500 + rng.below(2500) as usize],
+                rng.next()
+            );
+            writeln!(out, "{user}").unwrap();
+            lines += 1;
+            let m = message(&mut rng, &session, &at, &filler);
+            for block in ["thinking", "text", "tool_use"].iter().take(m.blocks) {
+                let line = m.line_base.replacen("BLOCK", block, 1).replacen(
+                    "UUID",
+                    &format!("{:016x}", rng.next()),
+                    1,
+                );
+                writeln!(out, "{line}").unwrap();
+                parent.push(line);
+                lines += 1;
+            }
+            if lines >= records {
+                break;
+            }
+        }
+        out.flush().unwrap();
+    }
+    lines
+}
+
+/// Runs `cmd` and answers its wall time, CPU time (user + system) and peak RSS in MB.
+fn measure(cmd: &mut Command) -> (Duration, Duration, f64, std::process::ExitStatus, String) {
+    let out_path = std::env::temp_dir().join(format!("gw-bench-out-{}", std::process::id()));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let t = Instant::now();
+    let child = cmd
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child, with valid pointers to a status and a rusage.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let wall = t.elapsed();
+    let cpu = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    use std::os::unix::process::ExitStatusExt;
+    (
+        wall,
+        cpu(usage.ru_utime) + cpu(usage.ru_stime),
+        usage.ru_maxrss as f64 / 1024.0,
+        std::process::ExitStatus::from_raw(status),
+        text,
+    )
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let records: u64 = std::env::var("GW_BENCH_IMPORT_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).unwrap();
+    let claude = dir.path().join("claude");
+    let projects = claude.join("projects");
+    let t = Instant::now();
+    let lines = generate(&projects, records);
+    let bytes: u64 = walk(&projects)
+        .iter()
+        .map(|p| p.metadata().unwrap().len())
+        .sum();
+    println!(
+        "import    {lines} log lines, {:.2} GB, generated in {:.1} s",
+        bytes as f64 / 1e9,
+        t.elapsed().as_secs_f64()
+    );
+    let gw = |home: &Path| {
+        let mut cmd = Command::new(GW);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("GW_DATA_DIR", home.join("data"))
+            .env("GW_CONFIG", home.join("config.toml"))
+            .env("CLAUDE_CONFIG_DIR", &claude)
+            .args(["import", "claude"]);
+        cmd
+    };
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let (wall, cpu, rss, status, said) = measure(&mut gw(&home));
+    assert!(status.success(), "{said}");
+    println!(
+        "import    gw import (first):  {:.2} s wall, {:.2} s CPU, {rss:.0} MB peak RSS\n{}",
+        wall.as_secs_f64(),
+        cpu.as_secs_f64(),
+        said.trim_end()
+    );
+    let (again_wall, again_cpu, _, status, said) = measure(&mut gw(&home));
+    assert!(status.success() && said.contains("added 0 calls"), "{said}");
+    println!(
+        "import    gw import (again):  {:.3} s wall, {:.3} s CPU",
+        again_wall.as_secs_f64(),
+        again_cpu.as_secs_f64()
+    );
+    let conn = rusqlite::Connection::open(home.join("data/ledger.db")).unwrap();
+    let gw_totals: (i64, i64, i64, i64, i64, i64) = conn
+        .query_row(
+            "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens + cache_write_1h_tokens),
+                sum(cache_read_tokens), sum(coalesce(cost_nanos, 0)) FROM requests",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    println!(
+        "import    gw totals:       {} calls, input {}, output {}, cache write {}, cache read {}, ${:.4}",
+        gw_totals.0, gw_totals.1, gw_totals.2, gw_totals.3, gw_totals.4, gw_totals.5 as f64 / 1e9
+    );
+
+    let ccusage = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/ccusage/node_modules/.bin/ccusage"
+    ));
+    if !ccusage.exists() {
+        println!("import    ccusage skipped: npm install --prefix target/ccusage ccusage@20.0.24");
+        return;
+    }
+    let mut cmd = Command::new(&ccusage);
+    cmd.env("CLAUDE_CONFIG_DIR", &claude)
+        .env("HOME", &home)
+        .env("TZ", "UTC")
+        .args(["daily", "--json", "--offline"]);
+    let (c_wall, c_cpu, c_rss, status, said) = measure(&mut cmd);
+    assert!(status.success(), "{said}");
+    println!(
+        "import    ccusage daily --json: {:.2} s wall, {:.2} s CPU, {c_rss:.0} MB peak RSS",
+        c_wall.as_secs_f64(),
+        c_cpu.as_secs_f64()
+    );
+    let json_start = said.find('{').unwrap_or(0);
+    let report: serde_json::Value = serde_json::from_str(&said[json_start..]).unwrap_or_default();
+    let totals = &report["totals"];
+    println!(
+        "import    ccusage totals:  input {}, output {}, cache write {}, cache read {}, ${:.4}",
+        totals["inputTokens"],
+        totals["outputTokens"],
+        totals["cacheCreationTokens"],
+        totals["cacheReadTokens"],
+        totals["totalCost"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "import    CPU: gw {:.2} s vs ccusage {:.2} s ({:.1}× less)",
+        cpu.as_secs_f64(),
+        c_cpu.as_secs_f64(),
+        c_cpu.as_secs_f64() / cpu.as_secs_f64().max(1e-9)
+    );
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
