@@ -90,7 +90,7 @@ fn generate(root: &Path, records: u64) -> u64 {
             std::fs::File::create(project.join(format!("{session}.jsonl"))).unwrap(),
         );
         // One session in twenty is a fork: it starts with a copy of the last one's lines.
-        if session_no % 20 == 0 {
+        if session_no.is_multiple_of(20) {
             for line in parent.iter().take(200) {
                 writeln!(out, "{line}").unwrap();
                 lines += 1;
