@@ -194,6 +194,14 @@ fn main() {
     };
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
+    // Reading and parsing alone (a dry run writes nothing), then the real import.
+    let (dry_wall, dry_cpu, dry_rss, status, said) = measure(gw(&home).arg("--dry-run"));
+    assert!(status.success(), "{said}");
+    println!(
+        "import    gw import --dry-run: {:.2} s wall, {:.2} s CPU, {dry_rss:.0} MB peak RSS",
+        dry_wall.as_secs_f64(),
+        dry_cpu.as_secs_f64()
+    );
     let (wall, cpu, rss, status, said) = measure(&mut gw(&home));
     assert!(status.success(), "{said}");
     println!(

@@ -31,6 +31,7 @@ pub enum Dimension {
     Key,
     Billing,
     Team,
+    Source,
 }
 
 /// What is known about one key.
@@ -50,7 +51,7 @@ struct Spec {
 
 impl Dimension {
     /// Every key, in the order error messages and help list them.
-    pub const ALL: [Dimension; 14] = [
+    pub const ALL: [Dimension; 15] = [
         Dimension::Day,
         Dimension::Week,
         Dimension::Month,
@@ -65,6 +66,7 @@ impl Dimension {
         Dimension::Key,
         Dimension::Billing,
         Dimension::Team,
+        Dimension::Source,
     ];
 
     #[rustfmt::skip]
@@ -87,6 +89,7 @@ impl Dimension {
             D::Key       => row("key",       "Key",       &["keys", "key_id"],         Some("key_id"),     Some("k.key_id")),
             D::Billing   => row("billing",   "Billing",   &[],                         Some("billing"),    None),
             D::Team      => row("team",      "Team",      &[],                         None,               Some("t.name")),
+            D::Source    => row("source",    "Source",    &["sources"],                Some("source"),     None),
         }
     }
 
@@ -227,7 +230,7 @@ mod tests {
     fn each_side_offers_the_keys_it_records() {
         let err = Dimension::parse_list("team").unwrap_err();
         assert!(
-            err.ends_with("developer|key|billing, comma-separated"),
+            err.ends_with("developer|key|billing|source, comma-separated"),
             "{err}"
         );
         assert_eq!(Dimension::on_server_named("team"), Some(Dimension::Team));

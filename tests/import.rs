@@ -216,6 +216,44 @@ fn claude_code_logs_import_once_and_never_a_call_the_proxy_metered() {
     let json_start = spend.find('{').unwrap();
     let report: serde_json::Value = serde_json::from_str(&spend[json_start..]).unwrap();
     assert_eq!(report["totals"]["requests"], 6, "{report}");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (ok, out) = home.gw(args);
+        assert!(ok, "{out}");
+        serde_json::from_str(&out[out.find(['{', '[']).unwrap()..]).unwrap()
+    };
+    // --source: the imported calls, or the proxy's, alone; and as a key.
+    for (source, requests) in [("import", 5), ("proxy", 1)] {
+        let r = json(&[
+            "spend",
+            "--since",
+            "2026-11-01",
+            "--source",
+            source,
+            "--json",
+        ]);
+        assert_eq!(r["totals"]["requests"], requests, "{source}: {r}");
+    }
+    let r = json(&["spend", "--since", "2026-11-01", "--by", "source", "--json"]);
+    let by: Vec<(String, i64)> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["key"]["source"].as_str().unwrap().to_string(),
+                row["requests"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        by.contains(&("import".into(), 5)) && by.contains(&("proxy".into(), 1)),
+        "{r}"
+    );
+    let (ok, sessions) = home.gw(&["sessions", "--source", "import"]);
+    assert!(
+        ok && sessions.contains("claude:s1") && sessions.contains("claude:s2"),
+        "{sessions}"
+    );
 }
 
 #[test]

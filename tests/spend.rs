@@ -686,6 +686,9 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
                  DROP TABLE spend_1d; DROP TABLE spend_1h; DROP TABLE spend_15m;
                  DROP INDEX requests_quarantined; ALTER TABLE requests DROP COLUMN sync_error;
                  ALTER TABLE requests DROP COLUMN billing; ALTER TABLE requests DROP COLUMN region;
+                 DROP INDEX requests_response_id; DROP INDEX requests_upstream_request_id;
+                 ALTER TABLE requests DROP COLUMN source; ALTER TABLE requests DROP COLUMN response_id;
+                 ALTER TABLE requests DROP COLUMN log_cost_nanos; DROP TABLE import_files;
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -852,7 +855,7 @@ fn today_by_model_single_day_default_and_empty_messages() {
 fn sessions_list_and_detail() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = ledger_with(dir.path(), WEEK);
-    let list = SessionList::build(Some(&ledger), 10, zone("Europe/Berlin")).unwrap();
+    let list = SessionList::build(Some(&ledger), 10, None, zone("Europe/Berlin")).unwrap();
     let ids: Vec<&str> = list
         .sessions
         .iter()
@@ -910,7 +913,7 @@ fn recent_sessions_are_ordered_by_their_last_request() {
     ];
     let ledger = ledger_with(dir.path(), &reqs);
     let ids = |limit| -> Vec<String> {
-        SessionList::build(Some(&ledger), limit, TimeZone::UTC)
+        SessionList::build(Some(&ledger), limit, None, TimeZone::UTC)
             .unwrap()
             .sessions
             .into_iter()

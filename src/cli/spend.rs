@@ -47,7 +47,7 @@ pub struct SpendArgs {
     #[arg(long, value_name = "ZONE")]
     tz: Option<Zone>,
     /// Group by one or more of day, week, month, agent, model, provider, project, branch,
-    /// session, task, developer, key, billing (comma-separated: --by day,model).
+    /// session, task, developer, key, billing, source (comma-separated: --by day,model).
     /// Default: model for a single day, day otherwise; billing (api or subscription) is
     /// added when the period holds use on a subscription login.
     #[arg(long, value_name = "KEYS")]
@@ -67,6 +67,9 @@ pub struct SpendArgs {
     /// Only these branches (comma-separated; `*` globs).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     branch: Vec<String>,
+    /// Only requests metered by gw's proxy, or imported from the agents' logs (`gw import`).
+    #[arg(long, value_enum)]
+    source: Option<SourceArg>,
     /// Print JSON (the shape is documented in the README and stable).
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -101,9 +104,30 @@ pub struct SessionsArgs {
     /// Time zone for start times (default: the system's).
     #[arg(long, value_name = "ZONE")]
     tz: Option<Zone>,
+    /// Only sessions metered by gw's proxy, or imported from the agents' logs (`gw import`).
+    #[arg(long, value_enum)]
+    source: Option<SourceArg>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// `--source`: where rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    /// Metered by gw's proxy (`gw run`, `gw proxy`).
+    Proxy,
+    /// Read from the agents' own logs (`gw import`).
+    Import,
+}
+
+impl SourceArg {
+    fn source(self) -> crate::ledger::Source {
+        match self {
+            SourceArg::Proxy => crate::ledger::Source::Proxy,
+            SourceArg::Import => crate::ledger::Source::Import,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +185,12 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
         (Dimension::Model, args.model),
         (Dimension::Project, args.project),
         (Dimension::Branch, args.branch),
+        (
+            Dimension::Source,
+            args.source
+                .map(|s| vec![s.source().as_str().to_string()])
+                .unwrap_or_default(),
+        ),
     ]
     .into_iter()
     .filter(|(_, values)| !values.is_empty())
@@ -209,7 +239,12 @@ pub fn spend(args: SpendArgs) -> anyhow::Result<ExitCode> {
 pub fn sessions(args: SessionsArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load()?;
     let ledger = Ledger::open_existing(&config.ledger_path())?;
-    let list = SessionList::build(ledger.as_ref(), args.limit, zone(args.tz.as_ref()))?;
+    let list = SessionList::build(
+        ledger.as_ref(),
+        args.limit,
+        args.source.map(SourceArg::source),
+        zone(args.tz.as_ref()),
+    )?;
     if args.json {
         print(&format!("{}\n", list.to_json()))
     } else {

@@ -324,8 +324,13 @@ impl Ledger {
         Ok(())
     }
 
-    /// The `limit` sessions with the most recent activity, most recent first.
-    pub fn recent_sessions(&self, limit: usize) -> Result<Vec<SessionSummary>, LedgerError> {
+    /// The `limit` sessions with the most recent activity, most recent first; only those of
+    /// rows from `source` when given.
+    pub fn recent_sessions(
+        &self,
+        limit: usize,
+        source: Option<super::Source>,
+    ) -> Result<Vec<SessionSummary>, LedgerError> {
         // The rollup's key starts with the bucket: walking it backwards meets sessions in order of
         // their last activity (to the quarter hour) without touching the raw rows. The whole
         // bucket of the last one taken is read, so the exact order below can pick among them.
@@ -334,10 +339,11 @@ impl Ledger {
             return Ok(Vec::new());
         }
         {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT bucket, session_id FROM spend_15m ORDER BY bucket DESC")?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = self.conn.prepare(
+                "SELECT bucket, session_id FROM spend_15m WHERE ?1 IS NULL OR source = ?1
+                 ORDER BY bucket DESC",
+            )?;
+            let mut rows = stmt.query([source.map(super::Source::as_str)])?;
             let mut seen = std::collections::HashSet::new();
             let mut last_bucket = None;
             while let Some(r) = rows.next()? {

@@ -14,6 +14,12 @@ macro_rules! rollup_table {
         rollup_table!(@ $table, $us, "
                 billing TEXT NOT NULL,", ", billing", ", billing", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")
     };
+    // Migration 7 on: and `source`.
+    ($table:literal, $us:literal, source) => {
+        rollup_table!(@ $table, $us, "
+                billing TEXT NOT NULL,
+                source TEXT NOT NULL,", ", billing, source", ", billing, source", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12")
+    };
     (@ $table:literal, $us:literal, $def:literal, $pk:literal, $sel:literal, $group:literal) => {
         concat!(
             "CREATE TABLE ", $table, " (
@@ -60,6 +66,9 @@ macro_rules! rollup_add {
     ($table:literal, $us:literal, billing) => {
         rollup_add!(@ $table, $us, " NEW.billing,")
     };
+    ($table:literal, $us:literal, source) => {
+        rollup_add!(@ $table, $us, " NEW.billing, NEW.source,")
+    };
     (@ $table:literal, $us:literal, $billing:literal) => {
         concat!(
             "INSERT INTO ", $table, " VALUES (
@@ -93,6 +102,10 @@ macro_rules! rollup_remove {
     ($table:literal, $us:literal, billing) => {
         rollup_remove!(@ $table, $us, "
               AND billing = OLD.billing")
+    };
+    ($table:literal, $us:literal, source) => {
+        rollup_remove!(@ $table, $us, "
+              AND billing = OLD.billing AND source = OLD.source")
     };
     (@ $table:literal, $us:literal, $billing:literal) => {
         concat!(
@@ -244,24 +257,58 @@ pub const MIGRATIONS: &[&str] = &[
     // key.
     "ALTER TABLE requests ADD COLUMN region TEXT;",
     // 7: `gw import`: where a row comes from (`proxy`, metered by gw; `import`, read from an
-    // agent's own log), the provider's message or response id (`msg_…`, `resp_…`: what agents'
-    // logs name a call by), and the cost the agent's log gives, beside gw's. Each log file gw
-    // imported, with its identity and how far it was read, so a second import reads only what
-    // was appended.
-    "ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT 'proxy';
-    ALTER TABLE requests ADD COLUMN response_id TEXT;
-    ALTER TABLE requests ADD COLUMN log_cost_nanos INTEGER;
-    CREATE INDEX requests_response_id ON requests(response_id) WHERE response_id IS NOT NULL;
-    CREATE INDEX requests_upstream_request_id ON requests(upstream_request_id)
-        WHERE upstream_request_id IS NOT NULL;
-    CREATE TABLE import_files (
-        path TEXT PRIMARY KEY NOT NULL,
-        agent TEXT NOT NULL,
-        device INTEGER NOT NULL,
-        inode INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        offset INTEGER NOT NULL,
-        head TEXT NOT NULL,
-        imported_at INTEGER NOT NULL
-    ) STRICT;",
+    // agent's own log), a rollup key so `gw spend --source` stays fast; the provider's message
+    // or response id (`msg_…`, `resp_…`: what agents' logs name a call by); and the cost the
+    // agent's log gives, beside gw's. Each log file gw imported, with its identity and how far
+    // it was read, so a second import reads only what was appended.
+    concat!(
+        "ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT 'proxy'
+            CHECK (source IN ('proxy', 'import'));
+        ALTER TABLE requests ADD COLUMN response_id TEXT;
+        ALTER TABLE requests ADD COLUMN log_cost_nanos INTEGER;
+        CREATE INDEX requests_response_id ON requests(response_id) WHERE response_id IS NOT NULL;
+        CREATE INDEX requests_upstream_request_id ON requests(upstream_request_id)
+            WHERE upstream_request_id IS NOT NULL;
+        CREATE TABLE import_files (
+            path TEXT PRIMARY KEY NOT NULL,
+            agent TEXT NOT NULL,
+            device INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            head TEXT NOT NULL,
+            imported_at INTEGER NOT NULL
+        ) STRICT;
+        DROP TRIGGER spend_rollup_insert;
+        DROP TRIGGER spend_rollup_delete;
+        DROP TRIGGER spend_rollup_update;
+        DROP TABLE spend_1d;
+        DROP TABLE spend_1h;
+        DROP TABLE spend_15m;",
+        rollup_table!("spend_1d", "86400000000", source),
+        rollup_table!("spend_1h", "3600000000", source),
+        rollup_table!("spend_15m", "900000000", source),
+        "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
+        rollup_add!("spend_1d", "86400000000", source),
+        rollup_add!("spend_1h", "3600000000", source),
+        rollup_add!("spend_15m", "900000000", source),
+        "END;
+        CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
+        rollup_remove!("spend_1d", "86400000000", source),
+        rollup_remove!("spend_1h", "3600000000", source),
+        rollup_remove!("spend_15m", "900000000", source),
+        "END;
+        CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
+            started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
+            cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
+            session_id, agent, developer, project, branch, task, key_id, billing, source
+        ON requests BEGIN ",
+        rollup_remove!("spend_1d", "86400000000", source),
+        rollup_remove!("spend_1h", "3600000000", source),
+        rollup_remove!("spend_15m", "900000000", source),
+        rollup_add!("spend_1d", "86400000000", source),
+        rollup_add!("spend_1h", "3600000000", source),
+        rollup_add!("spend_15m", "900000000", source),
+        "END;"
+    ),
 ];

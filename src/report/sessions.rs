@@ -23,6 +23,7 @@ impl SessionList {
     pub fn build(
         ledger: Option<&Ledger>,
         limit: usize,
+        source: Option<crate::ledger::Source>,
         tz: TimeZone,
     ) -> Result<SessionList, LedgerError> {
         let Some(ledger) = ledger else {
@@ -32,7 +33,7 @@ impl SessionList {
                 ledger: LedgerState::Missing,
             });
         };
-        let sessions = ledger.recent_sessions(limit)?;
+        let sessions = ledger.recent_sessions(limit, source)?;
         let state = if sessions.is_empty() {
             LedgerState::Empty
         } else {
