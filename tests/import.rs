@@ -249,6 +249,34 @@ fn claude_code_logs_import_once_and_never_a_call_the_proxy_metered() {
         by.contains(&("import".into(), 5)) && by.contains(&("proxy".into(), 1)),
         "{r}"
     );
+    // The bulk insert summed the rollups as the triggers would: the rollup's report is the
+    // raw rows'; and the triggers are back (a row written after is rolled up too).
+    let mut later = Row {
+        id: uuid::Uuid::now_v7(),
+        started_at_us: 1_795_870_000_000_000,
+        ended_at_us: 1_795_870_000_000_000,
+        provider: "anthropic".into(),
+        endpoint: "/v1/messages".into(),
+        model: Some("claude-sonnet-4-5".into()),
+        status: 200,
+        price_version: "t".into(),
+        cost_nanos: Some(5),
+        ..Row::default()
+    };
+    later.usage.input = 10;
+    home.ledger().insert([&later]).unwrap();
+    let args = [
+        "spend",
+        "--since",
+        "2026-11-01",
+        "--by",
+        "day,source,model",
+        "--json",
+    ];
+    let rolled = json(&args);
+    let raw = json(&[&args[..], &["--raw"]].concat());
+    assert_eq!(rolled["rows"], raw["rows"]);
+    assert_eq!(rolled["totals"]["requests"], 7, "{rolled}");
     let (ok, sessions) = home.gw(&["sessions", "--source", "import"]);
     assert!(
         ok && sessions.contains("claude:s1") && sessions.contains("claude:s2"),

@@ -61,13 +61,43 @@ struct CacheCreation {
     ephemeral_1h_input_tokens: u64,
 }
 
-/// The calls in whole lines of a Claude Code log.
-pub fn parse(bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
+/// The calls an import has met, by a hash of their message and request ids: a line of one
+/// (the same answer's next content block, a forked session's copy) is a duplicate, known
+/// without parsing it.
+#[derive(Default)]
+pub struct Seen(std::collections::HashSet<u64>);
+
+/// The value of `"key":"` in a line: up to the next quote (JSON escapes quotes in strings, so
+/// the pattern cannot start inside one).
+fn value_after<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = memchr::memmem::find(line, key)? + key.len();
+    let len = memchr::memchr(b'"', &line[at..])?;
+    Some(&line[at..at + len])
+}
+
+fn quick_key(line: &[u8]) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let id = value_after(line, b"\"id\":\"msg_")?;
+    let request = value_after(line, b"\"requestId\":\"").unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (id, request).hash(&mut h);
+    Some(h.finish())
+}
+
+/// The calls in whole lines of a Claude Code log, and how many lines were copies of calls
+/// `seen` already holds (not parsed: every copy carries the same usage).
+pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen) -> (Vec<Call>, u64) {
     let assistant = memchr::memmem::Finder::new(b"\"assistant\"");
     let mut calls = Vec::new();
+    let mut copies = 0;
     for line in lines(bytes) {
         // Most lines are the user's turns and tool output: no JSON parse for those.
         if assistant.find(line).is_none() {
+            continue;
+        }
+        let key = quick_key(line);
+        if key.is_some_and(|k| seen.0.contains(&k)) {
+            copies += 1;
             continue;
         }
         let Some(parsed) = json_line::<Line>(line, skipped) else {
@@ -132,8 +162,11 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
             log_cost_nanos: None,
             provider: None,
         });
+        if let Some(k) = key {
+            seen.0.insert(k);
+        }
     }
-    calls
+    (calls, copies)
 }
 
 #[cfg(test)]
@@ -145,7 +178,11 @@ mod tests {
     #[test]
     fn an_assistant_line_is_a_call() {
         let mut skipped = Skipped::default();
-        let calls = parse(format!("{LINE}\n").as_bytes(), &mut skipped);
+        let (calls, _) = parse(
+            format!("{LINE}\n").as_bytes(),
+            &mut skipped,
+            &mut Seen::default(),
+        );
         assert_eq!(calls.len(), 1, "{skipped:?}");
         let c = &calls[0];
         assert_eq!(c.model, "claude-opus-4-8");
@@ -188,7 +225,7 @@ mod tests {
         .into_bytes();
         bytes.extend_from_slice(b"\xff\"assistant\"\n");
         let mut skipped = Skipped::default();
-        let calls = parse(&bytes, &mut skipped);
+        let (calls, _) = parse(&bytes, &mut skipped, &mut Seen::default());
         assert_eq!(calls.len(), 1);
         assert_eq!(
             (calls[0].usage.cache_write_5m, calls[0].usage.cache_write_1h),

@@ -286,6 +286,8 @@ fn files(agent: Agent, root: &Path) -> Vec<PathBuf> {
 /// What one file holds past what was imported before.
 struct Read_ {
     calls: Vec<Call>,
+    /// Lines that were copies of calls already met (not parsed).
+    copies: u64,
     state: FileState,
 }
 
@@ -297,6 +299,7 @@ fn read_file(
     before: Option<&FileState>,
     skipped: &mut Skipped,
     bytes_read: &mut u64,
+    seen: &mut claude::Seen,
 ) -> std::io::Result<Option<Read_>> {
     let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
@@ -324,6 +327,7 @@ fn read_file(
         *bytes_read += size as u64;
         let calls = opencode::read(path, skipped).map_err(std::io::Error::other)?;
         return Ok(Some(Read_ {
+            copies: 0,
             calls: calls
                 .into_iter()
                 .map(|(mut c, p)| {
@@ -357,8 +361,13 @@ fn read_file(
     if complete < bytes.len() && !whole_document {
         skipped.add("a last line still being written (read next time)");
     }
+    let mut copies = 0;
     let calls = match agent {
-        Agent::Claude => claude::parse(&bytes[..complete], skipped),
+        Agent::Claude => {
+            let (calls, n) = claude::parse(&bytes[..complete], skipped, seen);
+            copies = n;
+            calls
+        }
         Agent::Codex => codex::parse(&bytes[..complete], skipped),
         // A legacy chat is one JSON document, newline or not.
         Agent::Gemini if path.extension().is_some_and(|e| e == "json") => {
@@ -369,6 +378,7 @@ fn read_file(
     };
     Ok(Some(Read_ {
         calls,
+        copies,
         state: FileState {
             device,
             inode,
@@ -377,6 +387,31 @@ fn read_file(
             head,
         },
     }))
+}
+
+/// Rows inserted per transaction: memory stays bounded whatever the logs hold.
+const INSERT_BATCH: usize = 50_000;
+
+/// Inserts `rows` (in time order; nothing on a dry run) and empties it. A row already there is
+/// a call imported before: its id is the call's.
+fn insert(
+    ledger: &mut Ledger,
+    rows: &mut Vec<Row>,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if summary.dry_run {
+        summary.added += rows.len() as u64;
+    } else {
+        rows.sort_by_key(|r| (r.started_at_us, r.id));
+        let inserted = ledger.insert_bulk(rows)? as u64;
+        summary.duplicates += rows.len() as u64 - inserted;
+        summary.added += inserted;
+    }
+    rows.clear();
+    Ok(())
 }
 
 /// A row id from the call's identity: the same call always gets the same id (a UUIDv7 whose
@@ -506,6 +541,7 @@ pub fn run(
             .sum();
         // The most complete copy of each call (largest output: a cut stream's line says 1).
         let mut calls: HashMap<String, Call> = HashMap::new();
+        let mut seen = claude::Seen::default();
         let mut done = 0u64;
         for path in &paths {
             let key = path.display().to_string();
@@ -515,6 +551,7 @@ pub fn run(
                 known.get(&key),
                 &mut summary.skipped,
                 &mut summary.bytes,
+                &mut seen,
             );
             done += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             if let Some(progress) = &options.progress {
@@ -533,6 +570,8 @@ pub fn run(
                 }
             };
             summary.files += 1;
+            summary.calls += read.copies;
+            summary.duplicates += read.copies;
             for call in read.calls {
                 summary.calls += 1;
                 match calls.entry(call.key(*agent)) {
@@ -630,17 +669,15 @@ pub fn run(
                 response_id: call.response_id,
                 log_cost_nanos: call.log_cost_nanos,
             });
+            if rows.len() >= INSERT_BATCH {
+                insert(&mut ledger, &mut rows, &mut summary)?;
+            }
         }
     }
-    rows.sort_by_key(|r| (r.started_at_us, r.id));
+    insert(&mut ledger, &mut rows, &mut summary)?;
     if options.dry_run {
-        summary.added = rows.len() as u64;
         return Ok(summary);
     }
-    let inserted = ledger.insert(&rows)? as u64;
-    // A row already there is a call imported before (its id is the call's).
-    summary.duplicates += rows.len() as u64 - inserted;
-    summary.added = inserted;
     let conn = ledger.connection();
     let tx = conn.unchecked_transaction()?;
     {
