@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('spend', 'spend', [CompletionResultType]::ParameterValue, 'Show spend from the local ledger: today by default; --week, --month, --since/--until')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List recent sessions')
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Show one session''s requests')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import past usage from the agents'' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token')
             [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)')
@@ -58,11 +59,12 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'From this day or time: 2025-03-09, 20250309, 2025-03-09T14:00, 2025-03-09T14:00:00Z, today, yesterday, 7d (the day 7 days ago), 2w, 12h (12 hours ago)')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Up to this day (included) or time (excluded); same forms as --since. Default: today')
             [CompletionResult]::new('--tz', '--tz', [CompletionResultType]::ParameterName, 'Time zone for days, weeks and months: an IANA name (Europe/Berlin), UTC, or +05:30. Default: the system''s')
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing, source (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login')
             [CompletionResult]::new('--agent', '--agent', [CompletionResultType]::ParameterName, 'Only these agents (comma-separated; `*` globs: --agent ''claude*'')')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only these models (comma-separated; `*` globs: --model ''claude-sonnet-*'')')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Only these projects (comma-separated; `*` globs)')
             [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Only these branches (comma-separated; `*` globs)')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Only requests metered by gw''s proxy, or imported from the agents'' logs (`gw import`)')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the time is this (RFC 3339), for tests and reproducible reports')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Today (the default)')
             [CompletionResult]::new('--yesterday', '--yesterday', [CompletionResultType]::ParameterName, 'Yesterday')
@@ -72,8 +74,8 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (the shape is documented in the README and stable)')
             [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print CSV with a header line')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Sum the raw rows instead of the rollup (to check or benchmark the rollup)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -82,9 +84,10 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many sessions to list')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many sessions to list')
             [CompletionResult]::new('--tz', '--tz', [CompletionResultType]::ParameterName, 'Time zone for start times (default: the system''s)')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Only sessions metered by gw''s proxy, or imported from the agents'' logs (`gw import`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -92,6 +95,16 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
         'gw;session' {
             [CompletionResult]::new('--tz', '--tz', [CompletionResultType]::ParameterName, 'Time zone for times (default: the system''s)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gw;import' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only calls made on or after this date (YYYY-MM-DD, local midnight) or instant (RFC 3339)')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Read this directory instead of the agent''s own (with one agent named)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Read and count, change nothing')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -1025,6 +1038,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('spend', 'spend', [CompletionResultType]::ParameterValue, 'Show spend from the local ledger: today by default; --week, --month, --since/--until')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List recent sessions')
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Show one session''s requests')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import past usage from the agents'' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the metering proxy in the foreground (for IDE agents and manual use)')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token')
             [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)')
@@ -1048,6 +1062,9 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             break
         }
         'gw;help;session' {
+            break
+        }
+        'gw;help;import' {
             break
         }
         'gw;help;proxy' {

@@ -34,6 +34,9 @@ _gw() {
             gw,help)
                 cmd="gw__subcmd__help"
                 ;;
+            gw,import)
+                cmd="gw__subcmd__import"
+                ;;
             gw,login)
                 cmd="gw__subcmd__login"
                 ;;
@@ -430,6 +433,9 @@ _gw() {
             gw__subcmd__help,help)
                 cmd="gw__subcmd__help__subcmd__help"
                 ;;
+            gw__subcmd__help,import)
+                cmd="gw__subcmd__help__subcmd__import"
+                ;;
             gw__subcmd__help,login)
                 cmd="gw__subcmd__help__subcmd__login"
                 ;;
@@ -587,7 +593,7 @@ _gw() {
 
     case "${cmd}" in
         gw)
-            opts="-h -V --help --version run spend sessions session proxy server admin login logout budget sync config completions debug help"
+            opts="-h -V --help --version run spend sessions session import proxy server admin login logout budget sync config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2969,7 +2975,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__help)
-            opts="run spend sessions session proxy server admin login logout budget sync config completions debug help"
+            opts="run spend sessions session import proxy server admin login logout budget sync config completions debug help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3570,6 +3576,20 @@ _gw() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gw__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gw__subcmd__help__subcmd__login)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3703,6 +3723,28 @@ _gw() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gw__subcmd__import)
+            opts="-h -V --since --dry-run --path --help --version claude codex gemini opencode all"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3923,7 +3965,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__sessions)
-            opts="-n -h -V --limit --tz --json --help --version"
+            opts="-n -h -V --limit --tz --source --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3941,6 +3983,10 @@ _gw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source)
+                    COMPREPLY=($(compgen -W "proxy import" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3949,7 +3995,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__spend)
-            opts="-h -V --today --yesterday --week --month --since --until --tz --by --breakdown --agent --model --project --branch --json --csv --now --raw --help --version"
+            opts="-h -V --today --yesterday --week --month --since --until --tz --by --breakdown --agent --model --project --branch --source --json --csv --now --raw --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3985,6 +4031,10 @@ _gw() {
                     ;;
                 --branch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "proxy import" -- "${cur}"))
                     return 0
                     ;;
                 --now)

@@ -26,6 +26,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand spend 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
             cand sessions 'List recent sessions'
             cand session 'Show one session''s requests'
+            cand import 'Import past usage from the agents'' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
             cand server 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
             cand admin 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
@@ -53,11 +54,12 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --since 'From this day or time: 2025-03-09, 20250309, 2025-03-09T14:00, 2025-03-09T14:00:00Z, today, yesterday, 7d (the day 7 days ago), 2w, 12h (12 hours ago)'
             cand --until 'Up to this day (included) or time (excluded); same forms as --since. Default: today'
             cand --tz 'Time zone for days, weeks and months: an IANA name (Europe/Berlin), UTC, or +05:30. Default: the system''s'
-            cand --by 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login'
+            cand --by 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing, source (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login'
             cand --agent 'Only these agents (comma-separated; `*` globs: --agent ''claude*'')'
             cand --model 'Only these models (comma-separated; `*` globs: --model ''claude-sonnet-*'')'
             cand --project 'Only these projects (comma-separated; `*` globs)'
             cand --branch 'Only these branches (comma-separated; `*` globs)'
+            cand --source 'Only requests metered by gw''s proxy, or imported from the agents'' logs (`gw import`)'
             cand --now 'Pretend the time is this (RFC 3339), for tests and reproducible reports'
             cand --today 'Today (the default)'
             cand --yesterday 'Yesterday'
@@ -67,8 +69,8 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --json 'Print JSON (the shape is documented in the README and stable)'
             cand --csv 'Print CSV with a header line'
             cand --raw 'Sum the raw rows instead of the rollup (to check or benchmark the rollup)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -76,15 +78,25 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand -n 'How many sessions to list'
             cand --limit 'How many sessions to list'
             cand --tz 'Time zone for start times (default: the system''s)'
+            cand --source 'Only sessions metered by gw''s proxy, or imported from the agents'' logs (`gw import`)'
             cand --json 'Print JSON'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'gw;session'= {
             cand --tz 'Time zone for times (default: the system''s)'
             cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gw;import'= {
+            cand --since 'Only calls made on or after this date (YYYY-MM-DD, local midnight) or instant (RFC 3339)'
+            cand --path 'Read this directory instead of the agent''s own (with one agent named)'
+            cand --dry-run 'Read and count, change nothing'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -886,6 +898,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand spend 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
             cand sessions 'List recent sessions'
             cand session 'Show one session''s requests'
+            cand import 'Import past usage from the agents'' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once'
             cand proxy 'Run the metering proxy in the foreground (for IDE agents and manual use)'
             cand server 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
             cand admin 'Manage the server''s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
@@ -905,6 +918,8 @@ set edit:completion:arg-completer[gw] = {|@words|
         &'gw;help;sessions'= {
         }
         &'gw;help;session'= {
+        }
+        &'gw;help;import'= {
         }
         &'gw;help;proxy'= {
         }

@@ -30,6 +30,7 @@ complete -c gw -n "__fish_gw_needs_command" -f -a "run" -d 'Run an agent (claude
 complete -c gw -n "__fish_gw_needs_command" -f -a "spend" -d 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
 complete -c gw -n "__fish_gw_needs_command" -f -a "sessions" -d 'List recent sessions'
 complete -c gw -n "__fish_gw_needs_command" -f -a "session" -d 'Show one session\'s requests'
+complete -c gw -n "__fish_gw_needs_command" -f -a "import" -d 'Import past usage from the agents\' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once'
 complete -c gw -n "__fish_gw_needs_command" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
 complete -c gw -n "__fish_gw_needs_command" -f -a "server" -d 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
 complete -c gw -n "__fish_gw_needs_command" -f -a "admin" -d 'Manage the server\'s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
@@ -50,11 +51,13 @@ complete -c gw -n "__fish_gw_using_subcommand run" -s V -l version -d 'Print ver
 complete -c gw -n "__fish_gw_using_subcommand spend" -l since -d 'From this day or time: 2025-03-09, 20250309, 2025-03-09T14:00, 2025-03-09T14:00:00Z, today, yesterday, 7d (the day 7 days ago), 2w, 12h (12 hours ago)' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l until -d 'Up to this day (included) or time (excluded); same forms as --since. Default: today' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l tz -d 'Time zone for days, weeks and months: an IANA name (Europe/Berlin), UTC, or +05:30. Default: the system\'s' -r
-complete -c gw -n "__fish_gw_using_subcommand spend" -l by -d 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l by -d 'Group by one or more of day, week, month, agent, model, provider, project, branch, session, task, developer, key, billing, source (comma-separated: --by day,model). Default: model for a single day, day otherwise; billing (api or subscription) is added when the period holds use on a subscription login' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l agent -d 'Only these agents (comma-separated; `*` globs: --agent \'claude*\')' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l model -d 'Only these models (comma-separated; `*` globs: --model \'claude-sonnet-*\')' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l project -d 'Only these projects (comma-separated; `*` globs)' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l branch -d 'Only these branches (comma-separated; `*` globs)' -r
+complete -c gw -n "__fish_gw_using_subcommand spend" -l source -d 'Only requests metered by gw\'s proxy, or imported from the agents\' logs (`gw import`)' -r -f -a "proxy\t'Metered by gw\'s proxy (`gw run`, `gw proxy`)'
+import\t'Read from the agents\' own logs (`gw import`)'"
 complete -c gw -n "__fish_gw_using_subcommand spend" -l now -d 'Pretend the time is this (RFC 3339), for tests and reproducible reports' -r
 complete -c gw -n "__fish_gw_using_subcommand spend" -l today -d 'Today (the default)'
 complete -c gw -n "__fish_gw_using_subcommand spend" -l yesterday -d 'Yesterday'
@@ -64,17 +67,24 @@ complete -c gw -n "__fish_gw_using_subcommand spend" -l breakdown -d 'Add per-mo
 complete -c gw -n "__fish_gw_using_subcommand spend" -l json -d 'Print JSON (the shape is documented in the README and stable)'
 complete -c gw -n "__fish_gw_using_subcommand spend" -l csv -d 'Print CSV with a header line'
 complete -c gw -n "__fish_gw_using_subcommand spend" -l raw -d 'Sum the raw rows instead of the rollup (to check or benchmark the rollup)'
-complete -c gw -n "__fish_gw_using_subcommand spend" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand spend" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gw -n "__fish_gw_using_subcommand spend" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand sessions" -s n -l limit -d 'How many sessions to list' -r
 complete -c gw -n "__fish_gw_using_subcommand sessions" -l tz -d 'Time zone for start times (default: the system\'s)' -r
+complete -c gw -n "__fish_gw_using_subcommand sessions" -l source -d 'Only sessions metered by gw\'s proxy, or imported from the agents\' logs (`gw import`)' -r -f -a "proxy\t'Metered by gw\'s proxy (`gw run`, `gw proxy`)'
+import\t'Read from the agents\' own logs (`gw import`)'"
 complete -c gw -n "__fish_gw_using_subcommand sessions" -l json -d 'Print JSON'
-complete -c gw -n "__fish_gw_using_subcommand sessions" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand sessions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gw -n "__fish_gw_using_subcommand sessions" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand session" -l tz -d 'Time zone for times (default: the system\'s)' -r
 complete -c gw -n "__fish_gw_using_subcommand session" -l json -d 'Print JSON'
 complete -c gw -n "__fish_gw_using_subcommand session" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand session" -s V -l version -d 'Print version'
+complete -c gw -n "__fish_gw_using_subcommand import" -l since -d 'Only calls made on or after this date (YYYY-MM-DD, local midnight) or instant (RFC 3339)' -r
+complete -c gw -n "__fish_gw_using_subcommand import" -l path -d 'Read this directory instead of the agent\'s own (with one agent named)' -r -F
+complete -c gw -n "__fish_gw_using_subcommand import" -l dry-run -d 'Read and count, change nothing'
+complete -c gw -n "__fish_gw_using_subcommand import" -s h -l help -d 'Print help'
+complete -c gw -n "__fish_gw_using_subcommand import" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l listen -d 'Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1)' -r
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l task -d 'Task label recorded on every request' -r
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l project -d 'Project recorded on every request (default: the git repository)' -r
@@ -233,21 +243,22 @@ complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "seed-ledger" -d 'Fill the ledger with realistic synthetic requests (for benchmarks and demos)'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "update-prices" -d 'Regenerate the embedded price table from LiteLLM\'s price JSON'
 complete -c gw -n "__fish_gw_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "spend" -d 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "sessions" -d 'List recent sessions'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "session" -d 'Show one session\'s requests'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "server" -d 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "admin" -d 'Manage the server\'s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "login" -d 'Log in to a gw server (team mode): checks and stores its URL and your gw key'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "logout" -d 'Forget the stored gw server and key'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "budget" -d 'Show your budgets: your team\'s above your key (team mode), else [budget]\'s local caps'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "sync" -d 'Send every request the gw server has not acknowledged yet'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "completions" -d 'Print a shell completion script'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
-complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session proxy server admin login logout budget sync config completions debug help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "run" -d 'Run an agent (claude, codex, gemini, opencode) or any command through a metered session'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "spend" -d 'Show spend from the local ledger: today by default; --week, --month, --since/--until'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "sessions" -d 'List recent sessions'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "session" -d 'Show one session\'s requests'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "import" -d 'Import past usage from the agents\' own logs (Claude Code, Codex, Gemini CLI, opencode) into the ledger, once'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "proxy" -d 'Run the metering proxy in the foreground (for IDE agents and manual use)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "server" -d 'Run the central budget server (keys, teams, budgets, leases, usage ingest); `init` makes the admin token'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "admin" -d 'Manage the server\'s orgs, teams, users, keys, budgets and model prices (needs GW_ADMIN_TOKEN)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "login" -d 'Log in to a gw server (team mode): checks and stores its URL and your gw key'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "logout" -d 'Forget the stored gw server and key'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "budget" -d 'Show your budgets: your team\'s above your key (team mode), else [budget]\'s local caps'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "sync" -d 'Send every request the gw server has not acknowledged yet'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "config" -d 'Print the effective configuration (secrets redacted)'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "completions" -d 'Print a shell completion script'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "debug" -d 'Maintenance commands for gw\'s developers'
+complete -c gw -n "__fish_gw_using_subcommand help; and not __fish_seen_subcommand_from run spend sessions session import proxy server admin login logout budget sync config completions debug help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "init" -d 'Create the admin token (printed once; stored hashed). Refuses when one exists'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "org" -d 'Organisations (each with the time zone its budgets align to)'
 complete -c gw -n "__fish_gw_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "team" -d 'Teams of an org'
