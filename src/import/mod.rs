@@ -235,6 +235,13 @@ struct FileState {
     head: String,
 }
 
+/// How much of a Claude Code log is read at a time.
+const CHUNK: usize = 16 << 20;
+/// A line longer than this is not one an agent wrote.
+const MAX_LINE: usize = 64 << 20;
+/// A Codex or Gemini CLI session file larger than this is not one.
+const MAX_WHOLE_FILE: usize = 1 << 30;
+
 /// How much of a file's start identifies it (a file replaced under the same name differs).
 const HEAD_BYTES: usize = 256;
 
@@ -300,6 +307,7 @@ fn read_file(
     skipped: &mut Skipped,
     bytes_read: &mut u64,
     seen: &mut claude::Seen,
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<Option<Read_>> {
     let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
@@ -351,31 +359,66 @@ fn read_file(
         _ => 0,
     };
     file.seek(SeekFrom::Start(start as u64))?;
-    let mut bytes = Vec::with_capacity((size - start).max(0) as usize);
-    file.take((size - start).max(0) as u64)
-        .read_to_end(&mut bytes)?;
-    *bytes_read += bytes.len() as u64;
-    // Only whole lines: a last line without its newline is still being written.
-    let complete = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
-    let whole_document = agent == Agent::Gemini && path.extension().is_some_and(|e| e == "json");
-    if complete < bytes.len() && !whole_document {
-        skipped.add("a last line still being written (read next time)");
-    }
+    let mut file = file.take((size - start).max(0) as u64);
+    let mut calls = Vec::new();
     let mut copies = 0;
-    let calls = match agent {
-        Agent::Claude => {
-            let (calls, n) = claude::parse(&bytes[..complete], skipped, seen);
-            copies = n;
-            calls
+    let mut consumed = 0usize;
+    if agent == Agent::Claude {
+        // Its lines stand alone: read in chunks, so a log of any size takes bounded memory.
+        // One buffer serves every file: fresh pages for each would be zeroed by the kernel.
+        buf.clear();
+        loop {
+            let had = buf.len();
+            (&mut file).take(CHUNK as u64).read_to_end(buf)?;
+            let read = buf.len() - had;
+            *bytes_read += read as u64;
+            let complete = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+            let (mut found, n) = claude::parse(&buf[..complete], skipped, seen);
+            calls.append(&mut found);
+            copies += n;
+            consumed += complete;
+            buf.drain(..complete);
+            if read == 0 {
+                break;
+            }
+            if buf.len() > MAX_LINE {
+                return Err(std::io::Error::other(
+                    "a line longer than 64 MiB: not a log line",
+                ));
+            }
         }
-        Agent::Codex => codex::parse(&bytes[..complete], skipped),
-        // A legacy chat is one JSON document, newline or not.
-        Agent::Gemini if path.extension().is_some_and(|e| e == "json") => {
-            gemini::parse(path, &bytes, skipped)
+        // Only whole lines: a last line without its newline is still being written.
+        if !buf.is_empty() {
+            skipped.add("a last line still being written (read next time)");
         }
-        Agent::Gemini => gemini::parse(path, &bytes[..complete], skipped),
-        Agent::Opencode => Vec::new(),
-    };
+    } else {
+        // Codex's and Gemini CLI's calls need the file's first lines (its session, the turn's
+        // model): read whole, up to a bound no real session reaches.
+        if size - start > MAX_WHOLE_FILE as i64 {
+            return Err(std::io::Error::other(
+                "over 1 GiB: too large to be a session",
+            ));
+        }
+        let mut bytes = Vec::with_capacity((size - start).max(0) as usize);
+        file.read_to_end(&mut bytes)?;
+        *bytes_read += bytes.len() as u64;
+        let whole_document = path.extension().is_some_and(|e| e == "json");
+        let complete = if whole_document {
+            // A legacy chat is one JSON document, newline or not.
+            bytes.len()
+        } else {
+            memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1)
+        };
+        if complete < bytes.len() {
+            skipped.add("a last line still being written (read next time)");
+        }
+        consumed = complete;
+        calls = match agent {
+            Agent::Codex => codex::parse(&bytes[..complete], skipped),
+            _ => gemini::parse(path, &bytes[..complete], skipped),
+        };
+    }
+    let complete = consumed;
     Ok(Some(Read_ {
         calls,
         copies,
@@ -542,6 +585,7 @@ pub fn run(
         // The most complete copy of each call (largest output: a cut stream's line says 1).
         let mut calls: HashMap<String, Call> = HashMap::new();
         let mut seen = claude::Seen::default();
+        let mut buf = Vec::with_capacity(CHUNK);
         let mut done = 0u64;
         for path in &paths {
             let key = path.display().to_string();
@@ -552,6 +596,7 @@ pub fn run(
                 &mut summary.skipped,
                 &mut summary.bytes,
                 &mut seen,
+                &mut buf,
             );
             done += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             if let Some(progress) = &options.progress {
@@ -626,9 +671,12 @@ pub fn run(
                         .flatten()
                 })
                 .unwrap_or(agent.provider());
-            let cost = prices.cost(provider, &call.model, &call.usage);
+            // Bounded as the proxy bounds a request's cost (`crate::limits`).
+            let cost = prices
+                .cost(provider, &call.model, &call.usage)
+                .map(crate::limits::cap_cost);
             match cost {
-                Some(c) => summary.cost_nanos = summary.cost_nanos.saturating_add(c as i64),
+                Some(c) => summary.cost_nanos = summary.cost_nanos.saturating_add(c),
                 None => *summary.unpriced.entry(call.model.clone()).or_default() += 1,
             }
             let place = places.get(call.cwd.as_deref());
@@ -644,7 +692,7 @@ pub fn run(
                 streamed: true,
                 incomplete: call.incomplete,
                 usage: call.usage,
-                cost_nanos: cost.map(|c| c as i64),
+                cost_nanos: cost,
                 price_version: prices.version().to_string(),
                 latency_us: 0,
                 ttfb_us: None,
@@ -714,11 +762,16 @@ pub enum ImportError {
     Sql(#[from] rusqlite::Error),
 }
 
-/// The non-blank lines of whole lines of a log.
+/// The non-blank lines of whole lines of a log (found with SIMD: logs run to gigabytes).
 fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .filter_map(move |end| {
+            let line = &bytes[start.min(end)..end];
+            start = end + 1;
+            (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
+        })
 }
 
 /// One log line as JSON; a line that is not UTF-8 or not JSON is counted and skipped.
