@@ -158,6 +158,9 @@ impl Ledger {
     /// row: in one transaction, the triggers are set aside, the rows inserted, their sums added
     /// to each rollup, and the triggers put back, so no other writer ever sees them missing.
     pub fn insert_bulk(&mut self, rows: &[Row]) -> Result<usize, LedgerError> {
+        // Room for a batch's pages: with SQLite's default 2 MB, inserting spills the cache to
+        // the WAL and reads it back, over and over.
+        self.conn.pragma_update(None, "cache_size", -65_536)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
