@@ -372,7 +372,7 @@ fn read_file(
             (&mut file).take(CHUNK as u64).read_to_end(buf)?;
             let read = buf.len() - had;
             *bytes_read += read as u64;
-            let complete = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+            let complete = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
             let (mut found, n) = claude::parse(&buf[..complete], skipped, seen);
             calls.append(&mut found);
             copies += n;
