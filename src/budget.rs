@@ -85,6 +85,12 @@ pub fn status(
                     .spend(&SpendQuery {
                         since_us: period.since_us(),
                         until_us: Some(period.until_us()),
+                        // What gw metered: an imported log (old, or written by the agent) is
+                        // a report, not spend this machine's caps stop.
+                        filters: vec![crate::ledger::query::Filter {
+                            column: crate::dimension::Dimension::Source,
+                            values: vec!["proxy".into()],
+                        }],
                         ..Default::default()
                     })?
                     .iter()

@@ -198,6 +198,20 @@ fn claude_code_logs_import_once_and_never_a_call_the_proxy_metered() {
     let (_, out) = home.gw(&["import", "claude"]);
     assert!(out.contains("added 1 calls"), "{out}");
     assert!(out.contains("a last line still being written"), "{out}");
+    // A call's next content block appended after an import (its own time): the same call.
+    home.append(
+        log,
+        &claude_line(
+            "msg_f",
+            "req_f",
+            "s1",
+            "2026-11-28T12:00:03Z",
+            9,
+            "tool_use",
+        ),
+    );
+    let (_, out) = home.gw(&["import", "claude"]);
+    assert!(out.contains("added 0 calls"), "{out}");
     // The file replaced under gw (truncated and rewritten): read again, nothing counted twice.
     home.write(log, claude_session().as_bytes());
     let (_, out) = home.gw(&["import", "claude"]);
@@ -277,6 +291,21 @@ fn claude_code_logs_import_once_and_never_a_call_the_proxy_metered() {
     let raw = json(&[&args[..], &["--raw"]].concat());
     assert_eq!(rolled["rows"], raw["rows"]);
     assert_eq!(rolled["totals"]["requests"], 7, "{rolled}");
+    // --since leaves earlier calls for a later import: it keeps no offsets.
+    let later_log = "claude/projects/-home-me-app/s3.jsonl";
+    home.write(
+        later_log,
+        (claude_line("msg_x", "req_x", "s3", "2026-10-01T10:00:00Z", 4, "text")
+            + &claude_line("msg_y", "req_y", "s3", "2026-11-20T10:00:00Z", 4, "text"))
+            .as_bytes(),
+    );
+    let (_, out) = home.gw(&["import", "claude", "--since", "2026-11-01"]);
+    assert!(
+        out.contains("added 1 calls") && out.contains("1 before --since"),
+        "{out}"
+    );
+    let (_, out) = home.gw(&["import", "claude"]);
+    assert!(out.contains("added 1 calls"), "the October call: {out}");
     let (ok, sessions) = home.gw(&["sessions", "--source", "import"]);
     assert!(
         ok && sessions.contains("claude:s1") && sessions.contains("claude:s2"),

@@ -687,6 +687,7 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
                  DROP INDEX requests_quarantined; ALTER TABLE requests DROP COLUMN sync_error;
                  ALTER TABLE requests DROP COLUMN billing; ALTER TABLE requests DROP COLUMN region;
                  DROP INDEX requests_response_id; DROP INDEX requests_upstream_request_id;
+                 DROP INDEX requests_imported_call;
                  ALTER TABLE requests DROP COLUMN source; ALTER TABLE requests DROP COLUMN response_id;
                  ALTER TABLE requests DROP COLUMN log_cost_nanos; DROP TABLE import_files;
                  PRAGMA user_version = 1;",

@@ -129,8 +129,10 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen) -> (Vec<Call>
         // The 5m/1h split only when it adds up to the total (message_delta can replace the
         // total while the split stays message_start's).
         let split = u.cache_creation.unwrap_or_default();
-        let one_hour = if split.ephemeral_5m_input_tokens + split.ephemeral_1h_input_tokens
-            == u.cache_creation_input_tokens
+        let one_hour = if split
+            .ephemeral_5m_input_tokens
+            .checked_add(split.ephemeral_1h_input_tokens)
+            == Some(u.cache_creation_input_tokens)
         {
             split.ephemeral_1h_input_tokens
         } else {

@@ -22,19 +22,16 @@ struct Tokens {
     output: u64,
     cached: u64,
     thoughts: u64,
-    tool: u64,
 }
 
 impl Tokens {
-    /// As gw counts: `input` (the prompt) holds the cached part; tool-use prompts are input
-    /// too; thoughts are output.
+    /// As gw's proxy counts Gemini's usage (`meter::wire`): `input` (the prompt) holds the
+    /// cached part; thoughts are output. Tool-use prompt tokens are left out, as the proxy
+    /// leaves them: counted here, no call with them would match its proxy row.
     fn usage(self) -> Usage {
         let cap = crate::limits::cap_tokens;
         Usage {
-            input: cap(self
-                .input
-                .saturating_sub(self.cached)
-                .saturating_add(self.tool)),
+            input: cap(self.input.saturating_sub(self.cached)),
             output: cap(self.output.saturating_add(self.thoughts)),
             cache_read: cap(self.cached),
             cache_write_5m: 0,

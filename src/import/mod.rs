@@ -160,12 +160,28 @@ pub struct Call {
 impl Call {
     /// What identifies the call across files and runs.
     fn key(&self, agent: Agent) -> String {
-        format!(
-            "{}\u{1f}{}\u{1f}{}",
-            agent.name(),
-            self.response_id.as_deref().unwrap_or(""),
-            self.request_id.as_deref().unwrap_or("")
-        )
+        match (&self.response_id, &self.request_id) {
+            (None, None) => {
+                // No ids (an older log's line): the call is its session, time and usage.
+                let u = self.usage;
+                format!(
+                    "{}\u{1f}{}\u{1f}{}\u{1f}{}/{}/{}/{}",
+                    agent.name(),
+                    self.session,
+                    self.at_us,
+                    u.input,
+                    u.output,
+                    u.cache_read,
+                    u.cache_write()
+                )
+            }
+            (response, request) => format!(
+                "{}\u{1f}{}\u{1f}{}",
+                agent.name(),
+                response.as_deref().unwrap_or(""),
+                request.as_deref().unwrap_or("")
+            ),
+        }
     }
 }
 
@@ -533,9 +549,10 @@ pub fn run(
     let mut near: HashMap<(String, String, [u64; 3]), Vec<ProxyCall>> = HashMap::new();
     {
         let mut stmt = conn.prepare(
-            "SELECT agent, coalesce(requested_model, model), input_tokens, output_tokens,
+            "SELECT coalesce(agent, ''), coalesce(requested_model, model), input_tokens, output_tokens,
                 cache_read_tokens, agent_session_id, started_at
-             FROM requests WHERE source = 'proxy' AND agent IN ('gemini', 'opencode')
+             FROM requests WHERE source = 'proxy'
+                AND (agent IN ('gemini', 'opencode') OR response_id IS NULL)
                 AND coalesce(requested_model, model) IS NOT NULL",
         )?;
         let mut rows = stmt.query([])?;
@@ -633,13 +650,20 @@ pub fn run(
             }
             states.push((key, *agent, read.state));
         }
+        // In time order, so matching proxy rows by time gives the same answer every run.
+        let mut calls: Vec<(String, Call)> = calls.into_iter().collect();
+        calls.sort_by(|a, b| (a.1.at_us, &a.0).cmp(&(b.1.at_us, &b.0)));
         for (key, call) in calls {
-            let proxied = if agent.has_provider_ids() {
-                [&call.request_id, &call.response_id]
+            let by_id = agent.has_provider_ids()
+                && [&call.request_id, &call.response_id]
                     .into_iter()
                     .flatten()
-                    .any(|id| metered.contains(id))
-            } else {
+                    .any(|id| metered.contains(id));
+            // Else the nearest proxy row of the same agent, requested model and tokens (and
+            // session where both have it), made up to ten minutes before the log recorded the
+            // call: the only way for logs without provider ids, and for proxy rows recorded
+            // before gw kept response ids.
+            let proxied = by_id || {
                 let u = call.usage;
                 near.get_mut(&(
                     agent.name().to_string(),
@@ -647,10 +671,14 @@ pub fn run(
                     [u.input, u.output, u.cache_read],
                 ))
                 .and_then(|rows| {
-                    let i = rows.iter().position(|(session, at)| {
-                        (call.at_us - 600_000_000..=call.at_us + 60_000_000).contains(at)
-                            && session.as_ref().is_none_or(|s| *s == call.session)
-                    })?;
+                    let (i, _) = rows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (session, at))| {
+                            (call.at_us - 600_000_000..=call.at_us + 60_000_000).contains(at)
+                                && session.as_ref().is_none_or(|s| *s == call.session)
+                        })
+                        .min_by_key(|(_, (_, at))| (call.at_us - at).abs())?;
                     Some(rows.swap_remove(i))
                 })
                 .is_some()
@@ -723,7 +751,8 @@ pub fn run(
         }
     }
     insert(&mut ledger, &mut rows, &mut summary)?;
-    if options.dry_run {
+    // With --since, what was left out must be read again by a later import: no offsets kept.
+    if options.dry_run || options.since_us.is_some() {
         return Ok(summary);
     }
     let conn = ledger.connection();

@@ -153,9 +153,10 @@ impl Ledger {
     }
 
     /// Every row of a session, oldest first.
-    /// Inserts many rows at once (`gw import`'s hundreds of thousands), as [`Ledger::insert`]
-    /// does but with the rollups summed once for the whole batch instead of by a trigger per
-    /// row: in one transaction, the triggers are set aside, the rows inserted, their sums added
+    /// Inserts many imported rows at once (`gw import`'s hundreds of thousands), as
+    /// [`Ledger::insert`] does but skipping calls gw's proxy metered or imported before (see
+    /// [`IMPORT_INSERT`]), and with the rollups summed once for the whole batch instead of by a
+    /// trigger per row: in one transaction, the triggers are set aside, the rows inserted, their sums added
     /// to each rollup, and the triggers put back, so no other writer ever sees them missing.
     pub fn insert_bulk(&mut self, rows: &[Row]) -> Result<usize, LedgerError> {
         // Room for a batch's pages: with SQLite's default 2 MB, inserting spills the cache to
@@ -180,7 +181,7 @@ impl Ledger {
             })?;
         let mut inserted = 0;
         {
-            let mut stmt = tx.prepare_cached(INSERT)?;
+            let mut stmt = tx.prepare_cached(IMPORT_INSERT)?;
             for r in rows {
                 inserted += insert_row(&mut stmt, r)?;
             }
@@ -295,15 +296,46 @@ fn insert_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &Row) -> rusqlite::Re
     ])
 }
 
-const INSERT: &str = "INSERT INTO requests (
+/// The columns of an insert, in the order of its parameters (`insert_row`'s).
+macro_rules! insert_head {
+    () => {
+        "INSERT INTO requests (
     id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
     cost_nanos, price_version, latency_us, ttfb_us, upstream_request_id,
     session_id, agent, agent_version, agent_session_id, developer, project, branch, task, cwd, host, key_id, error,
     billing, region, source, response_id, log_cost_nanos
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)
-ON CONFLICT(id) DO NOTHING";
+)"
+    };
+}
+
+macro_rules! insert_params {
+    () => {
+        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+          ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38"
+    };
+}
+
+const INSERT: &str = concat!(
+    insert_head!(),
+    " VALUES (",
+    insert_params!(),
+    ") ON CONFLICT(id) DO NOTHING"
+);
+
+/// An imported row: skipped when gw's proxy has a row of the call (its request id, ?21, or
+/// message/response id, ?37; checked in the insert's own transaction, so a row the proxy
+/// wrote while the import read counts), or when the call was imported before (its id, or the
+/// unique index on agent, response id and request id).
+const IMPORT_INSERT: &str = concat!(
+    insert_head!(),
+    " SELECT ",
+    insert_params!(),
+    " WHERE NOT EXISTS (SELECT 1 FROM requests WHERE source = 'proxy'
+        AND ((?21 IS NOT NULL AND upstream_request_id = ?21)
+            OR (?37 IS NOT NULL AND response_id = ?37)))
+    ON CONFLICT DO NOTHING"
+);
 
 const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,

@@ -269,6 +269,9 @@ pub const MIGRATIONS: &[&str] = &[
         CREATE INDEX requests_response_id ON requests(response_id) WHERE response_id IS NOT NULL;
         CREATE INDEX requests_upstream_request_id ON requests(upstream_request_id)
             WHERE upstream_request_id IS NOT NULL;
+        CREATE UNIQUE INDEX requests_imported_call
+            ON requests(agent, response_id, coalesce(upstream_request_id, ''))
+            WHERE source = 'import' AND response_id IS NOT NULL;
         CREATE TABLE import_files (
             path TEXT PRIMARY KEY NOT NULL,
             agent TEXT NOT NULL,
