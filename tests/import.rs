@@ -366,9 +366,22 @@ fn bad_input_is_counted_and_skipped_never_a_crash() {
     );
     home.write("claude/projects/x/s9.jsonl", &bytes);
     home.write("claude/projects/x/empty.jsonl", b"");
+    // A line no agent writes (90 MiB) between two calls: dropped, the calls kept.
+    let mut long =
+        claude_line("msg_l1", "req_l1", "s8", "2026-11-28T10:00:01Z", 5, "text").into_bytes();
+    long.extend(std::iter::repeat_n(b'x', 90 << 20));
+    long.push(b'\n');
+    long.extend(
+        claude_line("msg_l2", "req_l2", "s8", "2026-11-28T10:00:02Z", 5, "text").into_bytes(),
+    );
+    home.write("claude/projects/x/s8.jsonl", &long);
     let (ok, out) = home.gw(&["import", "claude"]);
     assert!(ok, "{out}");
-    assert!(out.contains("added 1 calls"), "{out}");
+    assert!(out.contains("added 3 calls"), "{out}");
+    assert!(
+        out.contains("a line longer than 64 MiB (not one an agent wrote) (1)"),
+        "{out}"
+    );
     assert!(out.contains("a line that is not UTF-8 (1)"), "{out}");
     assert!(out.contains("a line that is not JSON (1)"), "{out}");
     // Agents with nothing on this machine: nothing to do, said so.

@@ -383,11 +383,31 @@ fn read_file(
         // Its lines stand alone: read in chunks, so a log of any size takes bounded memory.
         // One buffer serves every file: fresh pages for each would be zeroed by the kernel.
         buf.clear();
+        // Inside a line too long to be one an agent wrote: dropped up to its end, the lines
+        // after it read as usual.
+        let mut overlong = false;
         loop {
             let had = buf.len();
             (&mut file).take(CHUNK as u64).read_to_end(buf)?;
             let read = buf.len() - had;
             *bytes_read += read as u64;
+            if overlong {
+                match memchr::memchr(b'\n', buf) {
+                    Some(end) => {
+                        consumed += end + 1;
+                        buf.drain(..=end);
+                        overlong = false;
+                    }
+                    None => {
+                        consumed += buf.len();
+                        buf.clear();
+                        if read == 0 {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
             let complete = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
             let (mut found, n) = claude::parse(&buf[..complete], skipped, seen);
             calls.append(&mut found);
@@ -398,9 +418,10 @@ fn read_file(
                 break;
             }
             if buf.len() > MAX_LINE {
-                return Err(std::io::Error::other(
-                    "a line longer than 64 MiB: not a log line",
-                ));
+                skipped.add("a line longer than 64 MiB (not one an agent wrote)");
+                consumed += buf.len();
+                buf.clear();
+                overlong = true;
             }
         }
         // Only whole lines: a last line without its newline is still being written.
