@@ -27,14 +27,25 @@ pub const MAX_ERROR_BYTES: usize = 4096;
 
 /// `s` cut to at most `max` bytes at a character boundary: what a row sent to the server keeps.
 pub fn cut(s: &str, max: usize) -> String {
+    s[..boundary(s, max)].to_string()
+}
+
+/// Cuts `s` in place to at most `max` bytes at a character boundary.
+pub fn truncate(s: &mut String, max: usize) {
+    let end = boundary(s, max);
+    s.truncate(end);
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
-        return s.to_string();
+        return s.len();
     }
     let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    end
 }
 
 // The bounds nest, and a full batch of rows at every bound still sums inside an i64.

@@ -231,7 +231,12 @@ impl Exporter {
 
     /// The org and team of rows that name none (a team login's, for `gw run`).
     pub fn set_identity(&self, org: Option<String>, team: Option<String>) {
-        *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = (org, team);
+        let bounded = |mut s: String| {
+            crate::limits::truncate(&mut s, MAX_ATTRIBUTE_BYTES);
+            s
+        };
+        *self.identity.lock().unwrap_or_else(|e| e.into_inner()) =
+            (org.map(bounded), team.map(bounded));
     }
 
     pub fn stats(&self) -> Arc<ExportStats> {
@@ -514,7 +519,8 @@ impl Worker {
         let r = &record.row;
         let op = operation(&r.endpoint);
         let system = system(&r.provider);
-        let requested = r.requested_model.as_deref().or(r.model.as_deref()).map(cut);
+        // Every string was cut to MAX_ATTRIBUTE_BYTES when the row was queued (`bound`).
+        let requested = r.requested_model.clone().or_else(|| r.model.clone());
         let mut common = vec![
             KeyValue::new("gen_ai.operation.name", op),
             KeyValue::new("gen_ai.provider.name", system),
@@ -523,7 +529,7 @@ impl Worker {
             common.push(KeyValue::new("gen_ai.request.model", m.clone()));
         }
         if let Some(m) = r.model.as_deref() {
-            common.push(KeyValue::new("gen_ai.response.model", cut(m)));
+            common.push(KeyValue::new("gen_ai.response.model", m.to_string()));
         }
         if let Some(h) = self.host(&r.provider) {
             common.push(KeyValue::new("server.address", h));
@@ -534,16 +540,16 @@ impl Worker {
             ("gw.team", team.as_deref()),
             ("gw.agent", r.agent.as_deref()),
         ] {
-            metric_attrs.push(KeyValue::new(key, value.map(cut).unwrap_or_default()));
+            metric_attrs.push(KeyValue::new(key, value.unwrap_or_default().to_string()));
         }
         if self.developer_labels {
             metric_attrs.push(KeyValue::new(
                 "gw.developer",
-                r.developer.as_deref().map(cut).unwrap_or_default(),
+                r.developer.clone().unwrap_or_default(),
             ));
             metric_attrs.push(KeyValue::new(
                 "gw.project",
-                r.project.as_deref().map(cut).unwrap_or_default(),
+                r.project.clone().unwrap_or_default(),
             ));
         }
         let error = error_type(r);
@@ -692,7 +698,7 @@ fn span(
     ];
     for (k, v) in strings {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            attributes.push(KeyValue::new(k, cut(v)));
+            attributes.push(KeyValue::new(k, v.to_string()));
         }
     }
     match r.cost_nanos {
@@ -709,7 +715,7 @@ fn span(
     let status = match &error {
         Some(e) => {
             attributes.push(KeyValue::new("error.type", e.clone()));
-            Status::error(r.error.as_deref().map(cut).unwrap_or_else(|| e.clone()))
+            Status::error(r.error.clone().unwrap_or_else(|| e.clone()))
         }
         None => Status::Unset,
     };
@@ -776,7 +782,7 @@ fn bound(record: &mut Record) {
         &mut r.price_version,
         &mut r.session_id,
     ] {
-        cut_in_place(s);
+        crate::limits::truncate(s, MAX_ATTRIBUTE_BYTES);
     }
     for s in [
         &mut r.requested_model,
@@ -797,17 +803,7 @@ fn bound(record: &mut Record) {
     .into_iter()
     .flatten()
     {
-        cut_in_place(s);
-    }
-}
-
-fn cut_in_place(s: &mut String) {
-    if s.len() > MAX_ATTRIBUTE_BYTES {
-        let mut end = MAX_ATTRIBUTE_BYTES;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
+        crate::limits::truncate(s, MAX_ATTRIBUTE_BYTES);
     }
 }
 
@@ -880,18 +876,6 @@ fn error_type(r: &UsageRow) -> Option<String> {
     }
 }
 
-/// A client's string, cut to [`MAX_ATTRIBUTE_BYTES`] at a character boundary.
-fn cut(s: &str) -> String {
-    if s.len() <= MAX_ATTRIBUTE_BYTES {
-        return s.to_string();
-    }
-    let mut end = MAX_ATTRIBUTE_BYTES;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -935,7 +919,15 @@ mod tests {
     #[test]
     fn long_client_strings_are_cut_at_a_character_boundary() {
         let s = "é".repeat(1000);
-        let c = cut(&s);
+        let mut record = Record {
+            row: UsageRow {
+                model: Some(s.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        bound(&mut record);
+        let c = record.row.model.unwrap();
         assert!(c.len() <= MAX_ATTRIBUTE_BYTES && s.starts_with(&c));
     }
 }
