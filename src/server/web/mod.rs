@@ -274,21 +274,18 @@ fn harden(headers: &mut HeaderMap) {
     }
 }
 
+/// A page; `guard` adds the security headers and `no-store`.
 fn page_response(status: StatusCode, markup: maud::Markup) -> Response {
-    let mut response = (status, markup).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    (status, markup).into_response()
 }
 
 fn page(markup: maud::Markup) -> Response {
     page_response(StatusCode::OK, markup)
 }
 
-/// A table as CSV, downloaded as `name.csv`.
+/// A table as CSV, downloaded as `name.csv` (`guard` adds `no-store`).
 fn csv(name: &str, table: &data::Table) -> Response {
-    let mut response = (
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
@@ -298,11 +295,7 @@ fn csv(name: &str, table: &data::Table) -> Response {
         ],
         table.to_csv(),
     )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+        .into_response()
 }
 
 async fn login_page() -> Response {
@@ -638,12 +631,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, kind, body)) => {
-            let mut response = ([(header::CONTENT_TYPE, *kind)], *body).into_response();
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            );
-            response
+            let cache = (header::CACHE_CONTROL, "public, max-age=3600");
+            ([(header::CONTENT_TYPE, *kind), cache], *body).into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),
     }
