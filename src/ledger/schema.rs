@@ -133,6 +133,48 @@ macro_rules! rollup_remove {
     };
 }
 
+/// Statements that rebuild the three rollups and their triggers with `$keys` among their keys
+/// (`billing`, then `billing` and `source`), from the rows already there; `$update_of` is what
+/// else the update trigger watches.
+#[rustfmt::skip]
+macro_rules! rebuild_rollups {
+    ($keys:ident, $update_of:literal) => {
+        concat!(
+            "DROP TRIGGER spend_rollup_insert;
+        DROP TRIGGER spend_rollup_delete;
+        DROP TRIGGER spend_rollup_update;
+        DROP TABLE spend_1d;
+        DROP TABLE spend_1h;
+        DROP TABLE spend_15m;",
+            rollup_table!("spend_1d", "86400000000", $keys),
+            rollup_table!("spend_1h", "3600000000", $keys),
+            rollup_table!("spend_15m", "900000000", $keys),
+            "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
+            rollup_add!("spend_1d", "86400000000", $keys),
+            rollup_add!("spend_1h", "3600000000", $keys),
+            rollup_add!("spend_15m", "900000000", $keys),
+            "END;
+        CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
+            rollup_remove!("spend_1d", "86400000000", $keys),
+            rollup_remove!("spend_1h", "3600000000", $keys),
+            rollup_remove!("spend_15m", "900000000", $keys),
+            "END;
+        CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
+            started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
+            cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
+            session_id, agent, developer, project, branch, task, key_id, ", $update_of, "
+        ON requests BEGIN ",
+            rollup_remove!("spend_1d", "86400000000", $keys),
+            rollup_remove!("spend_1h", "3600000000", $keys),
+            rollup_remove!("spend_15m", "900000000", $keys),
+            rollup_add!("spend_1d", "86400000000", $keys),
+            rollup_add!("spend_1h", "3600000000", $keys),
+            rollup_add!("spend_15m", "900000000", $keys),
+            "END;"
+        )
+    };
+}
+
 pub const MIGRATIONS: &[&str] = &[
     // 1: one row per request.
     "CREATE TABLE requests (
@@ -221,37 +263,8 @@ pub const MIGRATIONS: &[&str] = &[
     concat!(
         "ALTER TABLE requests ADD COLUMN billing TEXT NOT NULL DEFAULT 'api'
             CHECK (billing IN ('api', 'subscription'));
-        DROP TRIGGER spend_rollup_insert;
-        DROP TRIGGER spend_rollup_delete;
-        DROP TRIGGER spend_rollup_update;
-        DROP TABLE spend_1d;
-        DROP TABLE spend_1h;
-        DROP TABLE spend_15m;",
-        rollup_table!("spend_1d", "86400000000", billing),
-        rollup_table!("spend_1h", "3600000000", billing),
-        rollup_table!("spend_15m", "900000000", billing),
-        "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
-        rollup_add!("spend_1d", "86400000000", billing),
-        rollup_add!("spend_1h", "3600000000", billing),
-        rollup_add!("spend_15m", "900000000", billing),
-        "END;
-        CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
-        rollup_remove!("spend_1d", "86400000000", billing),
-        rollup_remove!("spend_1h", "3600000000", billing),
-        rollup_remove!("spend_15m", "900000000", billing),
-        "END;
-        CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
-            started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
-            cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
-            session_id, agent, developer, project, branch, task, key_id, billing
-        ON requests BEGIN ",
-        rollup_remove!("spend_1d", "86400000000", billing),
-        rollup_remove!("spend_1h", "3600000000", billing),
-        rollup_remove!("spend_15m", "900000000", billing),
-        rollup_add!("spend_1d", "86400000000", billing),
-        rollup_add!("spend_1h", "3600000000", billing),
-        rollup_add!("spend_15m", "900000000", billing),
-        "END;"
+        ",
+        rebuild_rollups!(billing, "billing")
     ),
     // 6: the cloud region that served a request (Bedrock's, Vertex's location); not a rollup
     // key.
@@ -282,36 +295,7 @@ pub const MIGRATIONS: &[&str] = &[
             head TEXT NOT NULL,
             imported_at INTEGER NOT NULL
         ) STRICT;
-        DROP TRIGGER spend_rollup_insert;
-        DROP TRIGGER spend_rollup_delete;
-        DROP TRIGGER spend_rollup_update;
-        DROP TABLE spend_1d;
-        DROP TABLE spend_1h;
-        DROP TABLE spend_15m;",
-        rollup_table!("spend_1d", "86400000000", source),
-        rollup_table!("spend_1h", "3600000000", source),
-        rollup_table!("spend_15m", "900000000", source),
-        "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN ",
-        rollup_add!("spend_1d", "86400000000", source),
-        rollup_add!("spend_1h", "3600000000", source),
-        rollup_add!("spend_15m", "900000000", source),
-        "END;
-        CREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN ",
-        rollup_remove!("spend_1d", "86400000000", source),
-        rollup_remove!("spend_1h", "3600000000", source),
-        rollup_remove!("spend_15m", "900000000", source),
-        "END;
-        CREATE TRIGGER spend_rollup_update AFTER UPDATE OF
-            started_at, provider, model, input_tokens, output_tokens, cache_read_tokens,
-            cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, cost_nanos,
-            session_id, agent, developer, project, branch, task, key_id, billing, source
-        ON requests BEGIN ",
-        rollup_remove!("spend_1d", "86400000000", source),
-        rollup_remove!("spend_1h", "3600000000", source),
-        rollup_remove!("spend_15m", "900000000", source),
-        rollup_add!("spend_1d", "86400000000", source),
-        rollup_add!("spend_1h", "3600000000", source),
-        rollup_add!("spend_15m", "900000000", source),
-        "END;"
+        ",
+        rebuild_rollups!(source, "billing, source")
     ),
 ];
