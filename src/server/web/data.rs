@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::Viewer;
 use crate::api::admin::KeyView;
 use crate::api::BudgetStatus;
+use crate::report::thousands;
 use crate::server::db::{sum_sql, Store, Value};
 use crate::server::error::ApiError;
 use crate::server::money;
@@ -157,22 +158,6 @@ pub fn usd(nanos: i64) -> String {
         format!("${v:.2}")
     } else {
         format!("${v:.4}")
-    }
-}
-
-pub fn count(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 
@@ -612,13 +597,13 @@ pub async fn overview(
                 vec![
                     display(&shown, dim_name),
                     usd(s.cost_nanos),
-                    count(s.requests),
-                    count(s.input),
-                    count(s.cache_read),
-                    count(s.cache_write),
-                    count(s.output),
+                    thousands(s.requests),
+                    thousands(s.input),
+                    thousands(s.cache_read),
+                    thousands(s.cache_write),
+                    thousands(s.output),
                     cache_ratio(s.input, s.cache_read, s.cache_write),
-                    count(s.unpriced),
+                    thousands(s.unpriced),
                 ],
                 (!shown.is_empty()).then(|| format!("/ui/overview{}", f.with(dim_name, &shown))),
             );
@@ -940,9 +925,9 @@ pub async fn sessions(
                 r.text(6)?,
                 local_time(first, &tz),
                 duration(last - first),
-                count(r.int(9)?),
+                thousands(r.int(9)?),
                 usd(r.int(10)?),
-                count(r.int(11)?),
+                thousands(r.int(11)?),
             ],
             Some(format!(
                 "/ui/sessions/{}/{}",
@@ -1038,10 +1023,10 @@ pub async fn session(
                     Some(e) if status >= 400 => format!("{status} {}", crate::limits::cut(&e, 80)),
                     _ => status.to_string(),
                 },
-                count(input),
-                count(read),
-                count(write),
-                count(output),
+                thousands(input),
+                thousands(read),
+                thousands(write),
+                thousands(output),
                 cache_ratio(input, read, write),
                 format!("{} ms", r.int(8)? / 1000),
                 r.opt_int(9)?
@@ -1077,8 +1062,8 @@ mod tests {
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(count(1234567), "1,234,567");
-        assert_eq!(count(12), "12");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
         assert_eq!(usd(1_500_000_000), "$1.50");
         assert_eq!(usd(12_345_678), "$0.0123");
         assert_eq!(duration(3_723_000_000), "1h 02m");

@@ -5,10 +5,11 @@
 use axum::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};
 
-use super::data::{self, count, usd, Filters, Table};
+use super::data::{self, usd, Filters, Table};
 use super::Viewer;
 use crate::api::admin::KeyView;
 use crate::api::BudgetStatus;
+use crate::report::thousands;
 
 fn layout(viewer: Option<&Viewer>, title: &str, active: &str, body: Markup) -> Markup {
     html! {
@@ -200,13 +201,13 @@ pub fn overview(viewer: &Viewer, f: &Filters, v: &data::Overview) -> Markup {
         }
         div.cards {
             div.card { span { "spend" } strong #total-cost { (usd(t.cost_nanos)) } }
-            div.card { span { "requests" } strong #total-requests { (count(t.requests)) } }
-            div.card { span { "input (uncached)" } strong { (count(t.input)) } }
-            div.card { span { "cache read / write" } strong { (count(t.cache_read)) " / " (count(t.cache_write)) } }
-            div.card { span { "output" } strong { (count(t.output)) } }
+            div.card { span { "requests" } strong #total-requests { (thousands(t.requests)) } }
+            div.card { span { "input (uncached)" } strong { (thousands(t.input)) } }
+            div.card { span { "cache read / write" } strong { (thousands(t.cache_read)) " / " (thousands(t.cache_write)) } }
+            div.card { span { "output" } strong { (thousands(t.output)) } }
             div.card class=[(t.unpriced > 0).then_some("warn")] {
                 span { "unpriced requests" }
-                strong #total-unpriced { (count(t.unpriced)) }
+                strong #total-unpriced { (thousands(t.unpriced)) }
                 @if t.unpriced > 0 { small { "not in the spend: no price for their model" } }
             }
         }
@@ -368,12 +369,12 @@ pub fn session(viewer: &Viewer, v: &data::Session) -> Markup {
         p { "Session " code { (v.session_id) } " · key " code { (v.key_id) } " · times in " (v.tz) }
         div.cards {
             div.card { span { "spend" } strong #session-cost { (usd(t.cost_nanos)) } }
-            div.card { span { "requests" } strong { (count(t.requests)) } }
+            div.card { span { "requests" } strong { (thousands(t.requests)) } }
             div.card { span { "cache hit" } strong {
                 @let all = t.input.saturating_add(t.cache_read).saturating_add(t.cache_write);
                 @if all > 0 { (format!("{:.0}%", t.cache_read as f64 * 100.0 / all as f64)) } @else { "—" }
             } }
-            div.card class=[(t.unpriced > 0).then_some("warn")] { span { "unpriced" } strong { (count(t.unpriced)) } }
+            div.card class=[(t.unpriced > 0).then_some("warn")] { span { "unpriced" } strong { (thousands(t.unpriced)) } }
         }
         p { (csv_link(format!("/ui/sessions/{}/{}?format=csv", crate::server::client::encode(&v.key_id), crate::server::client::encode(&v.session_id)))) }
         (table(&v.table))
