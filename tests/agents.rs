@@ -851,7 +851,17 @@ async fn claude_code_and_codex_wait_out_a_rate_limit() {
     ] {
         let (server, key, _stop) = rate_limited_server(WINDOW).await;
         let (mock, trial) = (Mock::start().await, Trial::new());
-        // Two sessions at once: one of them must wait for the next window.
+        // Two sessions at once: one of them must wait for the next window. They start at the
+        // beginning of a window (windows are aligned to the epoch), so both first requests fall
+        // in it however slowly a loaded machine starts the agents.
+        let into = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            % WINDOW as f64;
+        if into > 0.5 {
+            tokio::time::sleep(std::time::Duration::from_secs_f64(WINDOW as f64 - into)).await;
+        }
         let env = [("GW_SERVER", server.as_str()), ("GW_KEY", key.as_str())];
         let (a, b) = tokio::join!(
             trial.run(&mock, &bin, &args, &env),
