@@ -170,10 +170,17 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).unwrap();
-    let claude = dir.path().join("claude");
+    // `GW_BENCH_IMPORT_KEEP=DIR` keeps the logs there (generated once, reused), to profile
+    // an import of them afterwards.
+    let kept = std::env::var_os("GW_BENCH_IMPORT_KEEP").map(PathBuf::from);
+    let claude = kept.clone().unwrap_or_else(|| dir.path().join("claude"));
     let projects = claude.join("projects");
     let t = Instant::now();
-    let lines = generate(&projects, records);
+    let lines = if kept.is_some() && projects.exists() {
+        records
+    } else {
+        generate(&projects, records)
+    };
     let bytes: u64 = walk(&projects)
         .iter()
         .map(|p| p.metadata().unwrap().len())

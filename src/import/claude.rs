@@ -69,16 +69,22 @@ pub struct Seen(std::collections::HashSet<u64>);
 
 /// The value of `"key":"` in a line: up to the next quote (JSON escapes quotes in strings, so
 /// the pattern cannot start inside one).
-fn value_after<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let at = memchr::memmem::find(line, key)? + key.len();
+fn value_after<'a>(line: &'a [u8], key: &memchr::memmem::Finder<'_>) -> Option<&'a [u8]> {
+    let at = key.find(line)? + key.needle().len();
     let len = memchr::memchr(b'"', &line[at..])?;
     Some(&line[at..at + len])
 }
 
 fn quick_key(line: &[u8]) -> Option<u64> {
     use std::hash::{Hash, Hasher};
-    let id = value_after(line, b"\"id\":\"msg_")?;
-    let request = value_after(line, b"\"requestId\":\"").unwrap_or_default();
+    use std::sync::LazyLock;
+    // Built once: a searcher's set-up costs as much as searching a line.
+    static ID: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\"id\":\"msg_"));
+    static REQUEST: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\"requestId\":\""));
+    let id = value_after(line, &ID)?;
+    let request = value_after(line, &REQUEST).unwrap_or_default();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (id, request).hash(&mut h);
     Some(h.finish())

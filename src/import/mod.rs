@@ -20,7 +20,7 @@ mod codex;
 mod gemini;
 mod opencode;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 use sha2::{Digest, Sha256};
 
-use crate::ledger::{Attribution, Ledger, LedgerError, Row, Source};
+use crate::ledger::{Attribution, Ledger, LedgerError, MeteredCalls, Row, Source};
 use crate::meter::{Billing, Provider, Usage};
 use crate::pricing::PriceTable;
 
@@ -477,6 +477,7 @@ const INSERT_BATCH: usize = 50_000;
 fn insert(
     ledger: &mut Ledger,
     rows: &mut Vec<Row>,
+    metered: &mut MeteredCalls,
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
     if rows.is_empty() {
@@ -486,8 +487,10 @@ fn insert(
         summary.added += rows.len() as u64;
     } else {
         rows.sort_by_key(|r| (r.started_at_us, r.id));
-        let inserted = ledger.insert_bulk(rows)? as u64;
-        summary.duplicates += rows.len() as u64 - inserted;
+        let done = ledger.insert_bulk(rows, metered)?;
+        let (inserted, proxied) = (done.inserted as u64, done.metered as u64);
+        summary.duplicates += rows.len() as u64 - inserted - proxied;
+        summary.metered += proxied;
         summary.added += inserted;
     }
     rows.clear();
@@ -542,27 +545,13 @@ pub fn run(
 ) -> Result<Summary, ImportError> {
     // Migrated (and created) by the ledger's own open; then its connection is ours.
     let mut ledger = Ledger::open(ledger_path)?;
-    let conn = ledger.connection();
     let mut summary = Summary {
         dry_run: options.dry_run,
         ..Summary::default()
     };
     // The calls gw's proxy metered, by request id and by message or response id.
-    let mut metered: HashSet<String> = HashSet::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT upstream_request_id, response_id FROM requests WHERE source = 'proxy'
-             AND (upstream_request_id IS NOT NULL OR response_id IS NOT NULL)",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            for i in 0..2 {
-                if let Some(id) = r.get::<_, Option<String>>(i)? {
-                    metered.insert(id);
-                }
-            }
-        }
-    }
+    let mut metered = ledger.metered_calls()?;
+    let conn = ledger.connection();
     // Logs without the provider's ids (Gemini CLI, opencode) match proxy rows of the same
     // agent, requested model (what a log names) and tokens (and session, where both have it)
     // made up to ten minutes before the log recorded the call; each proxy row matches one call
@@ -620,8 +609,10 @@ pub fn run(
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum();
-        // The most complete copy of each call (largest output: a cut stream's line says 1).
-        let mut calls: HashMap<String, Call> = HashMap::new();
+        // The most complete copy of each call (largest output: a cut stream's line says 1),
+        // by key: the calls stay where they were first put, only their places move.
+        let mut calls: Vec<(String, Call)> = Vec::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
         let mut seen = claude::Seen::default();
         let mut buf = Vec::with_capacity(CHUNK);
         let mut done = 0u64;
@@ -657,24 +648,30 @@ pub fn run(
             summary.duplicates += read.copies;
             for call in read.calls {
                 summary.calls += 1;
-                match calls.entry(call.key(*agent)) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                let key = call.key(*agent);
+                match by_key.get(&key) {
+                    Some(&i) => {
                         summary.duplicates += 1;
-                        if call.usage.output > e.get().usage.output {
-                            e.insert(call);
+                        if call.usage.output > calls[i].1.usage.output {
+                            calls[i].1 = call;
                         }
                     }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(call);
+                    None => {
+                        by_key.insert(key.clone(), calls.len());
+                        calls.push((key, call));
                     }
                 }
             }
             states.push((key, *agent, read.state));
         }
         // In time order, so matching proxy rows by time gives the same answer every run.
-        let mut calls: Vec<(String, Call)> = calls.into_iter().collect();
-        calls.sort_by(|a, b| (a.1.at_us, &a.0).cmp(&(b.1.at_us, &b.0)));
-        for (key, call) in calls {
+        drop(by_key);
+        let mut order: Vec<usize> = (0..calls.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            (calls[a].1.at_us, &calls[a].0).cmp(&(calls[b].1.at_us, &calls[b].0))
+        });
+        let mut calls: Vec<Option<(String, Call)>> = calls.into_iter().map(Some).collect();
+        for (key, call) in order.into_iter().filter_map(|i| calls[i].take()) {
             let by_id = agent.has_provider_ids()
                 && [&call.request_id, &call.response_id]
                     .into_iter()
@@ -767,11 +764,12 @@ pub fn run(
                 log_cost_nanos: call.log_cost_nanos,
             });
             if rows.len() >= INSERT_BATCH {
-                insert(&mut ledger, &mut rows, &mut summary)?;
+                insert(&mut ledger, &mut rows, &mut metered, &mut summary)?;
             }
         }
     }
-    insert(&mut ledger, &mut rows, &mut summary)?;
+    insert(&mut ledger, &mut rows, &mut metered, &mut summary)?;
+    ledger.checkpoint()?;
     // With --since, what was left out must be read again by a later import: no offsets kept.
     if options.dry_run || options.since_us.is_some() {
         return Ok(summary);

@@ -6,6 +6,7 @@ mod schema;
 mod sync_state;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -154,17 +155,29 @@ impl Ledger {
 
     /// Every row of a session, oldest first.
     /// Inserts many imported rows at once (`gw import`'s hundreds of thousands), as
-    /// [`Ledger::insert`] does but skipping calls gw's proxy metered or imported before (see
-    /// [`IMPORT_INSERT`]), and with the rollups summed once for the whole batch instead of by a
-    /// trigger per row: in one transaction, the triggers are set aside, the rows inserted, their sums added
-    /// to each rollup, and the triggers put back, so no other writer ever sees them missing.
-    pub fn insert_bulk(&mut self, rows: &[Row]) -> Result<usize, LedgerError> {
+    /// [`Ledger::insert`] does but skipping calls gw's proxy metered (`metered`, brought up to
+    /// date inside the insert's own transaction, so a row the proxy wrote while the import read
+    /// counts) or imported before (the row's id, or the unique index on agent, response id and
+    /// request id), and with the rollups summed once for the whole batch instead of by a
+    /// trigger per row: in one transaction, the triggers are set aside, the rows inserted,
+    /// their sums added to each rollup, and the triggers put back, so no other writer ever sees
+    /// them missing.
+    pub fn insert_bulk(
+        &mut self,
+        rows: &[Row],
+        metered: &mut MeteredCalls,
+    ) -> Result<BulkInserted, LedgerError> {
         // Room for a batch's pages: with SQLite's default 2 MB, inserting spills the cache to
         // the WAL and reads it back, over and over.
         self.conn.pragma_update(None, "cache_size", -65_536)?;
+        // Each batch's pages are copied into the database once, by [`Ledger::checkpoint`] when
+        // the whole import is in, not after every batch (an index page would be copied again
+        // each time).
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        metered.read_on(&tx)?;
         let triggers: Vec<(String, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'requests'",
@@ -175,52 +188,104 @@ impl Ledger {
         for (name, _) in &triggers {
             tx.execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
         }
-        let before: i64 =
-            tx.query_row("SELECT coalesce(max(rowid), 0) FROM requests", [], |r| {
-                r.get(0)
-            })?;
-        let mut inserted = 0;
+        let mut done = BulkInserted::default();
+        // Each rollup's sums for the rows inserted, by bucket and key, added once per key.
+        let mut sums: [HashMap<RollupKey<'_>, [i64; 9]>; 3] = Default::default();
         {
             let mut stmt = tx.prepare_cached(IMPORT_INSERT)?;
             for r in rows {
-                inserted += insert_row(&mut stmt, r)?;
+                if metered.holds(r) {
+                    done.metered += 1;
+                    continue;
+                }
+                if insert_row(&mut stmt, r)? == 0 {
+                    continue;
+                }
+                done.inserted += 1;
+                let a = &r.attribution;
+                let u = &r.usage;
+                let add = [
+                    1,
+                    u.input as i64,
+                    u.output as i64,
+                    u.cache_read as i64,
+                    u.cache_write_5m as i64,
+                    u.cache_write_1h as i64,
+                    u.reasoning as i64,
+                    r.cost_nanos.unwrap_or(0),
+                    r.cost_nanos.is_none() as i64,
+                ];
+                for (sums, (_, us)) in sums.iter_mut().zip(ROLLUPS) {
+                    let key = RollupKey {
+                        bucket: r.started_at_us - r.started_at_us.rem_euclid(us),
+                        text: [
+                            &a.session_id,
+                            &r.provider,
+                            r.model.as_deref().unwrap_or(""),
+                            a.agent.as_deref().unwrap_or(""),
+                            a.project.as_deref().unwrap_or(""),
+                            a.branch.as_deref().unwrap_or(""),
+                            a.task.as_deref().unwrap_or(""),
+                            a.developer.as_deref().unwrap_or(""),
+                            a.key_id.as_deref().unwrap_or(""),
+                            r.billing.as_str(),
+                            r.source.as_str(),
+                        ],
+                    };
+                    let total = sums.entry(key).or_default();
+                    for (t, n) in total.iter_mut().zip(add) {
+                        *t = t.saturating_add(n);
+                    }
+                }
             }
         }
-        for (table, us) in [
-            ("spend_1d", 86_400_000_000i64),
-            ("spend_1h", 3_600_000_000),
-            ("spend_15m", 900_000_000),
-        ] {
-            tx.execute(
-                &format!(
-                    "INSERT INTO {table}
-                     SELECT started_at - ((started_at % {us}) + {us}) % {us}, session_id, provider,
-                        coalesce(model, ''), coalesce(agent, ''), coalesce(project, ''),
-                        coalesce(branch, ''), coalesce(task, ''), coalesce(developer, ''),
-                        coalesce(key_id, ''), billing, source, count(*), sum(input_tokens),
-                        sum(output_tokens), sum(cache_read_tokens), sum(cache_write_5m_tokens),
-                        sum(cache_write_1h_tokens), sum(reasoning_tokens),
-                        coalesce(sum(cost_nanos), 0), sum(cost_nanos IS NULL)
-                     FROM requests WHERE rowid > ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-                     ON CONFLICT DO UPDATE SET
-                        requests = requests + excluded.requests,
-                        input_tokens = input_tokens + excluded.input_tokens,
-                        output_tokens = output_tokens + excluded.output_tokens,
-                        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-                        cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
-                        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-                        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-                        cost_nanos = cost_nanos + excluded.cost_nanos,
-                        unpriced_requests = unpriced_requests + excluded.unpriced_requests"
-                ),
-                [before],
-            )?;
+        for (sums, (table, _)) in sums.iter().zip(ROLLUPS) {
+            let mut stmt = tx.prepare(&format!(
+                "INSERT INTO {table} (bucket, session_id, provider, model, agent, project, branch,
+                    task, developer, key_id, billing, source, requests, input_tokens,
+                    output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                    cache_write_1h_tokens, reasoning_tokens, cost_nanos, unpriced_requests)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18, ?19, ?20, ?21)
+                 ON CONFLICT DO UPDATE SET
+                    requests = requests + excluded.requests,
+                    input_tokens = input_tokens + excluded.input_tokens,
+                    output_tokens = output_tokens + excluded.output_tokens,
+                    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                    cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
+                    cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+                    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+                    cost_nanos = cost_nanos + excluded.cost_nanos,
+                    unpriced_requests = unpriced_requests + excluded.unpriced_requests"
+            ))?;
+            for (key, total) in sums {
+                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(21);
+                values.push(&key.bucket);
+                values.extend(key.text.iter().map(|t| t as &dyn rusqlite::ToSql));
+                values.extend(total.iter().map(|t| t as &dyn rusqlite::ToSql));
+                stmt.execute(values.as_slice())?;
+            }
         }
         for (_, sql) in &triggers {
             tx.execute_batch(sql)?;
         }
         tx.commit()?;
-        Ok(inserted)
+        Ok(done)
+    }
+
+    /// Copies what the write-ahead log holds into the database, as far as readers allow
+    /// (after [`Ledger::insert_bulk`]s).
+    pub fn checkpoint(&self) -> Result<(), LedgerError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// The calls gw's proxy metered, for [`Ledger::insert_bulk`] to skip.
+    pub fn metered_calls(&self) -> Result<MeteredCalls, LedgerError> {
+        let mut metered = MeteredCalls::default();
+        metered.read_on(&self.conn)?;
+        Ok(metered)
     }
 
     /// The connection, for a part of gw with tables of its own in the ledger (`gw import`'s).
@@ -323,19 +388,84 @@ const INSERT: &str = concat!(
     ") ON CONFLICT(id) DO NOTHING"
 );
 
-/// An imported row: skipped when gw's proxy has a row of the call (its request id, ?21, or
-/// message/response id, ?37; checked in the insert's own transaction, so a row the proxy
-/// wrote while the import read counts), or when the call was imported before (its id, or the
-/// unique index on agent, response id and request id).
+/// An imported row: skipped when the call was imported before (its id, or the unique index on
+/// agent, response id and request id). One row per statement: no statement journal.
 const IMPORT_INSERT: &str = concat!(
     insert_head!(),
-    " SELECT ",
+    " VALUES (",
     insert_params!(),
-    " WHERE NOT EXISTS (SELECT 1 FROM requests WHERE source = 'proxy'
-        AND ((?21 IS NOT NULL AND upstream_request_id = ?21)
-            OR (?37 IS NOT NULL AND response_id = ?37)))
-    ON CONFLICT DO NOTHING"
+    ") ON CONFLICT DO NOTHING"
 );
+
+/// The rollup tables, with the width of their buckets in µs (as migration 2 made them).
+const ROLLUPS: [(&str, i64); 3] = [
+    ("spend_1d", 86_400_000_000),
+    ("spend_1h", 3_600_000_000),
+    ("spend_15m", 900_000_000),
+];
+
+/// A rollup row's key: its bucket's start and its text keys, in the table's column order
+/// (session, provider, model, agent, project, branch, task, developer, key, billing, source;
+/// '' for none, as the triggers write it).
+#[derive(PartialEq, Eq, Hash)]
+struct RollupKey<'a> {
+    bucket: i64,
+    text: [&'a str; 11],
+}
+
+/// What [`Ledger::insert_bulk`] did with its rows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BulkInserted {
+    pub inserted: usize,
+    /// Rows of calls gw's proxy metered (not inserted: the proxy's row is exact).
+    pub metered: usize,
+}
+
+/// The calls gw's proxy metered, by their provider ids (`request-id`, message or response
+/// id): read once, then only the rows written since.
+#[derive(Debug, Default)]
+pub struct MeteredCalls {
+    ids: std::collections::HashSet<String>,
+    /// The last rowid read (the ledger never deletes rows, so rowids only grow).
+    read_to: i64,
+}
+
+impl MeteredCalls {
+    /// Whether one of the provider's ids names a call gw's proxy metered.
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    fn holds(&self, row: &Row) -> bool {
+        [&row.upstream_request_id, &row.response_id]
+            .into_iter()
+            .flatten()
+            .any(|id| self.ids.contains(id))
+    }
+
+    /// Reads the proxy rows written since the last read.
+    fn read_on(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let last: i64 =
+            conn.query_row("SELECT coalesce(max(rowid), 0) FROM requests", [], |r| {
+                r.get(0)
+            })?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT upstream_request_id, response_id FROM requests
+             WHERE rowid > ?1 AND rowid <= ?2 AND source = 'proxy'
+                AND (upstream_request_id IS NOT NULL OR response_id IS NOT NULL)",
+        )?;
+        let mut rows = stmt.query([self.read_to, last])?;
+        self.read_to = last;
+        while let Some(r) = rows.next()? {
+            for i in 0..2 {
+                if let Some(id) = r.get::<_, Option<String>>(i)? {
+                    self.ids.insert(id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 const COLUMNS: &str = "id, started_at, ended_at, provider, endpoint, requested_model, model, status, streamed, incomplete,
     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens,
