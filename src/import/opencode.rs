@@ -51,7 +51,13 @@ struct PathInfo {
 #[serde(default)]
 struct Times {
     created: Option<i64>,
+    /// Set when the step ended; its tokens are final then.
+    completed: Option<i64>,
 }
+
+/// A step begun this long ago (ms) without ending is taken as it stands (an opencode that was
+/// killed never ends it); a younger one is still running, and read when it ends.
+const STILL_RUNNING_MS: i64 = 3_600_000;
 
 /// The provider a step's `providerID` names, as gw prices it.
 pub fn provider(id: &str) -> Option<Provider> {
@@ -73,6 +79,11 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The file is another program's: its schema's views and triggers call no function with side
+    // effects, and nothing here writes.
+    conn.pragma_update(None, "trusted_schema", "OFF")?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    let now_ms = jiff::Timestamp::now().as_millisecond();
     let mut stmt = conn.prepare(
         "SELECT id, session_id, time_created, data FROM message ORDER BY time_created, id",
     )?;
@@ -108,6 +119,11 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
             continue;
         }
         let at_ms = d.time.created.unwrap_or(created);
+        let ended = d.time.completed.is_some();
+        if !ended && now_ms.saturating_sub(at_ms) < STILL_RUNNING_MS {
+            skipped.add("an opencode step still running (read when it ends)");
+            continue;
+        }
         let cost = (d.cost.is_finite() && d.cost > 0.0).then(|| {
             (d.cost * 1e9)
                 .round()
@@ -124,7 +140,7 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
                 agent_version: None,
                 cwd: d.path.cwd,
                 branch: None,
-                incomplete: false,
+                incomplete: !ended,
                 log_cost_nanos: cost,
                 provider: None,
             },
@@ -148,10 +164,21 @@ mod tests {
         )
         .unwrap();
         let step = r#"{"parentID":"msg_1","role":"assistant","path":{"cwd":"/home/me/app","root":"/home/me/app"},"cost":0.031125,"tokens":{"total":54285,"input":1200,"output":85,"reasoning":0,"cache":{"write":3000,"read":50000}},"modelID":"claude-sonnet-4-5","providerID":"anthropic","time":{"created":1795902735707,"completed":1795902736412},"finish":"stop"}"#;
+        // A step still running (no end, begun a minute ago), and one that never ended, begun
+        // long ago (an opencode killed mid-step).
+        let now = jiff::Timestamp::now().as_millisecond();
+        let running = step
+            .replace("1795902735707", &(now - 60_000).to_string())
+            .replace(r#","completed":1795902736412"#, "");
+        let abandoned = step
+            .replace("1795902735707", "1795902700000")
+            .replace(r#","completed":1795902736412"#, "");
         for (id, data) in [
             ("msg_1", r#"{"role":"user"}"#),
             ("msg_2", step),
             ("msg_3", "not json"),
+            ("msg_4", &running),
+            ("msg_5", &abandoned),
         ] {
             conn.execute(
                 "INSERT INTO message VALUES (?1, 'ses_1', 1795902735000, 0, ?2)",
@@ -162,7 +189,12 @@ mod tests {
         drop(conn);
         let mut skipped = Skipped::default();
         let calls = read(&path, &mut skipped).unwrap();
-        assert_eq!(calls.len(), 1);
+        assert_eq!(calls.len(), 2);
+        assert!(!calls[0].0.incomplete && calls[1].0.incomplete);
+        assert_eq!(
+            skipped.0["an opencode step still running (read when it ends)"],
+            1
+        );
         let (c, p) = &calls[0];
         assert_eq!(*p, Some(Provider::Anthropic));
         assert_eq!(
