@@ -105,6 +105,7 @@ Register-ArgumentCompleter -Native -CommandName 'gw' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only calls made on or after this date (YYYY-MM-DD, local midnight) or instant (RFC 3339)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Read this directory instead of the agent''s own (with one agent named)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Read and count, change nothing')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Then send the imported rows (these and any imported before) to the gw server you are logged in to, flagged as imported; without it they stay on this machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -3731,7 +3731,7 @@ _gw() {
             return 0
             ;;
         gw__subcmd__import)
-            opts="-h -V --since --dry-run --path --help --version claude codex gemini opencode all"
+            opts="-h -V --since --dry-run --path --sync --help --version claude codex gemini opencode all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -97,6 +97,7 @@ set edit:completion:arg-completer[gw] = {|@words|
             cand --since 'Only calls made on or after this date (YYYY-MM-DD, local midnight) or instant (RFC 3339)'
             cand --path 'Read this directory instead of the agent''s own (with one agent named)'
             cand --dry-run 'Read and count, change nothing'
+            cand --sync 'Then send the imported rows (these and any imported before) to the gw server you are logged in to, flagged as imported; without it they stay on this machine'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

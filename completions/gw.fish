@@ -83,6 +83,7 @@ complete -c gw -n "__fish_gw_using_subcommand session" -s V -l version -d 'Print
 complete -c gw -n "__fish_gw_using_subcommand import" -l since -d 'Only calls made on or after this date (YYYY-MM-DD, local midnight) or instant (RFC 3339)' -r
 complete -c gw -n "__fish_gw_using_subcommand import" -l path -d 'Read this directory instead of the agent\'s own (with one agent named)' -r -F
 complete -c gw -n "__fish_gw_using_subcommand import" -l dry-run -d 'Read and count, change nothing'
+complete -c gw -n "__fish_gw_using_subcommand import" -l sync -d 'Then send the imported rows (these and any imported before) to the gw server you are logged in to, flagged as imported; without it they stay on this machine'
 complete -c gw -n "__fish_gw_using_subcommand import" -s h -l help -d 'Print help'
 complete -c gw -n "__fish_gw_using_subcommand import" -s V -l version -d 'Print version'
 complete -c gw -n "__fish_gw_using_subcommand proxy" -l listen -d 'Address to listen on (default: [proxy] listen, else a free port on 127.0.0.1)' -r

@@ -89,7 +89,7 @@ impl Dimension {
             D::Key       => row("key",       "Key",       &["keys", "key_id"],         Some("key_id"),     Some("k.key_id")),
             D::Billing   => row("billing",   "Billing",   &[],                         Some("billing"),    None),
             D::Team      => row("team",      "Team",      &[],                         None,               Some("t.name")),
-            D::Source    => row("source",    "Source",    &["sources"],                Some("source"),     None),
+            D::Source    => row("source",    "Source",    &["sources"],                Some("source"),     Some("u.source")),
         }
     }
 

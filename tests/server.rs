@@ -1921,7 +1921,7 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         error,
         billing: _, // local only for now: the server's rows have no billing yet
         region: _,  // nor a region
-        source: _,  // nor a source (imported rows are not synced yet)
+        source,
         response_id: _,
         log_cost_nanos: _,
         attribution:
@@ -1951,7 +1951,7 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         "agent_session_id": agent_session_id, "error": error, "session_id": session_id,
         "agent": agent, "agent_version": agent_version, "developer": developer,
         "project": project, "branch": branch, "task": task, "cwd": cwd, "host": host,
-        "key_id": key_id,
+        "key_id": key_id, "source": source,
     });
     assert_eq!(as_json, expected);
     let parsed: UsageRow = serde_json::from_value(as_json.clone()).unwrap();

@@ -686,7 +686,6 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
                  DROP TABLE spend_1d; DROP TABLE spend_1h; DROP TABLE spend_15m;
                  DROP INDEX requests_quarantined; ALTER TABLE requests DROP COLUMN sync_error;
                  ALTER TABLE requests DROP COLUMN billing; ALTER TABLE requests DROP COLUMN region;
-                 DROP INDEX requests_response_id; DROP INDEX requests_upstream_request_id;
                  DROP INDEX requests_imported_call;
                  ALTER TABLE requests DROP COLUMN source; ALTER TABLE requests DROP COLUMN response_id;
                  ALTER TABLE requests DROP COLUMN log_cost_nanos; DROP TABLE import_files;

@@ -1035,3 +1035,107 @@ async fn an_org_price_makes_an_unpriced_model_count_against_the_team_budget() {
         "the budget held: {local}"
     );
 }
+
+/// `gw import --sync`: rows read from an agent's own log reach the server only when asked,
+/// flagged as imported (a report `by=source` tells them apart), charge no budget, and go once,
+/// with those imported before the flag was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_rows_sync_only_when_asked_flagged_and_charging_no_budget() {
+    let mock = Mock::start().await;
+    let world = World::new("2.50").await;
+    let dev = world.developer("imp", "", None).await;
+    let url = world.srv.url();
+    let claude = dev.dir.path().join("claude");
+    let gw = |args: &[&str]| {
+        let mut cmd = dev.gw(&mock, &url);
+        cmd.env("CLAUDE_CONFIG_DIR", &claude).args(args);
+        cmd.output().unwrap()
+    };
+    let now = jiff::Timestamp::now();
+    let line = |msg: &str, at: jiff::Timestamp| {
+        format!(
+            r#"{{"message":{{"id":"{msg}","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":"end_turn","usage":{{"input_tokens":1000,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":500}}}},"requestId":"req_{msg}","type":"assistant","timestamp":"{at}","cwd":"/tmp","sessionId":"imp-1","version":"2.1.197"}}
+"#
+        )
+    };
+    let log = claude.join("projects/-tmp/imp-1.jsonl");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(
+        &log,
+        line("msg_i1", now - jiff::SignedDuration::from_mins(30)),
+    )
+    .unwrap();
+
+    // Imported without --sync: kept on this machine.
+    let out = gw(&["import", "claude"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sync = gw(&["sync"]);
+    assert!(
+        text(&sync.stderr).contains("nothing to sync"),
+        "{}",
+        text(&sync.stderr)
+    );
+
+    // A metered session spends from the team budget.
+    let run = gw(&["run", "--", "python3", AGENT]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let budget = || {
+        let out = gw(&["budget", "--json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["budgets"][0]["spent_nanos"].as_i64().unwrap()
+    };
+    let spent = budget();
+    assert!(spent > 0);
+
+    // A second call appended; --sync sends it and the one imported before, flagged.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    use std::io::Write as _;
+    f.write_all(line("msg_i2", now - jiff::SignedDuration::from_mins(10)).as_bytes())
+        .unwrap();
+    let out = gw(&["import", "claude", "--sync"]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("added 1 call"), "{said}");
+    assert!(said.contains("1 call(s) imported before"), "{said}");
+    assert!(said.contains("synced 2 request(s)"), "{said}");
+    let report = world
+        .admin
+        .call(Method::GET, "/v1/reports/spend?period=all&by=source", None)
+        .await
+        .unwrap();
+    let by_source = |source: &str| {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"]["source"] == source)
+            .map(|r| {
+                (
+                    r["requests"].as_i64().unwrap(),
+                    r["cost_nanos"].as_i64().unwrap(),
+                )
+            })
+    };
+    let (imported, imported_cost) = by_source("import").expect("imported rows reported");
+    assert_eq!(imported, 2, "{report}");
+    // Sonnet 4.5: 1,000 in at $3/M and 500 out at $15/M, twice.
+    assert_eq!(imported_cost, 2 * 10_500_000, "{report}");
+    assert!(by_source("proxy").is_some_and(|(n, _)| n > 0), "{report}");
+    assert_eq!(budget(), spent, "imported usage charges no budget");
+
+    // Again: nothing new, nothing sent twice.
+    let out = gw(&["import", "claude", "--sync"]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("nothing to sync"), "{said}");
+    let again = world
+        .admin
+        .call(Method::GET, "/v1/reports/spend?period=all&by=source", None)
+        .await
+        .unwrap();
+    assert_eq!(again["totals"], report["totals"]);
+    // --sync and --dry-run contradict each other.
+    let out = gw(&["import", "claude", "--sync", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

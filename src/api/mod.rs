@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ledger::Row;
+use crate::ledger::{Row, Source};
 use crate::limits::{
     cut, MAX_COST_NANOS, MAX_ERROR_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, MAX_TOKENS,
 };
@@ -299,6 +299,11 @@ pub struct UsageRow {
     pub host: Option<String>,
     pub key_id: Option<String>,
     pub error: Option<String>,
+    /// `import` for a row `gw import --sync` read from an agent's own log; left out for a row
+    /// gw's proxy metered (a server that predates imports takes those as before, and refuses
+    /// imported ones by name).
+    #[serde(skip_serializing_if = "Source::is_proxy")]
+    pub source: Source,
 }
 
 impl UsageRow {
@@ -456,6 +461,7 @@ impl From<&Row> for UsageRow {
             host: a.host.as_deref().map(text),
             key_id: a.key_id.as_deref().map(name),
             error: r.error.as_deref().map(|e| cut(e, MAX_ERROR_BYTES)),
+            source: r.source,
         }
     }
 }

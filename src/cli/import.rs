@@ -25,6 +25,10 @@ pub struct ImportArgs {
     /// Read this directory instead of the agent's own (with one agent named).
     #[arg(long, value_name = "DIR")]
     path: Option<PathBuf>,
+    /// Then send the imported rows (these and any imported before) to the gw server you are
+    /// logged in to, flagged as imported; without it they stay on this machine.
+    #[arg(long, conflicts_with = "dry_run")]
+    sync: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,6 +57,12 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let since_us = args.since.as_deref().map(parse_since).transpose()?;
+    // The login first: a missing one is said before the logs are read.
+    let key_id = if args.sync {
+        Some(super::team::login_key_id(&config)?)
+    } else {
+        None
+    };
     let prices = PriceTable::embedded().with_overrides(&config.prices);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -81,6 +91,7 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
             dry_run: args.dry_run,
             path: args.path,
             progress,
+            key_id: key_id.clone(),
         },
     )
     .with_context(|| format!("importing into {}", config.ledger_path().display()))?;
@@ -88,7 +99,14 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     eprint!("{}", report(&summary));
-    Ok(ExitCode::SUCCESS)
+    let Some(key_id) = key_id else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let earlier = crate::ledger::Ledger::open(&config.ledger_path())?.claim_imported(&key_id)?;
+    if earlier > 0 {
+        eprintln!("gw: {earlier} call(s) imported before are to be sent too");
+    }
+    super::team::sync(config)
 }
 
 fn parse_since(text: &str) -> anyhow::Result<i64> {

@@ -455,11 +455,17 @@ fn bar(used: f64, unicode: bool) -> String {
     s
 }
 
+/// The public id of the key this machine is logged in with.
+pub fn login_key_id(config: &Config) -> anyhow::Result<String> {
+    let login = current_login(config)?;
+    Ok(crate::server::secret::key_id(&login.key)
+        .ok_or_else(|| anyhow!("the gw key is malformed; run `gw login <url>` again"))?
+        .to_string())
+}
+
 pub fn sync(config: Config) -> anyhow::Result<ExitCode> {
     let login = current_login(&config)?;
-    let key_id = crate::server::secret::key_id(&login.key)
-        .ok_or_else(|| anyhow!("the gw key is malformed; run `gw login <url>` again"))?
-        .to_string();
+    let key_id = login_key_id(&config)?;
     let client = ServerClient::new(&login)?;
     let uploader = Uploader::new(client, config.ledger_path(), key_id, None);
     let rt = runtime()?;

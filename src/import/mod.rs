@@ -239,6 +239,9 @@ pub struct Options {
     pub path: Option<PathBuf>,
     /// Called as bytes are read: (bytes read so far, bytes to read).
     pub progress: Option<Progress>,
+    /// The gw key the imported rows are to be sent with (`gw import --sync`); else they stay
+    /// local.
+    pub key_id: Option<String>,
 }
 
 /// A log file as gw last read it.
@@ -757,7 +760,7 @@ pub fn run(
                     task: None,
                     cwd: call.cwd,
                     host: place.host,
-                    key_id: None,
+                    key_id: options.key_id.clone(),
                 },
                 source: Source::Import,
                 response_id: call.response_id,

@@ -281,6 +281,21 @@ impl Ledger {
         Ok(())
     }
 
+    /// Gives the imported rows that have no gw key yet (imported without `--sync`) `key_id`,
+    /// so the uploader sends them with it; answers how many. The rollups' triggers move their
+    /// sums to the key.
+    pub fn claim_imported(&mut self, key_id: &str) -> Result<usize, LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE requests SET key_id = ?1 WHERE source = 'import' AND key_id IS NULL",
+            [key_id],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The calls gw's proxy metered, for [`Ledger::insert_bulk`] to skip.
     pub fn metered_calls(&self) -> Result<MeteredCalls, LedgerError> {
         let mut metered = MeteredCalls::default();
@@ -596,6 +611,104 @@ pub(crate) mod tests {
         );
         assert_eq!(ledger.get(&row.id).unwrap().unwrap(), row);
         assert_eq!(ledger.session_rows("s1").unwrap(), vec![row]);
+    }
+
+    /// `insert_bulk` sums its rows into the rollups itself (the triggers set aside): the rollups
+    /// must equal what the triggers would have written, rows already there and calls the proxy
+    /// metered (even one written after the import read the proxy's rows) left out.
+    #[test]
+    fn bulk_inserts_roll_up_as_the_triggers_do_and_skip_metered_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let mut metered = ledger.metered_calls().unwrap();
+        // A call the proxy metered after the import read its rows.
+        let mut proxied = sample_row("s1", 900_000_000);
+        proxied.upstream_request_id = Some("req_proxied".into());
+        ledger.insert([&proxied]).unwrap();
+        let rows: Vec<Row> = (0..40i64)
+            .map(|i| {
+                let mut r = sample_row(if i % 3 == 0 { "s1" } else { "s2" }, i * 700_000_000);
+                r.source = Source::Import;
+                r.upstream_request_id = Some(format!("req_{i}"));
+                r.response_id = Some(format!("msg_{i}"));
+                r.usage.output = i as u64;
+                r.cost_nanos = (i % 5 != 0).then_some(1_000 * i);
+                r.attribution.project = (i % 2 == 0).then(|| "app".to_string());
+                r
+            })
+            .chain([{
+                let mut r = sample_row("s3", 1);
+                r.source = Source::Import;
+                r.response_id = Some("msg_other".into());
+                r.upstream_request_id = Some("req_proxied".into());
+                r
+            }])
+            .collect();
+        let done = ledger.insert_bulk(&rows[..20], &mut metered).unwrap();
+        assert_eq!(
+            done,
+            BulkInserted {
+                inserted: 20,
+                metered: 0
+            }
+        );
+        let done = ledger.insert_bulk(&rows, &mut metered).unwrap();
+        assert_eq!(
+            done,
+            BulkInserted {
+                inserted: 20,
+                metered: 1
+            },
+            "20 there already"
+        );
+        // Per table: bucket, keys, requests, output tokens, cost, unpriced requests.
+        type Sums = Vec<(i64, String, i64, i64, i64, i64)>;
+        let rollups = |ledger: &Ledger| -> Vec<Sums> {
+            ROLLUPS
+                .iter()
+                .map(|(table, _)| {
+                    let mut stmt = ledger
+                        .conn()
+                        .prepare(&format!(
+                            "SELECT bucket, session_id || '/' || project || '/' || source,
+                                requests, output_tokens, cost_nanos, unpriced_requests
+                             FROM {table} WHERE requests > 0 ORDER BY 1, 2"
+                        ))
+                        .unwrap();
+                    stmt.query_map([], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    })
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+                })
+                .collect()
+        };
+        let bulk = rollups(&ledger);
+        // The same rows through the triggers, one by one.
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut by_triggers = Ledger::open(&dir2.path().join("ledger.db")).unwrap();
+        by_triggers.insert([&proxied]).unwrap();
+        by_triggers.insert(&rows[..40]).unwrap();
+        assert_eq!(bulk, rollups(&by_triggers));
+        assert!(bulk[0].len() > 3, "{:?}", bulk[0]);
+        // The triggers are back.
+        let triggers: i64 = ledger
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'requests'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(triggers, 3);
     }
 
     #[test]

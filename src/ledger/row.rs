@@ -61,7 +61,10 @@ pub struct Row {
 }
 
 /// Where a ledger row comes from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Metered by gw's proxy: exact.
     #[default]
@@ -71,6 +74,10 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn is_proxy(&self) -> bool {
+        *self == Source::Proxy
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Proxy => "proxy",

@@ -317,6 +317,12 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX usage_sessions_org ON usage_sessions(org_id, last_us);
     CREATE INDEX usage_sessions_developer ON usage_sessions(developer_id, last_us);
     CREATE INDEX usage_session ON usage(session_id, started_at_us);",
+    // 9: `gw import --sync`: rows read from an agent's own log (`import`) beside those a gw
+    // proxy metered (`proxy`). Stored and reported (`--by source`), but they charge no lease or
+    // budget and add to no /metrics series or dashboard sum: usage from before or outside gw,
+    // with costs only the developer's own machine vouches for.
+    "ALTER TABLE usage ADD COLUMN source TEXT NOT NULL DEFAULT 'proxy'
+        CHECK (source IN ('proxy', 'import'));",
 ];
 
 /// The migrations in SQLite's dialect.

@@ -40,7 +40,7 @@ pub fn check_batch(rows: &[UsageRow]) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(super) const USAGE_COLUMNS: [&str; 36] = [
+pub(super) const USAGE_COLUMNS: [&str; 37] = [
     "id",
     "key_ref",
     "developer_id",
@@ -77,9 +77,10 @@ pub(super) const USAGE_COLUMNS: [&str; 36] = [
     "host",
     "error",
     "received_at_us",
+    "source",
 ];
 
-/// Rows per INSERT statement (36 parameters each; well under both backends' limits).
+/// Rows per INSERT statement (37 parameters each; well under both backends' limits).
 pub(super) const INSERT_CHUNK: usize = 200;
 
 pub(super) fn usage_values(r: &UsageRow, ctx: &KeyCtx, now: i64, out: &mut Vec<Value>) {
@@ -120,6 +121,7 @@ pub(super) fn usage_values(r: &UsageRow, ctx: &KeyCtx, now: i64, out: &mut Vec<V
         r.host.clone().into(),
         r.error.clone().into(),
         now.into(),
+        r.source.as_str().into(),
     ]);
 }
 
@@ -143,7 +145,7 @@ pub(super) fn insert_sql(rows: usize) -> String {
         " ON CONFLICT (id) DO NOTHING RETURNING session_id, cost_nanos, started_at_us, model,
             input_tokens, output_tokens, cache_read_tokens,
             cache_write_5m_tokens + cache_write_1h_tokens, reasoning_tokens, id, agent, project,
-            status, branch, task, ended_at_us",
+            status, branch, task, ended_at_us, source",
     );
     sql
 }
@@ -182,6 +184,10 @@ pub async fn ingest(
         for r in tx.query(&sql, &params).await? {
             accepted += 1;
             new_ids.push(r.text(9)?);
+            // Imported usage is kept and reported, and charges nothing (migration 9).
+            if r.text(16)? != "proxy" {
+                continue;
+            }
             let cost = r.opt_int(1)?.unwrap_or(0);
             let at = r.int(2)?;
             if cost > 0 {
