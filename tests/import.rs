@@ -364,6 +364,13 @@ fn bad_input_is_counted_and_skipped_never_a_crash() {
     bytes.extend_from_slice(
         claude_line("msg_z", "req_z", "s9", "2026-11-28T10:00:01Z", 5, "text").as_bytes(),
     );
+    // Times no agent logged: they would make buckets overflow, or spend appear in years ahead.
+    for (msg, at) in [
+        ("msg_t1", "1969-12-31T23:59:59Z"),
+        ("msg_t2", "2099-12-31T00:00:00Z"),
+    ] {
+        bytes.extend_from_slice(claude_line(msg, msg, "s9", at, 5, "text").as_bytes());
+    }
     home.write("claude/projects/x/s9.jsonl", &bytes);
     home.write("claude/projects/x/empty.jsonl", b"");
     // A line no agent writes (90 MiB) between two calls: dropped, the calls kept.
@@ -384,6 +391,10 @@ fn bad_input_is_counted_and_skipped_never_a_crash() {
     );
     assert!(out.contains("a line that is not UTF-8 (1)"), "{out}");
     assert!(out.contains("a line that is not JSON (1)"), "{out}");
+    assert!(
+        out.contains("a call with an impossible time (before 2000, or over a day ahead) (2)"),
+        "{out}"
+    );
     // Agents with nothing on this machine: nothing to do, said so.
     let (ok, out) = home.gw(&["import", "gemini"]);
     assert!(ok && out.contains("added 0 calls"), "{out}");

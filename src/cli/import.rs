@@ -86,7 +86,7 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         config.developer.clone(),
         env_vars::var,
         Options {
-            agents,
+            agents: agents.clone(),
             since_us,
             dry_run: args.dry_run,
             path: args.path,
@@ -102,7 +102,9 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let Some(key_id) = key_id else {
         return Ok(ExitCode::SUCCESS);
     };
-    let earlier = crate::ledger::Ledger::open(&config.ledger_path())?.claim_imported(&key_id)?;
+    let names: Vec<&str> = agents.iter().map(|a| a.name()).collect();
+    let earlier = crate::ledger::Ledger::open(&config.ledger_path())?
+        .claim_imported(&key_id, &names, since_us)?;
     if earlier > 0 {
         eprintln!("gw: {earlier} call(s) imported before are to be sent too");
     }

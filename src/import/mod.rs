@@ -472,6 +472,10 @@ fn read_file(
     }))
 }
 
+/// No agent logged a call before 2000-01-01: a time before it (or over a day ahead of now)
+/// is a broken or hostile record.
+const EARLIEST_US: i64 = 946_684_800_000_000;
+
 /// Rows inserted per transaction: memory stays bounded whatever the logs hold.
 const INSERT_BATCH: usize = 50_000;
 
@@ -599,6 +603,9 @@ pub fn run(
         env: Box::new(env),
         seen: HashMap::new(),
     };
+    let latest_us = jiff::Timestamp::now()
+        .as_microsecond()
+        .saturating_add(86_400_000_000);
     let mut rows: Vec<Row> = Vec::new();
     let mut states: Vec<(String, Agent, FileState)> = Vec::new();
     for agent in &options.agents {
@@ -650,6 +657,12 @@ pub fn run(
             summary.calls += read.copies;
             summary.duplicates += read.copies;
             for call in read.calls {
+                if !(EARLIEST_US..=latest_us).contains(&call.at_us) {
+                    summary
+                        .skipped
+                        .add("a call with an impossible time (before 2000, or over a day ahead)");
+                    continue;
+                }
                 summary.calls += 1;
                 let key = call.key(*agent);
                 match by_key.get(&key) {

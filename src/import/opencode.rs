@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use rusqlite::OpenFlags;
+use rusqlite::{OpenFlags, OptionalExtension};
 use serde::Deserialize;
 
 use super::{Call, Skipped};
@@ -84,13 +84,32 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
     conn.pragma_update(None, "trusted_schema", "OFF")?;
     conn.pragma_update(None, "query_only", "ON")?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
+    // A table, as opencode makes it: a view could compute without end.
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT type FROM sqlite_master WHERE name = 'message'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if kind.as_deref() != Some("table") {
+        skipped.add("an opencode database without its message table");
+        return Ok(Vec::new());
+    }
     let mut stmt = conn.prepare(
         "SELECT id, session_id, time_created, data FROM message ORDER BY time_created, id",
     )?;
     let mut rows = stmt.query([])?;
     let mut calls = Vec::new();
     while let Some(r) = rows.next()? {
-        let (id, session, created): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (Ok(id), Ok(session), Ok(created)) = (
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, i64>(2),
+        ) else {
+            skipped.add("a message whose id, session or time is not what opencode writes");
+            continue;
+        };
         let data: String = match r.get(3) {
             Ok(d) => d,
             Err(_) => {

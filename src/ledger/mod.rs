@@ -216,8 +216,13 @@ impl Ledger {
                     r.cost_nanos.is_none() as i64,
                 ];
                 for (sums, (_, us)) in sums.iter_mut().zip(ROLLUPS) {
+                    // The triggers' SQL refuses a bucket past i64 (STRICT): so does this.
+                    let bucket = r
+                        .started_at_us
+                        .checked_sub(r.started_at_us.rem_euclid(us))
+                        .ok_or(rusqlite::Error::IntegralValueOutOfRange(1, r.started_at_us))?;
                     let key = RollupKey {
-                        bucket: r.started_at_us - r.started_at_us.rem_euclid(us),
+                        bucket,
                         text: [
                             &a.session_id,
                             &r.provider,
@@ -278,20 +283,31 @@ impl Ledger {
     pub fn checkpoint(&self) -> Result<(), LedgerError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        // SQLite's default again, for whatever this connection writes next.
+        self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         Ok(())
     }
 
-    /// Gives the imported rows that have no gw key yet (imported without `--sync`) `key_id`,
-    /// so the uploader sends them with it; answers how many. The rollups' triggers move their
-    /// sums to the key.
-    pub fn claim_imported(&mut self, key_id: &str) -> Result<usize, LedgerError> {
+    /// Gives the imported rows of `agents` (since `since_us`) that have no gw key yet (imported
+    /// without `--sync`) `key_id`, so the uploader sends them with it; answers how many. The
+    /// rollups' triggers move their sums to the key.
+    pub fn claim_imported(
+        &mut self,
+        key_id: &str,
+        agents: &[&str],
+        since_us: Option<i64>,
+    ) -> Result<usize, LedgerError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE requests SET key_id = ?1 WHERE source = 'import' AND key_id IS NULL",
-            [key_id],
-        )?;
+        let mut n = 0;
+        for agent in agents {
+            n += tx.execute(
+                "UPDATE requests SET key_id = ?1
+                 WHERE source = 'import' AND key_id IS NULL AND agent = ?2 AND started_at >= ?3",
+                params![key_id, agent, since_us.unwrap_or(i64::MIN)],
+            )?;
+        }
         tx.commit()?;
         Ok(n)
     }

@@ -463,8 +463,11 @@ async fn ingest(
         // copy was a duplicate, whatever figures it carried).
         let mut fresh: std::collections::HashSet<&str> =
             new_ids.iter().map(String::as_str).collect();
+        // Imported rows (history from agents' logs) are kept and reported, and are no live
+        // traffic: no ingest lag, no OTLP export (migration 9).
         let stored: Vec<usize> = (0..batch.rows.len())
             .filter(|&i| fresh.remove(batch.rows[i].id.as_str()))
+            .filter(|&i| batch.rows[i].source.is_proxy())
             .collect();
         state.metrics.observe_lag(
             stored
