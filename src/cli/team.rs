@@ -457,7 +457,10 @@ fn bar(used: f64, unicode: bool) -> String {
 
 /// The public id of the key this machine is logged in with.
 pub fn login_key_id(config: &Config) -> anyhow::Result<String> {
-    let login = current_login(config)?;
+    key_id_of(&current_login(config)?)
+}
+
+fn key_id_of(login: &ServerLogin) -> anyhow::Result<String> {
     Ok(crate::server::secret::key_id(&login.key)
         .ok_or_else(|| anyhow!("the gw key is malformed; run `gw login <url>` again"))?
         .to_string())
@@ -465,7 +468,7 @@ pub fn login_key_id(config: &Config) -> anyhow::Result<String> {
 
 pub fn sync(config: Config) -> anyhow::Result<ExitCode> {
     let login = current_login(&config)?;
-    let key_id = login_key_id(&config)?;
+    let key_id = key_id_of(&login)?;
     let client = ServerClient::new(&login)?;
     let uploader = Uploader::new(client, config.ledger_path(), key_id, None);
     let rt = runtime()?;
