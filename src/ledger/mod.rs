@@ -252,16 +252,8 @@ impl Ledger {
                     cache_write_1h_tokens, reasoning_tokens, cost_nanos, unpriced_requests)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                     ?17, ?18, ?19, ?20, ?21)
-                 ON CONFLICT DO UPDATE SET
-                    requests = requests + excluded.requests,
-                    input_tokens = input_tokens + excluded.input_tokens,
-                    output_tokens = output_tokens + excluded.output_tokens,
-                    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-                    cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
-                    cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-                    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-                    cost_nanos = cost_nanos + excluded.cost_nanos,
-                    unpriced_requests = unpriced_requests + excluded.unpriced_requests"
+                 {}",
+                schema::ROLLUP_BATCH_ADDED
             ))?;
             for (key, total) in sums {
                 let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(21);

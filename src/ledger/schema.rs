@@ -78,8 +78,19 @@ macro_rules! rollup_add {
                 coalesce(NEW.key_id, ''),", $billing, " 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
                 NEW.cache_write_5m_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens,
                 coalesce(NEW.cost_nanos, 0), NEW.cost_nanos IS NULL)
-            ON CONFLICT DO UPDATE SET
-                requests = requests + 1,
+            ", rollup_sums_added!("1"), ";
+            "
+        )
+    };
+}
+
+/// The upsert clause that adds a new rollup row's sums to the group's: `$requests` is what the
+/// request count grows by (1 for a trigger's one row, `excluded.requests` for a batch's sums).
+#[rustfmt::skip]
+macro_rules! rollup_sums_added {
+    ($requests:literal) => {
+        concat!("ON CONFLICT DO UPDATE SET
+                requests = requests + ", $requests, ",
                 input_tokens = input_tokens + excluded.input_tokens,
                 output_tokens = output_tokens + excluded.output_tokens,
                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
@@ -87,11 +98,12 @@ macro_rules! rollup_add {
                 cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
                 reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
                 cost_nanos = cost_nanos + excluded.cost_nanos,
-                unpriced_requests = unpriced_requests + excluded.unpriced_requests;
-            "
-        )
+                unpriced_requests = unpriced_requests + excluded.unpriced_requests")
     };
 }
+
+/// [`rollup_sums_added!`] for a batch's sums (`Ledger::insert_bulk`).
+pub(super) const ROLLUP_BATCH_ADDED: &str = rollup_sums_added!("excluded.requests");
 
 /// Trigger statements: takes row `OLD` out of a rollup, dropping the group when it empties.
 #[rustfmt::skip]
