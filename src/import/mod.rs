@@ -558,7 +558,7 @@ pub fn run(
     };
     // The calls gw's proxy metered, by request id and by message or response id.
     let mut metered = ledger.metered_calls()?;
-    let conn = ledger.connection();
+    let conn = ledger.conn();
     // Logs without the provider's ids (Gemini CLI, opencode) match proxy rows of the same
     // agent, requested model (what a log names) and tokens (and session, where both have it)
     // made up to ten minutes before the log recorded the call; each proxy row matches one call
@@ -619,10 +619,8 @@ pub fn run(
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum();
-        // The most complete copy of each call (largest output: a cut stream's line says 1),
-        // by key: the calls stay where they were first put, only their places move.
-        let mut calls: Vec<(String, Call)> = Vec::new();
-        let mut by_key: HashMap<String, usize> = HashMap::new();
+        // The most complete copy of each call (largest output: a cut stream's line says 1).
+        let mut calls: HashMap<String, Call> = HashMap::new();
         let mut seen = claude::Seen::default();
         let mut buf = Vec::with_capacity(CHUNK);
         let mut done = 0u64;
@@ -664,30 +662,24 @@ pub fn run(
                     continue;
                 }
                 summary.calls += 1;
-                let key = call.key(*agent);
-                match by_key.get(&key) {
-                    Some(&i) => {
+                match calls.entry(call.key(*agent)) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
                         summary.duplicates += 1;
-                        if call.usage.output > calls[i].1.usage.output {
-                            calls[i].1 = call;
+                        if call.usage.output > e.get().usage.output {
+                            e.insert(call);
                         }
                     }
-                    None => {
-                        by_key.insert(key.clone(), calls.len());
-                        calls.push((key, call));
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(call);
                     }
                 }
             }
             states.push((key, *agent, read.state));
         }
         // In time order, so matching proxy rows by time gives the same answer every run.
-        drop(by_key);
-        let mut order: Vec<usize> = (0..calls.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
-            (calls[a].1.at_us, &calls[a].0).cmp(&(calls[b].1.at_us, &calls[b].0))
-        });
-        let mut calls: Vec<Option<(String, Call)>> = calls.into_iter().map(Some).collect();
-        for (key, call) in order.into_iter().filter_map(|i| calls[i].take()) {
+        let mut calls: Vec<(String, Call)> = calls.into_iter().collect();
+        calls.sort_by(|a, b| (a.1.at_us, &a.0).cmp(&(b.1.at_us, &b.0)));
+        for (key, call) in calls {
             let by_id = agent.has_provider_ids()
                 && [&call.request_id, &call.response_id]
                     .into_iter()
@@ -790,7 +782,7 @@ pub fn run(
     if options.dry_run || options.since_us.is_some() {
         return Ok(summary);
     }
-    let conn = ledger.connection();
+    let conn = ledger.conn();
     let tx = conn.unchecked_transaction()?;
     {
         let mut stmt = tx.prepare(

@@ -93,6 +93,8 @@ impl Ledger {
         &self.path
     }
 
+    /// The connection, for a part of gw with tables of its own in the ledger (`gw import`'s)
+    /// and for tests.
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -309,11 +311,6 @@ impl Ledger {
         let mut metered = MeteredCalls::default();
         metered.read_on(&self.conn)?;
         Ok(metered)
-    }
-
-    /// The connection, for a part of gw with tables of its own in the ledger (`gw import`'s).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     pub fn session_rows(&self, session_id: &str) -> Result<Vec<Row>, LedgerError> {
