@@ -15,8 +15,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use gw::otel::{Exporter, OtelSection, OtelSettings, Record, Role};
 use gw::server::client::Client;
-use gw::server::trust::Trust;
-use gw::server::{self, ServeOptions};
+use gw::server::ServeOptions;
 use http::Method;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -253,10 +252,7 @@ fn settings(vars: &'static [(&'static str, &'static str)], endpoint: &str) -> Ot
 }
 
 struct Srv {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
-    admin: Client,
+    server: common::TestServer,
     keys: Vec<Client>,
 }
 
@@ -271,59 +267,37 @@ async fn server(export: Option<Exporter>) -> Srv {
 
 /// A server serving with `options`, with org acme, team backend and two developers.
 async fn server_with(options: ServeOptions) -> Srv {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("server.db").display());
-    let store = server::open_store(&url).await.unwrap();
-    let token = server::init_admin(store.as_ref(), false)
+    let server = common::TestServer::start(options).await;
+    server
+        .admin_posts(&[
+            ("/v1/admin/orgs", json!({"name": "acme", "tz": "UTC"})),
+            ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
+            (
+                "/v1/admin/users",
+                json!({"email": "alice@acme.test", "org": "acme", "team": "backend"}),
+            ),
+            (
+                "/v1/admin/users",
+                json!({"email": "bob@acme.test", "org": "acme"}),
+            ),
+        ])
+        .await;
+    let keys = server
+        .keys(&[
+            json!({"developer": "alice@acme.test"}),
+            json!({"developer": "bob@acme.test"}),
+        ])
         .await
-        .unwrap()
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, store, options, async {
-        let _ = rx.await;
-    }));
-    let client = |t: &str| Client::new(&base, Some(t.to_string()), &Trust::default()).unwrap();
-    let admin = client(&token);
-    for (path, body) in [
-        ("/v1/admin/orgs", json!({"name": "acme", "tz": "UTC"})),
-        ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
-        (
-            "/v1/admin/users",
-            json!({"email": "alice@acme.test", "org": "acme", "team": "backend"}),
-        ),
-        (
-            "/v1/admin/users",
-            json!({"email": "bob@acme.test", "org": "acme"}),
-        ),
-    ] {
-        admin.call(Method::POST, path, Some(&body)).await.unwrap();
-    }
-    let mut keys = Vec::new();
-    for who in ["alice@acme.test", "bob@acme.test"] {
-        let k = admin
-            .call(
-                Method::POST,
-                "/v1/admin/keys",
-                Some(&json!({"developer": who})),
-            )
-            .await
-            .unwrap();
-        keys.push(client(k["key"].as_str().unwrap()));
-    }
-    Srv {
-        stop: Some(tx),
-        task,
-        _dir: dir,
-        admin,
-        keys,
-    }
+        .iter()
+        .map(|(key, _)| server.client(key))
+        .collect();
+    Srv { server, keys }
 }
 
 impl Srv {
     async fn metrics(&self) -> String {
         let (_, text) = self
+            .server
             .admin
             .send(Method::GET, "/metrics", None)
             .await
@@ -334,6 +308,7 @@ impl Srv {
     /// Requests the server stored for org acme.
     async fn org_requests(&self) -> Value {
         let report = self
+            .server
             .admin
             .call(
                 Method::GET,
@@ -345,9 +320,8 @@ impl Srv {
         report["totals"]["requests"].clone()
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
+    async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -882,7 +856,7 @@ async fn the_grafana_dashboard_queries_only_what_metrics_serves() {
         ..ServeOptions::default()
     })
     .await;
-    srv.admin
+    srv.server.admin
         .call(
             Method::POST,
             "/v1/admin/budgets",

@@ -6,27 +6,18 @@ mod common;
 
 use std::process::Command;
 
-use gw::server::client::Client;
-use gw::server::trust::Trust;
 use gw::server::{self, ServeOptions};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 
 struct Seeded {
-    base: String,
-    admin_token: String,
+    server: common::TestServer,
     alice_key: String,
     alice_key_id: String,
     alice_session: String,
     bob_session: String,
-    admin: Client,
-    store: std::sync::Arc<dyn gw::server::Store>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
 }
 
 fn row(session: &str, i: i64, model: &str, branch: &str, cost: Option<i64>) -> Value {
@@ -57,62 +48,34 @@ fn row(session: &str, i: i64, model: &str, branch: &str, cost: Option<i64>) -> V
 /// A server with org acme (team backend: alice; bob without a team), a budget, and usage:
 /// alice's session on a branch named like an XSS attack, bob's, and an unpriced request.
 async fn seeded() -> Seeded {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("server.db").display());
-    let store = server::open_store(&url).await.unwrap();
-    let admin_token = server::init_admin(store.as_ref(), false)
-        .await
-        .unwrap()
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(
-        listener,
-        store.clone(),
-        ServeOptions::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
-    let client = |t: &str| Client::new(&base, Some(t.to_string()), &Trust::default()).unwrap();
-    let admin = client(&admin_token);
-    for (path, body) in [
-        (
-            "/v1/admin/orgs",
-            json!({"name": "acme", "tz": "Europe/Berlin"}),
-        ),
-        ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
-        (
-            "/v1/admin/users",
-            json!({"email": "alice@acme.test", "org": "acme", "team": "backend"}),
-        ),
-        (
-            "/v1/admin/users",
-            json!({"email": "bob@acme.test", "org": "acme"}),
-        ),
-        (
-            "/v1/admin/budgets",
-            json!({"scope": "team", "name": "acme/backend", "limit_usd": "5", "period": "month"}),
-        ),
-    ] {
-        admin.call(Method::POST, path, Some(&body)).await.unwrap();
-    }
-    let mut keys = Vec::new();
-    for who in ["alice@acme.test", "bob@acme.test"] {
-        let k = admin
-            .call(
-                Method::POST,
-                "/v1/admin/keys",
-                Some(&json!({"developer": who, "name": "laptop"})),
-            )
-            .await
-            .unwrap();
-        keys.push((
-            k["key"].as_str().unwrap().to_string(),
-            k["key_id"].as_str().unwrap().to_string(),
-        ));
-    }
+    let server = common::TestServer::start(ServeOptions::default()).await;
+    server
+        .admin_posts(&[
+            (
+                "/v1/admin/orgs",
+                json!({"name": "acme", "tz": "Europe/Berlin"}),
+            ),
+            ("/v1/admin/teams", json!({"org": "acme", "name": "backend"})),
+            (
+                "/v1/admin/users",
+                json!({"email": "alice@acme.test", "org": "acme", "team": "backend"}),
+            ),
+            (
+                "/v1/admin/users",
+                json!({"email": "bob@acme.test", "org": "acme"}),
+            ),
+            (
+                "/v1/admin/budgets",
+                json!({"scope": "team", "name": "acme/backend", "limit_usd": "5", "period": "month"}),
+            ),
+        ])
+        .await;
+    let keys = server
+        .keys(&[
+            json!({"developer": "alice@acme.test", "name": "laptop"}),
+            json!({"developer": "bob@acme.test", "name": "laptop"}),
+        ])
+        .await;
     let alice_session = uuid::Uuid::now_v7().to_string();
     let bob_session = uuid::Uuid::now_v7().to_string();
     let mut alice_rows: Vec<Value> = (0..6)
@@ -127,7 +90,8 @@ async fn seeded() -> Seeded {
         })
         .collect();
     alice_rows.push(row(&alice_session, 7, "mystery-model", XSS, None));
-    client(&keys[0].0)
+    server
+        .client(&keys[0].0)
         .call(
             Method::POST,
             "/v1/usage",
@@ -138,22 +102,17 @@ async fn seeded() -> Seeded {
     let bob_rows: Vec<Value> = (0..3)
         .map(|i| row(&bob_session, i, "gpt-5", "main", Some(30_000_000)))
         .collect();
-    client(&keys[1].0)
+    server
+        .client(&keys[1].0)
         .call(Method::POST, "/v1/usage", Some(&json!({"rows": bob_rows})))
         .await
         .unwrap();
     Seeded {
-        base,
-        admin_token,
+        server,
         alice_key: keys[0].0.clone(),
         alice_key_id: keys[0].1.clone(),
         alice_session,
         bob_session,
-        admin,
-        store,
-        stop: Some(tx),
-        task,
-        _dir: dir,
     }
 }
 
@@ -161,7 +120,7 @@ impl Seeded {
     async fn get(&self, path: &str, cookie: &str) -> (StatusCode, http::HeaderMap, String) {
         let (s, h, b) = common::send(
             "GET",
-            &format!("{}{path}", self.base),
+            &format!("{}{path}", self.server.base),
             &[("cookie", cookie)],
             "",
         )
@@ -187,7 +146,7 @@ impl Seeded {
             .collect();
         let (s, h, b) = common::send(
             "POST",
-            &format!("{}{path}", self.base),
+            &format!("{}{path}", self.server.base),
             &[
                 ("cookie", cookie),
                 ("content-type", "application/x-www-form-urlencoded"),
@@ -216,9 +175,8 @@ impl Seeded {
         page[at..at + page[at..].find('"').unwrap()].to_string()
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
+    async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -230,7 +188,7 @@ async fn an_admin_sees_the_org_and_a_developer_only_their_own() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(h["location"], "/ui/login");
 
-    let admin = s.sign_in(&s.admin_token).await;
+    let admin = s.sign_in(&s.server.admin_token).await;
     let (status, h, page) = s.get("/ui/overview?period=month", &admin).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let csp = h["content-security-policy"].to_str().unwrap();
@@ -246,6 +204,7 @@ async fn an_admin_sees_the_org_and_a_developer_only_their_own() {
     );
     // The totals are the API's.
     let report = s
+        .server
         .admin
         .call(
             Method::GET,
@@ -337,6 +296,7 @@ async fn an_admin_sees_the_org_and_a_developer_only_their_own() {
         .await;
     assert!(!sessions.contains(&s.bob_session));
     let bob_key_id = s
+        .server
         .admin
         .call(
             Method::GET,
@@ -373,7 +333,7 @@ async fn an_admin_sees_the_org_and_a_developer_only_their_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_need_the_admin_and_the_sessions_csrf_token() {
     let s = seeded().await;
-    let admin = s.sign_in(&s.admin_token).await;
+    let admin = s.sign_in(&s.server.admin_token).await;
     let csrf = s.csrf(&admin).await;
     let form = |csrf: &'static str| {
         vec![
@@ -406,6 +366,7 @@ async fn writes_need_the_admin_and_the_sessions_csrf_token() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let keys = s
+        .server
         .admin
         .call(
             Method::GET,
@@ -438,6 +399,7 @@ async fn writes_need_the_admin_and_the_sessions_csrf_token() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let budgets = s
+        .server
         .admin
         .call(
             Method::GET,
@@ -457,6 +419,7 @@ async fn writes_need_the_admin_and_the_sessions_csrf_token() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let budgets = s
+        .server
         .admin
         .call(
             Method::GET,
@@ -487,10 +450,10 @@ async fn writes_need_the_admin_and_the_sessions_csrf_token() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, _) = s.get("/ui/overview", &admin).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "signed out");
-    let admin = s.sign_in(&s.admin_token).await;
+    let admin = s.sign_in(&s.server.admin_token).await;
     let (status, _, _) = s.get("/ui/overview", &admin).await;
     assert_eq!(status, StatusCode::OK);
-    server::init_admin(s.store.as_ref(), true)
+    server::init_admin(s.server.store.as_ref(), true)
         .await
         .unwrap()
         .unwrap();
@@ -520,7 +483,7 @@ async fn failed_sign_ins_are_limited_and_revoked_keys_end_their_sessions() {
     );
     // The right token still signs in: one client failing (or every client behind one proxy)
     // locks nobody out.
-    let admin = s.sign_in(&s.admin_token).await;
+    let admin = s.sign_in(&s.server.admin_token).await;
     // A form posted from another site is refused before anything runs, sign-in included.
     for (name, value) in [
         ("sec-fetch-site", "cross-site"),
@@ -528,12 +491,12 @@ async fn failed_sign_ins_are_limited_and_revoked_keys_end_their_sessions() {
     ] {
         let (status, _, _) = common::send(
             "POST",
-            &format!("{}/ui/login", s.base),
+            &format!("{}/ui/login", s.server.base),
             &[
                 ("content-type", "application/x-www-form-urlencoded"),
                 (name, value),
             ],
-            format!("token={}", s.admin_token),
+            format!("token={}", s.server.admin_token),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {value}");
@@ -552,7 +515,8 @@ async fn failed_sign_ins_are_limited_and_revoked_keys_end_their_sessions() {
     let (status, h, _) = s.get("/ui/overview?nonsense=1", &admin).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(h.contains_key("content-security-policy"));
-    s.admin
+    s.server
+        .admin
         .call(
             Method::POST,
             &format!("/v1/admin/keys/{}/revoke", s.alice_key_id),
@@ -594,6 +558,7 @@ async fn a_browser_walks_through_the_dashboard() {
     };
     let s = seeded().await;
     let report = s
+        .server
         .admin
         .call(
             Method::GET,
@@ -605,8 +570,8 @@ async fn a_browser_walks_through_the_dashboard() {
     let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/web-screenshots");
     std::fs::create_dir_all(shots).unwrap();
     let config = json!({
-        "base": s.base,
-        "admin_token": s.admin_token,
+        "base": s.server.base,
+        "admin_token": s.server.admin_token,
         "dev_key": s.alice_key,
         "dev_session": s.alice_session,
         "bob_session": s.bob_session,

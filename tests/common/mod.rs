@@ -780,3 +780,90 @@ pub async fn drop_pg_schema(base: &str, schema: &str) {
             .await;
     }
 }
+
+/// A gw server on a SQLite database of its own (in a temporary directory), serving on
+/// 127.0.0.1:0 with `options` until [`TestServer::stop`]; each test seeds it as it needs.
+pub struct TestServer {
+    pub base: String,
+    pub admin_token: String,
+    pub admin: gw::server::client::Client,
+    pub store: Arc<dyn gw::server::Store>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(options: gw::server::ServeOptions) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let store = gw::server::open_store(&url).await.unwrap();
+        let admin_token = gw::server::init_admin(store.as_ref(), false)
+            .await
+            .unwrap()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(gw::server::serve(listener, store.clone(), options, async {
+            let _ = stopped.await;
+        }));
+        let admin = api_client(&base, &admin_token);
+        TestServer {
+            base,
+            admin_token,
+            admin,
+            store,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
+    }
+
+    /// A client of the server's API with `token`.
+    pub fn client(&self, token: &str) -> gw::server::client::Client {
+        api_client(&self.base, token)
+    }
+
+    /// Posts each body to its admin path, in order.
+    pub async fn admin_posts(&self, calls: &[(&str, serde_json::Value)]) {
+        for (path, body) in calls {
+            self.admin
+                .call(http::Method::POST, path, Some(body))
+                .await
+                .unwrap();
+        }
+    }
+
+    /// A key for each body of `POST /v1/admin/keys`: the key and its id.
+    pub async fn keys(&self, bodies: &[serde_json::Value]) -> Vec<(String, String)> {
+        let mut keys = Vec::new();
+        for body in bodies {
+            let k = self
+                .admin
+                .call(http::Method::POST, "/v1/admin/keys", Some(body))
+                .await
+                .unwrap();
+            keys.push((
+                k["key"].as_str().unwrap().to_string(),
+                k["key_id"].as_str().unwrap().to_string(),
+            ));
+        }
+        keys
+    }
+
+    /// Stops serving and waits for the server to end cleanly.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn api_client(base: &str, token: &str) -> gw::server::client::Client {
+    gw::server::client::Client::new(
+        base,
+        Some(token.to_string()),
+        &gw::server::trust::Trust::default(),
+    )
+    .unwrap()
+}
