@@ -57,6 +57,7 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let since_us = args.since.as_deref().map(parse_since).transpose()?;
+    let names: Vec<&str> = agents.iter().map(|a| a.name()).collect();
     // The login first: a missing one is said before the logs are read.
     let key_id = if args.sync {
         Some(super::team::login_key_id(&config)?)
@@ -86,7 +87,7 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         config.developer.clone(),
         env_vars::var,
         Options {
-            agents: agents.clone(),
+            agents,
             since_us,
             dry_run: args.dry_run,
             path: args.path,
@@ -102,7 +103,6 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let Some(key_id) = key_id else {
         return Ok(ExitCode::SUCCESS);
     };
-    let names: Vec<&str> = agents.iter().map(|a| a.name()).collect();
     let earlier = crate::ledger::Ledger::open(&config.ledger_path())?
         .claim_imported(&key_id, &names, since_us)?;
     if earlier > 0 {

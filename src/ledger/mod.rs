@@ -155,7 +155,6 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Every row of a session, oldest first.
     /// Inserts many imported rows at once (`gw import`'s hundreds of thousands), as
     /// [`Ledger::insert`] does but skipping calls gw's proxy metered (`metered`, brought up to
     /// date inside the insert's own transaction, so a row the proxy wrote while the import read
@@ -313,6 +312,7 @@ impl Ledger {
         Ok(metered)
     }
 
+    /// Every row of a session, oldest first.
     pub fn session_rows(&self, session_id: &str) -> Result<Vec<Row>, LedgerError> {
         let sql =
             format!("SELECT {COLUMNS} FROM requests WHERE session_id = ?1 ORDER BY started_at, id");
