@@ -8,9 +8,12 @@
 //! - SSE parser (ResponseTap) throughput on Anthropic and OpenAI Responses streams;
 //! - with nginx and wrk installed (`apt-get install nginx-light wrk`), the reference: wrk's
 //!   p50/p99 and requests/s against an nginx fixed-answer upstream, direct, through nginx as a
-//!   plain reverse proxy (keepalive upstream, one worker) and through gw, at 1 and 10
-//!   connections and with 500 KB bodies, interleaved rounds, medians reported. `GW_BENCH_WRK=0`
-//!   skips it; `GW_BENCH_WRK_SECS` / `GW_BENCH_WRK_ROUNDS` set its length (5 s × 3).
+//!   plain reverse proxy (keepalive upstream, one worker), through gw and through a bare hyper
+//!   forwarder, at 1 and 10 connections and with 500 KB bodies, interleaved rounds, medians
+//!   reported, with each proxy's CPU per request. `GW_BENCH_WRK=0` skips it;
+//!   `GW_BENCH_WRK_SECS` / `GW_BENCH_WRK_ROUNDS` set its length (5 s × 3);
+//!   `GW_BENCH_WRK_PROFILE=<connections>` runs gw alone (for `perf record -t` on the thread id
+//!   it prints).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -52,7 +55,7 @@ fn main() {
         },
     );
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
-    let bare_addr = spawn_bare_forwarder(mock.addr);
+    let bare_addr = spawn_bare_forwarder("bare-proxy", mock.addr);
     let raw_addr = spawn_byte_forwarder(mock.addr);
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -194,11 +197,11 @@ fn spawn_proxy_named(name: &str, state: ProxyState) -> std::net::SocketAddr {
 
 /// A baseline: the same hyper server and client forwarding with no metering, no ledger, no
 /// routing, so the figures show what gw's own work adds over the hop itself.
-fn spawn_bare_forwarder(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+fn spawn_bare_forwarder(name: &str, upstream: std::net::SocketAddr) -> std::net::SocketAddr {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let (tx, rx) = std::sync::mpsc::channel();
-    named_thread("bare-proxy", move || {
+    named_thread(name, move || {
         let rt = gw::proxy::runtime().unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -350,23 +353,39 @@ impl ThreadStat {
         };
         for task in tasks.flatten() {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if comm.trim_end() != name {
-                continue;
-            }
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            let fields: Vec<u64> = stat
-                .split_whitespace()
-                .filter_map(|f| f.parse().ok())
-                .collect();
-            if let [cpu_ns, wait_ns, slices] = fields[..] {
-                return ThreadStat {
-                    cpu_ns,
-                    wait_ns,
-                    slices,
-                };
+            if comm.trim_end() == name {
+                return ThreadStat::at(&task.path());
             }
         }
         ThreadStat::default()
+    }
+
+    /// Another process's (one thread: nginx's single worker).
+    fn of_process(pid: u32) -> ThreadStat {
+        ThreadStat::at(std::path::Path::new(&format!("/proc/{pid}")))
+    }
+
+    fn at(dir: &std::path::Path) -> ThreadStat {
+        let stat = std::fs::read_to_string(dir.join("schedstat")).unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        match fields[..] {
+            [cpu_ns, wait_ns, slices] => ThreadStat {
+                cpu_ns,
+                wait_ns,
+                slices,
+            },
+            _ => ThreadStat::default(),
+        }
+    }
+
+    fn add(&mut self, later: &ThreadStat, earlier: &ThreadStat) {
+        let d = later.since(earlier);
+        self.cpu_ns += d.cpu_ns;
+        self.wait_ns += d.wait_ns;
+        self.slices += d.slices;
     }
 
     fn since(&self, earlier: &ThreadStat) -> ThreadStat {
@@ -431,12 +450,13 @@ fn nginx_reference(writer: &LedgerWriter) {
         .replace('\'', "\\'");
     // Two nginx instances, one worker each: the upstream, and the reverse proxy in front of it.
     // One worker serving both would spare nginx the cross-process hop gw pays (and on two
-    // cores, a runnable thread fewer than gw's setup has).
+    // cores, a runnable thread fewer than gw's setup has). Without a master process each is one
+    // process: the bench reads its CPU time, and killing it leaves no orphaned worker.
     let conf = |name: &str, server: String| {
         let sub = dir.path().join(name);
         std::fs::create_dir_all(&sub).unwrap();
         let text = format!(
-            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+            "master_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                client_max_body_size 2m;\n  client_body_buffer_size 1m;\n  {server}\n}}\n",
@@ -490,6 +510,10 @@ fn nginx_reference(writer: &LedgerWriter) {
         ProxyState::new(common::upstreams_at(&upstream), recorder),
     );
 
+    let hyper_addr = spawn_bare_forwarder(
+        "bare-proxy-wrk",
+        format!("127.0.0.1:{upstream_port}").parse().unwrap(),
+    );
     let small = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#.to_string();
     let big = format!(
         r#"{{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{{"role":"user","content":"{}"}}]}}"#,
@@ -515,9 +539,9 @@ fn nginx_reference(writer: &LedgerWriter) {
             format!("http://127.0.0.1:{proxy_port}/v1/messages"),
         ),
         ("gw", format!("http://{gw_addr}/anthropic/v1/messages")),
-        // The same gw with its ledger writer at nice 10: does the writer's commit, competing
-        // for the two cores, make gw's tail?
-        ("gw nice", format!("http://{gw_addr}/anthropic/v1/messages")),
+        // hyper's server and client forwarding with nothing else (`spawn_bare_forwarder`): the
+        // floor of a proxy built on hyper, which gw is.
+        ("hyper", format!("http://{hyper_addr}/v1/messages")),
     ];
     let cases: [(&str, u32, &std::path::Path); 3] = [
         ("1 connection", 1, &small_lua),
@@ -527,33 +551,55 @@ fn nginx_reference(writer: &LedgerWriter) {
     println!(
         "nginx reference (wrk, {rounds} interleaved rounds × {secs} s, medians; upstream and reverse proxy: an nginx of one worker each, keepalive upstream)"
     );
+    // `GW_BENCH_WRK_PROFILE=<connections>`: only gw, at that many connections, for one run of
+    // `GW_BENCH_WRK_SECS`, its proxy thread's id printed first (for `perf record -t`).
+    if let Ok(conns) = std::env::var("GW_BENCH_WRK_PROFILE") {
+        let conns: u32 = conns
+            .parse()
+            .expect("GW_BENCH_WRK_PROFILE: a number of connections");
+        println!("profile: gw proxy thread {}", thread_id("gw-proxy-wrk"));
+        let run = run_wrk(&wrk, &targets[2].1, conns, &small_lua, secs);
+        println!(
+            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s",
+            run.p50_us, run.p99_us, run.rps
+        );
+        for server in &mut servers {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        return;
+    }
     let mut results = vec![vec![Vec::new(); targets.len()]; cases.len()];
-    // Where gw's time goes during its runs: its proxy thread and the ledger writer's, CPU and
-    // time runnable but waiting for a CPU (schedstat), per request.
+    // Where the proxies' time goes during their runs, per request: gw's proxy thread and ledger
+    // writer, and nginx's reverse proxy (one process), CPU and time runnable but waiting for a
+    // CPU (schedstat).
     let mut threads = vec![[ThreadStat::default(), ThreadStat::default()]; cases.len()];
+    let mut nginx_stat = vec![ThreadStat::default(); cases.len()];
+    let mut hyper_stat = vec![ThreadStat::default(); cases.len()];
     let mut served = vec![0.0f64; cases.len()];
+    let mut nginx_served = vec![0.0f64; cases.len()];
+    let mut hyper_served = vec![0.0f64; cases.len()];
+    let nginx_pid = servers[1].id();
     for _ in 0..rounds {
         for (c, (_, conns, lua)) in cases.iter().enumerate() {
             for (t, (name, url)) in targets.iter().enumerate() {
                 let before = [
                     ThreadStat::read("gw-proxy-wrk"),
                     ThreadStat::read("gw-ledger"),
+                    ThreadStat::of_process(nginx_pid),
+                    ThreadStat::read("bare-proxy-wrk"),
                 ];
-                renice("gw-ledger", if *name == "gw nice" { 10 } else { 0 });
                 let run = run_wrk(&wrk, url, *conns, lua, secs);
-                renice("gw-ledger", 0);
                 if *name == "gw" {
-                    let after = [
-                        ThreadStat::read("gw-proxy-wrk"),
-                        ThreadStat::read("gw-ledger"),
-                    ];
-                    for k in 0..2 {
-                        let d = after[k].since(&before[k]);
-                        threads[c][k].cpu_ns += d.cpu_ns;
-                        threads[c][k].wait_ns += d.wait_ns;
-                        threads[c][k].slices += d.slices;
-                    }
+                    threads[c][0].add(&ThreadStat::read("gw-proxy-wrk"), &before[0]);
+                    threads[c][1].add(&ThreadStat::read("gw-ledger"), &before[1]);
                     served[c] += run.rps * secs as f64;
+                } else if *name == "nginx" {
+                    nginx_stat[c].add(&ThreadStat::of_process(nginx_pid), &before[2]);
+                    nginx_served[c] += run.rps * secs as f64;
+                } else if *name == "hyper" {
+                    hyper_stat[c].add(&ThreadStat::read("bare-proxy-wrk"), &before[3]);
+                    hyper_served[c] += run.rps * secs as f64;
                 }
                 results[c][t].push(run);
             }
@@ -591,11 +637,19 @@ fn nginx_reference(writer: &LedgerWriter) {
                 ledger.wait_ns as f64 / n_req / 1e3,
             );
         }
+        for (name, stat, n) in [
+            ("nginx", &nginx_stat[c], nginx_served[c]),
+            ("hyper", &hyper_stat[c], hyper_served[c]),
+        ] {
+            if stat.slices > 0 {
+                println!(
+                    "    {name} per request: {:.1} µs CPU, {:.1} µs waiting for a CPU",
+                    stat.cpu_ns as f64 / n.max(1.0) / 1e3,
+                    stat.wait_ns as f64 / n.max(1.0) / 1e3,
+                );
+            }
+        }
         let (d, n, g) = (m[0], m[1], m[2]);
-        println!(
-            "    writer at nice 10: p99 {:.0} µs vs {:.0} µs, req/s {:.0} vs {:.0}",
-            m[3].p99_us, g.p99_us, m[3].rps, g.rps
-        );
         println!(
             "    added p50: nginx {:+.0} µs, gw {:+.0} µs ({:.2}× nginx's);  p99 gw/nginx {:.2}×;  req/s gw/nginx {:.0}%",
             n.p50_us - d.p50_us,
@@ -611,26 +665,17 @@ fn nginx_reference(writer: &LedgerWriter) {
     }
 }
 
-/// Sets the nice value of this process's thread named `name` (Linux threads have their own).
-fn renice(name: &str, nice: i32) {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return;
-    };
-    for task in tasks.flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim_end() == name {
-            if let Some(tid) = task
-                .file_name()
-                .to_str()
-                .and_then(|t| t.parse::<u32>().ok())
-            {
-                // SAFETY: setpriority on a thread id of this process.
-                unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-                }
-            }
-        }
-    }
+/// The kernel's id of this process's thread named `name` (0 where there is none).
+fn thread_id(name: &str) -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .and_then(|task| task.file_name().to_str()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn which(binary: &str) -> Option<std::path::PathBuf> {

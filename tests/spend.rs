@@ -682,7 +682,7 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
         ledger
             .conn()
             .execute_batch(
-                "DROP TRIGGER spend_rollup_insert; DROP TRIGGER spend_rollup_delete; DROP TRIGGER spend_rollup_update;
+                "DROP TRIGGER spend_rollup_delete; DROP TRIGGER spend_rollup_update;
                  DROP TABLE spend_1d; DROP TABLE spend_1h; DROP TABLE spend_15m;
                  DROP INDEX requests_quarantined; ALTER TABLE requests DROP COLUMN sync_error;
                  ALTER TABLE requests DROP COLUMN billing; ALTER TABLE requests DROP COLUMN region;

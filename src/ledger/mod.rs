@@ -77,8 +77,8 @@ impl Ledger {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
-        // The rollup triggers make SQLite keep a statement journal per insert; in a temp file it
-        // costs many writes a row.
+        // The rollups' update and delete triggers make SQLite keep a statement journal for those
+        // statements; in a temp file it costs many writes a row.
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(open_err)?;
         let mut ledger = Ledger {
@@ -128,18 +128,36 @@ impl Ledger {
     }
 
     /// Inserts rows in one transaction. A row whose id is already present is left as it is.
+    /// The rollups get the rows' sums once per group ([`RollupSums`]), a chunk of rows at a
+    /// time, so an iterator of millions of rows is never held whole.
     pub fn insert<R: std::borrow::Borrow<Row>>(
         &mut self,
         rows: impl IntoIterator<Item = R>,
     ) -> Result<usize, LedgerError> {
+        const CHUNK: usize = 4096;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut inserted = 0;
         {
             let mut stmt = tx.prepare_cached(INSERT)?;
-            for r in rows {
-                inserted += insert_row(&mut stmt, r.borrow())?;
+            let mut rows = rows.into_iter();
+            let mut chunk: Vec<R> = Vec::new();
+            loop {
+                chunk.extend(rows.by_ref().take(CHUNK));
+                if chunk.is_empty() {
+                    break;
+                }
+                let mut sums = RollupSums::default();
+                for r in &chunk {
+                    let r = r.borrow();
+                    if insert_row(&mut stmt, r)? == 1 {
+                        inserted += 1;
+                        sums.add(r)?;
+                    }
+                }
+                sums.write(&tx)?;
+                chunk.clear();
             }
         }
         tx.commit()?;
@@ -159,10 +177,7 @@ impl Ledger {
     /// [`Ledger::insert`] does but skipping calls gw's proxy metered (`metered`, brought up to
     /// date inside the insert's own transaction, so a row the proxy wrote while the import read
     /// counts) or imported before (the row's id, or the unique index on agent, response id and
-    /// request id), and with the rollups summed once for the whole batch instead of by a
-    /// trigger per row: in one transaction, the triggers are set aside, the rows inserted,
-    /// their sums added to each rollup, and the triggers put back, so no other writer ever sees
-    /// them missing.
+    /// request id), and with the rollups summed once for the whole batch, as `insert` does.
     pub fn insert_bulk(
         &mut self,
         rows: &[Row],
@@ -179,19 +194,8 @@ impl Ledger {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         metered.read_on(&tx)?;
-        let triggers: Vec<(String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'requests'",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        for (name, _) in &triggers {
-            tx.execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
-        }
         let mut done = BulkInserted::default();
-        // Each rollup's sums for the rows inserted, by bucket and key, added once per key.
-        let mut sums: [HashMap<RollupKey<'_>, [i64; 9]>; 3] = Default::default();
+        let mut sums = RollupSums::default();
         {
             let mut stmt = tx.prepare_cached(IMPORT_INSERT)?;
             for r in rows {
@@ -203,70 +207,10 @@ impl Ledger {
                     continue;
                 }
                 done.inserted += 1;
-                let a = &r.attribution;
-                let u = &r.usage;
-                let add = [
-                    1,
-                    u.input as i64,
-                    u.output as i64,
-                    u.cache_read as i64,
-                    u.cache_write_5m as i64,
-                    u.cache_write_1h as i64,
-                    u.reasoning as i64,
-                    r.cost_nanos.unwrap_or(0),
-                    r.cost_nanos.is_none() as i64,
-                ];
-                for (sums, (_, us)) in sums.iter_mut().zip(ROLLUPS) {
-                    // The triggers' SQL refuses a bucket past i64 (STRICT): so does this.
-                    let bucket = r
-                        .started_at_us
-                        .checked_sub(r.started_at_us.rem_euclid(us))
-                        .ok_or(rusqlite::Error::IntegralValueOutOfRange(1, r.started_at_us))?;
-                    let key = RollupKey {
-                        bucket,
-                        text: [
-                            &a.session_id,
-                            &r.provider,
-                            r.model.as_deref().unwrap_or(""),
-                            a.agent.as_deref().unwrap_or(""),
-                            a.project.as_deref().unwrap_or(""),
-                            a.branch.as_deref().unwrap_or(""),
-                            a.task.as_deref().unwrap_or(""),
-                            a.developer.as_deref().unwrap_or(""),
-                            a.key_id.as_deref().unwrap_or(""),
-                            r.billing.as_str(),
-                            r.source.as_str(),
-                        ],
-                    };
-                    let total = sums.entry(key).or_default();
-                    for (t, n) in total.iter_mut().zip(add) {
-                        *t = t.saturating_add(n);
-                    }
-                }
+                sums.add(r)?;
             }
         }
-        for (sums, (table, _)) in sums.iter().zip(ROLLUPS) {
-            let mut stmt = tx.prepare(&format!(
-                "INSERT INTO {table} (bucket, session_id, provider, model, agent, project, branch,
-                    task, developer, key_id, billing, source, requests, input_tokens,
-                    output_tokens, cache_read_tokens, cache_write_5m_tokens,
-                    cache_write_1h_tokens, reasoning_tokens, cost_nanos, unpriced_requests)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21)
-                 {}",
-                schema::ROLLUP_BATCH_ADDED
-            ))?;
-            for (key, total) in sums {
-                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(21);
-                values.push(&key.bucket);
-                values.extend(key.text.iter().map(|t| t as &dyn rusqlite::ToSql));
-                values.extend(total.iter().map(|t| t as &dyn rusqlite::ToSql));
-                stmt.execute(values.as_slice())?;
-            }
-        }
-        for (_, sql) in &triggers {
-            tx.execute_batch(sql)?;
-        }
+        sums.write(&tx)?;
         tx.commit()?;
         Ok(done)
     }
@@ -431,6 +375,112 @@ const ROLLUPS: [(&str, i64); 3] = [
 struct RollupKey<'a> {
     bucket: i64,
     text: [&'a str; 11],
+}
+
+/// The sums a transaction's inserted rows add to the rollups, by quarter-hour bucket and key
+/// (hours and days are whole quarters: they are summed from these when written). Every insert
+/// goes through here (migration 9 dropped the insert trigger, whose three upserts per row, each
+/// under a statement journal, made the ledger writer's commits bursts of milliseconds that took
+/// the CPU from the proxy): one upsert per group and table.
+#[derive(Default)]
+struct RollupSums<'a>(HashMap<RollupKey<'a>, [i64; 9]>);
+
+/// The finest rollup's bucket width; the others' are multiples of it.
+const QUARTER_US: i64 = ROLLUPS[2].1;
+
+impl<'a> RollupSums<'a> {
+    /// Adds an inserted row.
+    fn add(&mut self, r: &'a Row) -> rusqlite::Result<()> {
+        let a = &r.attribution;
+        let u = &r.usage;
+        let add = [
+            1,
+            u.input as i64,
+            u.output as i64,
+            u.cache_read as i64,
+            u.cache_write_5m as i64,
+            u.cache_write_1h as i64,
+            u.reasoning as i64,
+            r.cost_nanos.unwrap_or(0),
+            r.cost_nanos.is_none() as i64,
+        ];
+        // A bucket past i64 is refused (the rollups' SQL, STRICT, refused it too), for every
+        // width: the day's is the lowest.
+        let bucket = |us: i64| {
+            r.started_at_us
+                .checked_sub(r.started_at_us.rem_euclid(us))
+                .ok_or(rusqlite::Error::IntegralValueOutOfRange(1, r.started_at_us))
+        };
+        bucket(ROLLUPS[0].1)?;
+        let key = RollupKey {
+            bucket: bucket(QUARTER_US)?,
+            text: [
+                &a.session_id,
+                &r.provider,
+                r.model.as_deref().unwrap_or(""),
+                a.agent.as_deref().unwrap_or(""),
+                a.project.as_deref().unwrap_or(""),
+                a.branch.as_deref().unwrap_or(""),
+                a.task.as_deref().unwrap_or(""),
+                a.developer.as_deref().unwrap_or(""),
+                a.key_id.as_deref().unwrap_or(""),
+                r.billing.as_str(),
+                r.source.as_str(),
+            ],
+        };
+        add_sums(self.0.entry(key).or_default(), &add);
+        Ok(())
+    }
+
+    /// Adds the sums to the rollups, one upsert per group and table.
+    fn write(self, tx: &Connection) -> rusqlite::Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let quarters = self.0;
+        for (table, us) in ROLLUPS {
+            let wider;
+            let sums = if us == QUARTER_US {
+                &quarters
+            } else {
+                let mut groups: HashMap<RollupKey<'a>, [i64; 9]> = HashMap::new();
+                for (key, total) in &quarters {
+                    let key = RollupKey {
+                        // Checked in `add`.
+                        bucket: key.bucket - key.bucket.rem_euclid(us),
+                        text: key.text,
+                    };
+                    add_sums(groups.entry(key).or_default(), total);
+                }
+                wider = groups;
+                &wider
+            };
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT INTO {table} (bucket, session_id, provider, model, agent, project, branch,
+                    task, developer, key_id, billing, source, requests, input_tokens,
+                    output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                    cache_write_1h_tokens, reasoning_tokens, cost_nanos, unpriced_requests)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18, ?19, ?20, ?21)
+                 {}",
+                schema::ROLLUP_BATCH_ADDED
+            ))?;
+            for (key, total) in sums {
+                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(21);
+                values.push(&key.bucket);
+                values.extend(key.text.iter().map(|t| t as &dyn rusqlite::ToSql));
+                values.extend(total.iter().map(|t| t as &dyn rusqlite::ToSql));
+                stmt.execute(values.as_slice())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn add_sums(total: &mut [i64; 9], add: &[i64; 9]) {
+    for (t, n) in total.iter_mut().zip(add) {
+        *t = t.saturating_add(*n);
+    }
 }
 
 /// What [`Ledger::insert_bulk`] did with its rows.
@@ -618,11 +668,11 @@ pub(crate) mod tests {
         assert_eq!(ledger.session_rows("s1").unwrap(), vec![row]);
     }
 
-    /// `insert_bulk` sums its rows into the rollups itself (the triggers set aside): the rollups
-    /// must equal what the triggers would have written, rows already there and calls the proxy
-    /// metered (even one written after the import read the proxy's rows) left out.
+    /// `insert` and `insert_bulk` sum their rows into the rollups themselves: the rollups must
+    /// equal what the rows sum to (as migration 2 built them), rows already there and calls the
+    /// proxy metered (even one written after the import read the proxy's rows) left out.
     #[test]
-    fn bulk_inserts_roll_up_as_the_triggers_do_and_skip_metered_calls() {
+    fn inserts_roll_up_what_the_rows_sum_to_and_bulk_skips_metered_calls() {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
         let mut metered = ledger.metered_calls().unwrap();
@@ -666,20 +716,14 @@ pub(crate) mod tests {
             },
             "20 there already"
         );
-        // Per table: bucket, keys, requests, output tokens, cost, unpriced requests.
+        // Per table: bucket, keys, requests, output tokens, cost, unpriced requests, by `sql`
+        // (given the table and its bucket width).
         type Sums = Vec<(i64, String, i64, i64, i64, i64)>;
-        let rollups = |ledger: &Ledger| -> Vec<Sums> {
+        let query = |ledger: &Ledger, sql: &dyn Fn(&str, i64) -> String| -> Vec<Sums> {
             ROLLUPS
                 .iter()
-                .map(|(table, _)| {
-                    let mut stmt = ledger
-                        .conn()
-                        .prepare(&format!(
-                            "SELECT bucket, session_id || '/' || project || '/' || source,
-                                requests, output_tokens, cost_nanos, unpriced_requests
-                             FROM {table} WHERE requests > 0 ORDER BY 1, 2"
-                        ))
-                        .unwrap();
+                .map(|&(table, us)| {
+                    let mut stmt = ledger.conn().prepare(&sql(table, us)).unwrap();
                     stmt.query_map([], |r| {
                         Ok((
                             r.get(0)?,
@@ -696,24 +740,43 @@ pub(crate) mod tests {
                 })
                 .collect()
         };
+        let rollups = |ledger: &Ledger| {
+            query(ledger, &|table, _| {
+                format!(
+                    "SELECT bucket, session_id || '/' || project || '/' || source,
+                        requests, output_tokens, cost_nanos, unpriced_requests
+                     FROM {table} WHERE requests > 0 ORDER BY 1, 2"
+                )
+            })
+        };
+        // What the rows themselves sum to, as migration 2 built the rollups.
+        let from_rows = |ledger: &Ledger| {
+            query(ledger, &|_, us| {
+                format!(
+                    "SELECT started_at - ((started_at % {us}) + {us}) % {us} AS b,
+                        session_id || '/' || coalesce(project, '') || '/' || source AS k,
+                        count(*), sum(output_tokens), coalesce(sum(cost_nanos), 0),
+                        sum(cost_nanos IS NULL)
+                     FROM requests GROUP BY b, k ORDER BY 1, 2"
+                )
+            })
+        };
         let bulk = rollups(&ledger);
-        // The same rows through the triggers, one by one.
-        let dir2 = tempfile::tempdir().unwrap();
-        let mut by_triggers = Ledger::open(&dir2.path().join("ledger.db")).unwrap();
-        by_triggers.insert([&proxied]).unwrap();
-        by_triggers.insert(&rows[..40]).unwrap();
-        assert_eq!(bulk, rollups(&by_triggers));
+        assert_eq!(bulk, from_rows(&ledger));
         assert!(bulk[0].len() > 3, "{:?}", bulk[0]);
-        // The triggers are back.
-        let triggers: i64 = ledger
-            .conn()
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'requests'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(triggers, 3);
+        assert!(bulk[2].len() > bulk[1].len(), "{:?}", bulk[2]);
+        // The same rows through the writer's `insert`, some twice (counted once), in the
+        // other order.
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut by_insert = Ledger::open(&dir2.path().join("ledger.db")).unwrap();
+        assert_eq!(by_insert.insert(&rows[..10]).unwrap(), 10);
+        assert_eq!(
+            by_insert
+                .insert(std::iter::once(&proxied).chain(&rows[..40]))
+                .unwrap(),
+            31
+        );
+        assert_eq!(bulk, rollups(&by_insert));
     }
 
     #[test]
