@@ -138,6 +138,7 @@ impl Ledger {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        heal_rollups(&tx)?;
         let mut inserted = 0;
         {
             let mut stmt = tx.prepare_cached(INSERT)?;
@@ -160,6 +161,7 @@ impl Ledger {
                 chunk.clear();
             }
         }
+        mark_rolled_up(&tx)?;
         tx.commit()?;
         Ok(inserted)
     }
@@ -194,6 +196,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         metered.read_on(&tx)?;
+        heal_rollups(&tx)?;
         let mut done = BulkInserted::default();
         let mut sums = RollupSums::default();
         {
@@ -211,8 +214,20 @@ impl Ledger {
             }
         }
         sums.write(&tx)?;
+        mark_rolled_up(&tx)?;
         tx.commit()?;
         Ok(done)
+    }
+
+    /// Adds to the rollups rows another writer inserted (see [`heal_rollups`]); answers how
+    /// many.
+    pub fn heal_rollups(&mut self) -> Result<usize, LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let healed = heal_rollups(&tx)?;
+        tx.commit()?;
+        Ok(healed)
     }
 
     /// Copies what the write-ahead log holds into the database, as far as readers allow
@@ -428,8 +443,7 @@ impl<'a> RollupSums<'a> {
                 r.source.as_str(),
             ],
         };
-        add_sums(self.0.entry(key).or_default(), &add);
-        Ok(())
+        add_sums(self.0.entry(key).or_default(), &add)
     }
 
     /// Adds the sums to the rollups, one upsert per group and table.
@@ -450,7 +464,7 @@ impl<'a> RollupSums<'a> {
                         bucket: key.bucket - key.bucket.rem_euclid(us),
                         text: key.text,
                     };
-                    add_sums(groups.entry(key).or_default(), total);
+                    add_sums(groups.entry(key).or_default(), total)?;
                 }
                 wider = groups;
                 &wider
@@ -477,10 +491,72 @@ impl<'a> RollupSums<'a> {
     }
 }
 
-fn add_sums(total: &mut [i64; 9], add: &[i64; 9]) {
-    for (t, n) in total.iter_mut().zip(add) {
-        *t = t.saturating_add(*n);
+/// Adds to the rollups the rows another writer inserted since gw's last insert (a gw of an
+/// older version still running after this one migrated the ledger, sqlite3 by hand): those past
+/// `rollup_mark`'s rowid, which every gw insert moves to the last row. Answers how many.
+fn heal_rollups(tx: &Connection) -> rusqlite::Result<usize> {
+    const CHUNK: i64 = 4096;
+    let (mut mark, last): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT rowid_to, (SELECT coalesce(max(rowid), 0) FROM requests) FROM rollup_mark",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut healed = 0;
+    while mark < last {
+        let rows: Vec<(i64, Row)> = tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS}, rowid FROM requests WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+            ))?
+            .query_map([mark, CHUNK], |r| Ok((r.get("rowid")?, row_from_sql(r)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(&(next, _)) = rows.last() else {
+            break;
+        };
+        let mut sums = RollupSums::default();
+        for (_, r) in &rows {
+            sums.add(r)?;
+        }
+        sums.write(tx)?;
+        healed += rows.len();
+        mark = next;
     }
+    if healed > 0 {
+        tracing::info!(
+            rows = healed,
+            "added rows another writer inserted to the rollups"
+        );
+        mark_rolled_up(tx)?;
+    }
+    Ok(healed)
+}
+
+/// Records that every row so far is in the rollups (at the end of each gw insert).
+fn mark_rolled_up(tx: &Connection) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE rollup_mark SET rowid_to = (SELECT coalesce(max(rowid), 0) FROM requests)",
+    )?
+    .execute([])?;
+    Ok(())
+}
+
+/// Whether rows lie past `rollup_mark` (see [`heal_rollups`]).
+fn rollups_behind(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT rowid_to < (SELECT coalesce(max(rowid), 0) FROM requests) FROM rollup_mark",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Adds `add` to a group's sums; a sum past i64 is refused, as SQLite refused it in the rollup
+/// (STRICT), rather than stored wrong.
+fn add_sums(total: &mut [i64; 9], add: &[i64; 9]) -> rusqlite::Result<()> {
+    for (t, n) in total.iter_mut().zip(add) {
+        *t = t
+            .checked_add(*n)
+            .ok_or(rusqlite::Error::IntegralValueOutOfRange(0, *n))?;
+    }
+    Ok(())
 }
 
 /// What [`Ledger::insert_bulk`] did with its rows.
@@ -668,6 +744,87 @@ pub(crate) mod tests {
         assert_eq!(ledger.session_rows("s1").unwrap(), vec![row]);
     }
 
+    /// Per rollup table: bucket, keys, requests, output tokens, cost, unpriced requests.
+    type Sums = Vec<(i64, String, i64, i64, i64, i64)>;
+
+    /// Per table, what `sql` (given the table and its bucket width) answers.
+    fn query_sums(ledger: &Ledger, sql: &dyn Fn(&str, i64) -> String) -> Vec<Sums> {
+        ROLLUPS
+            .iter()
+            .map(|&(table, us)| {
+                let mut stmt = ledger.conn().prepare(&sql(table, us)).unwrap();
+                stmt.query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            })
+            .collect()
+    }
+
+    /// What the rollups hold.
+    fn rollups(ledger: &Ledger) -> Vec<Sums> {
+        query_sums(ledger, &|table, _| {
+            format!(
+                "SELECT bucket, session_id || '/' || project || '/' || source,
+                    requests, output_tokens, cost_nanos, unpriced_requests
+                 FROM {table} WHERE requests > 0 ORDER BY 1, 2"
+            )
+        })
+    }
+
+    /// What the rows themselves sum to, as migration 2 built the rollups.
+    fn row_sums(ledger: &Ledger) -> Vec<Sums> {
+        query_sums(ledger, &|_, us| {
+            format!(
+                "SELECT started_at - ((started_at % {us}) + {us}) % {us} AS b,
+                    session_id || '/' || coalesce(project, '') || '/' || source AS k,
+                    count(*), sum(output_tokens), coalesce(sum(cost_nanos), 0),
+                    sum(cost_nanos IS NULL)
+                 FROM requests GROUP BY b, k ORDER BY 1, 2"
+            )
+        })
+    }
+
+    /// Inserts a row as another writer would (an older gw, sqlite3): no sums, no mark.
+    fn insert_by_hand(ledger: &Ledger, r: &Row) {
+        let mut stmt = ledger.conn().prepare_cached(INSERT).unwrap();
+        assert_eq!(insert_row(&mut stmt, r).unwrap(), 1);
+    }
+
+    #[test]
+    fn rows_another_writer_inserts_are_rolled_up_before_the_next_insert_or_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let mut ledger = Ledger::open(&path).unwrap();
+        ledger
+            .insert([&sample_row("s1", 1), &sample_row("s1", 2)])
+            .unwrap();
+        insert_by_hand(&ledger, &sample_row("s2", 3_600_000_000));
+        assert_ne!(rollups(&ledger), row_sums(&ledger));
+        // A report opens the ledger read-only, sees the row past the mark and rolls it up.
+        let report = Ledger::open_existing(&path).unwrap().unwrap();
+        assert_eq!(rollups(&report), row_sums(&report));
+        // gw's next insert rolls up what came before it, and its own rows.
+        insert_by_hand(&ledger, &sample_row("s3", 7_200_000_000));
+        ledger.insert([&sample_row("s1", 9)]).unwrap();
+        assert_eq!(rollups(&ledger), row_sums(&ledger));
+        assert_eq!(ledger.heal_rollups().unwrap(), 0, "nothing left behind");
+        let total: i64 = ledger
+            .conn()
+            .query_row("SELECT sum(requests) FROM spend_1d", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(total, 5);
+    }
+
     /// `insert` and `insert_bulk` sum their rows into the rollups themselves: the rollups must
     /// equal what the rows sum to (as migration 2 built them), rows already there and calls the
     /// proxy metered (even one written after the import read the proxy's rows) left out.
@@ -716,53 +873,8 @@ pub(crate) mod tests {
             },
             "20 there already"
         );
-        // Per table: bucket, keys, requests, output tokens, cost, unpriced requests, by `sql`
-        // (given the table and its bucket width).
-        type Sums = Vec<(i64, String, i64, i64, i64, i64)>;
-        let query = |ledger: &Ledger, sql: &dyn Fn(&str, i64) -> String| -> Vec<Sums> {
-            ROLLUPS
-                .iter()
-                .map(|&(table, us)| {
-                    let mut stmt = ledger.conn().prepare(&sql(table, us)).unwrap();
-                    stmt.query_map([], |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    })
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap()
-                })
-                .collect()
-        };
-        let rollups = |ledger: &Ledger| {
-            query(ledger, &|table, _| {
-                format!(
-                    "SELECT bucket, session_id || '/' || project || '/' || source,
-                        requests, output_tokens, cost_nanos, unpriced_requests
-                     FROM {table} WHERE requests > 0 ORDER BY 1, 2"
-                )
-            })
-        };
-        // What the rows themselves sum to, as migration 2 built the rollups.
-        let from_rows = |ledger: &Ledger| {
-            query(ledger, &|_, us| {
-                format!(
-                    "SELECT started_at - ((started_at % {us}) + {us}) % {us} AS b,
-                        session_id || '/' || coalesce(project, '') || '/' || source AS k,
-                        count(*), sum(output_tokens), coalesce(sum(cost_nanos), 0),
-                        sum(cost_nanos IS NULL)
-                     FROM requests GROUP BY b, k ORDER BY 1, 2"
-                )
-            })
-        };
         let bulk = rollups(&ledger);
-        assert_eq!(bulk, from_rows(&ledger));
+        assert_eq!(bulk, row_sums(&ledger));
         assert!(bulk[0].len() > 3, "{:?}", bulk[0]);
         assert!(bulk[2].len() > bulk[1].len(), "{:?}", bulk[2]);
         // The same rows through the writer's `insert`, some twice (counted once), in the

@@ -172,9 +172,13 @@ impl Ledger {
                 known,
             });
         }
-        if version < known {
+        // An older schema is migrated; rows another writer inserted are rolled up first, so a
+        // report (and a local budget) counts them.
+        if version < known || super::rollups_behind(&conn).map_err(open_err)? {
             drop(conn);
-            return Ledger::open(path).map(Some);
+            let mut ledger = Ledger::open(path)?;
+            ledger.heal_rollups()?;
+            return Ok(Some(ledger));
         }
         Ok(Some(Ledger {
             conn,

@@ -232,7 +232,8 @@ pub const MIGRATIONS: &[&str] = &[
     // day (`spend_1d`), hour (`spend_1h`: local days of whole-hour zones) and quarter hour
     // (`spend_15m`: every time zone in use starts its days on a quarter hour). Triggers keep
     // them exact, so every writer (the proxy's writer thread, other gw processes, sqlite3)
-    // keeps them current. Text columns hold '' for NULL: unique keys treat NULLs as distinct.
+    // keeps them current. (Since migration 9, inserts go through gw's own sums instead, and
+    // other writers' rows are rolled up by rowid.) Text columns hold '' for NULL: unique keys treat NULLs as distinct.
     concat!(
         rollup_table!("spend_1d", "86400000000"),
         rollup_table!("spend_1h", "3600000000"),
@@ -315,10 +316,18 @@ pub const MIGRATIONS: &[&str] = &[
     // every imported row two inserts at random places.
     "DROP INDEX requests_response_id;
     DROP INDEX requests_upstream_request_id;",
-    // 9: every insert is gw's (the proxy's writer, `gw import`), and each sums its rows into
-    // the rollups once per group (`ledger::RollupSums`). The insert trigger goes: its three
-    // upserts per row, and the statement journal any trigger makes SQLite keep for each insert,
-    // made the writer's commits bursts of milliseconds that took the CPU from the proxy. Updates
-    // and deletes (rare) keep theirs.
-    "DROP TRIGGER spend_rollup_insert;",
+    // 9: gw's inserts (the proxy's writer, `gw import`) sum their rows into the rollups once
+    // per group (`ledger::RollupSums`). The insert trigger goes: its three upserts per row, and
+    // the statement journal any insert trigger makes SQLite keep for each insert, made the
+    // writer's commits bursts of milliseconds that took the CPU from the proxy. Rows another
+    // writer adds (a gw of an older version still running, sqlite3 by hand) are rolled up
+    // later, by rowid: `rollup_mark` holds the last rowid in the rollups, and whatever lies past
+    // it is added before gw's next insert or report (`ledger::heal_rollups`). Updates and
+    // deletes (rare) keep their triggers.
+    "DROP TRIGGER IF EXISTS spend_rollup_insert;
+    CREATE TABLE rollup_mark (
+        one INTEGER PRIMARY KEY NOT NULL CHECK (one = 1),
+        rowid_to INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO rollup_mark VALUES (1, (SELECT coalesce(max(rowid), 0) FROM requests));",
 ];
