@@ -689,6 +689,7 @@ fn an_older_ledger_is_migrated_and_its_rows_rolled_up() {
                  DROP INDEX requests_imported_call;
                  ALTER TABLE requests DROP COLUMN source; ALTER TABLE requests DROP COLUMN response_id;
                  ALTER TABLE requests DROP COLUMN log_cost_nanos; DROP TABLE import_files;
+                 DROP TABLE rollup_mark;
                  PRAGMA user_version = 1;",
             )
             .unwrap();
