@@ -393,10 +393,10 @@ struct RollupKey<'a> {
 }
 
 /// The sums a transaction's inserted rows add to the rollups, by quarter-hour bucket and key
-/// (hours and days are whole quarters: they are summed from these when written). Every insert
-/// goes through here (migration 9 dropped the insert trigger, whose three upserts per row, each
-/// under a statement journal, made the ledger writer's commits bursts of milliseconds that took
-/// the CPU from the proxy): one upsert per group and table.
+/// (hours and days are whole quarters: they are summed from these when written). gw's inserts
+/// and [`heal_rollups`] go through here (migration 9 dropped the insert trigger, whose three
+/// upserts per row, each under a statement journal, made the ledger writer's commits bursts of
+/// milliseconds that took the CPU from the proxy): one upsert per group and table.
 #[derive(Default)]
 struct RollupSums<'a>(HashMap<RollupKey<'a>, [i64; 9]>);
 
