@@ -496,11 +496,7 @@ impl<'a> RollupSums<'a> {
 /// `rollup_mark`'s rowid, which every gw insert moves to the last row. Answers how many.
 fn heal_rollups(tx: &Connection) -> rusqlite::Result<usize> {
     const CHUNK: i64 = 4096;
-    let (mut mark, last): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT rowid_to, (SELECT coalesce(max(rowid), 0) FROM requests) FROM rollup_mark",
-        )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (mut mark, last) = (rollup_mark(tx)?, last_rowid(tx)?);
     let mut healed = 0;
     while mark < last {
         let rows: Vec<(i64, Row)> = tx
@@ -541,11 +537,19 @@ fn mark_rolled_up(tx: &Connection) -> rusqlite::Result<()> {
 
 /// Whether rows lie past `rollup_mark` (see [`heal_rollups`]).
 fn rollups_behind(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT rowid_to < (SELECT coalesce(max(rowid), 0) FROM requests) FROM rollup_mark",
-        [],
-        |r| r.get(0),
-    )
+    Ok(rollup_mark(conn)? < last_rowid(conn)?)
+}
+
+/// The last rowid the rollups hold.
+fn rollup_mark(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT rowid_to FROM rollup_mark")?
+        .query_row([], |r| r.get(0))
+}
+
+/// The last row's rowid (0 for none).
+fn last_rowid(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(rowid), 0) FROM requests")?
+        .query_row([], |r| r.get(0))
 }
 
 /// Adds `add` to a group's sums; a sum past i64 is refused, as SQLite refused it in the rollup
@@ -591,10 +595,7 @@ impl MeteredCalls {
 
     /// Reads the proxy rows written since the last read.
     fn read_on(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let last: i64 =
-            conn.query_row("SELECT coalesce(max(rowid), 0) FROM requests", [], |r| {
-                r.get(0)
-            })?;
+        let last = last_rowid(conn)?;
         let mut stmt = conn.prepare_cached(
             "SELECT upstream_request_id, response_id FROM requests
              WHERE rowid > ?1 AND rowid <= ?2 AND source = 'proxy'

@@ -190,7 +190,6 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
             // Idle: wait for a row; its sender wakes this thread, once per busy spell.
             let Some(first) = rx.recv().await else { break };
             take(first, &mut batch, &mut waiters);
-            let mut first = true;
             // Busy: every window, what arrived meanwhile is committed in one transaction. The
             // thread sleeps through each window rather than waiting on the channel, so senders
             // on the request path find no one to wake and pay no wake-up, however many rows a
@@ -199,7 +198,7 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
                 if waiters.is_empty() {
                     tokio::time::sleep(BATCH_WINDOW).await;
                 }
-                let mut took = std::mem::take(&mut first);
+                let mut took = false;
                 loop {
                     match rx.try_recv() {
                         Ok(message) => {
