@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 use sha2::{Digest, Sha256};
 
-use crate::ledger::{Attribution, Ledger, LedgerError, MeteredCalls, Row, Source};
+use crate::ledger::{Attribution, BulkImport, Ledger, LedgerError, MeteredCalls, Row, Source};
 use crate::meter::{Billing, Provider, Usage};
 use crate::pricing::PriceTable;
 
@@ -157,31 +157,37 @@ pub struct Call {
     pub provider: Option<Provider>,
 }
 
+/// What identifies a call across files and runs: the SHA-256 of its key (the agent and the
+/// provider's ids; for a line without ids, its session, time and usage), fed in pieces.
+type CallKey = [u8; 32];
+
 impl Call {
-    /// What identifies the call across files and runs.
-    fn key(&self, agent: Agent) -> String {
+    /// The call's [`CallKey`].
+    fn key(&self, agent: Agent) -> CallKey {
+        let mut h = Sha256::new();
+        h.update(agent.name());
+        h.update("\u{1f}");
         match (&self.response_id, &self.request_id) {
             (None, None) => {
                 // No ids (an older log's line): the call is its session, time and usage.
                 let u = self.usage;
-                format!(
-                    "{}\u{1f}{}\u{1f}{}\u{1f}{}/{}/{}/{}",
-                    agent.name(),
-                    self.session,
+                h.update(&self.session);
+                h.update(format!(
+                    "\u{1f}{}\u{1f}{}/{}/{}/{}",
                     self.at_us,
                     u.input,
                     u.output,
                     u.cache_read,
                     u.cache_write()
-                )
+                ));
             }
-            (response, request) => format!(
-                "{}\u{1f}{}\u{1f}{}",
-                agent.name(),
-                response.as_deref().unwrap_or(""),
-                request.as_deref().unwrap_or("")
-            ),
+            (response, request) => {
+                h.update(response.as_deref().unwrap_or(""));
+                h.update("\u{1f}");
+                h.update(request.as_deref().unwrap_or(""));
+            }
         }
+        h.finalize().into()
     }
 }
 
@@ -479,10 +485,10 @@ const EARLIEST_US: i64 = 946_684_800_000_000;
 /// Rows inserted per transaction: memory stays bounded whatever the logs hold.
 const INSERT_BATCH: usize = 50_000;
 
-/// Inserts `rows` (in time order; nothing on a dry run) and empties it. A row already there is
-/// a call imported before: its id is the call's.
+/// Inserts `rows` (in time order; nothing on a dry run, `bulk` is `None`) and empties it. A row
+/// already there is a call imported before: its id is the call's.
 fn insert(
-    ledger: &mut Ledger,
+    bulk: Option<&mut BulkImport<'_>>,
     rows: &mut Vec<Row>,
     metered: &mut MeteredCalls,
     summary: &mut Summary,
@@ -490,26 +496,25 @@ fn insert(
     if rows.is_empty() {
         return Ok(());
     }
-    if summary.dry_run {
-        summary.added += rows.len() as u64;
-    } else {
+    if let Some(bulk) = bulk {
         rows.sort_by_key(|r| (r.started_at_us, r.id));
-        let done = ledger.insert_bulk(rows, metered)?;
+        let done = bulk.insert(rows, metered)?;
         let (inserted, proxied) = (done.inserted as u64, done.metered as u64);
         summary.duplicates += rows.len() as u64 - inserted - proxied;
         summary.metered += proxied;
         summary.added += inserted;
+    } else {
+        summary.added += rows.len() as u64;
     }
     rows.clear();
     Ok(())
 }
 
 /// A row id from the call's identity: the same call always gets the same id (a UUIDv7 whose
-/// time is the call's, its random bits the hash of its key).
-fn row_id(key: &str, at_us: i64) -> uuid::Uuid {
-    let digest = Sha256::digest(key.as_bytes());
+/// time is the call's, its random bits its [`CallKey`]'s).
+fn row_id(key: &CallKey, at_us: i64) -> uuid::Uuid {
     let mut random = [0u8; 10];
-    random.copy_from_slice(&digest[..10]);
+    random.copy_from_slice(&key[..10]);
     uuid::Builder::from_unix_timestamp_millis((at_us.max(0) / 1000) as u64, &random).into_uuid()
 }
 
@@ -551,7 +556,7 @@ pub fn run(
     options: Options,
 ) -> Result<Summary, ImportError> {
     // Migrated (and created) by the ledger's own open; then its connection is ours.
-    let mut ledger = Ledger::open(ledger_path)?;
+    let ledger = Ledger::open(ledger_path)?;
     let mut summary = Summary {
         dry_run: options.dry_run,
         ..Summary::default()
@@ -608,6 +613,8 @@ pub fn run(
         .saturating_add(86_400_000_000);
     let mut rows: Vec<Row> = Vec::new();
     let mut states: Vec<(String, Agent, FileState)> = Vec::new();
+    // Begun with the first agent's calls in hand (how many decides how they go in).
+    let mut bulk: Option<BulkImport<'_>> = None;
     for agent in &options.agents {
         let roots = match &options.path {
             Some(p) => vec![p.clone()],
@@ -619,8 +626,10 @@ pub fn run(
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum();
-        // The most complete copy of each call (largest output: a cut stream's line says 1).
-        let mut calls: HashMap<String, Call> = HashMap::new();
+        // The most complete copy of each call (largest output: a cut stream's line says 1), by
+        // its key.
+        let mut calls: Vec<(CallKey, Call)> = Vec::new();
+        let mut by_key: HashMap<CallKey, usize> = HashMap::new();
         let mut seen = claude::Seen::default();
         let mut buf = Vec::with_capacity(CHUNK);
         let mut done = 0u64;
@@ -662,24 +671,40 @@ pub fn run(
                     continue;
                 }
                 summary.calls += 1;
-                match calls.entry(call.key(*agent)) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                let key = call.key(*agent);
+                match by_key.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
                         summary.duplicates += 1;
-                        if call.usage.output > e.get().usage.output {
-                            e.insert(call);
+                        let kept = &mut calls[*e.get()].1;
+                        if call.usage.output > kept.usage.output {
+                            *kept = call;
                         }
                     }
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(call);
+                        e.insert(calls.len());
+                        calls.push((key, call));
                     }
                 }
             }
             states.push((key, *agent, read.state));
         }
-        // In time order, so matching proxy rows by time gives the same answer every run.
-        let mut calls: Vec<(String, Call)> = calls.into_iter().collect();
-        calls.sort_by(|a, b| (a.1.at_us, &a.0).cmp(&(b.1.at_us, &b.0)));
-        for (key, call) in calls {
+        drop(by_key);
+        // In time order, so matching proxy rows by time gives the same answer every run (an
+        // order of indexes is sorted: a call is hundreds of bytes to move).
+        let mut order: Vec<(i64, CallKey, usize)> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (key, call))| (call.at_us, *key, i))
+            .collect();
+        order.sort_unstable();
+        if bulk.is_none() && !options.dry_run {
+            bulk = Some(ledger.bulk_import(calls.len())?);
+        }
+        // Each model's price, looked up once (by model, then provider).
+        type Prices<'p> = HashMap<String, Vec<(Provider, Option<&'p crate::pricing::ModelPrice>)>>;
+        let mut price_of: Prices = HashMap::new();
+        for (_, key, i) in order {
+            let call = std::mem::take(&mut calls[i].1);
             let by_id = agent.has_provider_ids()
                 && [&call.request_id, &call.response_id]
                     .into_iter()
@@ -726,8 +751,22 @@ pub fn run(
                 })
                 .unwrap_or(agent.provider());
             // Bounded as the proxy bounds a request's cost (`crate::limits`).
-            let cost = prices
-                .cost(provider, &call.model, &call.usage)
+            let known = price_of
+                .get(&call.model)
+                .and_then(|by| by.iter().find(|(p, _)| *p == provider));
+            let price = match known {
+                Some((_, price)) => *price,
+                None => {
+                    let price = prices.lookup(provider, &call.model);
+                    price_of
+                        .entry(call.model.clone())
+                        .or_default()
+                        .push((provider, price));
+                    price
+                }
+            };
+            let cost = price
+                .map(|p| p.cost_nanos(provider.family(), &call.usage))
                 .map(crate::limits::cap_cost);
             match cost {
                 Some(c) => summary.cost_nanos = summary.cost_nanos.saturating_add(c),
@@ -772,11 +811,14 @@ pub fn run(
                 log_cost_nanos: call.log_cost_nanos,
             });
             if rows.len() >= INSERT_BATCH {
-                insert(&mut ledger, &mut rows, &mut metered, &mut summary)?;
+                insert(bulk.as_mut(), &mut rows, &mut metered, &mut summary)?;
             }
         }
     }
-    insert(&mut ledger, &mut rows, &mut metered, &mut summary)?;
+    insert(bulk.as_mut(), &mut rows, &mut metered, &mut summary)?;
+    if let Some(bulk) = bulk {
+        bulk.commit()?;
+    }
     ledger.checkpoint()?;
     // With --since, what was left out must be read again by a later import: no offsets kept.
     if options.dry_run || options.since_us.is_some() {
@@ -858,14 +900,21 @@ mod tests {
 
     #[test]
     fn a_calls_row_id_is_its_identity() {
-        let a = row_id("claude\u{1f}msg_1\u{1f}req_1", 1_700_000_000_000_000);
-        assert_eq!(
-            a,
-            row_id("claude\u{1f}msg_1\u{1f}req_1", 1_700_000_000_000_000)
-        );
+        let call = |id: &str| Call {
+            response_id: Some(id.to_string()),
+            request_id: Some("req_1".to_string()),
+            ..Call::default()
+        };
+        let key = call("msg_1").key(Agent::Claude);
+        // The ids gw gave imported rows before the key was fed in pieces.
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&Sha256::digest("claude\u{1f}msg_1\u{1f}req_1"));
+        assert_eq!(key, digest);
+        let a = row_id(&key, 1_700_000_000_000_000);
+        assert_eq!(a, row_id(&key, 1_700_000_000_000_000));
         assert_ne!(
             a,
-            row_id("claude\u{1f}msg_2\u{1f}req_1", 1_700_000_000_000_000)
+            row_id(&call("msg_2").key(Agent::Claude), 1_700_000_000_000_000)
         );
         assert_eq!(a.get_version_num(), 7);
     }

@@ -175,16 +175,11 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Inserts many imported rows at once (`gw import`'s hundreds of thousands), as
-    /// [`Ledger::insert`] does but skipping calls gw's proxy metered (`metered`, brought up to
-    /// date inside the insert's own transaction, so a row the proxy wrote while the import read
-    /// counts) or imported before (the row's id, or the unique index on agent, response id and
-    /// request id), and with the rollups summed once for the whole batch, as `insert` does.
-    pub fn insert_bulk(
-        &mut self,
-        rows: &[Row],
-        metered: &mut MeteredCalls,
-    ) -> Result<BulkInserted, LedgerError> {
+    /// Starts putting imported rows in (`gw import`'s hundreds of thousands): see
+    /// [`BulkImport`]. `expected` is about how many rows will come; when they outnumber the rows
+    /// the ledger holds and none of them can meet a call imported before, the indexes whose keys
+    /// come in random order are built once after the rows instead of row by row.
+    pub fn bulk_import(&self, expected: usize) -> Result<BulkImport<'_>, LedgerError> {
         // Room for a batch's pages: with SQLite's default 2 MB, inserting spills the cache to
         // the WAL and reads it back, over and over.
         self.conn.pragma_update(None, "cache_size", -65_536)?;
@@ -192,31 +187,27 @@ impl Ledger {
         // the whole import is in, not after every batch (an index page would be copied again
         // each time).
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        metered.read_on(&tx)?;
-        heal_rollups(&tx)?;
-        let mut done = BulkInserted::default();
-        let mut sums = RollupSums::default();
-        {
-            let mut stmt = tx.prepare_cached(IMPORT_INSERT)?;
-            for r in rows {
-                if metered.holds(r) {
-                    done.metered += 1;
-                    continue;
+        let rebuild = if expected >= REBUILD_MIN_ROWS {
+            let tx = rusqlite::Transaction::new_unchecked(
+                &self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            // Asked under the write lock: no row can arrive between the question and the drop.
+            if expected as i64 > last_rowid(&tx)? && !holds_imported_ids(&tx)? {
+                for (name, _) in schema::REBUILT_INDEXES {
+                    tx.execute_batch(&format!("DROP INDEX {name}"))?;
                 }
-                if insert_row(&mut stmt, r)? == 0 {
-                    continue;
-                }
-                done.inserted += 1;
-                sums.add(r)?;
+                Some(tx)
+            } else {
+                None
             }
-        }
-        sums.write(&tx)?;
-        mark_rolled_up(&tx)?;
-        tx.commit()?;
-        Ok(done)
+        } else {
+            None
+        };
+        Ok(BulkImport {
+            conn: &self.conn,
+            rebuild,
+        })
     }
 
     /// Adds to the rollups rows another writer inserted (see [`heal_rollups`]); answers how
@@ -231,7 +222,7 @@ impl Ledger {
     }
 
     /// Copies what the write-ahead log holds into the database, as far as readers allow
-    /// (after [`Ledger::insert_bulk`]s).
+    /// (after a [`BulkImport`]).
     pub fn checkpoint(&self) -> Result<(), LedgerError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
@@ -264,7 +255,7 @@ impl Ledger {
         Ok(n)
     }
 
-    /// The calls gw's proxy metered, for [`Ledger::insert_bulk`] to skip.
+    /// The calls gw's proxy metered, for [`BulkImport::insert`] to skip.
     pub fn metered_calls(&self) -> Result<MeteredCalls, LedgerError> {
         let mut metered = MeteredCalls::default();
         metered.read_on(&self.conn)?;
@@ -563,7 +554,101 @@ fn add_sums(total: &mut [i64; 9], add: &[i64; 9]) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// What [`Ledger::insert_bulk`] did with its rows.
+/// A large first import drops the indexes whose keys arrive in random order and builds them
+/// after its rows, when it brings at least this many (in tests, a few).
+#[cfg(not(test))]
+const REBUILD_MIN_ROWS: usize = 20_000;
+#[cfg(test)]
+const REBUILD_MIN_ROWS: usize = 16;
+
+/// Whether the ledger holds an imported row with a provider id: a call the unique index on
+/// them would turn away from a new import.
+fn holds_imported_ids(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM requests INDEXED BY requests_imported_call
+            WHERE source = 'import' AND response_id IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Imported rows going into the ledger ([`Ledger::bulk_import`]), batch by batch, skipping
+/// calls gw's proxy metered (`metered`, brought up to date under each batch's write lock, so a
+/// row the proxy wrote while the import read counts) or imported before (the row's id, or the
+/// unique index on agent, response id and request id), with the rollups summed once per group
+/// and batch.
+///
+/// Each batch is its own transaction, so the proxy's writer gets the lock between them, unless
+/// the indexes are being rebuilt: then the whole import is one transaction (the indexes are
+/// missing until it commits, and never for any other connection), and [`BulkImport::commit`]
+/// builds them. An import dropped before `commit` leaves the ledger as it was.
+pub struct BulkImport<'c> {
+    conn: &'c Connection,
+    rebuild: Option<rusqlite::Transaction<'c>>,
+}
+
+impl BulkImport<'_> {
+    /// Whether the indexes are built after the rows (see [`Ledger::bulk_import`]).
+    pub fn rebuilds_indexes(&self) -> bool {
+        self.rebuild.is_some()
+    }
+
+    /// Inserts a batch of rows.
+    pub fn insert(
+        &mut self,
+        rows: &[Row],
+        metered: &mut MeteredCalls,
+    ) -> Result<BulkInserted, LedgerError> {
+        let batch = match self.rebuild {
+            Some(_) => None,
+            None => Some(rusqlite::Transaction::new_unchecked(
+                self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?),
+        };
+        let tx: &Connection = match (&self.rebuild, &batch) {
+            (Some(tx), _) | (None, Some(tx)) => tx,
+            (None, None) => unreachable!("a batch transaction when not rebuilding"),
+        };
+        metered.read_on(tx)?;
+        heal_rollups(tx)?;
+        let mut done = BulkInserted::default();
+        let mut sums = RollupSums::default();
+        {
+            let mut stmt = tx.prepare_cached(IMPORT_INSERT)?;
+            for r in rows {
+                if metered.holds(r) {
+                    done.metered += 1;
+                    continue;
+                }
+                if insert_row(&mut stmt, r)? == 0 {
+                    continue;
+                }
+                done.inserted += 1;
+                sums.add(r)?;
+            }
+        }
+        sums.write(tx)?;
+        mark_rolled_up(tx)?;
+        if let Some(batch) = batch {
+            batch.commit()?;
+        }
+        Ok(done)
+    }
+
+    /// Builds the dropped indexes (when rebuilding) and commits.
+    pub fn commit(self) -> Result<(), LedgerError> {
+        if let Some(tx) = self.rebuild {
+            for (_, create) in schema::REBUILT_INDEXES {
+                tx.execute_batch(create)?;
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`BulkImport::insert`] did with its rows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BulkInserted {
     pub inserted: usize,
@@ -826,7 +911,7 @@ pub(crate) mod tests {
         assert_eq!(total, 5);
     }
 
-    /// `insert` and `insert_bulk` sum their rows into the rollups themselves: the rollups must
+    /// `insert` and `bulk_import` sum their rows into the rollups themselves: the rollups must
     /// equal what the rows sum to (as migration 2 built them), rows already there and calls the
     /// proxy metered (even one written after the import read the proxy's rows) left out.
     #[test]
@@ -857,7 +942,9 @@ pub(crate) mod tests {
                 r
             }])
             .collect();
-        let done = ledger.insert_bulk(&rows[..20], &mut metered).unwrap();
+        let mut bulk = ledger.bulk_import(20).unwrap();
+        let done = bulk.insert(&rows[..20], &mut metered).unwrap();
+        bulk.commit().unwrap();
         assert_eq!(
             done,
             BulkInserted {
@@ -865,7 +952,9 @@ pub(crate) mod tests {
                 metered: 0
             }
         );
-        let done = ledger.insert_bulk(&rows, &mut metered).unwrap();
+        let mut bulk = ledger.bulk_import(rows.len()).unwrap();
+        let done = bulk.insert(&rows, &mut metered).unwrap();
+        bulk.commit().unwrap();
         assert_eq!(
             done,
             BulkInserted {
@@ -890,6 +979,82 @@ pub(crate) mod tests {
             31
         );
         assert_eq!(bulk, rollups(&by_insert));
+    }
+
+    /// The `requests` indexes, as `sqlite_master` holds them (whitespace folded).
+    fn request_indexes(ledger: &Ledger) -> Vec<(String, String)> {
+        let mut stmt = ledger
+            .conn()
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|r| {
+                let (name, sql) = r.unwrap();
+                (name, sql.split_whitespace().collect::<Vec<_>>().join(" "))
+            })
+            .collect()
+    }
+
+    /// A large first import builds the random-order indexes after its rows: they come back as
+    /// the migrations made them, still turn a call imported before away, and are rebuilt only
+    /// when the import outnumbers the ledger and no imported call could clash.
+    #[test]
+    fn a_large_first_import_builds_its_indexes_after_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let made = request_indexes(&ledger);
+        for (name, create) in schema::REBUILT_INDEXES {
+            let create = create.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                made.contains(&(name.to_string(), create)),
+                "{name}: {made:?}"
+            );
+        }
+        let imported = |i: i64, id: &str| {
+            let mut r = sample_row(&format!("s{}", i % 7), i * 60_000_000);
+            r.source = Source::Import;
+            r.attribution.agent = Some("claude".into());
+            r.response_id = Some(format!("msg_{id}"));
+            r.upstream_request_id = Some(format!("req_{id}"));
+            r
+        };
+        let rows: Vec<Row> = (0..40).map(|i| imported(i, &i.to_string())).collect();
+        let mut metered = ledger.metered_calls().unwrap();
+        // Dropped before commit: nothing happened.
+        let mut bulk = ledger.bulk_import(rows.len()).unwrap();
+        assert!(bulk.rebuilds_indexes());
+        bulk.insert(&rows, &mut metered).unwrap();
+        drop(bulk);
+        assert_eq!(request_indexes(&ledger), made);
+        assert!(ledger.recent(1).unwrap().is_empty());
+        let mut bulk = ledger.bulk_import(rows.len()).unwrap();
+        assert!(bulk.rebuilds_indexes());
+        assert_eq!(bulk.insert(&rows[..25], &mut metered).unwrap().inserted, 25);
+        assert_eq!(bulk.insert(&rows[20..], &mut metered).unwrap().inserted, 15);
+        bulk.commit().unwrap();
+        assert_eq!(request_indexes(&ledger), made);
+        assert_eq!(rollups(&ledger), row_sums(&ledger));
+        // The same call again under another row id (another time): turned away by the index.
+        let again: Vec<Row> = (0..30)
+            .map(|i| imported(i + 1000, &i.to_string()))
+            .collect();
+        let mut bulk = ledger.bulk_import(1_000).unwrap();
+        assert!(!bulk.rebuilds_indexes(), "imported calls are there");
+        assert_eq!(bulk.insert(&again, &mut metered).unwrap().inserted, 0);
+        bulk.commit().unwrap();
+        // Fewer rows than the ledger holds: inserted row by row.
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut proxied = Ledger::open(&dir2.path().join("ledger.db")).unwrap();
+        proxied
+            .insert((0..50).map(|i| sample_row("p", i * 1_000_000)))
+            .unwrap();
+        assert!(!proxied.bulk_import(40).unwrap().rebuilds_indexes());
+        assert!(proxied.bulk_import(60).unwrap().rebuilds_indexes());
+        assert!(
+            !proxied.bulk_import(10).unwrap().rebuilds_indexes(),
+            "too few"
+        );
     }
 
     #[test]

@@ -187,6 +187,27 @@ macro_rules! rebuild_rollups {
     };
 }
 
+/// The `requests` indexes whose keys an import brings in random order (sessions interleave;
+/// provider ids are random), as the migrations left them: a large first import drops them and
+/// builds them after its rows (`ledger::BulkImport`), sorting once instead of inserting at a
+/// random place per row. A test holds them to what `sqlite_master` says.
+pub(super) const REBUILT_INDEXES: [(&str, &str); 3] = [
+    (
+        "requests_started_at",
+        "CREATE INDEX requests_started_at ON requests(started_at)",
+    ),
+    (
+        "requests_session",
+        "CREATE INDEX requests_session ON requests(session_id, started_at)",
+    ),
+    (
+        "requests_imported_call",
+        "CREATE UNIQUE INDEX requests_imported_call
+            ON requests(agent, response_id, coalesce(upstream_request_id, ''))
+            WHERE source = 'import' AND response_id IS NOT NULL",
+    ),
+];
+
 pub const MIGRATIONS: &[&str] = &[
     // 1: one row per request.
     "CREATE TABLE requests (
