@@ -714,26 +714,28 @@ pub fn run(
             // session where both have it), made up to ten minutes before the log recorded the
             // call: the only way for logs without provider ids, and for proxy rows recorded
             // before gw kept response ids.
-            let proxied = by_id || {
-                let u = call.usage;
-                near.get_mut(&(
-                    agent.name().to_string(),
-                    call.model.clone(),
-                    [u.input, u.output, u.cache_read],
-                ))
-                .and_then(|rows| {
-                    let (i, _) = rows
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (session, at))| {
-                            (call.at_us - 600_000_000..=call.at_us + 60_000_000).contains(at)
-                                && session.as_ref().is_none_or(|s| *s == call.session)
-                        })
-                        .min_by_key(|(_, (_, at))| (call.at_us - at).abs())?;
-                    Some(rows.swap_remove(i))
-                })
-                .is_some()
-            };
+            // (Its key is two strings to build: not for a ledger without such rows.)
+            let proxied = by_id
+                || !near.is_empty() && {
+                    let u = call.usage;
+                    near.get_mut(&(
+                        agent.name().to_string(),
+                        call.model.clone(),
+                        [u.input, u.output, u.cache_read],
+                    ))
+                    .and_then(|rows| {
+                        let (i, _) = rows
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, (session, at))| {
+                                (call.at_us - 600_000_000..=call.at_us + 60_000_000).contains(at)
+                                    && session.as_ref().is_none_or(|s| *s == call.session)
+                            })
+                            .min_by_key(|(_, (_, at))| (call.at_us - at).abs())?;
+                        Some(rows.swap_remove(i))
+                    })
+                    .is_some()
+                };
             if proxied {
                 summary.metered += 1;
                 continue;
