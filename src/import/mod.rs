@@ -613,8 +613,6 @@ pub fn run(
         .saturating_add(86_400_000_000);
     let mut rows: Vec<Row> = Vec::new();
     let mut states: Vec<(String, Agent, FileState)> = Vec::new();
-    // Begun with the first agent's calls in hand (how many decides how they go in).
-    let mut bulk: Option<BulkImport<'_>> = None;
     for agent in &options.agents {
         let roots = match &options.path {
             Some(p) => vec![p.clone()],
@@ -697,9 +695,12 @@ pub fn run(
             .map(|(i, (key, call))| (call.at_us, *key, i))
             .collect();
         order.sort_unstable();
-        if bulk.is_none() && !options.dry_run {
-            bulk = Some(ledger.bulk_import(calls.len())?);
-        }
+        // Begun with the agent's calls in hand (how many decides how they go in), and ended
+        // with them: a rebuild's write lock is never held while logs are read.
+        let mut bulk = match options.dry_run {
+            true => None,
+            false => Some(ledger.bulk_import(calls.len())?),
+        };
         // Each model's price, looked up once (by model, then provider).
         type Prices<'p> = HashMap<String, Vec<(Provider, Option<&'p crate::pricing::ModelPrice>)>>;
         let mut price_of: Prices = HashMap::new();
@@ -816,10 +817,10 @@ pub fn run(
                 insert(bulk.as_mut(), &mut rows, &mut metered, &mut summary)?;
             }
         }
-    }
-    insert(bulk.as_mut(), &mut rows, &mut metered, &mut summary)?;
-    if let Some(bulk) = bulk {
-        bulk.commit()?;
+        insert(bulk.as_mut(), &mut rows, &mut metered, &mut summary)?;
+        if let Some(bulk) = bulk {
+            bulk.commit()?;
+        }
     }
     ledger.checkpoint()?;
     // With --since, what was left out must be read again by a later import: no offsets kept.
@@ -912,6 +913,30 @@ mod tests {
         let mut digest = [0u8; 32];
         digest.copy_from_slice(&Sha256::digest("claude\u{1f}msg_1\u{1f}req_1"));
         assert_eq!(key, digest);
+        // A call without ids is its session, time and usage; one id leaves the other empty.
+        let no_ids = Call {
+            session: "s".into(),
+            at_us: 5,
+            usage: Usage {
+                input: 1,
+                output: 2,
+                cache_read: 3,
+                cache_write_5m: 4,
+                ..Usage::default()
+            },
+            ..Call::default()
+        };
+        let one_id = Call {
+            response_id: Some("msg_1".into()),
+            ..Call::default()
+        };
+        for (call, was) in [
+            (no_ids, "codex\u{1f}s\u{1f}5\u{1f}1/2/3/4"),
+            (one_id, "codex\u{1f}msg_1\u{1f}"),
+        ] {
+            digest.copy_from_slice(&Sha256::digest(was));
+            assert_eq!(call.key(Agent::Codex), digest, "{was}");
+        }
         let a = row_id(&key, 1_700_000_000_000_000);
         assert_eq!(a, row_id(&key, 1_700_000_000_000_000));
         assert_ne!(

@@ -187,7 +187,7 @@ impl Ledger {
         // the whole import is in, not after every batch (an index page would be copied again
         // each time).
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let rebuild = if expected >= REBUILD_MIN_ROWS {
+        let rebuild = if (REBUILD_MIN_ROWS..=REBUILD_MAX_ROWS).contains(&expected) {
             let tx = rusqlite::Transaction::new_unchecked(
                 &self.conn,
                 rusqlite::TransactionBehavior::Immediate,
@@ -560,6 +560,10 @@ fn add_sums(total: &mut [i64; 9], add: &[i64; 9]) -> rusqlite::Result<()> {
 const REBUILD_MIN_ROWS: usize = 20_000;
 #[cfg(test)]
 const REBUILD_MIN_ROWS: usize = 16;
+/// ... and at most this many: a rebuild holds the write lock for the whole import (about 15 s
+/// for a million rows here), and the proxy's writer waits for it, its rows in memory, for a
+/// bounded time.
+const REBUILD_MAX_ROWS: usize = 1_000_000;
 
 /// Whether the ledger holds an imported row with a provider id: a call the unique index on
 /// them would turn away from a new import.
@@ -1031,6 +1035,13 @@ pub(crate) mod tests {
         let mut bulk = ledger.bulk_import(rows.len()).unwrap();
         assert!(bulk.rebuilds_indexes());
         assert_eq!(bulk.insert(&rows[..25], &mut metered).unwrap().inserted, 25);
+        // Gone inside the import's transaction; there for every other connection.
+        let inside = request_indexes(&ledger);
+        for (name, _) in schema::REBUILT_INDEXES {
+            assert!(!inside.iter().any(|(n, _)| n == name), "{name}: {inside:?}");
+        }
+        let other = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        assert_eq!(request_indexes(&other), made);
         assert_eq!(bulk.insert(&rows[20..], &mut metered).unwrap().inserted, 15);
         bulk.commit().unwrap();
         assert_eq!(request_indexes(&ledger), made);
@@ -1055,6 +1066,25 @@ pub(crate) mod tests {
             !proxied.bulk_import(10).unwrap().rebuilds_indexes(),
             "too few"
         );
+        assert!(
+            !proxied
+                .bulk_import(REBUILD_MAX_ROWS + 1)
+                .unwrap()
+                .rebuilds_indexes(),
+            "too long a lock"
+        );
+        // A call twice under two row ids (which `gw import` never sends in one run): the unique
+        // index cannot be built, and nothing of the import stays.
+        let twice: Vec<Row> = (0..20)
+            .map(|i| imported(i + 5000, &format!("t{}", i % 19)))
+            .collect();
+        let mut metered = proxied.metered_calls().unwrap();
+        let mut bulk = proxied.bulk_import(twice.len() + 100).unwrap();
+        assert!(bulk.rebuilds_indexes());
+        assert_eq!(bulk.insert(&twice, &mut metered).unwrap().inserted, 20);
+        assert!(bulk.commit().is_err());
+        assert_eq!(request_indexes(&proxied), made);
+        assert_eq!(proxied.recent(100).unwrap().len(), 50);
     }
 
     #[test]
