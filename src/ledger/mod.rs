@@ -38,6 +38,8 @@ pub enum LedgerError {
     Sql(#[from] rusqlite::Error),
     #[error("the ledger writer has stopped; rows could not be recorded (see gw.log)")]
     WriterGone,
+    #[error("the import could not be committed, so none of it was kept ({0})\n  if the disk is full, free some space; then run gw import again")]
+    ImportRolledBack(rusqlite::Error),
 }
 
 /// An open ledger connection, migrated to the current schema.
@@ -642,13 +644,15 @@ impl BulkImport<'_> {
 
     /// Builds the dropped indexes (when rebuilding) and commits.
     pub fn commit(self) -> Result<(), LedgerError> {
-        if let Some(tx) = self.rebuild {
-            for (_, create) in schema::REBUILT_INDEXES {
-                tx.execute_batch(create)?;
-            }
-            tx.commit()?;
-        }
-        Ok(())
+        let Some(tx) = self.rebuild else {
+            return Ok(());
+        };
+        let built = schema::REBUILT_INDEXES
+            .iter()
+            .try_for_each(|(_, create)| tx.execute_batch(create));
+        built
+            .and_then(|()| tx.commit())
+            .map_err(LedgerError::ImportRolledBack)
     }
 }
 
@@ -1082,7 +1086,12 @@ pub(crate) mod tests {
         let mut bulk = proxied.bulk_import(twice.len() + 100).unwrap();
         assert!(bulk.rebuilds_indexes());
         assert_eq!(bulk.insert(&twice, &mut metered).unwrap().inserted, 20);
-        assert!(bulk.commit().is_err());
+        let err = bulk.commit().unwrap_err();
+        assert!(
+            matches!(err, LedgerError::ImportRolledBack(_))
+                && err.to_string().contains("none of it was kept"),
+            "{err}"
+        );
         assert_eq!(request_indexes(&proxied), made);
         assert_eq!(proxied.recent(100).unwrap().len(), 50);
     }
