@@ -290,7 +290,8 @@ impl Ledger {
 /// Executes [`INSERT`] for one row; answers 1 when inserted, 0 when its id was there.
 fn insert_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &Row) -> rusqlite::Result<usize> {
     let a = &r.attribution;
-    let u = &r.usage;
+    let [input, output, cache_read, cache_write_5m, cache_write_1h, reasoning] =
+        token_columns(&r.usage);
     stmt.execute(params![
         r.id.to_string(),
         r.started_at_us,
@@ -302,12 +303,12 @@ fn insert_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &Row) -> rusqlite::Re
         r.status,
         r.streamed,
         r.incomplete,
-        u.input as i64,
-        u.output as i64,
-        u.cache_read as i64,
-        u.cache_write_5m as i64,
-        u.cache_write_1h as i64,
-        u.reasoning as i64,
+        input,
+        output,
+        cache_read,
+        cache_write_5m,
+        cache_write_1h,
+        reasoning,
         r.cost_nanos,
         r.price_version,
         r.latency_us,
@@ -331,6 +332,20 @@ fn insert_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &Row) -> rusqlite::Re
         r.response_id,
         r.log_cost_nanos,
     ])
+}
+
+/// A row's tokens as the ledger stores them, in its columns' order: input, output, cache read,
+/// 5-minute and 1-hour cache writes, reasoning.
+fn token_columns(u: &crate::meter::Usage) -> [i64; 6] {
+    [
+        u.input,
+        u.output,
+        u.cache_read,
+        u.cache_write_5m,
+        u.cache_write_1h,
+        u.reasoning,
+    ]
+    .map(|t| t as i64)
 }
 
 /// The columns of an insert, in the order of its parameters (`insert_row`'s).
@@ -400,15 +415,16 @@ impl<'a> RollupSums<'a> {
     /// Adds an inserted row.
     fn add(&mut self, r: &'a Row) -> rusqlite::Result<()> {
         let a = &r.attribution;
-        let u = &r.usage;
+        let [input, output, cache_read, cache_write_5m, cache_write_1h, reasoning] =
+            token_columns(&r.usage);
         let add = [
             1,
-            u.input as i64,
-            u.output as i64,
-            u.cache_read as i64,
-            u.cache_write_5m as i64,
-            u.cache_write_1h as i64,
-            u.reasoning as i64,
+            input,
+            output,
+            cache_read,
+            cache_write_5m,
+            cache_write_1h,
+            reasoning,
             r.cost_nanos.unwrap_or(0),
             r.cost_nanos.is_none() as i64,
         ];
