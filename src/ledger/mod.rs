@@ -863,19 +863,10 @@ pub(crate) mod tests {
             .iter()
             .map(|&(table, us)| {
                 let mut stmt = ledger.conn().prepare(&sql(table, us)).unwrap();
-                stmt.query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
+                stmt.query_map([], |r| r.try_into())
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
             })
             .collect()
     }

@@ -385,16 +385,7 @@ mod tests {
             .prepare("SELECT team_id, model, requests, cost_nanos, input_tokens, cache_write_tokens FROM usage_totals ORDER BY team_id")
             .unwrap();
         let got: Vec<(i64, String, i64, i64, i64, i64)> = rows
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_map([], |r| r.try_into())
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -439,16 +430,7 @@ mod tests {
                  FROM usage_series ORDER BY agent",
             )
             .unwrap()
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_map([], |r| r.try_into())
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -494,9 +476,7 @@ mod tests {
                  ORDER BY bucket_us, branch",
             )
             .unwrap()
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
+            .query_map([], |r| r.try_into())
             .unwrap()
             .map(Result::unwrap)
             .collect();
