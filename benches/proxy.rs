@@ -348,16 +348,7 @@ struct ThreadStat {
 
 impl ThreadStat {
     fn read(name: &str) -> ThreadStat {
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return ThreadStat::default();
-        };
-        for task in tasks.flatten() {
-            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if comm.trim_end() == name {
-                return ThreadStat::at(&task.path());
-            }
-        }
-        ThreadStat::default()
+        task_dir(name).map_or_else(ThreadStat::default, |dir| ThreadStat::at(&dir))
     }
 
     /// Another process's (one thread: nginx's single worker).
@@ -667,15 +658,18 @@ fn nginx_reference(writer: &LedgerWriter) {
 
 /// The kernel's id of this process's thread named `name` (0 where there is none).
 fn thread_id(name: &str) -> u64 {
-    std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .find(|task| {
-            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
-        })
-        .and_then(|task| task.file_name().to_str()?.parse().ok())
+    task_dir(name)
+        .and_then(|dir| dir.file_name()?.to_str()?.parse().ok())
         .unwrap_or(0)
+}
+
+/// This process's thread named `name`: its `/proc/self/task/<id>` directory.
+fn task_dir(name: &str) -> Option<std::path::PathBuf> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .map(|task| task.path())
+        .find(|dir| std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim_end() == name))
 }
 
 fn which(binary: &str) -> Option<std::path::PathBuf> {
