@@ -254,7 +254,8 @@ pub const MIGRATIONS: &[&str] = &[
     // (`spend_15m`: every time zone in use starts its days on a quarter hour). Triggers keep
     // them exact, so every writer (the proxy's writer thread, other gw processes, sqlite3)
     // keeps them current. (Since migration 9, inserts go through gw's own sums instead, and
-    // other writers' rows are rolled up by rowid.) Text columns hold '' for NULL: unique keys treat NULLs as distinct.
+    // other writers' rows are rolled up by rowid.) Text columns hold '' for NULL: unique keys
+    // treat NULLs as distinct.
     concat!(
         rollup_table!("spend_1d", "86400000000"),
         rollup_table!("spend_1h", "3600000000"),
