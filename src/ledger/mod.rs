@@ -142,26 +142,17 @@ impl Ledger {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         heal_rollups(&tx)?;
         let mut inserted = 0;
-        {
-            let mut stmt = tx.prepare_cached(INSERT)?;
-            let mut rows = rows.into_iter();
-            let mut chunk: Vec<R> = Vec::new();
-            loop {
-                chunk.extend(rows.by_ref().take(CHUNK));
-                if chunk.is_empty() {
-                    break;
-                }
-                let mut sums = RollupSums::default();
-                for r in &chunk {
-                    let r = r.borrow();
-                    if insert_row(&mut stmt, r)? == 1 {
-                        inserted += 1;
-                        sums.add(r)?;
-                    }
-                }
-                sums.write(&tx)?;
-                chunk.clear();
+        let mut rows = rows.into_iter();
+        let mut chunk: Vec<R> = Vec::new();
+        loop {
+            chunk.extend(rows.by_ref().take(CHUNK));
+            if chunk.is_empty() {
+                break;
             }
+            let (n, _) =
+                insert_rolled_up(&tx, INSERT, chunk.iter().map(|r| r.borrow()), |_| false)?;
+            inserted += n;
+            chunk.clear();
         }
         mark_rolled_up(&tx)?;
         tx.commit()?;
@@ -285,6 +276,32 @@ impl Ledger {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+}
+
+/// Inserts `rows` with `sql` ([`INSERT`] or [`IMPORT_INSERT`]), but not those `skip` names, and
+/// adds the inserted ones to the rollups (one upsert per group and table: [`RollupSums`]).
+/// Answers how many were inserted and how many skipped.
+fn insert_rolled_up<'r>(
+    tx: &Connection,
+    sql: &str,
+    rows: impl IntoIterator<Item = &'r Row>,
+    mut skip: impl FnMut(&Row) -> bool,
+) -> rusqlite::Result<(usize, usize)> {
+    let (mut inserted, mut skipped) = (0, 0);
+    let mut sums = RollupSums::default();
+    {
+        let mut stmt = tx.prepare_cached(sql)?;
+        for r in rows {
+            if skip(r) {
+                skipped += 1;
+            } else if insert_row(&mut stmt, r)? == 1 {
+                inserted += 1;
+                sums.add(r)?;
+            }
+        }
+    }
+    sums.write(tx)?;
+    Ok((inserted, skipped))
 }
 
 /// Executes [`INSERT`] for one row; answers 1 when inserted, 0 when its id was there.
@@ -621,41 +638,25 @@ impl BulkImport<'_> {
         rows: &[Row],
         metered: &mut MeteredCalls,
     ) -> Result<BulkInserted, LedgerError> {
-        let batch = match self.rebuild {
-            Some(_) => None,
-            None => Some(rusqlite::Transaction::new_unchecked(
+        let mut batch = None;
+        let tx: &Connection = match &self.rebuild {
+            Some(tx) => tx,
+            None => batch.insert(rusqlite::Transaction::new_unchecked(
                 self.conn,
                 rusqlite::TransactionBehavior::Immediate,
             )?),
         };
-        let tx: &Connection = match (&self.rebuild, &batch) {
-            (Some(tx), _) | (None, Some(tx)) => tx,
-            (None, None) => unreachable!("a batch transaction when not rebuilding"),
-        };
         metered.read_on(tx)?;
         heal_rollups(tx)?;
-        let mut done = BulkInserted::default();
-        let mut sums = RollupSums::default();
-        {
-            let mut stmt = tx.prepare_cached(IMPORT_INSERT)?;
-            for r in rows {
-                if metered.holds(r) {
-                    done.metered += 1;
-                    continue;
-                }
-                if insert_row(&mut stmt, r)? == 0 {
-                    continue;
-                }
-                done.inserted += 1;
-                sums.add(r)?;
-            }
-        }
-        sums.write(tx)?;
+        let (inserted, proxied) = insert_rolled_up(tx, IMPORT_INSERT, rows, |r| metered.holds(r))?;
         mark_rolled_up(tx)?;
         if let Some(batch) = batch {
             batch.commit()?;
         }
-        Ok(done)
+        Ok(BulkInserted {
+            inserted,
+            metered: proxied,
+        })
     }
 
     /// Builds the dropped indexes (when rebuilding) and commits.
