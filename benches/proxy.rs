@@ -13,7 +13,10 @@
 //!   reported, with each proxy's CPU per request. `GW_BENCH_WRK=0` skips it;
 //!   `GW_BENCH_WRK_SECS` / `GW_BENCH_WRK_ROUNDS` set its length (5 s × 3);
 //!   `GW_BENCH_WRK_PROFILE=<connections>` runs gw alone (for `perf record -t` on the thread id
-//!   it prints).
+//!   it prints). It checks the ledger holds a row for every request wrk saw answered, and says
+//!   how long the writer's backlog took to commit after a run;
+//! - how long a row waits to be committed (the ledger writer runs at idle priority), on a quiet
+//!   machine and with every core kept busy at normal priority.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -133,7 +136,8 @@ fn main() {
     });
 
     if !quick && std::env::var("GW_BENCH_WRK").as_deref() != Ok("0") {
-        nginx_reference(&writer);
+        nginx_reference(&writer, &dir.path().join("ledger.db"));
+        busy_cores_commit(&writer);
     }
 
     println!("SSE parser throughput (ResponseTap, frames of 16 KiB)");
@@ -408,12 +412,14 @@ struct WrkRun {
     p50_us: f64,
     p99_us: f64,
     rps: f64,
+    /// Requests wrk saw answered.
+    requests: u64,
 }
 
 /// The nginx reference of issue 17: one nginx (a fixed-answer upstream and a plain reverse proxy
 /// with a keepalive upstream, one worker) and gw's proxy in front of the same upstream, driven by
 /// wrk in interleaved rounds.
-fn nginx_reference(writer: &LedgerWriter) {
+fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     let (Some(nginx), Some(wrk)) = (which("nginx"), which("wrk")) else {
         println!("nginx reference: skipped (needs nginx and wrk: apt-get install nginx-light wrk)");
         return;
@@ -571,6 +577,12 @@ fn nginx_reference(writer: &LedgerWriter) {
     let mut nginx_served = vec![0.0f64; cases.len()];
     let mut hyper_served = vec![0.0f64; cases.len()];
     let nginx_pid = servers[1].id();
+    let flush_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (mut drained, mut gw_requests) = (Duration::ZERO, 0u64);
+    let rows_before = wrk_rows(ledger);
     for _ in 0..rounds {
         for (c, (_, conns, lua)) in cases.iter().enumerate() {
             for (t, (name, url)) in targets.iter().enumerate() {
@@ -582,6 +594,12 @@ fn nginx_reference(writer: &LedgerWriter) {
                 ];
                 let run = run_wrk(&wrk, url, *conns, lua, secs);
                 if *name == "gw" {
+                    // Every row of the run committed before the next run starts (and before
+                    // the writer's CPU is read): the writer, at idle priority, may be behind.
+                    let start = Instant::now();
+                    flush_rt.block_on(writer.handle().flush()).unwrap();
+                    drained = drained.max(start.elapsed());
+                    gw_requests += run.requests;
                     threads[c][0].add(&ThreadStat::read("gw-proxy-wrk"), &before[0]);
                     threads[c][1].add(&ThreadStat::read("gw-ledger"), &before[1]);
                     served[c] += run.rps * secs as f64;
@@ -608,6 +626,7 @@ fn nginx_reference(writer: &LedgerWriter) {
                 p50_us: median(runs, |r| r.p50_us),
                 p99_us: median(runs, |r| r.p99_us),
                 rps: median(runs, |r| r.rps),
+                requests: 0,
             })
             .collect();
         println!("  {case}");
@@ -650,9 +669,83 @@ fn nginx_reference(writer: &LedgerWriter) {
             100.0 * g.rps / n.rps.max(1.0)
         );
     }
+    // Requests cut when wrk stops are rows too: a few more rows than answers, never fewer.
+    println!(
+        "  ledger: {} rows for the {gw_requests} requests wrk saw gw answer; after a run, the writer's backlog was committed within {:.1} ms",
+        wrk_rows(ledger) - rows_before,
+        drained.as_secs_f64() * 1e3
+    );
     for server in &mut servers {
         let _ = server.kill();
         let _ = server.wait();
+    }
+}
+
+/// Rows the wrk runs left in the bench's ledger.
+fn wrk_rows(ledger: &std::path::Path) -> u64 {
+    gw::ledger::Ledger::open(ledger)
+        .unwrap()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM requests WHERE session_id = 'bench-wrk'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// What the ledger writer's idle priority costs: how long a row waits to be committed
+/// (`flush`), with the machine otherwise quiet and with every core kept busy by threads at
+/// normal priority (a build beside the agent).
+fn busy_cores_commit(writer: &LedgerWriter) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let waits = |label: &str| {
+        let mut waits: Vec<f64> = (0..20)
+            .map(|_| {
+                std::thread::sleep(Duration::from_millis(50));
+                writer.handle().record(gw::ledger::Row {
+                    id: uuid::Uuid::now_v7(),
+                    attribution: Attribution {
+                        session_id: "bench-busy".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                });
+                let start = Instant::now();
+                rt.block_on(writer.handle().flush()).unwrap();
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        waits.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "  {label:<34} p50 {:>7.2} ms   max {:>7.2} ms",
+            waits[waits.len() / 2],
+            waits[waits.len() - 1]
+        );
+    };
+    println!("ledger writer at idle priority: a row recorded until committed, 20 rows");
+    waits("quiet machine");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let spinners: Vec<_> = (0..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+            })
+        })
+        .collect();
+    waits(&format!("{cores} threads busy at normal priority"));
+    stop.store(true, Ordering::Relaxed);
+    for spinner in spinners {
+        spinner.join().unwrap();
     }
 }
 
@@ -722,6 +815,8 @@ fn run_wrk(
             run.p99_us = time(v);
         } else if let Some(v) = line.strip_prefix("Requests/sec:") {
             run.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some((n, _)) = line.split_once(" requests in ") {
+            run.requests = n.trim().parse().unwrap_or(0);
         }
     }
     if text.contains("Non-2xx") {
