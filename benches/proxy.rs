@@ -670,10 +670,14 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         );
     }
     // Requests cut when wrk stops are rows too: a few more rows than answers, never fewer.
+    let rows = wrk_rows(ledger) - rows_before;
     println!(
-        "  ledger: {} rows for the {gw_requests} requests wrk saw gw answer; after a run, the writer's backlog was committed within {:.1} ms",
-        wrk_rows(ledger) - rows_before,
+        "  ledger: {rows} rows for the {gw_requests} requests wrk saw gw answer; after a run, the writer's backlog was committed within {:.1} ms",
         drained.as_secs_f64() * 1e3
+    );
+    assert!(
+        gw_requests > 0 && rows >= gw_requests,
+        "a request gw answered has no row"
     );
     for server in &mut servers {
         let _ = server.kill();

@@ -517,6 +517,8 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         upstream_path = google.with_project(&upstream_path);
     }
     let upstream_path = upstream_path.as_str();
+    // Every request from here on is a row: taken on only when the ledger writer has room.
+    state.recorder.writer.room().await;
     let mut context = InFlight::new(RequestContext::new(
         state.recorder.clone(),
         provider,
