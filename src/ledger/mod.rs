@@ -152,6 +152,7 @@ impl Ledger {
             let (n, _) =
                 insert_rolled_up(&tx, INSERT, chunk.iter().map(|r| r.borrow()), |_| false)?;
             inserted += n;
+            drop_imported_twins(&tx, chunk.iter().map(|r| r.borrow()))?;
             chunk.clear();
         }
         mark_rolled_up(&tx)?;
@@ -276,6 +277,36 @@ impl Ledger {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+}
+
+/// Deletes the imported rows of calls among `rows` that gw's proxy metered: an agent's log can
+/// reach `gw import` before the proxy's row of the same call reaches the ledger (the writer
+/// commits in windows, later when the CPU is busy), and the proxy's row wins, as it is exact.
+/// A twin is an imported row of the same agent and provider response id (`msg_…`, `resp_…`),
+/// found through the unique index `gw import` keeps on them; the delete trigger takes it out of
+/// the rollups (the rows are rolled up: `heal_rollups` ran in this transaction). Calls whose
+/// logs hold no provider id (Gemini CLI, opencode) are matched by `gw import` only.
+fn drop_imported_twins<'r>(
+    tx: &Connection,
+    rows: impl IntoIterator<Item = &'r Row>,
+) -> rusqlite::Result<usize> {
+    let mut deleted = 0;
+    for r in rows {
+        let (Some(agent), Some(response_id)) = (&r.attribution.agent, &r.response_id) else {
+            continue;
+        };
+        if !r.source.is_proxy() {
+            continue;
+        }
+        deleted += tx
+            .prepare_cached(
+                "DELETE FROM requests INDEXED BY requests_imported_call
+                 WHERE source = 'import' AND response_id IS NOT NULL
+                    AND agent = ?1 AND response_id = ?2",
+            )?
+            .execute(params![agent, response_id])?;
+    }
+    Ok(deleted)
 }
 
 /// Inserts `rows` with `sql` ([`INSERT`] or [`IMPORT_INSERT`]), but not those `skip` names, and
@@ -799,6 +830,86 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 pub(crate) mod tests {
     use super::*;
     use crate::meter::Usage;
+
+    /// A call imported before gw's proxy row of it reached the ledger: the proxy's row, when it
+    /// comes, replaces the imported one (by agent and response id), in the rows and the rollups;
+    /// other imported rows stay.
+    #[test]
+    fn a_proxy_row_replaces_the_imported_row_of_its_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let imported = |response_id: &str, agent: &str| {
+            let mut r = sample_row("log", 1_000_000);
+            r.source = Source::Import;
+            r.response_id = Some(response_id.into());
+            r.attribution.agent = Some(agent.into());
+            r.usage.output = 7_000;
+            r
+        };
+        let rows = [
+            imported("msg_twin", "claude"),
+            imported("msg_alone", "claude"),
+            imported("msg_twin", "codex"),
+        ];
+        let mut bulk = ledger.bulk_import(rows.len()).unwrap();
+        let mut metered = ledger.metered_calls().unwrap();
+        bulk.insert(&rows, &mut metered).unwrap();
+        bulk.commit().unwrap();
+        let mut proxied = sample_row("gw", 1_000_100);
+        proxied.response_id = Some("msg_twin".into());
+        proxied.attribution.agent = Some("claude".into());
+        // A proxy row without an agent, or without a response id, replaces nothing.
+        let mut anonymous = sample_row("gw", 1_000_200);
+        anonymous.response_id = Some("msg_alone".into());
+        anonymous.attribution.agent = None;
+        let mut unnamed = sample_row("gw", 1_000_300);
+        unnamed.response_id = None;
+        assert_eq!(ledger.insert([&proxied, &anonymous, &unnamed]).unwrap(), 3);
+        let left: Vec<(String, Option<String>, Option<String>)> = ledger
+            .conn
+            .prepare("SELECT source, agent, response_id FROM requests ORDER BY started_at")
+            .unwrap()
+            .query_map([], |r| r.try_into())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let owned = |s: &str, a: Option<&str>, id: Option<&str>| {
+            (s.to_string(), a.map(str::to_string), id.map(str::to_string))
+        };
+        assert_eq!(
+            left,
+            [
+                owned("import", Some("claude"), Some("msg_alone")),
+                owned("import", Some("codex"), Some("msg_twin")),
+                owned("proxy", Some("claude"), Some("msg_twin")),
+                owned("proxy", None, Some("msg_alone")),
+                owned("proxy", Some("claude"), None),
+            ]
+        );
+        // The rollups (keyed by agent too, which `rollups` does not show) hold what the rows do.
+        let sums = |sql: &str| -> Vec<(String, i64, i64, i64)> {
+            ledger
+                .conn
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.try_into())
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let rows = sums(
+            "SELECT source, count(*), sum(output_tokens), sum(cost_nanos)
+             FROM requests GROUP BY 1 ORDER BY 1",
+        );
+        assert_eq!(rows[0], ("import".to_string(), 2, 14_000, 63_060_000));
+        for table in ["spend_1d", "spend_1h", "spend_15m"] {
+            let rolled = sums(&format!(
+                "SELECT source, sum(requests), sum(output_tokens), sum(cost_nanos)
+                 FROM {table} GROUP BY 1 HAVING sum(requests) > 0 ORDER BY 1"
+            ));
+            assert_eq!(rolled, rows, "{table}");
+        }
+    }
 
     pub(crate) fn sample_row(session: &str, started_at_us: i64) -> Row {
         Row {
