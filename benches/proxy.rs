@@ -497,8 +497,17 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     let recorder = Recorder::new(
         writer.handle(),
         PriceTable::embedded().clone(),
+        // Attributed as `gw run claude` attributes a row (each field is copied into every row,
+        // and the agent and response id make the writer look for an imported twin).
         Attribution {
             session_id: "bench-wrk".into(),
+            agent: Some("claude".into()),
+            agent_version: Some("2.1.197".into()),
+            developer: Some("dev@example.com".into()),
+            project: Some("github.com/example/app".into()),
+            branch: Some("feature/metering".into()),
+            cwd: Some("/home/dev/src/app".into()),
+            host: Some("devbox".into()),
             ..Default::default()
         },
     );
