@@ -44,12 +44,15 @@ pub enum Agent {
 impl Agent {
     pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Opencode];
 
+    /// The name its rows carry in `agent` (the ledger's list, which its writer looks through for
+    /// imported twins of the calls gw's proxy meters).
     pub fn name(self) -> &'static str {
+        let [claude, codex, gemini, opencode] = crate::ledger::IMPORT_AGENTS;
         match self {
-            Agent::Claude => "claude",
-            Agent::Codex => "codex",
-            Agent::Gemini => "gemini",
-            Agent::Opencode => "opencode",
+            Agent::Claude => claude,
+            Agent::Codex => codex,
+            Agent::Gemini => gemini,
+            Agent::Opencode => opencode,
         }
     }
 

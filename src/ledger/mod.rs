@@ -279,32 +279,47 @@ impl Ledger {
     }
 }
 
+/// The agents `gw import` reads, by the name its rows carry in `agent`.
+pub const IMPORT_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "opencode"];
+
+/// How far apart in time an imported row and a proxy row with the same response id may start
+/// and still be one call: an id repeated by an upstream that does not make them unique (a local
+/// OpenAI-compatible server) must not delete a real call from another day.
+const TWIN_WINDOW_US: i64 = 3_600_000_000;
+
 /// Deletes the imported rows of calls among `rows` that gw's proxy metered: an agent's log can
 /// reach `gw import` before the proxy's row of the same call reaches the ledger (the writer
 /// commits in windows, later when the CPU is busy), and the proxy's row wins, as it is exact.
-/// A twin is an imported row of the same agent and provider response id (`msg_…`, `resp_…`),
-/// found through the unique index `gw import` keeps on them; the delete trigger takes it out of
-/// the rollups (the rows are rolled up: `heal_rollups` ran in this transaction). Calls whose
-/// logs hold no provider id (Gemini CLI, opencode) are matched by `gw import` only.
+/// A twin is an imported row with the proxy row's provider response id (`msg_…`, `resp_…`),
+/// whichever agent name the proxy row carries (`gw proxy`'s rows say `proxy`), as `gw import`
+/// skips a call by its ids alone; it started within [`TWIN_WINDOW_US`] of the proxy row. It is
+/// found through the unique index `gw import` keeps on agent and response id (one probe per
+/// agent: `+started_at` keeps the planner off the time index), and the delete trigger takes it
+/// out of the rollups (the rows are rolled up: `heal_rollups` ran in this transaction). Not
+/// matched here, only by `gw import`: calls whose logs hold no response id (Gemini CLI,
+/// opencode; a stream cut before its first event), and proxy rows with a request id only.
 fn drop_imported_twins<'r>(
     tx: &Connection,
     rows: impl IntoIterator<Item = &'r Row>,
 ) -> rusqlite::Result<usize> {
+    static DELETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "DELETE FROM requests
+             WHERE source = 'import' AND response_id IS NOT NULL
+                AND agent IN ({}) AND response_id = ?1 AND +started_at BETWEEN ?2 AND ?3",
+            IMPORT_AGENTS.map(|a| format!("'{a}'")).join(", ")
+        )
+    });
     let mut deleted = 0;
     for r in rows {
-        let (Some(agent), Some(response_id)) = (&r.attribution.agent, &r.response_id) else {
+        let Some(response_id) = r.response_id.as_deref().filter(|_| r.source.is_proxy()) else {
             continue;
         };
-        if !r.source.is_proxy() {
-            continue;
-        }
-        deleted += tx
-            .prepare_cached(
-                "DELETE FROM requests INDEXED BY requests_imported_call
-                 WHERE source = 'import' AND response_id IS NOT NULL
-                    AND agent = ?1 AND response_id = ?2",
-            )?
-            .execute(params![agent, response_id])?;
+        deleted += tx.prepare_cached(&DELETE)?.execute(params![
+            response_id,
+            r.started_at_us.saturating_sub(TWIN_WINDOW_US),
+            r.ended_at_us.saturating_add(TWIN_WINDOW_US),
+        ])?;
     }
     Ok(deleted)
 }
@@ -717,7 +732,8 @@ pub struct BulkInserted {
 #[derive(Debug, Default)]
 pub struct MeteredCalls {
     ids: std::collections::HashSet<String>,
-    /// The last rowid read (the ledger never deletes rows, so rowids only grow).
+    /// The last rowid read. Rowids only grow: the ledger deletes only imported rows, each below
+    /// the proxy row inserted before it in the same transaction, so the largest is never reused.
     read_to: i64,
 }
 
@@ -832,14 +848,16 @@ pub(crate) mod tests {
     use crate::meter::Usage;
 
     /// A call imported before gw's proxy row of it reached the ledger: the proxy's row, when it
-    /// comes, replaces the imported one (by agent and response id), in the rows and the rollups;
-    /// other imported rows stay.
+    /// comes, replaces the imported one (by response id, whatever agent name the proxy row
+    /// carries), in the rows and the rollups; an imported row with the same id from another
+    /// day, or with another id, stays, and the delete is an index probe.
     #[test]
     fn a_proxy_row_replaces_the_imported_row_of_its_call() {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
-        let imported = |response_id: &str, agent: &str| {
-            let mut r = sample_row("log", 1_000_000);
+        let hour = 3_600_000_000;
+        let imported = |response_id: &str, agent: &str, at: i64| {
+            let mut r = sample_row("log", at);
             r.source = Source::Import;
             r.response_id = Some(response_id.into());
             r.attribution.agent = Some(agent.into());
@@ -847,27 +865,51 @@ pub(crate) mod tests {
             r
         };
         let rows = [
-            imported("msg_twin", "claude"),
-            imported("msg_alone", "claude"),
-            imported("msg_twin", "codex"),
+            imported("msg_twin", "claude", 100 * hour),
+            imported("resp_twin", "codex", 100 * hour),
+            imported("msg_alone", "claude", 100 * hour),
+            imported("chatcmpl-1", "opencode", 90 * hour),
         ];
         let mut bulk = ledger.bulk_import(rows.len()).unwrap();
         let mut metered = ledger.metered_calls().unwrap();
         bulk.insert(&rows, &mut metered).unwrap();
         bulk.commit().unwrap();
-        let mut proxied = sample_row("gw", 1_000_100);
-        proxied.response_id = Some("msg_twin".into());
-        proxied.attribution.agent = Some("claude".into());
-        // A proxy row without an agent, or without a response id, replaces nothing.
-        let mut anonymous = sample_row("gw", 1_000_200);
-        anonymous.response_id = Some("msg_alone".into());
-        anonymous.attribution.agent = None;
-        let mut unnamed = sample_row("gw", 1_000_300);
-        unnamed.response_id = None;
-        assert_eq!(ledger.insert([&proxied, &anonymous, &unnamed]).unwrap(), 3);
+        let proxied = |response_id: Option<&str>, agent: Option<&str>| {
+            let mut r = sample_row("gw", 100 * hour + 1_000);
+            r.response_id = response_id.map(str::to_string);
+            r.attribution.agent = agent.map(str::to_string);
+            r
+        };
+        let plan: String = ledger
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                "SELECT 1 FROM requests WHERE source = 'import' AND response_id IS NOT NULL
+                    AND agent IN ('claude', 'codex') AND response_id = 'x'
+                    AND +started_at BETWEEN 1 AND 2"
+            ))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .join("; ");
+        assert!(
+            plan.contains("USING INDEX requests_imported_call"),
+            "{plan}"
+        );
+        let batch = [
+            proxied(Some("msg_twin"), Some("claude")),
+            // `gw proxy`'s rows name no agent of the import's: the id is what counts.
+            proxied(Some("resp_twin"), Some("proxy")),
+            // The same id ten hours apart is another call.
+            proxied(Some("chatcmpl-1"), None),
+            proxied(None, Some("claude")),
+        ];
+        assert_eq!(ledger.insert(&batch).unwrap(), 4);
         let left: Vec<(String, Option<String>, Option<String>)> = ledger
             .conn
-            .prepare("SELECT source, agent, response_id FROM requests ORDER BY started_at")
+            .prepare("SELECT source, agent, response_id FROM requests ORDER BY source, response_id")
             .unwrap()
             .query_map([], |r| r.try_into())
             .unwrap()
@@ -879,11 +921,12 @@ pub(crate) mod tests {
         assert_eq!(
             left,
             [
+                owned("import", Some("opencode"), Some("chatcmpl-1")),
                 owned("import", Some("claude"), Some("msg_alone")),
-                owned("import", Some("codex"), Some("msg_twin")),
-                owned("proxy", Some("claude"), Some("msg_twin")),
-                owned("proxy", None, Some("msg_alone")),
                 owned("proxy", Some("claude"), None),
+                owned("proxy", None, Some("chatcmpl-1")),
+                owned("proxy", Some("claude"), Some("msg_twin")),
+                owned("proxy", Some("proxy"), Some("resp_twin")),
             ]
         );
         // The rollups (keyed by agent too, which `rollups` does not show) hold what the rows do.
