@@ -310,12 +310,13 @@ fn drop_imported_twins<'r>(
             IMPORT_AGENTS.map(|a| format!("'{a}'")).join(", ")
         )
     });
+    let mut delete = tx.prepare_cached(&DELETE)?;
     let mut deleted = 0;
     for r in rows {
         let Some(response_id) = r.response_id.as_deref().filter(|_| r.source.is_proxy()) else {
             continue;
         };
-        deleted += tx.prepare_cached(&DELETE)?.execute(params![
+        deleted += delete.execute(params![
             response_id,
             r.started_at_us.saturating_sub(TWIN_WINDOW_US),
             r.ended_at_us.saturating_add(TWIN_WINDOW_US),
