@@ -342,7 +342,7 @@ async fn frame_latencies(mock: &Mock, url: &str, frames: usize) -> Vec<f64> {
 
 /// A thread's scheduler figures (`/proc/self/task/<tid>/schedstat`): time on CPU and how many
 /// times it was scheduled in. Zero where the file does not exist (not Linux).
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct ThreadStat {
     cpu_ns: u64,
     /// Time runnable but waiting for a CPU.
@@ -579,7 +579,7 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     // Where the proxies' time goes during their runs, per request: gw's proxy thread and ledger
     // writer, and nginx's reverse proxy (one process), CPU and time runnable but waiting for a
     // CPU (schedstat).
-    let mut threads = vec![[ThreadStat::default(); 3]; cases.len()];
+    let mut threads = vec![[ThreadStat::default(), ThreadStat::default()]; cases.len()];
     let mut nginx_stat = vec![ThreadStat::default(); cases.len()];
     let mut hyper_stat = vec![ThreadStat::default(); cases.len()];
     let mut served = vec![0.0f64; cases.len()];
@@ -600,27 +600,17 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
                     ThreadStat::read("gw-ledger"),
                     ThreadStat::of_process(nginx_pid),
                     ThreadStat::read("bare-proxy-wrk"),
-                    ThreadStat::read("gw-meter"),
                 ];
                 let run = run_wrk(&wrk, url, *conns, lua, secs);
                 if *name == "gw" {
                     // Every row of the run committed before the next run starts (and before
-                    // the meter's and the writer's CPU is read): both, at idle priority, may be
-                    // behind. The meter's thread gets a moment to finish on its own (its CPU is
-                    // counted), then what it left is metered here.
+                    // the writer's CPU is read): the writer, at idle priority, may be behind.
                     let start = Instant::now();
-                    std::thread::sleep(Duration::from_millis(20));
-                    flush_rt
-                        .block_on(async {
-                            gw::proxy::settled();
-                            writer.handle().flush().await
-                        })
-                        .unwrap();
+                    flush_rt.block_on(writer.handle().flush()).unwrap();
                     drained = drained.max(start.elapsed());
                     gw_requests += run.requests;
                     threads[c][0].add(&ThreadStat::read("gw-proxy-wrk"), &before[0]);
                     threads[c][1].add(&ThreadStat::read("gw-ledger"), &before[1]);
-                    threads[c][2].add(&ThreadStat::read("gw-meter"), &before[4]);
                     served[c] += run.rps * secs as f64;
                 } else if *name == "nginx" {
                     nginx_stat[c].add(&ThreadStat::of_process(nginx_pid), &before[2]);
@@ -656,14 +646,12 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
             );
         }
         let n_req = served[c].max(1.0);
-        let [proxy, ledger, meter] = &threads[c];
+        let [proxy, ledger] = &threads[c];
         if proxy.slices > 0 {
             println!(
-                "    gw per request: proxy thread {:.1} µs CPU, {:.1} µs waiting for a CPU; meter {:.1} µs CPU, {:.1} µs waiting; ledger writer {:.1} µs CPU, {:.1} µs waiting",
+                "    gw per request: proxy thread {:.1} µs CPU, {:.1} µs waiting for a CPU; ledger writer {:.1} µs CPU, {:.1} µs waiting",
                 proxy.cpu_ns as f64 / n_req / 1e3,
                 proxy.wait_ns as f64 / n_req / 1e3,
-                meter.cpu_ns as f64 / n_req / 1e3,
-                meter.wait_ns as f64 / n_req / 1e3,
                 ledger.cpu_ns as f64 / n_req / 1e3,
                 ledger.wait_ns as f64 / n_req / 1e3,
             );
@@ -693,7 +681,7 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     // Requests cut when wrk stops are rows too: a few more rows than answers, never fewer.
     let rows = wrk_rows(ledger) - rows_before;
     println!(
-        "  ledger: {rows} rows for the {gw_requests} requests wrk saw gw answer; after a run, the meter and the writer had the backlog committed within {:.1} ms (20 ms of it a pause for the meter)",
+        "  ledger: {rows} rows for the {gw_requests} requests wrk saw gw answer; after a run, the writer's backlog was committed within {:.1} ms",
         drained.as_secs_f64() * 1e3
     );
     assert!(

@@ -146,7 +146,6 @@ impl LocalBudgets {
             ));
         };
         // This session's finished requests count too: get them into the ledger first.
-        crate::proxy::metering::settled();
         if let Err(e) = self.writer.flush().await {
             tracing::warn!("ledger flush before a local budget check failed: {e}");
         }

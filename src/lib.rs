@@ -8,7 +8,6 @@
 pub mod agents;
 pub mod api;
 pub mod attribution;
-pub mod background;
 pub mod budget;
 pub mod calendar;
 pub mod cli;

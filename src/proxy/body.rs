@@ -1,5 +1,5 @@
 //! Body wrappers on the hot path. Neither buffers nor parses: each frame is forwarded as it
-//! arrives, and the request's meter gets it (see [`super::metering`]).
+//! arrives, and a reference to it goes to the request's metering task (see [`super::metering`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -98,7 +98,6 @@ impl Body for MeteredBody {
             };
             match Pin::new(inner).poll_frame(cx) {
                 Poll::Pending => {
-                    this.meter.idle();
                     ready!(this.poll_idle(cx));
                     this.done = true;
                     let message = format!(
@@ -259,10 +258,7 @@ where
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => {
-                this.meter.idle();
-                Poll::Pending
-            }
+            Poll::Pending => Poll::Pending,
         }
     }
 

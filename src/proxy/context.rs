@@ -233,21 +233,17 @@ impl RequestContext {
     }
 
     /// Ends the request. `cut` is true when it ended before its end (client gone, upstream
-    /// error); `error` says why, if anything failed. The row is recorded by the meter, after
-    /// every frame sent to it before.
+    /// error); `error` says why, if anything failed. The row is recorded by the metering task,
+    /// after everything sent to it before.
     pub fn end(self, cut: bool, error: Option<String>) {
         let latency_us = self.started.elapsed().as_micros() as i64;
-        let (meter, ticket) = (self.meter.clone(), self.ticket.is_some());
-        meter.finish(
-            Box::new(move |request, extracted| {
-                self.record(request, extracted, latency_us, cut, error)
-            }),
-            ticket,
-        );
+        let meter = self.meter.clone();
+        meter.finish(Box::new(move |request, extracted| {
+            self.record(request, extracted, latency_us, cut, error)
+        }));
     }
 
-    /// Builds the row, settles the budget ticket and hands the row to the ledger writer (on the
-    /// meter's thread, usually).
+    /// Builds the row and hands it to the ledger writer (from the metering task).
     fn record(
         self,
         request: RequestInfo,
@@ -356,10 +352,10 @@ impl RequestContext {
 /// ends it (`end`), and dropping it unended (hyper drops the handler or the body when the client
 /// goes away) ends it as cut, with status 499 when none is known: the upstream may still bill.
 ///
-/// "Recorded exactly once" rests on this and on one more guard, in the meter
-/// ([`super::metering`]): `end` hands the row's assembly to the meter, which runs it once, after
-/// the request's frames. `RequestContext::end` takes the context by value, so nothing else can
-/// end it.
+/// "Recorded exactly once" rests on this and on one more guard, in the metering task
+/// ([`super::metering`]): `end` hands the row's assembly to the task, which runs it once, or,
+/// when the runtime drops the task unrun, its drop does. `RequestContext::end` takes the context
+/// by value, so nothing else can end it.
 pub struct InFlight {
     context: Option<RequestContext>,
     /// Why the request ended if dropped unended.

@@ -8,7 +8,7 @@ mod body;
 mod context;
 pub mod gate;
 pub mod google;
-pub(crate) mod metering;
+mod metering;
 mod policy;
 pub mod route;
 
@@ -40,7 +40,6 @@ pub use auth::{SessionAuth, SESSION_KEY_HEADER};
 pub use body::{BoxError, MeteredBody, RequestTapBody};
 pub use context::{unix_micros, InFlight, Recorder, RequestContext};
 pub use gate::{BudgetGate, LeaseSource, Refusal, Refusals};
-pub use metering::settled;
 
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
 type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>;
@@ -188,9 +187,7 @@ impl RunningProxy {
         if tokio::time::timeout(grace, self.task).await.is_err() {
             abort.abort();
         }
-        // Rows are built by the meter, which may not have reached the last requests yet: they
-        // are metered here rather than wait for its spare CPU time.
-        metering::settled();
+        // Rows are built by each request's metering task, which may not have run yet.
         if tokio::time::timeout(RECORD_GRACE, self.open.all_recorded())
             .await
             .is_err()
@@ -520,9 +517,7 @@ async fn handle(state: &ProxyState, mut req: Request<Incoming>) -> Response<Prox
         upstream_path = google.with_project(&upstream_path);
     }
     let upstream_path = upstream_path.as_str();
-    // Every request from here on is a row: taken on only when the meter keeps up and the ledger
-    // writer has room for it.
-    metering::keep_up();
+    // Every request from here on is a row: taken on only when the ledger writer has room.
     state.recorder.writer.room().await;
     let mut context = InFlight::new(RequestContext::new(
         state.recorder.clone(),
@@ -1165,8 +1160,6 @@ async fn admit_to_gate(
                 Some(price) if gate.is_strict() => strict_bound(price, provider, &model, size)?,
                 _ => None,
             };
-            // On figures every ended request has settled: the meter may not have reached them.
-            metering::settle_tickets();
             gate.admit(Some(&model), bound.as_ref()).await
         }
     }
