@@ -17,6 +17,12 @@
 //!   how long the writer's backlog took to commit after a run;
 //! - how long a row waits to be committed (the ledger writer runs at idle priority), on a quiet
 //!   machine and with every core kept busy at normal priority.
+//!
+//! `GW_BENCH_CALLGRIND=<n>` instead sends n requests through gw one at a time and exits, for
+//! `valgrind --tool=callgrind --separate-threads=yes`: instructions per thread are the same
+//! whatever else the machine does, where this VM's noise (±10–20% of CPU per request between
+//! runs) hides a change of a few microseconds. Run it with two values of n and divide the
+//! difference by theirs for the instructions one request costs gw's proxy thread and writer.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -57,6 +63,37 @@ fn main() {
             ..Default::default()
         },
     );
+    if let Ok(n) = std::env::var("GW_BENCH_CALLGRIND") {
+        let n: usize = n.parse().expect("GW_BENCH_CALLGRIND: a number of requests");
+        let recorder = Recorder::new(
+            writer.handle(),
+            PriceTable::embedded().clone(),
+            claude_attribution("bench-callgrind"),
+        );
+        let addr = spawn_proxy_named("gw-proxy-cg", ProxyState::new(upstreams, recorder));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let client = common::client();
+                let url = format!("http://{addr}/anthropic/v1/messages");
+                let body = Bytes::from_static(
+                    br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#,
+                );
+                for _ in 0..n {
+                    let request = http::Request::post(&url)
+                        .body(Full::new(body.clone()))
+                        .unwrap();
+                    let response = client.request(request).await.unwrap();
+                    assert_eq!(response.status(), 200);
+                    response.into_body().collect().await.unwrap();
+                }
+                writer.handle().flush().await.unwrap();
+            });
+        println!("callgrind: {n} requests through gw");
+        return;
+    }
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
     let bare_addr = spawn_bare_forwarder("bare-proxy", mock.addr);
     let raw_addr = spawn_byte_forwarder(mock.addr);
@@ -177,6 +214,22 @@ fn main() {
             "  {name:<20} {:>8.0} MiB/s",
             body.len() as f64 / (1 << 20) as f64 / secs
         );
+    }
+}
+
+/// Attributed as `gw run claude` attributes a row (each field is copied into every row, and the
+/// agent and response id make the writer look for an imported twin).
+fn claude_attribution(session: &str) -> Attribution {
+    Attribution {
+        session_id: session.into(),
+        agent: Some("claude".into()),
+        agent_version: Some("2.1.197".into()),
+        developer: Some("dev@example.com".into()),
+        project: Some("github.com/example/app".into()),
+        branch: Some("feature/metering".into()),
+        cwd: Some("/home/dev/src/app".into()),
+        host: Some("devbox".into()),
+        ..Default::default()
     }
 }
 
@@ -497,19 +550,7 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     let recorder = Recorder::new(
         writer.handle(),
         PriceTable::embedded().clone(),
-        // Attributed as `gw run claude` attributes a row (each field is copied into every row,
-        // and the agent and response id make the writer look for an imported twin).
-        Attribution {
-            session_id: "bench-wrk".into(),
-            agent: Some("claude".into()),
-            agent_version: Some("2.1.197".into()),
-            developer: Some("dev@example.com".into()),
-            project: Some("github.com/example/app".into()),
-            branch: Some("feature/metering".into()),
-            cwd: Some("/home/dev/src/app".into()),
-            host: Some("devbox".into()),
-            ..Default::default()
-        },
+        claude_attribution("bench-wrk"),
     );
     let gw_addr = spawn_proxy_named(
         "gw-proxy-wrk",
