@@ -656,12 +656,16 @@ const REBUILD_MAX_ROWS: usize = 1_000_000;
 /// Whether the ledger holds an imported row with a provider id: a call the unique index on
 /// them would turn away from a new import.
 fn holds_imported_ids(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM requests INDEXED BY requests_imported_call
-            WHERE source = 'import' AND response_id IS NOT NULL)",
-    )?
-    .query_row([], |r| r.get(0))
+    conn.prepare_cached(HOLDS_IMPORTED_IDS)?
+        .query_row([], |r| r.get(0))
 }
+
+/// Its WHERE is the partial index `requests_imported_call`'s, so the planner reads that index
+/// (a test checks the plan). Not `INDEXED BY`: the proxy's writer asks this before every batch,
+/// and an index missing (dropped by hand, or by a later gw's migration while this one runs)
+/// must cost a scan, not fail the insert.
+const HOLDS_IMPORTED_IDS: &str = "SELECT EXISTS (SELECT 1 FROM requests
+    WHERE source = 'import' AND response_id IS NOT NULL)";
 
 /// Imported rows going into the ledger ([`Ledger::bulk_import`]), batch by batch, skipping
 /// calls gw's proxy metered (`metered`, brought up to date under each batch's write lock, so a
@@ -904,6 +908,17 @@ pub(crate) mod tests {
             plan.contains("USING INDEX requests_imported_call"),
             "{plan}"
         );
+        // Whether there is anything to look for at all: that index too, one probe a batch.
+        let plan: String = ledger
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {HOLDS_IMPORTED_IDS}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .join("; ");
+        assert!(plan.contains("INDEX requests_imported_call"), "{plan}");
         let batch = [
             proxied(Some("msg_twin"), Some("claude")),
             // `gw proxy`'s rows name no agent of the import's: the id is what counts.
