@@ -890,35 +890,29 @@ pub(crate) mod tests {
             r.attribution.agent = agent.map(str::to_string);
             r
         };
-        let plan: String = ledger
-            .conn
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                "SELECT 1 FROM requests WHERE source = 'import' AND response_id IS NOT NULL
-                    AND agent IN ('claude', 'codex') AND response_id = 'x'
-                    AND +started_at BETWEEN 1 AND 2"
-            ))
-            .unwrap()
-            .query_map([], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap()
-            .join("; ");
+        let plan = |sql: &str| -> String {
+            ledger
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .join("; ")
+        };
+        let twin = plan(
+            "SELECT 1 FROM requests WHERE source = 'import' AND response_id IS NOT NULL
+                AND agent IN ('claude', 'codex') AND response_id = 'x'
+                AND +started_at BETWEEN 1 AND 2",
+        );
         assert!(
-            plan.contains("USING INDEX requests_imported_call"),
-            "{plan}"
+            twin.contains("USING INDEX requests_imported_call"),
+            "{twin}"
         );
         // Whether there is anything to look for at all: that index too, one probe a batch.
-        let plan: String = ledger
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {HOLDS_IMPORTED_IDS}"))
-            .unwrap()
-            .query_map([], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap()
-            .join("; ");
-        assert!(plan.contains("INDEX requests_imported_call"), "{plan}");
+        let any = plan(HOLDS_IMPORTED_IDS);
+        assert!(any.contains("INDEX requests_imported_call"), "{any}");
         let batch = [
             proxied(Some("msg_twin"), Some("claude")),
             // `gw proxy`'s rows name no agent of the import's: the id is what counts.
