@@ -26,10 +26,11 @@ const BATCH: usize = 256;
 /// for the window under way, no more). Each commit has a fixed cost (the WAL frames of every page
 /// it touched, the rollups' mark, more frequent checkpoints): under load (thousands of requests a
 /// second) a longer window spreads it over more rows. At 8 ms instead of 2 the writer spent 5–11%
-/// less CPU per row in the proxy bench at ten connections, 18–39% at one and with 500 KB bodies. The window was once short for another reason: at normal
-/// priority a commit was a burst beside the proxy's thread, and 10 ms of rows made bursts that
-/// were gw's p99; at idle priority (`yield_to_requests`) a commit no longer delays the proxy. An
-/// agent's requests, seconds apart, commit one by one either way.
+/// less CPU per row in the proxy bench at ten connections, 18–39% at one and with 500 KB bodies.
+/// The window was once short for another reason: at normal priority a commit was a burst beside
+/// the proxy's thread, and 10 ms of rows made bursts that were gw's p99; at idle priority
+/// (`yield_to_requests`) a commit no longer delays the proxy. An agent's requests, seconds apart,
+/// commit one by one either way.
 const BATCH_WINDOW: Duration = Duration::from_millis(8);
 
 enum Message {
