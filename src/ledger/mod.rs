@@ -287,6 +287,17 @@ pub const IMPORT_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "opencode"];
 /// OpenAI-compatible server) must not delete a real call from another day.
 const TWIN_WINDOW_US: i64 = 3_600_000_000;
 
+/// The imported row of a proxy row's call (see [`drop_imported_twins`]): `?1` the response id,
+/// `?2` and `?3` the earliest and latest start.
+static TWIN_DELETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "DELETE FROM requests
+         WHERE source = 'import' AND response_id IS NOT NULL
+            AND agent IN ({}) AND response_id = ?1 AND +started_at BETWEEN ?2 AND ?3",
+        IMPORT_AGENTS.map(|a| format!("'{a}'")).join(", ")
+    )
+});
+
 /// Deletes the imported rows of calls among `rows` that gw's proxy metered: an agent's log can
 /// reach `gw import` before the proxy's row of the same call reaches the ledger (the writer
 /// commits in windows, later when the CPU is busy), and the proxy's row wins, as it is exact.
@@ -302,21 +313,13 @@ fn drop_imported_twins<'r>(
     tx: &Connection,
     rows: impl IntoIterator<Item = &'r Row>,
 ) -> rusqlite::Result<usize> {
-    static DELETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "DELETE FROM requests
-             WHERE source = 'import' AND response_id IS NOT NULL
-                AND agent IN ({}) AND response_id = ?1 AND +started_at BETWEEN ?2 AND ?3",
-            IMPORT_AGENTS.map(|a| format!("'{a}'")).join(", ")
-        )
-    });
     // Most ledgers hold no imported call with a provider id (nothing was imported): then one
     // probe of that empty index answers for every row. A probe per row was about a third of
     // the writer's instructions per row (callgrind, `GW_BENCH_CALLGRIND`).
     if !holds_imported_ids(tx)? {
         return Ok(0);
     }
-    let mut delete = tx.prepare_cached(&DELETE)?;
+    let mut delete = tx.prepare_cached(&TWIN_DELETE)?;
     let mut deleted = 0;
     for r in rows {
         let Some(response_id) = r.response_id.as_deref().filter(|_| r.source.is_proxy()) else {
@@ -890,28 +893,25 @@ pub(crate) mod tests {
             r.attribution.agent = agent.map(str::to_string);
             r
         };
-        let plan = |sql: &str| -> String {
+        // Planned, not run.
+        let plan = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> String {
             ledger
                 .conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap()
-                .query_map([], |r| r.get::<_, String>(3))
+                .query_map(params, |r| r.get::<_, String>(3))
                 .unwrap()
                 .collect::<Result<Vec<_>, _>>()
                 .unwrap()
                 .join("; ")
         };
-        let twin = plan(
-            "SELECT 1 FROM requests WHERE source = 'import' AND response_id IS NOT NULL
-                AND agent IN ('claude', 'codex') AND response_id = 'x'
-                AND +started_at BETWEEN 1 AND 2",
-        );
+        let twin = plan(&TWIN_DELETE, &[&"msg_twin", &1_i64, &2_i64]);
         assert!(
             twin.contains("USING INDEX requests_imported_call"),
             "{twin}"
         );
         // Whether there is anything to look for at all: that index too, one probe a batch.
-        let any = plan(HOLDS_IMPORTED_IDS);
+        let any = plan(HOLDS_IMPORTED_IDS, &[]);
         assert!(any.contains("INDEX requests_imported_call"), "{any}");
         let batch = [
             proxied(Some("msg_twin"), Some("claude")),
