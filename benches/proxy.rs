@@ -63,6 +63,10 @@ fn main() {
             ..Default::default()
         },
     );
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if let Ok(n) = std::env::var("GW_BENCH_CALLGRIND") {
         let n: usize = n.parse().expect("GW_BENCH_CALLGRIND: a number of requests");
         let recorder = Recorder::new(
@@ -71,36 +75,28 @@ fn main() {
             claude_attribution("bench-callgrind"),
         );
         let addr = spawn_proxy_named("gw-proxy-cg", ProxyState::new(upstreams, recorder));
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let client = common::client();
-                let url = format!("http://{addr}/anthropic/v1/messages");
-                let body = Bytes::from_static(
-                    br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#,
-                );
-                for _ in 0..n {
-                    let request = http::Request::post(&url)
-                        .body(Full::new(body.clone()))
-                        .unwrap();
-                    let response = client.request(request).await.unwrap();
-                    assert_eq!(response.status(), 200);
-                    response.into_body().collect().await.unwrap();
-                }
-                writer.handle().flush().await.unwrap();
-            });
+        client_rt.block_on(async {
+            let client = common::client();
+            let url = format!("http://{addr}/anthropic/v1/messages");
+            let body = Bytes::from_static(
+                br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#,
+            );
+            for _ in 0..n {
+                let request = http::Request::post(&url)
+                    .body(Full::new(body.clone()))
+                    .unwrap();
+                let response = client.request(request).await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.into_body().collect().await.unwrap();
+            }
+            writer.handle().flush().await.unwrap();
+        });
         println!("callgrind: {n} requests through gw");
         return;
     }
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
     let bare_addr = spawn_bare_forwarder("bare-proxy", mock.addr);
     let raw_addr = spawn_byte_forwarder(mock.addr);
-    let client_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let only_wrk = std::env::var("GW_BENCH_ONLY_WRK").is_ok_and(|v| v == "1");
     client_rt.block_on(async {
         if only_wrk {
