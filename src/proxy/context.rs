@@ -17,11 +17,61 @@ use super::route;
 /// Shared by every request of a proxy: where rows go and how they are priced and attributed.
 pub struct Recorder {
     pub writer: WriterHandle,
-    pub prices: PriceTable,
+    /// Fixed for the recorder's life: [`PriceMemo`] holds answers read from it.
+    prices: PriceTable,
     pub attribution: crate::ledger::Attribution,
     /// How a model without a price is charged (`[proxy] unpriced`).
     pub unpriced: UnpricedPolicy,
     open: Arc<OpenRequests>,
+    memo: std::sync::Mutex<PriceMemo>,
+}
+
+/// The prices of the models a proxy's requests named last. Resolving a name (its normalised
+/// candidates, looked up section by section) cost more instructions than the rest of pricing
+/// a request together (callgrind, `GW_BENCH_CALLGRIND`), and a session uses a handful of
+/// models. Names come from agents and upstreams, so the memo is bounded: [`PriceMemo::SLOTS`]
+/// entries replaced in turn, and longer names are not kept.
+#[derive(Default)]
+struct PriceMemo {
+    entries: Vec<(Provider, Box<str>, Option<crate::pricing::ModelPrice>)>,
+    /// The entry replaced next once all slots are taken.
+    next: usize,
+}
+
+impl PriceMemo {
+    const SLOTS: usize = 8;
+    /// No model name gw prices is near this long.
+    const LONGEST_NAME: usize = 128;
+
+    /// The price of `model` (`None`: gw has none), from the memo or else from `prices`.
+    fn cost(
+        &mut self,
+        prices: &PriceTable,
+        provider: Provider,
+        model: &str,
+        usage: &crate::meter::Usage,
+    ) -> Option<u64> {
+        let cost = |price: &crate::pricing::ModelPrice| price.cost_nanos(provider.family(), usage);
+        if let Some((_, _, price)) = self
+            .entries
+            .iter()
+            .find(|(p, name, _)| *p == provider && **name == *model)
+        {
+            return price.as_ref().map(cost);
+        }
+        let price = prices.lookup(provider, model);
+        let answer = price.map(cost);
+        if model.len() <= Self::LONGEST_NAME {
+            let entry = (provider, model.into(), price.cloned());
+            if self.entries.len() < Self::SLOTS {
+                self.entries.push(entry);
+            } else {
+                self.entries[self.next] = entry;
+                self.next = (self.next + 1) % Self::SLOTS;
+            }
+        }
+        answer
+    }
 }
 
 impl Recorder {
@@ -36,7 +86,13 @@ impl Recorder {
             attribution,
             unpriced: UnpricedPolicy::default(),
             open: Arc::default(),
+            memo: Default::default(),
         }
+    }
+
+    /// The prices requests are charged at.
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
     }
 
     /// What `usage` cost: at the first of `models` gw has a price for (the answering model, then
@@ -49,10 +105,14 @@ impl Recorder {
         usage: &crate::meter::Usage,
     ) -> (Option<i64>, Option<&str>) {
         let clamp = crate::limits::cap_cost;
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(cost) = models
             .into_iter()
             .flatten()
-            .find_map(|m| self.prices.cost(provider, m, usage))
+            .find_map(|m| memo.cost(&self.prices, provider, m, usage))
         {
             return (Some(clamp(cost)), None);
         }
@@ -181,7 +241,7 @@ impl RequestContext {
             // An application inference profile (an ARN) is metered as the model it runs.
             (Provider::Bedrock, Some(id)) => Protocol::bedrock(
                 upstream_path_and_query,
-                recorder.prices.requested(Provider::Bedrock, id),
+                recorder.prices().requested(Provider::Bedrock, id),
             ),
             _ => Protocol::classify(provider, upstream_path_and_query),
         };
@@ -266,7 +326,7 @@ impl RequestContext {
             // than the model's own (a cross-region profile, a data zone).
             let requested = requested_model
                 .as_deref()
-                .map(|m| self.recorder.prices.requested(self.provider, m));
+                .map(|m| self.recorder.prices().requested(self.provider, m));
             let aliased = requested.is_some() && requested != requested_model.as_deref();
             let models = if self.price_provider == Provider::Bedrock || aliased {
                 [requested, model.as_deref()]
@@ -289,8 +349,8 @@ impl RequestContext {
             }
         };
         let price_version = match charged_as {
-            Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices.version()),
-            None => self.recorder.prices.version().to_string(),
+            Some(as_model) => format!("{} charge_as:{as_model}", self.recorder.prices().version()),
+            None => self.recorder.prices().version().to_string(),
         };
         let metered = self.protocol != Protocol::Other;
         let success = (200..300).contains(&self.status);
@@ -507,5 +567,52 @@ mod tests {
         let during = one("during");
         assert_eq!((during.status, during.incomplete), (200, true));
         assert!(during.error.unwrap().contains("before its end"));
+    }
+
+    /// The memo answers what the table does: for every model, known or not, however many
+    /// names pass through it (its slots are replaced in turn), and for names too long to keep.
+    #[test]
+    fn the_price_memo_answers_as_the_table_does() {
+        let table = PriceTable::embedded();
+        let usage = crate::meter::Usage {
+            input: 1000,
+            output: 200,
+            cache_read: 5000,
+            cache_write_5m: 300,
+            ..Default::default()
+        };
+        let long = format!("claude-sonnet-4-5{}", "x".repeat(PriceMemo::LONGEST_NAME));
+        let mut names: Vec<String> = [
+            "claude-sonnet-4-5",
+            "claude-haiku-4-5-20251001",
+            "CLAUDE-OPUS-4-1",
+            "gpt-5",
+            "no-such-model",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        names.extend((0..2 * PriceMemo::SLOTS).map(|i| format!("made-up-{i}")));
+        names.push(long);
+        let mut memo = PriceMemo::default();
+        for round in 0..3 {
+            for name in &names {
+                for provider in [Provider::Anthropic, Provider::OpenAi] {
+                    assert_eq!(
+                        memo.cost(table, provider, name, &usage),
+                        table.cost(provider, name, &usage),
+                        "round {round}: {provider:?} {name:?}"
+                    );
+                }
+            }
+        }
+        assert!(table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &usage)
+            .is_some());
+        assert_eq!(memo.entries.len(), PriceMemo::SLOTS);
+        assert!(memo
+            .entries
+            .iter()
+            .all(|(_, name, _)| name.len() <= PriceMemo::LONGEST_NAME));
     }
 }

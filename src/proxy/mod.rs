@@ -1151,7 +1151,7 @@ async fn admit_to_gate(
             ),
         )),
         (None, Ok(model)) => {
-            let prices = &state.recorder.prices;
+            let prices = state.recorder.prices();
             let price = prices.lookup(provider, prices.requested(route, model.as_str()));
             if let Some(refusal) = unpriced_refusal(state, price.is_some(), &model) {
                 return Err(refusal);
