@@ -6,9 +6,12 @@ use std::io::{self, Write};
 use super::extracted::Extracted;
 use super::extractor::UsageExtractor;
 use super::json_split::{ChildSink, JsonSplitter};
-use super::scan::is_leading_filler;
+use super::scan::{contains_ignoring_ascii_case, is_leading_filler};
 use super::sse::{SseParser, SseSink};
 use super::{Protocol, MAX_EVENT_BYTES};
+
+/// The longest first piece of a single JSON body read whole at once ([`BodyParser::feed`]).
+const WHOLE_AT_ONCE: usize = 64 << 10;
 
 /// What the body turned out to be, from its first non-blank byte.
 #[derive(Debug)]
@@ -18,6 +21,9 @@ enum Format {
     Sse(SseParser),
     /// A single JSON object: only the wanted top-level members are kept.
     Object(JsonSplitter),
+    /// A single JSON object that came whole in its first piece and was read at once; what
+    /// follows it is ignored, as a closed [`JsonSplitter`] ignores it.
+    Whole,
     /// A JSON array stream: each element is a chunk.
     Array(JsonSplitter),
     /// AWS's binary event stream (Bedrock, declared by its content type), each `chunk`
@@ -41,12 +47,11 @@ pub(crate) struct BodyParser {
 
 impl BodyParser {
     pub(crate) fn new(protocol: Protocol, content_type: Option<&str>) -> Self {
-        let sse_declared =
-            content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
-        let event_stream = content_type.is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .contains("application/vnd.amazon.eventstream")
-        });
+        let declares = |kind: &str| {
+            content_type.is_some_and(|ct| contains_ignoring_ascii_case(ct.as_bytes(), kind))
+        };
+        let sse_declared = declares("text/event-stream");
+        let event_stream = declares("application/vnd.amazon.eventstream");
         BodyParser {
             extractor: UsageExtractor::new(protocol),
             format: if event_stream {
@@ -73,18 +78,31 @@ impl BodyParser {
             chunk = &chunk[start..];
             self.format = match chunk[0] {
                 b'[' => Format::Array(JsonSplitter::new(MAX_EVENT_BYTES)),
+                b'{' if self.whole_at_once(chunk) => Format::Whole,
                 b'{' => Format::Object(JsonSplitter::new(MAX_EVENT_BYTES)),
                 _ => Format::Sse(SseParser::new()),
             };
         }
         let extractor = &mut self.extractor;
         match &mut self.format {
-            Format::Sniffing => {}
+            Format::Sniffing | Format::Whole => {}
             Format::Sse(parser) => parser.feed(chunk, extractor),
             Format::Object(splitter) => splitter.feed(chunk, &mut Members(extractor)),
             Format::Array(splitter) => splitter.feed(chunk, &mut Elements(extractor)),
             Format::EventStream(stream) => stream.feed(chunk, extractor),
         }
+    }
+
+    /// Reads a single JSON body whose first piece holds all of it in one parse, instead of
+    /// splitting it into members and parsing each: half the instructions of metering a short
+    /// answer (callgrind, `GW_BENCH_CALLGRIND`). Whether it did. Only a short piece (a longer
+    /// one may well be cut, and would be parsed twice) without a backslash: a key written with
+    /// an escape (`"us\u0061ge"`) is one the member path, which compares keys as sent, never
+    /// takes, so the two read every body alike.
+    fn whole_at_once(&mut self, chunk: &[u8]) -> bool {
+        chunk.len() <= WHOLE_AT_ONCE
+            && memchr::memchr(b'\\', chunk).is_none()
+            && self.extractor.on_whole_body(chunk)
     }
 
     /// The body ended (or was cut): what it said.
@@ -100,6 +118,10 @@ impl BodyParser {
                 if splitter.is_closed() {
                     extractor.body_closed();
                 }
+                false
+            }
+            Format::Whole => {
+                extractor.body_closed();
                 false
             }
             Format::Array(splitter) => {
@@ -134,7 +156,7 @@ impl BodyParser {
     #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
         match &self.format {
-            Format::Sniffing => 0,
+            Format::Sniffing | Format::Whole => 0,
             Format::Sse(parser) => parser.buffered(),
             Format::Object(splitter) | Format::Array(splitter) => splitter.buffered(),
             Format::EventStream(stream) => stream.buffer.len(),
@@ -361,5 +383,29 @@ impl EventStream {
     fn stop(&mut self, reason: String) {
         self.error = Some(format!("{reason}; metering stopped"));
         self.buffer.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_after(piece: &[u8]) -> Format {
+        let mut parser = BodyParser::new(Protocol::AnthropicMessages, Some("application/json"));
+        parser.feed(piece);
+        parser.format
+    }
+
+    #[test]
+    fn a_short_body_whole_in_its_first_piece_is_read_at_once() {
+        let body =
+            br#" {"id":"msg_1","model":"m","content":[{"text":"hi"}],"usage":{"input_tokens":3}}"#;
+        assert!(matches!(format_after(body), Format::Whole));
+        // Cut, with a backslash, or longer than a first piece read at once: member by member.
+        assert!(matches!(format_after(&body[..40]), Format::Object(_)));
+        let escaped = br#"{"id":"msg_1","content":[{"text":"a\nb"}]}"#;
+        assert!(matches!(format_after(escaped), Format::Object(_)));
+        let long = format!(r#"{{"id":"msg_1","text":"{}"}}"#, "x".repeat(WHOLE_AT_ONCE));
+        assert!(matches!(format_after(long.as_bytes()), Format::Object(_)));
     }
 }

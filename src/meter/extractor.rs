@@ -104,41 +104,48 @@ impl UsageExtractor {
 
     /// One wanted top-level member of a single JSON body, as the object `{"key":value}`.
     pub(crate) fn on_member(&mut self, json: &[u8]) {
+        self.body_object(json);
+    }
+
+    /// A whole single JSON body at once, for the protocols whose body type has no field but
+    /// the members [`wants_member`](Self::wants_member) names (no alias either): parsed whole, it
+    /// says what its members say one by one. Whether it parsed; a body that does not (cut,
+    /// malformed, a member repeated, a member of the wrong type) is for the member path.
+    pub(crate) fn on_whole_body(&mut self, json: &[u8]) -> bool {
+        matches!(
+            self.protocol,
+            Protocol::AnthropicMessages | Protocol::OpenAiResponses | Protocol::OpenAiChat
+        ) && self.body_object(json)
+    }
+
+    /// `json` as the protocol's single body (whole, or one member of it), applied: whether it
+    /// parsed. Nothing is applied from an object that does not.
+    fn body_object(&mut self, json: &[u8]) -> bool {
         match self.protocol {
-            Protocol::AnthropicMessages => {
-                if let Some(message) = parse::<AnthropicMessage>(json) {
-                    self.anthropic_message(message);
-                }
-            }
-            Protocol::OpenAiResponses => {
-                if let Some(response) = parse::<ResponseObject>(json) {
-                    self.response_object(response);
-                }
-            }
-            Protocol::OpenAiChat => {
-                if let Some(chunk) = parse::<ChatChunk>(json) {
+            Protocol::AnthropicMessages => parse::<AnthropicMessage>(json)
+                .map(|message| self.anthropic_message(message))
+                .is_some(),
+            Protocol::OpenAiResponses => parse::<ResponseObject>(json)
+                .map(|response| self.response_object(response))
+                .is_some(),
+            Protocol::OpenAiChat => parse::<ChatChunk>(json)
+                .map(|chunk| {
                     self.note(chunk.id, chunk.model);
                     if let Some(usage) = &chunk.usage {
                         self.set_openai(usage);
                     }
-                }
-            }
-            Protocol::Gemini => {
-                if let Some(chunk) = parse::<GeminiChunk>(json) {
-                    self.gemini(chunk);
-                }
-            }
-            Protocol::CodeAssist => {
-                if let Some(wrapped) = parse::<CodeAssistChunk>(json) {
-                    self.code_assist(wrapped);
-                }
-            }
-            Protocol::BedrockConverse => {
-                if let Some(holder) = parse::<ConverseUsageHolder>(json) {
-                    self.converse(holder);
-                }
-            }
-            Protocol::Other => {}
+                })
+                .is_some(),
+            Protocol::Gemini => parse::<GeminiChunk>(json)
+                .map(|chunk| self.gemini(chunk))
+                .is_some(),
+            Protocol::CodeAssist => parse::<CodeAssistChunk>(json)
+                .map(|wrapped| self.code_assist(wrapped))
+                .is_some(),
+            Protocol::BedrockConverse => parse::<ConverseUsageHolder>(json)
+                .map(|holder| self.converse(holder))
+                .is_some(),
+            Protocol::Other => false,
         }
     }
 

@@ -451,6 +451,52 @@ fn cut_streams_keep_the_usage_seen_so_far() {
 }
 
 #[test]
+fn odd_json_bodies_read_alike_whole_and_member_by_member() {
+    // A body whole in one piece is parsed at once; byte by byte it goes member by member. The
+    // two must agree on bodies that trip either: an escaped key, a repeated or mistyped member,
+    // trailing bytes, nesting past serde_json's limit, a field only the whole type has.
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let anthropic = [
+        r#"{"id":"msg_1","us\u0061ge":{"input_tokens":5,"output_tokens":1},"model":"m"}"#.to_string(),
+        r#"{"usage":{"input_tokens":1,"output_tokens":1},"usage":{"input_tokens":9,"output_tokens":9}}"#.to_string(),
+        r#"{"id":"msg_1","model":"m","usage":"lots","content":[]}"#.to_string(),
+        r#"{"id":"msg_1","model":"m","usage":{"input_tokens":4,"output_tokens":2}} trailing"#.to_string(),
+        format!(r#"{{"id":"msg_1","content":{deep},"usage":{{"input_tokens":4,"output_tokens":2}}}}"#),
+        r#"{"id":7,"model":"m","usage":{"input_tokens":4,"output_tokens":2}}"#.to_string(),
+    ];
+    let chat = [
+        r#"{"id":"c","model":"gpt-5","choices":5,"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+        r#"{"id":"c","model":"gpt-5","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+    ];
+    let bodies = anthropic
+        .iter()
+        .map(|b| (Protocol::AnthropicMessages, b.as_str()))
+        .chain(chat.iter().map(|b| (Protocol::OpenAiChat, *b)))
+        .chain(chat.iter().map(|b| (Protocol::OpenAiResponses, *b)));
+    for (protocol, body) in bodies {
+        let ct = Some("application/json");
+        let whole = tap(protocol, ct, None, [body.as_bytes()]);
+        let bytewise = tap(protocol, ct, None, body.as_bytes().chunks(1));
+        assert_eq!(whole, bytewise, "{protocol:?} {body}");
+    }
+    // The escaped key is not usage either way; the repeated member's last value stands.
+    let escaped = tap(
+        Protocol::AnthropicMessages,
+        None,
+        None,
+        [anthropic[0].as_bytes()],
+    );
+    assert!(!escaped.saw_usage);
+    let repeated = tap(
+        Protocol::AnthropicMessages,
+        None,
+        None,
+        [anthropic[1].as_bytes()],
+    );
+    assert_eq!(repeated.usage.input, 9);
+}
+
+#[test]
 fn cut_json_bodies_are_incomplete() {
     for c in cases().into_iter().filter(|c| !c.want.streamed) {
         let body = c.body.trim_ascii_end();
