@@ -15,6 +15,10 @@ pub(crate) trait ChildSink {
 /// Longer keys are never wanted (no key gw looks for is anywhere near this).
 const MAX_KEY: usize = 256;
 
+/// What the child buffer starts with: room for the members gw reads (a usage object is about
+/// 250 bytes), so it is not regrown byte range by byte range on every request.
+const FIRST_CAPACITY: usize = 256;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before the document's first byte.
@@ -112,6 +116,7 @@ impl JsonSplitter {
                     } else if b == b'"' {
                         input = rest;
                         self.buf.clear();
+                        self.buf.reserve(FIRST_CAPACITY);
                         self.buf.extend_from_slice(b"{\"");
                         self.key_overflow = false;
                         self.escape = false;
@@ -193,6 +198,9 @@ impl JsonSplitter {
     fn begin_value(&mut self, capture: bool) {
         if !capture || !self.object {
             self.buf.clear();
+        }
+        if capture {
+            self.buf.reserve(FIRST_CAPACITY);
         }
         self.capture = capture;
         self.depth = 0;

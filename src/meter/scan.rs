@@ -16,6 +16,14 @@ pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()
 }
 
+/// Whether `hay` holds `needle` (lower case), in any ASCII case: a header value, unallocated.
+pub(crate) fn contains_ignoring_ascii_case(hay: &[u8], needle: &str) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// JSON's insignificant whitespace.
 #[inline]
 pub(crate) fn is_json_space(b: u8) -> bool {
@@ -57,6 +65,20 @@ pub(crate) fn has_usage_value(data: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_match_in_any_case() {
+        let ct = b"Text/Event-Stream; charset=utf-8";
+        assert!(contains_ignoring_ascii_case(ct, "text/event-stream"));
+        assert!(!contains_ignoring_ascii_case(
+            b"text/event",
+            "text/event-stream"
+        ));
+        assert!(!contains_ignoring_ascii_case(
+            b"application/json",
+            "text/event-stream"
+        ));
+    }
 
     #[test]
     fn find_locates_needles() {
