@@ -96,11 +96,15 @@ impl BodyParser {
     /// Reads a single JSON body whose first piece holds all of it in one parse, instead of
     /// splitting it into members and parsing each: half the instructions of metering a short
     /// answer (callgrind, `GW_BENCH_CALLGRIND`). Whether it did. Only a short piece (a longer
-    /// one may well be cut, and would be parsed twice) without a backslash: a key written with
-    /// an escape (`"us\u0061ge"`) is one the member path, which compares keys as sent, never
-    /// takes, so the two read every body alike.
+    /// one may well be cut, and would be parsed twice) that ends with the object's `}`, and
+    /// without a backslash: a key written with an escape (`"us\u0061ge"`) is one the member
+    /// path, which compares keys as sent, never takes, so the two read every body alike. Most
+    /// answers' text holds an escape (`\n`, `\"`): those, like every streamed answer, go the
+    /// member path as before.
     fn whole_at_once(&mut self, chunk: &[u8]) -> bool {
         chunk.len() <= WHOLE_AT_ONCE
+            && self.extractor.reads_whole_bodies()
+            && chunk.trim_ascii_end().ends_with(b"}")
             && memchr::memchr(b'\\', chunk).is_none()
             && self.extractor.on_whole_body(chunk)
     }
@@ -390,10 +394,16 @@ impl EventStream {
 mod tests {
     use super::*;
 
+    fn parser_after(protocol: Protocol, pieces: &[&[u8]]) -> BodyParser {
+        let mut parser = BodyParser::new(protocol, Some("application/json"));
+        for piece in pieces {
+            parser.feed(piece);
+        }
+        parser
+    }
+
     fn format_after(piece: &[u8]) -> Format {
-        let mut parser = BodyParser::new(Protocol::AnthropicMessages, Some("application/json"));
-        parser.feed(piece);
-        parser.format
+        parser_after(Protocol::AnthropicMessages, &[piece]).format
     }
 
     #[test]
@@ -407,5 +417,23 @@ mod tests {
         assert!(matches!(format_after(escaped), Format::Object(_)));
         let long = format!(r#"{{"id":"msg_1","text":"{}"}}"#, "x".repeat(WHOLE_AT_ONCE));
         assert!(matches!(format_after(long.as_bytes()), Format::Object(_)));
+        // After a byte-order mark and blanks, with a line end after it: still whole. What
+        // follows the object in later pieces is ignored, as a closed splitter ignores it.
+        let mut framed = b"\xEF\xBB\xBF \n".to_vec();
+        framed.extend_from_slice(body);
+        framed.extend_from_slice(b"\r\n");
+        let later: &[u8] = br#"{"usage":{"input_tokens":99}}"#;
+        let mut parser = parser_after(Protocol::AnthropicMessages, &[&framed, later]);
+        assert!(matches!(parser.format, Format::Whole));
+        let read = parser.finish();
+        assert_eq!((read.usage.input, read.complete), (3, true));
+        // Chat's `choices` must be an array for the whole parse; else member by member.
+        let chat: &[u8] = br#"{"id":"c","model":"gpt-5","choices":5,"usage":{"prompt_tokens":3}}"#;
+        let parser = parser_after(Protocol::OpenAiChat, &[chat]);
+        assert!(matches!(parser.format, Format::Object(_)));
+        // Gemini's body type reads more than its wanted members: never whole.
+        let gemini: &[u8] = br#"{"usageMetadata":{"promptTokenCount":3},"modelVersion":"g"}"#;
+        let parser = parser_after(Protocol::Gemini, &[gemini]);
+        assert!(matches!(parser.format, Format::Object(_)));
     }
 }

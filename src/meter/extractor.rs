@@ -107,15 +107,23 @@ impl UsageExtractor {
         self.body_object(json);
     }
 
-    /// A whole single JSON body at once, for the protocols whose body type has no field but
-    /// the members [`wants_member`](Self::wants_member) names (no alias either): parsed whole, it
-    /// says what its members say one by one. Whether it parsed; a body that does not (cut,
-    /// malformed, a member repeated, a member of the wrong type) is for the member path.
-    pub(crate) fn on_whole_body(&mut self, json: &[u8]) -> bool {
+    /// Whether [`on_whole_body`](Self::on_whole_body) can read this protocol's single bodies:
+    /// those whose body type reads the members [`wants_member`](Self::wants_member) names and
+    /// applies nothing else (no alias either). Chat's also reads `choices`, which it does not
+    /// apply: a `choices` that is not an array only sends the body to the member path.
+    pub(crate) fn reads_whole_bodies(&self) -> bool {
         matches!(
             self.protocol,
             Protocol::AnthropicMessages | Protocol::OpenAiResponses | Protocol::OpenAiChat
-        ) && self.body_object(json)
+        )
+    }
+
+    /// A whole single JSON body at once ([`reads_whole_bodies`](Self::reads_whole_bodies)):
+    /// parsed whole, it says what its members say one by one. Whether it parsed; a body that
+    /// does not (cut, malformed, a member repeated, a member of the wrong type) is for the
+    /// member path.
+    pub(crate) fn on_whole_body(&mut self, json: &[u8]) -> bool {
+        self.reads_whole_bodies() && self.body_object(json)
     }
 
     /// `json` as the protocol's single body (whole, or one member of it), applied: whether it

@@ -200,7 +200,9 @@ impl JsonSplitter {
             self.buf.clear();
         }
         if capture {
-            self.buf.reserve(FIRST_CAPACITY);
+            // Room for the whole member, key included (`reserve` counts from the length).
+            self.buf
+                .reserve(FIRST_CAPACITY.saturating_sub(self.buf.len()));
         }
         self.capture = capture;
         self.depth = 0;

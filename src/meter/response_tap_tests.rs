@@ -454,7 +454,7 @@ fn cut_streams_keep_the_usage_seen_so_far() {
 fn odd_json_bodies_read_alike_whole_and_member_by_member() {
     // A body whole in one piece is parsed at once; byte by byte it goes member by member. The
     // two must agree on bodies that trip either: an escaped key, a repeated or mistyped member,
-    // trailing bytes, nesting past serde_json's limit, a field only the whole type has.
+    // trailing bytes, deep nesting in a member neither reads, a field only the whole type has.
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     let anthropic = [
         r#"{"id":"msg_1","us\u0061ge":{"input_tokens":5,"output_tokens":1},"model":"m"}"#.to_string(),

@@ -26,11 +26,12 @@ pub struct Recorder {
     memo: std::sync::Mutex<PriceMemo>,
 }
 
-/// The prices of the models a proxy's requests named last. Resolving a name (its normalised
-/// candidates, looked up section by section) cost more instructions than the rest of pricing
-/// a request together (callgrind, `GW_BENCH_CALLGRIND`), and a session uses a handful of
-/// models. Names come from agents and upstreams, so the memo is bounded: [`PriceMemo::SLOTS`]
-/// entries replaced in turn, and longer names are not kept.
+/// The prices of models a proxy's requests named. Resolving a name (its normalised candidates,
+/// looked up section by section) cost more instructions than the rest of pricing a request
+/// together (callgrind, `GW_BENCH_CALLGRIND`), and a session uses a handful of models. Names
+/// come from agents and upstreams, so the memo is bounded: [`PriceMemo::SLOTS`] entries, the
+/// oldest replaced first (a hit does not refresh one), and longer names are not kept. A stream
+/// of new names only misses, as every request did before the memo.
 #[derive(Default)]
 struct PriceMemo {
     entries: Vec<(Provider, Box<str>, Option<crate::pricing::ModelPrice>)>,
@@ -105,15 +106,17 @@ impl Recorder {
         usage: &crate::meter::Usage,
     ) -> (Option<i64>, Option<&str>) {
         let clamp = crate::limits::cap_cost;
-        let mut memo = self
-            .memo
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(cost) = models
-            .into_iter()
-            .flatten()
-            .find_map(|m| memo.cost(&self.prices, provider, m, usage))
-        {
+        let priced = {
+            let mut memo = self
+                .memo
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            models
+                .into_iter()
+                .flatten()
+                .find_map(|m| memo.cost(&self.prices, provider, m, usage))
+        };
+        if let Some(cost) = priced {
             return (Some(clamp(cost)), None);
         }
         if let UnpricedPolicy::ChargeAs(model) = &self.unpriced {
@@ -589,6 +592,9 @@ mod tests {
             "gpt-5",
             "no-such-model",
             "",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "apac.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "eu/gpt-5.1",
         ]
         .map(String::from)
         .to_vec();
@@ -597,7 +603,12 @@ mod tests {
         let mut memo = PriceMemo::default();
         for round in 0..3 {
             for name in &names {
-                for provider in [Provider::Anthropic, Provider::OpenAi] {
+                for provider in [
+                    Provider::Anthropic,
+                    Provider::OpenAi,
+                    Provider::Bedrock,
+                    Provider::Azure,
+                ] {
                     assert_eq!(
                         memo.cost(table, provider, name, &usage),
                         table.cost(provider, name, &usage),
