@@ -96,16 +96,12 @@ impl BodyParser {
     /// Reads a single JSON body whose first piece holds all of it in one parse, instead of
     /// splitting it into members and parsing each: half the instructions of metering a short
     /// answer (callgrind, `GW_BENCH_CALLGRIND`). Whether it did. Only a short piece (a longer
-    /// one may well be cut, and would be parsed twice) that ends with the object's `}`, and
-    /// without a backslash: a key written with an escape (`"us\u0061ge"`) is one the member
-    /// path, which compares keys as sent, never takes, so the two read every body alike. Most
-    /// answers' text holds an escape (`\n`, `\"`): those, like every streamed answer, go the
-    /// member path as before.
+    /// one may well be cut, and would be parsed twice) that ends with the object's `}`. Keys
+    /// are compared as sent on both paths (`wire::AsSent`), so the two read every body alike.
     fn whole_at_once(&mut self, chunk: &[u8]) -> bool {
         chunk.len() <= WHOLE_AT_ONCE
             && self.extractor.reads_whole_bodies()
             && chunk.trim_ascii_end().ends_with(b"}")
-            && memchr::memchr(b'\\', chunk).is_none()
             && self.extractor.on_whole_body(chunk)
     }
 
@@ -411,10 +407,11 @@ mod tests {
         let body =
             br#" {"id":"msg_1","model":"m","content":[{"text":"hi"}],"usage":{"input_tokens":3}}"#;
         assert!(matches!(format_after(body), Format::Whole));
-        // Cut, with a backslash, or longer than a first piece read at once: member by member.
+        // Escapes in its text (most answers have some) or in a key: still whole.
+        let escaped = br#"{"id":"msg_1","content":[{"text":"a\nb \"q\""}],"us\u0061ge":{}}"#;
+        assert!(matches!(format_after(escaped), Format::Whole));
+        // Cut, or longer than a first piece read at once: member by member.
         assert!(matches!(format_after(&body[..40]), Format::Object(_)));
-        let escaped = br#"{"id":"msg_1","content":[{"text":"a\nb"}]}"#;
-        assert!(matches!(format_after(escaped), Format::Object(_)));
         let long = format!(r#"{{"id":"msg_1","text":"{}"}}"#, "x".repeat(WHOLE_AT_ONCE));
         assert!(matches!(format_after(long.as_bytes()), Format::Object(_)));
         // After a byte-order mark and blanks, with a line end after it: still whole. What

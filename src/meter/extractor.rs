@@ -4,8 +4,8 @@ use serde::de::DeserializeOwned;
 
 use super::scan::{contains, has_usage_value, trim_json_start};
 use super::wire::{
-    AnthropicEvent, AnthropicMessage, ChatChunk, CodeAssistChunk, ConverseUsageHolder, GeminiChunk,
-    Kind, OpenAiUsage, ResponseObject, ResponsesEvent,
+    AnthropicEvent, AnthropicMessage, AsSent, ChatChunk, CodeAssistChunk, ConverseUsageHolder,
+    GeminiChunk, Kind, OpenAiUsage, ResponseObject, ResponsesEvent,
 };
 use super::{Protocol, Usage};
 
@@ -40,6 +40,11 @@ fn responses_event_matters(event: &[u8]) -> bool {
 
 fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
     serde_json::from_slice(json).ok()
+}
+
+/// A single body's object (whole, or one member of it) as `T`, its keys compared as sent.
+fn parse_body<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
+    parse::<AsSent<T>>(json).map(|AsSent(t)| t)
 }
 
 impl UsageExtractor {
@@ -127,16 +132,17 @@ impl UsageExtractor {
     }
 
     /// `json` as the protocol's single body (whole, or one member of it), applied: whether it
-    /// parsed. Nothing is applied from an object that does not.
+    /// parsed. Nothing is applied from an object that does not. Its keys are compared as sent
+    /// ([`AsSent`]), so a whole body and its members one by one say the same.
     fn body_object(&mut self, json: &[u8]) -> bool {
         match self.protocol {
-            Protocol::AnthropicMessages => parse::<AnthropicMessage>(json)
+            Protocol::AnthropicMessages => parse_body::<AnthropicMessage>(json)
                 .map(|message| self.anthropic_message(message))
                 .is_some(),
-            Protocol::OpenAiResponses => parse::<ResponseObject>(json)
+            Protocol::OpenAiResponses => parse_body::<ResponseObject>(json)
                 .map(|response| self.response_object(response))
                 .is_some(),
-            Protocol::OpenAiChat => parse::<ChatChunk>(json)
+            Protocol::OpenAiChat => parse_body::<ChatChunk>(json)
                 .map(|chunk| {
                     self.note(chunk.id, chunk.model);
                     if let Some(usage) = &chunk.usage {
@@ -144,13 +150,13 @@ impl UsageExtractor {
                     }
                 })
                 .is_some(),
-            Protocol::Gemini => parse::<GeminiChunk>(json)
+            Protocol::Gemini => parse_body::<GeminiChunk>(json)
                 .map(|chunk| self.gemini(chunk))
                 .is_some(),
-            Protocol::CodeAssist => parse::<CodeAssistChunk>(json)
+            Protocol::CodeAssist => parse_body::<CodeAssistChunk>(json)
                 .map(|wrapped| self.code_assist(wrapped))
                 .is_some(),
-            Protocol::BedrockConverse => parse::<ConverseUsageHolder>(json)
+            Protocol::BedrockConverse => parse_body::<ConverseUsageHolder>(json)
                 .map(|holder| self.converse(holder))
                 .is_some(),
             Protocol::Other => false,

@@ -463,6 +463,8 @@ fn odd_json_bodies_read_alike_whole_and_member_by_member() {
         r#"{"id":"msg_1","model":"m","usage":{"input_tokens":4,"output_tokens":2}} trailing"#.to_string(),
         format!(r#"{{"id":"msg_1","content":{deep},"usage":{{"input_tokens":4,"output_tokens":2}}}}"#),
         r#"{"id":7,"model":"m","usage":{"input_tokens":4,"output_tokens":2}}"#.to_string(),
+        r#"{"\u0069d":"msg_x","id":"msg_1","content":[{"text":"a\nb \"q\" \\"}],"usage":{"input_tokens":4,"output_tokens":2}}"#.to_string(),
+        r#"{"id":"msg_1","model":"m","usage":{"input_tokens":4,"output_tokens":2},"\u0075sage":{"input_tokens":8}}"#.to_string(),
     ];
     let chat = [
         r#"{"id":"c","model":"gpt-5","choices":5,"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
@@ -479,7 +481,22 @@ fn odd_json_bodies_read_alike_whole_and_member_by_member() {
         let bytewise = tap(protocol, ct, None, body.as_bytes().chunks(1));
         assert_eq!(whole, bytewise, "{protocol:?} {body}");
     }
-    // The escaped key is not usage either way; the repeated member's last value stands.
+    // An escaped key is none of the wanted members either way, beside its plain twin too;
+    // the repeated member's last value stands.
+    let twins = tap(
+        Protocol::AnthropicMessages,
+        None,
+        None,
+        [anthropic[6].as_bytes()],
+    );
+    assert_eq!(twins.upstream_id.as_deref(), Some("msg_1"));
+    let twins = tap(
+        Protocol::AnthropicMessages,
+        None,
+        None,
+        [anthropic[7].as_bytes()],
+    );
+    assert_eq!(twins.usage.input, 4);
     let escaped = tap(
         Protocol::AnthropicMessages,
         None,

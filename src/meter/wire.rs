@@ -3,10 +3,91 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::Usage;
+
+/// A JSON object read as `T`, its own keys compared as sent: a key written with an escape
+/// (`"us\u0061ge"`) is none of `T`'s fields, as it is none of the members the member path
+/// ([`super::json_split::JsonSplitter`], which compares keys as sent) hands over. So a whole
+/// single body read this way says what its members say one by one. Keys inside its values are
+/// read as usual, on either path.
+pub(crate) struct AsSent<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for AsSent<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = AsSent<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<AsSent<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(KeysAsSent(
+                    map,
+                )))
+                .map(AsSent)
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Hands `T` each key as sent, or, for a key written with an escape, a name no field has.
+struct KeysAsSent<A>(A);
+
+/// What an escaped key is handed over as: not a field name of any payload type.
+const ESCAPED_KEY: &str = "\\escaped key";
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for KeysAsSent<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.0.next_key::<KeyAsSent<'de>>()? else {
+            return Ok(None);
+        };
+        let name = key.0.unwrap_or(ESCAPED_KEY);
+        seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(name))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+}
+
+/// A key borrowed from the input as it was sent (serde_json lends a key that needed no
+/// unescaping), or `None` for one that was unescaped into a copy.
+struct KeyAsSent<'de>(Option<&'de str>);
+
+impl<'de> Deserialize<'de> for KeyAsSent<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = KeyAsSent<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyAsSent<'de>, E> {
+                Ok(KeyAsSent(Some(v)))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<KeyAsSent<'de>, E> {
+                Ok(KeyAsSent(None))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
 
 /// A token count that tolerates `null`, floats, negative numbers and numeric strings; anything
 /// that is not a count reads as absent. Counts are capped at [`MAX_COUNT`].
