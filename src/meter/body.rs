@@ -407,9 +407,18 @@ mod tests {
         let body =
             br#" {"id":"msg_1","model":"m","content":[{"text":"hi"}],"usage":{"input_tokens":3}}"#;
         assert!(matches!(format_after(body), Format::Whole));
-        // Escapes in its text (most answers have some) or in a key: still whole.
-        let escaped = br#"{"id":"msg_1","content":[{"text":"a\nb \"q\""}],"us\u0061ge":{}}"#;
-        assert!(matches!(format_after(escaped), Format::Whole));
+        // Escapes in its text (most answers have some) or in a key: still whole, and the
+        // escaped key is not usage (the member path never takes it either).
+        let escaped: &[u8] =
+            br#"{"id":"msg_1","content":[{"text":"a\nb \"q\""}],"us\u0061ge":{"input_tokens":3}}"#;
+        let mut parser = parser_after(Protocol::AnthropicMessages, &[escaped]);
+        assert!(matches!(parser.format, Format::Whole));
+        assert!(!parser.finish().saw_usage);
+        // Beside its plain twin, an escaped key is no repeated member: still whole.
+        let twins: &[u8] = br#"{"\u0069d":"msg_x","id":"msg_1","usage":{"input_tokens":4}}"#;
+        let mut parser = parser_after(Protocol::AnthropicMessages, &[twins]);
+        assert!(matches!(parser.format, Format::Whole));
+        assert_eq!(parser.finish().upstream_id.as_deref(), Some("msg_1"));
         // Cut, or longer than a first piece read at once: member by member.
         assert!(matches!(format_after(&body[..40]), Format::Object(_)));
         let long = format!(r#"{{"id":"msg_1","text":"{}"}}"#, "x".repeat(WHOLE_AT_ONCE));

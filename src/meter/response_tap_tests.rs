@@ -469,6 +469,7 @@ fn odd_json_bodies_read_alike_whole_and_member_by_member() {
     let chat = [
         r#"{"id":"c","model":"gpt-5","choices":5,"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
         r#"{"id":"c","model":"gpt-5","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+        r#"{"id":"c","us\u0061ge":{"prompt_tokens":3},"ch\u006fices":5,"model":"gpt-5"}"#,
     ];
     let bodies = anthropic
         .iter()

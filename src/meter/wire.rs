@@ -12,7 +12,9 @@ use super::Usage;
 /// (`"us\u0061ge"`) is none of `T`'s fields, as it is none of the members the member path
 /// ([`super::json_split::JsonSplitter`], which compares keys as sent) hands over. So a whole
 /// single body read this way says what its members say one by one. Keys inside its values are
-/// read as usual, on either path.
+/// read as usual, on either path. Only from a slice or a `str` (`serde_json::from_slice`): it
+/// tells a key as sent by serde_json lending it from the input, which a reader or a `Value`
+/// never does (every key would read as escaped, and every field as absent).
 pub(crate) struct AsSent<T>(pub T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for AsSent<T> {
@@ -424,6 +426,24 @@ impl GeminiUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_read_as_sent_takes_plain_keys_only() {
+        let read = |json: &str| {
+            serde_json::from_str::<AsSent<AnthropicMessage>>(json)
+                .unwrap()
+                .0
+        };
+        let plain = read(r#"{"id":"msg_1","usage":{"input_tokens":5}}"#);
+        assert_eq!(plain.id.as_deref(), Some("msg_1"));
+        assert_eq!(plain.usage.unwrap().input_tokens.get(), Some(5));
+        // Escaped top-level keys are none of the fields; keys inside values are read as usual.
+        let escaped =
+            read(r#"{"\u0069d":"msg_1","us\u0061ge":{"input_tokens":5},"\u0069d":"msg_2"}"#);
+        assert!(escaped.id.is_none() && escaped.usage.is_none());
+        let inner = read(r#"{"usage":{"input\u005ftokens":5}}"#);
+        assert_eq!(inner.usage.unwrap().input_tokens.get(), Some(5));
+    }
 
     fn count(json: &str) -> Option<u64> {
         serde_json::from_str::<Count>(json).unwrap().get()
