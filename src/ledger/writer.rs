@@ -22,8 +22,9 @@ pub type CommitHook = dyn Fn(&[Row]) + Send;
 /// most here). The writer runs at idle priority, and under the proxy bench's ten connections
 /// (15k requests a second) a spell without spare CPU filled 1,024 rows in under 70 ms; requests
 /// then waited for room and gw's p99 was 4.0–11.2 ms (8 runs). At 16,384 it was 3.5–3.9 ms (4
-/// runs, interleaved with four of those). What waits here is what a SIGKILL loses and what a flush (a local
-/// budget's check) waits for: rows only build up while the machine has no CPU to spare.
+/// runs, interleaved with four of those). What waits here is what a SIGKILL loses and what a
+/// flush (a local budget's check) waits for: rows only build up while the machine has no CPU
+/// to spare.
 const CHANNEL_CAPACITY: usize = 16_384;
 /// Rows inserted per transaction at most.
 const BATCH: usize = 256;
