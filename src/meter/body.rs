@@ -100,7 +100,6 @@ impl BodyParser {
     /// are compared as sent on both paths (`wire::AsSent`), so the two read every body alike.
     fn whole_at_once(&mut self, chunk: &[u8]) -> bool {
         chunk.len() <= WHOLE_AT_ONCE
-            && self.extractor.reads_whole_bodies()
             && chunk.trim_ascii_end().ends_with(b"}")
             && self.extractor.on_whole_body(chunk)
     }

@@ -42,11 +42,6 @@ fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
     serde_json::from_slice(json).ok()
 }
 
-/// A single body's object (whole, or one member of it) as `T`, its keys compared as sent.
-fn parse_body<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
-    parse::<AsSent<T>>(json).map(|AsSent(t)| t)
-}
-
 impl UsageExtractor {
     pub(crate) fn new(protocol: Protocol) -> Self {
         UsageExtractor {
@@ -116,7 +111,7 @@ impl UsageExtractor {
     /// those whose body type reads the members [`wants_member`](Self::wants_member) names and
     /// applies nothing else (no alias either). Chat's also reads `choices`, which it does not
     /// apply: a `choices` that is not an array only sends the body to the member path.
-    pub(crate) fn reads_whole_bodies(&self) -> bool {
+    fn reads_whole_bodies(&self) -> bool {
         matches!(
             self.protocol,
             Protocol::AnthropicMessages | Protocol::OpenAiResponses | Protocol::OpenAiChat
@@ -136,31 +131,22 @@ impl UsageExtractor {
     /// ([`AsSent`]), so a whole body and its members one by one say the same.
     fn body_object(&mut self, json: &[u8]) -> bool {
         match self.protocol {
-            Protocol::AnthropicMessages => parse_body::<AnthropicMessage>(json)
-                .map(|message| self.anthropic_message(message))
-                .is_some(),
-            Protocol::OpenAiResponses => parse_body::<ResponseObject>(json)
-                .map(|response| self.response_object(response))
-                .is_some(),
-            Protocol::OpenAiChat => parse_body::<ChatChunk>(json)
-                .map(|chunk| {
-                    self.note(chunk.id, chunk.model);
-                    if let Some(usage) = &chunk.usage {
-                        self.set_openai(usage);
-                    }
-                })
-                .is_some(),
-            Protocol::Gemini => parse_body::<GeminiChunk>(json)
-                .map(|chunk| self.gemini(chunk))
-                .is_some(),
-            Protocol::CodeAssist => parse_body::<CodeAssistChunk>(json)
-                .map(|wrapped| self.code_assist(wrapped))
-                .is_some(),
-            Protocol::BedrockConverse => parse_body::<ConverseUsageHolder>(json)
-                .map(|holder| self.converse(holder))
-                .is_some(),
+            Protocol::AnthropicMessages => self.apply_body(json, Self::anthropic_message),
+            Protocol::OpenAiResponses => self.apply_body(json, Self::response_object),
+            Protocol::OpenAiChat => self.apply_body(json, Self::chat_object),
+            Protocol::Gemini => self.apply_body(json, Self::gemini),
+            Protocol::CodeAssist => self.apply_body(json, Self::code_assist),
+            Protocol::BedrockConverse => self.apply_body(json, Self::converse),
             Protocol::Other => false,
         }
+    }
+
+    /// `json` read as `T` with its keys compared as sent ([`AsSent`]) and handed to `apply`:
+    /// whether it parsed.
+    fn apply_body<T: DeserializeOwned>(&mut self, json: &[u8], apply: fn(&mut Self, T)) -> bool {
+        parse::<AsSent<T>>(json)
+            .map(|AsSent(body)| apply(self, body))
+            .is_some()
     }
 
     /// The single JSON body (or the JSON array) closed: the response is whole.
@@ -269,11 +255,16 @@ impl UsageExtractor {
             return;
         };
         let terminal = chunk.is_usage_only();
+        self.chat_object(chunk);
+        self.complete |= terminal;
+    }
+
+    /// A Chat chunk's or completion's id, model and usage.
+    fn chat_object(&mut self, chunk: ChatChunk) {
         self.note(chunk.id, chunk.model);
         if let Some(usage) = &chunk.usage {
             self.set_openai(usage);
         }
-        self.complete |= terminal;
     }
 
     fn set_openai(&mut self, usage: &OpenAiUsage) {
