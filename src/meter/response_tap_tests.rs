@@ -484,34 +484,11 @@ fn odd_json_bodies_read_alike_whole_and_member_by_member() {
     }
     // An escaped key is none of the wanted members either way, beside its plain twin too;
     // the repeated member's last value stands.
-    let twins = tap(
-        Protocol::AnthropicMessages,
-        None,
-        None,
-        [anthropic[6].as_bytes()],
-    );
-    assert_eq!(twins.upstream_id.as_deref(), Some("msg_1"));
-    let twins = tap(
-        Protocol::AnthropicMessages,
-        None,
-        None,
-        [anthropic[7].as_bytes()],
-    );
-    assert_eq!(twins.usage.input, 4);
-    let escaped = tap(
-        Protocol::AnthropicMessages,
-        None,
-        None,
-        [anthropic[0].as_bytes()],
-    );
-    assert!(!escaped.saw_usage);
-    let repeated = tap(
-        Protocol::AnthropicMessages,
-        None,
-        None,
-        [anthropic[1].as_bytes()],
-    );
-    assert_eq!(repeated.usage.input, 9);
+    let whole = |body: &str| tap(Protocol::AnthropicMessages, None, None, [body.as_bytes()]);
+    assert_eq!(whole(&anthropic[6]).upstream_id.as_deref(), Some("msg_1"));
+    assert_eq!(whole(&anthropic[7]).usage.input, 4);
+    assert!(!whole(&anthropic[0]).saw_usage);
+    assert_eq!(whole(&anthropic[1]).usage.input, 9);
 }
 
 #[test]
