@@ -357,6 +357,32 @@ fn codex_rollouts_import_each_response_once() {
 }
 
 #[test]
+fn calls_across_read_chunks_are_each_read_once() {
+    // Some 5 MB: gw reads a log a megabyte at a time, so lines straddle the chunks' ends.
+    let home = Home::new();
+    let filler = "y".repeat(700);
+    let mut log = String::new();
+    for i in 0..4000 {
+        log += &format!(
+            "{{\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":\"{filler}{i}\"}}}}\n"
+        );
+        let at = format!("2026-11-28T10:{:02}:{:02}Z", i / 60 % 60, i % 60);
+        log += &claude_line(
+            &format!("msg_{i}"),
+            &format!("req_{i}"),
+            "s7",
+            &at,
+            5,
+            "text",
+        );
+    }
+    assert!(log.len() > 4 << 20);
+    home.write("claude/projects/x/s7.jsonl", log.as_bytes());
+    let (ok, out) = home.gw(&["import", "claude"]);
+    assert!(ok && out.contains("added 4000 calls"), "{out}");
+}
+
+#[test]
 fn bad_input_is_counted_and_skipped_never_a_crash() {
     let home = Home::new();
     let mut bytes = b"\xff\xfe not utf-8 \"assistant\"\n".to_vec();

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{json_line, lines, micros, Call, Skipped};
+use super::{json_line, micros, Call, Skipped};
 use crate::meter::Usage;
 
 #[derive(Deserialize)]
@@ -90,17 +90,30 @@ fn quick_key(line: &[u8]) -> Option<u64> {
     Some(h.finish())
 }
 
-/// The calls in whole lines of a Claude Code log, and how many lines were copies of calls
-/// `seen` already holds (not parsed: every copy carries the same usage).
-pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen) -> (Vec<Call>, u64) {
-    let assistant = memchr::memmem::Finder::new(b"\"assistant\"");
-    let mut calls = Vec::new();
+/// The whole lines of a Claude Code log that hold `"assistant"`, found by searching the
+/// bytes once (logs run to gigabytes, most of them the user's turns and tool output, which are
+/// then never split into lines).
+fn assistant_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    use std::sync::LazyLock;
+    static ASSISTANT: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\"assistant\""));
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let rest = bytes.get(from..)?;
+        let at = from + ASSISTANT.find(rest)?;
+        let start = memchr::memrchr(b'\n', &bytes[from..at]).map_or(from, |i| from + i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        from = end + 1;
+        Some(&bytes[start..end])
+    })
+}
+
+/// Adds the calls in whole lines of a Claude Code log to `calls`; answers how many lines were
+/// copies of calls `seen` already holds (not parsed: every copy carries the same usage).
+pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut Vec<Call>) -> u64 {
     let mut copies = 0;
-    for line in lines(bytes) {
-        // Most lines are the user's turns and tool output: no JSON parse for those.
-        if assistant.find(line).is_none() {
-            continue;
-        }
+    // Most lines are the user's turns and tool output: no JSON parse for those.
+    for line in assistant_lines(bytes) {
         let key = quick_key(line);
         if key.is_some_and(|k| seen.0.contains(&k)) {
             copies += 1;
@@ -174,7 +187,7 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen) -> (Vec<Call>
             seen.0.insert(k);
         }
     }
-    (calls, copies)
+    copies
 }
 
 #[cfg(test)]
@@ -184,12 +197,30 @@ mod tests {
     const LINE: &str = r#"{"parentUuid":"6e9b","isSidechain":false,"message":{"id":"msg_f06","type":"message","role":"assistant","model":"claude-opus-4-8","content":[{"type":"thinking"}],"stop_reason":"tool_use","usage":{"input_tokens":1200,"cache_creation_input_tokens":3000,"cache_read_input_tokens":50000,"output_tokens":85,"server_tool_use":{"web_search_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":1000,"ephemeral_5m_input_tokens":2000}}},"requestId":"req_0f4","type":"assistant","uuid":"4ba5","timestamp":"2026-11-28T21:49:38.206Z","cwd":"/home/me/src/app","sessionId":"4f5ef541","version":"2.1.197","gitBranch":"main"}"#;
 
     #[test]
+    fn assistant_lines_are_the_whole_lines_holding_it() {
+        let bytes = b"\"assistant\" first\nuser\nx \"assistant\" and \"assistant\"\n\n\"assistan\"\nlast \"assistant\"";
+        let found: Vec<&[u8]> = assistant_lines(bytes).collect();
+        assert_eq!(
+            found,
+            [
+                &b"\"assistant\" first"[..],
+                b"x \"assistant\" and \"assistant\"",
+                b"last \"assistant\""
+            ]
+        );
+        assert_eq!(assistant_lines(b"").count(), 0);
+        assert_eq!(assistant_lines(b"\n\"assistant\"\n").count(), 1);
+    }
+
+    #[test]
     fn an_assistant_line_is_a_call() {
         let mut skipped = Skipped::default();
-        let (calls, _) = parse(
+        let mut calls = Vec::new();
+        parse(
             format!("{LINE}\n").as_bytes(),
             &mut skipped,
             &mut Seen::default(),
+            &mut calls,
         );
         assert_eq!(calls.len(), 1, "{skipped:?}");
         let c = &calls[0];
@@ -233,7 +264,8 @@ mod tests {
         .into_bytes();
         bytes.extend_from_slice(b"\xff\"assistant\"\n");
         let mut skipped = Skipped::default();
-        let (calls, _) = parse(&bytes, &mut skipped, &mut Seen::default());
+        let mut calls = Vec::new();
+        parse(&bytes, &mut skipped, &mut Seen::default(), &mut calls);
         assert_eq!(calls.len(), 1);
         assert_eq!(
             (calls[0].usage.cache_write_5m, calls[0].usage.cache_write_1h),

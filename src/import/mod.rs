@@ -194,6 +194,33 @@ impl Call {
     }
 }
 
+/// Hashes a [`CallKey`] by folding it: it is a SHA-256 already, so SipHash on top would be time
+/// spent for nothing (a log's writer cannot aim keys at one bucket without breaking SHA-256).
+#[derive(Default, Clone, Copy)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for word in bytes.chunks(8) {
+            let mut le = [0u8; 8];
+            le[..word.len()].copy_from_slice(word);
+            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(le);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for PreHashed {
+    type Hasher = PreHashed;
+
+    fn build_hasher(&self) -> PreHashed {
+        PreHashed(0)
+    }
+}
+
 /// A proxy row a log without provider ids may match: its agent session and start.
 type ProxyCall = (Option<String>, i64);
 
@@ -263,8 +290,9 @@ struct FileState {
     head: String,
 }
 
-/// How much of a Claude Code log is read at a time.
-const CHUNK: usize = 16 << 20;
+/// How much of a Claude Code log is read at a time: little enough that the bytes are still in
+/// the CPU's cache when they are searched and parsed.
+const CHUNK: usize = 1 << 20;
 /// A line longer than this is not one an agent wrote.
 const MAX_LINE: usize = 64 << 20;
 /// A Codex or Gemini CLI session file larger than this is not one.
@@ -399,7 +427,8 @@ fn read_file(
         // after it read as usual.
         let mut overlong = false;
         loop {
-            let had = buf.len();
+            // What the buffer holds before this read is the start of a line: no newline in it.
+            let mut had = buf.len();
             (&mut file).take(CHUNK as u64).read_to_end(buf)?;
             let read = buf.len() - had;
             *bytes_read += read as u64;
@@ -408,6 +437,7 @@ fn read_file(
                     Some(end) => {
                         consumed += end + 1;
                         buf.drain(..=end);
+                        had = 0;
                         overlong = false;
                     }
                     None => {
@@ -420,10 +450,8 @@ fn read_file(
                     }
                 }
             }
-            let complete = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
-            let (mut found, n) = claude::parse(&buf[..complete], skipped, seen);
-            calls.append(&mut found);
-            copies += n;
+            let complete = memchr::memrchr(b'\n', &buf[had..]).map_or(0, |i| had + i + 1);
+            copies += claude::parse(&buf[..complete], skipped, seen, &mut calls);
             consumed += complete;
             buf.drain(..complete);
             if read == 0 {
@@ -500,7 +528,10 @@ fn insert(
         return Ok(());
     }
     if let Some(bulk) = bulk {
-        rows.sort_by_key(|r| (r.started_at_us, r.id));
+        // They come in this order (see `run`): sorting is then a check.
+        if !rows.is_sorted_by_key(|r| (r.started_at_us, r.id)) {
+            rows.sort_by_key(|r| (r.started_at_us, r.id));
+        }
         let done = bulk.insert(rows, metered)?;
         let (inserted, proxied) = (done.inserted as u64, done.metered as u64);
         summary.duplicates += rows.len() as u64 - inserted - proxied;
@@ -630,7 +661,7 @@ pub fn run(
         // The most complete copy of each call (largest output: a cut stream's line says 1), by
         // its key.
         let mut calls: Vec<(CallKey, Call)> = Vec::new();
-        let mut by_key: HashMap<CallKey, usize> = HashMap::new();
+        let mut by_key: HashMap<CallKey, usize, PreHashed> = HashMap::default();
         let mut seen = claude::Seen::default();
         let mut buf = Vec::with_capacity(CHUNK);
         let mut done = 0u64;
@@ -690,12 +721,13 @@ pub fn run(
             states.push((key, *agent, read.state));
         }
         drop(by_key);
-        // In time order, so matching proxy rows by time gives the same answer every run (an
-        // order of indexes is sorted: a call is hundreds of bytes to move).
-        let mut order: Vec<(i64, CallKey, usize)> = calls
+        // In the rows' order (time, then id), so matching proxy rows by time gives the same
+        // answer every run and the rows go in as the ledger's indexes want them, unsorted again
+        // (an order of indexes is sorted: a call is hundreds of bytes to move).
+        let mut order: Vec<(i64, uuid::Uuid, usize)> = calls
             .iter()
             .enumerate()
-            .map(|(i, (key, call))| (call.at_us, *key, i))
+            .map(|(i, (key, call))| (call.at_us, row_id(key, call.at_us), i))
             .collect();
         order.sort_unstable();
         // Begun with the agent's calls in hand (how many decides how they go in), and ended
@@ -707,7 +739,7 @@ pub fn run(
         // Each model's price, looked up once (by model, then provider).
         type Prices<'p> = HashMap<String, Vec<(Provider, Option<&'p crate::pricing::ModelPrice>)>>;
         let mut price_of: Prices = HashMap::new();
-        for (_, key, i) in order {
+        for (_, id, i) in order {
             let call = std::mem::take(&mut calls[i].1);
             let by_id = agent.has_provider_ids()
                 && [&call.request_id, &call.response_id]
@@ -780,7 +812,7 @@ pub fn run(
             }
             let place = places.get(call.cwd.as_deref());
             rows.push(Row {
-                id: row_id(&key, call.at_us),
+                id,
                 started_at_us: call.at_us,
                 ended_at_us: call.at_us,
                 provider: provider.as_str().to_string(),
@@ -878,14 +910,16 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         })
 }
 
-/// One log line as JSON; a line that is not UTF-8 or not JSON is counted and skipped.
+/// One log line as JSON; a line that is not JSON (or not UTF-8) is counted and skipped. The
+/// strings `T` reads are checked to be UTF-8 as they are parsed; the ones it skips (a reply's
+/// text, most of the line) are not, so a bad byte there loses nothing.
 fn json_line<'a, T: serde::Deserialize<'a>>(line: &'a [u8], skipped: &mut Skipped) -> Option<T> {
-    let Ok(text) = std::str::from_utf8(line) else {
-        skipped.add("a line that is not UTF-8");
-        return None;
-    };
-    match serde_json::from_str(text) {
+    match serde_json::from_slice(line) {
         Ok(v) => Some(v),
+        Err(_) if std::str::from_utf8(line).is_err() => {
+            skipped.add("a line that is not UTF-8");
+            None
+        }
         Err(_) => {
             skipped.add("a line that is not JSON");
             None
