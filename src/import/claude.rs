@@ -90,6 +90,78 @@ fn quick_key(line: &[u8]) -> Option<u64> {
     Some(h.finish())
 }
 
+/// The line with the value of its first `content` member (the reply's blocks: most of an
+/// assistant line, and nothing gw reads) replaced by `0`, found by a scan that follows only
+/// strings and brackets, so serde parses the rest alone. `"content":` outside a string can only be
+/// a key (a quote outside a string opens one), and gw reads no member of that name at any depth:
+/// the cut changes nothing gw reads. A value that does not end on the line is left as it is.
+fn without_content(line: &[u8]) -> Cow<'_, [u8]> {
+    use std::sync::LazyLock;
+    static CONTENT: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\"content\":"));
+    let Some(start) = CONTENT.find(line).map(|at| at + CONTENT.needle().len()) else {
+        return Cow::Borrowed(line);
+    };
+    let Some(end) = value_end(line, start) else {
+        return Cow::Borrowed(line);
+    };
+    let mut cut = Vec::with_capacity(line.len() + 1 - (end - start));
+    cut.extend_from_slice(&line[..start]);
+    cut.push(b'0');
+    cut.extend_from_slice(&line[end..]);
+    Cow::Owned(cut)
+}
+
+/// Where the JSON value that starts at `from` (after any whitespace) ends: strings are skipped
+/// by searching for their quote (most of a reply is text), brackets matched (up to 128 deep),
+/// nothing else read. None for a value that does not end, or whose brackets do not match.
+fn value_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    let mut depth = 0u32;
+    // Bit n: whether the bracket open at depth n + 1 is a brace.
+    let mut braces = 0u128;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i += 1;
+                loop {
+                    i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+                    if bytes[i] == b'"' {
+                        i += 1;
+                        break;
+                    }
+                    // An escape: the byte after the backslash is never the string's end.
+                    i += 2;
+                }
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'[' | b'{' if depth < u128::BITS => {
+                braces = braces & !(1 << depth) | u128::from(b == b'{') << depth;
+                depth += 1;
+                i += 1;
+            }
+            b'[' | b'{' => return None,
+            // At depth 0 a close or a comma ends a number, `true`, `false` or `null`.
+            b']' | b'}' if depth == 0 => return Some(i),
+            b']' | b'}' => {
+                depth -= 1;
+                if (braces >> depth & 1 == 1) != (b == b'}') {
+                    return None;
+                }
+                i += 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b',' if depth == 0 => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// The whole lines of a Claude Code log that hold `"assistant"`, found by searching the
 /// bytes once (logs run to gigabytes, most of them the user's turns and tool output, which are
 /// then never split into lines).
@@ -119,7 +191,8 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut V
             copies += 1;
             continue;
         }
-        let Some(parsed) = json_line::<Line>(line, skipped) else {
+        let line = without_content(line);
+        let Some(parsed) = json_line::<Line>(&line, skipped) else {
             continue;
         };
         if parsed.kind.as_deref() != Some("assistant") {
@@ -195,6 +268,75 @@ mod tests {
     use super::*;
 
     const LINE: &str = r#"{"parentUuid":"6e9b","isSidechain":false,"message":{"id":"msg_f06","type":"message","role":"assistant","model":"claude-opus-4-8","content":[{"type":"thinking"}],"stop_reason":"tool_use","usage":{"input_tokens":1200,"cache_creation_input_tokens":3000,"cache_read_input_tokens":50000,"output_tokens":85,"server_tool_use":{"web_search_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":1000,"ephemeral_5m_input_tokens":2000}}},"requestId":"req_0f4","type":"assistant","uuid":"4ba5","timestamp":"2026-11-28T21:49:38.206Z","cwd":"/home/me/src/app","sessionId":"4f5ef541","version":"2.1.197","gitBranch":"main"}"#;
+
+    /// What gw reads of a line, or why not (serde's error kind).
+    fn read(json: &[u8]) -> Result<String, String> {
+        let l: Line = serde_json::from_slice(json).map_err(|e| format!("{:?}", e.classify()))?;
+        let m = l.message.as_ref();
+        let u = m.and_then(|m| m.usage.as_ref());
+        Ok(format!(
+            "{:?} {} {:?} {:?} {:?} {:?} {:?} {:?} | {:?} {:?} {:?} | {:?}",
+            l.kind,
+            l.api_error,
+            l.timestamp,
+            l.session,
+            l.cwd,
+            l.branch,
+            l.version,
+            l.request_id,
+            m.map(|m| &m.id),
+            m.map(|m| &m.model),
+            m.map(|m| &m.stop_reason),
+            u.map(|u| (
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_read_input_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_creation
+                    .as_ref()
+                    .map(|c| (c.ephemeral_5m_input_tokens, c.ephemeral_1h_input_tokens))
+            )),
+        ))
+    }
+
+    #[test]
+    fn a_line_without_its_content_reads_as_the_whole_line() {
+        const BLOCKS: &str = r#""content":[{"type":"thinking"}],"#;
+        let tool_use = r#""content":[{"type":"tool_use","input":{"usage":{"input_tokens":9},"id":"msg_x","content":{"model":"m"}}},{"type":"text","text":"a \"quoted\" \\ }] {[ \\\\"}],"#;
+        let cases = [
+            (LINE.to_string(), true),
+            // What the reply's content holds, however it is written, is not gw's.
+            (LINE.replace(BLOCKS, tool_use), true),
+            (LINE.replace(BLOCKS, r#""content" : "text \" ],","#), false),
+            (LINE.replace(BLOCKS, r#""content":"a\\","#), true),
+            (LINE.replace(BLOCKS, r#""content":  12.5e3 ,"#), true),
+            (LINE.replace(BLOCKS, r#""content":null}, "x":{"#), true),
+            (LINE.replace(BLOCKS, r#""content":[],"#), true),
+            // A content that does not end, and one that does not parse: left to serde.
+            (LINE.replace(BLOCKS, r#""content":[{"type":"x"],"#), false),
+            (LINE[..LINE.find(BLOCKS).unwrap() + 14].to_string(), false),
+            (r#"{"type":"assistant","content":[1,"#.to_string(), false),
+            // Deeper than the scan follows (and than serde parses).
+            (
+                LINE.replace(
+                    BLOCKS,
+                    &format!("\"content\":{}{},", "[".repeat(200), "]".repeat(200)),
+                ),
+                false,
+            ),
+            // The cut at the top level: the usage beside it is read as before.
+            (
+                r#"{"content":[{"a":"]"}],"type":"assistant","message":{"usage":{"output_tokens":3}}}"#
+                    .to_string(),
+                true,
+            ),
+        ];
+        for (line, cut) in &cases {
+            let without = without_content(line.as_bytes());
+            assert_eq!(matches!(without, Cow::Owned(_)), *cut, "{line}");
+            assert_eq!(read(&without), read(line.as_bytes()), "{line}");
+        }
+    }
 
     #[test]
     fn assistant_lines_are_the_whole_lines_holding_it() {
