@@ -90,11 +90,13 @@ fn quick_key(line: &[u8]) -> Option<u64> {
     Some(h.finish())
 }
 
-/// The line with the value of its first `content` member (the reply's blocks: most of an
+/// The line with the value after its first `"content":` (the reply's blocks: most of an
 /// assistant line, and nothing gw reads) replaced by `0`, found by a scan that follows only
-/// strings and brackets, so serde parses the rest alone. `"content":` outside a string can only be
-/// a key (a quote outside a string opens one), and gw reads no member of that name at any depth:
-/// the cut changes nothing gw reads. A value that does not end on the line is left as it is.
+/// strings and brackets, so serde parses the rest alone. In valid JSON the match's second quote
+/// closes a key (`content`, or one ending in `\"content`), and gw reads no member of either name
+/// at any depth: the cut changes nothing gw reads. A value that does not end on the line, or whose
+/// brackets do not match, is left as it is. Not checked inside the cut value: a control byte in a
+/// string, a bad escape, commas between values (serde refused those; the line's call now counts).
 fn without_content(line: &[u8]) -> Cow<'_, [u8]> {
     use std::sync::LazyLock;
     static CONTENT: LazyLock<memchr::memmem::Finder<'static>> =
@@ -189,6 +191,11 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut V
         let key = quick_key(line);
         if key.is_some_and(|k| seen.0.contains(&k)) {
             copies += 1;
+            continue;
+        }
+        // UTF-8 over the whole line (the cut part too), as before the cut.
+        if std::str::from_utf8(line).is_err() {
+            skipped.add("a line that is not UTF-8");
             continue;
         }
         let line = without_content(line);
@@ -336,6 +343,17 @@ mod tests {
             assert_eq!(matches!(without, Cow::Owned(_)), *cut, "{line}");
             assert_eq!(read(&without), read(line.as_bytes()), "{line}");
         }
+        // A bad byte in the cut part is still a line that is not UTF-8.
+        let mut bad = LINE
+            .replace(BLOCKS, r#""content":[{"text":"a?b"}],"#)
+            .into_bytes();
+        let at = bad.iter().position(|&b| b == b'?').unwrap();
+        bad[at] = 0xff;
+        bad.push(b'\n');
+        let (mut skipped, mut calls) = (Skipped::default(), Vec::new());
+        parse(&bad, &mut skipped, &mut Seen::default(), &mut calls);
+        assert!(calls.is_empty());
+        assert_eq!(skipped.0["a line that is not UTF-8"], 1);
     }
 
     #[test]

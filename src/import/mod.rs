@@ -194,33 +194,6 @@ impl Call {
     }
 }
 
-/// Hashes a [`CallKey`] by folding it: it is a SHA-256 already, so SipHash on top would be time
-/// spent for nothing (a log's writer cannot aim keys at one bucket without breaking SHA-256).
-#[derive(Default, Clone, Copy)]
-struct PreHashed(u64);
-
-impl std::hash::Hasher for PreHashed {
-    fn write(&mut self, bytes: &[u8]) {
-        for word in bytes.chunks(8) {
-            let mut le = [0u8; 8];
-            le[..word.len()].copy_from_slice(word);
-            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(le);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl std::hash::BuildHasher for PreHashed {
-    type Hasher = PreHashed;
-
-    fn build_hasher(&self) -> PreHashed {
-        PreHashed(0)
-    }
-}
-
 /// A proxy row a log without provider ids may match: its agent session and start.
 type ProxyCall = (Option<String>, i64);
 
@@ -661,7 +634,9 @@ pub fn run(
         // The most complete copy of each call (largest output: a cut stream's line says 1), by
         // its key.
         let mut calls: Vec<(CallKey, Call)> = Vec::new();
-        let mut by_key: HashMap<CallKey, usize, PreHashed> = HashMap::default();
+        // (foldhash, not SipHash: a key is 32 bytes, and there is one per call.)
+        let mut by_key: HashMap<CallKey, usize, foldhash::quality::RandomState> =
+            HashMap::default();
         let mut seen = claude::Seen::default();
         let mut buf = Vec::with_capacity(CHUNK);
         let mut done = 0u64;

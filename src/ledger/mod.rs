@@ -509,8 +509,8 @@ struct RollupKey<'a> {
 #[derive(Default)]
 struct RollupSums<'a>(RollupMap<'a>);
 
-/// A map by rollup key, hashed with foldhash (seeded per process): a key is eleven strings, and
-/// SipHash over them was a third of the sums' cost per row.
+/// A map by rollup key, hashed with foldhash (each map seeded at random): a key is eleven strings,
+/// and SipHash over them was a third of the sums' cost per row.
 type RollupMap<'a> = HashMap<RollupKey<'a>, [i64; 9], foldhash::quality::RandomState>;
 
 /// The finest rollup's bucket width; the others' are multiples of it.
@@ -1101,9 +1101,7 @@ pub(crate) mod tests {
     fn each_row_reads_back_as_inserted_whatever_its_neighbours_share() {
         // The insert binds only what differs from the row before it: every column goes from
         // equal to different, from a value to none and back, around a skipped row and one whose
-        // id was there.
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        // id was there (which differs from its neighbours in every column but its id).
         let mut rows = Vec::new();
         for i in 0..12i64 {
             let mut r = sample_row(["s1", "s2"][i as usize % 2], 1_000 + i);
@@ -1117,6 +1115,10 @@ pub(crate) mod tests {
             r.streamed = i % 2 == 0;
             r.incomplete = i % 5 == 0;
             r.usage.input = (i / 2) as u64;
+            r.usage.output = (i / 3) as u64;
+            r.usage.cache_read = (i % 2) as u64;
+            r.usage.cache_write_5m = (i / 4) as u64;
+            r.usage.cache_write_1h = (i % 4) as u64;
             r.usage.reasoning = (i % 3) as u64;
             r.cost_nanos = (i % 4 != 3).then_some(i / 3);
             r.price_version = format!("v{}", i / 7);
@@ -1146,16 +1148,35 @@ pub(crate) mod tests {
             a.key_id = some("k");
             rows.push(r);
         }
-        // Row 9 again under its id: not inserted, and the next row still gets its own values.
-        rows.insert(10, rows[9].clone());
-        let (inserted, skipped) =
-            insert_rolled_up(ledger.conn(), INSERT, &rows, |r| r.started_at_us == 1_004).unwrap();
-        assert_eq!((inserted, skipped), (11, 1));
-        for (i, r) in rows.iter().enumerate() {
-            let got = ledger.get(&r.id).unwrap();
-            match r.started_at_us {
-                1_004 => assert_eq!(got, None),
-                _ => assert_eq!(got.as_ref(), Some(r), "row {i}"),
+        // Row 3's id again, every other value new: not inserted, and the next row still gets
+        // its own values (the statement held the conflicting row's).
+        let mut again = rows[11].clone();
+        again.id = rows[3].id;
+        again.started_at_us = 999;
+        again.usage = crate::meter::Usage {
+            input: 91,
+            output: 92,
+            cache_read: 93,
+            cache_write_5m: 94,
+            cache_write_1h: 95,
+            reasoning: 96,
+        };
+        again.attribution.session_id = "s9".into();
+        again.response_id = Some("msg_again".into());
+        rows.insert(10, again);
+        for sql in [INSERT, IMPORT_INSERT] {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+            let (inserted, skipped) =
+                insert_rolled_up(ledger.conn(), sql, &rows, |r| r.started_at_us == 1_004).unwrap();
+            assert_eq!((inserted, skipped), (11, 1));
+            for (i, r) in rows.iter().enumerate() {
+                let got = ledger.get(&r.id).unwrap();
+                match r.started_at_us {
+                    1_004 => assert_eq!(got, None),
+                    999 => assert_eq!(got.as_ref(), Some(&rows[3])),
+                    _ => assert_eq!(got.as_ref(), Some(r), "row {i}"),
+                }
             }
         }
     }
