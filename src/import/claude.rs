@@ -65,7 +65,12 @@ struct CacheCreation {
 /// (the same answer's next content block, a forked session's copy) is a duplicate, known
 /// without parsing it.
 #[derive(Default)]
-pub struct Seen(std::collections::HashSet<u64>);
+pub struct Seen {
+    /// Seeded at random for each import (foldhash, not SipHash with fixed keys): a log's writer
+    /// cannot make another call's ids hash like one of its lines, to have that call skipped.
+    hasher: foldhash::quality::RandomState,
+    keys: std::collections::HashSet<u64, foldhash::quality::RandomState>,
+}
 
 /// The value of `"key":"` in a line: up to the next quote (JSON escapes quotes in strings, so
 /// the pattern cannot start inside one).
@@ -75,8 +80,8 @@ fn value_after<'a>(line: &'a [u8], key: &memchr::memmem::Finder<'_>) -> Option<&
     Some(&line[at..at + len])
 }
 
-fn quick_key(line: &[u8]) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
+fn quick_key(line: &[u8], seen: &Seen) -> Option<u64> {
+    use std::hash::BuildHasher;
     use std::sync::LazyLock;
     // Built once: a searcher's set-up costs as much as searching a line.
     static ID: LazyLock<memchr::memmem::Finder<'static>> =
@@ -85,9 +90,7 @@ fn quick_key(line: &[u8]) -> Option<u64> {
         LazyLock::new(|| memchr::memmem::Finder::new(b"\"requestId\":\""));
     let id = value_after(line, &ID)?;
     let request = value_after(line, &REQUEST).unwrap_or_default();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (id, request).hash(&mut h);
-    Some(h.finish())
+    Some(seen.hasher.hash_one((id, request)))
 }
 
 /// The line with the value after its first `"content":` (the reply's blocks: most of an
@@ -188,8 +191,8 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut V
     let mut copies = 0;
     // Most lines are the user's turns and tool output: no JSON parse for those.
     for line in assistant_lines(bytes) {
-        let key = quick_key(line);
-        if key.is_some_and(|k| seen.0.contains(&k)) {
+        let key = quick_key(line, seen);
+        if key.is_some_and(|k| seen.keys.contains(&k)) {
             copies += 1;
             continue;
         }
@@ -264,7 +267,7 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut V
             provider: None,
         });
         if let Some(k) = key {
-            seen.0.insert(k);
+            seen.keys.insert(k);
         }
     }
     copies
