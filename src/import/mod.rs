@@ -697,8 +697,8 @@ pub fn run(
         }
         drop(by_key);
         // In the rows' order (time, then id), so matching proxy rows by time gives the same
-        // answer every run and the rows go in as the ledger's indexes want them, unsorted again
-        // (an order of indexes is sorted: a call is hundreds of bytes to move).
+        // answer every run and the rows need no second sort before they go in (an order of
+        // indexes is sorted: a call is hundreds of bytes to move).
         let mut order: Vec<(i64, uuid::Uuid, usize)> = calls
             .iter()
             .enumerate()
