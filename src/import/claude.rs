@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{json_line, micros, Call, Skipped};
+use super::{json_text, micros, utf8_line, Call, Skipped};
 use crate::meter::Usage;
 
 #[derive(Deserialize)]
@@ -100,20 +100,25 @@ fn quick_key(line: &[u8], seen: &Seen) -> Option<u64> {
 /// at any depth: the cut changes nothing gw reads. A value that does not end on the line, or whose
 /// brackets do not match, is left as it is. Not checked inside the cut value: a control byte in a
 /// string, a bad escape, commas between values (serde refused those; the line's call now counts).
-fn without_content(line: &[u8]) -> Cow<'_, [u8]> {
+/// Both ends of the cut are ASCII bytes (a colon; a quote, bracket or comma, or the line's end),
+/// so the text stays UTF-8 with no second check.
+fn without_content(line: &str) -> Cow<'_, str> {
     use std::sync::LazyLock;
     static CONTENT: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(b"\"content\":"));
-    let Some(start) = CONTENT.find(line).map(|at| at + CONTENT.needle().len()) else {
+    let Some(start) = CONTENT
+        .find(line.as_bytes())
+        .map(|at| at + CONTENT.needle().len())
+    else {
         return Cow::Borrowed(line);
     };
-    let Some(end) = value_end(line, start) else {
+    let Some(end) = value_end(line.as_bytes(), start) else {
         return Cow::Borrowed(line);
     };
-    let mut cut = Vec::with_capacity(line.len() + 1 - (end - start));
-    cut.extend_from_slice(&line[..start]);
-    cut.push(b'0');
-    cut.extend_from_slice(&line[end..]);
+    let mut cut = String::with_capacity(line.len() + 1 - (end - start));
+    cut.push_str(&line[..start]);
+    cut.push('0');
+    cut.push_str(&line[end..]);
     Cow::Owned(cut)
 }
 
@@ -197,12 +202,11 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut V
             continue;
         }
         // UTF-8 over the whole line (the cut part too), as before the cut.
-        if std::str::from_utf8(line).is_err() {
-            skipped.add("a line that is not UTF-8");
+        let Some(line) = utf8_line(line, skipped) else {
             continue;
-        }
+        };
         let line = without_content(line);
-        let Some(parsed) = json_line::<Line>(&line, skipped) else {
+        let Some(parsed) = json_text::<Line>(&line, skipped) else {
             continue;
         };
         if parsed.kind.as_deref() != Some("assistant") {
@@ -342,9 +346,9 @@ mod tests {
             ),
         ];
         for (line, cut) in &cases {
-            let without = without_content(line.as_bytes());
+            let without = without_content(line);
             assert_eq!(matches!(without, Cow::Owned(_)), *cut, "{line}");
-            assert_eq!(read(&without), read(line.as_bytes()), "{line}");
+            assert_eq!(read(without.as_bytes()), read(line.as_bytes()), "{line}");
         }
         // A bad byte in the cut part is still a line that is not UTF-8.
         let mut bad = LINE

@@ -889,10 +889,20 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// checked over the whole line at once: serde_json's slice reader checks each string it reads
 /// apart, which costs more for a log line's many short keys.)
 fn json_line<'a, T: serde::Deserialize<'a>>(line: &'a [u8], skipped: &mut Skipped) -> Option<T> {
-    let Ok(text) = std::str::from_utf8(line) else {
+    json_text(utf8_line(line, skipped)?, skipped)
+}
+
+/// A log line as text; a line that is not UTF-8 is counted and skipped.
+fn utf8_line<'a>(line: &'a [u8], skipped: &mut Skipped) -> Option<&'a str> {
+    let text = std::str::from_utf8(line).ok();
+    if text.is_none() {
         skipped.add("a line that is not UTF-8");
-        return None;
-    };
+    }
+    text
+}
+
+/// A log line (known to be UTF-8) as JSON; one that is not JSON is counted and skipped.
+fn json_text<'a, T: serde::Deserialize<'a>>(text: &'a str, skipped: &mut Skipped) -> Option<T> {
     match serde_json::from_str(text) {
         Ok(v) => Some(v),
         Err(_) => {
