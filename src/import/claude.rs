@@ -330,6 +330,8 @@ mod tests {
             (LINE.replace(BLOCKS, r#""content":[{"type":"x"],"#), false),
             (LINE[..LINE.find(BLOCKS).unwrap() + 14].to_string(), false),
             (r#"{"type":"assistant","content":[1,"#.to_string(), false),
+            // A backslash as the line's last byte, inside a string: the scan stops, no cut.
+            (r#"{"type":"assistant","content":"abc\"#.to_string(), false),
             // Deeper than the scan follows (and than serde parses).
             (
                 LINE.replace(
