@@ -1,6 +1,8 @@
 //! `cargo bench --bench import`: `gw import claude` against `ccusage daily --json` on the same
-//! generated Claude Code logs, in one run: CPU time and peak RSS of each (from `wait4`), a
-//! second import (nothing new), and both tools' totals.
+//! generated Claude Code logs, in one run: CPU time (user and system) and peak RSS of each (from
+//! `wait4`), a second import (nothing new), and both tools' totals. The tools take turns for
+//! `GW_BENCH_IMPORT_ROUNDS` rounds (default 3), each gw import into a fresh ledger, and medians
+//! are compared: on this VM one run's CPU time moves by ±15%.
 //!
 //! The logs are Claude Code's real format: a streamed answer written once per content block
 //! (each line with the full usage), the user's turns and tool results between, sub-agent files,
@@ -133,7 +135,37 @@ fn generate(root: &Path, records: u64) -> u64 {
 /// Runs `cmd` and answers its wall time, CPU time (user + system) and peak RSS in MB.
 // The child is reaped by `wait4` (which gives its own resource use), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
-fn measure(cmd: &mut Command) -> (Duration, Duration, f64, std::process::ExitStatus, String) {
+/// What one run of a command cost, from `wait4`.
+struct Cost {
+    wall: Duration,
+    user: Duration,
+    sys: Duration,
+    rss_mb: f64,
+    status: std::process::ExitStatus,
+    said: String,
+}
+
+impl Cost {
+    fn cpu(&self) -> Duration {
+        self.user + self.sys
+    }
+
+    /// `6.12 s CPU (4.40 user + 1.72 sys), 7.01 s wall, 340 MB`
+    fn describe(&self) -> String {
+        format!(
+            "{:.2} s CPU ({:.2} user + {:.2} sys), {:.2} s wall, {:.0} MB peak RSS",
+            self.cpu().as_secs_f64(),
+            self.user.as_secs_f64(),
+            self.sys.as_secs_f64(),
+            self.wall.as_secs_f64(),
+            self.rss_mb
+        )
+    }
+}
+
+// The child is reaped by `wait4`, which also gives its rusage (`Child::wait` would not).
+#[allow(clippy::zombie_processes)]
+fn measure(cmd: &mut Command) -> Cost {
     let out_path = std::env::temp_dir().join(format!("gw-bench-out-{}", std::process::id()));
     let out = std::fs::File::create(&out_path).unwrap();
     let t = Instant::now();
@@ -149,16 +181,23 @@ fn measure(cmd: &mut Command) -> (Duration, Duration, f64, std::process::ExitSta
     assert_eq!(pid, child.id() as i32);
     let wall = t.elapsed();
     let cpu = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let said = std::fs::read_to_string(&out_path).unwrap_or_default();
     let _ = std::fs::remove_file(&out_path);
     use std::os::unix::process::ExitStatusExt;
-    (
+    Cost {
         wall,
-        cpu(usage.ru_utime) + cpu(usage.ru_stime),
-        usage.ru_maxrss as f64 / 1024.0,
-        std::process::ExitStatus::from_raw(status),
-        text,
-    )
+        user: cpu(usage.ru_utime),
+        sys: cpu(usage.ru_stime),
+        rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        status: std::process::ExitStatus::from_raw(status),
+        said,
+    }
+}
+
+/// The middle value (the lower of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[(values.len() - 1) / 2]
 }
 
 fn main() {
@@ -201,81 +240,137 @@ fn main() {
             .args(["import", "claude"]);
         cmd
     };
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    // Reading and parsing alone (a dry run writes nothing), then the real import.
-    let (dry_wall, dry_cpu, dry_rss, status, said) = measure(gw(&home).arg("--dry-run"));
-    assert!(status.success(), "{said}");
-    println!(
-        "import    gw import --dry-run: {:.2} s wall, {:.2} s CPU, {dry_rss:.0} MB peak RSS",
-        dry_wall.as_secs_f64(),
-        dry_cpu.as_secs_f64()
-    );
-    let (wall, cpu, rss, status, said) = measure(&mut gw(&home));
-    assert!(status.success(), "{said}");
-    println!(
-        "import    gw import (first):  {:.2} s wall, {:.2} s CPU, {rss:.0} MB peak RSS\n{}",
-        wall.as_secs_f64(),
-        cpu.as_secs_f64(),
-        said.trim_end()
-    );
-    let (again_wall, again_cpu, _, status, said) = measure(&mut gw(&home));
-    assert!(status.success() && said.contains("added 0 calls"), "{said}");
-    println!(
-        "import    gw import (again):  {:.3} s wall, {:.3} s CPU",
-        again_wall.as_secs_f64(),
-        again_cpu.as_secs_f64()
-    );
-    let conn = rusqlite::Connection::open(home.join("data/ledger.db")).unwrap();
-    let gw_totals: (i64, i64, i64, i64, i64, i64) = conn
-        .query_row(
-            "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens + cache_write_1h_tokens),
-                sum(cache_read_tokens), sum(coalesce(cost_nanos, 0)) FROM requests",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )
-        .unwrap();
-    println!(
-        "import    gw totals:       {} calls, input {}, output {}, cache write {}, cache read {}, ${:.4}",
-        gw_totals.0, gw_totals.1, gw_totals.2, gw_totals.3, gw_totals.4, gw_totals.5 as f64 / 1e9
-    );
-
     let ccusage = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/target/ccusage/node_modules/.bin/ccusage"
     ));
     if !ccusage.exists() {
         println!("import    ccusage skipped: npm install --prefix target/ccusage ccusage@20.0.24");
+    }
+    // This VM's CPU time for one binary and input moves by ±15% from run to run, and more
+    // between spells: gw and ccusage take turns, round after round, and medians are compared.
+    let rounds: usize = std::env::var("GW_BENCH_IMPORT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    println!("import    {rounds} rounds, each: gw dry run, gw first import (a fresh ledger), gw again, ccusage");
+    let (mut dry, mut first, mut again, mut theirs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut gw_totals = String::new();
+    let mut their_totals = String::new();
+    for round in 1..=rounds {
+        let home = dir.path().join(format!("home{round}"));
+        std::fs::create_dir_all(&home).unwrap();
+        // Reading and parsing alone (a dry run writes nothing), then the real import.
+        let d = measure(gw(&home).arg("--dry-run"));
+        assert!(d.status.success(), "{}", d.said);
+        println!(
+            "import    round {round}: gw import --dry-run: {}",
+            d.describe()
+        );
+        let f = measure(&mut gw(&home));
+        assert!(f.status.success(), "{}", f.said);
+        println!(
+            "import    round {round}: gw import (first):  {}",
+            f.describe()
+        );
+        if round == 1 {
+            println!("{}", f.said.trim_end());
+        }
+        let a = measure(&mut gw(&home));
+        assert!(
+            a.status.success() && a.said.contains("added 0 calls"),
+            "{}",
+            a.said
+        );
+        println!(
+            "import    round {round}: gw import (again):  {:.3} s CPU, {:.3} s wall",
+            a.cpu().as_secs_f64(),
+            a.wall.as_secs_f64()
+        );
+        let conn = rusqlite::Connection::open(home.join("data/ledger.db")).unwrap();
+        let t: (i64, i64, i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens + cache_write_1h_tokens),
+                    sum(cache_read_tokens), sum(coalesce(cost_nanos, 0)) FROM requests",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .unwrap();
+        drop(conn);
+        gw_totals = format!(
+            "{} calls, input {}, output {}, cache write {}, cache read {}, ${:.4}",
+            t.0,
+            t.1,
+            t.2,
+            t.3,
+            t.4,
+            t.5 as f64 / 1e9
+        );
+        std::fs::remove_dir_all(&home).unwrap();
+        dry.push(d);
+        first.push(f);
+        again.push(a);
+        if !ccusage.exists() {
+            continue;
+        }
+        let home = dir.path().join("ccusage-home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut cmd = Command::new(&ccusage);
+        cmd.env("CLAUDE_CONFIG_DIR", &claude)
+            .env("HOME", &home)
+            .env("TZ", "UTC")
+            .args(["daily", "--json", "--offline"]);
+        let c = measure(&mut cmd);
+        assert!(c.status.success(), "{}", c.said);
+        println!(
+            "import    round {round}: ccusage daily --json: {}",
+            c.describe()
+        );
+        let json_start = c.said.find('{').unwrap_or(0);
+        let report: serde_json::Value =
+            serde_json::from_str(&c.said[json_start..]).unwrap_or_default();
+        let totals = &report["totals"];
+        their_totals = format!(
+            "input {}, output {}, cache write {}, cache read {}, ${:.4}",
+            totals["inputTokens"],
+            totals["outputTokens"],
+            totals["cacheCreationTokens"],
+            totals["cacheReadTokens"],
+            totals["totalCost"].as_f64().unwrap_or(0.0)
+        );
+        theirs.push(c);
+    }
+    let cpu = |runs: &[Cost]| median(runs.iter().map(|r| r.cpu().as_secs_f64()).collect());
+    let rss = |runs: &[Cost]| median(runs.iter().map(|r| r.rss_mb).collect());
+    println!(
+        "import    medians: gw dry run {:.2} s CPU ({:.0} MB); gw first import {:.2} s CPU ({:.0} MB peak RSS); gw again {:.3} s CPU",
+        cpu(&dry),
+        rss(&dry),
+        cpu(&first),
+        rss(&first),
+        cpu(&again)
+    );
+    println!("import    gw totals:       {gw_totals}");
+    if theirs.is_empty() {
         return;
     }
-    let mut cmd = Command::new(&ccusage);
-    cmd.env("CLAUDE_CONFIG_DIR", &claude)
-        .env("HOME", &home)
-        .env("TZ", "UTC")
-        .args(["daily", "--json", "--offline"]);
-    let (c_wall, c_cpu, c_rss, status, said) = measure(&mut cmd);
-    assert!(status.success(), "{said}");
+    println!("import    ccusage totals:  {their_totals}");
+    let ratios: Vec<f64> = first
+        .iter()
+        .zip(&theirs)
+        .map(|(g, c)| c.cpu().as_secs_f64() / g.cpu().as_secs_f64().max(1e-9))
+        .collect();
+    let (low, high) = ratios
+        .iter()
+        .fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
     println!(
-        "import    ccusage daily --json: {:.2} s wall, {:.2} s CPU, {c_rss:.0} MB peak RSS",
-        c_wall.as_secs_f64(),
-        c_cpu.as_secs_f64()
-    );
-    let json_start = said.find('{').unwrap_or(0);
-    let report: serde_json::Value = serde_json::from_str(&said[json_start..]).unwrap_or_default();
-    let totals = &report["totals"];
-    println!(
-        "import    ccusage totals:  input {}, output {}, cache write {}, cache read {}, ${:.4}",
-        totals["inputTokens"],
-        totals["outputTokens"],
-        totals["cacheCreationTokens"],
-        totals["cacheReadTokens"],
-        totals["totalCost"].as_f64().unwrap_or(0.0)
-    );
-    println!(
-        "import    CPU: gw {:.2} s vs ccusage {:.2} s ({:.1}× less)",
-        cpu.as_secs_f64(),
-        c_cpu.as_secs_f64(),
-        c_cpu.as_secs_f64() / cpu.as_secs_f64().max(1e-9)
+        "import    CPU, medians: gw {:.2} s vs ccusage {:.2} s ({:.1}× less; {low:.1}–{high:.1}× round by round); ccusage {:.0} MB peak RSS",
+        cpu(&first),
+        cpu(&theirs),
+        cpu(&theirs) / cpu(&first).max(1e-9),
+        rss(&theirs)
     );
 }
 
