@@ -8,26 +8,17 @@ use serde::Deserialize;
 
 use super::Usage;
 
-/// JSON bytes read as `T`. Up to [`TEXT_CHECKED_UP_TO`], text that is UTF-8 is checked once,
-/// whole, and read as a `str`: serde_json's slice reader checks each string it reads apart (about
-/// 110 instructions a string; a short answer's body has some twenty). Larger JSON (a Responses
-/// stream's final event, which repeats the whole answer) is mostly text no field reads, which
-/// the slice reader skips unchecked: checking it whole made a 285 KB event's parse 14% slower.
-/// Bytes that are not UTF-8 go to the slice reader, as they always did: it skips a bad byte
-/// inside a value no field reads, so such a body still meters. On UTF-8 the two readers give
-/// the same values and lend the same strings.
+/// JSON bytes read as `T`. Text that is UTF-8 is checked once, whole, and read as a `str`:
+/// serde_json's slice reader checks each string it reads apart (about 110 instructions a
+/// string; a short answer's body has some twenty). Bytes that are not UTF-8 go to the slice
+/// reader, as they always did: it skips a bad byte inside a value no field reads, so such a
+/// body still meters. On UTF-8 the two readers give the same values and lend the same strings.
 pub(crate) fn from_json<'de, T: Deserialize<'de>>(json: &'de [u8]) -> serde_json::Result<T> {
-    let text = (json.len() <= TEXT_CHECKED_UP_TO)
-        .then(|| std::str::from_utf8(json).ok())
-        .flatten();
-    match text {
-        Some(text) => serde_json::from_str(text),
-        None => serde_json::from_slice(json),
+    match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(json),
     }
 }
-
-/// The largest JSON [`from_json`] checks whole.
-const TEXT_CHECKED_UP_TO: usize = 16 << 10;
 
 /// A JSON object read as `T`, its own keys compared as sent: a key written with an escape
 /// (`"us\u0061ge"`) is none of `T`'s fields, as it is none of the members the member path
@@ -502,9 +493,6 @@ mod tests {
             let json = [b"{", content, tail.as_bytes()].concat();
             assert_eq!(read(&json), whole);
         }
-        // Past the size checked whole, the slice reader reads it.
-        let long = format!(r#"{{"content":"{}",{tail}"#, "x".repeat(TEXT_CHECKED_UP_TO));
-        assert_eq!(read(long.as_bytes()), whole);
         // Escaped top-level keys are none of the fields, read either way.
         let escaped = read(br#"{"\u0069d":"msg_1","model":"claude-x"}"#).unwrap();
         assert_eq!((escaped.0, escaped.1.as_deref()), (None, Some("claude-x")));
