@@ -8,18 +8,6 @@ use serde::Deserialize;
 
 use super::Usage;
 
-/// JSON bytes read as `T`. Text that is UTF-8 is checked once, whole, and read as a `str`:
-/// serde_json's slice reader checks each string it reads apart (about 110 instructions a
-/// string; a short answer's body has some twenty). Bytes that are not UTF-8 go to the slice
-/// reader, as they always did: it skips a bad byte inside a value no field reads, so such a
-/// body still meters. On UTF-8 the two readers give the same values and lend the same strings.
-pub(crate) fn from_json<'de, T: Deserialize<'de>>(json: &'de [u8]) -> serde_json::Result<T> {
-    match std::str::from_utf8(json) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(json),
-    }
-}
-
 /// A JSON object read as `T`, its own keys compared as sent: a key written with an escape
 /// (`"us\u0061ge"`) is none of `T`'s fields, as it is none of the members the member path
 /// ([`super::json_split::JsonSplitter`], which compares keys as sent) hands over. So a whole
@@ -455,50 +443,6 @@ mod tests {
         assert!(escaped.id.is_none() && escaped.usage.is_none());
         let inner = read(r#"{"usage":{"input\u005ftokens":5}}"#);
         assert_eq!(inner.usage.unwrap().input_tokens.get(), Some(5));
-    }
-
-    /// What `from_json` reads is what the slice reader reads: on UTF-8 text (escaped keys,
-    /// escapes in values, non-ASCII text), and on bytes that are not UTF-8, which go to the slice
-    /// reader itself (a bad byte inside a value no field reads still meters; one inside a value
-    /// a field reads fails both).
-    #[test]
-    fn json_read_as_text_reads_as_the_slice_reader_does() {
-        let read = |json: &[u8]| {
-            let body = |m: AsSent<AnthropicMessage>| {
-                let u =
-                    m.0.usage
-                        .map(|u| (u.input_tokens.get(), u.output_tokens.get()));
-                (m.0.id, m.0.model, u)
-            };
-            let text = from_json::<AsSent<AnthropicMessage>>(json).ok().map(body);
-            let slice = serde_json::from_slice::<AsSent<AnthropicMessage>>(json)
-                .ok()
-                .map(body);
-            assert_eq!(text, slice, "{}", String::from_utf8_lossy(json));
-            text
-        };
-        let whole = Some((
-            Some("msg_1".to_string()),
-            Some("claude-x".to_string()),
-            Some((Some(5), Some(7))),
-        ));
-        let tail =
-            r#""id":"msg_1","model":"claude-x","usage":{"input_tokens":5,"output_tokens":7}}"#;
-        for content in [
-            &b""[..],
-            br#""content":[{"text":"h\u00e9 \"q\" \\ \ud83d\ude00"}],"#,
-            "\"content\":\"日本語 é\",".as_bytes(),
-            b"\"content\":\"bad \xff byte\",",
-        ] {
-            let json = [b"{", content, tail.as_bytes()].concat();
-            assert_eq!(read(&json), whole);
-        }
-        // Escaped top-level keys are none of the fields, read either way.
-        let escaped = read(br#"{"\u0069d":"msg_1","model":"claude-x"}"#).unwrap();
-        assert_eq!((escaped.0, escaped.1.as_deref()), (None, Some("claude-x")));
-        // A bad byte inside a value a field reads, or a cut body: nothing either way.
-        assert_eq!(read(b"{\"id\":\"msg_\xff\",\"model\":\"claude-x\"}"), None);
-        assert_eq!(read(b"{\"id\":\"msg_1\",\"model\":"), None);
     }
 
     fn count(json: &str) -> Option<u64> {
