@@ -7,7 +7,8 @@
 //! The logs are Claude Code's real format: a streamed answer written once per content block
 //! (each line with the full usage), the user's turns and tool results between, sub-agent files,
 //! and forked sessions that copy their parent's lines (the cross-file duplicates). Records:
-//! `GW_BENCH_IMPORT_RECORDS` lines (default 1,000,000, about 3 GB). ccusage is looked for in
+//! `GW_BENCH_IMPORT_RECORDS` lines (default 1,000,000, about 3 GB); `GW_BENCH_IMPORT_TEXT=ja` writes
+//! the text in Japanese instead of ASCII (UTF-8 of three bytes a character). ccusage is looked for in
 //! `target/ccusage` (`npm install --prefix target/ccusage ccusage@20.0.24`); without it, gw's
 //! side runs alone.
 
@@ -60,7 +61,7 @@ fn message(rng: &mut Rng, session: &str, at: &str, filler: &str) -> Message {
     let cache_read = rng.below(120_000);
     let output = 20 + rng.below(3000);
     let id = rng.next();
-    let text = &filler[..800 + rng.below(1400) as usize];
+    let text = prefix(filler, 800 + rng.below(1400) as usize);
     let line_base = format!(
         r#"{{"parentUuid":"{:016x}","isSidechain":false,"userType":"external","cwd":"/home/dev/src/app{}","sessionId":"{session}","version":"2.1.197","gitBranch":"main","message":{{"id":"msg_{id:024x}","type":"message","role":"assistant","model":"{model}","content":[{{"type":"BLOCK","text":"{text}"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{{"input_tokens":{input},"cache_creation_input_tokens":{cache_write},"cache_read_input_tokens":{cache_read},"output_tokens":{output},"service_tier":"standard","cache_creation":{{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":{cache_write}}}}}}},"requestId":"req_{id:024x}","type":"assistant","uuid":"UUID","timestamp":"{at}"}}"#,
         rng.next(),
@@ -72,12 +73,30 @@ fn message(rng: &mut Rng, session: &str, at: &str, filler: &str) -> Message {
     }
 }
 
+/// The first `bytes` bytes of `text`, or fewer, to end on a character.
+fn prefix(text: &str, mut bytes: usize) -> &str {
+    while !text.is_char_boundary(bytes) {
+        bytes -= 1;
+    }
+    &text[..bytes]
+}
+
 /// Writes the logs; answers the number of lines.
 fn generate(root: &Path, records: u64) -> u64 {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let filler: String = (0..4000)
-        .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
-        .collect();
+    // The replies' and tool results' text: ASCII, or with `GW_BENCH_IMPORT_TEXT=ja` Japanese
+    // (three bytes a character), as a Japanese developer's logs hold.
+    let filler: String = match std::env::var("GW_BENCH_IMPORT_TEXT").as_deref() {
+        Ok("ja") => {
+            let chars: Vec<char> = "日本語のテキストです。漢字と仮名、関数を直しました。"
+                .chars()
+                .collect();
+            (0..1400).map(|i| chars[i * 7 % chars.len()]).collect()
+        }
+        _ => (0..4000)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+            .collect(),
+    };
     let start = jiff::Timestamp::now().as_second() - 60 * 86_400;
     let mut lines = 0u64;
     let mut session_no = 0u64;
@@ -107,7 +126,7 @@ fn generate(root: &Path, records: u64) -> u64 {
                 r#"{{"parentUuid":"{:016x}","isSidechain":false,"cwd":"/home/dev/src/app","sessionId":"{session}","version":"2.1.197","gitBranch":"main","type":"user","message":{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"toolu_{:016x}","content":"{}"}}]}},"uuid":"{:016x}","timestamp":"{at}"}}"#,
                 rng.next(),
                 rng.next(),
-                &filler[..1500 + rng.below(2500) as usize],
+                prefix(&filler, 1500 + rng.below(2500) as usize),
                 rng.next()
             );
             writeln!(out, "{user}").unwrap();

@@ -892,9 +892,11 @@ fn json_line<'a, T: serde::Deserialize<'a>>(line: &'a [u8], skipped: &mut Skippe
     json_text(utf8_line(line, skipped)?, skipped)
 }
 
-/// A log line as text; a line that is not UTF-8 is counted and skipped.
+/// A log line as text; a line that is not UTF-8 is counted and skipped. (Checked with SIMD:
+/// std's check runs at a tenth of the speed on text that is not ASCII, which a reply in most of
+/// the world's languages is.)
 fn utf8_line<'a>(line: &'a [u8], skipped: &mut Skipped) -> Option<&'a str> {
-    let text = std::str::from_utf8(line).ok();
+    let text = simdutf8::basic::from_utf8(line).ok();
     if text.is_none() {
         skipped.add("a line that is not UTF-8");
     }
