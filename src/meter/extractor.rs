@@ -39,7 +39,7 @@ fn responses_event_matters(event: &[u8]) -> bool {
 }
 
 fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
-    serde_json::from_slice(json).ok()
+    super::wire::from_json(json).ok()
 }
 
 impl UsageExtractor {

@@ -40,7 +40,7 @@ impl ChildSink for Fields {
     }
 
     fn child(&mut self, json: &[u8]) {
-        let Ok(member) = serde_json::from_slice::<Member>(json) else {
+        let Ok(member) = super::wire::from_json::<Member>(json) else {
             return;
         };
         if let Some(model) = member.model {
