@@ -87,6 +87,9 @@ fn generate(root: &Path, records: u64) -> u64 {
     // The replies' and tool results' text: ASCII, or with `GW_BENCH_IMPORT_TEXT=ja` Japanese
     // (three bytes a character), as a Japanese developer's logs hold.
     let filler: String = match std::env::var("GW_BENCH_IMPORT_TEXT").as_deref() {
+        Ok(other) if other != "ja" && other != "ascii" => {
+            panic!("GW_BENCH_IMPORT_TEXT={other}: say ja (Japanese) or ascii (the default)")
+        }
         Ok("ja") => {
             let chars: Vec<char> = "日本語のテキストです。漢字と仮名、関数を直しました。"
                 .chars()
