@@ -593,12 +593,33 @@ impl<'a> RollupSums<'a> {
                  {}",
                 schema::ROLLUP_BATCH_ADDED
             ))?;
-            for (key, total) in sums {
-                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(21);
-                values.push(&key.bucket);
-                values.extend(key.text.iter().map(|t| t as &dyn rusqlite::ToSql));
-                values.extend(total.iter().map(|t| t as &dyn rusqlite::ToSql));
-                stmt.execute(values.as_slice())?;
+            // In the table's key order: each upsert lands beside the last one in the table, and
+            // consecutive groups share most of their key, which is then not bound again (see
+            // `insert_row`; a statement from the cache has its bindings cleared).
+            let mut sorted: Vec<_> = sums.iter().collect();
+            sorted.sort_unstable_by(|(a, _), (b, _)| (a.bucket, a.text).cmp(&(b.bucket, b.text)));
+            let mut bound: Option<(&RollupKey, &[i64; 9])> = None;
+            for (key, total) in sorted {
+                let mut index = 0;
+                let mut next = |value: &dyn rusqlite::ToSql, same: bool| {
+                    index += 1;
+                    match same {
+                        true => Ok(()),
+                        false => stmt.raw_bind_parameter(index, value),
+                    }
+                };
+                next(
+                    &key.bucket,
+                    bound.is_some_and(|(b, _)| b.bucket == key.bucket),
+                )?;
+                for (i, text) in key.text.iter().enumerate() {
+                    next(text, bound.is_some_and(|(b, _)| b.text[i] == *text))?;
+                }
+                for (i, n) in total.iter().enumerate() {
+                    next(n, bound.is_some_and(|(_, b)| b[i] == *n))?;
+                }
+                stmt.raw_execute()?;
+                bound = Some((key, total));
             }
         }
         Ok(())
