@@ -377,15 +377,9 @@ fn insert_row(
     bound: Option<&Row>,
 ) -> rusqlite::Result<usize> {
     debug_assert_eq!(stmt.parameter_count(), 38);
-    let mut index = 0;
+    let mut binder = Binder::new(stmt);
     // Binds the next parameter, unless `bound` holds the same value for it.
-    let mut next = |value: &dyn rusqlite::ToSql, same: bool| {
-        index += 1;
-        match same {
-            true => Ok(()),
-            false => stmt.raw_bind_parameter(index, value),
-        }
-    };
+    let mut next = |value: &dyn rusqlite::ToSql, same: bool| binder.next(value, same);
     macro_rules! column {
         ($($field:ident).+) => {
             next(&r.$($field).+, bound.is_some_and(|b| b.$($field).+ == r.$($field).+))?
@@ -433,6 +427,29 @@ fn insert_row(
     column!(response_id);
     column!(log_cost_nanos);
     stmt.raw_execute()
+}
+
+/// Binds a statement's parameters in order, leaving one whose value the statement already holds
+/// from its last execution: SQLite keeps bindings from one execution to the next, and each text
+/// binding is a copy. (rusqlite clears a statement's bindings when it goes back to its cache.)
+struct Binder<'s, 'c> {
+    stmt: &'s mut rusqlite::CachedStatement<'c>,
+    index: usize,
+}
+
+impl<'s, 'c> Binder<'s, 'c> {
+    fn new(stmt: &'s mut rusqlite::CachedStatement<'c>) -> Self {
+        Binder { stmt, index: 0 }
+    }
+
+    /// Binds the next parameter to `value`, unless `same` says the statement holds it already.
+    fn next(&mut self, value: &dyn rusqlite::ToSql, same: bool) -> rusqlite::Result<()> {
+        self.index += 1;
+        match same {
+            true => Ok(()),
+            false => self.stmt.raw_bind_parameter(self.index, value),
+        }
+    }
 }
 
 /// A row's tokens as the ledger stores them, in its columns' order: input, output, cache read,
@@ -600,14 +617,8 @@ impl<'a> RollupSums<'a> {
             sorted.sort_unstable_by(|(a, _), (b, _)| (a.bucket, a.text).cmp(&(b.bucket, b.text)));
             let mut bound: Option<(&RollupKey, &[i64; 9])> = None;
             for (key, total) in sorted {
-                let mut index = 0;
-                let mut next = |value: &dyn rusqlite::ToSql, same: bool| {
-                    index += 1;
-                    match same {
-                        true => Ok(()),
-                        false => stmt.raw_bind_parameter(index, value),
-                    }
-                };
+                let mut binder = Binder::new(&mut stmt);
+                let mut next = |value: &dyn rusqlite::ToSql, same: bool| binder.next(value, same);
                 next(
                     &key.bucket,
                     bound.is_some_and(|(b, _)| b.bucket == key.bucket),
