@@ -154,9 +154,6 @@ fn generate(root: &Path, records: u64) -> u64 {
     lines
 }
 
-/// Runs `cmd` and answers its wall time, CPU time (user + system) and peak RSS in MB.
-// The child is reaped by `wait4` (which gives its own resource use), not `Child::wait`.
-#[allow(clippy::zombie_processes)]
 /// What one run of a command cost, from `wait4`.
 struct Cost {
     wall: Duration,
@@ -185,7 +182,8 @@ impl Cost {
     }
 }
 
-// The child is reaped by `wait4`, which also gives its rusage (`Child::wait` would not).
+/// Runs `cmd` and answers what it cost: wall time, user and system CPU time, peak RSS.
+// The child is reaped by `wait4` (which gives its own resource use), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
 fn measure(cmd: &mut Command) -> Cost {
     let out_path = std::env::temp_dir().join(format!("gw-bench-out-{}", std::process::id()));
