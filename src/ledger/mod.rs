@@ -377,19 +377,18 @@ fn insert_row(
     bound: Option<&Row>,
 ) -> rusqlite::Result<usize> {
     debug_assert_eq!(stmt.parameter_count(), 38);
+    // Each parameter in turn, unless `bound` holds the same value for it.
     let mut binder = Binder::new(stmt);
-    // Binds the next parameter, unless `bound` holds the same value for it.
-    let mut next = |value: &dyn rusqlite::ToSql, same: bool| binder.next(value, same);
     macro_rules! column {
         ($($field:ident).+) => {
-            next(&r.$($field).+, bound.is_some_and(|b| b.$($field).+ == r.$($field).+))?
+            binder.next(&r.$($field).+, bound.is_some_and(|b| b.$($field).+ == r.$($field).+))?
         };
         ($($field:ident).+ as $map:expr) => {
-            next(&$map(r.$($field).+), bound.is_some_and(|b| b.$($field).+ == r.$($field).+))?
+            binder.next(&$map(r.$($field).+), bound.is_some_and(|b| b.$($field).+ == r.$($field).+))?
         };
     }
     let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    next(&&*r.id.hyphenated().encode_lower(&mut id), false)?;
+    binder.next(&&*r.id.hyphenated().encode_lower(&mut id), false)?;
     column!(started_at_us);
     column!(ended_at_us);
     column!(provider);
@@ -402,7 +401,7 @@ fn insert_row(
     let tokens = token_columns(&r.usage);
     let bound_tokens = bound.map(|b| token_columns(&b.usage));
     for (i, n) in tokens.iter().enumerate() {
-        next(n, bound_tokens.is_some_and(|b| b[i] == *n))?;
+        binder.next(n, bound_tokens.is_some_and(|b| b[i] == *n))?;
     }
     column!(cost_nanos);
     column!(price_version);
@@ -511,8 +510,8 @@ const ROLLUPS: [(&str, i64); 3] = [
 
 /// A rollup row's key: its bucket's start and its text keys, in the table's column order
 /// (session, provider, model, agent, project, branch, task, developer, key, billing, source;
-/// '' for none, as the triggers write it).
-#[derive(PartialEq, Eq, Hash)]
+/// '' for none, as the triggers write it). Ordered as the tables' primary keys are.
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct RollupKey<'a> {
     bucket: i64,
     text: [&'a str; 11],
@@ -611,23 +610,22 @@ impl<'a> RollupSums<'a> {
                 schema::ROLLUP_BATCH_ADDED
             ))?;
             // In the table's key order: each upsert lands beside the last one in the table, and
-            // consecutive groups share most of their key, which is then not bound again (see
-            // `insert_row`; a statement from the cache has its bindings cleared).
+            // consecutive groups share most of their key, which is then not bound again
+            // ([`Binder`]).
             let mut sorted: Vec<_> = sums.iter().collect();
-            sorted.sort_unstable_by(|(a, _), (b, _)| (a.bucket, a.text).cmp(&(b.bucket, b.text)));
+            sorted.sort_unstable_by_key(|(key, _)| *key);
             let mut bound: Option<(&RollupKey, &[i64; 9])> = None;
             for (key, total) in sorted {
                 let mut binder = Binder::new(&mut stmt);
-                let mut next = |value: &dyn rusqlite::ToSql, same: bool| binder.next(value, same);
-                next(
+                binder.next(
                     &key.bucket,
                     bound.is_some_and(|(b, _)| b.bucket == key.bucket),
                 )?;
                 for (i, text) in key.text.iter().enumerate() {
-                    next(text, bound.is_some_and(|(b, _)| b.text[i] == *text))?;
+                    binder.next(text, bound.is_some_and(|(b, _)| b.text[i] == *text))?;
                 }
                 for (i, n) in total.iter().enumerate() {
-                    next(n, bound.is_some_and(|(_, b)| b[i] == *n))?;
+                    binder.next(n, bound.is_some_and(|(_, b)| b[i] == *n))?;
                 }
                 stmt.raw_execute()?;
                 bound = Some((key, total));
