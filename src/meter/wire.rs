@@ -12,9 +12,9 @@ use super::Usage;
 /// a `str`, checked once, whole (with SIMD): serde_json's slice reader checks each string it
 /// reads apart (a short answer's body has some twenty): bodies of 400 B to 1.4 KB parsed 7–19%
 /// faster, ASCII or Japanese. Larger JSON is mostly text no field reads, which the slice reader
-/// skips unchecked: checked whole, 8 KB of Japanese text parsed 21% slower. Larger
-/// JSON, and bytes that are not UTF-8, go to the slice reader, as all JSON did: it skips a bad
-/// byte inside a value no field reads, so such a body still meters. On UTF-8 the two readers
+/// skips unchecked (checked whole, 8 KB of Japanese text parsed 21% slower), so it goes to the
+/// slice reader, as all JSON did; so do bytes that are not UTF-8: that reader skips a bad byte
+/// inside a value no field reads, so such a body still meters. On UTF-8 the two readers
 /// give the same values and lend the same strings (which [`AsSent`] relies on).
 pub(crate) fn from_json<'de, T: Deserialize<'de>>(json: &'de [u8]) -> serde_json::Result<T> {
     match checked_text(json) {
