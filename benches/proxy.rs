@@ -74,10 +74,21 @@ fn main() {
             PriceTable::embedded().clone(),
             claude_attribution("bench-callgrind"),
         );
-        let addr = spawn_proxy_named("gw-proxy-cg", ProxyState::new(upstreams, recorder));
+        // `GW_BENCH_CALLGRIND_TARGET=hyper` sends them through the bare hyper forwarder instead:
+        // gw's own instructions a request are the difference.
+        let url = match std::env::var("GW_BENCH_CALLGRIND_TARGET").as_deref() {
+            Err(_) | Ok("gw") => {
+                let addr = spawn_proxy_named("gw-proxy-cg", ProxyState::new(upstreams, recorder));
+                format!("http://{addr}/anthropic/v1/messages")
+            }
+            Ok("hyper") => {
+                let addr = spawn_bare_forwarder("bare-proxy-cg", mock.addr);
+                format!("http://{addr}/v1/messages")
+            }
+            Ok(other) => panic!("GW_BENCH_CALLGRIND_TARGET: gw or hyper, not {other:?}"),
+        };
         client_rt.block_on(async {
             let client = common::client();
-            let url = format!("http://{addr}/anthropic/v1/messages");
             let body = Bytes::from_static(
                 br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#,
             );
@@ -91,7 +102,7 @@ fn main() {
             }
             writer.handle().flush().await.unwrap();
         });
-        println!("callgrind: {n} requests through gw");
+        println!("callgrind: {n} requests to {url}");
         return;
     }
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
@@ -600,8 +611,15 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         let conns: u32 = conns
             .parse()
             .expect("GW_BENCH_WRK_PROFILE: a number of connections");
-        println!("profile: gw proxy thread {}", thread_id("gw-proxy-wrk"));
-        let run = run_wrk(&wrk, &targets[2].1, conns, &small_lua, secs);
+        // `GW_BENCH_WRK_PROFILE_TARGET=hyper` drives the bare hyper forwarder instead, to
+        // compare its thread's syscalls and profile with gw's.
+        let (target, thread) = match std::env::var("GW_BENCH_WRK_PROFILE_TARGET").as_deref() {
+            Err(_) | Ok("gw") => (&targets[2].1, "gw-proxy-wrk"),
+            Ok("hyper") => (&targets[3].1, "bare-proxy-wrk"),
+            Ok(other) => panic!("GW_BENCH_WRK_PROFILE_TARGET: gw or hyper, not {other:?}"),
+        };
+        println!("profile: {thread} thread {}", thread_id(thread));
+        let run = run_wrk(&wrk, target, conns, &small_lua, secs);
         println!(
             "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s",
             run.p50_us, run.p99_us, run.rps
