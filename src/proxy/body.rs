@@ -1,5 +1,5 @@
 //! Body wrappers on the hot path. Neither buffers nor parses: each frame is forwarded as it
-//! arrives, and a reference to it goes to the request's metering task (see [`super::metering`]).
+//! arrives, and a reference to it goes to the thread's metering task (see [`super::metering`]).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -415,9 +415,9 @@ impl RequestContext {
 /// ends it (`end`), and dropping it unended (hyper drops the handler or the body when the client
 /// goes away) ends it as cut, with status 499 when none is known: the upstream may still bill.
 ///
-/// "Recorded exactly once" rests on this and on one more guard, in the metering task
+/// "Recorded exactly once" rests on this and on one more guard, in the thread's metering task
 /// ([`super::metering`]): `end` hands the row's assembly to the task, which runs it once, or,
-/// when the runtime drops the task unrun, its drop does. `RequestContext::end` takes the context
+/// when the runtime drops the task before it ran, its drop does. `RequestContext::end` takes the context
 /// by value, so nothing else can end it.
 pub struct InFlight {
     context: Option<RequestContext>,

@@ -187,7 +187,7 @@ impl RunningProxy {
         if tokio::time::timeout(grace, self.task).await.is_err() {
             abort.abort();
         }
-        // Rows are built by each request's metering task, which may not have run yet.
+        // Rows are built by the thread's metering task, which may not have run yet.
         if tokio::time::timeout(RECORD_GRACE, self.open.all_recorded())
             .await
             .is_err()
