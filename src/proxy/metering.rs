@@ -188,19 +188,29 @@ impl Metering {
             }
             Event::Finish(record) => {
                 self.recorded = true;
-                let request = self
-                    .request_info
-                    .take()
-                    .unwrap_or_else(|| self.request.finish());
+                // A parser that panicked on a frame (or panics now) must not take the row with
+                // it: what it cannot say is left empty.
+                let request = match self.request_info.take() {
+                    Some(info) => info,
+                    None => finished(&mut self.request, RequestTap::finish),
+                };
                 let extracted = self
                     .response
                     .as_mut()
-                    .map(|tap| tap.finish())
+                    .map(|tap| finished(tap, |tap| tap.finish()))
                     .unwrap_or_default();
                 record(request, extracted);
             }
         }
     }
+}
+
+/// What a parser says at the end, or nothing if it panics saying it.
+fn finished<P, T: Default>(parser: &mut P, finish: impl FnOnce(&mut P) -> T) -> T {
+    std::panic::catch_unwind(AssertUnwindSafe(|| finish(parser))).unwrap_or_else(|_| {
+        tracing::error!("a parser panicked at the end of a request; its row keeps no reading");
+        T::default()
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -218,8 +228,16 @@ struct MeterTask {
 
 impl MeterTask {
     async fn run(mut self) {
+        // Unconstrained, it yields only when the queue is empty. On one thread that comes, as
+        // senders wait while it runs; senders on other threads (a multi-thread runtime's
+        // workers) could keep it busy for good, so it also yields every so many events.
+        let mut metered = 0u32;
         while let Some((metering, event)) = self.rx.recv().await {
             meter(&metering, event);
+            metered = metered.wrapping_add(1);
+            if metered % 1024 == 0 {
+                tokio::task::yield_now().await;
+            }
         }
     }
 }
