@@ -31,6 +31,7 @@ mod common;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -778,10 +779,10 @@ fn busy_cores_commit(writer: &LedgerWriter) {
                 std::thread::sleep(Duration::from_millis(50));
                 writer.handle().record(gw::ledger::Row {
                     id: uuid::Uuid::now_v7(),
-                    attribution: Attribution {
+                    attribution: Arc::new(Attribution {
                         session_id: "bench-busy".into(),
                         ..Default::default()
-                    },
+                    }),
                     ..Default::default()
                 });
                 let start = Instant::now();

@@ -429,3 +429,78 @@ fn bad_input_is_counted_and_skipped_never_a_crash() {
     let (ok, out) = home.gw(&["import", "claude", "--since", "yesterday-ish"]);
     assert!(!ok && out.contains("YYYY-MM-DD"), "{out}");
 }
+
+#[test]
+fn each_call_keeps_the_version_branch_and_directory_its_line_gave() {
+    // The calls of a session share one attribution while these stay the same: a change, and a
+    // change back, must each show on their own rows.
+    let home = Home::new();
+    let line = |msg: &str, second: u32, version: &str, branch: &str, cwd: &str| {
+        claude_line(
+            msg,
+            &format!("req_{msg}"),
+            "s1",
+            &format!("2026-11-28T10:00:{second:02}Z"),
+            10,
+            "text",
+        )
+        .replace(
+            r#""version":"2.1.197""#,
+            &format!(r#""version":"{version}""#),
+        )
+        .replace(
+            r#""gitBranch":"feat/import""#,
+            &format!(r#""gitBranch":"{branch}""#),
+        )
+        .replace(r#""cwd":"/home/me/app""#, &format!(r#""cwd":"{cwd}""#))
+    };
+    let log = [
+        line("msg_1", 1, "2.1.197", "main", "/home/me/app"),
+        line("msg_2", 2, "2.1.197", "main", "/home/me/app"),
+        line("msg_3", 3, "2.1.197", "feat/x", "/home/me/app"),
+        line("msg_4", 4, "2.1.198", "feat/x", "/home/me/app"),
+        line("msg_5", 5, "2.1.198", "feat/x", "/home/me/lib"),
+        line("msg_6", 6, "2.1.197", "main", "/home/me/app"),
+        line("msg_7", 7, "2.1.197", "HEAD", "/home/me/app"),
+        line("msg_8", 8, "2.1.197", "main", "/home/me/app"),
+    ]
+    .concat();
+    home.write("claude/projects/x/s1.jsonl", log.as_bytes());
+    let (ok, out) = home.gw(&["import", "claude"]);
+    assert!(ok, "{out}");
+    let got: Vec<_> = home
+        .rows()
+        .iter()
+        .map(|r| {
+            let a = &r.attribution;
+            (
+                r.response_id.clone().unwrap(),
+                a.agent_version.clone().unwrap(),
+                a.branch.clone(),
+                a.cwd.clone().unwrap(),
+            )
+        })
+        .collect();
+    let want = |msg: &str, version: &str, branch: Option<&str>, cwd: &str| {
+        (
+            msg.to_string(),
+            version.to_string(),
+            branch.map(str::to_string),
+            cwd.to_string(),
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            want("msg_1", "2.1.197", Some("main"), "/home/me/app"),
+            want("msg_2", "2.1.197", Some("main"), "/home/me/app"),
+            want("msg_3", "2.1.197", Some("feat/x"), "/home/me/app"),
+            want("msg_4", "2.1.198", Some("feat/x"), "/home/me/app"),
+            want("msg_5", "2.1.198", Some("feat/x"), "/home/me/lib"),
+            want("msg_6", "2.1.197", Some("main"), "/home/me/app"),
+            // A detached head: the branch of the directory's repository (none here).
+            want("msg_7", "2.1.197", None, "/home/me/app"),
+            want("msg_8", "2.1.197", Some("main"), "/home/me/app"),
+        ]
+    );
+}

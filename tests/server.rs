@@ -1875,7 +1875,7 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         error: Some("stream cut".into()),
         billing: Billing::Subscription,
         region: Some("us-east-1".into()),
-        attribution: Attribution {
+        attribution: Arc::new(Attribution {
             session_id: "s-roundtrip".into(),
             agent: Some("claude".into()),
             agent_version: Some("2.1.197".into()),
@@ -1886,7 +1886,7 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
             cwd: Some("/work/gw".into()),
             host: Some("devbox".into()),
             key_id: Some(w.alice_key_id.clone()),
-        },
+        }),
         source: gw::ledger::Source::Import,
         response_id: Some("msg_01".into()),
         log_cost_nanos: Some(31_125_000),
@@ -1924,20 +1924,20 @@ async fn a_usage_row_keeps_every_field_from_the_proxy_to_the_report(db: &Db) {
         source,
         response_id: _,
         log_cost_nanos: _,
-        attribution:
-            Attribution {
-                session_id,
-                agent,
-                agent_version,
-                developer,
-                project,
-                branch,
-                task,
-                cwd,
-                host,
-                key_id,
-            },
+        attribution,
     } = &row;
+    let Attribution {
+        session_id,
+        agent,
+        agent_version,
+        developer,
+        project,
+        branch,
+        task,
+        cwd,
+        host,
+        key_id,
+    } = &**attribution;
     let as_json = serde_json::to_value(&wire).unwrap();
     let expected = json!({
         "id": id.to_string(), "started_at_us": started_at_us, "ended_at_us": ended_at_us,

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 
 use gw::ledger::query::{Filter, Source, Sums};
 use gw::ledger::{Attribution, Ledger, Row};
@@ -68,7 +69,7 @@ fn row(r: &Req, n: u128) -> Row {
         error: r.model.is_none().then(|| "upstream unreachable".into()),
         billing: Default::default(),
         region: None,
-        attribution: Attribution {
+        attribution: Arc::new(Attribution {
             session_id: r.session.into(),
             agent: Some(r.agent.into()),
             agent_version: Some("1.0.0".into()),
@@ -79,7 +80,7 @@ fn row(r: &Req, n: u128) -> Row {
             cwd: None,
             host: Some("laptop".into()),
             key_id: None,
-        },
+        }),
         source: Default::default(),
         response_id: None,
         log_cost_nanos: None,

@@ -737,11 +737,11 @@ async fn a_refused_row_is_quarantined_and_the_rest_sync() {
             cost_nanos: Some(1_000),
             price_version: "test".into(),
             latency_us: 1_000,
-            attribution: Attribution {
+            attribution: Arc::new(Attribution {
                 session_id: "old-session".into(),
                 key_id: Some(dev.key_id.clone()),
                 ..Attribution::default()
-            },
+            }),
             ..Row::default()
         })
         .collect();

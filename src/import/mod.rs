@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::params;
 use sha2::{Digest, Sha256};
@@ -517,6 +518,9 @@ fn insert(
     Ok(())
 }
 
+/// How many attributions of one agent session `gw import` keeps for its calls to share.
+const SESSION_ATTRIBUTIONS: usize = 16;
+
 /// A row id from the call's identity: the same call always gets the same id (a UUIDv7 whose
 /// time is the call's, its random bits its [`CallKey`]'s).
 fn row_id(key: &CallKey, at_us: i64) -> uuid::Uuid {
@@ -714,6 +718,11 @@ pub fn run(
         // Each model's price, looked up once (by model, then provider).
         type Prices<'p> = HashMap<String, Vec<(Provider, Option<&'p crate::pricing::ModelPrice>)>>;
         let mut price_of: Prices = HashMap::new();
+        // Each agent session's attributions so far, with the branch their log lines gave: the
+        // calls of a session with the same version, branch and directory share one. A session
+        // rarely changes these; the last few kept are searched in turn.
+        let mut attributions: HashMap<String, Vec<(Option<String>, Arc<Attribution>)>> =
+            HashMap::new();
         for (_, id, i) in order {
             let call = std::mem::take(&mut calls[i].1);
             let by_id = agent.has_provider_ids()
@@ -785,7 +794,37 @@ pub fn run(
                 Some(c) => summary.cost_nanos = summary.cost_nanos.saturating_add(c),
                 None => *summary.unpriced.entry(call.model.clone()).or_default() += 1,
             }
-            let place = places.get(call.cwd.as_deref());
+            let known = attributions.get(&call.session).and_then(|seen| {
+                seen.iter().find(|(branch, a)| {
+                    *branch == call.branch
+                        && a.agent_version == call.agent_version
+                        && a.cwd == call.cwd
+                })
+            });
+            let attribution = match known {
+                Some((_, a)) => a.clone(),
+                None => {
+                    let place = places.get(call.cwd.as_deref());
+                    let a = Arc::new(Attribution {
+                        session_id: format!("{}:{}", agent.name(), call.session),
+                        agent: Some(agent.name().to_string()),
+                        agent_version: call.agent_version,
+                        developer: place.developer,
+                        project: place.project,
+                        branch: call.branch.clone().filter(|b| b != "HEAD").or(place.branch),
+                        task: None,
+                        cwd: call.cwd,
+                        host: place.host,
+                        key_id: options.key_id.clone(),
+                    });
+                    let seen = attributions.entry(call.session.clone()).or_default();
+                    if seen.len() == SESSION_ATTRIBUTIONS {
+                        seen.remove(0);
+                    }
+                    seen.push((call.branch, a.clone()));
+                    a
+                }
+            };
             rows.push(Row {
                 id,
                 started_at_us: call.at_us,
@@ -807,18 +846,7 @@ pub fn run(
                 error: None,
                 billing: Billing::Api,
                 region: None,
-                attribution: Attribution {
-                    session_id: format!("{}:{}", agent.name(), call.session),
-                    agent: Some(agent.name().to_string()),
-                    agent_version: call.agent_version,
-                    developer: place.developer,
-                    project: place.project,
-                    branch: call.branch.filter(|b| b != "HEAD").or(place.branch),
-                    task: None,
-                    cwd: call.cwd,
-                    host: place.host,
-                    key_id: options.key_id.clone(),
-                },
+                attribution,
                 source: Source::Import,
                 response_id: call.response_id,
                 log_cost_nanos: call.log_cost_nanos,

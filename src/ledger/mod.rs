@@ -8,6 +8,7 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -895,7 +896,7 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         latency_us: r.get("latency_us")?,
         ttfb_us: r.get("ttfb_us")?,
         upstream_request_id: r.get("upstream_request_id")?,
-        attribution: Attribution {
+        attribution: Arc::new(Attribution {
             session_id: r.get("session_id")?,
             agent: r.get("agent")?,
             agent_version: r.get("agent_version")?,
@@ -906,7 +907,7 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             cwd: r.get("cwd")?,
             host: r.get("host")?,
             key_id: r.get("key_id")?,
-        },
+        }),
         agent_session_id: r.get("agent_session_id")?,
         error: r.get("error")?,
         billing,
@@ -935,7 +936,7 @@ pub(crate) mod tests {
             let mut r = sample_row("log", at);
             r.source = Source::Import;
             r.response_id = Some(response_id.into());
-            r.attribution.agent = Some(agent.into());
+            Arc::make_mut(&mut r.attribution).agent = Some(agent.into());
             r.usage.output = 7_000;
             r
         };
@@ -952,7 +953,7 @@ pub(crate) mod tests {
         let proxied = |response_id: Option<&str>, agent: Option<&str>| {
             let mut r = sample_row("gw", 100 * hour + 1_000);
             r.response_id = response_id.map(str::to_string);
-            r.attribution.agent = agent.map(str::to_string);
+            Arc::make_mut(&mut r.attribution).agent = agent.map(str::to_string);
             r
         };
         // Planned, not run.
@@ -1060,11 +1061,11 @@ pub(crate) mod tests {
             error: None,
             billing: Default::default(),
             region: None,
-            attribution: Attribution {
+            attribution: Arc::new(Attribution {
                 session_id: session.into(),
                 agent: Some("claude".into()),
                 ..Default::default()
-            },
+            }),
             source: Default::default(),
             response_id: None,
             log_cost_nanos: None,
@@ -1166,7 +1167,7 @@ pub(crate) mod tests {
             // (An imported call is one row: its ids differ.)
             r.response_id = (i % 3 != 0).then(|| format!("msg_{i}"));
             r.log_cost_nanos = (i % 2 == 1).then_some(i);
-            let a = &mut r.attribution;
+            let a = Arc::make_mut(&mut r.attribution);
             a.agent = some("agent");
             a.agent_version = some("1.");
             a.developer = some("dev");
@@ -1191,7 +1192,7 @@ pub(crate) mod tests {
             cache_write_1h: 95,
             reasoning: 96,
         };
-        again.attribution.session_id = "s9".into();
+        Arc::make_mut(&mut again.attribution).session_id = "s9".into();
         again.response_id = Some("msg_again".into());
         rows.insert(10, again);
         for sql in [INSERT, IMPORT_INSERT] {
@@ -1262,7 +1263,7 @@ pub(crate) mod tests {
                 r.response_id = Some(format!("msg_{i}"));
                 r.usage.output = i as u64;
                 r.cost_nanos = (i % 5 != 0).then_some(1_000 * i);
-                r.attribution.project = (i % 2 == 0).then(|| "app".to_string());
+                Arc::make_mut(&mut r.attribution).project = (i % 2 == 0).then(|| "app".to_string());
                 r
             })
             .chain([{
@@ -1345,7 +1346,7 @@ pub(crate) mod tests {
         let imported = |i: i64, id: &str| {
             let mut r = sample_row(&format!("s{}", i % 7), i * 60_000_000);
             r.source = Source::Import;
-            r.attribution.agent = Some("claude".into());
+            Arc::make_mut(&mut r.attribution).agent = Some("claude".into());
             r.response_id = Some(format!("msg_{id}"));
             r.upstream_request_id = Some(format!("req_{id}"));
             r

@@ -1,5 +1,7 @@
 //! One ledger row: a metered request with its usage, cost and attribution.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::meter::{Billing, Usage};
@@ -50,7 +52,9 @@ pub struct Row {
     /// The cloud region that served it, where the route has one: Bedrock's (the signing or
     /// endpoint region) and Vertex's location.
     pub region: Option<String>,
-    pub attribution: Attribution,
+    /// Shared: a proxy's rows all carry its session's, so a row costs a reference, not ten
+    /// strings copied (and freed by the ledger writer's thread).
+    pub attribution: Arc<Attribution>,
     /// Metered by gw's proxy, or imported from an agent's own log.
     pub source: Source,
     /// The provider's id of the answer: Anthropic's `msg_…`, OpenAI's `resp_…` or `chatcmpl-…`,

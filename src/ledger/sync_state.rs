@@ -119,6 +119,8 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::super::tests::sample_row;
     use super::*;
 
@@ -129,7 +131,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
         let mut keyed = sample_row("s", 1);
-        keyed.attribution.key_id = Some("k1".into());
+        Arc::make_mut(&mut keyed.attribution).key_id = Some("k1".into());
         ledger.insert(&[keyed, sample_row("s", 2)]).unwrap();
         let filter = PendingFilter {
             key_id: "k1",
@@ -169,11 +171,11 @@ mod tests {
         let mut rows: Vec<Row> = (0..5)
             .map(|i| {
                 let mut r = sample_row(if i < 3 { "s1" } else { "s2" }, i);
-                r.attribution.key_id = Some("k1".into());
+                Arc::make_mut(&mut r.attribution).key_id = Some("k1".into());
                 r
             })
             .collect();
-        rows[4].attribution.key_id = None; // recorded without a server: never pushed
+        Arc::make_mut(&mut rows[4].attribution).key_id = None; // recorded without a server: never pushed
         ledger.insert(&rows).unwrap();
         let all = PendingFilter {
             key_id: "k1",
@@ -200,7 +202,7 @@ mod tests {
         let rows: Vec<Row> = (0..4)
             .map(|i| {
                 let mut r = sample_row("s1", i);
-                r.attribution.key_id = Some("k1".into());
+                Arc::make_mut(&mut r.attribution).key_id = Some("k1".into());
                 r
             })
             .collect();

@@ -19,7 +19,7 @@ pub struct Recorder {
     pub writer: WriterHandle,
     /// Fixed for the recorder's life: [`PriceMemo`] holds answers read from it.
     prices: PriceTable,
-    pub attribution: crate::ledger::Attribution,
+    pub attribution: Arc<crate::ledger::Attribution>,
     /// How a model without a price is charged (`[proxy] unpriced`).
     pub unpriced: UnpricedPolicy,
     open: Arc<OpenRequests>,
@@ -84,7 +84,7 @@ impl Recorder {
         Recorder {
             writer,
             prices,
-            attribution,
+            attribution: Arc::new(attribution),
             unpriced: UnpricedPolicy::default(),
             open: Arc::default(),
             memo: Default::default(),

@@ -2,6 +2,8 @@
 //! agents, models of every provider (one without a price), projects, branches, sessions of tens
 //! to hundreds of requests in working hours, growing contexts with cache reads, exact costs.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -224,7 +226,7 @@ impl Seeder {
             .random_bool(0.3)
             .then(|| format!("JIRA-{}", rng.random_range(1000..1400)));
         let key_id = rng.random_bool(0.2).then(|| "key_team_default".to_string());
-        let attribution = Attribution {
+        let attribution = Arc::new(Attribution {
             session_id: uuid_at(rng, start).to_string(),
             agent: Some(agent.to_string()),
             agent_version: Some(version.to_string()),
@@ -238,7 +240,7 @@ impl Seeder {
             )),
             host: Some(host.to_string()),
             key_id,
-        };
+        });
         let agent_session_id = Some(uuid_at(rng, start).to_string());
         let one_hour_cache = rng.random_bool(0.1);
         let main_model = pick(rng, models.iter().copied());
@@ -295,7 +297,7 @@ impl Seeder {
                 error: (status != 200).then(|| format!("upstream answered {status}")),
                 billing: Default::default(),
                 region: None,
-                attribution: attribution.clone(),
+                attribution: Arc::clone(&attribution),
                 source: Default::default(),
                 response_id: None,
                 log_cost_nanos: None,

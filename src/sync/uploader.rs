@@ -271,7 +271,7 @@ mod tests {
             .map(|i| {
                 let session = if i == 4 { "bad" } else { "s" };
                 let mut r = crate::ledger::tests::sample_row(session, i);
-                r.attribution.key_id = Some("k1".into());
+                Arc::make_mut(&mut r.attribution).key_id = Some("k1".into());
                 r
             })
             .collect();
