@@ -518,6 +518,9 @@ fn insert(
     Ok(())
 }
 
+/// An attribution `gw import` made for a session's calls, with the branch their log lines gave.
+type SessionAttribution = (Option<String>, Arc<Attribution>);
+
 /// How many attributions of one agent session `gw import` keeps for its calls to share.
 const SESSION_ATTRIBUTIONS: usize = 16;
 
@@ -721,8 +724,7 @@ pub fn run(
         // Each agent session's attributions so far, with the branch their log lines gave: the
         // calls of a session with the same version, branch and directory share one. A session
         // rarely changes these; the last few kept are searched in turn.
-        let mut attributions: HashMap<String, Vec<(Option<String>, Arc<Attribution>)>> =
-            HashMap::new();
+        let mut attributions: HashMap<String, Vec<SessionAttribution>> = HashMap::new();
         for (_, id, i) in order {
             let call = std::mem::take(&mut calls[i].1);
             let by_id = agent.has_provider_ids()

@@ -235,7 +235,7 @@ impl MeterTask {
         while let Some((metering, event)) = self.rx.recv().await {
             meter(&metering, event);
             metered = metered.wrapping_add(1);
-            if metered % 1024 == 0 {
+            if metered.is_multiple_of(1024) {
                 tokio::task::yield_now().await;
             }
         }
