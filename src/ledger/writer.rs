@@ -130,6 +130,40 @@ impl Drop for LedgerWriter {
     }
 }
 
+/// A row waiting in a task for room in the writer's channel (see [`WriterHandle::record`]).
+struct WaitingRow {
+    message: Option<Message>,
+    tx: mpsc::Sender<Message>,
+    waiting: Arc<Waiting>,
+}
+
+impl Drop for WaitingRow {
+    /// Counts the row out of those waiting. A row still here had its task dropped before there
+    /// was room (the runtime shut down: a proxy stopping under load): it is handed over from
+    /// here, this thread waiting for the writer to make room, so it is neither lost nor left
+    /// counted, which would keep every later flush waiting.
+    fn drop(&mut self) {
+        if let Some(mut message) = self.message.take() {
+            loop {
+                match self.tx.try_send(message) {
+                    Ok(()) => break,
+                    Err(mpsc::error::TrySendError::Full(back)) => {
+                        message = back;
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        tracing::error!("ledger writer stopped; a row was lost");
+                        break;
+                    }
+                }
+            }
+        }
+        if self.waiting.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.waiting.drained.notify_waiters();
+        }
+    }
+}
+
 impl WriterHandle {
     /// Queues a row. Never blocks an async task: when the channel is full the row waits in a task
     /// (inside a runtime) or this thread waits (outside one).
@@ -140,14 +174,22 @@ impl WriterHandle {
                 let tx = self.tx.clone();
                 match tokio::runtime::Handle::try_current() {
                     Ok(rt) => {
-                        let waiting = self.waiting.clone();
-                        waiting.count.fetch_add(1, Ordering::SeqCst);
+                        self.waiting.count.fetch_add(1, Ordering::SeqCst);
+                        let mut row = WaitingRow {
+                            message: Some(message),
+                            tx,
+                            waiting: self.waiting.clone(),
+                        };
                         rt.spawn(async move {
-                            if tx.send(message).await.is_err() {
-                                tracing::error!("ledger writer stopped; a row was lost");
-                            }
-                            if waiting.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-                                waiting.drained.notify_waiters();
+                            // The row stays in `row` until there is room: a task dropped while
+                            // it waits hands the row over from its drop.
+                            match row.tx.reserve().await {
+                                Ok(permit) => permit.send(row.message.take().expect("sent once")),
+                                Err(_) => {
+                                    // Not for the drop to try again: the writer is gone.
+                                    drop(row.message.take());
+                                    tracing::error!("ledger writer stopped; a row was lost");
+                                }
                             }
                         });
                     }
@@ -355,6 +397,44 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// Rows waiting in tasks for room when their runtime goes away (a proxy stopping under load:
+    /// its metering task records the last rows as the runtime drops it) are still written, and a
+    /// later flush does not wait for them for ever.
+    #[test]
+    fn rows_waiting_for_room_outlive_their_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let writer = LedgerWriter::start(&path).unwrap();
+        let handle = writer.handle();
+        let n = 2 * CHANNEL_CAPACITY as i64;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let waited = runtime.block_on(async {
+            // Never yields: the tasks of rows that find the channel full never run.
+            for i in 0..n {
+                handle.record(crate::ledger::tests::sample_row("w", i));
+            }
+            handle.waiting.count.load(Ordering::SeqCst)
+        });
+        assert!(waited > 0, "the burst filled the channel");
+        drop(runtime);
+        let check = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        check.block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), handle.flush())
+                .await
+                .expect("the flush returns")
+                .unwrap();
+        });
+        let rows = Ledger::open(&path).unwrap().session_rows("w").unwrap();
+        assert_eq!(rows.len() as i64, n);
+        drop(handle);
+        writer.shutdown().unwrap();
     }
 
     /// `room` waits while the channel is full, behind rows already waiting in tasks, and
