@@ -77,16 +77,12 @@ fn main() {
         );
         // `GW_BENCH_CALLGRIND_TARGET=hyper` sends them through the bare hyper forwarder instead:
         // gw's own instructions a request are the difference.
-        let url = match std::env::var("GW_BENCH_CALLGRIND_TARGET").as_deref() {
-            Err(_) | Ok("gw") => {
-                let addr = spawn_proxy_named("gw-proxy-cg", ProxyState::new(upstreams, recorder));
-                format!("http://{addr}/anthropic/v1/messages")
-            }
-            Ok("hyper") => {
-                let addr = spawn_bare_forwarder("bare-proxy-cg", mock.addr);
-                format!("http://{addr}/v1/messages")
-            }
-            Ok(other) => panic!("GW_BENCH_CALLGRIND_TARGET: gw or hyper, not {other:?}"),
+        let url = if via_hyper("GW_BENCH_CALLGRIND_TARGET") {
+            let addr = spawn_bare_forwarder("bare-proxy-cg", mock.addr);
+            format!("http://{addr}/v1/messages")
+        } else {
+            let addr = spawn_proxy_named("gw-proxy-cg", ProxyState::new(upstreams, recorder));
+            format!("http://{addr}/anthropic/v1/messages")
         };
         client_rt.block_on(async {
             let client = common::client();
@@ -614,10 +610,9 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
             .expect("GW_BENCH_WRK_PROFILE: a number of connections");
         // `GW_BENCH_WRK_PROFILE_TARGET=hyper` drives the bare hyper forwarder instead, to
         // compare its thread's syscalls and profile with gw's.
-        let (target, thread) = match std::env::var("GW_BENCH_WRK_PROFILE_TARGET").as_deref() {
-            Err(_) | Ok("gw") => (&targets[2].1, "gw-proxy-wrk"),
-            Ok("hyper") => (&targets[3].1, "bare-proxy-wrk"),
-            Ok(other) => panic!("GW_BENCH_WRK_PROFILE_TARGET: gw or hyper, not {other:?}"),
+        let (target, thread) = match via_hyper("GW_BENCH_WRK_PROFILE_TARGET") {
+            false => (&targets[2].1, "gw-proxy-wrk"),
+            true => (&targets[3].1, "bare-proxy-wrk"),
         };
         println!("profile: {thread} thread {}", thread_id(thread));
         let run = run_wrk(&wrk, target, conns, &small_lua, secs);
@@ -815,6 +810,16 @@ fn busy_cores_commit(writer: &LedgerWriter) {
     stop.store(true, Ordering::Relaxed);
     for spinner in spinners {
         spinner.join().unwrap();
+    }
+}
+
+/// Whether the variable `var` picks the bare hyper forwarder over gw (`hyper`; unset or `gw`:
+/// gw).
+fn via_hyper(var: &str) -> bool {
+    match std::env::var(var).as_deref() {
+        Err(_) | Ok("gw") => false,
+        Ok("hyper") => true,
+        Ok(other) => panic!("{var}: gw or hyper, not {other:?}"),
     }
 }
 
