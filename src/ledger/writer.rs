@@ -141,7 +141,8 @@ impl Drop for WaitingRow {
     /// Counts the row out of those waiting. A row still here had its task dropped before there
     /// was room (the runtime shut down: a proxy stopping under load): it is handed over from
     /// here, this thread waiting for the writer to make room, so it is neither lost nor left
-    /// counted, which would keep every later flush waiting.
+    /// counted, which would keep every later flush waiting. It polls with `try_send`:
+    /// `blocking_send` panics on a thread inside a runtime, which a shutting-down one still is.
     fn drop(&mut self) {
         if let Some(mut message) = self.message.take() {
             loop {

@@ -417,8 +417,8 @@ impl RequestContext {
 ///
 /// "Recorded exactly once" rests on this and on one more guard, in the thread's metering task
 /// ([`super::metering`]): `end` hands the row's assembly to the task, which runs it once, or,
-/// when the runtime drops the task before it ran, its drop does. `RequestContext::end` takes the context
-/// by value, so nothing else can end it.
+/// when the runtime drops the task before it ran, its drop does. `RequestContext::end` takes the
+/// context by value, so nothing else can end it.
 pub struct InFlight {
     context: Option<RequestContext>,
     /// Why the request ended if dropped unended.
