@@ -430,30 +430,34 @@ fn bad_input_is_counted_and_skipped_never_a_crash() {
     assert!(!ok && out.contains("YYYY-MM-DD"), "{out}");
 }
 
+/// A one-block Claude Code line of session `s1` for message `msg`, `second`s after 10:00, with
+/// this version, branch and working directory.
+fn claude_line_in(msg: &str, second: u32, version: &str, branch: &str, cwd: &str) -> String {
+    claude_line(
+        msg,
+        &format!("req_{msg}"),
+        "s1",
+        &format!("2026-11-28T10:{:02}:{:02}Z", second / 60, second % 60),
+        10,
+        "text",
+    )
+    .replace(
+        r#""version":"2.1.197""#,
+        &format!(r#""version":"{version}""#),
+    )
+    .replace(
+        r#""gitBranch":"feat/import""#,
+        &format!(r#""gitBranch":"{branch}""#),
+    )
+    .replace(r#""cwd":"/home/me/app""#, &format!(r#""cwd":"{cwd}""#))
+}
+
 #[test]
 fn each_call_keeps_the_version_branch_and_directory_its_line_gave() {
     // The calls of a session share one attribution while these stay the same: a change, and a
     // change back, must each show on their own rows.
     let home = Home::new();
-    let line = |msg: &str, second: u32, version: &str, branch: &str, cwd: &str| {
-        claude_line(
-            msg,
-            &format!("req_{msg}"),
-            "s1",
-            &format!("2026-11-28T10:00:{second:02}Z"),
-            10,
-            "text",
-        )
-        .replace(
-            r#""version":"2.1.197""#,
-            &format!(r#""version":"{version}""#),
-        )
-        .replace(
-            r#""gitBranch":"feat/import""#,
-            &format!(r#""gitBranch":"{branch}""#),
-        )
-        .replace(r#""cwd":"/home/me/app""#, &format!(r#""cwd":"{cwd}""#))
-    };
+    let line = claude_line_in;
     let log = [
         line("msg_1", 1, "2.1.197", "main", "/home/me/app"),
         line("msg_2", 2, "2.1.197", "main", "/home/me/app"),
@@ -503,4 +507,43 @@ fn each_call_keeps_the_version_branch_and_directory_its_line_gave() {
             want("msg_8", "2.1.197", Some("main"), "/home/me/app"),
         ]
     );
+}
+
+#[test]
+fn a_session_that_keeps_changing_branch_and_directory_still_imports_each_call_as_logged() {
+    // A log (a hostile one, or a long session) whose lines cycle through more branch and
+    // directory pairs (20) than `gw import` keeps for a session to share: each call still carries
+    // its own line's. Each pair comes on two lines running (the second shares the first's), and
+    // a branch comes back with another directory four pairs on.
+    let home = Home::new();
+    let pairs = |i: u32| {
+        (
+            format!("b{}", i / 2 % 4),
+            format!("/home/me/d{}", i / 2 % 5),
+        )
+    };
+    let log: String = (0..60)
+        .map(|i| {
+            let (branch, cwd) = pairs(i);
+            claude_line_in(&format!("msg_{i}"), i, "2.1.197", &branch, &cwd)
+        })
+        .collect();
+    home.write("claude/projects/x/s1.jsonl", log.as_bytes());
+    let (ok, out) = home.gw(&["import", "claude"]);
+    assert!(ok, "{out}");
+    let rows = home.rows();
+    assert_eq!(rows.len(), 60);
+    for (i, row) in (0..).zip(&rows) {
+        let (branch, cwd) = pairs(i);
+        assert_eq!(
+            row.response_id.as_deref(),
+            Some(format!("msg_{i}").as_str())
+        );
+        assert_eq!(
+            row.attribution.branch.as_deref(),
+            Some(branch.as_str()),
+            "{i}"
+        );
+        assert_eq!(row.attribution.cwd.as_deref(), Some(cwd.as_str()), "{i}");
+    }
 }
