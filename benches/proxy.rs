@@ -615,10 +615,27 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
             true => (&targets[3].1, "bare-proxy-wrk"),
         };
         println!("profile: {thread} thread {}", thread_id(thread));
+        let before = [ThreadStat::read(thread), ThreadStat::read("gw-ledger")];
         let run = run_wrk(&wrk, target, conns, &small_lua, secs);
+        // The writer's share too: every row of the run committed before its CPU is read.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(writer.handle().flush())
+            .unwrap();
+        let [proxy, ledger] = [
+            ThreadStat::read(thread).since(&before[0]),
+            ThreadStat::read("gw-ledger").since(&before[1]),
+        ];
+        let per = |stat: &ThreadStat| stat.cpu_ns as f64 / run.requests.max(1) as f64 / 1e3;
         println!(
-            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s",
-            run.p50_us, run.p99_us, run.rps
+            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s; CPU a request: {thread} {:.1} µs, ledger writer {:.1} µs",
+            run.p50_us,
+            run.p99_us,
+            run.rps,
+            per(&proxy),
+            per(&ledger)
         );
         for server in &mut servers {
             let _ = server.kill();
