@@ -43,6 +43,14 @@ pub enum LedgerError {
     ImportRolledBack(rusqlite::Error),
 }
 
+/// The page size of a new ledger: 16 KiB, not SQLite's 4 KiB. A first `gw import` of 325,472
+/// calls (1,000,000 Claude Code log lines) took 3.6 s of CPU instead of 4.7 (medians of four
+/// interleaved rounds; 32 and 64 KiB were no better): a quarter as many pages to write, twice
+/// (to the write-ahead log, then the database), most of the saving in system time. The proxy's
+/// ledger writer spent no more a row (4.8 µs against 5.3, wrk at ten connections), and `gw
+/// spend` and `gw sessions` answered as fast on those rows.
+const PAGE_SIZE: i64 = 16 << 10;
+
 /// An open ledger connection, migrated to the current schema.
 pub struct Ledger {
     conn: Connection,
@@ -66,6 +74,10 @@ impl Ledger {
             .map_err(open_err)?;
         // Switching a new file to WAL can meet another process's lock without SQLite waiting on
         // the busy handler (two gw started at once on a fresh ledger): retry for as long.
+        // A new ledger's pages (an existing one keeps its own: SQLite changes them only by a
+        // `VACUUM` out of WAL mode).
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(open_err)?;
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             match conn.pragma_update(None, "journal_mode", "WAL") {
@@ -1436,6 +1448,32 @@ pub(crate) mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_new_ledger_has_large_pages_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |ledger: &Ledger| -> i64 {
+            ledger
+                .conn()
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .unwrap()
+        };
+        let fresh = dir.path().join("fresh.db");
+        assert_eq!(page_size(&Ledger::open(&fresh).unwrap()), PAGE_SIZE);
+        // A ledger an earlier gw made, with SQLite's default pages, rows and all.
+        let old = dir.path().join("old.db");
+        let conn = Connection::open(&old).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        drop(conn);
+        let row = sample_row("s1", 5);
+        Ledger::open(&old)
+            .unwrap()
+            .insert(std::slice::from_ref(&row))
+            .unwrap();
+        let ledger = Ledger::open(&old).unwrap();
+        assert_eq!(page_size(&ledger), 4096);
+        assert_eq!(ledger.recent(10).unwrap(), vec![row]);
     }
 
     #[test]
