@@ -70,6 +70,8 @@ pub struct Seen {
     /// cannot make another call's ids hash like one of its lines, to have that call skipped.
     hasher: foldhash::quality::RandomState,
     keys: std::collections::HashSet<u64, foldhash::quality::RandomState>,
+    /// The texts of the calls met so far.
+    texts: super::Texts,
 }
 
 /// The value of `"key":"` in a line: up to the next quote (JSON escapes quotes in strings, so
@@ -256,16 +258,17 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped, seen: &mut Seen, calls: &mut V
             skipped.add("an assistant line with no usage");
             continue;
         }
+        let texts = &mut seen.texts;
         calls.push(Call {
             at_us: at,
-            model: model.to_string(),
+            model: texts.get(model),
             usage,
             response_id: message.id.map(Cow::into_owned),
             request_id: parsed.request_id.map(Cow::into_owned),
-            session: session.to_string(),
-            agent_version: parsed.version.map(Cow::into_owned),
-            cwd: parsed.cwd.map(Cow::into_owned),
-            branch: parsed.branch.map(Cow::into_owned),
+            session: texts.get(session),
+            agent_version: parsed.version.map(|v| texts.get(&v)),
+            cwd: parsed.cwd.map(|c| texts.get(&c)),
+            branch: parsed.branch.map(|b| texts.get(&b)),
             incomplete: message.stop_reason.is_none(),
             log_cost_nanos: None,
             provider: None,
@@ -393,7 +396,7 @@ mod tests {
         );
         assert_eq!(calls.len(), 1, "{skipped:?}");
         let c = &calls[0];
-        assert_eq!(c.model, "claude-opus-4-8");
+        assert_eq!(&*c.model, "claude-opus-4-8");
         assert_eq!(
             c.usage,
             Usage {
@@ -408,7 +411,7 @@ mod tests {
         assert_eq!(c.response_id.as_deref(), Some("msg_f06"));
         assert_eq!(c.request_id.as_deref(), Some("req_0f4"));
         assert_eq!(
-            (c.session.as_str(), c.branch.as_deref()),
+            (&*c.session, c.branch.as_deref()),
             ("4f5ef541", Some("main"))
         );
         assert!(!c.incomplete);

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -150,9 +151,12 @@ pub fn parse(bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
         }
         return Vec::new();
     }
+    // Held once, shared by the rollout's calls.
+    let session: Arc<str> = session.into();
+    let [version, cwd, branch] = [version, cwd, branch].map(|t| t.map(Arc::<str>::from));
     let call = |at: i64, model: String, u: TokenUsage, response_id: Option<String>| Call {
         at_us: at,
-        model,
+        model: model.into(),
         usage: u.usage(),
         response_id,
         request_id: None,
@@ -207,7 +211,7 @@ mod tests {
         let calls = parse(ROLLOUT.as_bytes(), &mut skipped);
         assert_eq!(calls.len(), 1, "the token_count is the same response");
         let c = &calls[0];
-        assert_eq!(c.model, "gpt-5");
+        assert_eq!(&*c.model, "gpt-5");
         assert_eq!(c.response_id.as_deref(), Some("resp_7bb"));
         assert_eq!(
             c.usage,
@@ -221,7 +225,7 @@ mod tests {
             }
         );
         assert_eq!(
-            (c.session.as_str(), c.branch.as_deref()),
+            (&*c.session, c.branch.as_deref()),
             ("01a22424-699c", Some("feat/x"))
         );
     }

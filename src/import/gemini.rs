@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -123,6 +124,9 @@ pub fn parse(path: &Path, bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
         .and_then(|p| std::fs::read_to_string(p.join(".project_root")).ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
+    // Held once, shared by the chat's calls.
+    let session: Arc<str> = session.into();
+    let root: Option<Arc<str>> = root.map(Into::into);
     let mut calls = Vec::new();
     for (id, m) in messages {
         let tokens: Tokens = m
@@ -140,11 +144,7 @@ pub fn parse(path: &Path, bytes: &[u8], skipped: &mut Skipped) -> Vec<Call> {
         }
         calls.push(Call {
             at_us: at,
-            model: m
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            model: m.get("model").and_then(Value::as_str).unwrap_or("").into(),
             usage,
             // The chat's own message id: unique, though no provider's.
             response_id: Some(format!("gemini-cli:{id}")),
@@ -193,7 +193,7 @@ mod tests {
                 reasoning: 30
             }
         );
-        assert_eq!(calls[0].session, "4c0719fc-1");
+        assert_eq!(&*calls[0].session, "4c0719fc-1");
         assert_eq!(calls[0].cwd.as_deref(), Some("/home/me/app"));
         assert_eq!(calls[1].usage.output, 5);
     }

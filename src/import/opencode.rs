@@ -151,13 +151,13 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
         calls.push((
             Call {
                 at_us: at_ms.saturating_mul(1000),
-                model: d.model,
+                model: d.model.into(),
                 usage,
                 response_id: Some(format!("opencode:{id}")),
                 request_id: None,
-                session,
+                session: session.into(),
                 agent_version: None,
-                cwd: d.path.cwd,
+                cwd: d.path.cwd.map(Into::into),
                 branch: None,
                 incomplete: !ended,
                 log_cost_nanos: cost,
