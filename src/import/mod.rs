@@ -207,20 +207,33 @@ fn endpoint(provider: Provider) -> &'static str {
     }
 }
 
-/// Each distinct text of an agent's calls that many of them repeat (session, model, version,
-/// directory, branch), held once: a call holds five references instead of five copies, about
-/// 200 bytes less of memory (and five allocations fewer) a call.
+/// The texts that many of an agent's calls repeat (session, model, version, directory, branch),
+/// each held once: a Claude Code call holds five references instead of five copies, about 200
+/// bytes less of memory (and five allocations fewer) a call. The set outlives the calls that
+/// brought its texts (a call with an impossible time is dropped, its texts stay), so what it
+/// keeps is bounded: a log of hostile lines cannot make it hold more than
+/// [`TEXTS_HELD`] × [`TEXT_HELD_BYTES`]; past that, texts are copied per call, as before.
 #[derive(Default)]
 pub struct Texts(std::collections::HashSet<Arc<str>, foldhash::quality::RandomState>);
+
+/// Most texts a [`Texts`] holds: far more sessions, directories and branches than a year of
+/// an agent's logs name.
+const TEXTS_HELD: usize = 1 << 16;
+
+/// The longest text a [`Texts`] holds: a session id, model, version, branch or directory is
+/// shorter.
+const TEXT_HELD_BYTES: usize = 512;
 
 impl Texts {
     pub fn get(&mut self, text: &str) -> Arc<str> {
         if let Some(held) = self.0.get(text) {
             return held.clone();
         }
-        let held: Arc<str> = text.into();
-        self.0.insert(held.clone());
-        held
+        let text: Arc<str> = text.into();
+        if text.len() <= TEXT_HELD_BYTES && self.0.len() < TEXTS_HELD {
+            self.0.insert(text.clone());
+        }
+        text
     }
 }
 
@@ -1075,6 +1088,26 @@ mod tests {
             row_id(&call("msg_2").key(Agent::Claude), 1_700_000_000_000_000)
         );
         assert_eq!(a.get_version_num(), 7);
+    }
+
+    #[test]
+    fn texts_are_shared_up_to_a_bound() {
+        let mut texts = Texts::default();
+        let a = texts.get("/home/me/app");
+        assert!(Arc::ptr_eq(&a, &texts.get("/home/me/app")));
+        // Too long to be a session, model, version, branch or directory: copied, not held.
+        let long = "d".repeat(TEXT_HELD_BYTES + 1);
+        assert!(!Arc::ptr_eq(&texts.get(&long), &texts.get(&long)));
+        assert_eq!(&*texts.get(&long), long);
+        for i in 0..TEXTS_HELD + 10 {
+            assert_eq!(&*texts.get(&i.to_string()), i.to_string());
+        }
+        assert_eq!(texts.0.len(), TEXTS_HELD);
+        // Past the bound a new text is copied (and still right); those held are still shared.
+        let late = texts.get("late");
+        assert_eq!(&*late, "late");
+        assert!(!Arc::ptr_eq(&late, &texts.get("late")));
+        assert!(Arc::ptr_eq(&a, &texts.get("/home/me/app")));
     }
 
     #[test]

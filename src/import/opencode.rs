@@ -101,6 +101,8 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
     )?;
     let mut rows = stmt.query([])?;
     let mut calls = Vec::new();
+    // The texts the database's messages repeat, held once.
+    let mut texts = super::Texts::default();
     while let Some(r) = rows.next()? {
         let (Ok(id), Ok(session), Ok(created)) = (
             r.get::<_, String>(0),
@@ -151,13 +153,13 @@ pub fn read(path: &Path, skipped: &mut Skipped) -> rusqlite::Result<Vec<(Call, O
         calls.push((
             Call {
                 at_us: at_ms.saturating_mul(1000),
-                model: d.model.into(),
+                model: texts.get(&d.model),
                 usage,
                 response_id: Some(format!("opencode:{id}")),
                 request_id: None,
-                session: session.into(),
+                session: texts.get(&session),
                 agent_version: None,
-                cwd: d.path.cwd.map(Into::into),
+                cwd: d.path.cwd.map(|c| texts.get(&c)),
                 branch: None,
                 incomplete: !ended,
                 log_cost_nanos: cost,
