@@ -5,7 +5,7 @@ use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -35,8 +35,9 @@ const BATCH: usize = 256;
 /// less CPU per row in the proxy bench at ten connections, 18–39% at one and with 500 KB bodies.
 /// The window was once short for another reason: at normal priority a commit was a burst beside
 /// the proxy's thread, and 10 ms of rows made bursts that were gw's p99; at idle priority
-/// (`yield_to_requests`) a commit no longer delays the proxy. An agent's requests, seconds apart,
-/// commit one by one either way.
+/// (`yield_to_requests`) a commit no longer holds the proxy's thread for its slice (on the same
+/// CPU it still cost the proxy a switch and its caches: [`Placement`]). An agent's requests,
+/// seconds apart, commit one by one either way.
 const BATCH_WINDOW: Duration = Duration::from_millis(8);
 
 enum Message {
@@ -171,6 +172,7 @@ impl WriterHandle {
     /// is shutting down the task cannot start, and this thread waits for room (the row's
     /// [`WaitingRow`] hands it over).
     pub fn record(&self, row: Row) {
+        note_recording_cpu();
         match self.tx.try_send(Message::Row(Box::new(row))) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(message)) => {
@@ -258,6 +260,7 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
         }
     };
     rt.block_on(async move {
+        let mut placement = Placement::start();
         let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
         let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
         let mut open = true;
@@ -277,7 +280,15 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
                 loop {
                     match rx.try_recv() {
                         Ok(message) => {
-                            took = true;
+                            if !took {
+                                took = true;
+                                // Rows keep coming: commit them off the requests' CPU, unless
+                                // a flush waits (then on whichever CPU is free first).
+                                match waiters.is_empty() {
+                                    true => placement.keep_off(RECORDED_ON.load(Ordering::Relaxed)),
+                                    false => placement.release(),
+                                }
+                            }
                             take(message, &mut batch, &mut waiters)
                         }
                         Err(mpsc::error::TryRecvError::Empty) => break,
@@ -297,6 +308,8 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
                     let _ = done.send(());
                 }
                 if !took || !open {
+                    // The spell is over: a lone row, or a flush, may run anywhere.
+                    placement.release();
                     break;
                 }
             }
@@ -324,6 +337,113 @@ fn yield_to_requests() {
             );
         }
     }
+}
+
+/// The CPU the last row was recorded on: where a proxy's thread serves requests.
+static RECORDED_ON: AtomicU32 = AtomicU32::new(NO_CPU);
+
+/// No CPU (none noted, or none avoided).
+const NO_CPU: u32 = u32::MAX;
+
+/// Notes the CPU the calling thread runs on, for the writer to keep off while it commits a busy
+/// spell's rows ([`Placement`]). A read of the kernel's per-thread CPU id (glibc: `rseq`), and a
+/// store only when it changed.
+fn note_recording_cpu() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: no arguments; answers the calling thread's CPU, or -1.
+        let cpu = unsafe { libc::sched_getcpu() };
+        if let Ok(cpu) = u32::try_from(cpu) {
+            if RECORDED_ON.load(Ordering::Relaxed) != cpu {
+                RECORDED_ON.store(cpu, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Keeps the writer's thread off the CPU the rows come from while rows keep coming. At idle
+/// priority the writer still ran on the proxy thread's CPU whenever that thread waited for a
+/// socket, and each request then woke the proxy onto a CPU the writer had just filled with
+/// SQLite's pages, after a switch: in the proxy bench at one connection, gw's p50 was 149–150 µs
+/// with the writer free, 108–112 µs with it and the proxy thread pinned apart, as low as with no
+/// rows written at all (109–119 µs). Only a busy spell's commits move: a lone row (an agent's
+/// requests come seconds apart) and a flush that waits (a local budget's check) run on whichever
+/// CPU is free first, the requests' one too. Needs two CPUs allowed; else it does nothing.
+struct Placement {
+    /// The CPUs the writer may run on, when there are two or more.
+    #[cfg(target_os = "linux")]
+    allowed: Option<libc::cpu_set_t>,
+    /// The CPU it keeps off now, or [`NO_CPU`].
+    avoiding: u32,
+}
+
+impl Placement {
+    fn start() -> Placement {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: an all-zero `cpu_set_t` is an empty set; the call fills at most its size.
+            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            let read = unsafe {
+                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set)
+            } == 0;
+            // SAFETY: counts the bits of an initialised set.
+            let allowed = (read && unsafe { libc::CPU_COUNT(&set) } >= 2).then_some(set);
+            Placement {
+                allowed,
+                avoiding: NO_CPU,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Placement { avoiding: NO_CPU }
+    }
+
+    /// Runs the writer on the CPUs it may use but `cpu` (on all of them when `cpu` is none of
+    /// them). A system call only when that changes.
+    fn keep_off(&mut self, cpu: u32) {
+        #[cfg(target_os = "linux")]
+        {
+            let Some(allowed) = &self.allowed else {
+                return;
+            };
+            let mut set = *allowed;
+            let index = cpu as usize;
+            // SAFETY: bit operations on an initialised set, the index checked against its size.
+            let cpu = match index < libc::CPU_SETSIZE as usize
+                && unsafe { libc::CPU_ISSET(index, &set) }
+            {
+                true => {
+                    unsafe { libc::CPU_CLR(index, &mut set) };
+                    cpu
+                }
+                false => NO_CPU,
+            };
+            if cpu != self.avoiding && set_affinity(&set) {
+                self.avoiding = cpu;
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = cpu;
+    }
+
+    /// Runs the writer on every CPU it may use again.
+    fn release(&mut self) {
+        self.keep_off(NO_CPU);
+    }
+}
+
+/// Sets the calling thread's CPUs; whether it could.
+#[cfg(target_os = "linux")]
+fn set_affinity(set: &libc::cpu_set_t) -> bool {
+    // SAFETY: pid 0 is the calling thread; `set` is an initialised set of the size given.
+    let done =
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) } == 0;
+    if !done {
+        tracing::debug!(
+            error = %std::io::Error::last_os_error(),
+            "the ledger writer keeps its CPUs"
+        );
+    }
+    done
 }
 
 fn take(message: Message, batch: &mut Vec<Row>, waiters: &mut Vec<oneshot::Sender<()>>) {
@@ -508,6 +628,56 @@ mod tests {
         // idle, while the thread that started it keeps its own priority.
         assert!(policies.contains(&libc::SCHED_IDLE), "{policies:?}");
         assert_eq!(unsafe { libc::sched_getscheduler(0) }, ours);
+    }
+
+    /// The CPUs the calling thread may run on.
+    #[cfg(target_os = "linux")]
+    fn affinity() -> libc::cpu_set_t {
+        // SAFETY: as in `Placement::start`.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let got =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+        assert_eq!(got, 0);
+        set
+    }
+
+    /// A busy spell's commits run off the CPU rows come from, and on every CPU again after.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_writer_keeps_off_the_cpu_rows_come_from_while_they_keep_coming() {
+        // On a thread of its own: CPUs are a thread's.
+        std::thread::spawn(|| {
+            let mut placement = Placement::start();
+            let Some(allowed) = placement.allowed else {
+                eprintln!("skipped: one CPU allowed, nothing to keep off");
+                return;
+            };
+            // SAFETY: bit queries on initialised sets.
+            let (has, count) = (
+                |set: &libc::cpu_set_t, cpu: usize| unsafe { libc::CPU_ISSET(cpu, set) },
+                |set: &libc::cpu_set_t| unsafe { libc::CPU_COUNT(set) },
+            );
+            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| has(&allowed, c))
+                .collect();
+            for &cpu in &cpus[..2] {
+                placement.keep_off(cpu as u32);
+                let now = affinity();
+                assert!(!has(&now, cpu), "still on CPU {cpu}");
+                assert_eq!(count(&now), count(&allowed) - 1);
+            }
+            placement.release();
+            assert_eq!(count(&affinity()), count(&allowed));
+            // Off one CPU, then off none (no row noted yet): every CPU it may use.
+            placement.keep_off(cpus[0] as u32);
+            placement.keep_off(NO_CPU);
+            assert_eq!(count(&affinity()), count(&allowed));
+            // The proxy's side: recording notes the CPU it runs on.
+            note_recording_cpu();
+            assert!(has(&allowed, RECORDED_ON.load(Ordering::Relaxed) as usize));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
