@@ -272,24 +272,23 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
             // thread sleeps through each window rather than waiting on the channel, so senders
             // on the request path find no one to wake and pay no wake-up, however many rows a
             // second they send; a window that brings nothing ends the spell.
+            // Whether the spell's commits run on any CPU ([`Placement`]): once a flush waits, or
+            // the writer fell behind, for the rest of the spell.
+            let mut anywhere = false;
             loop {
                 if waiters.is_empty() {
+                    let asleep = std::time::Instant::now();
                     tokio::time::sleep(BATCH_WINDOW).await;
+                    // Woken late, or rows piling up: the CPUs it kept to have no time to spare.
+                    anywhere |= asleep.elapsed() > 2 * BATCH_WINDOW || rx.len() > BATCH;
                 }
                 let mut took = false;
                 loop {
                     match rx.try_recv() {
                         Ok(message) => {
-                            if !took {
-                                took = true;
-                                // Rows keep coming: commit them off the requests' CPU, unless
-                                // a flush waits (then on whichever CPU is free first).
-                                match waiters.is_empty() {
-                                    true => placement.keep_off(RECORDED_ON.load(Ordering::Relaxed)),
-                                    false => placement.release(),
-                                }
-                            }
-                            take(message, &mut batch, &mut waiters)
+                            took = true;
+                            take(message, &mut batch, &mut waiters);
+                            anywhere |= !waiters.is_empty();
                         }
                         Err(mpsc::error::TryRecvError::Empty) => break,
                         Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -298,10 +297,13 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
                         }
                     }
                     if batch.len() >= BATCH {
+                        placement.follow(anywhere);
                         commit(&mut ledger, &mut batch, on_commit);
                     }
                 }
                 if !batch.is_empty() {
+                    // A lone row (nothing came with it) runs anywhere too.
+                    placement.follow(anywhere || !took);
                     commit(&mut ledger, &mut batch, on_commit);
                 }
                 for done in waiters.drain(..) {
@@ -361,16 +363,20 @@ fn note_recording_cpu() {
     }
 }
 
-/// Keeps the writer's thread off the CPU the rows come from while rows keep coming. At idle
+/// Keeps the writer's thread off the CPU the rows come from while rows keep coming and it keeps
+/// up with them. At idle
 /// priority the writer still ran on the proxy thread's CPU whenever that thread waited for a
 /// socket, and each request then woke the proxy onto a CPU the writer had just filled with
 /// SQLite's pages, after a switch: in the proxy bench at one connection, gw's p50 was 149–150 µs
 /// with the writer free, 108–112 µs with it and the proxy thread pinned apart, as low as with no
-/// rows written at all (109–119 µs). Only a busy spell's commits move: a lone row (an agent's
-/// requests come seconds apart) and a flush that waits (a local budget's check) run on whichever
-/// CPU is free first, the requests' one too. Needs two CPUs allowed; else it does nothing.
+/// rows written at all (109–119 µs). Only a busy spell's commits move, and only while the writer
+/// keeps up: a lone row (an agent's requests come seconds apart), a flush that waits (a local
+/// budget's check), and a spell in which the writer woke late or found rows piling up (the other
+/// CPUs busy: an agent's build) run on whichever CPU is free first, the requests' one too. Needs
+/// two CPUs allowed; else it does nothing.
 struct Placement {
-    /// The CPUs the writer may run on, when there are two or more.
+    /// The CPUs the writer may run on (two or more), read when it last began keeping off one:
+    /// what `taskset` or a cgroup allows now, not at start.
     #[cfg(target_os = "linux")]
     allowed: Option<libc::cpu_set_t>,
     /// The CPU it keeps off now, or [`NO_CPU`].
@@ -379,22 +385,19 @@ struct Placement {
 
 impl Placement {
     fn start() -> Placement {
-        #[cfg(target_os = "linux")]
-        {
-            // SAFETY: an all-zero `cpu_set_t` is an empty set; the call fills at most its size.
-            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-            let read = unsafe {
-                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set)
-            } == 0;
-            // SAFETY: counts the bits of an initialised set.
-            let allowed = (read && unsafe { libc::CPU_COUNT(&set) } >= 2).then_some(set);
-            Placement {
-                allowed,
-                avoiding: NO_CPU,
-            }
+        Placement {
+            #[cfg(target_os = "linux")]
+            allowed: None,
+            avoiding: NO_CPU,
         }
-        #[cfg(not(target_os = "linux"))]
-        Placement { avoiding: NO_CPU }
+    }
+
+    /// On any CPU it may use (`anywhere`), or off the one the last row was recorded on.
+    fn follow(&mut self, anywhere: bool) {
+        match anywhere {
+            true => self.release(),
+            false => self.keep_off(RECORDED_ON.load(Ordering::Relaxed)),
+        }
     }
 
     /// Runs the writer on the CPUs it may use but `cpu` (on all of them when `cpu` is none of
@@ -402,6 +405,13 @@ impl Placement {
     fn keep_off(&mut self, cpu: u32) {
         #[cfg(target_os = "linux")]
         {
+            if cpu == self.avoiding {
+                return;
+            }
+            if self.avoiding == NO_CPU {
+                // SAFETY: counts the bits of an initialised set.
+                self.allowed = affinity().filter(|set| unsafe { libc::CPU_COUNT(set) } >= 2);
+            }
             let Some(allowed) = &self.allowed else {
                 return;
             };
@@ -429,6 +439,22 @@ impl Placement {
     fn release(&mut self) {
         self.keep_off(NO_CPU);
     }
+}
+
+/// The CPUs the thread `tid` (0: the calling thread) may run on.
+#[cfg(target_os = "linux")]
+fn affinity_of(tid: libc::pid_t) -> Option<libc::cpu_set_t> {
+    // SAFETY: an all-zero `cpu_set_t` is an empty set; the call fills at most its size.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let read =
+        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    (read == 0).then_some(set)
+}
+
+/// The CPUs the calling thread may run on.
+#[cfg(target_os = "linux")]
+fn affinity() -> Option<libc::cpu_set_t> {
+    affinity_of(0)
 }
 
 /// Sets the calling thread's CPUs; whether it could.
@@ -630,54 +656,115 @@ mod tests {
         assert_eq!(unsafe { libc::sched_getscheduler(0) }, ours);
     }
 
-    /// The CPUs the calling thread may run on.
+    /// The CPUs allowed, in order (bit queries on an initialised set).
     #[cfg(target_os = "linux")]
-    fn affinity() -> libc::cpu_set_t {
-        // SAFETY: as in `Placement::start`.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        let got =
-            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-        assert_eq!(got, 0);
-        set
+    fn cpus(set: &libc::cpu_set_t) -> Vec<usize> {
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, set) })
+            .collect()
     }
 
     /// A busy spell's commits run off the CPU rows come from, and on every CPU again after.
     #[cfg(target_os = "linux")]
     #[test]
-    fn the_writer_keeps_off_the_cpu_rows_come_from_while_they_keep_coming() {
+    fn placement_keeps_off_one_cpu_and_releases_it() {
         // On a thread of its own: CPUs are a thread's.
         std::thread::spawn(|| {
-            let mut placement = Placement::start();
-            let Some(allowed) = placement.allowed else {
+            let allowed = cpus(&affinity().unwrap());
+            if allowed.len() < 2 {
                 eprintln!("skipped: one CPU allowed, nothing to keep off");
                 return;
-            };
-            // SAFETY: bit queries on initialised sets.
-            let (has, count) = (
-                |set: &libc::cpu_set_t, cpu: usize| unsafe { libc::CPU_ISSET(cpu, set) },
-                |set: &libc::cpu_set_t| unsafe { libc::CPU_COUNT(set) },
-            );
-            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-                .filter(|&c| has(&allowed, c))
-                .collect();
-            for &cpu in &cpus[..2] {
+            }
+            let mut placement = Placement::start();
+            for &cpu in &allowed[..2] {
                 placement.keep_off(cpu as u32);
-                let now = affinity();
-                assert!(!has(&now, cpu), "still on CPU {cpu}");
-                assert_eq!(count(&now), count(&allowed) - 1);
+                let now = cpus(&affinity().unwrap());
+                assert!(!now.contains(&cpu), "still on CPU {cpu}");
+                assert_eq!(now.len(), allowed.len() - 1);
             }
             placement.release();
-            assert_eq!(count(&affinity()), count(&allowed));
+            assert_eq!(cpus(&affinity().unwrap()), allowed);
             // Off one CPU, then off none (no row noted yet): every CPU it may use.
-            placement.keep_off(cpus[0] as u32);
+            placement.keep_off(allowed[0] as u32);
             placement.keep_off(NO_CPU);
-            assert_eq!(count(&affinity()), count(&allowed));
-            // The proxy's side: recording notes the CPU it runs on.
-            note_recording_cpu();
-            assert!(has(&allowed, RECORDED_ON.load(Ordering::Relaxed) as usize));
+            assert_eq!(cpus(&affinity().unwrap()), allowed);
         })
         .join()
         .unwrap();
+    }
+
+    /// The writer's thread ids among this process's threads.
+    #[cfg(target_os = "linux")]
+    fn writer_threads() -> Vec<libc::pid_t> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|c| c.trim_end() == "gw-ledger")
+            })
+            .filter_map(|task| task.file_name().to_str()?.parse().ok())
+            .collect()
+    }
+
+    /// While rows keep coming from one CPU the writer commits off it; once they stop it may run
+    /// anywhere again. (Other tests' proxies may note their CPUs meanwhile: the test waits for
+    /// the moment, it does not time it.)
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_busy_writer_keeps_off_the_cpu_rows_come_from_and_returns_after() {
+        let allowed = cpus(&affinity().unwrap());
+        if allowed.len() < 2 {
+            eprintln!("skipped: one CPU allowed, nothing to keep off");
+            return;
+        }
+        let before = writer_threads();
+        let dir = tempfile::tempdir().unwrap();
+        let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
+        let handle = writer.handle();
+        handle.record(crate::ledger::tests::sample_row("s", 0));
+        handle.flush().await.unwrap();
+        let ours: Vec<libc::pid_t> = writer_threads()
+            .into_iter()
+            .filter(|t| !before.contains(t))
+            .collect();
+        let placed = |tid| affinity_of(tid).map(|set| cpus(&set));
+        // Rows come from this thread, on its first CPU (pinned after the writer started, which
+        // would have inherited the pin).
+        let mut only: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        unsafe { libc::CPU_SET(allowed[0], &mut only) };
+        assert!(set_affinity(&only));
+        // That flush's spell ends (a flush lets a spell's commits run anywhere).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut kept_off = false;
+        let mut i = 1;
+        while !kept_off && std::time::Instant::now() < deadline {
+            // A few rows a millisecond: a writer that keeps up (one that falls behind may run
+            // anywhere).
+            for _ in 0..2 {
+                handle.record(crate::ledger::tests::sample_row("s", i));
+                i += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            kept_off = ours
+                .iter()
+                .any(|&t| placed(t).is_some_and(|c| !c.contains(&allowed[0])));
+        }
+        assert!(kept_off, "the writer never kept off CPU {}", allowed[0]);
+        // The rows stop: the spell ends and the writer may use every CPU again.
+        handle.flush().await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while ours.iter().any(|&t| placed(t) != Some(allowed.clone()))
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for &t in &ours {
+            assert_eq!(placed(t), Some(allowed.clone()), "writer thread {t}");
+        }
+        drop(handle);
+        writer.shutdown().unwrap();
     }
 
     #[test]
