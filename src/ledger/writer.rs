@@ -636,15 +636,7 @@ mod tests {
             .handle()
             .record(crate::ledger::tests::sample_row("s", 1));
         writer.handle().flush().await.unwrap();
-        let writers: Vec<libc::pid_t> = std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .flatten()
-            .filter(|task| {
-                std::fs::read_to_string(task.path().join("comm"))
-                    .is_ok_and(|c| c.trim_end() == "gw-ledger")
-            })
-            .filter_map(|task| task.file_name().to_str()?.parse().ok())
-            .collect();
+        let writers = writer_threads();
         // SAFETY: plain queries of threads' policies by their ids (0: the calling thread).
         let policies: Vec<i32> = writers
             .iter()
