@@ -5,7 +5,7 @@ use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -35,9 +35,8 @@ const BATCH: usize = 256;
 /// less CPU per row in the proxy bench at ten connections, 18–39% at one and with 500 KB bodies.
 /// The window was once short for another reason: at normal priority a commit was a burst beside
 /// the proxy's thread, and 10 ms of rows made bursts that were gw's p99; at idle priority
-/// (`yield_to_requests`) a commit no longer holds the proxy's thread for its slice (on the same
-/// CPU it still cost the proxy a switch and its caches: [`Placement`]). An agent's requests,
-/// seconds apart, commit one by one either way.
+/// (`yield_to_requests`) a commit no longer delays the proxy. An agent's requests, seconds apart,
+/// commit one by one either way.
 const BATCH_WINDOW: Duration = Duration::from_millis(8);
 
 enum Message {
@@ -49,9 +48,6 @@ enum Message {
 pub struct LedgerWriter {
     handle: WriterHandle,
     thread: Option<JoinHandle<()>>,
-    /// The writer thread's id, for tests that look at it (0 until it starts).
-    #[cfg(all(test, target_os = "linux"))]
-    tid: Arc<std::sync::atomic::AtomicI32>,
 }
 
 /// A cheap, cloneable sender of rows to the writer.
@@ -82,16 +78,9 @@ impl LedgerWriter {
     ) -> Result<LedgerWriter, LedgerError> {
         let ledger = Ledger::open(path)?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        #[cfg(all(test, target_os = "linux"))]
-        let tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
-        #[cfg(all(test, target_os = "linux"))]
-        let its_tid = tid.clone();
         let thread = std::thread::Builder::new()
             .name("gw-ledger".into())
             .spawn(move || {
-                // SAFETY: no arguments; the calling thread's id.
-                #[cfg(all(test, target_os = "linux"))]
-                its_tid.store(unsafe { libc::gettid() }, Ordering::SeqCst);
                 yield_to_requests();
                 run(ledger, rx, on_commit)
             })
@@ -102,8 +91,6 @@ impl LedgerWriter {
                 waiting: Arc::default(),
             },
             thread: Some(thread),
-            #[cfg(all(test, target_os = "linux"))]
-            tid,
         })
     }
 
@@ -184,7 +171,6 @@ impl WriterHandle {
     /// is shutting down the task cannot start, and this thread waits for room (the row's
     /// [`WaitingRow`] hands it over).
     pub fn record(&self, row: Row) {
-        note_recording_cpu();
         match self.tx.try_send(Message::Row(Box::new(row))) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(message)) => {
@@ -272,7 +258,6 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
         }
     };
     rt.block_on(async move {
-        let mut placement = Placement::start();
         let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
         let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
         let mut open = true;
@@ -284,23 +269,16 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
             // thread sleeps through each window rather than waiting on the channel, so senders
             // on the request path find no one to wake and pay no wake-up, however many rows a
             // second they send; a window that brings nothing ends the spell.
-            // Whether the spell's commits run on any CPU ([`Placement`]): once a flush waits, or
-            // the writer fell behind, for the rest of the spell.
-            let mut anywhere = false;
             loop {
                 if waiters.is_empty() {
-                    let asleep = std::time::Instant::now();
                     tokio::time::sleep(BATCH_WINDOW).await;
-                    // Woken late, or rows piling up: the CPUs it kept to have no time to spare.
-                    anywhere |= asleep.elapsed() > 2 * BATCH_WINDOW || rx.len() > BATCH;
                 }
                 let mut took = false;
                 loop {
                     match rx.try_recv() {
                         Ok(message) => {
                             took = true;
-                            take(message, &mut batch, &mut waiters);
-                            anywhere |= !waiters.is_empty();
+                            take(message, &mut batch, &mut waiters)
                         }
                         Err(mpsc::error::TryRecvError::Empty) => break,
                         Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -309,21 +287,16 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
                         }
                     }
                     if batch.len() >= BATCH {
-                        placement.follow(anywhere);
                         commit(&mut ledger, &mut batch, on_commit);
                     }
                 }
                 if !batch.is_empty() {
-                    // A lone row (nothing came with it) runs anywhere too.
-                    placement.follow(anywhere || !took);
                     commit(&mut ledger, &mut batch, on_commit);
                 }
                 for done in waiters.drain(..) {
                     let _ = done.send(());
                 }
                 if !took || !open {
-                    // The spell is over: the next one starts on any CPU.
-                    placement.release();
                     break;
                 }
             }
@@ -351,145 +324,6 @@ fn yield_to_requests() {
             );
         }
     }
-}
-
-/// The CPU the last row was recorded on: where a proxy's thread serves requests.
-static RECORDED_ON: AtomicU32 = AtomicU32::new(NO_CPU);
-
-/// No CPU (none noted, or none avoided).
-const NO_CPU: u32 = u32::MAX;
-
-/// Notes the CPU the calling thread runs on, for the writer to keep off while it commits a busy
-/// spell's rows ([`Placement`]). A read of the kernel's per-thread CPU id (glibc: `rseq`), and a
-/// store only when it changed.
-fn note_recording_cpu() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: no arguments; answers the calling thread's CPU, or -1.
-        let cpu = unsafe { libc::sched_getcpu() };
-        if let Ok(cpu) = u32::try_from(cpu) {
-            if RECORDED_ON.load(Ordering::Relaxed) != cpu {
-                RECORDED_ON.store(cpu, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// Keeps the writer's thread off the CPU the rows come from while rows keep coming and it keeps
-/// up with them. At idle
-/// priority the writer still ran on the proxy thread's CPU whenever that thread waited for a
-/// socket, and each request then woke the proxy onto a CPU the writer had just filled with
-/// SQLite's pages, after a switch: in the proxy bench at one connection, gw's p50 was 149–150 µs
-/// with the writer free, 108–112 µs with it and the proxy thread pinned apart, as low as with no
-/// rows written at all (109–119 µs). Only a busy spell's commits move, and only while the writer
-/// keeps up: a lone row (an agent's requests come seconds apart), a flush that waits (a local
-/// budget's check), and a spell in which the writer woke late or found rows piling up (the other
-/// CPUs busy: an agent's build) run on whichever CPU is free first, the requests' one too. Needs
-/// two CPUs allowed; else it does nothing.
-struct Placement {
-    /// The CPUs the writer may run on (two or more), read when it last began keeping off one:
-    /// what `taskset` or a cgroup allows now, not at start.
-    #[cfg(target_os = "linux")]
-    allowed: Option<libc::cpu_set_t>,
-    /// The CPU it keeps off now, or [`NO_CPU`].
-    avoiding: u32,
-}
-
-impl Placement {
-    fn start() -> Placement {
-        Placement {
-            #[cfg(target_os = "linux")]
-            allowed: None,
-            avoiding: NO_CPU,
-        }
-    }
-
-    /// On any CPU it may use (`anywhere`), or off the one the last row was recorded on.
-    fn follow(&mut self, anywhere: bool) {
-        match anywhere {
-            true => self.release(),
-            false => self.keep_off(RECORDED_ON.load(Ordering::Relaxed)),
-        }
-    }
-
-    /// Runs the writer on the CPUs it may use but `cpu` (on all of them when `cpu` is none of
-    /// them). The writer's CPUs change only when that changes (the set allowed is read when it
-    /// starts keeping off one).
-    fn keep_off(&mut self, cpu: u32) {
-        #[cfg(target_os = "linux")]
-        {
-            if cpu == self.avoiding {
-                return;
-            }
-            if self.avoiding == NO_CPU {
-                // SAFETY: counts the bits of an initialised set.
-                self.allowed = affinity().filter(|set| unsafe { libc::CPU_COUNT(set) } >= 2);
-            }
-            let Some(allowed) = &self.allowed else {
-                return;
-            };
-            let mut set = *allowed;
-            let index = cpu as usize;
-            // SAFETY: bit operations on an initialised set, the index checked against its size.
-            let cpu = match index < libc::CPU_SETSIZE as usize
-                && unsafe { libc::CPU_ISSET(index, &set) }
-            {
-                true => {
-                    unsafe { libc::CPU_CLR(index, &mut set) };
-                    cpu
-                }
-                false => NO_CPU,
-            };
-            if cpu != self.avoiding {
-                match set_affinity(&set) {
-                    true => self.avoiding = cpu,
-                    // The CPUs allowed changed under it (a cgroup's): read them afresh next time.
-                    false => {
-                        self.allowed = None;
-                        self.avoiding = NO_CPU;
-                    }
-                }
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = cpu;
-    }
-
-    /// Runs the writer on every CPU it may use again.
-    fn release(&mut self) {
-        self.keep_off(NO_CPU);
-    }
-}
-
-/// The CPUs the thread `tid` (0: the calling thread) may run on.
-#[cfg(target_os = "linux")]
-fn affinity_of(tid: libc::pid_t) -> Option<libc::cpu_set_t> {
-    // SAFETY: an all-zero `cpu_set_t` is an empty set; the call fills at most its size.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let read =
-        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    (read == 0).then_some(set)
-}
-
-/// The CPUs the calling thread may run on.
-#[cfg(target_os = "linux")]
-fn affinity() -> Option<libc::cpu_set_t> {
-    affinity_of(0)
-}
-
-/// Sets the calling thread's CPUs; whether it could.
-#[cfg(target_os = "linux")]
-fn set_affinity(set: &libc::cpu_set_t) -> bool {
-    // SAFETY: pid 0 is the calling thread; `set` is an initialised set of the size given.
-    let done =
-        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) } == 0;
-    if !done {
-        tracing::debug!(
-            error = %std::io::Error::last_os_error(),
-            "the ledger writer keeps its CPUs"
-        );
-    }
-    done
 }
 
 fn take(message: Message, batch: &mut Vec<Row>, waiters: &mut Vec<oneshot::Sender<()>>) {
@@ -656,7 +490,15 @@ mod tests {
             .handle()
             .record(crate::ledger::tests::sample_row("s", 1));
         writer.handle().flush().await.unwrap();
-        let writers = writer_threads();
+        let writers: Vec<libc::pid_t> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|c| c.trim_end() == "gw-ledger")
+            })
+            .filter_map(|task| task.file_name().to_str()?.parse().ok())
+            .collect();
         // SAFETY: plain queries of threads' policies by their ids (0: the calling thread).
         let policies: Vec<i32> = writers
             .iter()
@@ -666,113 +508,6 @@ mod tests {
         // idle, while the thread that started it keeps its own priority.
         assert!(policies.contains(&libc::SCHED_IDLE), "{policies:?}");
         assert_eq!(unsafe { libc::sched_getscheduler(0) }, ours);
-    }
-
-    /// The CPUs allowed, in order (bit queries on an initialised set).
-    #[cfg(target_os = "linux")]
-    fn cpus(set: &libc::cpu_set_t) -> Vec<usize> {
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| unsafe { libc::CPU_ISSET(c, set) })
-            .collect()
-    }
-
-    /// A busy spell's commits run off the CPU rows come from, and on every CPU again after.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn placement_keeps_off_one_cpu_and_releases_it() {
-        // On a thread of its own: CPUs are a thread's.
-        std::thread::spawn(|| {
-            let allowed = cpus(&affinity().unwrap());
-            if allowed.len() < 2 {
-                eprintln!("skipped: one CPU allowed, nothing to keep off");
-                return;
-            }
-            let mut placement = Placement::start();
-            for &cpu in &allowed[..2] {
-                placement.keep_off(cpu as u32);
-                let now = cpus(&affinity().unwrap());
-                assert!(!now.contains(&cpu), "still on CPU {cpu}");
-                assert_eq!(now.len(), allowed.len() - 1);
-            }
-            placement.release();
-            assert_eq!(cpus(&affinity().unwrap()), allowed);
-            // Off one CPU, then off none (no row noted yet): every CPU it may use.
-            placement.keep_off(allowed[0] as u32);
-            placement.keep_off(NO_CPU);
-            assert_eq!(cpus(&affinity().unwrap()), allowed);
-        })
-        .join()
-        .unwrap();
-    }
-
-    /// The writer's thread ids among this process's threads.
-    #[cfg(target_os = "linux")]
-    fn writer_threads() -> Vec<libc::pid_t> {
-        std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .flatten()
-            .filter(|task| {
-                std::fs::read_to_string(task.path().join("comm"))
-                    .is_ok_and(|c| c.trim_end() == "gw-ledger")
-            })
-            .filter_map(|task| task.file_name().to_str()?.parse().ok())
-            .collect()
-    }
-
-    /// While rows keep coming from one CPU the writer commits off it; once they stop (a window
-    /// with none) it may run anywhere again. Rows come in bursts with quiet gaps, each burst a
-    /// spell of its own: a spell whose writer woke late (a loaded machine) commits anywhere, and
-    /// the next burst tries again. Other tests' proxies may note their CPUs meanwhile: the test
-    /// waits for the moment, it does not time it.
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn a_busy_writer_keeps_off_the_cpu_rows_come_from_and_returns_after() {
-        let allowed = cpus(&affinity().unwrap());
-        if allowed.len() < 2 {
-            eprintln!("skipped: one CPU allowed, nothing to keep off");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let writer = LedgerWriter::start(&dir.path().join("ledger.db")).unwrap();
-        let handle = writer.handle();
-        handle.record(crate::ledger::tests::sample_row("s", 0));
-        handle.flush().await.unwrap();
-        let tid = writer.tid.load(Ordering::SeqCst);
-        assert_ne!(tid, 0);
-        let placed = || affinity_of(tid).map(|set| cpus(&set));
-        // Rows come from this thread, on its first CPU (pinned after the writer started, which
-        // would have inherited the pin; the pin ends with this test's thread).
-        let mut only: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        unsafe { libc::CPU_SET(allowed[0], &mut only) };
-        assert!(set_affinity(&only));
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let mut kept_off = false;
-        let mut i = 1;
-        while !kept_off && std::time::Instant::now() < deadline {
-            // Quiet: the last spell ends.
-            tokio::time::sleep(Duration::from_millis(40)).await;
-            // A burst of 40 ms, a couple of rows a millisecond: a writer that keeps up.
-            for _ in 0..40 {
-                for _ in 0..2 {
-                    handle.record(crate::ledger::tests::sample_row("s", i));
-                    i += 1;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-                if placed().is_some_and(|c| !c.contains(&allowed[0])) {
-                    kept_off = true;
-                    break;
-                }
-            }
-        }
-        assert!(kept_off, "the writer never kept off CPU {}", allowed[0]);
-        // The rows stop: the spell ends, and the writer may use every CPU again.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while placed() != Some(allowed.clone()) && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        assert_eq!(placed(), Some(allowed.clone()));
-        drop(handle);
-        writer.shutdown().unwrap();
     }
 
     #[test]
