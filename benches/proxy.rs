@@ -602,6 +602,11 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     println!(
         "nginx reference (wrk, {rounds} interleaved rounds × {secs} s, medians; upstream and reverse proxy: an nginx of one worker each, keepalive upstream)"
     );
+    // Flushes the ledger writer between runs (the profile mode's and the rounds').
+    let flush_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     // `GW_BENCH_WRK_PROFILE=<connections>`: only gw, at that many connections, for one run of
     // `GW_BENCH_WRK_SECS`, its proxy thread's id printed first (for `perf record -t`).
     if let Ok(conns) = std::env::var("GW_BENCH_WRK_PROFILE") {
@@ -617,10 +622,6 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         println!("profile: {thread} thread {}", thread_id(thread));
         // The writer's share of gw's run too: what earlier phases left is committed before,
         // every row of the run before its CPU is read.
-        let flush_rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         flush_rt.block_on(writer.handle().flush()).unwrap();
         let before = [ThreadStat::read(thread), ThreadStat::read("gw-ledger")];
         let run = run_wrk(&wrk, target, conns, &small_lua, secs);
@@ -661,10 +662,6 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     let mut nginx_served = vec![0.0f64; cases.len()];
     let mut hyper_served = vec![0.0f64; cases.len()];
     let nginx_pid = servers[1].id();
-    let flush_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let (mut drained, mut gw_requests) = (Duration::ZERO, 0u64);
     let rows_before = wrk_rows(ledger);
     for _ in 0..rounds {
