@@ -13,7 +13,7 @@
 //!   reported, with each proxy's CPU per request. `GW_BENCH_WRK=0` skips it;
 //!   `GW_BENCH_WRK_SECS` / `GW_BENCH_WRK_ROUNDS` set its length (5 s × 3);
 //!   `GW_BENCH_WRK_PROFILE=<connections>` runs gw alone (for `perf record -t` on the thread id
-//!   it prints). It checks the ledger holds a row for every request wrk saw answered, and says
+//!   it prints; `GW_BENCH_WRK_PROFILE_SPIN=1` runs a busy loop at idle priority beside it). It checks the ledger holds a row for every request wrk saw answered, and says
 //!   how long the writer's backlog took to commit after a run;
 //! - how long a row waits to be committed (the ledger writer runs at idle priority), on a quiet
 //!   machine and with every core kept busy at normal priority.
@@ -623,8 +623,15 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         // The writer's share of gw's run too: what earlier phases left is committed before,
         // every row of the run before its CPU is read.
         flush_rt.block_on(writer.handle().flush()).unwrap();
+        let spinner = std::env::var("GW_BENCH_WRK_PROFILE_SPIN")
+            .is_ok_and(|v| v == "1")
+            .then(IdleSpinner::start);
         let before = [ThreadStat::read(thread), ThreadStat::read("gw-ledger")];
         let run = run_wrk(&wrk, target, conns, &small_lua, secs);
+        let beside = match spinner {
+            Some(spinner) => format!(" (beside a busy loop at idle priority: {})", spinner.stop()),
+            None => String::new(),
+        };
         flush_rt.block_on(writer.handle().flush()).unwrap();
         let [proxy, ledger] = [
             ThreadStat::read(thread).since(&before[0]),
@@ -638,7 +645,7 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
             _ => String::new(),
         };
         println!(
-            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s ({} requests); CPU a request: {thread} {:.1} µs{writer_cpu}",
+            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s ({} requests); CPU a request: {thread} {:.1} µs{writer_cpu}{beside}",
             run.p50_us,
             run.p99_us,
             run.rps,
@@ -777,6 +784,43 @@ fn wrk_rows(ledger: &std::path::Path) -> u64 {
             |r| r.get(0),
         )
         .unwrap()
+}
+
+/// `GW_BENCH_WRK_PROFILE_SPIN=1`: a thread at idle priority (`SCHED_IDLE`, the ledger writer's)
+/// that only spins, beside the profile run. Idle priority is meant to take only CPU time no
+/// other thread wants; what the proxy's p50, p99 and requests/s do beside it says how well it
+/// keeps to that on the machine at hand (with `GW_BENCH_WRK_PROFILE_TARGET=hyper` too: a
+/// forwarder with no ledger at all).
+struct IdleSpinner {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl IdleSpinner {
+    fn start() -> IdleSpinner {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinning = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: pid 0 is the calling thread, and `param` is a valid `sched_param`.
+            let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
+            let mut x = 0u64;
+            while !spinning.load(std::sync::atomic::Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            idle
+        });
+        IdleSpinner { stop, thread }
+    }
+
+    /// Stops the loop; says at which priority it ran.
+    fn stop(self) -> &'static str {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        match self.thread.join().unwrap() {
+            true => "SCHED_IDLE",
+            false => "normal priority: SCHED_IDLE was refused",
+        }
+    }
 }
 
 /// What the ledger writer's idle priority costs: how long a row waits to be committed
