@@ -35,8 +35,8 @@ const BATCH: usize = 256;
 /// less CPU per row in the proxy bench at ten connections, 18–39% at one and with 500 KB bodies.
 /// The window was once short for another reason: at normal priority a commit was a burst beside
 /// the proxy's thread, and 10 ms of rows made bursts that were gw's p99; at idle priority
-/// (`yield_to_requests`) a commit no longer delays the proxy. An agent's requests, seconds apart,
-/// commit one by one either way.
+/// (`yield_to_requests`) a commit delays it far less, though not never. An agent's requests,
+/// seconds apart, commit one by one either way.
 const BATCH_WINDOW: Duration = Duration::from_millis(8);
 
 enum Message {
@@ -312,6 +312,14 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
 /// other programs keep every core busy (a build), commits, and a local budget's check that waits
 /// for one, wait for a spare moment (the bench measures how long); rows wait in memory meanwhile,
 /// as they do for a slow disk. One way: an unprivileged thread cannot leave `SCHED_IDLE`.
+///
+/// It is not full isolation. Once it has a CPU, a thread at idle priority keeps it for a slice
+/// (1.4 ms on the 2-core VM gw is benchmarked on; `SCHED_IDLE` takes no shorter one) unless a
+/// thread is woken there. When every core is busy, the writer's CPU time still shows in gw's
+/// tail: in the proxy bench at ten connections a writer
+/// that dropped its rows unwritten gave p99 at nginx's level, and a busy loop at idle priority
+/// beside the bare hyper forwarder (`GW_BENCH_WRK_PROFILE_SPIN`) took its p99 from 0.4–0.8 ms to
+/// 2.9–4.0 ms. Giving the CPU back every few rows (`sched_yield`) was tried: within noise.
 fn yield_to_requests() {
     #[cfg(target_os = "linux")]
     {
