@@ -13,8 +13,9 @@
 //!   reported, with each proxy's CPU per request. `GW_BENCH_WRK=0` skips it;
 //!   `GW_BENCH_WRK_SECS` / `GW_BENCH_WRK_ROUNDS` set its length (5 s × 3);
 //!   `GW_BENCH_WRK_PROFILE=<connections>` runs gw alone (for `perf record -t` on the thread id
-//!   it prints; `GW_BENCH_WRK_PROFILE_SPIN=1` runs a busy loop at idle priority beside it). It checks the ledger holds a row for every request wrk saw answered, and says
-//!   how long the writer's backlog took to commit after a run;
+//!   it prints; with `GW_BENCH_WRK_PROFILE_SPIN=1`, beside a busy loop at idle priority). It
+//!   checks the ledger holds a row for every request wrk saw answered, and says how long the
+//!   writer's backlog took to commit after a run;
 //! - how long a row waits to be committed (the ledger writer runs at idle priority), on a quiet
 //!   machine and with every core kept busy at normal priority.
 //!
@@ -629,7 +630,7 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         let before = [ThreadStat::read(thread), ThreadStat::read("gw-ledger")];
         let run = run_wrk(&wrk, target, conns, &small_lua, secs);
         let beside = match spinner {
-            Some(spinner) => format!(" (beside a busy loop at idle priority: {})", spinner.stop()),
+            Some(spinner) => format!(" ({})", spinner.stop()),
             None => String::new(),
         };
         flush_rt.block_on(writer.handle().flush()).unwrap();
@@ -790,36 +791,68 @@ fn wrk_rows(ledger: &std::path::Path) -> u64 {
 /// that only spins, beside the profile run. Idle priority is meant to take only CPU time no
 /// other thread wants; what the proxy's p50, p99 and requests/s do beside it says how well it
 /// keeps to that on the machine at hand (with `GW_BENCH_WRK_PROFILE_TARGET=hyper` too: a
-/// forwarder with no ledger at all).
+/// forwarder with no ledger at all). A loop always wants a CPU, where the writer wants some
+/// 10% of one: it shows the mechanism, not the writer's own cost.
 struct IdleSpinner {
     stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<bool>,
+    thread: std::thread::JoinHandle<(bool, Duration)>,
 }
 
 impl IdleSpinner {
     fn start() -> IdleSpinner {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let spinning = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: pid 0 is the calling thread, and `param` is a valid `sched_param`.
-            let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
-            let mut x = 0u64;
-            while !spinning.load(std::sync::atomic::Ordering::Relaxed) {
-                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-            }
-            idle
-        });
+        let thread = std::thread::Builder::new()
+            .name("idle-spinner".into())
+            .spawn(move || {
+                let idle = idle_priority();
+                let mut x = 0u64;
+                while !spinning.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                (idle, thread_cpu())
+            })
+            .unwrap();
         IdleSpinner { stop, thread }
     }
 
-    /// Stops the loop; says at which priority it ran.
-    fn stop(self) -> &'static str {
+    /// Stops the loop; says at which priority it ran and how much CPU it had.
+    fn stop(self) -> String {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        match self.thread.join().unwrap() {
-            true => "SCHED_IDLE",
-            false => "normal priority: SCHED_IDLE was refused",
-        }
+        let (idle, cpu) = self.thread.join().unwrap();
+        let priority = match idle {
+            true => "idle priority",
+            false => "normal priority (SCHED_IDLE refused)",
+        };
+        format!(
+            "beside a busy loop at {priority}, which had {:.2} s of CPU",
+            cpu.as_secs_f64()
+        )
+    }
+}
+
+/// Puts the calling thread at idle priority (`SCHED_IDLE`); says whether it is.
+fn idle_priority() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread, and `param` is a valid `sched_param`.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// The calling thread's CPU time so far.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid `timespec` for the call to fill.
+    match unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } {
+        0 => Duration::new(t.tv_sec as u64, t.tv_nsec as u32),
+        _ => Duration::ZERO,
     }
 }
 

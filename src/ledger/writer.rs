@@ -305,21 +305,21 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
 }
 
 /// Puts the calling thread (the writer) at idle priority, Linux's `SCHED_IDLE`: its commits run
-/// on CPU time nothing else wants, and a request's thread that wakes on the writer's core takes
-/// the core back at once. At normal priority (or any nice value) the woken proxy thread waited
-/// out the writer's slice: on two cores, beside the agent and the upstream, a commit of a few
-/// hundred microseconds (a checkpoint: over a millisecond) was gw's p99. What it costs: while
+/// mostly on CPU time nothing else wants, and a request's thread that wakes on the writer's core
+/// takes the core back at once. At normal priority (or any nice value) the woken proxy thread
+/// waited out the writer's slice: on two cores, beside the agent and the upstream, a commit of a
+/// few hundred microseconds (a checkpoint: over a millisecond) was gw's p99. What it costs: while
 /// other programs keep every core busy (a build), commits, and a local budget's check that waits
 /// for one, wait for a spare moment (the bench measures how long); rows wait in memory meanwhile,
 /// as they do for a slow disk. One way: an unprivileged thread cannot leave `SCHED_IDLE`.
 ///
-/// It is not full isolation. Once it has a CPU, a thread at idle priority keeps it for a slice
-/// (1.4 ms on the 2-core VM gw is benchmarked on; `SCHED_IDLE` takes no shorter one) unless a
-/// thread is woken there. When every core is busy, the writer's CPU time still shows in gw's
-/// tail: in the proxy bench at ten connections a writer
-/// that dropped its rows unwritten gave p99 at nginx's level, and a busy loop at idle priority
-/// beside the bare hyper forwarder (`GW_BENCH_WRK_PROFILE_SPIN`) took its p99 from 0.4–0.8 ms to
-/// 2.9–4.0 ms. Giving the CPU back every few rows (`sched_yield`) was tried: within noise.
+/// It does not make the writer free. When every core is busy, the writer's CPU still shows in
+/// gw's tail: in the proxy bench at ten connections a writer that dropped its rows unwritten gave
+/// p99 347–640 µs where this one gave 1.0–1.6 ms (nginx: 359 µs), and a busy loop at idle
+/// priority beside the bare hyper forwarder (`GW_BENCH_WRK_PROFILE_SPIN`) took its p99 from
+/// 0.4–0.8 ms to 2.9–4.0 ms. `SCHED_IDLE` keeps the kernel's slice (1.4 ms here) and takes no
+/// shorter one; a writer at nice 19 with a 100 µs slice did worse, and giving the CPU back every
+/// few rows (`sched_yield`) was within noise.
 fn yield_to_requests() {
     #[cfg(target_os = "linux")]
     {
