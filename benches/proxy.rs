@@ -641,12 +641,14 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         // Over the requests wrk saw answered (the full bench divides by requests/s × seconds,
         // slightly fewer).
         let per = |stat: &ThreadStat| stat.cpu_ns as f64 / run.requests.max(1) as f64 / 1e3;
+        // Runnable but not running: what the proxy thread lost to other threads for its CPU.
+        let waited = proxy.wait_ns as f64 / run.requests.max(1) as f64 / 1e3;
         let writer_cpu = match thread {
             "gw-proxy-wrk" => format!(", ledger writer {:.1} µs", per(&ledger)),
             _ => String::new(),
         };
         println!(
-            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s ({} requests); CPU a request: {thread} {:.1} µs{writer_cpu}{beside}",
+            "profile: {conns} connections: p50 {:.0} µs, p99 {:.0} µs, {:.0} req/s ({} requests); CPU a request: {thread} {:.1} µs{writer_cpu}; {thread} waiting for a CPU {waited:.1} µs a request{beside}",
             run.p50_us,
             run.p99_us,
             run.rps,
