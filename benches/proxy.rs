@@ -797,7 +797,7 @@ fn wrk_rows(ledger: &std::path::Path) -> u64 {
 /// 10% of one: it shows the mechanism, not the writer's own cost.
 struct IdleSpinner {
     stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<(bool, Duration)>,
+    thread: std::thread::JoinHandle<bool>,
 }
 
 impl IdleSpinner {
@@ -812,7 +812,7 @@ impl IdleSpinner {
                 while !spinning.load(std::sync::atomic::Ordering::Relaxed) {
                     x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
                 }
-                (idle, thread_cpu())
+                idle
             })
             .unwrap();
         IdleSpinner { stop, thread }
@@ -820,16 +820,14 @@ impl IdleSpinner {
 
     /// Stops the loop; says at which priority it ran and how much CPU it had.
     fn stop(self) -> String {
+        // Its CPU since it started, read while it still runs.
+        let cpu = ThreadStat::read("idle-spinner").cpu_ns as f64 / 1e9;
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let (idle, cpu) = self.thread.join().unwrap();
-        let priority = match idle {
+        let priority = match self.thread.join().unwrap() {
             true => "idle priority",
             false => "normal priority (SCHED_IDLE refused)",
         };
-        format!(
-            "beside a busy loop at {priority}, which had {:.2} s of CPU",
-            cpu.as_secs_f64()
-        )
+        format!("beside a busy loop at {priority}, which had {cpu:.2} s of CPU")
     }
 }
 
@@ -843,19 +841,6 @@ fn idle_priority() -> bool {
     }
     #[cfg(not(target_os = "linux"))]
     false
-}
-
-/// The calling thread's CPU time so far.
-fn thread_cpu() -> Duration {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid `timespec` for the call to fill.
-    match unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } {
-        0 => Duration::new(t.tv_sec as u64, t.tv_nsec as u32),
-        _ => Duration::ZERO,
-    }
 }
 
 /// What the ledger writer's idle priority costs: how long a row waits to be committed
