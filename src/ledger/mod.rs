@@ -1448,16 +1448,21 @@ pub(crate) mod tests {
         assert_eq!(proxied.recent(100).unwrap().len(), 50);
     }
 
-    #[test]
-    fn reopening_keeps_schema_and_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.db");
+    /// Opens the ledger at `path`, inserts a row, and opens it again: answers the second
+    /// connection and the row.
+    fn reopened_with_a_row(path: &Path) -> (Ledger, Row) {
         let row = sample_row("s1", 5);
-        Ledger::open(&path)
+        Ledger::open(path)
             .unwrap()
             .insert(std::slice::from_ref(&row))
             .unwrap();
-        let ledger = Ledger::open(&path).unwrap();
+        (Ledger::open(path).unwrap(), row)
+    }
+
+    #[test]
+    fn reopening_keeps_schema_and_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ledger, row) = reopened_with_a_row(&dir.path().join("ledger.db"));
         assert_eq!(ledger.recent(10).unwrap(), vec![row]);
         let mode: String = ledger
             .conn()
@@ -1482,12 +1487,7 @@ pub(crate) mod tests {
         let conn = Connection::open(&old).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
         drop(conn);
-        let row = sample_row("s1", 5);
-        Ledger::open(&old)
-            .unwrap()
-            .insert(std::slice::from_ref(&row))
-            .unwrap();
-        let ledger = Ledger::open(&old).unwrap();
+        let (ledger, row) = reopened_with_a_row(&old);
         assert_eq!(page_size(&ledger), 4096);
         assert_eq!(ledger.recent(10).unwrap(), vec![row]);
     }
