@@ -602,9 +602,9 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         // floor of a proxy built on hyper, which gw is.
         ("hyper", format!("http://{hyper_addr}/v1/messages")),
     ];
-    // The first three as issue 17 set them: wrk as fast as the target answers, so at ten
-    // connections the two cores are saturated (wrk, the upstream, the proxy) and p50 is ten over
-    // the requests/s. The paced ones are agents' pattern: clients that wait between an answer
+    // The first three as issue 17 set them: wrk as fast as the target answers, a closed loop, so
+    // at ten connections p50 is about ten over the requests/s, and those are set by the proxy's
+    // one thread (gw's and the bare forwarder's are busy 87–100% of such a run). The paced ones are agents' pattern: clients that wait between an answer
     // and their next request (1–3 ms: some 4k requests/s from ten, a fraction of what any
     // target here serves), so the proxies' work after an answer (gw's metering and ledger
     // commits) has idle CPU to run in, as it does beside real agents, which wait seconds.

@@ -11,7 +11,7 @@
 //! instructions a request fell from 73,894 to 72,036 (callgrind, `GW_BENCH_CALLGRIND`).
 //!
 //! The task stays on the request's thread even though, at ten connections flat out, that thread
-//! is what limits gw (busy 98% of the time). A throwaway build metered on a thread of its own,
+//! is what limits gw (busy 87–98% of the time). A throwaway build metered on a thread of its own,
 //! drained every 2 ms so that no send woke it: the proxy thread's instructions fell from 71.2k
 //! to 55.2k a request, but not its CPU time (23–30 µs a request either way under wrk; presumably
 //! the frames, their reference counts and the requests' state crossing cores), and it served
