@@ -604,10 +604,11 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
     ];
     // The first three as issue 17 set them: wrk as fast as the target answers, a closed loop, so
     // at ten connections p50 is about ten over the requests/s, and those are set by the proxy's
-    // one thread (gw's and the bare forwarder's are busy 87–100% of such a run). The paced ones are agents' pattern: clients that wait between an answer
-    // and their next request (1–3 ms: some 4k requests/s from ten, a fraction of what any
-    // target here serves), so the proxies' work after an answer (gw's metering and ledger
-    // commits) has idle CPU to run in, as it does beside real agents, which wait seconds.
+    // one thread (gw's and the bare forwarder's are busy 87–100% of such a run). The paced ones
+    // are agents' pattern: clients that wait between an answer and their next request (1–3 ms:
+    // some 4k requests/s from ten, a fraction of what any target here serves), so the proxies'
+    // work after an answer (gw's metering and ledger commits) has idle CPU to run in, as it
+    // does beside real agents, which wait seconds.
     let cases: [(&str, u32, &std::path::Path); 5] = [
         ("1 connection", 1, &small_lua),
         ("10 connections", 10, &small_lua),
