@@ -828,7 +828,7 @@ impl IdleSpinner {
         let thread = std::thread::Builder::new()
             .name("idle-spinner".into())
             .spawn(move || {
-                let idle = idle_priority();
+                let idle = gw::ledger::idle_priority().is_ok();
                 let mut x = 0u64;
                 while !spinning.load(std::sync::atomic::Ordering::Relaxed) {
                     x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
@@ -850,18 +850,6 @@ impl IdleSpinner {
         };
         format!("beside a busy loop at {priority}, which had {cpu:.2} s of CPU")
     }
-}
-
-/// Puts the calling thread at idle priority (`SCHED_IDLE`); says whether it is.
-fn idle_priority() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: pid 0 is the calling thread, and `param` is a valid `sched_param`.
-        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
-    }
-    #[cfg(not(target_os = "linux"))]
-    false
 }
 
 /// What the ledger writer's idle priority costs: how long a row waits to be committed

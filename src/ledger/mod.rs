@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub use row::{Attribution, Row, Source};
 pub use sync_state::PendingFilter;
-pub use writer::{LedgerWriter, OnCommit, WriterHandle};
+pub use writer::{idle_priority, LedgerWriter, OnCommit, WriterHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

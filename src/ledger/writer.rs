@@ -35,7 +35,7 @@ const BATCH: usize = 256;
 /// less CPU per row in the proxy bench at ten connections, 18–39% at one and with 500 KB bodies.
 /// The window was once short for another reason: at normal priority a commit was a burst beside
 /// the proxy's thread, and 10 ms of rows made bursts that were gw's p99; at idle priority
-/// (`yield_to_requests`) a commit delays it far less, though not never. An agent's requests,
+/// (`idle_priority`) a commit delays it far less, though not never. An agent's requests,
 /// seconds apart, commit one by one either way. Longer windows did not help the proxy's tail:
 /// at 100 ms p99 was no better under the bench's ten connections (3 rounds), and at 1 s the
 /// channel filled between commits (requests then wait for room: p99 0.5–0.7 s).
@@ -83,7 +83,9 @@ impl LedgerWriter {
         let thread = std::thread::Builder::new()
             .name("gw-ledger".into())
             .spawn(move || {
-                yield_to_requests();
+                if let Err(e) = idle_priority() {
+                    tracing::debug!(error = %e, "the ledger writer stays at normal priority");
+                }
                 run(ledger, rx, on_commit)
             })
             .map_err(|_| LedgerError::WriterGone)?;
@@ -306,9 +308,10 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
     });
 }
 
-/// Puts the calling thread (the writer) at idle priority, Linux's `SCHED_IDLE`: its commits run
-/// mostly on CPU time nothing else wants, and a request's thread that wakes on the writer's core
-/// takes the core back at once. At normal priority (or any nice value) the woken proxy thread
+/// Puts the calling thread at idle priority, Linux's `SCHED_IDLE` (elsewhere: an error, and the
+/// thread keeps its priority). The writer runs there: its commits run mostly on CPU time nothing
+/// else wants, and a request's thread that wakes on the writer's core takes the core back at
+/// once. At normal priority (or any nice value) the woken proxy thread
 /// waited out the writer's slice: on two cores, beside the agent and the upstream, a commit of a
 /// few hundred microseconds (a checkpoint: over a millisecond) was gw's p99. What it costs: while
 /// other programs keep every core busy (a build), commits, and a local budget's check that waits
@@ -322,18 +325,18 @@ fn run(mut ledger: Ledger, mut rx: mpsc::Receiver<Message>, on_commit: Option<On
 /// 0.4–0.8 ms to 2.9–4.0 ms. `SCHED_IDLE` keeps the kernel's slice (1.4 ms here) and takes no
 /// shorter one; a writer at nice 19 with a 100 µs slice did worse, and giving the CPU back every
 /// few rows (`sched_yield`) was within noise.
-fn yield_to_requests() {
+pub fn idle_priority() -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: pid 0 is the calling thread, and `param` is a valid `sched_param` for the call.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
-            tracing::debug!(
-                error = %std::io::Error::last_os_error(),
-                "the ledger writer stays at normal priority"
-            );
+        match unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 fn take(message: Message, batch: &mut Vec<Row>, waiters: &mut Vec<oneshot::Sender<()>>) {
