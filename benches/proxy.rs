@@ -106,7 +106,7 @@ fn main() {
     let proxy_addr = spawn_proxy(ProxyState::new(upstreams, recorder));
     let bare_addr = spawn_bare_forwarder("bare-proxy", mock.addr);
     let raw_addr = spawn_byte_forwarder(mock.addr);
-    let only_wrk = std::env::var("GW_BENCH_ONLY_WRK").is_ok_and(|v| v == "1");
+    let only_wrk = flag("GW_BENCH_ONLY_WRK");
     client_rt.block_on(async {
         if only_wrk {
             return;
@@ -640,12 +640,10 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         // The writer's share of gw's run too: what earlier phases left is committed before,
         // every row of the run before its CPU is read.
         flush_rt.block_on(writer.handle().flush()).unwrap();
-        let spinner = std::env::var("GW_BENCH_WRK_PROFILE_SPIN")
-            .is_ok_and(|v| v == "1")
-            .then(IdleSpinner::start);
+        let spinner = flag("GW_BENCH_WRK_PROFILE_SPIN").then(IdleSpinner::start);
         let before = [ThreadStat::read(thread), ThreadStat::read("gw-ledger")];
         // `GW_BENCH_WRK_PROFILE_PACED=1`: each connection waits 1–3 ms between requests.
-        let lua = match std::env::var("GW_BENCH_WRK_PROFILE_PACED").is_ok_and(|v| v == "1") {
+        let lua = match flag("GW_BENCH_WRK_PROFILE_PACED") {
             false => &small_lua,
             true => &paced_lua,
         };
@@ -661,11 +659,11 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
         ];
         // Over the requests wrk saw answered (the full bench divides by requests/s × seconds,
         // slightly fewer).
-        let per = |stat: &ThreadStat| stat.cpu_ns as f64 / run.requests.max(1) as f64 / 1e3;
+        let per = |ns: u64| ns as f64 / run.requests.max(1) as f64 / 1e3;
         // Runnable but not running: what the proxy thread lost to other threads for its CPU.
-        let waited = proxy.wait_ns as f64 / run.requests.max(1) as f64 / 1e3;
+        let waited = per(proxy.wait_ns);
         let writer_cpu = match thread {
-            "gw-proxy-wrk" => format!(", ledger writer {:.1} µs", per(&ledger)),
+            "gw-proxy-wrk" => format!(", ledger writer {:.1} µs", per(ledger.cpu_ns)),
             _ => String::new(),
         };
         println!(
@@ -674,7 +672,7 @@ fn nginx_reference(writer: &LedgerWriter, ledger: &std::path::Path) {
             run.p99_us,
             run.rps,
             run.requests,
-            per(&proxy),
+            per(proxy.cpu_ns),
         );
         for server in &mut servers {
             let _ = server.kill();
@@ -905,6 +903,11 @@ fn busy_cores_commit(writer: &LedgerWriter) {
     for spinner in spinners {
         spinner.join().unwrap();
     }
+}
+
+/// Whether the environment variable `var` is set to `1`.
+fn flag(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1")
 }
 
 /// Whether the variable `var` picks the bare hyper forwarder over gw (`hyper`; unset or `gw`:
